@@ -1,0 +1,269 @@
+// Command forma is the one Forma binary: it serves the API and manages apps
+// and users from the command line. It only parses flags and calls the engine.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// exitError carries an exit status without printing cobra's usage.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	root := newRoot(os.Stdout, os.Stderr)
+	if err := root.Execute(); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "forma:", err)
+		os.Exit(2)
+	}
+}
+
+// dbFlags are the storage flags shared by every command that opens the database.
+type dbFlags struct {
+	data string
+	db   string
+}
+
+func (f *dbFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.data, "data", "./forma_data", "folder of the embedded SQLite database")
+	cmd.Flags().StringVar(&f.db, "db", os.Getenv("FORMA_DB"), "PostgreSQL URL (postgres://…); default $FORMA_DB, else embedded SQLite")
+}
+
+func (f *dbFlags) open(ctx context.Context) (*engine.Engine, error) {
+	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "forma",
+		Short:         "Forma turns JSON app documents into live tables and a REST API",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(serveCmd(), appCmd(), adminCmd())
+	return root
+}
+
+func serveCmd() *cobra.Command {
+	var (
+		db   dbFlags
+		addr string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the REST API (first start creates the database)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			eng, err := db.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			out := cmd.OutOrStdout()
+			setup, err := eng.Access.Bootstrap(ctx, os.Getenv("FORMA_ADMIN_EMAIL"), os.Getenv("FORMA_ADMIN_PASSWORD"))
+			if err != nil {
+				return err
+			}
+			url := "http://" + addr
+			if strings.HasPrefix(addr, ":") {
+				url = "http://127.0.0.1" + addr
+			}
+			where := "SQLite in " + db.data
+			if db.db != "" {
+				where = "PostgreSQL"
+			}
+			fmt.Fprintf(out, "Forma is listening on %s (data: %s)\n", url, where)
+			switch {
+			case setup != "":
+				// The one-time token goes to the operator's terminal, not to
+				// the log: it is shown once and expires in 24 hours.
+				fmt.Fprintf(out, "\nNo users yet. Create the first admin (one-time setup token, valid 24h):\n\n")
+				fmt.Fprintf(out, "  curl -X POST %s/api/auth/setup -H 'Content-Type: application/json' \\\n", url)
+				fmt.Fprintf(out, "    -d '{\"token\": \"%s\", \"email\": \"you@example.com\", \"password\": \"choose-a-password\"}'\n\n", setup)
+				fmt.Fprintf(out, "or restart with FORMA_ADMIN_EMAIL and FORMA_ADMIN_PASSWORD set, or run `forma admin create`.\n")
+			case os.Getenv("FORMA_ADMIN_EMAIL") != "":
+				fmt.Fprintf(out, "Log in as %s: POST %s/api/auth/login {\"email\", \"password\"}\n", os.Getenv("FORMA_ADMIN_EMAIL"), url)
+			default:
+				fmt.Fprintf(out, "Log in: POST %s/api/auth/login {\"email\", \"password\"}\n", url)
+			}
+			app := eng.Handler()
+			errc := make(chan error, 1)
+			go func() { errc <- app.Listen(addr) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+				return app.ShutdownWithTimeout(10 * time.Second)
+			}
+		},
+	}
+	db.register(cmd)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
+	return cmd
+}
+
+func appCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "app", Short: "Validate, plan and apply app documents"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check an app document; print every problem and exit 1 if there are any",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := readApp(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "ok:", args[0])
+			return nil
+		},
+	})
+	for _, dry := range []bool{true, false} {
+		var (
+			db    dbFlags
+			allow bool
+		)
+		c := &cobra.Command{
+			Use:   "apply FILE",
+			Short: "Migrate the database to an app document (in one transaction)",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				app, err := readApp(cmd, args[0])
+				if err != nil {
+					return err
+				}
+				eng, err := db.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				plan, err := eng.DB.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
+				printPlan(cmd.OutOrStdout(), plan)
+				var refused *store.RefusedError
+				if errors.As(err, &refused) || (err == nil && dry && len(plan.Refused) > 0) {
+					return exitError{1}
+				}
+				return err
+			},
+		}
+		if dry {
+			c.Use, c.Short = "plan FILE", "Show the migration an app document needs, changing nothing"
+		}
+		db.register(c)
+		c.Flags().BoolVar(&allow, "allow-destructive", false, "let drops and lossy conversions through (their data is archived)")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// readApp reads and checks an app document, printing its problems.
+func readApp(cmd *cobra.Command, path string) (*schema.App, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	app, problems := schema.Parse(doc)
+	if len(problems) > 0 {
+		w := cmd.ErrOrStderr()
+		fmt.Fprintf(w, "%s: %d problem(s)\n", path, len(problems))
+		for _, p := range problems {
+			ptr := p.Path
+			if ptr == "" {
+				ptr = "/"
+			}
+			fmt.Fprintf(w, "  %s: %s\n", ptr, p.Message)
+		}
+		return nil, exitError{1}
+	}
+	return app, nil
+}
+
+func printPlan(w io.Writer, p *store.Plan) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(w, "app %s: version %d → %d\n", p.App, p.FromVersion, p.ToVersion)
+	if len(p.Steps) == 0 {
+		fmt.Fprintln(w, "  no schema changes")
+	}
+	for _, s := range p.Steps {
+		mark := " "
+		if s.Destructive {
+			mark = "!"
+		}
+		fmt.Fprintf(w, " %s %s\n", mark, s.Description)
+	}
+	for _, r := range p.Refused {
+		fmt.Fprintf(w, "  refused %s: %s\n", r.Path, r.Message)
+	}
+}
+
+func adminCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "admin", Short: "Manage administrators"}
+	var (
+		db                        dbFlags
+		email, password, name     string
+		passwordStdin, jsonOutput bool
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an administrator",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if passwordStdin {
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
+				if err != nil {
+					return err
+				}
+				password = strings.TrimRight(string(b), "\r\n")
+			}
+			if email == "" || password == "" {
+				return fmt.Errorf("--email and --password (or --password-stdin) are required")
+			}
+			eng, err := db.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			u, err := eng.Access.CreateUser(cmd.Context(), email, password, name, true)
+			if err != nil {
+				return err
+			}
+			if jsonOutput {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(u)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created admin %s (%s)\n", u.Email, u.ID)
+			return nil
+		},
+	}
+	db.register(create)
+	create.Flags().StringVar(&email, "email", "", "email address (the login)")
+	create.Flags().StringVar(&password, "password", "", "password (at least 8 characters)")
+	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	create.Flags().StringVar(&name, "name", "", "display name")
+	create.Flags().BoolVar(&jsonOutput, "json", false, "print the user as JSON")
+	cmd.AddCommand(create)
+	return cmd
+}

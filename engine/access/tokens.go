@@ -1,0 +1,211 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// A token is a readable prefix naming its kind, then 32 bytes from
+// crypto/rand in unpadded base64url: "fa_" + 43 characters for an API token.
+const (
+	tokenBytes     = 32
+	maxTokenName   = 100
+	lastUsedPeriod = time.Minute // last_used_at is written at most this often
+)
+
+var (
+	tokenPrefix = map[string]string{KindSession: "fs_", KindAPI: "fa_", KindSetup: "fx_"}
+	prefixKind  = map[string]string{"fs_": KindSession, "fa_": KindAPI, "fx_": KindSetup}
+	tokenLen    = 3 + base64.RawURLEncoding.EncodedLen(tokenBytes)
+)
+
+// newToken returns a fresh token of kind and the hash stored for it.
+func newToken(kind string) (plain, hash string) {
+	b := make([]byte, tokenBytes)
+	rand.Read(b) // never fails (crypto/rand panics rather than return short)
+	plain = tokenPrefix[kind] + base64.RawURLEncoding.EncodeToString(b)
+	return plain, hashToken(plain)
+}
+
+// hashToken is the stored form of a token: hex SHA-256 of the whole token.
+// A fast, unsalted hash is right here, unlike for passwords: the token
+// carries 256 random bits, so its hash cannot be reversed by guessing, and
+// being deterministic it can be looked up through a unique index.
+func hashToken(plain string) string {
+	sum := sha256.Sum256([]byte(plain))
+	return hex.EncodeToString(sum[:])
+}
+
+// parseToken checks a token's shape and returns its kind and hash. A
+// malformed token is refused before any query.
+func parseToken(plain string) (kind, hash string, ok bool) {
+	if len(plain) != tokenLen {
+		return "", "", false
+	}
+	kind, ok = prefixKind[plain[:3]]
+	if !ok {
+		return "", "", false
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(plain[3:]); err != nil || len(b) != tokenBytes {
+		return "", "", false
+	}
+	return kind, hashToken(plain), true
+}
+
+// insertToken stores a new token and returns it with its row.
+func insertToken(g *gorm.DB, userID *string, kind, name string, created time.Time, expires *time.Time) (string, *tokenRow, error) {
+	plain, hash := newToken(kind)
+	row := &tokenRow{ID: newID(), UserID: userID, Kind: kind, Name: name, Hash: hash, ExpiresAt: expires, CreatedAt: created}
+	if err := g.Create(row).Error; err != nil {
+		return "", nil, fmt.Errorf("access: store %s token: %w", kind, err)
+	}
+	return plain, row, nil
+}
+
+// authRow is a token joined with its user.
+type authRow struct {
+	TokenID    string     `gorm:"column:token_id"`
+	TokenKind  string     `gorm:"column:token_kind"`
+	ExpiresAt  *time.Time `gorm:"column:expires_at"`
+	RevokedAt  *time.Time `gorm:"column:revoked_at"`
+	LastUsedAt *time.Time `gorm:"column:last_used_at"`
+	ID         string     `gorm:"column:id"`
+	Email      string     `gorm:"column:email"`
+	Name       string     `gorm:"column:name"`
+	Admin      bool       `gorm:"column:admin"`
+	Active     bool       `gorm:"column:active"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+}
+
+const authQuery = `SELECT t.id AS token_id, t.kind AS token_kind, t.expires_at, t.revoked_at, t.last_used_at,
+ u.id, u.email, u.name, u.admin, u.active, u.created_at
+FROM _forma_tokens t JOIN _forma_users u ON u.id = t.user_id
+WHERE t.hash = ?`
+
+// Authenticate returns the user a session or API token belongs to. A
+// malformed, unknown, expired or revoked token, a setup token, or one whose
+// user is inactive gives ErrUnauthorized. It costs one indexed query, plus
+// an update of the token's last use at most once a minute.
+func (s *Service) Authenticate(ctx context.Context, token string) (*User, error) {
+	kind, hash, ok := parseToken(token)
+	if !ok || kind == KindSetup {
+		return nil, ErrUnauthorized
+	}
+	g := s.db.Gorm.WithContext(ctx)
+	var r authRow
+	res := g.Raw(authQuery, hash).Scan(&r)
+	if res.Error != nil {
+		return nil, fmt.Errorf("access: look up token: %w", res.Error)
+	}
+	t := now()
+	if res.RowsAffected == 0 || r.TokenKind != kind || r.RevokedAt != nil ||
+		(r.ExpiresAt != nil && !t.Before(*r.ExpiresAt)) || !r.Active {
+		return nil, ErrUnauthorized
+	}
+	if r.LastUsedAt == nil || t.Sub(*r.LastUsedAt) >= lastUsedPeriod {
+		// The condition repeated in SQL keeps concurrent requests from
+		// writing twice. A failed write only loses a usage timestamp, so it
+		// does not fail the request.
+		g.Model(&tokenRow{}).
+			Where("id = ? AND (last_used_at IS NULL OR last_used_at <= ?)", r.TokenID, t.Add(-lastUsedPeriod)).
+			Update("last_used_at", t)
+	}
+	return &User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}, nil
+}
+
+// Logout revokes a session or API token. A malformed, unknown or already
+// revoked token gives ErrUnauthorized.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	kind, hash, ok := parseToken(token)
+	if !ok || kind == KindSetup {
+		return ErrUnauthorized
+	}
+	res := s.db.Gorm.WithContext(ctx).Model(&tokenRow{}).
+		Where("hash = ? AND kind = ? AND revoked_at IS NULL", hash, kind).
+		Update("revoked_at", now())
+	if res.Error != nil {
+		return fmt.Errorf("access: revoke token: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrUnauthorized
+	}
+	return nil
+}
+
+// CreateAPIToken issues a named API token for a user, valid for ttl (0 =
+// until revoked). The token is returned once and cannot be shown again. A
+// name outside 1..100 characters or a negative ttl is an *InputError; an
+// unknown user is ErrNotFound.
+func (s *Service) CreateAPIToken(ctx context.Context, userID, name string, ttl time.Duration) (string, TokenInfo, error) {
+	name = strings.TrimSpace(name)
+	if n := utf8.RuneCountInString(name); n < 1 || n > maxTokenName {
+		return "", TokenInfo{}, &InputError{Field: "name", Message: fmt.Sprintf("must be 1 to %d characters", maxTokenName)}
+	}
+	if ttl < 0 {
+		return "", TokenInfo{}, &InputError{Field: "ttl", Message: "must not be negative"}
+	}
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return "", TokenInfo{}, err
+	}
+	t := now()
+	var expires *time.Time
+	if ttl > 0 {
+		e := t.Add(ttl)
+		expires = &e
+	}
+	plain, row, err := insertToken(s.db.Gorm.WithContext(ctx), &u.ID, KindAPI, name, t, expires)
+	if err != nil {
+		return "", TokenInfo{}, err
+	}
+	return plain, row.info(), nil
+}
+
+// Tokens lists a user's API tokens, revoked ones included, newest first.
+func (s *Service) Tokens(ctx context.Context, userID string) ([]TokenInfo, error) {
+	var rows []tokenRow
+	err := s.db.Gorm.WithContext(ctx).
+		Where("user_id = ? AND kind = ?", strings.ToLower(userID), KindAPI).
+		Order("created_at DESC, id DESC").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("access: list tokens: %w", err)
+	}
+	out := make([]TokenInfo, len(rows))
+	for i := range rows {
+		out[i] = rows[i].info()
+	}
+	return out, nil
+}
+
+// RevokeToken revokes one of a user's tokens by its id; it is refused from
+// the next request on. A token that is not that user's is ErrNotFound.
+// Revoking a revoked token succeeds.
+func (s *Service) RevokeToken(ctx context.Context, userID, tokenID string) error {
+	g := s.db.Gorm.WithContext(ctx)
+	var row tokenRow
+	err := g.Where("id = ? AND user_id = ? AND kind IN ?",
+		strings.ToLower(tokenID), strings.ToLower(userID), []string{KindAPI, KindSession}).Take(&row).Error
+	if isNotFound(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("access: look up token: %w", err)
+	}
+	if row.RevokedAt != nil {
+		return nil
+	}
+	err = g.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", row.ID).Update("revoked_at", now()).Error
+	if err != nil {
+		return fmt.Errorf("access: revoke token: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/records"
+)
+
+const userKey = "forma.user"
+
+// user returns the authenticated user of the request.
+func user(c *fiber.Ctx) *access.User {
+	u, _ := c.Locals(userKey).(*access.User)
+	return u
+}
+
+func caller(c *fiber.Ctx) records.Caller {
+	u := user(c)
+	return records.Caller{UserID: u.ID, Admin: u.Admin}
+}
+
+func bearer(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// requireUser refuses a request without a valid token with 401.
+func (s *Server) requireUser(c *fiber.Ctx) error {
+	tok := bearer(c)
+	if tok == "" {
+		return apiError(401, "unauthorized", "send Authorization: Bearer <token>; get a token from POST /api/auth/login")
+	}
+	u, err := s.Access.Authenticate(c.UserContext(), tok)
+	if err != nil {
+		return err
+	}
+	c.Locals(userKey, u)
+	return c.Next()
+}
+
+func (s *Server) requireAdmin(c *fiber.Ctx) error {
+	if !user(c).Admin {
+		return apiError(403, "forbidden", "only an admin may do this")
+	}
+	return c.Next()
+}
+
+// decodeStrict parses a JSON body into v, refusing unknown fields, trailing
+// data and wrong types with a 400 or 422 that says where.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case asType(err, &te):
+			return apiError(422, "validation_failed", "%s must be %s", te.Field, te.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return apiError(422, "validation_failed", "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return apiError(400, "invalid_json", "the body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return apiError(400, "invalid_json", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func asType(err error, te **json.UnmarshalTypeError) bool {
+	t, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*te = t
+	}
+	return ok
+}
+
+func (s *Server) login(c *fiber.Ctx) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return err
+	}
+	if in.Email == "" || in.Password == "" {
+		return apiError(422, "validation_failed", "email and password are required")
+	}
+	tok, exp, u, err := s.Access.Login(c.UserContext(), in.Email, in.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"token": tok, "expiresAt": exp, "user": u})
+}
+
+func (s *Server) setup(c *fiber.Ctx) error {
+	var in struct {
+		Token    string `json:"token"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Name     string `json:"name"`
+	}
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return err
+	}
+	u, err := s.Access.Setup(c.UserContext(), in.Token, in.Email, in.Password, in.Name)
+	if err != nil {
+		return err
+	}
+	return c.Status(201).JSON(fiber.Map{"user": u})
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	if err := s.Access.Logout(c.UserContext(), bearer(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(204)
+}
+
+func (s *Server) me(c *fiber.Ctx) error { return c.JSON(user(c)) }
+
+func (s *Server) listTokens(c *fiber.Ctx) error {
+	toks, err := s.Access.Tokens(c.UserContext(), user(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": toks})
+}
+
+func (s *Server) createToken(c *fiber.Ctx) error {
+	var in struct {
+		Name          string `json:"name"`
+		ExpiresInDays int    `json:"expiresInDays"`
+	}
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return err
+	}
+	if in.ExpiresInDays < 0 || in.ExpiresInDays > 3650 {
+		return apiError(422, "validation_failed", "expiresInDays must be between 0 (never) and 3650")
+	}
+	tok, info, err := s.Access.CreateAPIToken(c.UserContext(), user(c).ID, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	return c.Status(201).JSON(fiber.Map{"token": tok, "info": info})
+}
+
+func (s *Server) revokeToken(c *fiber.Ctx) error {
+	if err := s.Access.RevokeToken(c.UserContext(), user(c).ID, c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(204)
+}

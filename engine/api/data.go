@@ -1,0 +1,80 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/formaapp/forma/engine/records"
+)
+
+func checkRecordBody(c *fiber.Ctx) error {
+	if len(c.Body()) > MaxRecordBytes {
+		return apiError(413, "payload_too_large", "a record body may be at most %d bytes", MaxRecordBytes)
+	}
+	return nil
+}
+
+func (s *Server) listRecords(c *fiber.Ctx) error {
+	limit, err := intParam(c, "limit")
+	if err != nil {
+		return err
+	}
+	if c.Query("limit") != "" && limit == 0 {
+		return apiError(400, "invalid_query", "limit must be between 1 and %d", records.MaxLimit)
+	}
+	page, err := s.Records.List(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), records.Query{
+		Filter: c.Query("filter"),
+		Sort:   c.Query("sort"),
+		Limit:  limit,
+		Cursor: c.Query("cursor"),
+		Fields: c.Query("fields"),
+		Expand: c.Query("expand"),
+	})
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, 200, page.AppendJSON(make([]byte, 0, 4096)))
+}
+
+func (s *Server) createRecord(c *fiber.Ctx) error {
+	if err := checkRecordBody(c); err != nil {
+		return err
+	}
+	rec, err := s.Records.Create(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), c.Body())
+	if err != nil {
+		return err
+	}
+	b, _ := rec.MarshalJSON()
+	return sendJSON(c, 201, b)
+}
+
+func (s *Server) getRecord(c *fiber.Ctx) error {
+	rec, err := s.Records.Get(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), c.Params("id"), c.Query("fields"), c.Query("expand"))
+	if err != nil {
+		return err
+	}
+	b, _ := rec.MarshalJSON()
+	return sendJSON(c, 200, b)
+}
+
+func (s *Server) patchRecord(c *fiber.Ctx) error {
+	if err := checkRecordBody(c); err != nil {
+		return err
+	}
+	rec, err := s.Records.Patch(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), c.Params("id"), c.Body())
+	if err != nil {
+		return err
+	}
+	b, _ := rec.MarshalJSON()
+	return sendJSON(c, 200, b)
+}
+
+func (s *Server) deleteRecord(c *fiber.Ctx) error {
+	version, err := intParam(c, "version")
+	if err != nil {
+		return err
+	}
+	if err := s.Records.Delete(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), c.Params("id"), int64(version)); err != nil {
+		return err
+	}
+	return c.SendStatus(204)
+}

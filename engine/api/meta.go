@@ -1,0 +1,113 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/formaapp/forma/engine/openapi"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+func (s *Server) listApps(c *fiber.Ctx) error {
+	apps, err := s.DB.Apps(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": apps})
+}
+
+// applyApp validates an app document and migrates to it, or with dryRun=1
+// only answers the plan. allowDestructive=1 lets drops and lossy conversions
+// through (their data is archived).
+func (s *Server) applyApp(c *fiber.Ctx) error {
+	dry, err := boolParam(c, "dryRun")
+	if err != nil {
+		return err
+	}
+	allow, err := boolParam(c, "allowDestructive")
+	if err != nil {
+		return err
+	}
+	app, problems := schema.Parse(c.Body())
+	if len(problems) > 0 {
+		return problems
+	}
+	plan, err := s.DB.Apply(c.UserContext(), app, store.ApplyOptions{
+		DryRun: dry, AllowDestructive: allow, AppliedBy: user(c).ID, BaseVersion: app.Version,
+	})
+	if err != nil {
+		return err
+	}
+	if !dry {
+		s.Catalog.Forget(app.Name)
+	}
+	status := 200
+	if !dry && plan.ToVersion != plan.FromVersion {
+		status = 201
+	}
+	return c.Status(status).JSON(fiber.Map{
+		"app":     app.Name,
+		"version": plan.ToVersion,
+		"dryRun":  dry,
+		"applied": !dry && plan.ToVersion != plan.FromVersion,
+		"plan":    plan,
+	})
+}
+
+func (s *Server) getApp(c *fiber.Ctx) error {
+	doc, err := s.DB.Document(c.UserContext(), c.Params("app"), 0)
+	if err != nil {
+		return err
+	}
+	return c.JSON(doc)
+}
+
+func (s *Server) listVersions(c *fiber.Ctx) error {
+	vs, err := s.DB.Versions(c.UserContext(), c.Params("app"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": vs})
+}
+
+func (s *Server) getVersion(c *fiber.Ctx) error {
+	n, err := strconv.Atoi(c.Params("version"))
+	if err != nil || n < 1 {
+		return apiError(400, "invalid_query", "version must be a positive whole number")
+	}
+	doc, err := s.DB.Document(c.UserContext(), c.Params("app"), n)
+	if err != nil {
+		return err
+	}
+	return c.JSON(doc)
+}
+
+// openAPI answers the OpenAPI 3 description of one app's data API, built
+// from its current document and cached per version (building and encoding
+// it takes milliseconds).
+func (s *Server) openAPI(c *fiber.Ctx) error {
+	app, err := s.Catalog.App(c.UserContext(), c.Params("app"))
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s", app.Name, app.Version, c.BaseURL())
+	s.openapiMu.Lock()
+	body, ok := s.openapiCache[key]
+	s.openapiMu.Unlock()
+	if !ok {
+		doc, err := openapi.Build(app, openapi.Options{ServerURL: c.BaseURL()})
+		if err != nil {
+			return err
+		}
+		if body, err = openapi.JSON(doc); err != nil {
+			return err
+		}
+		s.openapiMu.Lock()
+		s.openapiCache[key] = body
+		s.openapiMu.Unlock()
+	}
+	return sendJSON(c, 200, body)
+}

@@ -1,0 +1,206 @@
+// Package api serves Forma's REST API with fiber: authentication, metadata
+// (apps, versions, OpenAPI) and records. Handlers are thin: they parse the
+// request, call the engine and write the answer or the error shape of
+// DESIGN.md.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// Limits on request bodies.
+const (
+	MaxBodyBytes   = 8 << 20 // app documents
+	MaxRecordBytes = 1 << 20 // one record
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	DB      *store.DB
+	Catalog *store.Catalog
+	Access  *access.Service
+	Records *records.Service
+	Log     *slog.Logger
+
+	openapiMu    sync.Mutex
+	openapiCache map[string][]byte // app\x00version → document
+}
+
+// New builds the fiber app with every route.
+func (s *Server) New() *fiber.App {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	s.openapiCache = map[string][]byte{}
+	app := fiber.New(fiber.Config{
+		BodyLimit:             MaxBodyBytes,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		AppName:               "forma",
+		// Handlers keep app and entity names in caches; fiber would otherwise
+		// hand out strings backed by a reused request buffer.
+		Immutable: true,
+	})
+	app.Get("/api/health", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+
+	auth := app.Group("/api/auth")
+	auth.Post("/login", s.login)
+	auth.Post("/setup", s.setup)
+	authed := auth.Group("", s.requireUser)
+	authed.Post("/logout", s.logout)
+	authed.Get("/me", s.me)
+	authed.Get("/tokens", s.listTokens)
+	authed.Post("/tokens", s.createToken)
+	authed.Delete("/tokens/:id", s.revokeToken)
+
+	meta := app.Group("/api/meta", s.requireUser)
+	meta.Get("/apps", s.listApps)
+	meta.Post("/apps", s.requireAdmin, s.applyApp)
+	meta.Get("/apps/:app", s.getApp)
+	meta.Get("/apps/:app/versions", s.listVersions)
+	meta.Get("/apps/:app/versions/:version", s.getVersion)
+	meta.Get("/apps/:app/openapi.json", s.openAPI)
+
+	data := app.Group("/api/data", s.requireUser)
+	data.Get("/:app/:entity", s.listRecords)
+	data.Post("/:app/:entity", s.createRecord)
+	data.Get("/:app/:entity/:id", s.getRecord)
+	data.Patch("/:app/:entity/:id", s.patchRecord)
+	data.Delete("/:app/:entity/:id", s.deleteRecord)
+
+	app.Use("/api", func(c *fiber.Ctx) error {
+		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
+	})
+	return app
+}
+
+// Error is an API error in the shape of DESIGN.md.
+type Error struct {
+	Status  int              `json:"-"`
+	Code    string           `json:"code"`
+	Message string           `json:"message"`
+	Details []schema.Problem `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func apiError(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+var fiberCodes = map[int]string{
+	400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+	405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+	422: "validation_failed", 429: "too_many_requests",
+}
+
+// errorHandler writes every error as {"error": {...}} with its status.
+// Unexpected errors are logged and answered with a generic 500, so internals
+// (SQL, paths) never reach the caller.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	e := toAPIError(err)
+	if e.Status >= 500 {
+		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	return c.Status(e.Status).JSON(fiber.Map{"error": e})
+}
+
+func toAPIError(err error) *Error {
+	var (
+		ae  *Error
+		re  *records.Error
+		fe  *fiber.Error
+		ie  *access.InputError
+		ref *store.RefusedError
+		se  *store.StepError
+		ps  schema.Problems
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &re):
+		return &Error{Status: re.Status, Code: re.Code, Message: re.Message, Details: re.Details}
+	case errors.As(err, &fe):
+		code := fiberCodes[fe.Code]
+		if code == "" {
+			code = "error"
+		}
+		if fe.Code >= 500 {
+			return apiError(500, "internal", "internal error")
+		}
+		msg := fe.Message
+		if fe.Code == 413 {
+			msg = "the request body is too large"
+		}
+		return &Error{Status: fe.Code, Code: code, Message: msg}
+	case errors.As(err, &ie):
+		return &Error{Status: 422, Code: "validation_failed", Message: ie.Error(),
+			Details: []schema.Problem{{Path: "/" + ie.Field, Message: ie.Message}}}
+	case errors.As(err, &ps):
+		return &Error{Status: 422, Code: "validation_failed", Message: fmt.Sprintf("the app document has %d problem(s)", len(ps)), Details: ps}
+	case errors.As(err, &ref):
+		return &Error{Status: 422, Code: "migration_refused", Message: "the migration was refused; nothing was changed", Details: ref.Plan.Refused}
+	case errors.As(err, &se):
+		return &Error{Status: 422, Code: "migration_failed", Message: se.Error() + "; nothing was changed"}
+	case errors.Is(err, store.ErrStale):
+		return apiError(409, "version_conflict", "%s", err.Error())
+	case errors.Is(err, access.ErrUnauthorized):
+		return apiError(401, "unauthorized", "missing, expired or revoked token")
+	case errors.Is(err, access.ErrBadCredentials):
+		return apiError(401, "bad_credentials", "wrong email or password")
+	case errors.Is(err, access.ErrExists):
+		return apiError(409, "exists", "%s", err.Error())
+	case errors.Is(err, access.ErrNotFound), errors.Is(err, store.ErrNotFound):
+		return apiError(404, "not_found", "not found")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apiError(503, "unavailable", "the request was cancelled or timed out")
+	}
+	return apiError(500, "internal", "internal error")
+}
+
+// boolParam reads a query flag: absent, "", "0", "false" are false; "1",
+// "true" are true; anything else is a 400.
+func boolParam(c *fiber.Ctx, name string) (bool, error) {
+	v := c.Query(name)
+	switch strings.ToLower(v) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, apiError(400, "invalid_query", "%s must be 1 or 0, not %q", name, v)
+}
+
+func intParam(c *fiber.Ctx, name string) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, apiError(400, "invalid_query", "%s must be a whole number, not %q", name, v)
+	}
+	return n, nil
+}
+
+// sendJSON writes pre-encoded JSON.
+func sendJSON(c *fiber.Ctx, status int, body []byte) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(body)
+}

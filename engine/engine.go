@@ -1,0 +1,68 @@
+// Package engine wires Forma's runtime together: storage, the metadata
+// catalog, authentication, records and the HTTP API. The CLI and tests open
+// an Engine and serve its Handler.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
+)
+
+// Config says where the data lives and how the engine behaves.
+type Config struct {
+	DataDir string // SQLite folder when DBURL is empty (default ./forma_data)
+	DBURL   string // postgres://… for PostgreSQL
+	// CatalogTTL bounds how long a server may serve an app version after
+	// another server migrated it (default 2s).
+	CatalogTTL time.Duration
+	Access     access.Options
+	Log        *slog.Logger
+}
+
+// Engine is an open Forma runtime.
+type Engine struct {
+	DB      *store.DB
+	Catalog *store.Catalog
+	Access  *access.Service
+	Records *records.Service
+	log     *slog.Logger
+}
+
+// Open opens (and if needed creates) the database and the services on it.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.CatalogTTL == 0 {
+		cfg.CatalogTTL = 2 * time.Second
+	}
+	db, err := store.Open(ctx, cfg.DBURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := access.New(ctx, db, cfg.Access)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	cat := store.NewCatalog(db, cfg.CatalogTTL)
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: records.New(db, cat), log: cfg.Log}, nil
+}
+
+// Handler returns the HTTP application serving the REST API.
+func (e *Engine) Handler() *fiber.App {
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log}
+	return s.New()
+}
+
+// Close releases the database.
+func (e *Engine) Close() error { return e.DB.Close() }

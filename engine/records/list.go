@@ -1,0 +1,543 @@
+package records
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// Query is a list request, as the API receives it.
+type Query struct {
+	Filter string
+	Sort   string // "-amount,title"
+	Limit  int    // 0 = DefaultLimit
+	Cursor string
+	Fields string // "title,amount"
+	Expand string // "account"
+}
+
+// Limits of a list request.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+	maxSortKeys  = 5
+)
+
+// Page is one page of a list.
+type Page struct {
+	Items      []*Record
+	NextCursor string // "" on the last page
+}
+
+// MarshalJSON writes {"items": [...], "nextCursor": "…" | null}.
+func (p *Page) MarshalJSON() ([]byte, error) { return p.AppendJSON(nil), nil }
+
+// AppendJSON appends the page as JSON to b.
+func (p *Page) AppendJSON(b []byte) []byte {
+	b = append(b, `{"items":[`...)
+	for i, r := range p.Items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = r.appendJSON(b)
+	}
+	b = append(b, `],"nextCursor":`...)
+	if p.NextCursor == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, p.NextCursor)
+	}
+	return append(b, '}')
+}
+
+// Get returns one record.
+func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := info.selection(fields)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := info.expansions(expand)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.get(ctx, s.db.SQL, info, id, sel)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.expand(ctx, info, []*Record{rec}, exp); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Service) get(ctx context.Context, q queryer, info *entityInfo, id string, sel []*schema.Field) (*Record, error) {
+	if sel == nil {
+		sel = info.fields
+	}
+	rows, err := q.QueryContext(ctx, s.db.Rebind("SELECT "+columnList(sel)+" FROM "+store.Quote(info.table)+` WHERE "id" = ?`), id)
+	if err != nil {
+		return nil, fmt.Errorf("records: get: %w", err)
+	}
+	recs, err := s.scan(rows, sel)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	}
+	return recs[0], nil
+}
+
+func columnList(fields []*schema.Field) string {
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(store.Quote(f.Name))
+	}
+	return b.String()
+}
+
+func (s *Service) scan(rows *sql.Rows, sel []*schema.Field) ([]*Record, error) {
+	defer rows.Close()
+	var out []*Record
+	raw := make([]any, len(sel))
+	ptrs := make([]any, len(sel))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("records: scan: %w", err)
+		}
+		rec := &Record{fields: sel, values: make([]any, len(sel))}
+		for i, f := range sel {
+			v, err := decode(s.dialect, f, raw[i])
+			if err != nil {
+				return nil, fmt.Errorf("records: read %s: %w", f.Name, err)
+			}
+			rec.values[i] = v
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("records: scan: %w", err)
+	}
+	return out, nil
+}
+
+// selection resolves the fields parameter; nil means every field.
+func (info *entityInfo) selection(fields string) ([]*schema.Field, error) {
+	if strings.TrimSpace(fields) == "" {
+		return nil, nil
+	}
+	want := map[string]bool{"id": true}
+	for _, n := range strings.Split(fields, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if info.byName[n] == nil {
+			return nil, errorf(400, CodeBadQuery, "fields: unknown field %q", n)
+		}
+		want[n] = true
+	}
+	var sel []*schema.Field
+	for _, f := range info.fields {
+		if want[f.Name] {
+			sel = append(sel, f)
+		}
+	}
+	return sel, nil
+}
+
+func (info *entityInfo) expansions(expand string) ([]*schema.Field, error) {
+	if strings.TrimSpace(expand) == "" {
+		return nil, nil
+	}
+	var out []*schema.Field
+	seen := map[string]bool{}
+	for _, n := range strings.Split(expand, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		f := info.byName[n]
+		if f == nil || f.Type != schema.Ref {
+			return nil, errorf(400, CodeBadQuery, "expand: %q is not a ref field of %s", n, info.entity.Name)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// expand loads, with one query per ref field, the records the page points
+// at and attaches them under "expand".
+func (s *Service) expand(ctx context.Context, info *entityInfo, recs []*Record, refs []*schema.Field) error {
+	for _, f := range refs {
+		target, err := s.entity(ctx, info.app.Name, f.Entity)
+		if err != nil {
+			return err
+		}
+		ids := map[string]bool{}
+		var args []any
+		for _, r := range recs {
+			if id, ok := r.Get(f.Name).(string); ok && !ids[id] {
+				ids[id] = true
+				args = append(args, id)
+			}
+		}
+		byID := map[string]*Record{}
+		if len(args) > 0 {
+			q := "SELECT " + target.selects + " FROM " + store.Quote(target.table) + ` WHERE "id" IN (?` + strings.Repeat(", ?", len(args)-1) + ")"
+			rows, err := s.db.SQL.QueryContext(ctx, s.db.Rebind(q), args...)
+			if err != nil {
+				return fmt.Errorf("records: expand %s: %w", f.Name, err)
+			}
+			found, err := s.scan(rows, target.fields)
+			if err != nil {
+				return err
+			}
+			for _, r := range found {
+				byID[r.ID()] = r
+			}
+		}
+		for _, r := range recs {
+			id, _ := r.Get(f.Name).(string)
+			r.expand = append(r.expand, expanded{name: f.Name, record: byID[id]})
+		}
+	}
+	return nil
+}
+
+type sortKey struct {
+	field *schema.Field
+	desc  bool
+}
+
+func (info *entityInfo) sortKeys(sort string) ([]sortKey, error) {
+	var keys []sortKey
+	seen := map[string]bool{}
+	for _, part := range strings.Split(sort, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k := sortKey{}
+		switch part[0] {
+		case '-':
+			k.desc, part = true, part[1:]
+		case '+':
+			part = part[1:]
+		}
+		f := info.byName[part]
+		if f == nil {
+			return nil, errorf(400, CodeBadQuery, "sort: unknown field %q", part)
+		}
+		switch f.StorageType() {
+		case schema.MultiSelect, schema.JSON:
+			return nil, errorf(400, CodeBadQuery, "sort: cannot sort by %s field %q", f.StorageType(), part)
+		}
+		if seen[part] {
+			return nil, errorf(400, CodeBadQuery, "sort: %q appears twice", part)
+		}
+		seen[part] = true
+		k.field = f
+		keys = append(keys, k)
+		if f.Name == "id" {
+			break // id is unique: later keys could never matter
+		}
+	}
+	if len(keys) > maxSortKeys {
+		return nil, errorf(400, CodeBadQuery, "sort: at most %d keys", maxSortKeys)
+	}
+	if len(keys) == 0 {
+		keys = []sortKey{{field: info.byName["id"], desc: true}} // newest first
+	}
+	// id breaks ties, so the order is total and a cursor names one place.
+	if last := keys[len(keys)-1]; last.field.Name != "id" {
+		keys = append(keys, sortKey{field: info.byName["id"], desc: keys[0].desc})
+	}
+	return keys, nil
+}
+
+// List returns one page of records matching q.
+func (s *Service) List(ctx context.Context, c Caller, app, entity string, q Query) (*Page, error) {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 1 || limit > MaxLimit:
+		return nil, errorf(400, CodeBadQuery, "limit must be between 1 and %d", MaxLimit)
+	}
+	sel, err := info.selection(q.Fields)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := info.expansions(q.Expand)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := info.sortKeys(q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	// The page must read its sort keys (for the cursor) and refs (to expand)
+	// even when fields leaves them out; they are dropped from the output.
+	read := sel
+	if read != nil {
+		read = append([]*schema.Field{}, sel...)
+		for _, k := range keys {
+			read = appendMissing(read, k.field)
+		}
+		for _, f := range exp {
+			read = appendMissing(read, f)
+		}
+	} else {
+		read = info.fields
+	}
+
+	var where []string
+	var args []any
+	if strings.TrimSpace(q.Filter) != "" {
+		node, err := filter.Parse(q.Filter)
+		if err != nil {
+			return nil, filterError(err)
+		}
+		w, a, err := filter.Compile(node, info, s.encodeLiteral(info), s.dialect)
+		if err != nil {
+			return nil, filterError(err)
+		}
+		where, args = append(where, w), append(args, a...)
+	}
+	if q.Cursor != "" {
+		w, a, err := s.cursorWhere(info, keys, q)
+		if err != nil {
+			return nil, err
+		}
+		where, args = append(where, w), append(args, a...)
+	}
+
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(columnList(read))
+	b.WriteString(" FROM ")
+	b.WriteString(store.Quote(info.table))
+	if len(where) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY ")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(store.Quote(k.field.Name))
+		// Nulls sort as the smallest value on both dialects (SQLite's own
+		// rule); PostgreSQL indexes are built NULLS FIRST to match.
+		switch {
+		case k.desc && s.dialect == "postgres":
+			b.WriteString(" DESC NULLS LAST")
+		case k.desc:
+			b.WriteString(" DESC")
+		case s.dialect == "postgres":
+			b.WriteString(" NULLS FIRST")
+		}
+	}
+	b.WriteString(" LIMIT ")
+	b.WriteString(strconv.Itoa(limit + 1))
+
+	rows, err := s.db.SQL.QueryContext(ctx, s.db.Rebind(b.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("records: list: %w", err)
+	}
+	recs, err := s.scan(rows, read)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Items: recs}
+	if len(recs) > limit {
+		page.Items = recs[:limit]
+		page.NextCursor = makeCursor(keys, q, page.Items[limit-1])
+	}
+	if err := s.expand(ctx, info, page.Items, exp); err != nil {
+		return nil, err
+	}
+	if sel != nil && len(read) != len(sel) {
+		for _, r := range page.Items {
+			r.fields, r.values = sel, r.values[:len(sel)]
+		}
+	}
+	if page.Items == nil {
+		page.Items = []*Record{}
+	}
+	return page, nil
+}
+
+func appendMissing(list []*schema.Field, f *schema.Field) []*schema.Field {
+	for _, g := range list {
+		if g == f {
+			return list
+		}
+	}
+	return append(list, f)
+}
+
+func filterError(err error) error {
+	var fe *filter.Error
+	if errors.As(err, &fe) {
+		return &Error{Status: 400, Code: CodeBadFilter, Message: fe.Error(),
+			Details: []schema.Problem{{Path: fmt.Sprintf("/filter/%d", fe.Pos), Message: fe.Message}}}
+	}
+	return errorf(400, CodeBadFilter, "%v", err)
+}
+
+// Column resolves a filter's field names (filter.Resolver).
+func (info *entityInfo) Column(name string) (filter.Column, bool) {
+	f := info.byName[name]
+	if f == nil {
+		return filter.Column{}, false
+	}
+	return filter.Column{SQL: store.Quote(f.Name), Type: f.StorageType()}, true
+}
+
+// encodeLiteral turns a filter literal into the stored form of its column,
+// through the same checks as a write, so "amount > 10.5" compares exactly.
+func (s *Service) encodeLiteral(info *entityInfo) filter.Encoder {
+	return func(c filter.Column, v any) (any, error) {
+		f := info.byName[strings.Trim(c.SQL, `"`)]
+		if f == nil {
+			return nil, fmt.Errorf("unknown field")
+		}
+		switch f.StorageType() {
+		case schema.Select, schema.MultiSelect, schema.Email, schema.Phone, schema.URL:
+			// A filter may name an option no record has, or part of an address.
+			f = &schema.Field{Name: f.Name, Type: schema.Text}
+		}
+		val, err := coerce(f, v)
+		if err != nil {
+			return nil, err
+		}
+		return encode(s.dialect, f, val), nil
+	}
+}
+
+// The cursor is the sort keys' values of the last row of a page, plus a
+// checksum of the query it belongs to, so it cannot be replayed against
+// another sort or filter.
+type cursor struct {
+	Q string            `json:"q"`
+	V []json.RawMessage `json:"v"`
+}
+
+func cursorCheck(keys []sortKey, q Query) string {
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k.field.Name)
+		if k.desc {
+			b.WriteByte('-')
+		}
+		b.WriteByte(',')
+	}
+	b.WriteString(q.Filter)
+	h := sha1.Sum([]byte(b.String()))
+	return base64.RawURLEncoding.EncodeToString(h[:6])
+}
+
+func makeCursor(keys []sortKey, q Query, last *Record) string {
+	c := cursor{Q: cursorCheck(keys, q)}
+	for _, k := range keys {
+		c.V = append(c.V, json.RawMessage(appendValue(nil, last.Get(k.field.Name))))
+	}
+	j, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(j)
+}
+
+func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string, []any, error) {
+	bad := errorf(400, CodeBadQuery, "cursor is not valid for this list (was the sort or filter changed?)")
+	raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+	if err != nil || len(raw) > 8192 {
+		return "", nil, bad
+	}
+	var c cursor
+	if json.Unmarshal(raw, &c) != nil || c.Q != cursorCheck(keys, q) || len(c.V) != len(keys) {
+		return "", nil, bad
+	}
+	vals := make([]any, len(keys))
+	for i, k := range keys {
+		dec := json.NewDecoder(bytes.NewReader(c.V[i]))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil {
+			return "", nil, bad
+		}
+		f := k.field
+		val, err := coerce(f, v)
+		if err != nil && f.Type == schema.Select {
+			val, err = v, nil // an option removed since the page was read
+		}
+		if err != nil {
+			return "", nil, bad
+		}
+		vals[i] = encode(s.dialect, f, val)
+	}
+	// Rows after the cursor: for some i, keys before i equal the cursor's
+	// and key i is strictly after it. Nulls are the smallest value.
+	var ors []string
+	var args []any
+	for i, k := range keys {
+		var ands []string
+		for j := 0; j < i; j++ {
+			col := store.Quote(keys[j].field.Name)
+			if vals[j] == nil {
+				ands = append(ands, col+" IS NULL")
+			} else {
+				ands = append(ands, col+" = ?")
+				args = append(args, vals[j])
+			}
+		}
+		col := store.Quote(k.field.Name)
+		switch {
+		case !k.desc && vals[i] == nil:
+			ands = append(ands, col+" IS NOT NULL")
+		case !k.desc:
+			ands = append(ands, col+" > ?")
+			args = append(args, vals[i])
+		case vals[i] == nil:
+			continue // nothing comes after null in descending order
+		default:
+			ands = append(ands, "("+col+" < ? OR "+col+" IS NULL)")
+			args = append(args, vals[i])
+		}
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	if len(ors) == 0 {
+		return "1 = 0", nil, nil
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}

@@ -1,0 +1,194 @@
+// Package records reads and writes the records of app entities: validation
+// on write, the filter language, sorting, cursor pagination, field selection
+// and expansion of refs. It works on the tables that engine/store migrates.
+package records
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// Caller is who is asking. Access rules (roles, teams, row rules) build on it.
+type Caller struct {
+	UserID string
+	Admin  bool
+}
+
+// Error is a failure the caller can act on: it carries the HTTP status, a
+// stable machine-readable code and, for validation, every problem found.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details []schema.Problem
+}
+
+func (e *Error) Error() string {
+	if len(e.Details) > 0 {
+		return e.Message + ": " + schema.Problems(e.Details).Error()
+	}
+	return e.Message
+}
+
+func errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// The error codes records answers with.
+const (
+	CodeNotFound   = "not_found"
+	CodeInvalid    = "validation_failed"
+	CodeBadQuery   = "invalid_query"
+	CodeBadFilter  = "invalid_filter"
+	CodeBadJSON    = "invalid_json"
+	CodeConflict   = "version_conflict"
+	CodeReferenced = "referenced"
+	CodeDuplicate  = "duplicate_value"
+)
+
+// Service serves record operations for every installed app.
+type Service struct {
+	db      *store.DB
+	catalog *store.Catalog
+	dialect string
+
+	mu       sync.Mutex
+	entropy  *ulid.MonotonicEntropy
+	entities sync.Map // entityKey → *entityInfo
+}
+
+// New returns a records service over db, reading app documents from catalog.
+func New(db *store.DB, catalog *store.Catalog) *Service {
+	return &Service{db: db, catalog: catalog, dialect: db.Dialect.Name(), entropy: ulid.Monotonic(rand.Reader, 0)}
+}
+
+// newID returns a new record id: a ULID in lower case, so ids sort by
+// creation time and the primary key index doubles as the default order.
+func (s *Service) newID() string {
+	s.mu.Lock()
+	id := ulid.MustNew(ulid.Timestamp(time.Now()), s.entropy)
+	s.mu.Unlock()
+	return strings.ToLower(id.String())
+}
+
+// entityInfo is what a request needs to know about one entity at one app
+// version, computed once and shared.
+type entityInfo struct {
+	app     *schema.App
+	entity  *schema.Entity
+	table   string
+	fields  []*schema.Field          // system fields first, then the entity's, in document order
+	byName  map[string]*schema.Field // every readable column
+	selects string                   // the full column list, quoted
+}
+
+// systemFields describes the system columns as fields, so that filters,
+// sorts and output treat them like any other.
+var systemFields = []*schema.Field{
+	{Name: "id", Type: schema.Text},
+	{Name: "created_at", Type: schema.DateTime},
+	{Name: "updated_at", Type: schema.DateTime},
+	{Name: "created_by", Type: schema.User},
+	{Name: "owner", Type: schema.User},
+	{Name: "version", Type: schema.Integer},
+}
+
+func (s *Service) entity(ctx context.Context, appName, entityName string) (*entityInfo, error) {
+	app, err := s.catalog.App(ctx, appName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(404, CodeNotFound, "no app %q", appName)
+	} else if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s", appName, app.Version, entityName)
+	if v, ok := s.entities.Load(key); ok {
+		return v.(*entityInfo), nil
+	}
+	e := app.Entity(entityName)
+	if e == nil {
+		return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entityName, appName)
+	}
+	info := &entityInfo{app: app, entity: e, table: schema.TableName(app.Name, e.Name), byName: map[string]*schema.Field{}}
+	info.fields = append(info.fields, systemFields...)
+	for i := range e.Fields {
+		info.fields = append(info.fields, &e.Fields[i])
+	}
+	cols := make([]string, len(info.fields))
+	for i, f := range info.fields {
+		info.byName[f.Name] = f
+		cols[i] = store.Quote(f.Name)
+	}
+	info.selects = strings.Join(cols, ", ")
+	s.entities.Store(key, info)
+	return info, nil
+}
+
+// Record is one record: its values by field name, in field order.
+type Record struct {
+	fields []*schema.Field
+	values []any
+	expand []expanded
+}
+
+type expanded struct {
+	name   string
+	record *Record
+}
+
+// Get returns the value of a field (nil if absent or not loaded).
+func (r *Record) Get(name string) any {
+	for i, f := range r.fields {
+		if f.Name == name {
+			return r.values[i]
+		}
+	}
+	return nil
+}
+
+// ID returns the record id.
+func (r *Record) ID() string {
+	id, _ := r.Get("id").(string)
+	return id
+}
+
+// MarshalJSON writes the record as the API shows it.
+func (r *Record) MarshalJSON() ([]byte, error) { return r.appendJSON(nil), nil }
+
+func (r *Record) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	for i, f := range r.fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, f.Name)
+		b = append(b, ':')
+		b = appendValue(b, r.values[i])
+	}
+	if len(r.expand) > 0 {
+		b = append(b, `,"expand":{`...)
+		for i, e := range r.expand {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, e.name)
+			b = append(b, ':')
+			if e.record == nil {
+				b = append(b, "null"...)
+			} else {
+				b = e.record.appendJSON(b)
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}

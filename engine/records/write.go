@@ -1,0 +1,326 @@
+package records
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// decodeBody parses a request body into a JSON object, keeping numbers exact.
+func decodeBody(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, errorf(400, CodeBadJSON, "the body is not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errorf(400, CodeBadJSON, "the body holds more than one JSON value")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errorf(400, CodeBadJSON, "the body must be a JSON object, not %s", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// readOnly are the system columns no writer sets.
+var readOnly = map[string]bool{"id": true, "created_at": true, "updated_at": true, "created_by": true, "version": true}
+
+// validate checks a body against the entity and returns the engine values of
+// the fields it sets, in field order. Every problem is reported, not just
+// the first. On create, absent fields take their defaults and required
+// fields must end up set.
+func (s *Service) validate(info *entityInfo, body map[string]any, create bool) ([]*schema.Field, []any, *Error) {
+	var problems schema.Problems
+	for k := range body {
+		f := info.byName[k]
+		switch {
+		case k == "version" && !create:
+		case f == nil:
+			problems.Add("/"+k, "unknown field %q", k)
+		case readOnly[k]:
+			problems.Add("/"+k, "%s is set by the server and cannot be written", k)
+		case f.Type.Computed():
+			problems.Add("/"+k, "%s is a computed %s field and cannot be written", k, f.Type)
+		}
+	}
+	var (
+		fields []*schema.Field
+		values []any
+	)
+	for _, f := range info.fields {
+		if readOnly[f.Name] || f.Type.Computed() {
+			continue
+		}
+		raw, present := body[f.Name]
+		if !present && create && len(f.Default) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(f.Default))
+			dec.UseNumber()
+			if err := dec.Decode(&raw); err == nil {
+				present = true
+			}
+		}
+		if !present {
+			if create && f.Required {
+				problems.Add("/"+f.Name, "%s is required", f.Name)
+			}
+			continue
+		}
+		v, err := coerce(f, raw)
+		if err != nil {
+			problems.Add("/"+f.Name, "%s %v", f.Name, err)
+			continue
+		}
+		if v == nil && f.Required {
+			problems.Add("/"+f.Name, "%s is required", f.Name)
+			continue
+		}
+		fields = append(fields, f)
+		values = append(values, v)
+	}
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return nil, nil, &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid", Details: problems}
+	}
+	return fields, values, nil
+}
+
+func sortProblems(p schema.Problems) {
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j].Path < p[j-1].Path; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
+
+// checkRefs verifies, inside the write's transaction, that every ref and user
+// value names a record that exists, so the caller gets a clear 422 rather than
+// a foreign key error.
+func (s *Service) checkRefs(ctx context.Context, tx *sql.Tx, info *entityInfo, fields []*schema.Field, values []any) *Error {
+	var problems schema.Problems
+	for i, f := range fields {
+		id, ok := values[i].(string)
+		if !ok {
+			continue
+		}
+		var table, what string
+		switch {
+		case f.Type == schema.Ref:
+			table, what = schema.TableName(info.app.Name, f.Entity), f.Entity+" record"
+		case f.Type == schema.User:
+			table, what = "_forma_users", "user"
+		default:
+			continue
+		}
+		var one int
+		err := tx.QueryRowContext(ctx, s.db.Rebind("SELECT 1 FROM "+store.Quote(table)+" WHERE id = ?"), id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			problems.Add("/"+f.Name, "%s: no %s with id %q", f.Name, what, id)
+		} else if err != nil {
+			return errorf(500, "internal", "check %s: %v", f.Name, err)
+		}
+	}
+	if len(problems) > 0 {
+		return &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid", Details: problems}
+	}
+	return nil
+}
+
+// Create validates body and inserts a new record owned by the caller (or by
+// the body's owner). It returns the stored record.
+func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := decodeBody(body)
+	if err != nil {
+		return nil, err
+	}
+	fields, values, verr := s.validate(info, obj, true)
+	if verr != nil {
+		return nil, verr
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	id := s.newID()
+	ownerSet := false
+	for _, f := range fields {
+		ownerSet = ownerSet || f.Name == "owner"
+	}
+	if !ownerSet && c.UserID != "" {
+		fields = append(fields, info.byName["owner"])
+		values = append(values, c.UserID)
+	}
+	createdBy := any(c.UserID)
+	if c.UserID == "" {
+		createdBy = nil
+	}
+
+	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("records: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
+		return nil, rerr
+	}
+	for _, f := range info.entity.Fields {
+		if f.Type == schema.AutoNumber {
+			var n int64
+			err := tx.QueryRowContext(ctx, s.db.Rebind("INSERT INTO _forma_sequences (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = _forma_sequences.value + 1 RETURNING value"),
+				store.SequenceName(info.table, &f)).Scan(&n)
+			if err != nil {
+				return nil, fmt.Errorf("records: next %s: %w", f.Name, err)
+			}
+			fields = append(fields, info.byName[f.Name])
+			values = append(values, n)
+		}
+	}
+	cols := []string{`"id"`, `"created_at"`, `"updated_at"`, `"created_by"`, `"version"`}
+	args := []any{id, encode(s.dialect, systemFields[1], now), encode(s.dialect, systemFields[2], now), createdBy, int64(1)}
+	for i, f := range fields {
+		cols = append(cols, store.Quote(f.Name))
+		args = append(args, encode(s.dialect, f, values[i]))
+	}
+	q := "INSERT INTO " + store.Quote(info.table) + " (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(q), args...); err != nil {
+		return nil, s.writeError(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.writeError(err)
+	}
+
+	rec := &Record{fields: info.fields, values: make([]any, len(info.fields))}
+	rec.values[0], rec.values[1], rec.values[2], rec.values[3], rec.values[5] = id, now, now, createdBy, int64(1)
+	for i, f := range info.fields {
+		for j, g := range fields {
+			if g == f {
+				rec.values[i] = values[j]
+			}
+		}
+	}
+	return rec, nil
+}
+
+// Patch changes the fields in body of the record id. The body must carry the
+// record's current version; a stale one answers 409 and changes nothing.
+func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (*Record, error) {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := decodeBody(body)
+	if err != nil {
+		return nil, err
+	}
+	rawVersion, ok := obj["version"]
+	if !ok {
+		return nil, &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid",
+			Details: []schema.Problem{{Path: "/version", Message: "version is required: send the version you read, so a concurrent change is not overwritten"}}}
+	}
+	version, verr := coerce(&schema.Field{Name: "version", Type: schema.Integer}, rawVersion)
+	if verr != nil {
+		return nil, &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid",
+			Details: []schema.Problem{{Path: "/version", Message: "version " + verr.Error()}}}
+	}
+	fields, values, vErr := s.validate(info, obj, false)
+	if vErr != nil {
+		return nil, vErr
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("records: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
+		return nil, rerr
+	}
+	sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
+	args := []any{encode(s.dialect, systemFields[2], now)}
+	for i, f := range fields {
+		sets = append(sets, store.Quote(f.Name)+" = ?")
+		args = append(args, encode(s.dialect, f, values[i]))
+	}
+	args = append(args, id, version)
+	q := "UPDATE " + store.Quote(info.table) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ? AND "version" = ?`
+	res, err := tx.ExecContext(ctx, s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, s.writeError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, s.missingOrStale(ctx, tx, info, id)
+	}
+	rec, err := s.get(ctx, tx, info, id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.writeError(err)
+	}
+	return rec, nil
+}
+
+// Delete removes the record id. When version is non-zero it must match.
+func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, version int64) error {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("records: begin: %w", err)
+	}
+	defer tx.Rollback()
+	q := "DELETE FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
+	args := []any{id}
+	if version != 0 {
+		q += ` AND "version" = ?`
+		args = append(args, version)
+	}
+	res, err := tx.ExecContext(ctx, s.db.Rebind(q), args...)
+	if err != nil {
+		return s.writeError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.missingOrStale(ctx, tx, info, id)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.writeError(err)
+	}
+	return nil
+}
+
+func (s *Service) missingOrStale(ctx context.Context, tx *sql.Tx, info *entityInfo, id string) error {
+	var v int64
+	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT "version" FROM `+store.Quote(info.table)+` WHERE "id" = ?`), id).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	}
+	if err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	return &Error{Status: 409, Code: CodeConflict, Message: fmt.Sprintf("the record was changed since you read it (it is now at version %d); reload and try again", v)}
+}
+
+// writeError turns constraint failures into errors the caller can act on.
+func (s *Service) writeError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "FOREIGN KEY constraint failed"), strings.Contains(msg, "SQLSTATE 23503"):
+		return errorf(409, CodeReferenced, "other records refer to this record (or a referenced record is missing)")
+	case strings.Contains(msg, "UNIQUE constraint failed"), strings.Contains(msg, "SQLSTATE 23505"):
+		return errorf(409, CodeDuplicate, "another record already has this value in a unique field")
+	}
+	return fmt.Errorf("records: %w", err)
+}

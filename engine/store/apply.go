@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/formaapp/forma/schema"
+)
+
+// ApplyOptions control Apply.
+type ApplyOptions struct {
+	DryRun           bool   // plan only; touch nothing
+	AllowDestructive bool   // let drops and lossy conversions go ahead (data is archived)
+	AppliedBy        string // user id stored with the version
+	// BaseVersion, when non-zero, is the version the document was edited
+	// from; if the app has moved on since, Apply answers ErrStale.
+	BaseVersion int
+}
+
+// ErrStale means the app changed since the document was read.
+var ErrStale = errors.New("the app was changed by someone else since this document was read")
+
+// RefusedError carries a plan that cannot be applied as asked.
+type RefusedError struct{ Plan *Plan }
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("migration refused: %s", schema.Problems(e.Plan.Refused).Error())
+}
+
+// StepError is a migration that failed while running; nothing was changed.
+type StepError struct {
+	Step Step
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("migration step %q failed: %v", e.Step.Description, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Apply plans the migration from the app's current version to app (which
+// must have passed schema.Parse) and, unless DryRun, runs it in one
+// transaction that also stores the document as the next version. If any step
+// fails, schema, data and metadata stay exactly as they were.
+func (db *DB) Apply(ctx context.Context, app *schema.App, opts ApplyOptions) (*Plan, error) {
+	current, err := db.Document(ctx, app.Name, 0)
+	if errors.Is(err, ErrNotFound) {
+		current = nil
+	} else if err != nil {
+		return nil, err
+	}
+	if current != nil && opts.BaseVersion != 0 && opts.BaseVersion != current.Version {
+		return nil, ErrStale
+	}
+	plan, err := db.plan(ctx, db.SQL, current, app, opts.AllowDestructive)
+	if err != nil {
+		return nil, err
+	}
+	if current != nil && len(plan.Steps) == 0 && sameDocument(current, app) {
+		plan.ToVersion = plan.FromVersion // nothing to do: no new version
+		return plan, nil
+	}
+	if opts.DryRun {
+		return plan, nil
+	}
+	if len(plan.Refused) > 0 {
+		return plan, &RefusedError{Plan: plan}
+	}
+	if err := db.run(ctx, app, plan, opts); err != nil {
+		return plan, err
+	}
+	return plan, nil
+}
+
+func sameDocument(a, b *schema.App) bool {
+	ac, bc := *a, *b
+	ac.Version, bc.Version = 0, 0
+	aj, _ := json.Marshal(ac)
+	bj, _ := json.Marshal(bc)
+	return string(aj) == string(bj)
+}
+
+// stepHook, when set (by tests), runs after each step of n; an error fails
+// the migration there.
+var stepHook func(i, n int, s *Step) error
+
+func (db *DB) run(ctx context.Context, app *schema.App, plan *Plan, opts ApplyOptions) (err error) {
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	sqlite := db.Dialect.Name() == "sqlite"
+	if sqlite {
+		// Table rebuilds drop and recreate parents; with foreign keys on,
+		// that would cascade into children. SQLite only allows this switch
+		// outside a transaction; foreign_key_check below makes up for it.
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	q := dconn{tx, db.Dialect}
+
+	// Re-read the version under the transaction: two applies racing from
+	// the same version cannot both win.
+	lock := ""
+	if !sqlite {
+		lock = " FOR UPDATE"
+	}
+	var have int
+	switch err := q.QueryRowContext(ctx, "SELECT version FROM _forma_apps WHERE name = ?"+lock, app.Name).Scan(&have); {
+	case errors.Is(err, sql.ErrNoRows):
+		have = 0
+	case err != nil:
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if have != plan.FromVersion {
+		return ErrStale
+	}
+
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		if s.exec != nil {
+			if err := s.exec(ctx, q); err != nil {
+				return &StepError{Step: *s, Err: err}
+			}
+		}
+		for _, stmt := range s.SQL {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return &StepError{Step: *s, Err: err}
+			}
+		}
+		if stepHook != nil {
+			if err := stepHook(i, len(plan.Steps), s); err != nil {
+				return &StepError{Step: *s, Err: err}
+			}
+		}
+	}
+
+	doc := *app
+	doc.Version = plan.ToVersion
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("store: encode document: %w", err)
+	}
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return fmt.Errorf("store: encode plan: %w", err)
+	}
+	now := time.Now().UTC()
+	if _, err := q.ExecContext(ctx, "INSERT INTO _forma_app_versions (app, version, document, plan, applied_by, applied_at) VALUES (?, ?, ?, ?, ?, ?)",
+		app.Name, plan.ToVersion, string(docJSON), string(planJSON), opts.AppliedBy, now); err != nil {
+		return fmt.Errorf("store: record version: %w", err)
+	}
+	if plan.FromVersion == 0 {
+		_, err = q.ExecContext(ctx, "INSERT INTO _forma_apps (name, label, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+			app.Name, app.Label, plan.ToVersion, now, now)
+	} else {
+		_, err = q.ExecContext(ctx, "UPDATE _forma_apps SET label = ?, version = ?, updated_at = ? WHERE name = ?",
+			app.Label, plan.ToVersion, now, app.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("store: record app: %w", err)
+	}
+	if sqlite {
+		rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+		if err != nil {
+			return fmt.Errorf("store: check foreign keys: %w", err)
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return fmt.Errorf("store: migration would leave records pointing at missing records")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit migration: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/formaapp/forma/schema"
+)
+
+// columnDef is the DDL of one field's column, with its foreign key if any.
+func columnDef(d Dialect, app string, f *schema.Field) string {
+	def := Quote(f.Name) + " " + d.ColumnType(f)
+	if f.Type == schema.Ref {
+		def += " REFERENCES " + Quote(schema.TableName(app, f.Entity)) + " (" + Quote("id") + ") ON DELETE " + onDeleteSQL(f.OnDelete)
+	}
+	return def
+}
+
+func onDeleteSQL(s string) string {
+	switch s {
+	case "cascade":
+		return "CASCADE"
+	case "setNull":
+		return "SET NULL"
+	default:
+		return "RESTRICT"
+	}
+}
+
+// createTableSQL creates an entity's table with its system columns and every
+// field for which include returns true (refs to tables not created yet are
+// left out and added after, so that cycles of refs can be created).
+func createTableSQL(d Dialect, app, table string, e *schema.Entity, include func(*schema.Field) bool) string {
+	cols := append([]string{}, d.systemColumns()...)
+	for i := range e.Fields {
+		f := &e.Fields[i]
+		if include == nil || include(f) {
+			cols = append(cols, columnDef(d, app, f))
+		}
+	}
+	sql := "CREATE TABLE " + Quote(table) + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"
+	if d.Name() == "sqlite" {
+		sql += " STRICT"
+	}
+	return sql
+}
+
+// physIndex is a database index that an entity needs: declared in the
+// document, or implied by a unique field or a ref (refs are indexed so that
+// restrict checks, expands and rollups never scan).
+type physIndex struct {
+	Name    string
+	Table   string
+	Columns []string
+	Unique  bool
+	Key     string // identity across versions: by field ids, so renames keep it
+}
+
+func entityIndexes(app string, e *schema.Entity) []physIndex {
+	table := schema.TableName(app, e.Name)
+	var out []physIndex
+	seen := map[string]bool{}
+	add := func(cols, ids []string, unique bool) {
+		// Non-unique indexes end with id: list pages sort by (keys…, id),
+		// so the index then serves the whole ORDER BY and the cursor.
+		if !unique && cols[len(cols)-1] != "id" {
+			cols = append(append([]string{}, cols...), "id")
+			ids = append(append([]string{}, ids...), "id")
+		}
+		key := fmt.Sprintf("%v|%s", unique, strings.Join(ids, ","))
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		h := sha1.Sum([]byte(table + "|" + key + "|" + strings.Join(cols, ",")))
+		prefix := "ix_"
+		if unique {
+			prefix = "ux_"
+		}
+		name := prefix + hex.EncodeToString(h[:])[:16]
+		out = append(out, physIndex{Name: name, Table: table, Columns: cols, Unique: unique, Key: key})
+	}
+	fieldID := func(name string) string {
+		if f := e.Field(name); f != nil {
+			return "f:" + f.ID
+		}
+		return name // system column
+	}
+	for _, ix := range e.Indexes {
+		ids := make([]string, len(ix.Fields))
+		for i, n := range ix.Fields {
+			ids[i] = fieldID(n)
+		}
+		add(ix.Fields, ids, ix.Unique)
+	}
+	for i := range e.Fields {
+		f := &e.Fields[i]
+		if f.Unique {
+			add([]string{f.Name}, []string{"f:" + f.ID}, true)
+		}
+		if f.Type == schema.Ref {
+			add([]string{f.Name}, []string{"f:" + f.ID}, false)
+		}
+	}
+	// Owner is every row rule's first filter; index it for list pages.
+	add([]string{"owner"}, []string{"owner"}, false)
+	return out
+}
+
+func createIndexSQL(ix physIndex) string {
+	cols := make([]string, len(ix.Columns))
+	for i, c := range ix.Columns {
+		cols[i] = Quote(c)
+	}
+	u := ""
+	if ix.Unique {
+		u = "UNIQUE "
+	}
+	return fmt.Sprintf("CREATE %sINDEX %s ON %s (%s)", u, Quote(ix.Name), Quote(ix.Table), strings.Join(cols, ", "))
+}
+
+func dropIndexSQL(ix physIndex) string { return "DROP INDEX " + Quote(ix.Name) }

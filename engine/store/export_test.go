@@ -1,0 +1,15 @@
+package store
+
+import "errors"
+
+// FailAtLastStep makes every migration fail at its last step until the
+// returned function is called.
+func FailAtLastStep() (restore func()) {
+	stepHook = func(i, n int, s *Step) error {
+		if i == n-1 {
+			return errors.New("injected failure")
+		}
+		return nil
+	}
+	return func() { stepHook = nil }
+}

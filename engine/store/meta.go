@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/formaapp/forma/schema"
+)
+
+// appRow is one installed app; Version points at its current document.
+type appRow struct {
+	Name      string `gorm:"primaryKey;size:63"`
+	Label     string
+	Version   int `gorm:"not null"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (appRow) TableName() string { return "_forma_apps" }
+
+// versionRow is one applied app document. Rows are only ever inserted: a
+// version, once applied, never changes.
+type versionRow struct {
+	App       string    `gorm:"primaryKey;size:63"`
+	Version   int       `gorm:"primaryKey;autoIncrement:false"`
+	Document  string    `gorm:"not null"`
+	Plan      string    `gorm:"not null"`
+	AppliedBy string    `gorm:"size:64"`
+	AppliedAt time.Time `gorm:"not null"`
+}
+
+func (versionRow) TableName() string { return "_forma_app_versions" }
+
+// archiveRow records data kept aside by a destructive migration: a dropped
+// field's values or a dropped entity's rows, in its own table until purged.
+type archiveRow struct {
+	ID        string `gorm:"primaryKey;size:32"`
+	App       string `gorm:"index;size:63;not null"`
+	Version   int    `gorm:"not null"`
+	Entity    string `gorm:"size:63;not null"`
+	Field     string `gorm:"size:63"`
+	Table     string `gorm:"column:archive_table;size:63;not null"`
+	Rows      int64
+	CreatedAt time.Time
+}
+
+func (archiveRow) TableName() string { return "_forma_archives" }
+
+// sequenceRow backs autonumber fields: one counter per entity field.
+type sequenceRow struct {
+	Name  string `gorm:"primaryKey;size:140"`
+	Value int64  `gorm:"not null"`
+}
+
+func (sequenceRow) TableName() string { return "_forma_sequences" }
+
+func (db *DB) migrateSystem(ctx context.Context) error {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}); err != nil {
+		return fmt.Errorf("store: create system tables: %w", err)
+	}
+	return nil
+}
+
+// ErrNotFound is returned when an app or version does not exist.
+var ErrNotFound = errors.New("not found")
+
+// AppInfo summarises an installed app.
+type AppInfo struct {
+	Name      string    `json:"name"`
+	Label     string    `json:"label,omitempty"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// VersionInfo describes one applied version of an app.
+type VersionInfo struct {
+	Version   int             `json:"version"`
+	AppliedBy string          `json:"appliedBy,omitempty"`
+	AppliedAt time.Time       `json:"appliedAt"`
+	Plan      json.RawMessage `json:"plan"`
+}
+
+// Apps lists installed apps by name.
+func (db *DB) Apps(ctx context.Context) ([]AppInfo, error) {
+	var rows []appRow
+	if err := db.Gorm.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list apps: %w", err)
+	}
+	out := make([]AppInfo, len(rows))
+	for i, r := range rows {
+		out[i] = AppInfo{Name: r.Name, Label: r.Label, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// Versions lists an app's applied versions, newest first.
+func (db *DB) Versions(ctx context.Context, app string) ([]VersionInfo, error) {
+	var rows []versionRow
+	if err := db.Gorm.WithContext(ctx).Where("app = ?", app).Order("version desc").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list versions: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	out := make([]VersionInfo, len(rows))
+	for i, r := range rows {
+		out[i] = VersionInfo{Version: r.Version, AppliedBy: r.AppliedBy, AppliedAt: r.AppliedAt.UTC(), Plan: json.RawMessage(r.Plan)}
+	}
+	return out, nil
+}
+
+// Document returns the stored document of an app at version (0 = current).
+func (db *DB) Document(ctx context.Context, app string, version int) (*schema.App, error) {
+	if version == 0 {
+		var a appRow
+		err := db.Gorm.WithContext(ctx).Where("name = ?", app).Take(&a).Error
+		if err != nil {
+			return nil, notFound(err)
+		}
+		version = a.Version
+	}
+	var v versionRow
+	err := db.Gorm.WithContext(ctx).Where("app = ? AND version = ?", app, version).Take(&v).Error
+	if err != nil {
+		return nil, notFound(err)
+	}
+	var doc schema.App
+	if err := json.Unmarshal([]byte(v.Document), &doc); err != nil {
+		return nil, fmt.Errorf("store: decode %s v%d: %w", app, version, err)
+	}
+	doc.Version = v.Version
+	return &doc, nil
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) || err.Error() == "record not found" {
+		return ErrNotFound
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+// Catalog caches the current document of each app for the request path, so
+// that a records call costs no metadata query. Entries expire after TTL so
+// that a migration applied by another process is noticed within that time;
+// migrations applied through this process are seen at once.
+type Catalog struct {
+	db  *DB
+	ttl time.Duration
+
+	mu   sync.RWMutex
+	apps map[string]catalogEntry
+}
+
+type catalogEntry struct {
+	app     *schema.App
+	expires time.Time
+}
+
+// NewCatalog returns a catalog over db.
+func NewCatalog(db *DB, ttl time.Duration) *Catalog {
+	return &Catalog{db: db, ttl: ttl, apps: map[string]catalogEntry{}}
+}
+
+// App returns the current document of app, or ErrNotFound.
+func (c *Catalog) App(ctx context.Context, name string) (*schema.App, error) {
+	now := time.Now()
+	c.mu.RLock()
+	e, ok := c.apps[name]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.app, nil
+	}
+	app, err := c.db.Document(ctx, name, 0)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.apps[name] = catalogEntry{app: app, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return app, nil
+}
+
+// Forget drops the cached document of app (after this process migrates it).
+func (c *Catalog) Forget(name string) {
+	c.mu.Lock()
+	delete(c.apps, name)
+	c.mu.Unlock()
+}

@@ -1,0 +1,631 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/formaapp/forma/schema"
+)
+
+// Step is one part of a migration, as shown on a dry run and stored with the
+// version it produced.
+type Step struct {
+	Op          string   `json:"op"`
+	Entity      string   `json:"entity"`
+	Field       string   `json:"field,omitempty"`
+	Description string   `json:"description"`
+	Destructive bool     `json:"destructive,omitempty"`
+	SQL         []string `json:"sql,omitempty"`
+	Path        string   `json:"path,omitempty"`
+
+	// exec runs in the migration's transaction before SQL, for work that
+	// needs Go: archiving with a generated name, catalog look-ups, backfills.
+	exec func(ctx context.Context, tx dconn) error
+}
+
+// Plan is the migration from an app's current version to a new document.
+// Refused lists what cannot be applied (with where in the document and why);
+// a plan with refusals is never applied.
+type Plan struct {
+	App         string           `json:"app"`
+	FromVersion int              `json:"fromVersion"`
+	ToVersion   int              `json:"toVersion"`
+	Steps       []Step           `json:"steps"`
+	Refused     []schema.Problem `json:"refused,omitempty"`
+	Destructive bool             `json:"destructive"`
+	Warnings    []string         `json:"warnings,omitempty"`
+}
+
+type planner struct {
+	db    *DB
+	q     dconn
+	d     Dialect
+	app   string
+	old   *schema.App
+	new   *schema.App
+	allow bool
+	plan  *Plan
+}
+
+func (p *planner) step(s Step) { p.plan.Steps = append(p.plan.Steps, s) }
+
+func (p *planner) refuse(path, format string, args ...any) {
+	p.plan.Refused = append(p.plan.Refused, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// destructive records a step that loses data: refused unless allowed.
+func (p *planner) destructive(s Step, path string) {
+	s.Destructive = true
+	p.plan.Destructive = true
+	if !p.allow {
+		p.refuse(path, "%s: this loses data; apply with allowDestructive to archive it and go ahead", s.Description)
+	}
+	p.step(s)
+}
+
+// plan computes the migration from old (nil for a new app) to new. It reads
+// the database to check that tables are free and data fits; it writes nothing.
+func (db *DB) plan(ctx context.Context, q querier, old, new *schema.App, allow bool) (*Plan, error) {
+	from := 0
+	if old != nil {
+		from = old.Version
+	}
+	p := &planner{db: db, q: dconn{q, db.Dialect}, d: db.Dialect, app: new.Name, old: old, new: new, allow: allow,
+		plan: &Plan{App: new.Name, FromVersion: from, ToVersion: from + 1, Steps: []Step{}}}
+	if err := p.build(ctx); err != nil {
+		return nil, err
+	}
+	return p.plan, nil
+}
+
+func (p *planner) table(e *schema.Entity) string { return schema.TableName(p.app, e.Name) }
+
+func (p *planner) build(ctx context.Context) error {
+	changes := schema.Diff(p.old, p.new)
+	type matchedEntity struct {
+		old, new *schema.Entity
+		changes  []schema.Change
+	}
+	var (
+		added   []schema.Change
+		dropped []schema.Change
+		renamed []schema.Change
+		matched []*matchedEntity
+		byNew   = map[*schema.Entity]*matchedEntity{}
+	)
+	for _, c := range changes {
+		switch c.Kind {
+		case schema.AddEntity:
+			added = append(added, c)
+		case schema.DropEntity:
+			dropped = append(dropped, c)
+		case schema.RenameEntity:
+			renamed = append(renamed, c)
+		}
+		if c.OldEntity != nil && c.Entity != nil {
+			m := byNew[c.Entity]
+			if m == nil {
+				m = &matchedEntity{old: c.OldEntity, new: c.Entity}
+				byNew[c.Entity] = m
+				matched = append(matched, m)
+			}
+			if c.Kind != schema.RenameEntity {
+				m.changes = append(m.changes, c)
+			}
+		}
+	}
+	// Matched entities with no change at all still need their indexes compared.
+	if p.old != nil {
+		for i := range p.new.Entities {
+			ne := &p.new.Entities[i]
+			if byNew[ne] != nil {
+				continue
+			}
+			for j := range p.old.Entities {
+				oe := &p.old.Entities[j]
+				if schema.EntityKey(oe) == schema.EntityKey(ne) || (oe.Name == ne.Name && oe.ID == "") {
+					m := &matchedEntity{old: oe, new: ne}
+					byNew[ne] = m
+					matched = append(matched, m)
+					break
+				}
+			}
+		}
+	}
+
+	rebuild := map[*schema.Entity]bool{}
+	convs := map[*schema.Field]conversion{}
+	for _, m := range matched {
+		for _, c := range m.changes {
+			switch c.Kind {
+			case schema.AlterField:
+				conv := convertField(p.d, c.OldField, c.Field)
+				convs[c.Field] = conv
+				if p.d.Name() == "sqlite" && (conv.kind != convSame || conv.refChange) {
+					rebuild[m.new] = true
+				}
+			case schema.DropField:
+				if p.d.Name() == "sqlite" && c.OldField.Type == schema.Ref {
+					rebuild[m.new] = true
+				}
+			}
+		}
+	}
+
+	// 1. Indexes that go away or change name.
+	newIdx := map[*schema.Entity]map[string]physIndex{}
+	for _, m := range matched {
+		want := map[string]physIndex{}
+		for _, ix := range entityIndexes(p.app, m.new) {
+			want[ix.Key] = ix
+		}
+		newIdx[m.new] = want
+		if rebuild[m.new] {
+			continue // the rebuilt table gets every index afresh
+		}
+		for _, ix := range entityIndexes(p.app, m.old) {
+			w, keep := want[ix.Key]
+			switch {
+			case keep && w.Name == ix.Name:
+				delete(want, ix.Key) // nothing to do
+			case keep && p.d.Name() == "postgres":
+				p.step(Step{Op: "rename_index", Entity: m.new.Name, Description: fmt.Sprintf("rename index %s to %s", ix.Name, w.Name),
+					SQL: []string{"ALTER INDEX " + Quote(ix.Name) + " RENAME TO " + Quote(w.Name)}})
+				delete(want, ix.Key)
+			default:
+				p.step(Step{Op: "drop_index", Entity: m.new.Name, Description: fmt.Sprintf("drop index on %s", strings.Join(ix.Columns, ", ")),
+					SQL: []string{dropIndexSQL(ix)}})
+			}
+		}
+	}
+
+	// 2. Dropped entities: archive the rows, then drop the table.
+	for _, c := range dropped {
+		oe := c.OldEntity
+		table := p.table(oe)
+		n, err := p.count(ctx, table, "")
+		if err != nil {
+			return err
+		}
+		cascade := ""
+		if p.d.Name() == "postgres" {
+			cascade = " CASCADE" // only drops other tables' foreign keys to it, never their rows
+		}
+		version := p.plan.ToVersion
+		p.destructive(Step{Op: "drop_entity", Entity: oe.Name, Path: c.Path,
+			Description: fmt.Sprintf("drop entity %s (%d records, archived)", oe.Name, n),
+			exec: func(ctx context.Context, tx dconn) error {
+				return archive(ctx, tx, p.app, version, oe.Name, "", "SELECT * FROM "+Quote(table))
+			},
+			SQL: []string{"DROP TABLE " + Quote(table) + cascade}}, c.Path)
+	}
+
+	// 3. Renamed entities.
+	for _, c := range renamed {
+		from, to := p.table(c.OldEntity), p.table(c.Entity)
+		if err := p.tableFree(ctx, to, c.Path); err != nil {
+			return err
+		}
+		p.step(Step{Op: "rename_entity", Entity: c.Entity.Name, Path: c.Path,
+			Description: fmt.Sprintf("rename entity %s to %s (data kept)", c.OldEntity.Name, c.Entity.Name),
+			SQL:         []string{"ALTER TABLE " + Quote(from) + " RENAME TO " + Quote(to)},
+			exec: func(ctx context.Context, tx dconn) error {
+				// Autonumber counters are keyed by table; they follow the rename.
+				_, err := tx.ExecContext(ctx, "UPDATE _forma_sequences SET name = ? || substr(name, ?) WHERE substr(name, 1, ?) = ?",
+					to+".", len(from)+2, len(from)+1, from+".")
+				return err
+			}})
+	}
+
+	// 4. New entities, in an order that lets each ref point at a table that
+	// exists; refs caught in a cycle are added once every table is there.
+	exists := map[string]bool{}
+	for _, m := range matched {
+		exists[m.new.Name] = true
+	}
+	pending := make([]schema.Change, len(added))
+	copy(pending, added)
+	var deferred []func()
+	for len(pending) > 0 {
+		pick := -1
+		for i, c := range pending {
+			ready := true
+			for _, f := range c.Entity.Fields {
+				if f.Type == schema.Ref && f.Entity != c.Entity.Name && !exists[f.Entity] {
+					ready = false
+				}
+			}
+			if ready {
+				pick = i
+				break
+			}
+		}
+		if pick < 0 {
+			pick = 0
+		}
+		c := pending[pick]
+		pending = append(pending[:pick], pending[pick+1:]...)
+		e := c.Entity
+		table := p.table(e)
+		if err := p.tableFree(ctx, table, c.Path+"/name"); err != nil {
+			return err
+		}
+		var later []*schema.Field
+		sqlCreate := createTableSQL(p.d, p.app, table, e, func(f *schema.Field) bool {
+			if f.Type == schema.Ref && f.Entity != e.Name && !exists[f.Entity] {
+				later = append(later, f)
+				return false
+			}
+			return true
+		})
+		exists[e.Name] = true
+		stmts := []string{sqlCreate}
+		for _, ix := range entityIndexes(p.app, e) {
+			stmts = append(stmts, createIndexSQL(ix))
+		}
+		p.step(Step{Op: "create_entity", Entity: e.Name, Path: c.Path,
+			Description: fmt.Sprintf("create entity %s with %d fields", e.Name, len(e.Fields)), SQL: stmts})
+		for _, f := range later {
+			f, name := f, e.Name
+			deferred = append(deferred, func() {
+				p.step(Step{Op: "add_field", Entity: name, Field: f.Name,
+					Description: fmt.Sprintf("add ref %s.%s → %s", name, f.Name, f.Entity),
+					SQL:         []string{"ALTER TABLE " + Quote(table) + " ADD COLUMN " + columnDef(p.d, p.app, f)}})
+			})
+		}
+	}
+	for _, fn := range deferred {
+		fn()
+	}
+
+	// 5. Changes inside entities that stay.
+	for _, m := range matched {
+		if err := p.alterEntity(ctx, m.old, m.new, m.changes, convs, rebuild[m.new]); err != nil {
+			return err
+		}
+	}
+
+	// 6. Indexes of matched entities that are new or renamed.
+	for _, m := range matched {
+		want := newIdx[m.new]
+		for _, ix := range entityIndexes(p.app, m.new) {
+			if _, ok := want[ix.Key]; !ok && !rebuild[m.new] {
+				continue
+			}
+			if ix.Unique {
+				if err := p.checkUnique(ctx, ix); err != nil {
+					p.refuse(entityPath(p.new, m.new), "cannot make %s unique: %v", strings.Join(ix.Columns, ", "), err)
+					continue
+				}
+			}
+			p.step(Step{Op: "add_index", Entity: m.new.Name, Description: fmt.Sprintf("index %s", strings.Join(ix.Columns, ", ")),
+				SQL: []string{createIndexSQL(ix)}})
+		}
+	}
+	return nil
+}
+
+func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, changes []schema.Change, convs map[*schema.Field]conversion, rebuild bool) error {
+	table := p.table(ne)
+	version := p.plan.ToVersion
+	// Renames first: later steps name columns by their new names.
+	for _, c := range changes {
+		if c.Kind == schema.RenameField {
+			p.step(Step{Op: "rename_field", Entity: ne.Name, Field: c.Field.Name, Path: c.Path,
+				Description: fmt.Sprintf("rename field %s to %s (data kept)", c.OldField.Name, c.Field.Name),
+				SQL:         []string{"ALTER TABLE " + Quote(table) + " RENAME COLUMN " + Quote(c.OldField.Name) + " TO " + Quote(c.Field.Name)}})
+		}
+	}
+	for _, c := range changes {
+		switch c.Kind {
+		case schema.DropField:
+			f := c.OldField
+			n, err := p.count(ctx, table, f.Name)
+			if err != nil {
+				return err
+			}
+			s := Step{Op: "drop_field", Entity: ne.Name, Field: f.Name, Path: c.Path,
+				Description: fmt.Sprintf("drop field %s.%s (%d values, archived)", ne.Name, f.Name, n),
+				exec: func(ctx context.Context, tx dconn) error {
+					return archive(ctx, tx, p.app, version, ne.Name, f.Name,
+						"SELECT "+Quote("id")+" AS record_id, "+Quote(f.Name)+" AS value FROM "+Quote(table)+" WHERE "+Quote(f.Name)+" IS NOT NULL")
+				}}
+			if !rebuild {
+				s.SQL = []string{"ALTER TABLE " + Quote(table) + " DROP COLUMN " + Quote(f.Name)}
+			}
+			if f.Type.Computed() && f.Type != schema.AutoNumber {
+				s.Description = fmt.Sprintf("drop computed field %s.%s", ne.Name, f.Name)
+				s.exec = nil
+				p.step(s)
+			} else {
+				p.destructive(s, c.Path)
+			}
+		case schema.AddField:
+			f := c.Field
+			s := Step{Op: "add_field", Entity: ne.Name, Field: f.Name, Path: c.Path,
+				Description: fmt.Sprintf("add field %s.%s (%s)", ne.Name, f.Name, f.Type)}
+			if !rebuild {
+				// A nullable column without a default: PostgreSQL records it in
+				// the catalog only, so even a huge table is not rewritten.
+				s.SQL = []string{"ALTER TABLE " + Quote(table) + " ADD COLUMN " + columnDef(p.d, p.app, f)}
+			}
+			p.step(s)
+			if f.Type == schema.AutoNumber {
+				p.step(p.backfillAutoNumber(table, f))
+			}
+		case schema.AlterField:
+			conv := convs[c.Field]
+			of, nf := c.OldField, c.Field
+			s := Step{Op: "alter_field", Entity: ne.Name, Field: nf.Name, Path: c.Path}
+			switch conv.kind {
+			case convRefused:
+				p.refuse(c.Path+"/type", "%s.%s: %s", ne.Name, nf.Name, conv.reason)
+				continue
+			case convSame:
+				s.Description = fmt.Sprintf("change field %s.%s (no data change)", ne.Name, nf.Name)
+			case convCast:
+				s.Description = fmt.Sprintf("convert field %s.%s from %s to %s", ne.Name, nf.Name, describeType(of), describeType(nf))
+			case convLossy:
+				s.Description = fmt.Sprintf("convert field %s.%s from %s to %s: %s (old values archived)", ne.Name, nf.Name, describeType(of), describeType(nf), conv.reason)
+			case convRecompute:
+				s.Description = fmt.Sprintf("change computed field %s.%s to %s (values recomputed)", ne.Name, nf.Name, describeType(nf))
+			}
+			if conv.check != nil {
+				if err := conv.check(ctx, p.q, table); err != nil {
+					p.refuse(c.Path, "%s.%s: %v", ne.Name, nf.Name, err)
+					continue
+				}
+			}
+			if p.d.Name() == "postgres" {
+				if conv.retype {
+					using := conv.expr
+					if conv.kind == convRecompute {
+						using = "NULL::" + p.d.ColumnType(nf)
+					}
+					s.SQL = append(s.SQL, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", Quote(table), Quote(nf.Name), p.d.ColumnType(nf), using))
+				}
+				if conv.refChange {
+					s.exec = chainExec(s.exec, p.pgReplaceForeignKey(table, nf))
+				}
+			}
+			if conv.kind == convLossy {
+				prev := s.exec
+				s.exec = chainExec(func(ctx context.Context, tx dconn) error {
+					return archive(ctx, tx, p.app, version, ne.Name, nf.Name,
+						"SELECT "+Quote("id")+" AS record_id, "+Quote(nf.Name)+" AS value FROM "+Quote(table)+" WHERE "+Quote(nf.Name)+" IS NOT NULL")
+				}, prev)
+				p.destructive(s, c.Path)
+				continue
+			}
+			p.step(s)
+		}
+	}
+	if rebuild {
+		p.step(p.sqliteRebuild(table, ne, changes, convs))
+	}
+	return nil
+}
+
+func chainExec(a, b func(context.Context, dconn) error) func(context.Context, dconn) error {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	return func(ctx context.Context, tx dconn) error {
+		if err := a(ctx, tx); err != nil {
+			return err
+		}
+		return b(ctx, tx)
+	}
+}
+
+// sqliteRebuild is SQLite's way to change a column's type or constraints:
+// create the new table, copy every row converting as it goes, drop the old
+// one and take its name. Foreign keys are off for the migration's connection
+// (SQLite cannot switch them inside a transaction) and checked before commit.
+func (p *planner) sqliteRebuild(table string, ne *schema.Entity, changes []schema.Change, convs map[*schema.Field]conversion) Step {
+	tmp := "_forma_new_" + table
+	if len(tmp) > 63 {
+		tmp = tmp[:63]
+	}
+	added := map[*schema.Field]bool{}
+	for _, c := range changes {
+		if c.Kind == schema.AddField {
+			added[c.Field] = true
+		}
+	}
+	cols := append([]string{}, schema.SystemColumns...)
+	exprs := make([]string, 0, len(cols)+len(ne.Fields))
+	for _, c := range cols {
+		exprs = append(exprs, Quote(c))
+	}
+	for i := range ne.Fields {
+		f := &ne.Fields[i]
+		if added[f] {
+			continue
+		}
+		cols = append(cols, f.Name)
+		if conv, ok := convs[f]; ok {
+			exprs = append(exprs, conv.expr)
+		} else {
+			exprs = append(exprs, Quote(f.Name))
+		}
+	}
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = Quote(c)
+	}
+	stmts := []string{
+		createTableSQL(p.d, p.app, tmp, ne, nil),
+		fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", Quote(tmp), strings.Join(quoted, ", "), strings.Join(exprs, ", "), Quote(table)),
+		"DROP TABLE " + Quote(table),
+		"ALTER TABLE " + Quote(tmp) + " RENAME TO " + Quote(table),
+	}
+	return Step{Op: "rebuild_table", Entity: ne.Name, Description: fmt.Sprintf("rebuild table of %s with the new column types (SQLite)", ne.Name), SQL: stmts}
+}
+
+// pgReplaceForeignKey drops a ref column's foreign key (found in the catalog,
+// whatever it was named) and adds the new one if the field is still a ref.
+func (p *planner) pgReplaceForeignKey(table string, f *schema.Field) func(context.Context, dconn) error {
+	return func(ctx context.Context, tx dconn) error {
+		rows, err := tx.QueryContext(ctx, `SELECT c.conname FROM pg_constraint c
+			JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+			WHERE c.contype = 'f' AND c.conrelid = to_regclass(?) AND a.attname = ?`, Quote(table), f.Name)
+		if err != nil {
+			return fmt.Errorf("find foreign key: %w", err)
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		for _, n := range names {
+			if _, err := tx.ExecContext(ctx, "ALTER TABLE "+Quote(table)+" DROP CONSTRAINT "+Quote(n)); err != nil {
+				return fmt.Errorf("drop foreign key: %w", err)
+			}
+		}
+		if f.Type != schema.Ref {
+			return nil
+		}
+		h := sha1.Sum([]byte(table + "|" + f.ID))
+		_, err = tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s) ON DELETE %s",
+			Quote(table), Quote("fk_"+hex.EncodeToString(h[:8])), Quote(f.Name), Quote(schema.TableName(p.app, f.Entity)), Quote("id"), onDeleteSQL(f.OnDelete)))
+		if err != nil {
+			return fmt.Errorf("add foreign key: %w", err)
+		}
+		return nil
+	}
+}
+
+// backfillAutoNumber numbers existing records in creation order and sets the
+// counter past them, so an autonumber added later still has no gaps.
+func (p *planner) backfillAutoNumber(table string, f *schema.Field) Step {
+	seq := SequenceName(table, f)
+	return Step{Op: "backfill", Entity: strings.TrimPrefix(table, p.app+"_"), Field: f.Name,
+		Description: fmt.Sprintf("number existing records in %s", f.Name),
+		exec: func(ctx context.Context, tx dconn) error {
+			q := fmt.Sprintf(`UPDATE %[1]s SET %[2]s = s.n FROM (SELECT %[3]s AS rid, row_number() OVER (ORDER BY %[3]s) AS n FROM %[1]s) AS s WHERE %[1]s.%[3]s = s.rid`,
+				Quote(table), Quote(f.Name), Quote("id"))
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("number records: %w", err)
+			}
+			var n int64
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+Quote(table)).Scan(&n); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO _forma_sequences (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", seq, n)
+			return err
+		}}
+}
+
+// SequenceName is the counter behind an autonumber field of a table.
+func SequenceName(table string, f *schema.Field) string { return table + "." + f.ID }
+
+func describeType(f *schema.Field) string {
+	if f.StorageType() == schema.Decimal {
+		return fmt.Sprintf("decimal(%d,%d)", f.DecimalPrecision(), f.DecimalScale())
+	}
+	return string(f.Type)
+}
+
+func entityPath(a *schema.App, e *schema.Entity) string {
+	for i := range a.Entities {
+		if &a.Entities[i] == e {
+			return fmt.Sprintf("/entities/%d", i)
+		}
+	}
+	return ""
+}
+
+func (p *planner) count(ctx context.Context, table, col string) (int64, error) {
+	q := "SELECT COUNT(*) FROM " + Quote(table)
+	if col != "" {
+		q = "SELECT COUNT(" + Quote(col) + ") FROM " + Quote(table)
+	}
+	var n int64
+	if err := p.q.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", table, err)
+	}
+	return n, nil
+}
+
+func (p *planner) checkUnique(ctx context.Context, ix physIndex) error {
+	cols := make([]string, len(ix.Columns))
+	nn := make([]string, len(ix.Columns))
+	for i, c := range ix.Columns {
+		cols[i] = Quote(c)
+		nn[i] = Quote(c) + " IS NOT NULL"
+	}
+	q := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING COUNT(*) > 1) AS d",
+		Quote(ix.Table), strings.Join(nn, " AND "), strings.Join(cols, ", "))
+	var n int64
+	err := p.q.QueryRowContext(ctx, q).Scan(&n)
+	if err != nil {
+		// The table or column is created by this very migration: it is empty.
+		return nil
+	}
+	if n > 0 {
+		return fmt.Errorf("%d values occur more than once", n)
+	}
+	return nil
+}
+
+// tableFree refuses a table name that is already taken, by another app (app
+// and entity names can combine to the same table name) or by an archive.
+func (p *planner) tableFree(ctx context.Context, table, path string) error {
+	ok, err := tableExists(ctx, p.q, table)
+	if err != nil {
+		return err
+	}
+	if ok {
+		p.refuse(path, "table %s already exists (another app's entity?); choose another name", table)
+	}
+	return nil
+}
+
+func tableExists(ctx context.Context, q dconn, table string) (bool, error) {
+	var query string
+	if q.d.Name() == "postgres" {
+		query = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = ? AND schemaname = current_schema()"
+	} else {
+		query = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, query, table).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: look up table %s: %w", table, err)
+	}
+	return n > 0, nil
+}
+
+// archive copies the rows of query into a new archive table and records it.
+func archive(ctx context.Context, tx dconn, app string, version int, entity, field, query string) error {
+	b := make([]byte, 6)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	table := "_forma_arc_" + id
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE "+Quote(table)+" AS "+query); err != nil {
+		return fmt.Errorf("archive %s.%s: %w", entity, field, err)
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+Quote(table)).Scan(&n); err != nil {
+		return fmt.Errorf("archive %s.%s: %w", entity, field, err)
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO _forma_archives (id, app, version, entity, field, archive_table, rows, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		id, app, version, entity, field, table, n, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("record archive: %w", err)
+	}
+	return nil
+}

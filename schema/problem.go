@@ -1,0 +1,34 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Problem is one thing wrong with an app document, located by a JSON pointer
+// (RFC 6901) into the document, e.g. "/entities/0/fields/2/type".
+type Problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// Problems is every problem found in a document. Checks report all of them at
+// once so an ops manager can fix a document in one pass.
+type Problems []Problem
+
+// Error lists the problems, one per line.
+func (p Problems) Error() string {
+	var b strings.Builder
+	for i, pr := range p {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s: %s", pr.Path, pr.Message)
+	}
+	return b.String()
+}
+
+// Add appends a problem at path with a formatted message.
+func (p *Problems) Add(path, format string, args ...any) {
+	*p = append(*p, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
