@@ -920,14 +920,8 @@ func parseNumber(s string) (*big.Rat, bool) {
 	if !jsonNumberRE.MatchString(s) && !decimalStringRE.MatchString(s) {
 		return nil, false
 	}
-	if len(s) > 400 {
+	if !saneNumber(s) {
 		return nil, false // refuse 1e999999-style literals before big.Rat expands them
-	}
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		exp := strings.TrimLeft(s[i+1:], "+-")
-		if len(exp) > 3 {
-			return nil, false
-		}
 	}
 	r, ok := new(big.Rat).SetString(s)
 	return r, ok
@@ -937,8 +931,8 @@ func parseNumber(s string) (*big.Rat, bool) {
 // "". The digits after the point are checked only when checkScale is true
 // (a bound such as min 0.001 on a scale-2 field is still a valid bound).
 func decimalFit(r *big.Rat, precision, scale int, checkScale bool) string {
-	if scale < 0 || scale > precision {
-		return "" // reported at scale
+	if precision < 1 || precision > MaxPrecision || scale < 0 || scale > precision {
+		return "" // reported at precision or scale
 	}
 	pow10 := func(n int) *big.Rat {
 		return new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil))

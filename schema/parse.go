@@ -73,6 +73,13 @@ func Parse(doc []byte) (*App, Problems) {
 		return nil, Problems{syntaxProblem(doc, err)}
 	}
 
+	// Numbers like 1e1000000000 would make the validator's exact arithmetic
+	// blow up (or panic); no document needs them.
+	if probs := hugeNumbers(inst, ""); len(probs) > 0 {
+		sortProblems(probs)
+		return nil, probs
+	}
+
 	var probs Problems
 	if err := appSchema.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
@@ -292,6 +299,48 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 		add(loc, "%s", l.Message)
 	}
 	return out
+}
+
+// maxNumberLength and maxExponent bound the number literals of a document;
+// float64 itself stops at 1e308.
+const (
+	maxNumberLength = 400
+	maxExponent     = 400
+)
+
+// hugeNumbers reports every number literal in v too long or with too large
+// an exponent to be handled exactly.
+func hugeNumbers(v any, path string) Problems {
+	var out Problems
+	switch x := v.(type) {
+	case json.Number:
+		if !saneNumber(string(x)) {
+			out.Add(path, "number %s is out of range", truncate(string(x), 40))
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			out = append(out, hugeNumbers(x[k], path+"/"+escapePtr(k))...)
+		}
+	case []any:
+		for i, item := range x {
+			out = append(out, hugeNumbers(item, path+ptr(i))...)
+		}
+	}
+	return out
+}
+
+// saneNumber reports whether a number literal is short and its exponent small.
+func saneNumber(s string) bool {
+	if len(s) > maxNumberLength {
+		return false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+		if err != nil || exp > maxExponent || exp < -maxExponent {
+			return false
+		}
+	}
+	return true
 }
 
 // integerLiteralProblems reports integers written as 10.0 or 1e2: JSON Schema

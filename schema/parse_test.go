@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -157,6 +158,28 @@ func TestParseWrongTypes(t *testing.T) {
 		Problem{"/scripts/x", "must be a string, not the number 5"},
 		Problem{"/forms/0", "must be an object, not the number 1"},
 		Problem{"/roles", "must be an array, not an object"})
+}
+
+// Huge exponents would make exact arithmetic explode (jsonschema/v5 even
+// panics on them); they are refused before validation.
+func TestParseHugeNumbers(t *testing.T) {
+	expectProblems(t, []byte(`{"name": "crm", "version": 1e1000000000, "entities": [{"name": "d", "fields": [
+		{"id": "f", "name": "x", "type": "decimal", "precision": 1e999999, "min": -1E-9999999, "default": 1e401}]}],
+		"dashboards": [{"n": [1e308, 1e-400, 1e-401]}]}`),
+		Problem{"/version", "number 1e1000000000 is out of range"},
+		Problem{"/entities/0/fields/0/min", "number -1E-9999999 is out of range"},
+		Problem{"/entities/0/fields/0/precision", "number 1e999999 is out of range"},
+		Problem{"/entities/0/fields/0/default", "number 1e401 is out of range"},
+		Problem{"/dashboards/0/n/2", "number 1e-401 is out of range"})
+	long := strings.Repeat("9", 401)
+	expectProblems(t, []byte(`{"name": "crm", "entities": [], "forms": [{"x": `+long+`}]}`),
+		Problem{"/forms/0/x", "is out of range"})
+	// Check alone on a Go value with absurd numbers stays quick.
+	huge, p := json.Number("1e999999999"), 1000000000
+	app := &App{Name: "crm", Entities: []Entity{{Name: "d", Fields: []Field{{ID: "f", Name: "x", Type: Decimal, Max: &huge, Precision: &p}}}}}
+	if probs := app.Check(); len(probs) != 2 {
+		t.Errorf("Check = %v", probs)
+	}
 }
 
 func TestParseUnknownKeys(t *testing.T) {
@@ -352,4 +375,67 @@ func jsonKeys(v any) map[string]bool {
 		}
 	}
 	return m
+}
+
+// Parse never panics and never returns both an app and problems; an app it
+// returns passes Check.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"testdata/pipeline.json", "testdata/full.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"name": "a", "entities": [{"name": "b", "fields": [{"id": "1", "name": "c", "type": "formula", "expr": "(d"}]}]}`))
+	f.Add([]byte(`{"name": "a", "version": 1e5, "entities": null}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		app, probs := Parse(doc)
+		if (app == nil) == (len(probs) == 0) {
+			t.Fatalf("app %v with %d problems", app != nil, len(probs))
+		}
+		if app != nil {
+			if p := app.Check(); len(p) > 0 {
+				t.Fatalf("parsed app fails Check: %v", p)
+			}
+		}
+	})
+}
+
+func BenchmarkParsePipeline(b *testing.B) {
+	doc, err := os.ReadFile("testdata/pipeline.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, probs := Parse(doc); len(probs) > 0 {
+			b.Fatal(probs)
+		}
+	}
+}
+
+// BenchmarkParseLarge parses an app at the entity limit: 200 entities of 50
+// fields, each with a self ref, a formula and a rollup over it.
+func BenchmarkParseLarge(b *testing.B) {
+	var ents []string
+	for i := 0; i < MaxEntities; i++ {
+		name := "e" + strings.Repeat("x", i/26) + string(rune('a'+i%26))
+		fields := []string{
+			`{"id": "r", "name": "parent", "type": "ref", "entity": "` + name + `"}`,
+			`{"id": "f", "name": "calc", "type": "formula", "expr": "n0 * n1 + parent.n2"}`,
+			`{"id": "u", "name": "kids", "type": "rollup", "rollup": {"entity": "` + name + `", "via": "parent", "op": "count"}}`,
+		}
+		for j := 0; j < 47; j++ {
+			fields = append(fields, `{"id": "n`+string(rune('a'+j%26))+strings.Repeat("x", j/26)+`", "name": "n`+strconv.Itoa(j)+`", "type": "decimal", "min": 0, "default": 1}`)
+		}
+		ents = append(ents, ent(name, fields, `"indexes": [{"fields": ["n0", "owner"]}]`))
+	}
+	doc := appDoc(ents...)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, probs := Parse(doc); len(probs) > 0 {
+			b.Fatal(probs[:1])
+		}
+	}
 }

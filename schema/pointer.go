@@ -22,14 +22,25 @@ func ptr(segs ...any) string {
 	return b.String()
 }
 
+var (
+	ptrEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
+	ptrUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+)
+
 // escapePtr escapes one JSON pointer segment.
 func escapePtr(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return ptrEscaper.Replace(s)
 }
 
 // unescapePtr undoes escapePtr.
 func unescapePtr(s string) string {
-	return strings.NewReplacer("~1", "/", "~0", "~").Replace(s)
+	if !strings.Contains(s, "~") {
+		return s
+	}
+	return ptrUnescaper.Replace(s)
 }
 
 // splitPtr splits a JSON pointer into unescaped segments; "" has none.

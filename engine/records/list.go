@@ -75,7 +75,7 @@ func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fie
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.get(ctx, s.db.SQL, info, id, sel)
+	rec, err := s.get(ctx, s.db.Pool(), info, id, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -85,15 +85,11 @@ func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fie
 	return rec, nil
 }
 
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func (s *Service) get(ctx context.Context, q queryer, info *entityInfo, id string, sel []*schema.Field) (*Record, error) {
+func (s *Service) get(ctx context.Context, q store.Conn, info *entityInfo, id string, sel []*schema.Field) (*Record, error) {
 	if sel == nil {
 		sel = info.fields
 	}
-	rows, err := q.QueryContext(ctx, s.db.Rebind("SELECT "+columnList(sel)+" FROM "+store.Quote(info.table)+` WHERE "id" = ?`), id)
+	rows, err := q.QueryContext(ctx, "SELECT "+columnList(sel)+" FROM "+store.Quote(info.table)+` WHERE "id" = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("records: get: %w", err)
 	}
@@ -211,7 +207,7 @@ func (s *Service) expand(ctx context.Context, info *entityInfo, recs []*Record, 
 		byID := map[string]*Record{}
 		if len(args) > 0 {
 			q := "SELECT " + target.selects + " FROM " + store.Quote(target.table) + ` WHERE "id" IN (?` + strings.Repeat(", ?", len(args)-1) + ")"
-			rows, err := s.db.SQL.QueryContext(ctx, s.db.Rebind(q), args...)
+			rows, err := s.db.Pool().QueryContext(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("records: expand %s: %w", f.Name, err)
 			}
@@ -372,7 +368,7 @@ func (s *Service) List(ctx context.Context, c Caller, app, entity string, q Quer
 	b.WriteString(" LIMIT ")
 	b.WriteString(strconv.Itoa(limit + 1))
 
-	rows, err := s.db.SQL.QueryContext(ctx, s.db.Rebind(b.String()), args...)
+	rows, err := s.db.Pool().QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: list: %w", err)
 	}

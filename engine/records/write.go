@@ -37,10 +37,11 @@ func decodeBody(body []byte) (map[string]any, error) {
 var readOnly = map[string]bool{"id": true, "created_at": true, "updated_at": true, "created_by": true, "version": true}
 
 // validate checks a body against the entity and returns the engine values of
-// the fields it sets, in field order. Every problem is reported, not just
-// the first. On create, absent fields take their defaults and required
-// fields must end up set.
-func (s *Service) validate(info *entityInfo, body map[string]any, create bool) ([]*schema.Field, []any, *Error) {
+// the fields it sets, in field order, and every problem found, not just the
+// first (the values are then those of the fields without problems). On
+// create, absent fields take their defaults and required fields must end up
+// set.
+func (s *Service) validate(info *entityInfo, body map[string]any, create bool) ([]*schema.Field, []any, schema.Problems) {
 	var problems schema.Problems
 	for k := range body {
 		f := info.byName[k]
@@ -81,18 +82,42 @@ func (s *Service) validate(info *entityInfo, body map[string]any, create bool) (
 			problems.Add("/"+f.Name, "%s %v", f.Name, err)
 			continue
 		}
-		if v == nil && f.Required {
+		if f.Required && blank(v) {
 			problems.Add("/"+f.Name, "%s is required", f.Name)
 			continue
 		}
 		fields = append(fields, f)
 		values = append(values, v)
 	}
-	if len(problems) > 0 {
-		sortProblems(problems)
-		return nil, nil, &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid", Details: problems}
+	return fields, values, problems
+}
+
+// blank reports whether a value leaves a required field empty: null, a
+// text of only white space, or a multiselect without any option.
+func blank(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(x) == ""
+	case json.RawMessage:
+		return string(x) == "[]"
 	}
-	return fields, values, nil
+	return false
+}
+
+// invalid is the 422 answer for a record with problems. The refs among the
+// values that passed are checked too, so that one answer reports every
+// problem.
+func (s *Service) invalid(ctx context.Context, info *entityInfo, fields []*schema.Field, values []any, problems schema.Problems) error {
+	if rerr := s.checkRefs(ctx, s.db.Pool(), info, fields, values); rerr != nil {
+		if rerr.Status != 422 {
+			return rerr
+		}
+		problems = append(problems, rerr.Details...)
+	}
+	sortProblems(problems)
+	return &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid", Details: problems}
 }
 
 func sortProblems(p schema.Problems) {
@@ -106,7 +131,7 @@ func sortProblems(p schema.Problems) {
 // checkRefs verifies, inside the write's transaction, that every ref and user
 // value names a record that exists, so the caller gets a clear 422 rather than
 // a foreign key error.
-func (s *Service) checkRefs(ctx context.Context, tx *sql.Tx, info *entityInfo, fields []*schema.Field, values []any) *Error {
+func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo, fields []*schema.Field, values []any) *Error {
 	var problems schema.Problems
 	for i, f := range fields {
 		id, ok := values[i].(string)
@@ -123,7 +148,7 @@ func (s *Service) checkRefs(ctx context.Context, tx *sql.Tx, info *entityInfo, f
 			continue
 		}
 		var one int
-		err := tx.QueryRowContext(ctx, s.db.Rebind("SELECT 1 FROM "+store.Quote(table)+" WHERE id = ?"), id).Scan(&one)
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+store.Quote(table)+" WHERE id = ?", id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			problems.Add("/"+f.Name, "%s: no %s with id %q", f.Name, what, id)
 		} else if err != nil {
@@ -147,9 +172,9 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 	if err != nil {
 		return nil, err
 	}
-	fields, values, verr := s.validate(info, obj, true)
-	if verr != nil {
-		return nil, verr
+	fields, values, problems := s.validate(info, obj, true)
+	if len(problems) > 0 {
+		return nil, s.invalid(ctx, info, fields, values, problems)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	id := s.newID()
@@ -166,7 +191,7 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 		createdBy = nil
 	}
 
-	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("records: begin: %w", err)
 	}
@@ -177,7 +202,7 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 	for _, f := range info.entity.Fields {
 		if f.Type == schema.AutoNumber {
 			var n int64
-			err := tx.QueryRowContext(ctx, s.db.Rebind("INSERT INTO _forma_sequences (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = _forma_sequences.value + 1 RETURNING value"),
+			err := tx.QueryRowContext(ctx, "INSERT INTO _forma_sequences (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = _forma_sequences.value + 1 RETURNING value",
 				store.SequenceName(info.table, &f)).Scan(&n)
 			if err != nil {
 				return nil, fmt.Errorf("records: next %s: %w", f.Name, err)
@@ -193,7 +218,7 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 		args = append(args, encode(s.dialect, f, values[i]))
 	}
 	q := "INSERT INTO " + store.Quote(info.table) + " (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")"
-	if _, err := tx.ExecContext(ctx, s.db.Rebind(q), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return nil, s.writeError(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -223,22 +248,22 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err != nil {
 		return nil, err
 	}
-	rawVersion, ok := obj["version"]
-	if !ok {
-		return nil, &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid",
-			Details: []schema.Problem{{Path: "/version", Message: "version is required: send the version you read, so a concurrent change is not overwritten"}}}
+	fields, values, problems := s.validate(info, obj, false)
+	var version any
+	if rawVersion, ok := obj["version"]; !ok {
+		problems.Add("/version", "version is required: send the version you read, so a concurrent change is not overwritten")
+	} else if v, err := coerce(&schema.Field{Name: "version", Type: schema.Integer}, rawVersion); err != nil {
+		problems.Add("/version", "version %v", err)
+	} else if v == nil {
+		problems.Add("/version", "version must be the version you read, not null")
+	} else {
+		version = v
 	}
-	version, verr := coerce(&schema.Field{Name: "version", Type: schema.Integer}, rawVersion)
-	if verr != nil {
-		return nil, &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid",
-			Details: []schema.Problem{{Path: "/version", Message: "version " + verr.Error()}}}
-	}
-	fields, values, vErr := s.validate(info, obj, false)
-	if vErr != nil {
-		return nil, vErr
+	if len(problems) > 0 {
+		return nil, s.invalid(ctx, info, fields, values, problems)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("records: begin: %w", err)
 	}
@@ -254,7 +279,7 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 	}
 	args = append(args, id, version)
 	q := "UPDATE " + store.Quote(info.table) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ? AND "version" = ?`
-	res, err := tx.ExecContext(ctx, s.db.Rebind(q), args...)
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.writeError(err)
 	}
@@ -277,7 +302,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("records: begin: %w", err)
 	}
@@ -288,7 +313,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 		q += ` AND "version" = ?`
 		args = append(args, version)
 	}
-	res, err := tx.ExecContext(ctx, s.db.Rebind(q), args...)
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return s.writeError(err)
 	}
@@ -301,9 +326,9 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 	return nil
 }
 
-func (s *Service) missingOrStale(ctx context.Context, tx *sql.Tx, info *entityInfo, id string) error {
+func (s *Service) missingOrStale(ctx context.Context, tx store.Conn, info *entityInfo, id string) error {
 	var v int64
-	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT "version" FROM `+store.Quote(info.table)+` WHERE "id" = ?`), id).Scan(&v)
+	err := tx.QueryRowContext(ctx, `SELECT "version" FROM `+store.Quote(info.table)+` WHERE "id" = ?`, id).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
 	}

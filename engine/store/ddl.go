@@ -109,10 +109,16 @@ func entityIndexes(app string, e *schema.Entity) []physIndex {
 	return out
 }
 
-func createIndexSQL(ix physIndex) string {
+// createIndexSQL builds an index. On PostgreSQL columns are NULLS FIRST:
+// Forma sorts nulls as the smallest value on both dialects (SQLite's rule), and
+// only an index in that order can serve a list page's ORDER BY.
+func createIndexSQL(d Dialect, ix physIndex) string {
 	cols := make([]string, len(ix.Columns))
 	for i, c := range ix.Columns {
 		cols[i] = Quote(c)
+		if d.Name() == "postgres" && c != "id" {
+			cols[i] += " NULLS FIRST"
+		}
 	}
 	u := ""
 	if ix.Unique {

@@ -157,3 +157,33 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 		apply(t, db, v2, store.ApplyOptions{})
 	})
 }
+
+// Adding a nullable field must be a catalog-only change on PostgreSQL: the
+// table keeps its file (relfilenode), so a million rows are not rewritten.
+func TestAddFieldDoesNotRewriteLargeTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 1,000,000 rows")
+	}
+	db := storetest.Postgres(t)
+	ctx := context.Background()
+	apply(t, db, v1, store.ApplyOptions{})
+	exec(t, db, `INSERT INTO crm_account (id, created_at, updated_at, version, name)
+		SELECT 'r' || g, now(), now(), 1, 'account ' || g FROM generate_series(1, 1000000) AS g`)
+	fileNode := func() string {
+		return queryStrings(t, db, `SELECT CAST(pg_relation_filenode('crm_account') AS TEXT)`)[0]
+	}
+	before := fileNode()
+	v2 := strings.Replace(v1, `"name": "name", "type": "text"}]}`,
+		`"name": "name", "type": "text"}, {"id": "a2", "name": "region", "type": "text"}, {"id": "a3", "name": "revenue", "type": "decimal"}, {"id": "a4", "name": "vip", "type": "boolean"}]}`, 1)
+	p := apply(t, db, v2, store.ApplyOptions{})
+	if len(p.Steps) != 3 {
+		t.Fatalf("plan = %+v", p.Steps)
+	}
+	if after := fileNode(); after != before {
+		t.Fatalf("adding nullable fields rewrote the table (relfilenode %s → %s)", before, after)
+	}
+	if n := queryStrings(t, db, `SELECT CAST(COUNT(*) AS TEXT) FROM crm_account WHERE region IS NULL`)[0]; n != "1000000" {
+		t.Fatalf("rows with the new column = %s", n)
+	}
+	_ = ctx
+}

@@ -26,6 +26,8 @@ type DB struct {
 	Gorm    *gorm.DB
 	SQL     *sql.DB
 	Dialect Dialect
+
+	stmts stmtCache
 }
 
 // Open connects to the database named by dbURL, or, when dbURL is empty, to

@@ -266,7 +266,7 @@ func (p *planner) build(ctx context.Context) error {
 		exists[e.Name] = true
 		stmts := []string{sqlCreate}
 		for _, ix := range entityIndexes(p.app, e) {
-			stmts = append(stmts, createIndexSQL(ix))
+			stmts = append(stmts, createIndexSQL(p.d, ix))
 		}
 		p.step(Step{Op: "create_entity", Entity: e.Name, Path: c.Path,
 			Description: fmt.Sprintf("create entity %s with %d fields", e.Name, len(e.Fields)), SQL: stmts})
@@ -304,7 +304,7 @@ func (p *planner) build(ctx context.Context) error {
 				}
 			}
 			p.step(Step{Op: "add_index", Entity: m.new.Name, Description: fmt.Sprintf("index %s", strings.Join(ix.Columns, ", ")),
-				SQL: []string{createIndexSQL(ix)}})
+				SQL: []string{createIndexSQL(p.d, ix)}})
 		}
 	}
 	return nil

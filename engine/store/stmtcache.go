@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// maxCachedStmts bounds the statement cache. Forma's SQL never embeds
+// values (they are arguments), so distinct texts come from distinct query
+// shapes: entities × filters × sorts in use, a few hundred in practice.
+const maxCachedStmts = 2000
+
+// stmtCache keeps one prepared statement per SQL text. SQLite spends a large
+// share of a small query parsing its SQL, and database/sql would prepare it
+// afresh on every call. PostgreSQL needs none: pgx already caches prepared
+// statements per connection.
+type stmtCache struct {
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	c := &db.stmts
+	c.mu.RLock()
+	st := c.stmts[query]
+	c.mu.RUnlock()
+	if st != nil {
+		return st, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.stmts[query]; st != nil {
+		return st, nil
+	}
+	if len(c.stmts) >= maxCachedStmts {
+		return nil, nil // full: the caller runs the query unprepared
+	}
+	st, err := db.SQL.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// Conn runs Forma's SQL, written with "?" placeholders, on the pool or
+// inside one transaction, through cached prepared statements on SQLite.
+type Conn struct {
+	db *DB
+	tx *sql.Tx
+}
+
+// Pool returns a Conn on the connection pool.
+func (db *DB) Pool() Conn { return Conn{db: db} }
+
+// Begin starts a transaction. On SQLite it takes the write lock at once
+// (the DSN's _txlock=immediate), so writers queue rather than deadlock.
+func (db *DB) Begin(ctx context.Context) (Conn, error) {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return Conn{}, fmt.Errorf("store: begin: %w", err)
+	}
+	return Conn{db: db, tx: tx}, nil
+}
+
+// Commit commits the transaction.
+func (c Conn) Commit() error { return c.tx.Commit() }
+
+// Rollback abandons the transaction; after Commit it does nothing.
+func (c Conn) Rollback() error { return c.tx.Rollback() }
+
+// Tx returns the underlying transaction (nil on the pool).
+func (c Conn) Tx() *sql.Tx { return c.tx }
+
+func (c Conn) stmt(ctx context.Context, query string) (*sql.Stmt, string, error) {
+	query = c.db.Dialect.Rebind(query)
+	if c.db.Dialect.Name() != "sqlite" {
+		return nil, query, nil
+	}
+	st, err := c.db.prepared(ctx, query)
+	if err != nil || st == nil {
+		return nil, query, err
+	}
+	if c.tx != nil {
+		// Reuses the statement already prepared on the transaction's
+		// connection, if any; closed with the transaction.
+		st = c.tx.StmtContext(ctx, st)
+	}
+	return st, query, nil
+}
+
+// QueryContext runs a query returning rows.
+func (c Conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, q, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st != nil:
+		return st.QueryContext(ctx, args...)
+	case c.tx != nil:
+		return c.tx.QueryContext(ctx, q, args...)
+	}
+	return c.db.SQL.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext runs a query returning at most one row.
+func (c Conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, q, err := c.stmt(ctx, query)
+	switch {
+	case err != nil:
+		// database/sql offers no way to build an errored *sql.Row; running
+		// the query unprepared reports the same error through Scan.
+		return c.db.SQL.QueryRowContext(ctx, q, args...)
+	case st != nil:
+		return st.QueryRowContext(ctx, args...)
+	case c.tx != nil:
+		return c.tx.QueryRowContext(ctx, q, args...)
+	}
+	return c.db.SQL.QueryRowContext(ctx, q, args...)
+}
+
+// ExecContext runs a statement.
+func (c Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, q, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st != nil:
+		return st.ExecContext(ctx, args...)
+	case c.tx != nil:
+		return c.tx.ExecContext(ctx, q, args...)
+	}
+	return c.db.SQL.ExecContext(ctx, q, args...)
+}
