@@ -76,7 +76,7 @@ func serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the REST API (first start creates the database)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			eng, err := db.open(ctx)
 			if err != nil {
