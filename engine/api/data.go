@@ -73,6 +73,9 @@ func (s *Server) deleteRecord(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if c.Query("version") != "" && version < 1 {
+		return apiError(400, "invalid_query", "version must be the version you read, a whole number from 1")
+	}
 	if err := s.Records.Delete(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), c.Params("id"), int64(version)); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -33,6 +34,11 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	}
 	app, problems := schema.Parse(c.Body())
 	if len(problems) > 0 {
+		if !json.Valid(c.Body()) {
+			// Not JSON at all: the same answer as a malformed record body,
+			// with where the syntax breaks.
+			return &Error{Status: 400, Code: "invalid_json", Message: "the app document is not valid JSON", Details: problems}
+		}
 		return problems
 	}
 	plan, err := s.DB.Apply(c.UserContext(), app, store.ApplyOptions{
@@ -85,6 +91,10 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 	return c.JSON(doc)
 }
 
+// maxOpenAPICache bounds the cached OpenAPI documents (apps × versions ×
+// server URLs).
+const maxOpenAPICache = 64
+
 // openAPI answers the OpenAPI 3 description of one app's data API, built
 // from its current document and cached per version (building and encoding
 // it takes milliseconds).
@@ -106,6 +116,11 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 			return err
 		}
 		s.openapiMu.Lock()
+		if len(s.openapiCache) >= maxOpenAPICache {
+			// The key holds the Host header, which the caller chooses:
+			// start afresh rather than grow without bound.
+			clear(s.openapiCache)
+		}
 		s.openapiCache[key] = body
 		s.openapiMu.Unlock()
 	}

@@ -21,10 +21,11 @@ import (
 	"github.com/formaapp/forma/schema"
 )
 
-// Limits on request bodies.
+// Limits on requests.
 const (
-	MaxBodyBytes   = 8 << 20 // app documents
-	MaxRecordBytes = 1 << 20 // one record
+	MaxBodyBytes   = 8 << 20  // app documents
+	MaxRecordBytes = 1 << 20  // one record
+	MaxHeaderBytes = 32 << 10 // request line and headers
 )
 
 // Server holds what the handlers need.
@@ -50,6 +51,10 @@ func (s *Server) New() *fiber.App {
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
 		AppName:               "forma",
+		// The request line carries filters (up to 4 KiB, three times that
+		// once URL-encoded) and cursors (up to 8 KiB): fasthttp's default
+		// 4 KiB header buffer would refuse long but valid lists.
+		ReadBufferSize: MaxHeaderBytes,
 		// Handlers keep app and entity names in caches; fiber would otherwise
 		// hand out strings backed by a reused request buffer.
 		Immutable: true,
@@ -106,7 +111,7 @@ func apiError(status int, code, format string, args ...any) *Error {
 var fiberCodes = map[int]string{
 	400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
 	405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-	422: "validation_failed", 429: "too_many_requests",
+	422: "validation_failed", 429: "too_many_requests", 431: "headers_too_large",
 }
 
 // errorHandler writes every error as {"error": {...}} with its status.
@@ -134,6 +139,9 @@ func toAPIError(err error) *Error {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &re):
+		if re.Status >= 500 {
+			return apiError(500, "internal", "internal error") // its message may hold SQL
+		}
 		return &Error{Status: re.Status, Code: re.Code, Message: re.Message, Details: re.Details}
 	case errors.As(err, &fe):
 		code := fiberCodes[fe.Code]

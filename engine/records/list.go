@@ -63,6 +63,10 @@ func (p *Page) AppendJSON(b []byte) []byte {
 
 // Get returns one record.
 func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
+	return retry(func() (*Record, error) { return s.getOne(ctx, c, app, entity, id, fields, expand) })
+}
+
+func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return nil, err
@@ -75,12 +79,23 @@ func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fie
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.get(ctx, s.db.Pool(), info, id, sel)
+	// The refs to expand are read even when fields leaves them out.
+	read := sel
+	if sel != nil {
+		read = append([]*schema.Field{}, sel...)
+		for _, f := range exp {
+			read = appendMissing(read, f)
+		}
+	}
+	rec, err := s.get(ctx, s.db.Pool(), info, id, read)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.expand(ctx, info, []*Record{rec}, exp); err != nil {
 		return nil, err
+	}
+	if sel != nil && len(read) != len(sel) {
+		rec.fields, rec.values = sel, rec.values[:len(sel)]
 	}
 	return rec, nil
 }
@@ -280,6 +295,10 @@ func (info *entityInfo) sortKeys(sort string) ([]sortKey, error) {
 
 // List returns one page of records matching q.
 func (s *Service) List(ctx context.Context, c Caller, app, entity string, q Query) (*Page, error) {
+	return retry(func() (*Page, error) { return s.list(ctx, c, app, entity, q) })
+}
+
+func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query) (*Page, error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return nil, err

@@ -145,6 +145,9 @@ func coerce(f *schema.Field, v any) (any, error) {
 		raw, _ := json.Marshal(out)
 		return json.RawMessage(raw), nil
 	case schema.JSON:
+		if err := checkJSON(v); err != nil {
+			return nil, err
+		}
 		raw, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("must be JSON: %v", err)
@@ -152,6 +155,51 @@ func coerce(f *schema.Field, v any) (any, error) {
 		return json.RawMessage(raw), nil
 	}
 	return nil, fmt.Errorf("fields of type %s cannot be written", f.Type)
+}
+
+// checkJSON refuses what a json field cannot store on every dialect:
+// PostgreSQL's jsonb has no NUL character and its numbers are bounded.
+func checkJSON(v any) error {
+	switch x := v.(type) {
+	case string:
+		if strings.ContainsRune(x, 0) {
+			return fmt.Errorf("must not contain NUL characters (\\u0000)")
+		}
+	case json.Number:
+		if !saneNumber(string(x)) {
+			return fmt.Errorf("holds the number %.40s, which is too large or too precise to store", x)
+		}
+	case []any:
+		for _, e := range x {
+			if err := checkJSON(e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, 0) {
+				return fmt.Errorf("must not contain NUL characters (\\u0000)")
+			}
+			if err := checkJSON(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// saneNumber bounds a JSON number literal to what every store keeps: at
+// most 1000 characters and an exponent within ±1000.
+func saneNumber(s string) bool {
+	if len(s) > 1000 {
+		return false
+	}
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return true
+	}
+	exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+	return err == nil && exp >= -1000 && exp <= 1000
 }
 
 func checkRange(f *schema.Field, d decimal.Decimal) error {

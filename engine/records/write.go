@@ -36,6 +36,10 @@ func decodeBody(body []byte) (map[string]any, error) {
 // readOnly are the system columns no writer sets.
 var readOnly = map[string]bool{"id": true, "created_at": true, "updated_at": true, "created_by": true, "version": true}
 
+// pointerEscaper escapes a key for a JSON pointer (RFC 6901): the unknown
+// key "a/b" is at "/a~1b".
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 // validate checks a body against the entity and returns the engine values of
 // the fields it sets, in field order, and every problem found, not just the
 // first (the values are then those of the fields without problems). On
@@ -48,7 +52,7 @@ func (s *Service) validate(info *entityInfo, body map[string]any, create bool) (
 		switch {
 		case k == "version" && !create:
 		case f == nil:
-			problems.Add("/"+k, "unknown field %q", k)
+			problems.Add("/"+pointerEscaper.Replace(k), "unknown field %q", k)
 		case readOnly[k]:
 			problems.Add("/"+k, "%s is set by the server and cannot be written", k)
 		case f.Type.Computed():
@@ -164,6 +168,10 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 // Create validates body and inserts a new record owned by the caller (or by
 // the body's owner). It returns the stored record.
 func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
+	return retry(func() (*Record, error) { return s.create(ctx, c, app, entity, body) })
+}
+
+func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return nil, err
@@ -240,6 +248,10 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 // Patch changes the fields in body of the record id. The body must carry the
 // record's current version; a stale one answers 409 and changes nothing.
 func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (*Record, error) {
+	return retry(func() (*Record, error) { return s.patch(ctx, c, app, entity, id, body) })
+}
+
+func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (*Record, error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return nil, err
@@ -298,6 +310,11 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 
 // Delete removes the record id. When version is non-zero it must match.
 func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, version int64) error {
+	_, err := retry(func() (struct{}, error) { return struct{}{}, s.delete(ctx, c, app, entity, id, version) })
+	return err
+}
+
+func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) error {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return err
@@ -348,4 +365,17 @@ func (s *Service) writeError(err error) error {
 		return errorf(409, CodeDuplicate, "another record already has this value in a unique field")
 	}
 	return fmt.Errorf("records: %w", err)
+}
+
+// retry runs fn once more when PostgreSQL answers that a cached statement's
+// plan went stale because a migration changed the table under it (pgx
+// caches statements per connection; the failed one is dropped from its cache,
+// so the second run prepares afresh). The first run changed nothing: the
+// statement failed, and its transaction was rolled back.
+func retry[T any](fn func() (T, error)) (T, error) {
+	v, err := fn()
+	if store.IsStalePlan(err) {
+		v, err = fn()
+	}
+	return v, err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,11 @@ func (e *StepError) Unwrap() error { return e.Err }
 // must have passed schema.Parse) and, unless DryRun, runs it in one
 // transaction that also stores the document as the next version. If any step
 // fails, schema, data and metadata stay exactly as they were.
+//
+// The plan that is run is made inside that transaction, after it has locked
+// out other migrations: its checks (values that must fit a new type, unique
+// values) read the very data it converts, and of two applies from the same
+// version the second finds the version moved and answers ErrStale.
 func (db *DB) Apply(ctx context.Context, app *schema.App, opts ApplyOptions) (*Plan, error) {
 	current, err := db.Document(ctx, app.Name, 0)
 	if errors.Is(err, ErrNotFound) {
@@ -57,24 +63,37 @@ func (db *DB) Apply(ctx context.Context, app *schema.App, opts ApplyOptions) (*P
 	if current != nil && opts.BaseVersion != 0 && opts.BaseVersion != current.Version {
 		return nil, ErrStale
 	}
-	plan, err := db.plan(ctx, db.SQL, current, app, opts.AllowDestructive)
-	if err != nil {
-		return nil, err
+	if opts.DryRun || (current != nil && sameDocument(current, app)) {
+		plan, err := db.plan(ctx, db.SQL, current, app, opts.AllowDestructive)
+		if err != nil {
+			// Planning reads the tables; if another migration changed them
+			// meanwhile, that is the error to report.
+			if db.moved(ctx, app.Name, current) {
+				return nil, ErrStale
+			}
+			return nil, err
+		}
+		if current != nil && len(plan.Steps) == 0 && sameDocument(current, app) {
+			plan.ToVersion = plan.FromVersion // nothing to do: no new version
+			return plan, nil
+		}
+		if opts.DryRun {
+			return plan, nil
+		}
 	}
-	if current != nil && len(plan.Steps) == 0 && sameDocument(current, app) {
-		plan.ToVersion = plan.FromVersion // nothing to do: no new version
-		return plan, nil
+	return db.run(ctx, app, current, opts)
+}
+
+// moved reports whether the app's version is no longer that of current.
+func (db *DB) moved(ctx context.Context, app string, current *schema.App) bool {
+	now, err := db.Document(ctx, app, 0)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return current != nil
+	case err != nil:
+		return false
 	}
-	if opts.DryRun {
-		return plan, nil
-	}
-	if len(plan.Refused) > 0 {
-		return plan, &RefusedError{Plan: plan}
-	}
-	if err := db.run(ctx, app, plan, opts); err != nil {
-		return plan, err
-	}
-	return plan, nil
+	return current == nil || now.Version != current.Version
 }
 
 func sameDocument(a, b *schema.App) bool {
@@ -89,10 +108,17 @@ func sameDocument(a, b *schema.App) bool {
 // the migration there.
 var stepHook func(i, n int, s *Step) error
 
-func (db *DB) run(ctx context.Context, app *schema.App, plan *Plan, opts ApplyOptions) (err error) {
+// migrationLock is the PostgreSQL advisory lock (class, then the schema's
+// hash as object) that serializes migrations. One lock per schema, not per
+// app: two apps can name the same table ("a_b" + "c", "a" + "b_c"), and the
+// loser must see the winner's table while planning. SQLite needs none: a
+// migration's transaction takes the database's write lock at BEGIN.
+const migrationLock = 0x466f726d // "Form"
+
+func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opts ApplyOptions) (*Plan, error) {
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
 	defer conn.Close()
 	sqlite := db.Dialect.Name() == "sqlite"
@@ -101,53 +127,77 @@ func (db *DB) run(ctx context.Context, app *schema.App, plan *Plan, opts ApplyOp
 		// that would cascade into children. SQLite only allows this switch
 		// outside a transaction; foreign_key_check below makes up for it.
 		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
+			return nil, fmt.Errorf("store: migrate: %w", err)
 		}
-		defer conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON")
+		defer func() {
+			// The connection goes back to the pool: it must enforce foreign
+			// keys again, or be thrown away.
+			if _, err := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON"); err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
+	committed := false
 	defer func() {
-		if err != nil {
+		if !committed {
 			tx.Rollback()
 		}
 	}()
 	q := dconn{tx, db.Dialect}
 
-	// Re-read the version under the transaction: two applies racing from
-	// the same version cannot both win.
-	lock := ""
 	if !sqlite {
-		lock = " FOR UPDATE"
+		if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", migrationLock); err != nil {
+			return nil, fmt.Errorf("store: migrate: lock: %w", err)
+		}
+	}
+	// Re-read the version under the lock: two applies racing from the same
+	// version cannot both win.
+	from := 0
+	if current != nil {
+		from = current.Version
 	}
 	var have int
-	switch err := q.QueryRowContext(ctx, "SELECT version FROM _forma_apps WHERE name = ?"+lock, app.Name).Scan(&have); {
+	switch err := q.QueryRowContext(ctx, "SELECT version FROM _forma_apps WHERE name = ?", app.Name).Scan(&have); {
 	case errors.Is(err, sql.ErrNoRows):
 		have = 0
 	case err != nil:
-		return fmt.Errorf("store: migrate: %w", err)
+		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
-	if have != plan.FromVersion {
-		return ErrStale
+	if have != from {
+		return nil, ErrStale
+	}
+
+	plan, err := db.plan(ctx, tx, current, app, opts.AllowDestructive)
+	if err != nil {
+		return nil, err
+	}
+	if current != nil && len(plan.Steps) == 0 && sameDocument(current, app) {
+		plan.ToVersion = plan.FromVersion // nothing to do: no new version
+		return plan, nil
+	}
+	if len(plan.Refused) > 0 {
+		return plan, &RefusedError{Plan: plan}
 	}
 
 	for i := range plan.Steps {
 		s := &plan.Steps[i]
 		if s.exec != nil {
 			if err := s.exec(ctx, q); err != nil {
-				return &StepError{Step: *s, Err: err}
+				return plan, &StepError{Step: *s, Err: err}
 			}
 		}
 		for _, stmt := range s.SQL {
 			if _, err := q.ExecContext(ctx, stmt); err != nil {
-				return &StepError{Step: *s, Err: err}
+				return plan, &StepError{Step: *s, Err: err}
 			}
 		}
 		if stepHook != nil {
 			if err := stepHook(i, len(plan.Steps), s); err != nil {
-				return &StepError{Step: *s, Err: err}
+				return plan, &StepError{Step: *s, Err: err}
 			}
 		}
 	}
@@ -156,16 +206,16 @@ func (db *DB) run(ctx context.Context, app *schema.App, plan *Plan, opts ApplyOp
 	doc.Version = plan.ToVersion
 	docJSON, err := json.Marshal(doc)
 	if err != nil {
-		return fmt.Errorf("store: encode document: %w", err)
+		return plan, fmt.Errorf("store: encode document: %w", err)
 	}
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
-		return fmt.Errorf("store: encode plan: %w", err)
+		return plan, fmt.Errorf("store: encode plan: %w", err)
 	}
 	now := time.Now().UTC()
 	if _, err := q.ExecContext(ctx, "INSERT INTO _forma_app_versions (app, version, document, plan, applied_by, applied_at) VALUES (?, ?, ?, ?, ?, ?)",
 		app.Name, plan.ToVersion, string(docJSON), string(planJSON), opts.AppliedBy, now); err != nil {
-		return fmt.Errorf("store: record version: %w", err)
+		return plan, fmt.Errorf("store: record version: %w", err)
 	}
 	if plan.FromVersion == 0 {
 		_, err = q.ExecContext(ctx, "INSERT INTO _forma_apps (name, label, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -175,21 +225,22 @@ func (db *DB) run(ctx context.Context, app *schema.App, plan *Plan, opts ApplyOp
 			app.Label, plan.ToVersion, now, app.Name)
 	}
 	if err != nil {
-		return fmt.Errorf("store: record app: %w", err)
+		return plan, fmt.Errorf("store: record app: %w", err)
 	}
 	if sqlite {
 		rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
 		if err != nil {
-			return fmt.Errorf("store: check foreign keys: %w", err)
+			return plan, fmt.Errorf("store: check foreign keys: %w", err)
 		}
 		bad := rows.Next()
 		rows.Close()
 		if bad {
-			return fmt.Errorf("store: migration would leave records pointing at missing records")
+			return plan, fmt.Errorf("store: migration would leave records pointing at missing records")
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit migration: %w", err)
+		return plan, fmt.Errorf("store: commit migration: %w", err)
 	}
-	return nil
+	committed = true
+	return plan, nil
 }

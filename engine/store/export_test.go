@@ -13,3 +13,15 @@ func FailAtLastStep() (restore func()) {
 	}
 	return func() { stepHook = nil }
 }
+
+// FailAtStep makes every migration fail right after step k (counting from 0)
+// until the returned function is called.
+func FailAtStep(k int) (restore func()) {
+	stepHook = func(i, n int, s *Step) error {
+		if i == k {
+			return errors.New("injected failure")
+		}
+		return nil
+	}
+	return func() { stepHook = nil }
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,12 +86,24 @@ func (db *DB) plan(ctx context.Context, q querier, old, new *schema.App, allow b
 
 func (p *planner) table(e *schema.Entity) string { return schema.TableName(p.app, e.Name) }
 
+// matchedEntity is an entity present in both versions.
+type matchedEntity struct {
+	old, new *schema.Entity
+	changes  []schema.Change
+}
+
+// Plan-time reads (counts, checks) see the tables as they are, under their
+// old names; steps run in this order, each seeing the names the steps before
+// it left:
+//
+//  1. dropped entities (archived, then dropped: their names become free)
+//  2. indexes of kept entities that go away or change name
+//  3. renamed entities (through temporary names when names are swapped)
+//  4. new entities
+//  5. changes inside kept entities (drops, renames, conversions, adds)
+//  6. indexes of kept entities that are new
 func (p *planner) build(ctx context.Context) error {
 	changes := schema.Diff(p.old, p.new)
-	type matchedEntity struct {
-		old, new *schema.Entity
-		changes  []schema.Change
-	}
 	var (
 		added   []schema.Change
 		dropped []schema.Change
@@ -138,15 +151,27 @@ func (p *planner) build(ctx context.Context) error {
 		}
 	}
 
+	// A ref keeps its target when the target entity is only renamed.
+	newName := map[string]string{}
+	for _, m := range matched {
+		newName[m.old.Name] = m.new.Name
+	}
+	target := func(old string) string {
+		if n, ok := newName[old]; ok {
+			return n
+		}
+		return "" // the old target is gone: any target is a change
+	}
+
 	rebuild := map[*schema.Entity]bool{}
 	convs := map[*schema.Field]conversion{}
 	for _, m := range matched {
 		for _, c := range m.changes {
 			switch c.Kind {
 			case schema.AlterField:
-				conv := convertField(p.d, c.OldField, c.Field)
+				conv := convertField(p.d, c.OldField, c.Field, target)
 				convs[c.Field] = conv
-				if p.d.Name() == "sqlite" && (conv.kind != convSame || conv.refChange) {
+				if p.d.Name() == "sqlite" && conv.kind != convRefused && (conv.kind != convSame || conv.refChange) {
 					rebuild[m.new] = true
 				}
 			case schema.DropField:
@@ -157,34 +182,17 @@ func (p *planner) build(ctx context.Context) error {
 		}
 	}
 
-	// 1. Indexes that go away or change name.
-	newIdx := map[*schema.Entity]map[string]physIndex{}
-	for _, m := range matched {
-		want := map[string]physIndex{}
-		for _, ix := range entityIndexes(p.app, m.new) {
-			want[ix.Key] = ix
-		}
-		newIdx[m.new] = want
-		if rebuild[m.new] {
-			continue // the rebuilt table gets every index afresh
-		}
-		for _, ix := range entityIndexes(p.app, m.old) {
-			w, keep := want[ix.Key]
-			switch {
-			case keep && w.Name == ix.Name:
-				delete(want, ix.Key) // nothing to do
-			case keep && p.d.Name() == "postgres":
-				p.step(Step{Op: "rename_index", Entity: m.new.Name, Description: fmt.Sprintf("rename index %s to %s", ix.Name, w.Name),
-					SQL: []string{"ALTER INDEX " + Quote(ix.Name) + " RENAME TO " + Quote(w.Name)}})
-				delete(want, ix.Key)
-			default:
-				p.step(Step{Op: "drop_index", Entity: m.new.Name, Description: fmt.Sprintf("drop index on %s", strings.Join(ix.Columns, ", ")),
-					SQL: []string{dropIndexSQL(ix)}})
-			}
-		}
+	// Tables this migration frees before it creates or renames anything.
+	freed := map[string]bool{}
+	for _, c := range dropped {
+		freed[p.table(c.OldEntity)] = true
+	}
+	for _, c := range renamed {
+		freed[p.table(c.OldEntity)] = true
 	}
 
-	// 2. Dropped entities: archive the rows, then drop the table.
+	// 1. Dropped entities: archive the rows, then drop the table and its
+	// autonumber counters (a new entity of that name starts again at 1).
 	for _, c := range dropped {
 		oe := c.OldEntity
 		table := p.table(oe)
@@ -197,40 +205,121 @@ func (p *planner) build(ctx context.Context) error {
 			cascade = " CASCADE" // only drops other tables' foreign keys to it, never their rows
 		}
 		version := p.plan.ToVersion
+		cols := []string{}
+		for _, sc := range schema.SystemColumns {
+			cols = append(cols, Quote(sc))
+		}
+		for i := range oe.Fields {
+			cols = append(cols, archiveExpr(p.d, &oe.Fields[i], oe.Fields[i].Name)+" AS "+Quote(oe.Fields[i].Name))
+		}
 		p.destructive(Step{Op: "drop_entity", Entity: oe.Name, Path: c.Path,
 			Description: fmt.Sprintf("drop entity %s (%d records, archived)", oe.Name, n),
 			exec: func(ctx context.Context, tx dconn) error {
-				return archive(ctx, tx, p.app, version, oe.Name, "", "SELECT * FROM "+Quote(table))
+				if err := archive(ctx, tx, p.app, version, oe.Name, "", "SELECT "+strings.Join(cols, ", ")+" FROM "+Quote(table)); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, "DELETE FROM _forma_sequences WHERE substr(name, 1, ?) = ?", len(table)+1, table+".")
+				return err
 			},
 			SQL: []string{"DROP TABLE " + Quote(table) + cascade}}, c.Path)
 	}
 
-	// 3. Renamed entities.
+	// 2. Indexes that go away or change name.
+	newIdx := map[*schema.Entity]map[string]physIndex{}
+	type indexRename struct{ entity, from, to string }
+	var (
+		ixRenames []indexRename
+		oldNames  = map[string]bool{}
+	)
+	for _, m := range matched {
+		want := map[string]physIndex{}
+		for _, ix := range entityIndexes(p.app, m.new) {
+			want[ix.Key] = ix
+		}
+		newIdx[m.new] = want
+		if rebuild[m.new] {
+			continue // the rebuilt table gets every index afresh
+		}
+		for _, ix := range entityIndexes(p.app, m.old) {
+			oldNames[ix.Name] = true
+			w, keep := want[ix.Key]
+			switch {
+			case keep && w.Name == ix.Name:
+				delete(want, ix.Key) // nothing to do
+			case keep && p.d.Name() == "postgres":
+				ixRenames = append(ixRenames, indexRename{m.new.Name, ix.Name, w.Name})
+				delete(want, ix.Key)
+			default:
+				p.step(Step{Op: "drop_index", Entity: m.new.Name, Description: fmt.Sprintf("drop index on %s", strings.Join(ix.Columns, ", ")),
+					SQL: []string{dropIndexSQL(ix)}})
+			}
+		}
+	}
+	// Index names derive from table names, so entities swapping names swap
+	// index names too: go through temporary names when a name is taken.
+	twoPhase := false
+	for _, r := range ixRenames {
+		twoPhase = twoPhase || oldNames[r.to]
+	}
+	for _, r := range ixRenames {
+		if twoPhase {
+			p.step(Step{Op: "rename_index", Entity: r.entity, Description: fmt.Sprintf("rename index %s to %s (via a temporary name)", r.from, r.to),
+				SQL: []string{"ALTER INDEX " + Quote(r.from) + " RENAME TO " + Quote(tempName("ix", r.from))}})
+		} else {
+			p.step(Step{Op: "rename_index", Entity: r.entity, Description: fmt.Sprintf("rename index %s to %s", r.from, r.to),
+				SQL: []string{"ALTER INDEX " + Quote(r.from) + " RENAME TO " + Quote(r.to)}})
+		}
+	}
+	if twoPhase {
+		for _, r := range ixRenames {
+			p.step(Step{Op: "rename_index", Entity: r.entity, Description: fmt.Sprintf("rename index %s to %s", r.from, r.to),
+				SQL: []string{"ALTER INDEX " + Quote(tempName("ix", r.from)) + " RENAME TO " + Quote(r.to)}})
+		}
+	}
+
+	// 3. Renamed entities. When one takes a name another gives up in the
+	// same migration (a swap), every renamed table goes through a temporary
+	// name first.
+	twoPhase = false
+	renamedFrom := map[string]bool{}
+	for _, c := range renamed {
+		renamedFrom[p.table(c.OldEntity)] = true
+	}
+	for _, c := range renamed {
+		to := p.table(c.Entity)
+		twoPhase = twoPhase || renamedFrom[to]
+		if !freed[to] {
+			if err := p.tableFree(ctx, to, c.Path); err != nil {
+				return err
+			}
+		}
+	}
 	for _, c := range renamed {
 		from, to := p.table(c.OldEntity), p.table(c.Entity)
-		if err := p.tableFree(ctx, to, c.Path); err != nil {
-			return err
+		desc := fmt.Sprintf("rename entity %s to %s (data kept)", c.OldEntity.Name, c.Entity.Name)
+		if twoPhase {
+			p.step(renameTableStep(c.Entity.Name, c.Path, desc+" via a temporary name", from, tempName("t", from)))
+		} else {
+			p.step(renameTableStep(c.Entity.Name, c.Path, desc, from, to))
 		}
-		p.step(Step{Op: "rename_entity", Entity: c.Entity.Name, Path: c.Path,
-			Description: fmt.Sprintf("rename entity %s to %s (data kept)", c.OldEntity.Name, c.Entity.Name),
-			SQL:         []string{"ALTER TABLE " + Quote(from) + " RENAME TO " + Quote(to)},
-			exec: func(ctx context.Context, tx dconn) error {
-				// Autonumber counters are keyed by table; they follow the rename.
-				_, err := tx.ExecContext(ctx, "UPDATE _forma_sequences SET name = ? || substr(name, ?) WHERE substr(name, 1, ?) = ?",
-					to+".", len(from)+2, len(from)+1, from+".")
-				return err
-			}})
+	}
+	if twoPhase {
+		for _, c := range renamed {
+			from, to := p.table(c.OldEntity), p.table(c.Entity)
+			p.step(renameTableStep(c.Entity.Name, c.Path, fmt.Sprintf("rename entity %s to %s", c.OldEntity.Name, c.Entity.Name), tempName("t", from), to))
+		}
 	}
 
 	// 4. New entities, in an order that lets each ref point at a table that
-	// exists; refs caught in a cycle are added once every table is there.
+	// exists; refs caught in a cycle are added once every table is there,
+	// and so are the indexes on them.
 	exists := map[string]bool{}
 	for _, m := range matched {
 		exists[m.new.Name] = true
 	}
 	pending := make([]schema.Change, len(added))
 	copy(pending, added)
-	var deferred []func()
+	var deferred []Step
 	for len(pending) > 0 {
 		pick := -1
 		for i, c := range pending {
@@ -252,40 +341,50 @@ func (p *planner) build(ctx context.Context) error {
 		pending = append(pending[:pick], pending[pick+1:]...)
 		e := c.Entity
 		table := p.table(e)
-		if err := p.tableFree(ctx, table, c.Path+"/name"); err != nil {
-			return err
+		if !freed[table] {
+			if err := p.tableFree(ctx, table, c.Path+"/name"); err != nil {
+				return err
+			}
 		}
-		var later []*schema.Field
+		later := map[string]bool{}
+		var laterFields []*schema.Field
 		sqlCreate := createTableSQL(p.d, p.app, table, e, func(f *schema.Field) bool {
 			if f.Type == schema.Ref && f.Entity != e.Name && !exists[f.Entity] {
-				later = append(later, f)
+				later[f.Name] = true
+				laterFields = append(laterFields, f)
 				return false
 			}
 			return true
 		})
 		exists[e.Name] = true
 		stmts := []string{sqlCreate}
+		var laterIdx []physIndex
 		for _, ix := range entityIndexes(p.app, e) {
+			if slices.ContainsFunc(ix.Columns, func(c string) bool { return later[c] }) {
+				laterIdx = append(laterIdx, ix)
+				continue
+			}
 			stmts = append(stmts, createIndexSQL(p.d, ix))
 		}
 		p.step(Step{Op: "create_entity", Entity: e.Name, Path: c.Path,
 			Description: fmt.Sprintf("create entity %s with %d fields", e.Name, len(e.Fields)), SQL: stmts})
-		for _, f := range later {
-			f, name := f, e.Name
-			deferred = append(deferred, func() {
-				p.step(Step{Op: "add_field", Entity: name, Field: f.Name,
-					Description: fmt.Sprintf("add ref %s.%s → %s", name, f.Name, f.Entity),
-					SQL:         []string{"ALTER TABLE " + Quote(table) + " ADD COLUMN " + columnDef(p.d, p.app, f)}})
-			})
+		for _, f := range laterFields {
+			deferred = append(deferred, Step{Op: "add_field", Entity: e.Name, Field: f.Name,
+				Description: fmt.Sprintf("add ref %s.%s → %s", e.Name, f.Name, f.Entity),
+				SQL:         []string{"ALTER TABLE " + Quote(table) + " ADD COLUMN " + columnDef(p.d, p.app, f)}})
+		}
+		for _, ix := range laterIdx {
+			deferred = append(deferred, Step{Op: "add_index", Entity: e.Name, Description: fmt.Sprintf("index %s", strings.Join(ix.Columns, ", ")),
+				SQL: []string{createIndexSQL(p.d, ix)}})
 		}
 	}
-	for _, fn := range deferred {
-		fn()
+	for _, s := range deferred {
+		p.step(s)
 	}
 
 	// 5. Changes inside entities that stay.
 	for _, m := range matched {
-		if err := p.alterEntity(ctx, m.old, m.new, m.changes, convs, rebuild[m.new]); err != nil {
+		if err := p.alterEntity(ctx, m, convs, rebuild[m.new]); err != nil {
 			return err
 		}
 	}
@@ -294,14 +393,29 @@ func (p *planner) build(ctx context.Context) error {
 	for _, m := range matched {
 		want := newIdx[m.new]
 		for _, ix := range entityIndexes(p.app, m.new) {
-			if _, ok := want[ix.Key]; !ok && !rebuild[m.new] {
+			_, create := want[ix.Key]
+			create = create || rebuild[m.new]
+			// A unique index that stays is checked too: a conversion of its
+			// columns (rounding) can make two values one.
+			if !create && !ix.Unique {
 				continue
 			}
 			if ix.Unique {
-				if err := p.checkUnique(ctx, ix); err != nil {
-					p.refuse(entityPath(p.new, m.new), "cannot make %s unique: %v", strings.Join(ix.Columns, ", "), err)
+				n, err := p.checkUnique(ctx, m, ix, convs)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					what := fmt.Sprintf("%d values occur", n)
+					if n == 1 {
+						what = "1 value occurs"
+					}
+					p.refuse(p.uniquePath(m.new, ix), "cannot make %s unique: %s more than once", strings.Join(ix.Columns, ", "), what)
 					continue
 				}
+			}
+			if !create {
+				continue
 			}
 			p.step(Step{Op: "add_index", Entity: m.new.Name, Description: fmt.Sprintf("index %s", strings.Join(ix.Columns, ", ")),
 				SQL: []string{createIndexSQL(p.d, ix)}})
@@ -310,41 +424,105 @@ func (p *planner) build(ctx context.Context) error {
 	return nil
 }
 
-func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, changes []schema.Change, convs map[*schema.Field]conversion, rebuild bool) error {
-	table := p.table(ne)
+// tempName is a short temporary name for a table or index being renamed.
+func tempName(kind, name string) string {
+	h := sha1.Sum([]byte(name))
+	return "_forma_ren_" + kind + "_" + hex.EncodeToString(h[:8])
+}
+
+// renameTableStep renames a table, and its autonumber counters with it.
+func renameTableStep(entity, path, desc, from, to string) Step {
+	return Step{Op: "rename_entity", Entity: entity, Path: path, Description: desc,
+		SQL: []string{"ALTER TABLE " + Quote(from) + " RENAME TO " + Quote(to)},
+		exec: func(ctx context.Context, tx dconn) error {
+			// Autonumber counters are keyed by table; they follow the rename.
+			_, err := tx.ExecContext(ctx, "UPDATE _forma_sequences SET name = ? || substr(name, ?) WHERE substr(name, 1, ?) = ?",
+				to+".", len(from)+2, len(from)+1, from+".")
+			return err
+		}}
+}
+
+func (p *planner) alterEntity(ctx context.Context, m *matchedEntity, convs map[*schema.Field]conversion, rebuild bool) error {
+	oe, ne, changes := m.old, m.new, m.changes
+	table := p.table(ne)    // the table's name when steps run (entity renames run first)
+	oldTable := p.table(oe) // its name now, for the checks made while planning
 	version := p.plan.ToVersion
-	// Renames first: later steps name columns by their new names.
+
+	// Drops first: they free names that renamed or added fields may take.
 	for _, c := range changes {
-		if c.Kind == schema.RenameField {
-			p.step(Step{Op: "rename_field", Entity: ne.Name, Field: c.Field.Name, Path: c.Path,
-				Description: fmt.Sprintf("rename field %s to %s (data kept)", c.OldField.Name, c.Field.Name),
-				SQL:         []string{"ALTER TABLE " + Quote(table) + " RENAME COLUMN " + Quote(c.OldField.Name) + " TO " + Quote(c.Field.Name)}})
+		if c.Kind != schema.DropField {
+			continue
+		}
+		f := c.OldField
+		n, err := p.count(ctx, oldTable, f.Name)
+		if err != nil {
+			return err
+		}
+		s := Step{Op: "drop_field", Entity: ne.Name, Field: f.Name, Path: c.Path,
+			Description: fmt.Sprintf("drop field %s.%s (%d values, archived)", ne.Name, f.Name, n),
+			exec: func(ctx context.Context, tx dconn) error {
+				if err := archive(ctx, tx, p.app, version, ne.Name, f.Name,
+					"SELECT "+Quote("id")+" AS record_id, "+archiveExpr(p.d, f, f.Name)+" AS value FROM "+Quote(table)+" WHERE "+Quote(f.Name)+" IS NOT NULL"); err != nil {
+					return err
+				}
+				if f.Type != schema.AutoNumber {
+					return nil
+				}
+				_, err := tx.ExecContext(ctx, "DELETE FROM _forma_sequences WHERE name = ?", SequenceName(table, f))
+				return err
+			}}
+		if !rebuild {
+			s.SQL = []string{"ALTER TABLE " + Quote(table) + " DROP COLUMN " + Quote(f.Name)}
+		}
+		if f.Type.Computed() && f.Type != schema.AutoNumber {
+			s.Description = fmt.Sprintf("drop computed field %s.%s", ne.Name, f.Name)
+			s.exec = nil
+			p.step(s)
+		} else {
+			p.destructive(s, c.Path)
 		}
 	}
+
+	// Renames next: later steps name columns by their new names. A SQLite
+	// rebuild renames while it copies; otherwise, when a field takes a name
+	// another renamed field gives up (a swap), every rename goes through a
+	// temporary name.
+	var renames []schema.Change
+	taken := map[string]bool{}
+	for _, c := range changes {
+		if c.Kind == schema.RenameField {
+			renames = append(renames, c)
+			taken[c.OldField.Name] = true
+		}
+	}
+	twoPhase := false
+	for _, c := range renames {
+		twoPhase = twoPhase || taken[c.Field.Name]
+	}
+	for i, c := range renames {
+		s := Step{Op: "rename_field", Entity: ne.Name, Field: c.Field.Name, Path: c.Path,
+			Description: fmt.Sprintf("rename field %s to %s (data kept)", c.OldField.Name, c.Field.Name)}
+		switch {
+		case rebuild:
+			s.Description += " in the table rebuild"
+		case twoPhase:
+			s.SQL = []string{"ALTER TABLE " + Quote(table) + " RENAME COLUMN " + Quote(c.OldField.Name) + " TO " + Quote(fmt.Sprintf("_forma_ren_%d", i))}
+		default:
+			s.SQL = []string{"ALTER TABLE " + Quote(table) + " RENAME COLUMN " + Quote(c.OldField.Name) + " TO " + Quote(c.Field.Name)}
+		}
+		p.step(s)
+	}
+	if twoPhase && !rebuild {
+		for i, c := range renames {
+			p.step(Step{Op: "rename_field", Entity: ne.Name, Field: c.Field.Name,
+				Description: fmt.Sprintf("rename field %s to %s (second half)", c.OldField.Name, c.Field.Name),
+				SQL:         []string{"ALTER TABLE " + Quote(table) + " RENAME COLUMN " + Quote(fmt.Sprintf("_forma_ren_%d", i)) + " TO " + Quote(c.Field.Name)}})
+		}
+	}
+
+	var backfills []Step
 	for _, c := range changes {
 		switch c.Kind {
-		case schema.DropField:
-			f := c.OldField
-			n, err := p.count(ctx, table, f.Name)
-			if err != nil {
-				return err
-			}
-			s := Step{Op: "drop_field", Entity: ne.Name, Field: f.Name, Path: c.Path,
-				Description: fmt.Sprintf("drop field %s.%s (%d values, archived)", ne.Name, f.Name, n),
-				exec: func(ctx context.Context, tx dconn) error {
-					return archive(ctx, tx, p.app, version, ne.Name, f.Name,
-						"SELECT "+Quote("id")+" AS record_id, "+Quote(f.Name)+" AS value FROM "+Quote(table)+" WHERE "+Quote(f.Name)+" IS NOT NULL")
-				}}
-			if !rebuild {
-				s.SQL = []string{"ALTER TABLE " + Quote(table) + " DROP COLUMN " + Quote(f.Name)}
-			}
-			if f.Type.Computed() && f.Type != schema.AutoNumber {
-				s.Description = fmt.Sprintf("drop computed field %s.%s", ne.Name, f.Name)
-				s.exec = nil
-				p.step(s)
-			} else {
-				p.destructive(s, c.Path)
-			}
 		case schema.AddField:
 			f := c.Field
 			s := Step{Op: "add_field", Entity: ne.Name, Field: f.Name, Path: c.Path,
@@ -356,7 +534,8 @@ func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, change
 			}
 			p.step(s)
 			if f.Type == schema.AutoNumber {
-				p.step(p.backfillAutoNumber(table, f))
+				// After the rebuild, if any: that is where the column appears.
+				backfills = append(backfills, p.backfillAutoNumber(table, f))
 			}
 		case schema.AlterField:
 			conv := convs[c.Field]
@@ -364,7 +543,7 @@ func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, change
 			s := Step{Op: "alter_field", Entity: ne.Name, Field: nf.Name, Path: c.Path}
 			switch conv.kind {
 			case convRefused:
-				p.refuse(c.Path+"/type", "%s.%s: %s", ne.Name, nf.Name, conv.reason)
+				p.refuse(c.Path+"/"+conv.key, "%s.%s: %s", ne.Name, nf.Name, conv.reason)
 				continue
 			case convSame:
 				s.Description = fmt.Sprintf("change field %s.%s (no data change)", ne.Name, nf.Name)
@@ -376,14 +555,14 @@ func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, change
 				s.Description = fmt.Sprintf("change computed field %s.%s to %s (values recomputed)", ne.Name, nf.Name, describeType(nf))
 			}
 			if conv.check != nil {
-				if err := conv.check(ctx, p.q, table); err != nil {
+				if err := conv.check(ctx, p.q, oldTable, of.Name); err != nil {
 					p.refuse(c.Path, "%s.%s: %v", ne.Name, nf.Name, err)
 					continue
 				}
 			}
 			if p.d.Name() == "postgres" {
 				if conv.retype {
-					using := conv.expr
+					using := conv.expr(nf.Name)
 					if conv.kind == convRecompute {
 						using = "NULL::" + p.d.ColumnType(nf)
 					}
@@ -394,10 +573,16 @@ func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, change
 				}
 			}
 			if conv.kind == convLossy {
+				// The column still has its old name in a table about to be
+				// rebuilt; otherwise renames have run.
+				current := nf.Name
+				if rebuild {
+					current = of.Name
+				}
 				prev := s.exec
 				s.exec = chainExec(func(ctx context.Context, tx dconn) error {
 					return archive(ctx, tx, p.app, version, ne.Name, nf.Name,
-						"SELECT "+Quote("id")+" AS record_id, "+Quote(nf.Name)+" AS value FROM "+Quote(table)+" WHERE "+Quote(nf.Name)+" IS NOT NULL")
+						"SELECT "+Quote("id")+" AS record_id, "+archiveExpr(p.d, of, current)+" AS value FROM "+Quote(table)+" WHERE "+Quote(current)+" IS NOT NULL")
 				}, prev)
 				p.destructive(s, c.Path)
 				continue
@@ -406,7 +591,10 @@ func (p *planner) alterEntity(ctx context.Context, oe, ne *schema.Entity, change
 		}
 	}
 	if rebuild {
-		p.step(p.sqliteRebuild(table, ne, changes, convs))
+		p.step(p.sqliteRebuild(table, oe, ne, changes, convs))
+	}
+	for _, s := range backfills {
+		p.step(s)
 	}
 	return nil
 }
@@ -427,13 +615,18 @@ func chainExec(a, b func(context.Context, dconn) error) func(context.Context, dc
 }
 
 // sqliteRebuild is SQLite's way to change a column's type or constraints:
-// create the new table, copy every row converting as it goes, drop the old
-// one and take its name. Foreign keys are off for the migration's connection
-// (SQLite cannot switch them inside a transaction) and checked before commit.
-func (p *planner) sqliteRebuild(table string, ne *schema.Entity, changes []schema.Change, convs map[*schema.Field]conversion) Step {
+// create the new table, copy every row converting (and renaming) as it goes,
+// drop the old one and take its name. Foreign keys are off for the
+// migration's connection (SQLite cannot switch them inside a transaction) and
+// checked before commit.
+func (p *planner) sqliteRebuild(table string, oe, ne *schema.Entity, changes []schema.Change, convs map[*schema.Field]conversion) Step {
 	tmp := "_forma_new_" + table
 	if len(tmp) > 63 {
 		tmp = tmp[:63]
+	}
+	oldByID := map[string]*schema.Field{}
+	for i := range oe.Fields {
+		oldByID[oe.Fields[i].ID] = &oe.Fields[i]
 	}
 	added := map[*schema.Field]bool{}
 	for _, c := range changes {
@@ -448,14 +641,15 @@ func (p *planner) sqliteRebuild(table string, ne *schema.Entity, changes []schem
 	}
 	for i := range ne.Fields {
 		f := &ne.Fields[i]
-		if added[f] {
+		of := oldByID[f.ID]
+		if added[f] || of == nil {
 			continue
 		}
 		cols = append(cols, f.Name)
-		if conv, ok := convs[f]; ok {
-			exprs = append(exprs, conv.expr)
+		if conv, ok := convs[f]; ok && conv.expr != nil {
+			exprs = append(exprs, conv.expr(of.Name))
 		} else {
-			exprs = append(exprs, Quote(f.Name))
+			exprs = append(exprs, Quote(of.Name))
 		}
 	}
 	quoted := make([]string, len(cols))
@@ -540,6 +734,23 @@ func describeType(f *schema.Field) string {
 	return string(f.Type)
 }
 
+// uniquePath points at what asks for a unique index: the declared index, or
+// the field's "unique", or else the entity.
+func (p *planner) uniquePath(e *schema.Entity, ix physIndex) string {
+	ep := entityPath(p.new, e)
+	for k, d := range e.Indexes {
+		if d.Unique && slices.Equal(d.Fields, ix.Columns) {
+			return fmt.Sprintf("%s/indexes/%d", ep, k)
+		}
+	}
+	for i := range e.Fields {
+		if f := &e.Fields[i]; f.Unique && len(ix.Columns) == 1 && ix.Columns[0] == f.Name {
+			return fmt.Sprintf("%s/fields/%d/unique", ep, i)
+		}
+	}
+	return ep
+}
+
 func entityPath(a *schema.App, e *schema.Entity) string {
 	for i := range a.Entities {
 		if &a.Entities[i] == e {
@@ -561,25 +772,46 @@ func (p *planner) count(ctx context.Context, table, col string) (int64, error) {
 	return n, nil
 }
 
-func (p *planner) checkUnique(ctx context.Context, ix physIndex) error {
-	cols := make([]string, len(ix.Columns))
+// checkUnique counts the values that would break a unique index, reading the
+// table as it is now: old table and column names, and the values as the
+// migration will convert them (rounding can make two values one). It is
+// skipped when the old table had the same unique index and no column of it
+// changes its values, and when a column is added by this migration (it is
+// empty, so it cannot hold duplicates).
+func (p *planner) checkUnique(ctx context.Context, m *matchedEntity, ix physIndex, convs map[*schema.Field]conversion) (int64, error) {
+	oldByID := map[string]*schema.Field{}
+	for i := range m.old.Fields {
+		oldByID[m.old.Fields[i].ID] = &m.old.Fields[i]
+	}
+	converted := false
+	exprs := make([]string, len(ix.Columns))
 	nn := make([]string, len(ix.Columns))
 	for i, c := range ix.Columns {
-		cols[i] = Quote(c)
-		nn[i] = Quote(c) + " IS NOT NULL"
+		expr := Quote(c) // a system column
+		if nf := m.new.Field(c); nf != nil {
+			of := oldByID[nf.ID]
+			if of == nil {
+				return 0, nil // a new, empty column
+			}
+			expr = Quote(of.Name)
+			if conv, ok := convs[nf]; ok && conv.kind != convSame && conv.expr != nil {
+				expr = conv.expr(of.Name)
+				converted = true
+			}
+		}
+		exprs[i] = expr
+		nn[i] = expr + " IS NOT NULL"
+	}
+	if !converted && slices.ContainsFunc(entityIndexes(p.app, m.old), func(o physIndex) bool { return o.Key == ix.Key }) {
+		return 0, nil
 	}
 	q := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING COUNT(*) > 1) AS d",
-		Quote(ix.Table), strings.Join(nn, " AND "), strings.Join(cols, ", "))
+		Quote(p.table(m.old)), strings.Join(nn, " AND "), strings.Join(exprs, ", "))
 	var n int64
-	err := p.q.QueryRowContext(ctx, q).Scan(&n)
-	if err != nil {
-		// The table or column is created by this very migration: it is empty.
-		return nil
+	if err := p.q.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: check duplicates in %s: %w", p.table(m.old), err)
 	}
-	if n > 0 {
-		return fmt.Errorf("%d values occur more than once", n)
-	}
-	return nil
+	return n, nil
 }
 
 // tableFree refuses a table name that is already taken, by another app (app

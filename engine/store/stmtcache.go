@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // maxCachedStmts bounds the statement cache. Forma's SQL never embeds
@@ -21,25 +24,27 @@ type stmtCache struct {
 	stmts map[string]*sql.Stmt
 }
 
-func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+// prepared returns the cached statement for query, preparing it on the pool
+// when create is set. It never holds the cache lock while preparing: a
+// prepare needs a pool connection, and with SQLite's small pool, waiting for
+// one while blocking other goroutines' look-ups could deadlock.
+func (db *DB) prepared(ctx context.Context, query string, create bool) (*sql.Stmt, error) {
 	c := &db.stmts
 	c.mu.RLock()
-	st := c.stmts[query]
+	st, full := c.stmts[query], len(c.stmts) >= maxCachedStmts
 	c.mu.RUnlock()
-	if st != nil {
-		return st, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.stmts[query]; st != nil {
-		return st, nil
-	}
-	if len(c.stmts) >= maxCachedStmts {
-		return nil, nil // full: the caller runs the query unprepared
+	if st != nil || !create || full {
+		return st, nil // when full, the caller runs the query unprepared
 	}
 	st, err := db.SQL.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if have := c.stmts[query]; have != nil {
+		st.Close() // another goroutine won the race
+		return have, nil
 	}
 	if c.stmts == nil {
 		c.stmts = map[string]*sql.Stmt{}
@@ -82,7 +87,9 @@ func (c Conn) stmt(ctx context.Context, query string) (*sql.Stmt, string, error)
 	if c.db.Dialect.Name() != "sqlite" {
 		return nil, query, nil
 	}
-	st, err := c.db.prepared(ctx, query)
+	// A transaction holds a connection: it uses a statement the pool has
+	// prepared already, but never prepares one on the pool itself.
+	st, err := c.db.prepared(ctx, query, c.tx == nil)
 	if err != nil || st == nil {
 		return nil, query, err
 	}
@@ -138,4 +145,12 @@ func (c Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 		return c.tx.ExecContext(ctx, q, args...)
 	}
 	return c.db.SQL.ExecContext(ctx, q, args...)
+}
+
+// IsStalePlan reports PostgreSQL's "cached plan must not change result type"
+// (SQLSTATE 0A000): a statement prepared before a migration changed its
+// table. Running the statement again succeeds.
+func IsStalePlan(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "0A000"
 }
