@@ -11,12 +11,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"database/sql/driver"
+
+	gosqlite "github.com/glebarez/go-sqlite"
 
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/formaapp/forma/engine/records/filter"
 )
 
 // DB is an open Forma database: GORM for the system tables and the plain
@@ -53,6 +60,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 			}
 			path = filepath.Join(dataDir, "forma.db")
 		}
+		registerSQLiteFunctions()
 		dialector = sqlite.Open(sqliteDSN(path))
 		dialect = SQLite{}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
@@ -98,6 +106,26 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 
 // Close releases the connection pool.
 func (db *DB) Close() error { return db.SQL.Close() }
+
+var registerOnce sync.Once
+
+// registerSQLiteFunctions adds Forma's SQL functions to every SQLite
+// connection opened from now on.
+func registerSQLiteFunctions() {
+	registerOnce.Do(func() {
+		// Unicode-aware lower case for case-insensitive filters (~).
+		gosqlite.MustRegisterDeterministicScalarFunction(filter.FoldFunc, 1,
+			func(ctx *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+				switch v := args[0].(type) {
+				case string:
+					return strings.ToLower(v), nil
+				case []byte:
+					return strings.ToLower(string(v)), nil
+				}
+				return args[0], nil
+			})
+	})
+}
 
 func sqliteDSN(path string) string {
 	q := url.Values{}

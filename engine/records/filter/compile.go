@@ -229,9 +229,15 @@ func (c *compiler) in(n *Compare, col Column, notApply func() error) error {
 	return nil
 }
 
-// like compiles a case-insensitive "contains". SQLite's LIKE ignores ASCII
-// case (its LOWER is ASCII-only too, so LOWER would gain nothing there);
-// PostgreSQL has ILIKE, which folds all of Unicode.
+// FoldFunc is the SQLite function that lower-cases all of Unicode. SQLite's
+// own LIKE and LOWER fold ASCII only; the store registers this one on every
+// SQLite connection.
+const FoldFunc = "forma_fold"
+
+// like compiles a case-insensitive "contains". PostgreSQL has ILIKE, which
+// folds all of Unicode. SQLite's LIKE folds ASCII only: when the value holds
+// other letters ("Émile", "Straße"), both sides go through FoldFunc; an
+// ASCII value keeps the plain LIKE, which costs no call per row.
 func (c *compiler) like(n *Compare, col Column, v Value) error {
 	x, err := c.encode(n, col, v)
 	if err != nil {
@@ -242,16 +248,28 @@ func (c *compiler) like(n *Compare, col Column, v Value) error {
 		return errorf(n.Pos, "operator %s needs a text value", n.Op)
 	}
 	c.args = append(c.args, "%"+escapeLike(s)+"%")
-	op := "LIKE"
-	if c.pg {
+	op, lhs, rhs := "LIKE", col.SQL, "?"
+	switch {
+	case c.pg:
 		op = "ILIKE"
+	case !isASCII(s):
+		lhs, rhs = FoldFunc+"("+col.SQL+")", FoldFunc+"(?)"
 	}
 	if n.Op == "~" {
-		c.b.WriteString(col.SQL + " " + op + ` ? ESCAPE '\'`)
+		c.b.WriteString(lhs + " " + op + " " + rhs + ` ESCAPE '\'`)
 	} else {
-		c.b.WriteString("(" + col.SQL + " IS NULL OR " + col.SQL + " NOT " + op + ` ? ESCAPE '\')`)
+		c.b.WriteString("(" + col.SQL + " IS NULL OR " + lhs + " NOT " + op + " " + rhs + ` ESCAPE '\')`)
 	}
 	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
