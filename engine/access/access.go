@@ -37,6 +37,7 @@ type Service struct {
 	db         *store.DB
 	sessionTTL time.Duration
 	cost       int
+	cache      authCache
 	// dummyHash is compared against when a login names an unknown email, so
 	// that answer takes as long as a wrong password does.
 	dummyHash []byte
@@ -160,6 +161,9 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 	}
 	s.dummyHash = h
 	if err := db.Gorm.WithContext(ctx).AutoMigrate(&userRow{}, &tokenRow{}); err != nil {
+		return nil, fmt.Errorf("access: create tables: %w", err)
+	}
+	if err := s.createEpoch(ctx); err != nil {
 		return nil, fmt.Errorf("access: create tables: %w", err)
 	}
 	return s, nil

@@ -168,7 +168,7 @@ func TestLogin(t *testing.T) {
 		}
 
 		// An inactive user can neither log in nor use an existing token.
-		if err := db.Gorm.Model(&userRow{}).Where("id = ?", ann.ID).Update("active", false).Error; err != nil {
+		if err := s.SetActive(ctx, ann.ID, false); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, _, err := s.Login(ctx, "ann@example.com", pw); !errors.Is(err, ErrBadCredentials) {
@@ -235,6 +235,7 @@ func TestSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Gorm.Model(&tokenRow{}).Where("hash = ?", hashToken(tok)).Update("expires_at", time.Now().UTC().Add(-time.Second))
+		s.bumpEpoch(ctx) // direct edits bypass the API, which would bump the epoch
 		if _, err := s.Authenticate(ctx, tok); !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("expired: %v", err)
 		}
@@ -310,6 +311,7 @@ func TestLastUsed(t *testing.T) {
 		}
 		old := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Microsecond)
 		db.Gorm.Model(&tokenRow{}).Where("hash = ?", hashToken(tok)).Update("last_used_at", old)
+		s.bumpEpoch(ctx) // direct edits bypass the API, which would bump the epoch
 		s.Authenticate(ctx, tok)
 		if again := lastUsed(); again == nil || !again.After(*first) {
 			t.Fatalf("last_used_at not refreshed after a minute: %v", again)
@@ -396,6 +398,7 @@ func TestAPITokens(t *testing.T) {
 
 		// Expired api token.
 		db.Gorm.Model(&tokenRow{}).Where("id = ?", i2.ID).Update("expires_at", time.Now().UTC().Add(-time.Minute))
+		s.bumpEpoch(ctx) // direct edits bypass the API, which would bump the epoch
 		if _, err := s.Authenticate(ctx, t2); !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("expired api token: %v", err)
 		}
@@ -646,6 +649,7 @@ func TestSetupExpired(t *testing.T) {
 			t.Fatalf("setup token valid %v", d)
 		}
 		db.Gorm.Model(&tokenRow{}).Where("kind = ?", KindSetup).Update("expires_at", time.Now().UTC().Add(-time.Second))
+		s.bumpEpoch(ctx) // direct edits bypass the API, which would bump the epoch
 		if _, err := s.Setup(ctx, setup, "admin@example.com", pw, ""); !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("expired setup token: %v", err)
 		}
@@ -752,4 +756,53 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Two servers on one database each cache token answers; a revocation,
+// logout or deactivation made through one is refused by the other at its
+// very next request.
+func TestCachedAnswersEndAcrossServers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b := newService(t, db), newService(t, db)
+		ann := mustUser(t, a, "ann@example.com", false)
+		bob := mustUser(t, a, "bob@example.com", false)
+		session := mustLogin(t, a, "ann@example.com")
+		api, info, err := a.CreateAPIToken(ctx, ann.ID, "sync", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobTok := mustLogin(t, a, "bob@example.com")
+		for _, s := range []*Service{a, b} {
+			for _, tok := range []string{session, api, bobTok} {
+				if _, err := s.Authenticate(ctx, tok); err != nil {
+					t.Fatalf("warm-up: %v", err)
+				}
+			}
+		}
+		if err := a.RevokeToken(ctx, ann.ID, info.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Authenticate(ctx, api); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("revoked API token on the other server: %v", err)
+		}
+		if err := a.Logout(ctx, session); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Authenticate(ctx, session); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("logged-out session on the other server: %v", err)
+		}
+		if _, err := b.Authenticate(ctx, bobTok); err != nil {
+			t.Fatalf("bob's session was affected: %v", err)
+		}
+		if err := b.SetActive(ctx, bob.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Authenticate(ctx, bobTok); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("deactivated user on the other server: %v", err)
+		}
+		if err := b.SetActive(ctx, "nobody", false); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SetActive(unknown) = %v", err)
+		}
+	})
 }

@@ -102,8 +102,36 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 	if !ok || kind == KindSetup {
 		return nil, ErrUnauthorized
 	}
-	// Every API call runs this query: it goes through the store's cached
-	// statements rather than GORM, which would cost more than the query.
+	epoch, err := s.epoch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := s.cache.get(hash, epoch)
+	if e == nil {
+		if e, err = s.lookup(ctx, hash, epoch); err != nil {
+			return nil, err
+		}
+	}
+	t := now()
+	if e.kind != kind || (e.expires != nil && !t.Before(*e.expires)) {
+		return nil, ErrUnauthorized
+	}
+	if e.lastUsed == nil || t.Sub(*e.lastUsed) >= lastUsedPeriod {
+		// The condition repeated in SQL keeps concurrent requests from
+		// writing twice. A failed write only loses a usage timestamp, so it
+		// does not fail the request.
+		s.db.Gorm.WithContext(ctx).Model(&tokenRow{}).
+			Where("id = ? AND (last_used_at IS NULL OR last_used_at <= ?)", e.tokenID, t.Add(-lastUsedPeriod)).
+			Update("last_used_at", t)
+		s.cache.touched(hash, t)
+	}
+	u := e.user
+	return &u, nil
+}
+
+// lookup reads a token and its user, and caches the answer if the token is
+// usable. Unusable tokens are not cached: they are refused anyway.
+func (s *Service) lookup(ctx context.Context, hash string, epoch int64) (*cachedAuth, error) {
 	var (
 		r                          authRow
 		expires, revoked, lastUsed sql.NullTime
@@ -116,29 +144,22 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 	if err != nil {
 		return nil, fmt.Errorf("access: look up token: %w", err)
 	}
-	if expires.Valid {
-		r.ExpiresAt = &expires.Time
-	}
-	if revoked.Valid {
-		r.RevokedAt = &revoked.Time
-	}
-	if lastUsed.Valid {
-		r.LastUsedAt = &lastUsed.Time
-	}
-	t := now()
-	if r.TokenKind != kind || r.RevokedAt != nil ||
-		(r.ExpiresAt != nil && !t.Before(*r.ExpiresAt)) || !r.Active {
+	if revoked.Valid || !r.Active {
 		return nil, ErrUnauthorized
 	}
-	if r.LastUsedAt == nil || t.Sub(*r.LastUsedAt) >= lastUsedPeriod {
-		// The condition repeated in SQL keeps concurrent requests from
-		// writing twice. A failed write only loses a usage timestamp, so it
-		// does not fail the request.
-		s.db.Gorm.WithContext(ctx).Model(&tokenRow{}).
-			Where("id = ? AND (last_used_at IS NULL OR last_used_at <= ?)", r.TokenID, t.Add(-lastUsedPeriod)).
-			Update("last_used_at", t)
+	e := &cachedAuth{epoch: epoch, kind: r.TokenKind, tokenID: r.TokenID,
+		user: User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}}
+	if expires.Valid {
+		t := expires.Time.UTC()
+		e.expires = &t
 	}
-	return &User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}, nil
+	if lastUsed.Valid {
+		t := lastUsed.Time.UTC()
+		e.lastUsed = &t
+	}
+	s.cache.put(hash, e)
+	cp := *e
+	return &cp, nil
 }
 
 // Logout revokes a session or API token. A malformed, unknown or already
@@ -157,7 +178,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if res.RowsAffected == 0 {
 		return ErrUnauthorized
 	}
-	return nil
+	return s.bumpEpoch(ctx)
 }
 
 // CreateAPIToken issues a named API token for a user, valid for ttl (0 =
@@ -226,5 +247,5 @@ func (s *Service) RevokeToken(ctx context.Context, userID, tokenID string) error
 	if err != nil {
 		return fmt.Errorf("access: revoke token: %w", err)
 	}
-	return nil
+	return s.bumpEpoch(ctx)
 }

@@ -168,3 +168,17 @@ func (s *Service) UserByID(ctx context.Context, id string) (*User, error) {
 	}
 	return row.user(), nil
 }
+
+// SetActive activates or deactivates a user. A deactivated user cannot log
+// in, and every token they hold stops working at once, on every server.
+func (s *Service) SetActive(ctx context.Context, userID string, active bool) error {
+	res := s.db.Gorm.WithContext(ctx).Model(&userRow{}).Where("id = ?", strings.ToLower(userID)).
+		Updates(map[string]any{"active": active, "updated_at": now()})
+	if res.Error != nil {
+		return fmt.Errorf("access: set active: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return s.bumpEpoch(ctx)
+}

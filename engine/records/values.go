@@ -256,7 +256,7 @@ func encode(dialect string, f *schema.Field, v any) any {
 		return string(x)
 	case time.Time:
 		if dialect == "sqlite" {
-			return x.UTC().Format(datetimeText)
+			return string(appendDatetimeText(make([]byte, 0, len(datetimeText)), x))
 		}
 		return x
 	case bool:
@@ -294,7 +294,7 @@ func decode(dialect string, f *schema.Field, v any) (any, error) {
 	case schema.Decimal:
 		switch x := v.(type) {
 		case int64: // SQLite: scaled integer
-			return json.Number(decimal.New(x, -int32(f.DecimalScale())).StringFixed(int32(f.DecimalScale()))), nil
+			return json.Number(scaledText(x, f.DecimalScale())), nil
 		case string:
 			d, err := decimal.NewFromString(x)
 			if err != nil {
@@ -316,6 +316,9 @@ func decode(dialect string, f *schema.Field, v any) (any, error) {
 		case time.Time:
 			return x.UTC(), nil
 		case string:
+			if t, ok := parseDatetimeText(x); ok {
+				return t, nil
+			}
 			return time.Parse(time.RFC3339Nano, x)
 		}
 	case schema.Date:
@@ -358,7 +361,7 @@ func appendValue(b []byte, v any) []byte {
 		return strconv.AppendBool(b, x)
 	case time.Time:
 		b = append(b, '"')
-		b = x.UTC().AppendFormat(b, datetimeText)
+		b = appendDatetimeText(b, x)
 		return append(b, '"')
 	case json.RawMessage:
 		return appendCompact(b, x)
@@ -424,4 +427,91 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// scaledText writes a decimal stored as v × 10^-scale (SQLite) exactly,
+// without big-number arithmetic: list pages format thousands of these.
+func scaledText(v int64, scale int) string {
+	if scale == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	var buf [48]byte
+	b := buf[:0]
+	u := uint64(v)
+	if v < 0 {
+		b = append(b, '-')
+		u = uint64(-v) // also right for math.MinInt64, as unsigned
+	}
+	digits := strconv.AppendUint(nil, u, 10)
+	for len(digits) <= scale {
+		digits = append([]byte{'0'}, digits...)
+	}
+	cut := len(digits) - scale
+	b = append(b, digits[:cut]...)
+	b = append(b, '.')
+	b = append(b, digits[cut:]...)
+	return string(b)
+}
+
+// appendDatetimeText appends t in datetimeText form. It is the hot path of
+// every record read, so it writes digits directly instead of going through
+// time.Format's layout interpreter.
+func appendDatetimeText(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	us := t.Nanosecond() / 1000
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, datetimeText)
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, us, 6)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	var buf [8]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[:width]...)
+}
+
+// parseDatetimeText reads exactly the datetimeText form; anything else is
+// left to time.Parse.
+func parseDatetimeText(s string) (time.Time, bool) {
+	if len(s) != len(datetimeText) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	var f [7]int
+	for i, p := range [7][2]int{{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}, {20, 6}} {
+		v, ok := num(p[0], p[1])
+		if !ok {
+			return time.Time{}, false
+		}
+		f[i] = v
+	}
+	return time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], f[6]*1000, time.UTC), true
 }

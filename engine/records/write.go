@@ -367,14 +367,16 @@ func (s *Service) writeError(err error) error {
 	return fmt.Errorf("records: %w", err)
 }
 
-// retry runs fn once more when PostgreSQL answers that a cached statement's
-// plan went stale because a migration changed the table under it (pgx
-// caches statements per connection; the failed one is dropped from its cache,
-// so the second run prepares afresh). The first run changed nothing: the
-// statement failed, and its transaction was rolled back.
+// retry runs fn again when PostgreSQL answers that a cached statement's
+// plan went stale because a migration changed the table under it. A
+// migration applied by this process resets the pool's caches itself; one
+// applied by another server is noticed this way, one pooled connection at a
+// time (pgx drops the failed statement from that connection's cache). A
+// failed run changed nothing: its statement failed and its transaction was
+// rolled back.
 func retry[T any](fn func() (T, error)) (T, error) {
 	v, err := fn()
-	if store.IsStalePlan(err) {
+	for i := 0; i < 4 && store.IsStalePlan(err); i++ {
 		v, err = fn()
 	}
 	return v, err

@@ -242,5 +242,6 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 		return plan, fmt.Errorf("store: commit migration: %w", err)
 	}
 	committed = true
+	db.SchemaChanged()
 	return plan, nil
 }

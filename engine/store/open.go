@@ -12,11 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"database/sql/driver"
 
 	gosqlite "github.com/glebarez/go-sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
@@ -34,8 +37,34 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect Dialect
 
-	stmts stmtCache
+	stmts     stmtCache
+	writeSlot chan struct{} // SQLite: one write transaction at a time in this process
+
+	// PostgreSQL: pgx caches prepared statements per connection, and a
+	// statement prepared before a migration fails once after it ("cached
+	// plan must not change result type"). Every migration applied here
+	// bumps schemaGen; a pooled connection whose caches predate it drops
+	// them before it is used again.
+	schemaGen atomic.Int64
+	connGen   sync.Map // *pgx.Conn → the schemaGen its caches are from
 }
+
+// resetSession runs when database/sql hands out a used PostgreSQL connection.
+func (db *DB) resetSession(ctx context.Context, conn *pgx.Conn) error {
+	gen := db.schemaGen.Load()
+	if have, ok := db.connGen.Load(conn); ok && have.(int64) == gen {
+		return nil
+	}
+	if err := conn.DeallocateAll(ctx); err != nil {
+		db.connGen.Delete(conn)
+		return driver.ErrBadConn // the pool discards this connection
+	}
+	db.connGen.Store(conn, gen)
+	return nil
+}
+
+// SchemaChanged tells the connection pool that tables changed shape.
+func (db *DB) SchemaChanged() { db.schemaGen.Add(1) }
 
 // Open connects to the database named by dbURL, or, when dbURL is empty, to
 // the embedded SQLite file in dataDir (created if missing). It creates the
@@ -44,6 +73,7 @@ type DB struct {
 // dbURL forms: "postgres://…" or "postgresql://…"; "sqlite:///abs/path.db" or
 // "sqlite://rel/path.db".
 func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
+	db := &DB{writeSlot: make(chan struct{}, 1)}
 	var (
 		dialector gorm.Dialector
 		dialect   Dialect
@@ -64,7 +94,11 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		dialector = sqlite.Open(sqliteDSN(path))
 		dialect = SQLite{}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		dialector = postgres.New(postgres.Config{DSN: dbURL})
+		cfg, err := pgx.ParseConfig(dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", redact(err, dbURL))
+		}
+		dialector = postgres.New(postgres.Config{Conn: stdlib.OpenDB(*cfg, stdlib.OptionResetSession(db.resetSession))})
 		dialect = Postgres{}
 	default:
 		return nil, fmt.Errorf("store: unsupported database URL (want postgres://… or sqlite:…)")
@@ -85,8 +119,8 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 	if dialect.Name() == "sqlite" {
 		// WAL lets readers run beside the one writer; writers queue on the
 		// busy timeout rather than failing.
-		sqlDB.SetMaxOpenConns(8)
-		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetMaxOpenConns(4)
+		sqlDB.SetMaxIdleConns(4)
 	} else {
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
@@ -96,7 +130,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", dialect.Name(), redact(err, dbURL))
 	}
-	db := &DB{Gorm: g, SQL: sqlDB, Dialect: dialect}
+	db.Gorm, db.SQL, db.Dialect = g, sqlDB, dialect
 	if err := db.migrateSystem(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -133,10 +167,9 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	// Per connection: 64 MiB of page cache and memory-mapped reads, so hot
+	// Per connection: 64 MiB of page cache so hot
 	// pages are read without a system call each.
 	q.Add("_pragma", "cache_size(-65536)")
-	q.Add("_pragma", "mmap_size(268435456)")
 	// Write transactions take the write lock at BEGIN, so two writers never
 	// deadlock upgrading a read lock.
 	q.Set("_txlock", "immediate")

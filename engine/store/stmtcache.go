@@ -56,8 +56,9 @@ func (db *DB) prepared(ctx context.Context, query string, create bool) (*sql.Stm
 // Conn runs Forma's SQL, written with "?" placeholders, on the pool or
 // inside one transaction, through cached prepared statements on SQLite.
 type Conn struct {
-	db *DB
-	tx *sql.Tx
+	db   *DB
+	tx   *sql.Tx
+	done *sync.Once // releases the SQLite write slot once
 }
 
 // Pool returns a Conn on the connection pool.
@@ -65,19 +66,50 @@ func (db *DB) Pool() Conn { return Conn{db: db} }
 
 // Begin starts a transaction. On SQLite it takes the write lock at once
 // (the DSN's _txlock=immediate), so writers queue rather than deadlock.
+//
+// SQLite allows one writer at a time. Rather than let writers collide in
+// BEGIN IMMEDIATE and sleep in SQLite's busy handler, this process queues its
+// own writers on a slot first; the busy timeout is left to handle writers in
+// other processes.
 func (db *DB) Begin(ctx context.Context) (Conn, error) {
+	sqlite := db.Dialect.Name() == "sqlite"
+	if sqlite {
+		select {
+		case db.writeSlot <- struct{}{}:
+		case <-ctx.Done():
+			return Conn{}, fmt.Errorf("store: begin: %w", ctx.Err())
+		}
+	}
+	release := func() {
+		if sqlite {
+			<-db.writeSlot
+		}
+	}
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
+		release()
 		return Conn{}, fmt.Errorf("store: begin: %w", err)
 	}
-	return Conn{db: db, tx: tx}, nil
+	return Conn{db: db, tx: tx, done: &sync.Once{}}, nil
+}
+
+func (c Conn) release() {
+	if c.db.Dialect.Name() == "sqlite" {
+		c.done.Do(func() { <-c.db.writeSlot })
+	}
 }
 
 // Commit commits the transaction.
-func (c Conn) Commit() error { return c.tx.Commit() }
+func (c Conn) Commit() error {
+	defer c.release()
+	return c.tx.Commit()
+}
 
 // Rollback abandons the transaction; after Commit it does nothing.
-func (c Conn) Rollback() error { return c.tx.Rollback() }
+func (c Conn) Rollback() error {
+	defer c.release()
+	return c.tx.Rollback()
+}
 
 // Tx returns the underlying transaction (nil on the pool).
 func (c Conn) Tx() *sql.Tx { return c.tx }
