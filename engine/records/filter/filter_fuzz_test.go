@@ -31,6 +31,7 @@ var (
 		"AND": true, "OR": true, "NOT": true, "COALESCE": true, "FALSE": true, "IS": true, "NULL": true,
 		"IN": true, "LIKE": true, "ILIKE": true, "EXISTS": true, "SELECT": true, "FROM": true,
 		"json_each": true, "WHERE": true, "json_each.value": true, "CAST": true, "AS": true, "jsonb": true,
+		FoldFunc: true,
 	}
 )
 
