@@ -223,7 +223,7 @@ func printPlan(w io.Writer, p *store.Plan) {
 }
 
 func adminCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "admin", Short: "Manage administrators"}
+	cmd := &cobra.Command{Use: "admin", Short: "Manage administrators, users and teams"}
 	var (
 		db                        dbFlags
 		email, password, name     string
@@ -265,6 +265,6 @@ func adminCmd() *cobra.Command {
 	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
 	create.Flags().StringVar(&name, "name", "", "display name")
 	create.Flags().BoolVar(&jsonOutput, "json", false, "print the user as JSON")
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, userCmd(), teamCmd())
 	return cmd
 }

@@ -1,5 +1,6 @@
-// Package access owns who may use Forma: users and their passwords, login
-// sessions, API tokens, and the bootstrap of the first administrator.
+// Package access owns who may use Forma: users (their roles and teams) and
+// their passwords, login sessions and throttling, API tokens, password
+// resets and invitations, and the bootstrap of the first administrator.
 //
 // Secrets are never stored. Passwords are kept as bcrypt hashes; tokens as
 // the SHA-256 of the token. A token is 32 random bytes, so unlike a password
@@ -44,7 +45,8 @@ type Service struct {
 }
 
 // Errors. The API layer maps them to statuses: ErrBadCredentials and
-// ErrUnauthorized to 401, ErrExists to 409, ErrNotFound to 404, and
+// ErrUnauthorized to 401, ErrExists and ErrInUse to 409, ErrNotFound to
+// 404, ErrThrottled (a *ThrottledError) to 429 with Retry-After, and
 // *InputError to 422.
 var (
 	ErrBadCredentials = errors.New("invalid email or password")
@@ -60,12 +62,23 @@ func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
 // User is an account as the API shows it. The password hash never leaves
 // the package.
+//
+// The access model: Admin is the platform administrator flag (applies apps,
+// manages users); it is not a role. Roles lists role names that apps write
+// rules for — every app gets the default roles rep, manager and executive
+// (PRODUCT.md: a rep sees own records, a manager the team's, an executive
+// all); the rules themselves come later. A role name follows the schema name
+// pattern. A user belongs to at most one team (TeamID, "" for none); teams
+// nest (see Team), so a manager's reach is their team and every team below
+// it (TeamsUnder).
 type User struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
 	Name      string    `json:"name,omitempty"`
 	Admin     bool      `json:"admin"`
 	Active    bool      `json:"active"`
+	Roles     []string  `json:"roles"`
+	TeamID    string    `json:"teamId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
@@ -85,6 +98,7 @@ const (
 	KindSession = "session"
 	KindAPI     = "api"
 	KindSetup   = "setup"
+	KindReset   = "reset" // one-time password reset (and invitation) token
 )
 
 // userRow is one account in _forma_users.
@@ -95,8 +109,16 @@ type userRow struct {
 	PasswordHash string `gorm:"size:100;not null"`
 	// No GORM defaults on the booleans: GORM would skip a false value on
 	// insert and let the default win.
-	Admin     bool `gorm:"not null"`
-	Active    bool `gorm:"not null"`
+	Admin  bool `gorm:"not null"`
+	Active bool `gorm:"not null"`
+	// Roles holds the role names joined by commas: a role name cannot
+	// contain one. The default lets the column be added to a table that
+	// already has rows.
+	Roles string `gorm:"size:2000;not null;default:''"`
+	// TeamID is the user's team, NULL for none. Teams are checked in code
+	// (a team with users cannot be deleted) rather than by a foreign key,
+	// which SQLite cannot add to an existing table.
+	TeamID    *string `gorm:"size:26;index:idx_forma_users_team"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -104,7 +126,21 @@ type userRow struct {
 func (userRow) TableName() string { return "_forma_users" }
 
 func (r *userRow) user() *User {
-	return &User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}
+	u := &User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active,
+		Roles: splitRoles(r.Roles), CreatedAt: r.CreatedAt.UTC()}
+	if r.TeamID != nil {
+		u.TeamID = *r.TeamID
+	}
+	return u
+}
+
+// splitRoles reads the stored form of a role list; never nil, so the JSON
+// shows [] rather than null.
+func splitRoles(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
 }
 
 // tokenRow is one session, API or setup token in _forma_tokens. Hash is the
@@ -160,7 +196,7 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("access: %w", err)
 	}
 	s.dummyHash = h
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&userRow{}, &tokenRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&userRow{}, &tokenRow{}, &teamRow{}, &attemptRow{}); err != nil {
 		return nil, fmt.Errorf("access: create tables: %w", err)
 	}
 	if err := s.createEpoch(ctx); err != nil {

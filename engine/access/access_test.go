@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,7 @@ func TestUsers(t *testing.T) {
 			t.Fatalf("createdAt = %v", u.CreatedAt)
 		}
 		got, err := s.UserByID(ctx, u.ID)
-		if err != nil || *got != *u {
+		if err != nil || !reflect.DeepEqual(got, u) {
 			t.Fatalf("UserByID = %+v, %v; want %+v", got, err, u)
 		}
 		if _, err := s.UserByID(ctx, "01hzzzzzzzzzzzzzzzzzzzzzzz"); !errors.Is(err, ErrNotFound) {

@@ -25,8 +25,8 @@ const (
 )
 
 var (
-	tokenPrefix = map[string]string{KindSession: "fs_", KindAPI: "fa_", KindSetup: "fx_"}
-	prefixKind  = map[string]string{"fs_": KindSession, "fa_": KindAPI, "fx_": KindSetup}
+	tokenPrefix = map[string]string{KindSession: "fs_", KindAPI: "fa_", KindSetup: "fx_", KindReset: "fr_"}
+	prefixKind  = map[string]string{"fs_": KindSession, "fa_": KindAPI, "fx_": KindSetup, "fr_": KindReset}
 	tokenLen    = 3 + base64.RawURLEncoding.EncodedLen(tokenBytes)
 )
 
@@ -85,21 +85,23 @@ type authRow struct {
 	Name       string     `gorm:"column:name"`
 	Admin      bool       `gorm:"column:admin"`
 	Active     bool       `gorm:"column:active"`
+	Roles      string     `gorm:"column:roles"`
+	TeamID     *string    `gorm:"column:team_id"`
 	CreatedAt  time.Time  `gorm:"column:created_at"`
 }
 
 const authQuery = `SELECT t.id AS token_id, t.kind AS token_kind, t.expires_at, t.revoked_at, t.last_used_at,
- u.id, u.email, u.name, u.admin, u.active, u.created_at
+ u.id, u.email, u.name, u.admin, u.active, u.roles, u.team_id, u.created_at
 FROM _forma_tokens t JOIN _forma_users u ON u.id = t.user_id
 WHERE t.hash = ?`
 
 // Authenticate returns the user a session or API token belongs to. A
-// malformed, unknown, expired or revoked token, a setup token, or one whose
+// malformed, unknown, expired or revoked token, a setup or reset token, or one whose
 // user is inactive gives ErrUnauthorized. It costs one indexed query, plus
 // an update of the token's last use at most once a minute.
 func (s *Service) Authenticate(ctx context.Context, token string) (*User, error) {
 	kind, hash, ok := parseToken(token)
-	if !ok || kind == KindSetup {
+	if !ok || (kind != KindSession && kind != KindAPI) {
 		return nil, ErrUnauthorized
 	}
 	epoch, err := s.epoch(ctx)
@@ -126,6 +128,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 		s.cache.touched(hash, t)
 	}
 	u := e.user
+	u.Roles = append([]string{}, u.Roles...) // the cached slice stays the cache's
 	return &u, nil
 }
 
@@ -137,7 +140,7 @@ func (s *Service) lookup(ctx context.Context, hash string, epoch int64) (*cached
 		expires, revoked, lastUsed sql.NullTime
 	)
 	err := s.db.Pool().QueryRowContext(ctx, authQuery, hash).Scan(&r.TokenID, &r.TokenKind, &expires, &revoked, &lastUsed,
-		&r.ID, &r.Email, &r.Name, &r.Admin, &r.Active, &r.CreatedAt)
+		&r.ID, &r.Email, &r.Name, &r.Admin, &r.Active, &r.Roles, &r.TeamID, &r.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthorized
 	}
@@ -147,8 +150,8 @@ func (s *Service) lookup(ctx context.Context, hash string, epoch int64) (*cached
 	if revoked.Valid || !r.Active {
 		return nil, ErrUnauthorized
 	}
-	e := &cachedAuth{epoch: epoch, kind: r.TokenKind, tokenID: r.TokenID,
-		user: User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}}
+	ur := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, Roles: r.Roles, TeamID: r.TeamID, CreatedAt: r.CreatedAt}
+	e := &cachedAuth{epoch: epoch, kind: r.TokenKind, tokenID: r.TokenID, user: *ur.user()}
 	if expires.Valid {
 		t := expires.Time.UTC()
 		e.expires = &t
@@ -166,7 +169,7 @@ func (s *Service) lookup(ctx context.Context, hash string, epoch int64) (*cached
 // revoked token gives ErrUnauthorized.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	kind, hash, ok := parseToken(token)
-	if !ok || kind == KindSetup {
+	if !ok || (kind != KindSession && kind != KindAPI) {
 		return ErrUnauthorized
 	}
 	res := s.db.Gorm.WithContext(ctx).Model(&tokenRow{}).

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -84,28 +85,51 @@ func (s *Service) newUserRow(email, password, name string, admin bool) (*userRow
 
 // CreateUser adds an active account. A bad email, password or name is an
 // *InputError; an email already taken (in any letter case) is ErrExists.
+// CreateUserWith also sets roles and a team.
 func (s *Service) CreateUser(ctx context.Context, email, password, name string, admin bool) (*User, error) {
-	row, err := s.newUserRow(email, password, name, admin)
-	if err != nil {
-		return nil, err
-	}
+	return s.CreateUserWith(ctx, NewUser{Email: email, Password: password, Name: name, Admin: admin})
+}
+
+// insertUser stores a new user row, after checking its team exists, and
+// then runs after (if any) in the same transaction.
+func (s *Service) insertUser(ctx context.Context, row *userRow, after func(tx *gorm.DB) error) error {
 	g := s.db.Gorm.WithContext(ctx)
 	taken, err := emailTaken(g, row.Email)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if taken {
-		return nil, ErrExists
+		return ErrExists
 	}
-	if err := g.Create(row).Error; err != nil {
+	err = g.Transaction(func(tx *gorm.DB) error {
+		if row.TeamID != nil {
+			if ok, err := teamExists(tx, *row.TeamID); err != nil {
+				return err
+			} else if !ok {
+				return &InputError{Field: "teamId", Message: "no such team"}
+			}
+		}
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		if after != nil {
+			return after(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return err
+		}
 		// Lost a race with another insert of the same email: the unique
 		// index refused it. Errors differ by driver, so look again.
 		if taken, _ := emailTaken(g, row.Email); taken {
-			return nil, ErrExists
+			return ErrExists
 		}
-		return nil, fmt.Errorf("access: create user: %w", err)
+		return fmt.Errorf("access: create user: %w", err)
 	}
-	return row.user(), nil
+	return nil
 }
 
 func emailTaken(g *gorm.DB, email string) (bool, error) {
@@ -116,14 +140,39 @@ func emailTaken(g *gorm.DB, email string) (bool, error) {
 	return n > 0, nil
 }
 
-// Login checks an email and password and opens a session. An unknown
-// email, a wrong password and an inactive account all give
-// ErrBadCredentials after the same bcrypt work, so neither the answer nor
-// its timing tells which accounts exist.
+// Login checks an email and password and opens a session, without a client
+// address (see LoginFrom).
 func (s *Service) Login(ctx context.Context, email, password string) (string, time.Time, *User, error) {
+	return s.LoginFrom(ctx, email, password, "")
+}
+
+// LoginFrom checks an email and password sent from client address addr
+// ("" when unknown) and opens a session. An unknown email, a wrong password
+// and an inactive account all give ErrBadCredentials after the same bcrypt
+// work, so neither the answer nor its timing tells which accounts exist.
+//
+// Failed logins are counted per email and per address (see throttle.go):
+// past the limit a *ThrottledError (errors.Is ErrThrottled) answers at once,
+// without looking at the password, until the window has passed.
+func (s *Service) LoginFrom(ctx context.Context, email, password, addr string) (string, time.Time, *User, error) {
+	email = normalizeEmail(email)
+	keys := attemptKeys(email, addr)
+	if err := s.reserve(ctx, keys); err != nil {
+		return "", time.Time{}, nil, err
+	}
+	tok, exp, u, err := s.login(ctx, email, password)
+	if !errors.Is(err, ErrBadCredentials) {
+		// A success, or a failure that was not the caller's (a database
+		// error), does not count; a success also clears the account's count.
+		s.release(ctx, keys, err == nil)
+	}
+	return tok, exp, u, err
+}
+
+func (s *Service) login(ctx context.Context, email, password string) (string, time.Time, *User, error) {
 	g := s.db.Gorm.WithContext(ctx)
 	var row userRow
-	err := g.Where("email = ?", normalizeEmail(email)).Take(&row).Error
+	err := g.Where("email = ?", email).Take(&row).Error
 	switch {
 	case isNotFound(err):
 		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))

@@ -3,6 +3,9 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,7 +97,13 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if in.Email == "" || in.Password == "" {
 		return apiError(422, "validation_failed", "email and password are required")
 	}
-	tok, exp, u, err := s.Access.Login(c.UserContext(), in.Email, in.Password)
+	tok, exp, u, err := s.Access.LoginFrom(c.UserContext(), in.Email, in.Password, c.IP())
+	s.loginAudit(c, in.Email, u, err)
+	var te *access.ThrottledError
+	if errors.As(err, &te) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
+		return apiError(429, "too_many_attempts", "%s", te.Error())
+	}
 	if err != nil {
 		return err
 	}
@@ -122,6 +131,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 	if err := s.Access.Logout(c.UserContext(), bearer(c)); err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditLogout, Target: user(c).Email})
 	return c.SendStatus(204)
 }
 
@@ -150,6 +160,8 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTokenCreate, Target: info.ID,
+		Detail: map[string]any{"name": info.Name, "expiresAt": info.ExpiresAt}})
 	return c.Status(201).JSON(fiber.Map{"token": tok, "info": info})
 }
 
@@ -157,5 +169,6 @@ func (s *Server) revokeToken(c *fiber.Ctx) error {
 	if err := s.Access.RevokeToken(c.UserContext(), user(c).ID, c.Params("id")); err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTokenRevoke, Target: strings.ToLower(c.Params("id"))})
 	return c.SendStatus(204)
 }

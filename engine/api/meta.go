@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/openapi"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
@@ -49,6 +50,10 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	}
 	if !dry {
 		s.Catalog.Forget(app.Name)
+	}
+	if !dry && plan.ToVersion != plan.FromVersion {
+		s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditAppApply, Target: app.Name,
+			Detail: map[string]any{"fromVersion": plan.FromVersion, "toVersion": plan.ToVersion, "destructive": plan.Destructive}})
 	}
 	status := 200
 	if !dry && plan.ToVersion != plan.FromVersion {

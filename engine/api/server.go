@@ -62,6 +62,7 @@ func (s *Server) New() *fiber.App {
 	app.Get("/api/health", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
+	s.userRoutes(app) // users.go; before the /api/auth group's requireUser
 
 	auth := app.Group("/api/auth")
 	auth.Post("/login", s.login)
@@ -87,6 +88,9 @@ func (s *Server) New() *fiber.App {
 	data.Get("/:app/:entity/:id", s.getRecord)
 	data.Patch("/:app/:entity/:id", s.patchRecord)
 	data.Delete("/:app/:entity/:id", s.deleteRecord)
+	data.Get("/:app/:entity/:id/history", s.recordHistory)
+
+	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
@@ -169,6 +173,8 @@ func toAPIError(err error) *Error {
 		return apiError(409, "version_conflict", "%s", err.Error())
 	case errors.Is(err, access.ErrUnauthorized):
 		return apiError(401, "unauthorized", "missing, expired or revoked token")
+	case errors.Is(err, access.ErrThrottled): // the login handler also sets Retry-After
+		return apiError(429, "too_many_attempts", "%s", err.Error())
 	case errors.Is(err, access.ErrBadCredentials):
 		return apiError(401, "bad_credentials", "wrong email or password")
 	case errors.Is(err, access.ErrExists):

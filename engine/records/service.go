@@ -22,6 +22,10 @@ import (
 type Caller struct {
 	UserID string
 	Admin  bool
+	// Path is how the change came in, for the record history: PathAPI
+	// (the default when empty), PathScript, PathFlow, PathImport or
+	// PathSystem.
+	Path string
 }
 
 // Error is a failure the caller can act on: it carries the HTTP status, a

@@ -229,10 +229,6 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return nil, s.writeError(err)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, s.writeError(err)
-	}
-
 	rec := &Record{fields: info.fields, values: make([]any, len(info.fields))}
 	rec.values[0], rec.values[1], rec.values[2], rec.values[3], rec.values[5] = id, now, now, createdBy, int64(1)
 	for i, f := range info.fields {
@@ -241,6 +237,12 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 				rec.values[i] = values[j]
 			}
 		}
+	}
+	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec)); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.writeError(err)
 	}
 	return rec, nil
 }
@@ -283,6 +285,16 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
 		return nil, rerr
 	}
+	old, err := s.lockRow(ctx, tx, info, id)
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		return nil, errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	}
+	if v := recordVersion(old); v != version.(int64) {
+		return nil, staleError(v)
+	}
 	sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
 	args := []any{encode(s.dialect, systemFields[2], now)}
 	for i, f := range fields {
@@ -300,6 +312,9 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	}
 	rec, err := s.get(ctx, tx, info, id, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec)); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -324,6 +339,16 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 		return fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback()
+	old, err := s.lockRow(ctx, tx, info, id)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	}
+	if v := recordVersion(old); version != 0 && v != version {
+		return staleError(v)
+	}
 	q := "DELETE FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
 	args := []any{id}
 	if version != 0 {
@@ -336,6 +361,10 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return s.missingOrStale(ctx, tx, info, id)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil)); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return s.writeError(err)

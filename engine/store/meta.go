@@ -59,8 +59,40 @@ type sequenceRow struct {
 
 func (sequenceRow) TableName() string { return "_forma_sequences" }
 
+// historyRow is one change of one record, written by engine/records in the
+// transaction of the change. Rows are only ever inserted; a deleted record's
+// history stays. Changes is JSON: {"field": {"old": v, "new": v}}.
+type historyRow struct {
+	ID            string    `gorm:"primaryKey;size:26;index:idx_forma_history_record,priority:4"`
+	App           string    `gorm:"size:63;not null;index:idx_forma_history_record,priority:1"`
+	Entity        string    `gorm:"size:63;not null;index:idx_forma_history_record,priority:2"`
+	RecordID      string    `gorm:"column:record_id;size:64;not null;index:idx_forma_history_record,priority:3"`
+	RecordVersion int64     `gorm:"column:record_version;not null"`
+	Op            string    `gorm:"size:8;not null"`
+	Path          string    `gorm:"size:16;not null"`
+	Actor         string    `gorm:"size:26"`
+	At            time.Time `gorm:"not null"`
+	Changes       string    `gorm:"not null"`
+}
+
+func (historyRow) TableName() string { return "_forma_history" }
+
+// auditRow is the admins' audit log, written and read by engine/access
+// (which owns what goes in it); store only creates the table.
+type auditRow struct {
+	ID     string    `gorm:"primaryKey;size:26;index:idx_forma_audit_action,priority:2"`
+	At     time.Time `gorm:"not null"`
+	Actor  string    `gorm:"size:26"`
+	Action string    `gorm:"size:32;not null;index:idx_forma_audit_action,priority:1"`
+	Target string    `gorm:"size:320"`
+	Detail string    `gorm:"not null"`
+	IP     string    `gorm:"column:ip;size:64"`
+}
+
+func (auditRow) TableName() string { return "_forma_audit" }
+
 func (db *DB) migrateSystem(ctx context.Context) error {
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}); err != nil {
 		return fmt.Errorf("store: create system tables: %w", err)
 	}
 	return nil

@@ -1,0 +1,359 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// history reads one page of a kit record's history, failing on anything
+// but 200.
+func (e *env) history(entity, id, query string) ([]map[string]any, string) {
+	e.t.Helper()
+	st, body := e.do("GET", "/api/data/kit/"+entity+"/"+id+"/history"+query, nil)
+	if st != 200 {
+		e.t.Fatalf("history %s/%s%s: %d %v", entity, id, query, st, body)
+	}
+	return items(e.t, body), str(body["nextCursor"])
+}
+
+// changes returns the changes object of a history entry.
+func changes(t *testing.T, h map[string]any) map[string]any {
+	t.Helper()
+	c, ok := h["changes"].(map[string]any)
+	if !ok {
+		t.Fatalf("history entry without changes: %v", h)
+	}
+	return c
+}
+
+func TestHistoryCreatePatchDelete(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		acct := e.create("account", map[string]any{"name": "Acme"})
+		rec := e.create("item", map[string]any{"title": "first", "qty": 3, "amount": "10.5", "stage": "lead",
+			"tags": []string{"a", "vip"}, "at": "2026-11-21T09:30:00+08:00", "account": acct["id"], "done": false})
+		id := str(rec["id"])
+
+		hs, next := e.history("item", id, "")
+		if len(hs) != 1 || next != "" {
+			t.Fatalf("after create: %d entries, next %q: %v", len(hs), next, hs)
+		}
+		h := hs[0]
+		if h["op"] != "create" || h["path"] != "api" || h["actor"] != e.admin.ID || num(t, h["version"]) != 1 || str(h["at"]) == "" {
+			t.Errorf("create entry: %v", h)
+		}
+		want := map[string]string{
+			"title": `{"new":"first"}`, "qty": `{"new":3}`, "amount": `{"new":10.50}`, "stage": `{"new":"lead"}`,
+			"tags": `{"new":["a","vip"]}`, "at": `{"new":"2026-11-21T01:30:00.000000Z"}`, "account": fmt.Sprintf(`{"new":%q}`, acct["id"]),
+			"done": `{"new":false}`, "owner": fmt.Sprintf(`{"new":%q}`, e.admin.ID),
+		}
+		c := changes(t, h)
+		for f, w := range want {
+			if got := mustJSON(c[f]); got != w {
+				t.Errorf("create %s: %s, want %s", f, got, w)
+			}
+		}
+		for _, f := range []string{"notes", "due", "email", "meta", "id", "version", "created_at", "updated_at"} {
+			if _, ok := c[f]; ok {
+				t.Errorf("create lists %s: %v", f, c[f])
+			}
+		}
+
+		// A patch records only what really changed: qty and stage are sent
+		// with their current values.
+		st, body := e.do("PATCH", "/api/data/kit/item/"+id, map[string]any{"version": 1, "title": "second", "qty": 3, "stage": "lead", "notes": "hello", "amount": "10.50"})
+		if st != 200 {
+			t.Fatalf("patch: %d %v", st, body)
+		}
+		hs, _ = e.history("item", id, "")
+		if len(hs) != 2 {
+			t.Fatalf("after patch: %d entries", len(hs))
+		}
+		h = hs[0]
+		if h["op"] != "update" || num(t, h["version"]) != 2 || h["actor"] != e.admin.ID {
+			t.Errorf("update entry: %v", h)
+		}
+		if got := mustJSON(h["changes"]); got != `{"notes":{"new":"hello","old":null},"title":{"new":"second","old":"first"}}` {
+			t.Errorf("update changes: %s", got)
+		}
+
+		// A stale patch (409) and an invalid one (422) write no history.
+		st, body = e.do("PATCH", "/api/data/kit/item/"+id, map[string]any{"version": 1, "title": "stale"})
+		wantErr(t, "stale patch", st, body, 409, "version_conflict")
+		st, body = e.do("PATCH", "/api/data/kit/item/"+id, map[string]any{"version": 2, "qty": "many"})
+		wantErr(t, "invalid patch", st, body, 422, "validation_failed")
+		st, body = e.do("PATCH", "/api/data/kit/item/"+id, map[string]any{"version": 2, "account": "01aaaaaaaaaaaaaaaaaaaaaaaa"})
+		wantErr(t, "patch to a missing ref", st, body, 422, "validation_failed")
+		st, body = e.do("DELETE", "/api/data/kit/item/"+id+"?version=1", nil)
+		wantErr(t, "stale delete", st, body, 409, "version_conflict")
+		if hs, _ = e.history("item", id, ""); len(hs) != 2 {
+			t.Fatalf("failed writes wrote history: %d entries: %v", len(hs), hs)
+		}
+
+		// A delete keeps the history and records every non-null value.
+		st, body = e.do("DELETE", "/api/data/kit/item/"+id+"?version=2", nil)
+		if st != 204 {
+			t.Fatalf("delete: %d %v", st, body)
+		}
+		if st, _ := e.do("GET", "/api/data/kit/item/"+id, nil); st != 404 {
+			t.Fatalf("deleted record answers %d", st)
+		}
+		hs, _ = e.history("item", id, "")
+		if len(hs) != 3 {
+			t.Fatalf("after delete: %d entries", len(hs))
+		}
+		h = hs[0]
+		if h["op"] != "delete" || num(t, h["version"]) != 2 {
+			t.Errorf("delete entry: %v", h)
+		}
+		c = changes(t, h)
+		for f, w := range map[string]string{"title": `{"old":"second"}`, "notes": `{"old":"hello"}`, "qty": `{"old":3}`, "amount": `{"old":10.50}`, "done": `{"old":false}`} {
+			if got := mustJSON(c[f]); got != w {
+				t.Errorf("delete %s: %s, want %s", f, got, w)
+			}
+		}
+		if _, ok := c["due"]; ok {
+			t.Errorf("delete lists a null field: %v", c)
+		}
+		if !(str(hs[0]["id"]) > str(hs[1]["id"]) && str(hs[1]["id"]) > str(hs[2]["id"])) {
+			t.Errorf("history not newest first: %v", hs)
+		}
+		if hs[2]["op"] != "create" || hs[1]["op"] != "update" {
+			t.Errorf("history order: %v", hs)
+		}
+
+		// Deleting a restricted ref fails (409) and writes no history.
+		other := e.create("item", map[string]any{"title": "keeps acme", "account": acct["id"]})
+		_ = other
+		st, body = e.do("DELETE", "/api/data/kit/account/"+str(acct["id"]), nil)
+		wantErr(t, "delete referenced account", st, body, 409, "referenced")
+		if hs, _ := e.history("account", str(acct["id"]), ""); len(hs) != 1 {
+			t.Errorf("failed delete wrote history: %v", hs)
+		}
+	})
+}
+
+func TestHistoryErrors(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		id := str(e.create("item", map[string]any{"title": "x"})["id"])
+		st, body := e.doAs("", "GET", "/api/data/kit/item/"+id+"/history", nil)
+		wantErr(t, "no token", st, body, 401, "unauthorized")
+		st, body = e.do("GET", "/api/data/nope/item/"+id+"/history", nil)
+		wantErr(t, "unknown app", st, body, 404, "not_found")
+		st, body = e.do("GET", "/api/data/kit/nope/"+id+"/history", nil)
+		wantErr(t, "unknown entity", st, body, 404, "not_found")
+		st, body = e.do("GET", "/api/data/kit/item/01zzzzzzzzzzzzzzzzzzzzzzzz/history", nil)
+		wantErr(t, "unknown record", st, body, 404, "not_found")
+		for _, qs := range []string{"?limit=0", "?limit=501", "?limit=x", "?cursor=bogus", "?cursor=" + q("'; drop table x --")} {
+			st, body = e.do("GET", "/api/data/kit/item/"+id+"/history"+qs, nil)
+			wantErr(t, qs, st, body, 400, "invalid_query")
+		}
+	})
+}
+
+func TestHistoryPaging(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		rec := e.create("item", map[string]any{"title": "v1"})
+		id := str(rec["id"])
+		for v := 1; v <= 7; v++ {
+			st, body := e.do("PATCH", "/api/data/kit/item/"+id, map[string]any{"version": v, "title": fmt.Sprintf("v%d", v+1)})
+			if st != 200 {
+				t.Fatalf("patch %d: %d %v", v, st, body)
+			}
+		}
+		all, next := e.history("item", id, "?limit=500")
+		if len(all) != 8 || next != "" {
+			t.Fatalf("whole history: %d entries, next %q", len(all), next)
+		}
+		var got []map[string]any
+		cursor, pages := "", 0
+		for {
+			qs := "?limit=3"
+			if cursor != "" {
+				qs += "&cursor=" + q(cursor)
+			}
+			page, next := e.history("item", id, qs)
+			pages++
+			if len(page) > 3 {
+				t.Fatalf("page of %d", len(page))
+			}
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			cursor = next
+			if pages > 5 {
+				t.Fatal("paging does not end")
+			}
+		}
+		if pages != 3 || len(got) != 8 {
+			t.Fatalf("%d pages, %d entries", pages, len(got))
+		}
+		for i := range got {
+			if got[i]["id"] != all[i]["id"] {
+				t.Fatalf("entry %d: paged %v, whole %v", i, got[i]["id"], all[i]["id"])
+			}
+			if v := num(t, got[i]["version"]); v != int64(8-i) {
+				t.Errorf("entry %d has version %d, want %d", i, v, 8-i)
+			}
+		}
+	})
+}
+
+// tryDo is a goroutine-safe request: errors are returned, not fatal.
+func (e *env) tryDo(method, path string, body any) (int, map[string]any, error) {
+	var r io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, "http://forma.test"+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := e.app.Test(req, -1)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out map[string]any
+	if len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&out); err != nil {
+			return resp.StatusCode, nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode, out, nil
+}
+
+// TestHistoryConcurrentPatches sends 1,000 patches from 20 goroutines to 10
+// records, each retried on 409 with the fresh version, and checks that no
+// update and no change is lost: every record's version is 1 + its
+// successful patches, and its history holds one update per patch, with
+// consecutive versions, each one's old value the previous one's new value.
+func TestHistoryConcurrentPatches(t *testing.T) {
+	const (
+		nRecords = 10
+		workers  = 20
+		patches  = 1000
+	)
+	each(t, func(t *testing.T, e *env) {
+		ids := make([]string, nRecords)
+		for i := range ids {
+			ids[i] = str(e.create("item", map[string]any{"title": "burst", "qty": 0})["id"])
+		}
+		var (
+			ok        [nRecords]atomic.Int64
+			conflicts atomic.Int64
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			errs      []string
+		)
+		fail := func(format string, args ...any) {
+			mu.Lock()
+			errs = append(errs, fmt.Sprintf(format, args...))
+			mu.Unlock()
+		}
+		start := time.Now()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < patches/workers; i++ {
+					r := (w + i) % nRecords
+					path := "/api/data/kit/item/" + ids[r]
+					qty := w*1000 + i + 1 // unique per patch, so each one changes qty
+					for attempt := 0; ; attempt++ {
+						st, body, err := e.tryDo("GET", path, nil)
+						if err != nil || st != 200 {
+							fail("get: %d %v %v", st, body, err)
+							return
+						}
+						v, _ := body["version"].(json.Number).Int64()
+						st, body, err = e.tryDo("PATCH", path, map[string]any{"version": v, "qty": qty})
+						if err != nil {
+							fail("patch: %v", err)
+							return
+						}
+						if st == 200 {
+							ok[r].Add(1)
+							break
+						}
+						conflicts.Add(1)
+						if st != 409 || attempt > 200 {
+							fail("patch: %d %v (attempt %d)", st, body, attempt)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		t.Logf("%d patches in %v, %d conflicts retried", patches, time.Since(start), conflicts.Load())
+		if len(errs) > 0 {
+			t.Fatalf("%d failures, first: %s", len(errs), errs[0])
+		}
+		var total int64
+		for r, id := range ids {
+			n := ok[r].Load()
+			total += n
+			if v := num(t, e.get("item", id)["version"]); v != 1+n {
+				t.Errorf("record %d: version %d after %d patches", r, v, n)
+			}
+			hs, next := e.history("item", id, "?limit=500")
+			if next != "" {
+				t.Fatalf("record %d: more than 500 history entries", r)
+			}
+			if int64(len(hs)) != 1+n {
+				t.Errorf("record %d: %d history entries, want %d", r, len(hs), 1+n)
+				continue
+			}
+			// Oldest first: the create, then one update per patch.
+			prev := "0"
+			for k := len(hs) - 1; k >= 0; k-- {
+				h := hs[k]
+				v := num(t, h["version"])
+				want := int64(len(hs) - k)
+				if v != want {
+					t.Errorf("record %d: entry %d has version %d, want %d", r, len(hs)-k, v, want)
+					break
+				}
+				qc, _ := changes(t, h)["qty"].(map[string]any)
+				if k == len(hs)-1 {
+					if h["op"] != "create" || qc["new"].(json.Number).String() != "0" {
+						t.Errorf("record %d: first entry %v", r, h)
+					}
+					continue
+				}
+				if h["op"] != "update" || qc == nil {
+					t.Errorf("record %d: entry %v", r, h)
+					break
+				}
+				if old := qc["old"].(json.Number).String(); old != prev {
+					t.Errorf("record %d v%d: old qty %s, previous new %s", r, v, old, prev)
+					break
+				}
+				prev = qc["new"].(json.Number).String()
+				if len(changes(t, h)) != 1 {
+					t.Errorf("record %d v%d: changes %v, want qty only", r, v, h["changes"])
+				}
+			}
+			if cur := mustJSON(e.get("item", id)["qty"]); cur != prev {
+				t.Errorf("record %d: qty %s, last history new %s", r, cur, prev)
+			}
+		}
+		if total != patches {
+			t.Errorf("%d successful patches, want %d", total, patches)
+		}
+	})
+}
