@@ -24,7 +24,7 @@ type App struct {
 	Flows       []json.RawMessage `json:"flows,omitempty"`
 	Automations []json.RawMessage `json:"automations,omitempty"`
 	Dashboards  []json.RawMessage `json:"dashboards,omitempty"`
-	Roles       []json.RawMessage `json:"roles,omitempty"`
+	Roles       []Role            `json:"roles,omitempty"`
 }
 
 // Entity is one kind of record; it becomes one table named "<app>_<entity>".

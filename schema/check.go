@@ -66,6 +66,7 @@ func (a *App) Check() Problems {
 	}
 	c := &checker{app: a, ents: map[string]int{}}
 	c.run()
+	a.checkRoles(&c.p)
 	sortProblems(c.p)
 	return c.p
 }

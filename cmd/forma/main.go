@@ -161,6 +161,10 @@ func appCmd() *cobra.Command {
 					return err
 				}
 				defer eng.Close()
+				if problems := eng.Records.CheckApp(app); len(problems) > 0 {
+					printProblems(cmd, args[0], problems)
+					return exitError{1}
+				}
 				plan, err := eng.DB.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
 				printPlan(cmd.OutOrStdout(), plan)
 				var refused *store.RefusedError
@@ -188,18 +192,22 @@ func readApp(cmd *cobra.Command, path string) (*schema.App, error) {
 	}
 	app, problems := schema.Parse(doc)
 	if len(problems) > 0 {
-		w := cmd.ErrOrStderr()
-		fmt.Fprintf(w, "%s: %d problem(s)\n", path, len(problems))
-		for _, p := range problems {
-			ptr := p.Path
-			if ptr == "" {
-				ptr = "/"
-			}
-			fmt.Fprintf(w, "  %s: %s\n", ptr, p.Message)
-		}
+		printProblems(cmd, path, problems)
 		return nil, exitError{1}
 	}
 	return app, nil
+}
+
+func printProblems(cmd *cobra.Command, path string, problems schema.Problems) {
+	w := cmd.ErrOrStderr()
+	fmt.Fprintf(w, "%s: %d problem(s)\n", path, len(problems))
+	for _, p := range problems {
+		ptr := p.Path
+		if ptr == "" {
+			ptr = "/"
+		}
+		fmt.Fprintf(w, "  %s: %s\n", ptr, p.Message)
+	}
 }
 
 func printPlan(w io.Writer, p *store.Plan) {

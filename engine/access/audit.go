@@ -16,6 +16,8 @@ const (
 	AuditTokenCreate = "token_create"
 	AuditTokenRevoke = "token_revoke"
 	AuditAppApply    = "app_apply"
+	// AuditUserTransfer is an admin handing a user's records to another.
+	AuditUserTransfer = "user_transfer"
 )
 
 // Audit log limits.

@@ -25,7 +25,7 @@ func user(c *fiber.Ctx) *access.User {
 
 func caller(c *fiber.Ctx) records.Caller {
 	u := user(c)
-	return records.Caller{UserID: u.ID, Admin: u.Admin}
+	return records.Caller{UserID: u.ID, Admin: u.Admin, Roles: u.Roles, TeamID: u.TeamID}
 }
 
 func bearer(c *fiber.Ctx) string {

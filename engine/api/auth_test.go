@@ -168,7 +168,7 @@ func TestLogin(t *testing.T) {
 
 func TestNonAdminCannotApply(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		if _, err := e.acc.CreateUser(context.Background(), "rep@example.com", "rep password 1", "Rep", false); err != nil {
+		if _, err := e.acc.CreateUserWith(context.Background(), access.NewUser{Email: "rep@example.com", Password: "rep password 1", Name: "Rep", Roles: []string{"rep"}}); err != nil {
 			t.Fatal(err)
 		}
 		tok := e.login("rep@example.com", "rep password 1")
@@ -201,7 +201,7 @@ func TestNonAdminCannotApply(t *testing.T) {
 		if st, body := e.doAs(adminTok, "GET", "/api/auth/me", nil); st != 200 || body["email"] != adminEmail {
 			t.Errorf("admin token after another user's revoke attempt: %d %v", st, body)
 		}
-		// A non-admin may still read metadata and use the data API.
+		// A non-admin may still read metadata and, with a role, use the data API.
 		if st, body := e.doAs(tok, "GET", "/api/meta/apps/kit", nil); st != 200 {
 			t.Errorf("non-admin read app: %d %v", st, body)
 		}

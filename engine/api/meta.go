@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -40,6 +41,9 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 			// with where the syntax breaks.
 			return &Error{Status: 400, Code: "invalid_json", Message: "the app document is not valid JSON", Details: problems}
 		}
+		return problems
+	}
+	if problems := s.Records.CheckApp(app); len(problems) > 0 {
 		return problems
 	}
 	plan, err := s.DB.Apply(c.UserContext(), app, store.ApplyOptions{
@@ -108,12 +112,24 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key := fmt.Sprintf("%s\x00%d\x00%s", app.Name, app.Version, c.BaseURL())
+	u := user(c)
+	who := "admin"
+	if !u.Admin {
+		// A role sees only what it may use: the document depends on the
+		// caller's roles, so they are part of the cache key.
+		who = "roles:" + strings.Join(u.Roles, ",")
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", app.Name, app.Version, c.BaseURL(), who)
 	s.openapiMu.Lock()
 	body, ok := s.openapiCache[key]
 	s.openapiMu.Unlock()
 	if !ok {
-		doc, err := openapi.Build(app, openapi.Options{ServerURL: c.BaseURL()})
+		opts := openapi.Options{ServerURL: c.BaseURL()}
+		if !u.Admin {
+			perm := s.Records.Permissions(app, caller(c))
+			opts.Entities, opts.Fields = perm.Entity, perm.Field
+		}
+		doc, err := openapi.Build(app, opts)
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ func (s *Server) userRoutes(app *fiber.App) {
 	adm.Get("/users/:id", s.getUser)
 	adm.Patch("/users/:id", s.patchUser)
 	adm.Post("/users/:id/reset-password", s.resetPassword)
+	adm.Post("/users/:id/transfer", s.transferUser) // transfer.go
 	adm.Get("/teams", s.listTeams)
 	adm.Post("/teams", s.createTeam)
 	adm.Patch("/teams/:id", s.patchTeam)

@@ -3,6 +3,7 @@ package records
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -235,6 +236,24 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 	if err != nil {
 		return nil, err
 	}
+	// A record's history is as visible as the record: a record the caller
+	// may not read is not found, a deleted one's history is for admins, and
+	// hidden fields are left out of every entry.
+	rg, err := s.grant(info, c, schema.OpRead)
+	if err != nil {
+		return nil, err
+	}
+	if rg.none {
+		return nil, forbidden("you may not read %s records", info.entity.Name)
+	}
+	if !c.Admin {
+		if ok, err := s.rowVisible(ctx, s.db.Pool(), info, id, rg); err != nil {
+			return nil, fmt.Errorf("records: history: %w", err)
+		} else if !ok {
+			return nil, errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+		}
+	}
+	hidden, _ := s.fieldRules(info, c)
 	switch {
 	case limit == 0:
 		limit = DefaultLimit
@@ -273,6 +292,9 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 		}
 		h.At, _ = t.(time.Time)
 		h.Actor = actor.String
+		if len(hidden) > 0 {
+			h.Changes = withoutFields(h.Changes, hidden)
+		}
 		page.Items = append(page.Items, h)
 	}
 	if err := rows.Err(); err != nil {
@@ -292,4 +314,17 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 		}
 	}
 	return page, nil
+}
+
+// withoutFields removes hidden fields from a history entry's changes.
+func withoutFields(changes string, hidden map[string]bool) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(changes), &m) != nil {
+		return "{}"
+	}
+	for f := range hidden {
+		delete(m, f)
+	}
+	out, _ := json.Marshal(m)
+	return string(out)
 }

@@ -71,6 +71,14 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return nil, err
 	}
+	g, err := s.grant(info, c, schema.OpRead)
+	if err != nil {
+		return nil, err
+	}
+	if g.none {
+		return nil, forbidden("you may not read %s records", info.entity.Name)
+	}
+	info = s.visible(info, c)
 	sel, err := info.selection(fields)
 	if err != nil {
 		return nil, err
@@ -87,11 +95,11 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 			read = appendMissing(read, f)
 		}
 	}
-	rec, err := s.get(ctx, s.db.Pool(), info, id, read)
+	rec, err := s.get(ctx, s.db.Pool(), info, id, read, g)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.expand(ctx, info, []*Record{rec}, exp); err != nil {
+	if err := s.expand(ctx, c, info, []*Record{rec}, exp); err != nil {
 		return nil, err
 	}
 	if sel != nil && len(read) != len(sel) {
@@ -100,11 +108,19 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 	return rec, nil
 }
 
-func (s *Service) get(ctx context.Context, q store.Conn, info *entityInfo, id string, sel []*schema.Field) (*Record, error) {
+// get reads record id; g (nil = no restriction) limits it to the rows the
+// caller may read, so a record they may not see is simply not found.
+func (s *Service) get(ctx context.Context, q store.Conn, info *entityInfo, id string, sel []*schema.Field, g *grant) (*Record, error) {
 	if sel == nil {
 		sel = info.fields
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+columnList(sel)+" FROM "+store.Quote(info.table)+` WHERE "id" = ?`, id)
+	query := "SELECT " + columnList(sel) + " FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
+	args := []any{id}
+	if g != nil && !g.all {
+		query += " AND " + g.where
+		args = append(args, g.args...)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: get: %w", err)
 	}
@@ -204,13 +220,20 @@ func (info *entityInfo) expansions(expand string) ([]*schema.Field, error) {
 }
 
 // expand loads, with one query per ref field, the records the page points
-// at and attaches them under "expand".
-func (s *Service) expand(ctx context.Context, info *entityInfo, recs []*Record, refs []*schema.Field) error {
+// at and attaches them under "expand". An expanded record obeys its own
+// entity's rules: one the caller may not read expands to null, and its
+// hidden fields are left out.
+func (s *Service) expand(ctx context.Context, c Caller, info *entityInfo, recs []*Record, refs []*schema.Field) error {
 	for _, f := range refs {
 		target, err := s.entity(ctx, info.app.Name, f.Entity)
 		if err != nil {
 			return err
 		}
+		tg, err := s.grant(target, c, schema.OpRead)
+		if err != nil {
+			return err
+		}
+		target = s.visible(target, c)
 		ids := map[string]bool{}
 		var args []any
 		for _, r := range recs {
@@ -220,8 +243,12 @@ func (s *Service) expand(ctx context.Context, info *entityInfo, recs []*Record, 
 			}
 		}
 		byID := map[string]*Record{}
-		if len(args) > 0 {
+		if len(args) > 0 && !tg.none {
 			q := "SELECT " + target.selects + " FROM " + store.Quote(target.table) + ` WHERE "id" IN (?` + strings.Repeat(", ?", len(args)-1) + ")"
+			if !tg.all {
+				q += " AND " + tg.where
+				args = append(args, tg.args...)
+			}
 			rows, err := s.db.Pool().QueryContext(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("records: expand %s: %w", f.Name, err)
@@ -303,6 +330,14 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, err
 	}
+	g, err := s.grant(info, c, schema.OpRead)
+	if err != nil {
+		return nil, err
+	}
+	if g.none {
+		return nil, forbidden("you may not read %s records", info.entity.Name)
+	}
+	info = s.visible(info, c)
 	limit := q.Limit
 	switch {
 	case limit == 0:
@@ -339,6 +374,9 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 
 	var where []string
 	var args []any
+	if !g.all {
+		where, args = append(where, g.where), append(args, g.args...)
+	}
 	if strings.TrimSpace(q.Filter) != "" {
 		node, err := filter.Parse(q.Filter)
 		if err != nil {
@@ -400,7 +438,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		page.Items = recs[:limit]
 		page.NextCursor = makeCursor(keys, q, page.Items[limit-1])
 	}
-	if err := s.expand(ctx, info, page.Items, exp); err != nil {
+	if err := s.expand(ctx, c, info, page.Items, exp); err != nil {
 		return nil, err
 	}
 	if sel != nil && len(read) != len(sel) {

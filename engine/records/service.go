@@ -21,7 +21,9 @@ import (
 // Caller is who is asking. Access rules (roles, teams, row rules) build on it.
 type Caller struct {
 	UserID string
-	Admin  bool
+	Admin  bool     // the platform admin: every rule passes
+	Roles  []string // role names; the app document says what each grants
+	TeamID string   // the caller's team ("" for none); team scope covers the teams below it too
 	// Path is how the change came in, for the record history: PathAPI
 	// (the default when empty), PathScript, PathFlow, PathImport or
 	// PathSystem.
@@ -35,6 +37,10 @@ type Error struct {
 	Code    string
 	Message string
 	Details []schema.Problem
+}
+
+func forbidden(format string, args ...any) *Error {
+	return errorf(403, CodeForbidden, format, args...)
 }
 
 func (e *Error) Error() string {
@@ -51,6 +57,7 @@ func errorf(status int, code, format string, args ...any) *Error {
 // The error codes records answers with.
 const (
 	CodeNotFound   = "not_found"
+	CodeForbidden  = "forbidden"
 	CodeInvalid    = "validation_failed"
 	CodeBadQuery   = "invalid_query"
 	CodeBadFilter  = "invalid_filter"
@@ -94,6 +101,7 @@ type entityInfo struct {
 	fields  []*schema.Field          // system fields first, then the entity's, in document order
 	byName  map[string]*schema.Field // every readable column
 	selects string                   // the full column list, quoted
+	key     string                   // cache key: app, version, entity (and hidden fields for a caller's view)
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -122,7 +130,7 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 	if e == nil {
 		return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entityName, appName)
 	}
-	info := &entityInfo{app: app, entity: e, table: schema.TableName(app.Name, e.Name), byName: map[string]*schema.Field{}}
+	info := &entityInfo{app: app, entity: e, table: schema.TableName(app.Name, e.Name), byName: map[string]*schema.Field{}, key: key}
 	info.fields = append(info.fields, systemFields...)
 	for i := range e.Fields {
 		info.fields = append(info.fields, &e.Fields[i])

@@ -165,6 +165,41 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 	return nil
 }
 
+// fieldRules refuses the body keys the caller may not write: a hidden field
+// is reported exactly like a field that does not exist (and dropped from the
+// body), a read-only one answers 403. The problems join validation's.
+func (s *Service) checkFieldRules(info *entityInfo, c Caller, body map[string]any) (schema.Problems, error) {
+	hidden, readonly := s.fieldRules(info, c)
+	var problems schema.Problems
+	var ro []schema.Problem
+	for k := range body {
+		switch {
+		case hidden[k]:
+			delete(body, k)
+			problems.Add("/"+pointerEscaper.Replace(k), "unknown field %q", k)
+		case readonly[k]:
+			ro = append(ro, schema.Problem{Path: "/" + k, Message: k + " is read-only for your role"})
+		}
+	}
+	if len(ro) > 0 {
+		sortProblems(ro)
+		return nil, &Error{Status: 403, Code: CodeForbidden, Message: "you may not write these fields", Details: ro}
+	}
+	return problems, nil
+}
+
+// project returns rec without the fields the caller may not see.
+func project(rec *Record, view *entityInfo) *Record {
+	if len(view.fields) == len(rec.fields) {
+		return rec
+	}
+	out := &Record{fields: view.fields, values: make([]any, len(view.fields)), expand: rec.expand}
+	for i, f := range view.fields {
+		out.values[i] = rec.Get(f.Name)
+	}
+	return out
+}
+
 // Create validates body and inserts a new record owned by the caller (or by
 // the body's owner). It returns the stored record.
 func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
@@ -176,11 +211,24 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if err != nil {
 		return nil, err
 	}
+	g, err := s.grant(info, c, schema.OpCreate)
+	if err != nil {
+		return nil, err
+	}
+	if g.none {
+		return nil, forbidden("you may not create %s records", info.entity.Name)
+	}
 	obj, err := decodeBody(body)
 	if err != nil {
 		return nil, err
 	}
+	ruleProblems, err := s.checkFieldRules(info, c, obj)
+	if err != nil {
+		return nil, err
+	}
 	fields, values, problems := s.validate(info, obj, true)
+	problems = append(ruleProblems, problems...)
+	sortProblems(problems)
 	if len(problems) > 0 {
 		return nil, s.invalid(ctx, info, fields, values, problems)
 	}
@@ -238,13 +286,20 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 			}
 		}
 	}
+	// The new record must fall inside the caller's create scope: owned by
+	// them (own), by their team (team), and meet the role's condition.
+	if ok, err := s.rowVisible(ctx, tx, info, id, g); err != nil {
+		return nil, fmt.Errorf("records: check create scope: %w", err)
+	} else if !ok {
+		return nil, forbidden("this %s record would be outside what your role may create (owner or condition)", info.entity.Name)
+	}
 	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec)); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
-	return rec, nil
+	return project(rec, s.visible(info, c)), nil
 }
 
 // Patch changes the fields in body of the record id. The body must carry the
@@ -258,11 +313,20 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err != nil {
 		return nil, err
 	}
+	rg, ug, err := s.grants(info, c, schema.OpUpdate)
+	if err != nil {
+		return nil, err
+	}
 	obj, err := decodeBody(body)
 	if err != nil {
 		return nil, err
 	}
+	ruleProblems, err := s.checkFieldRules(info, c, obj)
+	if err != nil {
+		return nil, err
+	}
 	fields, values, problems := s.validate(info, obj, false)
+	problems = append(ruleProblems, problems...)
 	var version any
 	if rawVersion, ok := obj["version"]; !ok {
 		problems.Add("/version", "version is required: send the version you read, so a concurrent change is not overwritten")
@@ -289,8 +353,8 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err != nil {
 		return nil, err
 	}
-	if old == nil {
-		return nil, errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	if err := s.mayWrite(ctx, tx, info, id, old, rg, ug, "update"); err != nil {
+		return nil, err
 	}
 	if v := recordVersion(old); v != version.(int64) {
 		return nil, staleError(v)
@@ -310,9 +374,16 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, s.missingOrStale(ctx, tx, info, id)
 	}
-	rec, err := s.get(ctx, tx, info, id, nil)
+	rec, err := s.get(ctx, tx, info, id, nil, nil)
 	if err != nil {
 		return nil, err
+	}
+	// A change may not carry a record out of the caller's update scope
+	// (giving it to someone outside the team, breaking the condition).
+	if ok, err := s.rowVisible(ctx, tx, info, id, ug); err != nil {
+		return nil, fmt.Errorf("records: check update scope: %w", err)
+	} else if !ok {
+		return nil, forbidden("after this change the %s record would be outside what your role may update", info.entity.Name)
 	}
 	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec)); err != nil {
 		return nil, err
@@ -320,7 +391,43 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
-	return rec, nil
+	return project(rec, s.visible(info, c)), nil
+}
+
+// grants returns the caller's read grant and their grant for op; having
+// neither for op is a 403.
+func (s *Service) grants(info *entityInfo, c Caller, op string) (read, write *grant, err error) {
+	if read, err = s.grant(info, c, schema.OpRead); err != nil {
+		return nil, nil, err
+	}
+	if write, err = s.grant(info, c, op); err != nil {
+		return nil, nil, err
+	}
+	if write.none {
+		return nil, nil, forbidden("you may not %s %s records", op, info.entity.Name)
+	}
+	return read, write, nil
+}
+
+// mayWrite answers 404 for a record that does not exist or that the caller
+// may not read (so its existence is not revealed), and 403 for one they may
+// read but not change.
+func (s *Service) mayWrite(ctx context.Context, tx store.Conn, info *entityInfo, id string, old *Record, rg, wg *grant, what string) error {
+	notFound := errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	if old == nil {
+		return notFound
+	}
+	if ok, err := s.rowVisible(ctx, tx, info, id, rg); err != nil {
+		return fmt.Errorf("records: check read scope: %w", err)
+	} else if !ok {
+		return notFound
+	}
+	if ok, err := s.rowVisible(ctx, tx, info, id, wg); err != nil {
+		return fmt.Errorf("records: check %s scope: %w", what, err)
+	} else if !ok {
+		return forbidden("your role may not %s this %s record", what, info.entity.Name)
+	}
+	return nil
 }
 
 // Delete removes the record id. When version is non-zero it must match.
@@ -334,6 +441,10 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return err
 	}
+	rg, dg, err := s.grants(info, c, schema.OpDelete)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("records: begin: %w", err)
@@ -343,8 +454,8 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return err
 	}
-	if old == nil {
-		return errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	if err := s.mayWrite(ctx, tx, info, id, old, rg, dg, "delete"); err != nil {
+		return err
 	}
 	if v := recordVersion(old); version != 0 && v != version {
 		return staleError(v)

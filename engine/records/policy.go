@@ -1,0 +1,280 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// This file is the one place where role rules become restrictions. Every
+// path that reads or writes records (list, get, filter, sort, expand,
+// create, patch, delete, history, the OpenAPI view — and scripts, flows and
+// imports as they come) goes through grant and visible, so no path can
+// bypass them.
+
+// grant is what a caller may do with one entity for one operation.
+type grant struct {
+	none  bool   // nothing at all
+	all   bool   // every record, unconditionally
+	where string // otherwise: an SQL condition over the entity's table
+	args  []any
+}
+
+// teamOwners selects the users in a team and every team below it. UNION
+// (not UNION ALL) ends the recursion even if the teams table held a loop.
+const teamOwners = `SELECT u.id FROM _forma_users u WHERE u.team_id IN (` +
+	`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT t.id FROM _forma_teams t JOIN sub ON t.parent_id = sub.id) SELECT id FROM sub)`
+
+// grant computes the caller's rows for op on info's entity: the union, over
+// the caller's roles, of each role's scope narrowed by its condition.
+func (s *Service) grant(info *entityInfo, c Caller, op string) (*grant, error) {
+	if c.Admin {
+		return &grant{all: true}, nil
+	}
+	roles := info.app.EffectiveRoles()
+	var ors []string
+	var args []any
+	for _, name := range c.Roles {
+		role := roles[name]
+		if role == nil {
+			continue
+		}
+		scope := role.Entities[info.entity.Name].Grant(op)
+		if scope == nil {
+			continue
+		}
+		var cond string
+		var cargs []any
+		switch scope.Scope {
+		case schema.ScopeAll:
+			cond = ""
+		case schema.ScopeOwn:
+			cond, cargs = `"owner" = ?`, []any{c.UserID}
+		case schema.ScopeTeam:
+			if c.TeamID == "" {
+				cond, cargs = `"owner" = ?`, []any{c.UserID}
+			} else {
+				cond, cargs = `("owner" = ? OR "owner" IN (`+teamOwners+`))`, []any{c.UserID, c.TeamID}
+			}
+		default:
+			continue
+		}
+		if scope.Where != "" {
+			node, err := filter.Parse(scope.Where)
+			if err != nil {
+				return nil, errorf(500, "internal", "role %s: condition on %s: %v", name, info.entity.Name, err)
+			}
+			w, wargs, err := filter.Compile(node, info, s.encodeLiteral(info), s.dialect)
+			if err != nil {
+				return nil, errorf(500, "internal", "role %s: condition on %s: %v", name, info.entity.Name, err)
+			}
+			if cond == "" {
+				cond, cargs = w, wargs
+			} else {
+				cond, cargs = cond+" AND "+w, append(cargs, wargs...)
+			}
+		}
+		if cond == "" {
+			return &grant{all: true}, nil
+		}
+		ors = append(ors, "("+cond+")")
+		args = append(args, cargs...)
+	}
+	if len(ors) == 0 {
+		return &grant{none: true}, nil
+	}
+	return &grant{where: "(" + strings.Join(ors, " OR ") + ")", args: args}, nil
+}
+
+// fieldRules returns the fields the caller cannot see and those they cannot
+// write. A field is hidden only if every role that lets the caller read the
+// entity hides it, and read-only only if every role that lets them write it
+// makes it read-only (or hidden): roles add up.
+func (s *Service) fieldRules(info *entityInfo, c Caller) (hidden, readonly map[string]bool) {
+	if c.Admin {
+		return nil, nil
+	}
+	roles := info.app.EffectiveRoles()
+	var readers, writers []map[string]string
+	for _, name := range c.Roles {
+		role := roles[name]
+		if role == nil {
+			continue
+		}
+		rule := role.Entities[info.entity.Name]
+		if rule.Grant(schema.OpRead) != nil {
+			readers = append(readers, rule.Fields)
+		}
+		if rule.Grant(schema.OpCreate) != nil || rule.Grant(schema.OpUpdate) != nil {
+			writers = append(writers, rule.Fields)
+		}
+	}
+	every := func(sets []map[string]string, match func(string) bool) map[string]bool {
+		out := map[string]bool{}
+		if len(sets) == 0 {
+			return out
+		}
+		for f, r := range sets[0] {
+			if !match(r) {
+				continue
+			}
+			all := true
+			for _, other := range sets[1:] {
+				all = all && match(other[f])
+			}
+			if all {
+				out[f] = true
+			}
+		}
+		return out
+	}
+	hidden = every(readers, func(r string) bool { return r == schema.FieldHidden })
+	readonly = every(writers, func(r string) bool { return r == schema.FieldHidden || r == schema.FieldReadonly })
+	for f := range hidden {
+		readonly[f] = true
+	}
+	return hidden, readonly
+}
+
+// visible returns info as the caller sees it: without hidden fields, so that
+// selecting, filtering, sorting and expanding by them fails exactly as for a
+// field that does not exist, and no answer can reveal them.
+func (s *Service) visible(info *entityInfo, c Caller) *entityInfo {
+	hidden, _ := s.fieldRules(info, c)
+	if len(hidden) == 0 {
+		return info
+	}
+	names := make([]string, 0, len(hidden))
+	for n := range hidden {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	key := info.key + "\x00hide:" + strings.Join(names, ",")
+	if v, ok := s.entities.Load(key); ok {
+		return v.(*entityInfo)
+	}
+	v := *info
+	v.fields, v.byName = nil, map[string]*schema.Field{}
+	var cols []string
+	for _, f := range info.fields {
+		if hidden[f.Name] {
+			continue
+		}
+		v.fields = append(v.fields, f)
+		v.byName[f.Name] = f
+		cols = append(cols, store.Quote(f.Name))
+	}
+	v.selects = strings.Join(cols, ", ")
+	v.key = key
+	s.entities.Store(key, &v)
+	return &v
+}
+
+// rowVisible reports whether record id satisfies g, inside q.
+func (s *Service) rowVisible(ctx context.Context, q store.Conn, info *entityInfo, id string, g *grant) (bool, error) {
+	if g.all {
+		return true, nil
+	}
+	if g.none {
+		return false, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM `+store.Quote(info.table)+` WHERE "id" = ? AND `+g.where, append([]any{id}, g.args...)...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
+}
+
+// Permissions is what a caller may use of an app, for describing it (the
+// OpenAPI document shows a role only what it may use).
+type Permissions struct {
+	s   *Service
+	c   Caller
+	app *schema.App
+}
+
+// Permissions returns the caller's view of app.
+func (s *Service) Permissions(app *schema.App, c Caller) *Permissions {
+	return &Permissions{s: s, c: c, app: app}
+}
+
+func (p *Permissions) info(entity string) *entityInfo {
+	e := p.app.Entity(entity)
+	if e == nil {
+		return nil
+	}
+	return &entityInfo{app: p.app, entity: e}
+}
+
+// Entity reports whether the caller may read or create records of entity.
+func (p *Permissions) Entity(entity string) bool {
+	info := p.info(entity)
+	if info == nil {
+		return false
+	}
+	for _, op := range []string{schema.OpRead, schema.OpCreate} {
+		if g, err := p.s.grant(info, p.c, op); err == nil && !g.none {
+			return true
+		}
+	}
+	return false
+}
+
+// Field reports whether the caller may see and write a field.
+func (p *Permissions) Field(entity, field string) (visible, writable bool) {
+	info := p.info(entity)
+	if info == nil {
+		return false, false
+	}
+	hidden, readonly := p.s.fieldRules(info, p.c)
+	return !hidden[field], !readonly[field]
+}
+
+// CheckApp compiles every role condition of app against its entity, so a
+// bad condition is refused when the app is applied rather than when a user
+// first meets it. Problems carry JSON pointers into the document.
+func (s *Service) CheckApp(app *schema.App) schema.Problems {
+	var problems schema.Problems
+	for i, r := range app.Roles {
+		names := make([]string, 0, len(r.Entities))
+		for n := range r.Entities {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, en := range names {
+			e := app.Entity(en)
+			if e == nil {
+				continue // schema.Check reports it
+			}
+			info := &entityInfo{app: app, entity: e, byName: map[string]*schema.Field{}}
+			for _, f := range systemFields {
+				info.byName[f.Name] = f
+			}
+			for j := range e.Fields {
+				info.byName[e.Fields[j].Name] = &e.Fields[j]
+			}
+			rule := r.Entities[en]
+			for _, op := range []string{schema.OpCreate, schema.OpRead, schema.OpUpdate, schema.OpDelete} {
+				sc := rule.Grant(op)
+				if sc == nil || sc.Where == "" {
+					continue
+				}
+				path := fmt.Sprintf("/roles/%d/entities/%s/%s/where", i, en, op)
+				node, err := filter.Parse(sc.Where)
+				if err == nil {
+					_, _, err = filter.Compile(node, info, s.encodeLiteral(info), s.dialect)
+				}
+				if err != nil {
+					problems.Add(path, "%v", err)
+				}
+			}
+		}
+	}
+	return problems
+}
