@@ -64,6 +64,14 @@ func rows() int {
 // app and loads n deals straight into the table.
 func setup(b *testing.B, dbURL string, n int) *target {
 	b.Helper()
+	eng := open(b, dbURL)
+	ids := load(b, eng.DB, n, nil)
+	return serve(b, eng, ids)
+}
+
+// open starts an engine on dbURL with the bench admin and the app applied.
+func open(b *testing.B, dbURL string) *engine.Engine {
+	b.Helper()
 	ctx := context.Background()
 	eng, err := engine.Open(ctx, engine.Config{DataDir: b.TempDir(), DBURL: dbURL, Access: access.Options{BcryptCost: bcrypt.MinCost}})
 	if err != nil {
@@ -80,8 +88,12 @@ func setup(b *testing.B, dbURL string, n int) *target {
 	if _, err := eng.DB.Apply(ctx, app, store.ApplyOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	ids := load(b, eng.DB, n)
+	return eng
+}
 
+// serve puts eng's API on a loopback port and logs in as the bench admin.
+func serve(b *testing.B, eng *engine.Engine, ids []string) *target {
+	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -97,15 +109,27 @@ func setup(b *testing.B, dbURL string, n int) *target {
 		t.client.CloseIdleConnections()
 		srv.ShutdownWithTimeout(5 * time.Second)
 	})
-	var login struct{ Token string }
-	t.do(b, "POST", "/api/auth/login", `{"email": "bench@example.com", "password": "benchpass1"}`, 200, &login)
-	t.token = login.Token
+	t.token = t.login(b, "bench@example.com", "benchpass1")
 	return t
+}
+
+// login returns a session token for email.
+func (t *target) login(b *testing.B, email, password string) string {
+	b.Helper()
+	var login struct{ Token string }
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	saved := t.token
+	t.token = ""
+	t.do(b, "POST", "/api/auth/login", string(body), 200, &login)
+	t.token = saved
+	return login.Token
 }
 
 // load inserts n rows with multi-row INSERTs in one transaction: the
 // benchmark is about reading and writing through the API, not about loading.
-func load(b *testing.B, db *store.DB, n int) []string {
+// owner, when not nil, gives row i's owner (nil = none); it does not change
+// the other values, which are the same for every run.
+func load(b *testing.B, db *store.DB, n int, owner func(i int) any) []string {
 	b.Helper()
 	tx, err := db.SQL.Begin()
 	if err != nil {
@@ -122,12 +146,12 @@ func load(b *testing.B, db *store.DB, n int) []string {
 	for start := 0; start < n; start += batch {
 		var sb strings.Builder
 		var args []any
-		sb.WriteString(`INSERT INTO bench_deal (id, created_at, updated_at, version, title, amount, stage, region, probability, close_date) VALUES `)
+		sb.WriteString(`INSERT INTO bench_deal (id, created_at, updated_at, version, owner, title, amount, stage, region, probability, close_date) VALUES `)
 		for i := start; i < min(n, start+batch); i++ {
 			if i > start {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, ?, 1, ?, ?, ?, ?, ?, ?)")
+			sb.WriteString("(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)")
 			id := fmt.Sprintf("0bench%020d", i)
 			ids = append(ids, id)
 			cents := r.Int64N(100_000_00)
@@ -135,7 +159,11 @@ func load(b *testing.B, db *store.DB, n int) []string {
 			if db.Dialect.Name() == "postgres" {
 				amount, created = fmt.Sprintf("%d.%02d", cents/100, cents%100), now
 			}
-			args = append(args, id, created, created, fmt.Sprintf("Deal %d for customer %d", i, r.IntN(5000)), amount,
+			var own any
+			if owner != nil {
+				own = owner(i)
+			}
+			args = append(args, id, created, created, own, fmt.Sprintf("Deal %d for customer %d", i, r.IntN(5000)), amount,
 				stages[r.IntN(len(stages))], []string{"east", "west", "north", "south"}[r.IntN(4)], r.IntN(101),
 				now.AddDate(0, 0, r.IntN(365)).Format(time.DateOnly))
 		}

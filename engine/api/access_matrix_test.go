@@ -73,9 +73,12 @@ type crm struct {
 	acct  string
 }
 
-func newCRM(t *testing.T, db *store.DB) *crm {
+func newCRM(t *testing.T, db *store.DB) *crm { return newCRMWith(t, db, crmDoc(crmRoles)) }
+
+// newCRMWith is newCRM with another document of the same shape.
+func newCRMWith(t *testing.T, db *store.DB, doc string) *crm {
 	ctx := context.Background()
-	c := &crm{env: newEnv(t, db, crmDoc(crmRoles)), users: map[string]*member{}, deals: map[string]string{}}
+	c := &crm{env: newEnv(t, db, doc), users: map[string]*member{}, deals: map[string]string{}}
 	east, err := c.acc.CreateTeam(ctx, "east", "")
 	if err != nil {
 		t.Fatal(err)
@@ -196,12 +199,13 @@ func (c *crm) listIDs(u *member, query string) map[string]bool {
 func TestAccessMatrix(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		c := newCRM(t, db)
-		// Whose records are own, same-team and other for each user.
+		// Whose records are own, same-team (subteam: a team below the
+		// user's) and other for each user.
 		classes := map[string]map[string]string{
 			"rep1": {"own": "rep1", "team": "rep2", "other": "rep3"},
 			"rep2": {"own": "rep2", "team": "rep1", "other": "rep3"},
 			"rep3": {"own": "rep3", "other": "rep1"},
-			"mgr":  {"own": "mgr", "team": "rep1", "other": "rep3"},
+			"mgr":  {"own": "mgr", "team": "rep2", "subteam": "rep1", "other": "rep3"},
 			"exec": {"own": "exec", "team": "rep1", "other": "rep3"},
 		}
 		rep := map[string]map[string]int{
@@ -213,10 +217,10 @@ func TestAccessMatrix(t *testing.T) {
 		want := map[string]map[string]map[string]int{
 			"rep1": rep, "rep2": rep, "rep3": rep,
 			"mgr": {
-				"create": {"own": 201, "team": 201, "other": 403},
-				"read":   {"own": 200, "team": 200, "other": 404},
-				"update": {"own": 200, "team": 200, "other": 404},
-				"delete": {"own": 204, "team": 204, "other": 404},
+				"create": {"own": 201, "team": 201, "subteam": 201, "other": 403},
+				"read":   {"own": 200, "team": 200, "subteam": 200, "other": 404},
+				"update": {"own": 200, "team": 200, "subteam": 200, "other": 404},
+				"delete": {"own": 204, "team": 204, "subteam": 204, "other": 404},
 			},
 			"exec": {
 				"create": {"own": 201, "team": 201, "other": 201},
@@ -228,7 +232,7 @@ func TestAccessMatrix(t *testing.T) {
 		for _, name := range []string{"rep1", "rep2", "rep3", "mgr", "exec"} {
 			u := c.users[name]
 			for _, op := range []string{"create", "read", "update", "delete"} {
-				for _, class := range []string{"own", "team", "other"} {
+				for _, class := range []string{"own", "team", "subteam", "other"} {
 					owner, ok := classes[name][class]
 					if !ok {
 						continue

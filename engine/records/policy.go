@@ -28,7 +28,7 @@ type grant struct {
 // teamOwners selects the users in a team and every team below it. UNION
 // (not UNION ALL) ends the recursion even if the teams table held a loop.
 const teamOwners = `SELECT u.id FROM _forma_users u WHERE u.team_id IN (` +
-	`WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT t.id FROM _forma_teams t JOIN sub ON t.parent_id = sub.id) SELECT id FROM sub)`
+	`WITH RECURSIVE sub(id) AS (SELECT t0.id FROM _forma_teams t0 WHERE t0.id = ? UNION SELECT t.id FROM _forma_teams t JOIN sub ON t.parent_id = sub.id) SELECT id FROM sub)`
 
 // grant computes the caller's rows for op on info's entity: the union, over
 // the caller's roles, of each role's scope narrowed by its condition.
@@ -36,7 +36,7 @@ func (s *Service) grant(info *entityInfo, c Caller, op string) (*grant, error) {
 	if c.Admin {
 		return &grant{all: true}, nil
 	}
-	roles := info.app.EffectiveRoles()
+	roles := s.roles(info.app)
 	var ors []string
 	var args []any
 	for _, name := range c.Roles {
@@ -91,6 +91,18 @@ func (s *Service) grant(info *entityInfo, c Caller, op string) (*grant, error) {
 	return &grant{where: "(" + strings.Join(ors, " OR ") + ")", args: args}, nil
 }
 
+// roles returns the app's effective roles, computed once per app version:
+// every request consults them.
+func (s *Service) roles(app *schema.App) map[string]*schema.Role {
+	key := fmt.Sprintf("roles\x00%s\x00%d", app.Name, app.Version)
+	if v, ok := s.entities.Load(key); ok {
+		return v.(map[string]*schema.Role)
+	}
+	r := app.EffectiveRoles()
+	s.entities.Store(key, r)
+	return r
+}
+
 // fieldRules returns the fields the caller cannot see and those they cannot
 // write. A field is hidden only if every role that lets the caller read the
 // entity hides it, and read-only only if every role that lets them write it
@@ -99,7 +111,7 @@ func (s *Service) fieldRules(info *entityInfo, c Caller) (hidden, readonly map[s
 	if c.Admin {
 		return nil, nil
 	}
-	roles := info.app.EffectiveRoles()
+	roles := s.roles(info.app)
 	var readers, writers []map[string]string
 	for _, name := range c.Roles {
 		role := roles[name]

@@ -94,6 +94,13 @@ func entityIndexes(app string, e *schema.Entity) []physIndex {
 			ids[i] = fieldID(n)
 		}
 		add(ix.Fields, ids, ix.Unique)
+		// Row rules start with owner ("own" scope: owner = me). An
+		// owner-led twin lets a rep's filtered, sorted page be one index
+		// range too; without it SQLite picks the owner index and sorts
+		// every record the rep owns.
+		if !ix.Unique && ix.Fields[0] != "owner" {
+			add(append([]string{"owner"}, ix.Fields...), append([]string{"owner"}, ids...), false)
+		}
 	}
 	for i := range e.Fields {
 		f := &e.Fields[i]
