@@ -16,6 +16,11 @@ const (
 	AuditTokenCreate = "token_create"
 	AuditTokenRevoke = "token_revoke"
 	AuditAppApply    = "app_apply"
+	// Administration of accounts and teams.
+	AuditUserCreate    = "user_create"
+	AuditUserUpdate    = "user_update"
+	AuditPasswordReset = "password_reset"
+	AuditTeamChange    = "team_change"
 	// AuditUserTransfer is an admin handing a user's records to another.
 	AuditUserTransfer = "user_transfer"
 )

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -151,4 +152,35 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// Administration of accounts and teams is audited with who did it.
+func TestAuditUserAdministration(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		st, team := e.do("POST", "/api/admin/teams", map[string]any{"name": "east"})
+		if st != 201 {
+			t.Fatalf("create team: %d %v", st, team)
+		}
+		st, body := e.do("POST", "/api/admin/users", map[string]any{"email": "Rep@Example.com", "password": "rep password 1", "roles": []string{"rep"}, "teamId": team["id"]})
+		if st != 201 {
+			t.Fatalf("create user: %d %v", st, body)
+		}
+		id := body["user"].(map[string]any)["id"].(string)
+		if st, body := e.do("PATCH", "/api/admin/users/"+id, map[string]any{"roles": []string{"manager"}, "active": false}); st != 200 {
+			t.Fatalf("patch user: %d %v", st, body)
+		}
+		if st, body := e.do("POST", "/api/admin/users/"+id+"/reset-password", nil); st != 200 {
+			t.Fatalf("reset: %d %v", st, body)
+		}
+		for action, target := range map[string]string{"user_create": "rep@example.com", "user_update": "rep@example.com", "password_reset": id, "team_change": team["id"].(string)} {
+			items, _ := e.auditLog("?action=" + action)
+			if len(items) != 1 || items[0]["target"] != target || items[0]["actor"] == "" || items[0]["actor"] == nil {
+				t.Errorf("%s: %v", action, items)
+			}
+		}
+		items, _ := e.auditLog("?action=password_reset")
+		if raw := fmt.Sprint(items); strings.Contains(raw, "fr_") || strings.Contains(raw, "rep password 1") {
+			t.Errorf("a secret reached the audit log: %s", raw)
+		}
+	})
 }

@@ -57,6 +57,8 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditUserCreate, Target: u.Email,
+			Detail: map[string]any{"id": u.ID, "roles": u.Roles, "teamId": u.TeamID, "admin": u.Admin, "invited": true}})
 		return c.Status(201).JSON(fiber.Map{"user": u, "resetToken": tok})
 	}
 	nu.Password = *in.Password
@@ -64,6 +66,8 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditUserCreate, Target: u.Email,
+		Detail: map[string]any{"id": u.ID, "roles": u.Roles, "teamId": u.TeamID, "admin": u.Admin}})
 	return c.Status(201).JSON(fiber.Map{"user": u})
 }
 
@@ -94,6 +98,20 @@ func (s *Server) patchUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	changed := map[string]any{}
+	if in.Name != nil {
+		changed["name"] = *in.Name
+	}
+	if in.Roles != nil {
+		changed["roles"] = *in.Roles
+	}
+	if in.TeamID != nil {
+		changed["teamId"] = *in.TeamID
+	}
+	if in.Active != nil {
+		changed["active"] = *in.Active
+	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditUserUpdate, Target: u.Email, Detail: changed})
 	return c.JSON(u)
 }
 
@@ -102,6 +120,7 @@ func (s *Server) resetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditPasswordReset, Target: c.Params("id")})
 	return c.JSON(fiber.Map{"resetToken": tok})
 }
 
@@ -144,6 +163,7 @@ func (s *Server) createTeam(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: t.ID, Detail: map[string]any{"op": "create", "name": in.Name, "parentId": in.ParentID}})
 	return c.Status(201).JSON(t)
 }
 
@@ -159,6 +179,7 @@ func (s *Server) patchTeam(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: t.ID, Detail: map[string]any{"op": "update", "name": in.Name, "parentId": in.ParentID}})
 	return c.JSON(t)
 }
 
@@ -170,5 +191,6 @@ func (s *Server) deleteTeam(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: c.Params("id"), Detail: map[string]any{"op": "delete"}})
 	return c.SendStatus(204)
 }
