@@ -110,7 +110,7 @@ func serveCmd() *cobra.Command {
 			default:
 				fmt.Fprintf(out, "Log in: POST %s/api/auth/login {\"email\", \"password\"}\n", url)
 			}
-			fmt.Fprintf(out, "Try the sample sales-pipeline app: forma app apply schema/testdata/pipeline.json (README, Quick start)\n")
+			fmt.Fprintf(out, "Try the sample sales-pipeline app: go run ./cmd/forma app apply schema/testdata/pipeline.json (README, Quick start)\n")
 			app := eng.Handler()
 			errc := make(chan error, 1)
 			go func() { errc <- app.Listen(addr) }()

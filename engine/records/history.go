@@ -232,19 +232,12 @@ func (s *Service) History(ctx context.Context, c Caller, app, entity, id string,
 }
 
 func (s *Service) history(ctx context.Context, c Caller, app, entity, id string, limit int, cursor string) (*HistoryPage, error) {
-	info, err := s.entity(ctx, app, entity)
-	if err != nil {
-		return nil, err
-	}
 	// A record's history is as visible as the record: a record the caller
 	// may not read is not found, a deleted one's history is for admins, and
 	// hidden fields are left out of every entry.
-	rg, err := s.grant(info, c, schema.OpRead)
+	info, rg, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
-	}
-	if rg.none {
-		return nil, forbidden("you may not read %s records", info.entity.Name)
 	}
 	if !c.Admin {
 		if ok, err := s.rowVisible(ctx, s.db.Pool(), info, id, rg); err != nil {

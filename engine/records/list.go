@@ -61,22 +61,32 @@ func (p *Page) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// readable resolves an entity and the caller's read grant; a caller who may
+// read none of its records gets a 403.
+func (s *Service) readable(ctx context.Context, c Caller, app, entity string) (*entityInfo, *grant, error) {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := s.grant(info, c, schema.OpRead)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g.none {
+		return nil, nil, forbidden("you may not read %s records", info.entity.Name)
+	}
+	return info, g, nil
+}
+
 // Get returns one record.
 func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
 	return retry(func() (*Record, error) { return s.getOne(ctx, c, app, entity, id, fields, expand) })
 }
 
 func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
-	}
-	g, err := s.grant(info, c, schema.OpRead)
-	if err != nil {
-		return nil, err
-	}
-	if g.none {
-		return nil, forbidden("you may not read %s records", info.entity.Name)
 	}
 	info = s.visible(info, c)
 	sel, err := info.selection(fields)
@@ -326,16 +336,9 @@ func (s *Service) List(ctx context.Context, c Caller, app, entity string, q Quer
 }
 
 func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query) (*Page, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
-	}
-	g, err := s.grant(info, c, schema.OpRead)
-	if err != nil {
-		return nil, err
-	}
-	if g.none {
-		return nil, forbidden("you may not read %s records", info.entity.Name)
 	}
 	info = s.visible(info, c)
 	limit := q.Limit
