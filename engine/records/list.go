@@ -385,7 +385,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		if err != nil {
 			return nil, filterError(err)
 		}
-		w, a, err := filter.Compile(node, info, s.encodeLiteral(info), s.dialect)
+		w, a, err := filter.Compile(node, info, s.encodeLiteral(info, &c), s.dialect)
 		if err != nil {
 			return nil, filterError(err)
 		}
@@ -484,11 +484,24 @@ func (info *entityInfo) Column(name string) (filter.Column, bool) {
 
 // encodeLiteral turns a filter literal into the stored form of its column,
 // through the same checks as a write, so "amount > 10.5" compares exactly.
-func (s *Service) encodeLiteral(info *entityInfo) filter.Encoder {
+//
+// Variables stand for the caller: @me is their user id (owner = @me,
+// assignee = @me). caller may be nil when only checking a condition.
+func (s *Service) encodeLiteral(info *entityInfo, caller *Caller) filter.Encoder {
 	return func(c filter.Column, v any) (any, error) {
 		f := info.byName[strings.Trim(c.SQL, `"`)]
 		if f == nil {
 			return nil, fmt.Errorf("unknown field")
+		}
+		if name, ok := v.(filter.Var); ok {
+			switch {
+			case name != "me":
+				return nil, fmt.Errorf("unknown variable @%s (there is @me)", name)
+			case caller == nil:
+				v = "me"
+			default:
+				v = caller.UserID
+			}
 		}
 		switch f.StorageType() {
 		case schema.Select, schema.MultiSelect, schema.Email, schema.Phone, schema.URL:

@@ -69,7 +69,7 @@ func (s *Service) grant(info *entityInfo, c Caller, op string) (*grant, error) {
 			if err != nil {
 				return nil, errorf(500, "internal", "role %s: condition on %s: %v", name, info.entity.Name, err)
 			}
-			w, wargs, err := filter.Compile(node, info, s.encodeLiteral(info), s.dialect)
+			w, wargs, err := filter.Compile(node, info, s.encodeLiteral(info, &c), s.dialect)
 			if err != nil {
 				return nil, errorf(500, "internal", "role %s: condition on %s: %v", name, info.entity.Name, err)
 			}
@@ -280,7 +280,7 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 				path := fmt.Sprintf("/roles/%d/entities/%s/%s/where", i, en, op)
 				node, err := filter.Parse(sc.Where)
 				if err == nil {
-					_, _, err = filter.Compile(node, info, s.encodeLiteral(info), s.dialect)
+					_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 				}
 				if err != nil {
 					problems.Add(path, "%v", err)

@@ -54,6 +54,7 @@ const (
 	Bool
 	Null
 	List
+	Variable // @name, resolved by the Encoder; Str holds the name
 )
 
 func (k Kind) String() string {
@@ -68,6 +69,8 @@ func (k Kind) String() string {
 		return "null"
 	case List:
 		return "list"
+	case Variable:
+		return "variable"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -81,6 +84,10 @@ type Value struct {
 	Bool bool
 	List []Value
 }
+
+// Var is how a variable (@me) reaches the Encoder, which replaces it with
+// the caller's value; an Encoder that knows no such variable returns an error.
+type Var string
 
 // Error is a parse or compile error at a byte offset of the source.
 type Error struct {

@@ -324,6 +324,8 @@ func (c *compiler) encode(n *Compare, col Column, v Value) (any, error) {
 		lit = json.Number(v.Num)
 	case Bool:
 		lit = v.Bool
+	case Variable:
+		lit = Var(v.Str)
 	default:
 		return nil, errorf(n.Pos, "invalid value of kind %v", v.Kind)
 	}

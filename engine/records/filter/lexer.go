@@ -27,6 +27,7 @@ const (
 	tLBrack
 	tRBrack
 	tComma
+	tVar // @name; text holds the name without @
 )
 
 type token struct {
@@ -109,6 +110,13 @@ func (l *lexer) next() (token, error) {
 		return tok(tComma, 1)
 	case c == '"' || c == '\'':
 		return l.str()
+	case c == '@':
+		l.pos++
+		w, err := l.word()
+		if err != nil || w.kind != tIdent {
+			return token{}, errorf(start, "after @ comes a variable name such as @me")
+		}
+		return token{kind: tVar, pos: start, text: w.text}, nil
 	case c == '-' || isDigit(c):
 		return l.number()
 	case isWord(c):

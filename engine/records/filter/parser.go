@@ -153,7 +153,7 @@ func (p *parser) unary() (Node, error) {
 		return p.compare()
 	case tEOF:
 		return nil, errorf(p.tok.pos, "unexpected end of filter; expected a comparison")
-	case tString, tNumber, tTrue, tFalse, tNull:
+	case tString, tNumber, tTrue, tFalse, tNull, tVar:
 		return nil, errorf(p.tok.pos, "unexpected %s; a comparison starts with a field name, e.g. amount > 10", p.tok.describe())
 	}
 	return nil, errorf(p.tok.pos, "unexpected %s; expected a field name, ( or !", p.tok.describe())
@@ -248,6 +248,8 @@ func (p *parser) scalar() (Value, error) {
 		v = Value{Kind: Bool, Bool: p.tok.kind == tTrue}
 	case tNull:
 		v = Value{Kind: Null}
+	case tVar:
+		v = Value{Kind: Variable, Str: p.tok.text}
 	case tIdent:
 		return Value{}, errorf(p.tok.pos, "unexpected %s; the right side must be a value (quote strings, e.g. \"%s\")", p.tok.describe(), p.tok.text)
 	case tLBrack, tLParen:

@@ -47,6 +47,8 @@ func formatValue(v Value) string {
 		return "false"
 	case Null:
 		return "null"
+	case Variable:
+		return "@" + v.Str
 	case List:
 		items := make([]string, len(v.List))
 		for i, it := range v.List {

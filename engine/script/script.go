@@ -1,0 +1,502 @@
+// Package script runs app-defined JavaScript (goja) under hard limits.
+//
+// One Engine exists per app version. New parses and compiles every script
+// once (goja.Compile, the script name is the file name); calls then take a
+// prepared runtime from the Engine's pool, run the compiled program to get a
+// fresh scope for that script, call the named top-level function and return
+// the runtime to the pool.
+//
+// Isolation between calls:
+//   - every ECMAScript intrinsic reachable from the global object (Object,
+//     Array, Function, String, ... and their prototypes, plus the hidden
+//     iterator/generator prototypes) is frozen when the runtime is prepared,
+//     so `Object.prototype.x = 1` or `Array.prototype.push = null` has no
+//     effect (sloppy mode) or throws a TypeError (strict mode). Assigning
+//     constructor/toString/valueOf/name/message on *instances* still works
+//     (the "override mistake" is patched as in SES).
+//   - each script is wrapped in a function and run per call, so its top-level
+//     variables start fresh on every call; scripts do not share a namespace.
+//   - globals a script leaks (sloppy `x = 1`) are detected after the call and
+//     the runtime is discarded instead of being pooled; so is any runtime
+//     that was interrupted or overflowed its stack.
+//
+// Limits per call: wall time (Options.Timeout, via time.AfterFunc →
+// Runtime.Interrupt; ctx cancellation interrupts too), call-stack depth
+// (Runtime.SetMaxCallStackSize) and a memory guard (see memory.go) that is
+// approximate: Go cannot attribute allocations to a goroutine, so it watches
+// process-wide heap growth during the call.
+//
+// The global object holds only ECMAScript built-ins, `console`, and the
+// values the caller passes in Env.Globals (deep-frozen). Values passed in
+// are JSON round-tripped into plain JS objects, so no Go method or host
+// object is reachable. There is no require, no timers, no I/O.
+package script
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/parser"
+)
+
+// Defaults used when an Options field is zero.
+const (
+	DefaultTimeout      = 100 * time.Millisecond
+	DefaultMaxCallStack = 256
+	DefaultMaxMemory    = 64 << 20
+	MaxLogLines         = 100
+	MaxLogLineBytes     = 2048
+)
+
+// Options are the per-app limits. Zero values take the defaults above;
+// PoolSize defaults to GOMAXPROCS.
+type Options struct {
+	Timeout      time.Duration
+	MaxCallStack int
+	MaxMemory    int64
+	PoolSize     int
+}
+
+// Env is what Forma hands a call: each entry of Globals becomes a read-only,
+// deep-frozen global (e.g. Globals["ctx"] = {"user": ...} → ctx.user).
+// Values must be JSON-marshalable; they are converted to plain JS values.
+type Env struct {
+	Globals map[string]any
+}
+
+// LogLine is one console.log/info/warn/error/debug line written by a call.
+type LogLine struct {
+	Level   string
+	Message string
+	At      time.Time
+}
+
+// Error kinds.
+const (
+	KindSyntax   = "syntax"   // script does not parse (from New)
+	KindRuntime  = "runtime"  // the script threw, or called something that is not there
+	KindTimeout  = "timeout"  // wall-time limit hit
+	KindMemory   = "memory"   // memory guard tripped
+	KindStack    = "stack"    // call-stack depth exceeded
+	KindCanceled = "canceled" // the caller's ctx was canceled
+	KindNotFound = "notfound" // no such script or function
+	KindArgs     = "args"     // args/env could not be converted
+	KindResult   = "result"   // the result is not a plain JSON-like value
+)
+
+// Error is every error Call and New return. Line and Column are 1-based
+// positions in the script's own source (0 when unknown).
+type Error struct {
+	Script  string
+	Line    int
+	Column  int
+	Message string
+	Kind    string
+}
+
+func (e *Error) Error() string {
+	loc := e.Script
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d:%d", e.Script, e.Line, e.Column)
+	}
+	return fmt.Sprintf("script %s: %s: %s", loc, e.Kind, e.Message)
+}
+
+// compiled is one script: its program, which returns an object of its
+// top-level functions when run.
+type compiled struct {
+	name  string
+	prg   *goja.Program
+	funcs map[string]bool
+}
+
+// Engine holds one app version's compiled scripts and a pool of runtimes.
+// It is safe for concurrent use.
+type Engine struct {
+	opts    Options
+	scripts map[string]*compiled
+	pool    chan *vm
+}
+
+// compileCount counts goja.Compile calls (tests assert compile-once).
+var compileCount atomic.Int64
+
+// wrapPrefix is put on the script's first line (no newline, so line numbers
+// stay right; columns on line 1 are corrected by its length).
+const wrapPrefix = "(function(){"
+
+var identRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+
+// New compiles every script once. A script that does not parse returns an
+// *Error of kind "syntax" with its name and line.
+func New(scripts map[string]string, opts Options) (*Engine, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxCallStack <= 0 {
+		opts.MaxCallStack = DefaultMaxCallStack
+	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = runtime.GOMAXPROCS(0)
+	}
+	e := &Engine{opts: opts, scripts: make(map[string]*compiled, len(scripts)), pool: make(chan *vm, opts.PoolSize)}
+	names := make([]string, 0, len(scripts))
+	for n := range scripts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c, err := compileScript(name, scripts[name])
+		if err != nil {
+			return nil, err
+		}
+		e.scripts[name] = c
+	}
+	// Prepare the pool now so first calls do not pay for it.
+	for i := 0; i < opts.PoolSize; i++ {
+		v, err := e.newVM()
+		if err != nil {
+			return nil, err
+		}
+		e.pool <- v
+	}
+	return e, nil
+}
+
+func compileScript(name, src string) (*compiled, error) {
+	if name == "" {
+		return nil, &Error{Script: name, Kind: KindSyntax, Message: "empty script name"}
+	}
+	// Parse the script as written first: errors carry the real positions,
+	// and a script that is valid on its own cannot escape the wrapper.
+	prog, err := parser.ParseFile(nil, name, src, 0)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	funcs := map[string]bool{}
+	add := func(list []*ast.Binding) {
+		for _, b := range list {
+			if id, ok := b.Target.(*ast.Identifier); ok {
+				funcs[id.Name.String()] = true
+			}
+		}
+	}
+	for _, st := range prog.Body {
+		switch s := st.(type) {
+		case *ast.FunctionDeclaration:
+			if s.Function != nil && s.Function.Name != nil {
+				funcs[s.Function.Name.Name.String()] = true
+			}
+		case *ast.VariableStatement:
+			add(s.List)
+		case *ast.LexicalDeclaration:
+			add(s.List)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(wrapPrefix)
+	b.WriteString(src)
+	b.WriteString("\n;return {")
+	keys := make([]string, 0, len(funcs))
+	for k := range funcs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// Every binding is initialised by the time this runs.
+		fmt.Fprintf(&b, "%q: typeof %s === \"function\" ? %s : void 0", k, k, k)
+	}
+	b.WriteString("};\n})")
+	compileCount.Add(1)
+	prg, err := goja.Compile(name, b.String(), false)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	return &compiled{name: name, prg: prg, funcs: funcs}, nil
+}
+
+var posRE = regexp.MustCompile(`:(\d+):(\d+):? `)
+
+func syntaxError(name string, err error) *Error {
+	e := &Error{Script: name, Kind: KindSyntax, Message: err.Error()}
+	var list parser.ErrorList
+	var one *parser.Error
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		e.Line, e.Column, e.Message = list[0].Position.Line, list[0].Position.Column, list[0].Message
+	case errors.As(err, &one):
+		e.Line, e.Column, e.Message = one.Position.Line, one.Position.Column, one.Message
+	default:
+		if m := posRE.FindStringSubmatch(err.Error()); m != nil {
+			fmt.Sscan(m[1], &e.Line)
+			fmt.Sscan(m[2], &e.Column)
+		}
+	}
+	return e
+}
+
+// Scripts lists the compiled script names and their callable functions.
+func (e *Engine) Scripts() map[string][]string {
+	out := make(map[string][]string, len(e.scripts))
+	for n, c := range e.scripts {
+		fs := make([]string, 0, len(c.funcs))
+		for f := range c.funcs {
+			fs = append(fs, f)
+		}
+		sort.Strings(fs)
+		out[n] = fs
+	}
+	return out
+}
+
+// Options returns the effective options (defaults filled in).
+func (e *Engine) Options() Options { return e.opts }
+
+func (e *Engine) get() (*vm, error) {
+	select {
+	case v := <-e.pool:
+		return v, nil
+	default:
+		return e.newVM()
+	}
+}
+
+func (e *Engine) put(v *vm) {
+	select {
+	case e.pool <- v:
+	default: // pool full: drop it
+	}
+}
+
+// interrupt reasons.
+type stopReason string
+
+const (
+	reasonTimeout  stopReason = "timeout"
+	reasonMemory   stopReason = "memory"
+	reasonCanceled stopReason = "canceled"
+)
+
+// Call runs function `function` of script `script` with args as its single
+// argument (a plain JS object) and env's globals visible. It returns the
+// function's result as plain Go values (map[string]any, []any, string,
+// int64, float64, bool, nil; a Date becomes an RFC 3339 string), and the
+// console lines the call wrote — also when err != nil. A returned Promise is
+// not awaited and is refused. Every error is an *Error.
+func (e *Engine) Call(ctx context.Context, script, function string, args map[string]any, env Env) (result any, logs []LogLine, err error) {
+	c := e.scripts[script]
+	if c == nil {
+		return nil, nil, &Error{Script: script, Kind: KindNotFound, Message: "no such script"}
+	}
+	if !c.funcs[function] {
+		return nil, nil, &Error{Script: script, Kind: KindNotFound, Message: fmt.Sprintf("no top-level function %q", function)}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, &Error{Script: script, Kind: KindCanceled, Message: err.Error()}
+	}
+	argJSON, err := json.Marshal(args)
+	if err != nil {
+		return nil, nil, &Error{Script: script, Kind: KindArgs, Message: "args: " + err.Error()}
+	}
+	envJSON := make(map[string][]byte, len(env.Globals))
+	for k, val := range env.Globals {
+		if !identRE.MatchString(k) {
+			return nil, nil, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q is not an identifier", k)}
+		}
+		j, err := json.Marshal(val)
+		if err != nil {
+			return nil, nil, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
+		}
+		envJSON[k] = j
+	}
+
+	v, err := e.get()
+	if err != nil {
+		return nil, nil, &Error{Script: script, Kind: KindRuntime, Message: "prepare runtime: " + err.Error()}
+	}
+	v.logs = v.logs[:0]
+	v.dropped = 0
+	healthy := true
+	defer func() {
+		logs = v.finishLogs()
+		if healthy && v.clean(env.Globals) {
+			e.put(v)
+		}
+	}()
+
+	// Guard: interrupts may only hit the runtime while this call runs.
+	g := newGuard(v.rt)
+	timer := time.AfterFunc(e.opts.Timeout, func() { g.stop(reasonTimeout) })
+	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
+	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
+	res, runErr := v.run(c, function, argJSON, envJSON)
+	timer.Stop()
+	stopCtx()
+	mw.done()
+	g.finish() // after this no Interrupt can reach the runtime
+	v.rt.ClearInterrupt()
+
+	if runErr != nil {
+		se := toError(c.name, runErr, e.opts)
+		if se.Kind != KindRuntime && se.Kind != KindArgs && se.Kind != KindResult {
+			healthy = false // interrupted or overflowed: do not reuse
+		}
+		return nil, nil, se
+	}
+	out, err := exportValue(res, 0)
+	if err != nil {
+		return nil, nil, &Error{Script: c.name, Kind: KindResult, Message: err.Error()}
+	}
+	return out, nil, nil
+}
+
+// toError maps a goja error to *Error with the script's line.
+func toError(name string, err error, opts Options) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	out := &Error{Script: name, Kind: KindRuntime, Message: err.Error()}
+	var stack []goja.StackFrame
+	var intr *goja.InterruptedError
+	var so *goja.StackOverflowError
+	var ex *goja.Exception
+	switch {
+	case errors.As(err, &intr):
+		stack = intr.Stack()
+		switch r, _ := intr.Value().(stopReason); r {
+		case reasonTimeout:
+			out.Kind, out.Message = KindTimeout, fmt.Sprintf("script ran longer than %v and was stopped", opts.Timeout)
+		case reasonMemory:
+			out.Kind, out.Message = KindMemory, fmt.Sprintf("script allocated more than %d MiB and was stopped", opts.MaxMemory>>20)
+		case reasonCanceled:
+			out.Kind, out.Message = KindCanceled, "call canceled by the caller"
+		default:
+			out.Message = fmt.Sprint(intr.Value())
+		}
+	case errors.As(err, &so):
+		stack = so.Stack()
+		out.Kind, out.Message = KindStack, fmt.Sprintf("maximum call stack depth (%d) exceeded", opts.MaxCallStack)
+	case errors.As(err, &ex):
+		stack = ex.Stack()
+		out.Message = thrownMessage(ex.Value())
+	}
+	for _, f := range stack {
+		if f.SrcName() == name {
+			p := f.Position()
+			out.Line, out.Column = p.Line, p.Column
+			if p.Line == 1 {
+				out.Column -= len(wrapPrefix)
+			}
+			break
+		}
+	}
+	return out
+}
+
+// thrownMessage describes a thrown value: "TypeError: x" for Error objects,
+// "uncaught \"boom\"" / "uncaught 42" / "uncaught {\"a\":1}" / "uncaught null"
+// for other values.
+func thrownMessage(val goja.Value) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = "uncaught exception (value cannot be printed)"
+		}
+	}()
+	if val == nil || goja.IsUndefined(val) {
+		return "uncaught undefined"
+	}
+	if goja.IsNull(val) {
+		return "uncaught null"
+	}
+	if obj, ok := val.(*goja.Object); ok {
+		if obj.ClassName() == "Error" {
+			return val.String()
+		}
+		if _, isFn := goja.AssertFunction(val); !isFn {
+			if b, err := json.Marshal(obj.Export()); err == nil {
+				return "uncaught " + truncate(string(b), 500)
+			}
+		}
+		return "uncaught " + truncate(val.String(), 500)
+	}
+	if s, ok := val.Export().(string); ok {
+		return "uncaught " + truncate(fmt.Sprintf("%q", s), 500)
+	}
+	return "uncaught " + truncate(val.String(), 500)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+const maxResultDepth = 64
+
+// exportValue converts a JS result to plain Go values, refusing functions,
+// symbols and anything else that is not JSON-like.
+func exportValue(val goja.Value, _ int) (any, error) {
+	if val == nil || goja.IsUndefined(val) || goja.IsNull(val) {
+		return nil, nil
+	}
+	if _, ok := goja.AssertFunction(val); ok {
+		return nil, errors.New("result is a function")
+	}
+	return plain(val.Export(), 0)
+}
+
+func plain(x any, depth int) (any, error) {
+	if depth > maxResultDepth {
+		return nil, errors.New("result nests too deeply (cyclic?)")
+	}
+	switch t := x.(type) {
+	case nil, string, bool, int64, float64:
+		return t, nil
+	case time.Time:
+		return t.UTC().Format(time.RFC3339Nano), nil
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, v := range t {
+			p, err := plain(v, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = p
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(t))
+		for i, v := range t {
+			p, err := plain(v, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = p
+		}
+		return out, nil
+	case func(goja.FunctionCall) goja.Value:
+		return nil, errors.New("result contains a function")
+	case *goja.Symbol:
+		return nil, errors.New("result contains a symbol")
+	default:
+		return nil, fmt.Errorf("result contains a %T, not a plain value", x)
+	}
+}

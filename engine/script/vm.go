@@ -1,0 +1,279 @@
+package script
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// vm is one prepared runtime.
+type vm struct {
+	rt        *goja.Runtime
+	jsonParse goja.Callable // JSON.parse, captured before scripts run
+	deepFreez goja.Callable
+	keyCount  goja.Callable
+	baseKeys  int64
+	logs      []LogLine
+	dropped   int
+}
+
+// hardenJS freezes every intrinsic reachable from the global object (and the
+// hidden ones), after turning a few commonly overridden prototype properties
+// into accessors so instances can still set them (SES "override mistake").
+// It returns [deepFreeze, keyCount].
+const hardenJS = `(function(){
+"use strict";
+const G = globalThis;
+const ownKeys = Reflect.ownKeys, gopd = Reflect.getOwnPropertyDescriptor, defProp = Object.defineProperty, freeze = Object.freeze, getProto = Object.getPrototypeOf;
+function enable(o, k) {
+  const d = gopd(o, k);
+  if (!d || !("value" in d) || !d.configurable) return;
+  const v = d.value;
+  defProp(o, k, {
+    get: function() { return v; },
+    set: function(nv) {
+      if (this === o) throw new TypeError("Cannot assign to read only property '" + String(k) + "' of a built-in");
+      defProp(this, k, {value: nv, writable: true, enumerable: true, configurable: true});
+    },
+    enumerable: d.enumerable, configurable: false
+  });
+}
+const errs = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+for (const k of ["constructor", "toString", "valueOf", "toLocaleString", "hasOwnProperty", "toJSON"]) enable(Object.prototype, k);
+for (const k of ["constructor", "toString", "name", "message"]) for (const E of errs) enable(E.prototype, k);
+for (const k of ["constructor", "toString"]) enable(Function.prototype, k);
+const seen = new WeakSet(), todo = [];
+function add(v) {
+  if ((typeof v === "object" && v !== null) || typeof v === "function") {
+    if (!seen.has(v)) { seen.add(v); todo.push(v); }
+  }
+}
+for (const k of ownKeys(G)) { const d = gopd(G, k); add(d.value); add(d.get); add(d.set); }
+add(getProto(function*(){}));
+add(getProto(async function(){}));
+add(getProto(async function*(){}));
+add(getProto([][Symbol.iterator]()));
+add(getProto(new Map().entries()));
+add(getProto(new Set().values()));
+add(getProto(""[Symbol.iterator]()));
+add(getProto(/a/[Symbol.matchAll]("")));
+add(getProto(Int8Array));
+(function(){ "use strict"; try { add(gopd(arguments, "callee").get); } catch (e) {} })();
+while (todo.length) {
+  const o = todo.pop();
+  freeze(o);
+  add(getProto(o));
+  for (const k of ownKeys(o)) {
+    const d = gopd(o, k);
+    if ("value" in d) add(d.value); else { add(d.get); add(d.set); }
+  }
+}
+// Built-in globals can be neither replaced nor deleted.
+for (const k of ownKeys(G)) {
+  const d = gopd(G, k);
+  if ("value" in d) defProp(G, k, {writable: false, configurable: false});
+  else defProp(G, k, {configurable: false});
+}
+function deepFreeze(v) {
+  if ((typeof v === "object" && v !== null)) {
+    freeze(v);
+    for (const k of ownKeys(v)) deepFreeze(v[k]);
+  }
+  return v;
+}
+return [deepFreeze, function() { return ownKeys(G).length; }];
+})()`
+
+var hardenPrg = sync.OnceValue(func() *goja.Program {
+	return goja.MustCompile("forma:harden", hardenJS, true)
+})
+
+func (e *Engine) newVM() (*vm, error) {
+	rt := goja.New()
+	rt.SetMaxCallStackSize(e.opts.MaxCallStack)
+	v := &vm{rt: rt}
+	// console: plain native functions writing into the current call's log.
+	console := rt.NewObject()
+	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
+		lvl := level
+		if err := console.Set(lvl, func(call goja.FunctionCall) goja.Value {
+			v.log(lvl, call.Arguments)
+			return goja.Undefined()
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := rt.Set("console", console); err != nil {
+		return nil, err
+	}
+	parse, ok := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("parse"))
+	if !ok {
+		return nil, errors.New("JSON.parse missing")
+	}
+	v.jsonParse = parse
+	res, err := rt.RunProgram(hardenPrg())
+	if err != nil {
+		return nil, fmt.Errorf("harden runtime: %w", err)
+	}
+	fns := res.ToObject(rt)
+	v.deepFreez, _ = goja.AssertFunction(fns.Get("0"))
+	v.keyCount, _ = goja.AssertFunction(fns.Get("1"))
+	if v.deepFreez == nil || v.keyCount == nil {
+		return nil, errors.New("harden runtime: helpers missing")
+	}
+	n, err := v.keyCount(goja.Undefined())
+	if err != nil {
+		return nil, err
+	}
+	v.baseKeys = n.ToInteger()
+	return v, nil
+}
+
+// fromJSON turns JSON bytes into a plain JS value inside the runtime.
+func (v *vm) fromJSON(b []byte) (goja.Value, error) {
+	return v.jsonParse(goja.Undefined(), v.rt.ToValue(string(b)))
+}
+
+// run sets the env globals, runs the script's program for a fresh scope and
+// calls the function.
+func (v *vm) run(c *compiled, function string, argJSON []byte, env map[string][]byte) (goja.Value, error) {
+	g := v.rt.GlobalObject()
+	for k, j := range env {
+		val, err := v.fromJSON(j)
+		if err != nil {
+			return nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
+		}
+		if val, err = v.deepFreez(goja.Undefined(), val); err != nil {
+			return nil, err
+		}
+		if err := g.DefineDataProperty(k, val, goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+			return nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q clashes with a built-in", k)}
+		}
+	}
+	arg, err := v.fromJSON(argJSON)
+	if err != nil {
+		return nil, &Error{Script: c.name, Kind: KindArgs, Message: "args: " + err.Error()}
+	}
+	wrapper, err := v.rt.RunProgram(c.prg)
+	if err != nil {
+		return nil, err
+	}
+	wfn, ok := goja.AssertFunction(wrapper)
+	if !ok {
+		return nil, errors.New("script wrapper is not a function")
+	}
+	exports, err := wfn(goja.Undefined())
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(exports.ToObject(v.rt).Get(function))
+	if !ok {
+		return nil, &Error{Script: c.name, Kind: KindNotFound, Message: fmt.Sprintf("%q is not a function", function)}
+	}
+	return fn(goja.Undefined(), arg)
+}
+
+// clean removes the env globals and reports whether the runtime may go back
+// to the pool (no leaked globals).
+func (v *vm) clean(env map[string]any) bool {
+	g := v.rt.GlobalObject()
+	for k := range env {
+		if err := g.Delete(k); err != nil {
+			return false
+		}
+	}
+	n, err := v.keyCount(goja.Undefined())
+	v.rt.ClearInterrupt()
+	return err == nil && n.ToInteger() == v.baseKeys
+}
+
+func (v *vm) log(level string, args []goja.Value) {
+	if len(v.logs) >= MaxLogLines {
+		v.dropped++
+		return
+	}
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(v.format(a))
+		if b.Len() > MaxLogLineBytes {
+			break
+		}
+	}
+	msg := b.String()
+	if len(msg) > MaxLogLineBytes {
+		msg = strings.ToValidUTF8(msg[:MaxLogLineBytes], "") + "…"
+	}
+	v.logs = append(v.logs, LogLine{Level: level, Message: msg, At: time.Now()})
+}
+
+func (v *vm) format(a goja.Value) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "[unprintable]"
+		}
+	}()
+	if a == nil || goja.IsUndefined(a) {
+		return "undefined"
+	}
+	if obj, ok := a.(*goja.Object); ok {
+		if obj.ClassName() == "Error" {
+			return a.String()
+		}
+		if _, fn := goja.AssertFunction(a); fn {
+			return "[function]"
+		}
+		b, err := json.Marshal(obj.Export())
+		if err == nil && len(b) <= MaxLogLineBytes*2 {
+			return string(b)
+		} else if err == nil {
+			return string(b[:MaxLogLineBytes])
+		}
+		return a.String()
+	}
+	return a.String()
+}
+
+func (v *vm) finishLogs() []LogLine {
+	if len(v.logs) == 0 && v.dropped == 0 {
+		return nil
+	}
+	out := make([]LogLine, len(v.logs), len(v.logs)+1)
+	copy(out, v.logs)
+	if v.dropped > 0 {
+		out = append(out, LogLine{Level: "warn", Message: fmt.Sprintf("%d more log lines dropped (limit %d per call)", v.dropped, MaxLogLines), At: time.Now()})
+	}
+	return out
+}
+
+// guard serialises Interrupt against the end of a call, so a timer that
+// fires as the call returns cannot leave a stale interrupt behind.
+type guard struct {
+	mu   sync.Mutex
+	rt   *goja.Runtime
+	done bool
+}
+
+func newGuard(rt *goja.Runtime) *guard { return &guard{rt: rt} }
+
+func (g *guard) stop(r stopReason) {
+	g.mu.Lock()
+	if !g.done {
+		g.done = true // first reason wins
+		g.rt.Interrupt(r)
+	}
+	g.mu.Unlock()
+}
+
+func (g *guard) finish() {
+	g.mu.Lock()
+	g.done = true
+	g.mu.Unlock()
+}
