@@ -346,6 +346,16 @@ func (e *Engine) Call(ctx context.Context, script, function string, args map[str
 	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
 	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
 	res, runErr := v.run(c, function, argJSON, envJSON)
+	// Converting the result or a thrown value can run script code (getters,
+	// toString), so it happens while the limits still apply.
+	var out any
+	var thrown string
+	var ex *goja.Exception
+	if runErr == nil {
+		out, runErr = v.plain(c.name, res)
+	} else if errors.As(runErr, &ex) {
+		thrown = v.describeThrown(ex.Value())
+	}
 	timer.Stop()
 	stopCtx()
 	mw.done()
@@ -353,21 +363,19 @@ func (e *Engine) Call(ctx context.Context, script, function string, args map[str
 	v.rt.ClearInterrupt()
 
 	if runErr != nil {
-		se := toError(c.name, runErr, e.opts)
-		if se.Kind != KindRuntime && se.Kind != KindArgs && se.Kind != KindResult {
+		se := toError(c.name, runErr, thrown, e.opts)
+		switch se.Kind {
+		case KindRuntime, KindArgs, KindResult, KindNotFound:
+		default:
 			healthy = false // interrupted or overflowed: do not reuse
 		}
 		return nil, nil, se
-	}
-	out, err := exportValue(res, 0)
-	if err != nil {
-		return nil, nil, &Error{Script: c.name, Kind: KindResult, Message: err.Error()}
 	}
 	return out, nil, nil
 }
 
 // toError maps a goja error to *Error with the script's line.
-func toError(name string, err error, opts Options) *Error {
+func toError(name string, err error, thrown string, opts Options) *Error {
 	var se *Error
 	if errors.As(err, &se) {
 		return se
@@ -395,7 +403,7 @@ func toError(name string, err error, opts Options) *Error {
 		out.Kind, out.Message = KindStack, fmt.Sprintf("maximum call stack depth (%d) exceeded", opts.MaxCallStack)
 	case errors.As(err, &ex):
 		stack = ex.Stack()
-		out.Message = thrownMessage(ex.Value())
+		out.Message = thrown
 	}
 	for _, f := range stack {
 		if f.SrcName() == name {
@@ -410,93 +418,67 @@ func toError(name string, err error, opts Options) *Error {
 	return out
 }
 
-// thrownMessage describes a thrown value: "TypeError: x" for Error objects,
-// "uncaught \"boom\"" / "uncaught 42" / "uncaught {\"a\":1}" / "uncaught null"
+// describeThrown formats a thrown value: "TypeError: x" for Error objects,
+// `uncaught "boom"` / "uncaught 42" / `uncaught {"a":1}` / "uncaught null"
 // for other values.
-func thrownMessage(val goja.Value) (msg string) {
-	defer func() {
-		if recover() != nil {
-			msg = "uncaught exception (value cannot be printed)"
-		}
-	}()
-	if val == nil || goja.IsUndefined(val) {
+func (v *vm) describeThrown(val goja.Value) string {
+	if val == nil {
 		return "uncaught undefined"
 	}
-	if goja.IsNull(val) {
-		return "uncaught null"
+	r, err := v.describe(goja.Undefined(), val)
+	if err != nil {
+		return "uncaught exception (value cannot be printed)"
 	}
-	if obj, ok := val.(*goja.Object); ok {
-		if obj.ClassName() == "Error" {
-			return val.String()
-		}
-		if _, isFn := goja.AssertFunction(val); !isFn {
-			if b, err := json.Marshal(obj.Export()); err == nil {
-				return "uncaught " + truncate(string(b), 500)
-			}
-		}
-		return "uncaught " + truncate(val.String(), 500)
-	}
-	if s, ok := val.Export().(string); ok {
-		return "uncaught " + truncate(fmt.Sprintf("%q", s), 500)
-	}
-	return "uncaught " + truncate(val.String(), 500)
+	return truncate(r.String(), 1000)
 }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
-const maxResultDepth = 64
-
-// exportValue converts a JS result to plain Go values, refusing functions,
-// symbols and anything else that is not JSON-like.
-func exportValue(val goja.Value, _ int) (any, error) {
-	if val == nil || goja.IsUndefined(val) || goja.IsNull(val) {
-		return nil, nil
+// plain converts a call's result into plain Go values (map[string]any,
+// []any, string, int64, float64, bool, nil), refusing functions, symbols,
+// BigInts, cycles and non-plain objects (Map, RegExp, class instances...).
+// Dates become RFC 3339 strings, undefined becomes nil (or is omitted as a
+// property, as in JSON), NaN and ±Infinity become nil.
+func (v *vm) plain(name string, res goja.Value) (any, error) {
+	r, err := v.toPlain(goja.Undefined(), res)
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := goja.AssertFunction(val); ok {
-		return nil, errors.New("result is a function")
+	pair := r.ToObject(v.rt)
+	msg := pair.Get("1").String()
+	if !pair.Get("0").ToBoolean() {
+		return nil, &Error{Script: name, Kind: KindResult, Message: msg}
 	}
-	return plain(val.Export(), 0)
+	dec := json.NewDecoder(strings.NewReader(msg))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, &Error{Script: name, Kind: KindResult, Message: err.Error()}
+	}
+	return numbers(out), nil
 }
 
-func plain(x any, depth int) (any, error) {
-	if depth > maxResultDepth {
-		return nil, errors.New("result nests too deeply (cyclic?)")
-	}
+func numbers(x any) any {
 	switch t := x.(type) {
-	case nil, string, bool, int64, float64:
-		return t, nil
-	case time.Time:
-		return t.UTC().Format(time.RFC3339Nano), nil
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
 	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, v := range t {
-			p, err := plain(v, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = p
+		for k, e := range t {
+			t[k] = numbers(e)
 		}
-		return out, nil
 	case []any:
-		out := make([]any, len(t))
-		for i, v := range t {
-			p, err := plain(v, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = p
+		for i, e := range t {
+			t[i] = numbers(e)
 		}
-		return out, nil
-	case func(goja.FunctionCall) goja.Value:
-		return nil, errors.New("result contains a function")
-	case *goja.Symbol:
-		return nil, errors.New("result contains a symbol")
-	default:
-		return nil, fmt.Errorf("result contains a %T, not a plain value", x)
 	}
+	return x
 }

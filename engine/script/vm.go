@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -17,6 +18,8 @@ type vm struct {
 	jsonParse goja.Callable // JSON.parse, captured before scripts run
 	deepFreez goja.Callable
 	keyCount  goja.Callable
+	toPlain   goja.Callable
+	describe  goja.Callable
 	baseKeys  int64
 	logs      []LogLine
 	dropped   int
@@ -48,6 +51,7 @@ for (const k of ["constructor", "toString", "valueOf", "toLocaleString", "hasOwn
 for (const k of ["constructor", "toString", "name", "message"]) for (const E of errs) enable(E.prototype, k);
 for (const k of ["constructor", "toString"]) enable(Function.prototype, k);
 const seen = new WeakSet(), todo = [];
+seen.add(G); // the global object itself stays extensible (env globals)
 function add(v) {
   if ((typeof v === "object" && v !== null) || typeof v === "function") {
     if (!seen.has(v)) { seen.add(v); todo.push(v); }
@@ -56,7 +60,6 @@ function add(v) {
 for (const k of ownKeys(G)) { const d = gopd(G, k); add(d.value); add(d.get); add(d.set); }
 add(getProto(function*(){}));
 add(getProto(async function(){}));
-add(getProto(async function*(){}));
 add(getProto([][Symbol.iterator]()));
 add(getProto(new Map().entries()));
 add(getProto(new Set().values()));
@@ -86,14 +89,59 @@ function deepFreeze(v) {
   }
   return v;
 }
-return [deepFreeze, function() { return ownKeys(G).length; }];
+const isArray = Array.isArray, ObjProto = Object.prototype, DateProto = Date.prototype, ErrorProto = Error.prototype, stringify = JSON.stringify, isNaN_ = Number.isNaN, getTime = Date.prototype.getTime, toISO = Date.prototype.toISOString;
+// toPlain returns [true, json] or [false, why] for a call's result.
+function toPlain(v) {
+  const path = [];
+  function walk(x, depth) {
+    if (depth > 64) throw "result nests deeper than 64 levels (cyclic?)";
+    switch (typeof x) {
+      case "undefined": return null;
+      case "string": case "boolean": case "number": return x;
+      case "function": throw "result contains a function";
+      case "symbol": throw "result contains a symbol";
+      case "bigint": throw "result contains a BigInt";
+    }
+    if (x === null) return null;
+    if (isArray(x)) {
+      const out = [];
+      for (let i = 0; i < x.length; i++) out.push(walk(x[i], depth + 1));
+      return out;
+    }
+    const p = getProto(x);
+    if (p === DateProto) { const t = getTime.call(x); return isNaN_(t) ? null : toISO.call(x); }
+    if (p !== ObjProto && p !== null) {
+      const c = p && gopd(p, "constructor");
+      throw "result contains a " + (c && typeof c.value === "function" && c.value.name ? c.value.name : "non-plain object");
+    }
+    const out = {};
+    for (const k of Object.keys(x)) { const w = walk(x[k], depth + 1); if (typeof x[k] !== "undefined") out[k] = w; }
+    return out;
+  }
+  try { return [true, stringify(walk(v, 0))]; } catch (e) { if (typeof e === "string") return [false, e]; throw e; }
+}
+// describe formats a thrown value.
+function describe(v) {
+  if (v === null) return "uncaught null";
+  if (typeof v === "undefined") return "uncaught undefined";
+  if (typeof v === "string") return "uncaught " + stringify(v);
+  if (typeof v === "object" && ErrorProto.isPrototypeOf(v)) return String(v);
+  if (typeof v === "object") { try { const r = toPlain(v); if (r[0]) return "uncaught " + r[1]; } catch (e) {} return "uncaught " + Object.prototype.toString.call(v); }
+  if (typeof v === "symbol" || typeof v === "function") return "uncaught " + v.toString();
+  return "uncaught " + String(v);
+}
+return [deepFreeze, function() { return ownKeys(G).length; }, toPlain, describe];
 })()`
 
 var hardenPrg = sync.OnceValue(func() *goja.Program {
 	return goja.MustCompile("forma:harden", hardenJS, true)
 })
 
+// vmCount counts prepared runtimes (tests assert pool reuse).
+var vmCount atomic.Int64
+
 func (e *Engine) newVM() (*vm, error) {
+	vmCount.Add(1)
 	rt := goja.New()
 	rt.SetMaxCallStackSize(e.opts.MaxCallStack)
 	v := &vm{rt: rt}
@@ -123,7 +171,9 @@ func (e *Engine) newVM() (*vm, error) {
 	fns := res.ToObject(rt)
 	v.deepFreez, _ = goja.AssertFunction(fns.Get("0"))
 	v.keyCount, _ = goja.AssertFunction(fns.Get("1"))
-	if v.deepFreez == nil || v.keyCount == nil {
+	v.toPlain, _ = goja.AssertFunction(fns.Get("2"))
+	v.describe, _ = goja.AssertFunction(fns.Get("3"))
+	if v.deepFreez == nil || v.keyCount == nil || v.toPlain == nil || v.describe == nil {
 		return nil, errors.New("harden runtime: helpers missing")
 	}
 	n, err := v.keyCount(goja.Undefined())
