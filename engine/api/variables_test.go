@@ -42,6 +42,11 @@ func TestMeVariable(t *testing.T) {
 		if st, body := e.doAs(tok, "PATCH", "/api/data/kit/item/"+mine["id"].(string), map[string]any{"version": 1, "notes": "done"}); st != 200 {
 			t.Fatalf("helper patch: %d %v", st, body)
 		}
+		// Its OpenAPI document shows the entity its conditional scope opens.
+		if st, raw := e.raw(tok, "GET", "/api/meta/apps/kit/openapi.json", nil); st != 200 || !strings.Contains(string(raw), "/api/data/kit/item") || strings.Contains(string(raw), "/api/data/kit/account") {
+			t.Fatalf("helper's OpenAPI: %d, item path present %v, account path present %v", st,
+				strings.Contains(string(raw), "/api/data/kit/item"), strings.Contains(string(raw), "/api/data/kit/account"))
+		}
 		bad := strings.Replace(doc, `"where": "assignee = @me"}, "update"`, `"where": "assignee = @boss"}, "update"`, 1)
 		st, body = e.do("POST", "/api/meta/apps", []byte(bad))
 		wantErr(t, "unknown variable in a role", st, body, 422, "validation_failed")

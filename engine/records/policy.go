@@ -221,7 +221,7 @@ func (p *Permissions) info(entity string) *entityInfo {
 	if e == nil {
 		return nil
 	}
-	return &entityInfo{app: p.app, entity: e}
+	return newEntityInfo(p.app, e, "")
 }
 
 // Entity reports whether the caller may read or create records of entity.
@@ -264,13 +264,7 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 			if e == nil {
 				continue // schema.Check reports it
 			}
-			info := &entityInfo{app: app, entity: e, byName: map[string]*schema.Field{}}
-			for _, f := range systemFields {
-				info.byName[f.Name] = f
-			}
-			for j := range e.Fields {
-				info.byName[e.Fields[j].Name] = &e.Fields[j]
-			}
+			info := newEntityInfo(app, e, "")
 			rule := r.Entities[en]
 			for _, op := range []string{schema.OpCreate, schema.OpRead, schema.OpUpdate, schema.OpDelete} {
 				sc := rule.Grant(op)

@@ -130,6 +130,14 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 	if e == nil {
 		return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entityName, appName)
 	}
+	info := newEntityInfo(app, e, key)
+	s.entities.Store(key, info)
+	return info, nil
+}
+
+// newEntityInfo describes entity e of app: its table, its fields (system
+// fields first) and their column list.
+func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 	info := &entityInfo{app: app, entity: e, table: schema.TableName(app.Name, e.Name), byName: map[string]*schema.Field{}, key: key}
 	info.fields = append(info.fields, systemFields...)
 	for i := range e.Fields {
@@ -141,8 +149,7 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 		cols[i] = store.Quote(f.Name)
 	}
 	info.selects = strings.Join(cols, ", ")
-	s.entities.Store(key, info)
-	return info, nil
+	return info
 }
 
 // Record is one record: its values by field name, in field order.
