@@ -242,29 +242,26 @@ func adminCmd() *cobra.Command {
 		Short: "Create an administrator",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if passwordStdin {
-				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
+				p, err := readPassword(cmd)
 				if err != nil {
 					return err
 				}
-				password = strings.TrimRight(string(b), "\r\n")
+				password = p
 			}
 			if email == "" || password == "" {
 				return fmt.Errorf("--email and --password (or --password-stdin) are required")
 			}
-			eng, err := db.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			u, err := eng.Access.CreateUser(cmd.Context(), email, password, name, true)
-			if err != nil {
-				return err
-			}
-			if jsonOutput {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(u)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created admin %s (%s)\n", u.Email, u.ID)
-			return nil
+			return withEngine(cmd, &db, func(ctx context.Context, eng *engine.Engine) error {
+				u, err := eng.Access.CreateUser(ctx, email, password, name, true)
+				if err != nil {
+					return err
+				}
+				if jsonOutput {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(u)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created admin %s (%s)\n", u.Email, u.ID)
+				return nil
+			})
 		},
 	}
 	db.register(create)

@@ -95,6 +95,20 @@ func withEngine(cmd *cobra.Command, db *dbFlags, fn func(context.Context, *engin
 	return fn(cmd.Context(), eng)
 }
 
+// withUser runs fn on the user named by --email.
+func withUser(cmd *cobra.Command, db *dbFlags, email string, fn func(context.Context, *engine.Engine, *access.User) error) error {
+	if email == "" {
+		return fmt.Errorf("--email is required")
+	}
+	return withEngine(cmd, db, func(ctx context.Context, eng *engine.Engine) error {
+		u, err := eng.Access.UserByEmail(ctx, email)
+		if err != nil {
+			return fmt.Errorf("user %s: %w", email, err)
+		}
+		return fn(ctx, eng, u)
+	})
+}
+
 func readPassword(cmd *cobra.Command) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
 	if err != nil {
@@ -225,14 +239,7 @@ func userDeactivateCmd() *cobra.Command {
 		Use:   "deactivate",
 		Short: "Deactivate a user: they cannot log in and every token they hold stops working",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if email == "" {
-				return fmt.Errorf("--email is required")
-			}
-			return withEngine(cmd, &db, func(ctx context.Context, eng *engine.Engine) error {
-				u, err := eng.Access.UserByEmail(ctx, email)
-				if err != nil {
-					return fmt.Errorf("user %s: %w", email, err)
-				}
+			return withUser(cmd, &db, email, func(ctx context.Context, eng *engine.Engine, u *access.User) error {
 				if err := eng.Access.SetActive(ctx, u.ID, activate); err != nil {
 					return err
 				}
@@ -260,14 +267,7 @@ func userResetCmd() *cobra.Command {
 		Use:   "reset-password",
 		Short: "Print a one-time password reset token (valid 24h) for a user",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if email == "" {
-				return fmt.Errorf("--email is required")
-			}
-			return withEngine(cmd, &db, func(ctx context.Context, eng *engine.Engine) error {
-				u, err := eng.Access.UserByEmail(ctx, email)
-				if err != nil {
-					return fmt.Errorf("user %s: %w", email, err)
-				}
+			return withUser(cmd, &db, email, func(ctx context.Context, eng *engine.Engine, u *access.User) error {
 				tok, err := eng.Access.ResetPassword(ctx, u.ID)
 				if err != nil {
 					return err
