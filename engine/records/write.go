@@ -188,6 +188,17 @@ func (s *Service) checkFieldRules(info *entityInfo, c Caller, body map[string]an
 	return problems, nil
 }
 
+// validateFor checks a body as validate does, for caller c: fields their
+// roles hide are unknown to them, and writing a read-only one is a 403.
+func (s *Service) validateFor(info *entityInfo, c Caller, body map[string]any, create bool) ([]*schema.Field, []any, schema.Problems, error) {
+	ruleProblems, err := s.checkFieldRules(info, c, body)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fields, values, problems := s.validate(info, body, create)
+	return fields, values, append(ruleProblems, problems...), nil
+}
+
 // project returns rec without the fields the caller may not see.
 func project(rec *Record, view *entityInfo) *Record {
 	if len(view.fields) == len(rec.fields) {
@@ -222,13 +233,10 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if err != nil {
 		return nil, err
 	}
-	ruleProblems, err := s.checkFieldRules(info, c, obj)
+	fields, values, problems, err := s.validateFor(info, c, obj, true)
 	if err != nil {
 		return nil, err
 	}
-	fields, values, problems := s.validate(info, obj, true)
-	problems = append(ruleProblems, problems...)
-	sortProblems(problems)
 	if len(problems) > 0 {
 		return nil, s.invalid(ctx, info, fields, values, problems)
 	}
@@ -321,12 +329,10 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err != nil {
 		return nil, err
 	}
-	ruleProblems, err := s.checkFieldRules(info, c, obj)
+	fields, values, problems, err := s.validateFor(info, c, obj, false)
 	if err != nil {
 		return nil, err
 	}
-	fields, values, problems := s.validate(info, obj, false)
-	problems = append(ruleProblems, problems...)
 	var version any
 	if rawVersion, ok := obj["version"]; !ok {
 		problems.Add("/version", "version is required: send the version you read, so a concurrent change is not overwritten")
