@@ -25,6 +25,25 @@ type App struct {
 	Automations []json.RawMessage `json:"automations,omitempty"`
 	Dashboards  []json.RawMessage `json:"dashboards,omitempty"`
 	Roles       []Role            `json:"roles,omitempty"`
+
+	// Settings tune how the app runs; nil means the defaults.
+	Settings *Settings `json:"settings,omitempty"`
+}
+
+// Settings are per-app options.
+type Settings struct {
+	// ScriptTimeoutMS is the wall-time limit of one script call (a hook, a
+	// formula evaluation, a validation) in milliseconds; 0 means 100.
+	ScriptTimeoutMS int `json:"scriptTimeoutMs,omitempty"`
+}
+
+// Validation is a rule every saved record of an entity must meet: Expr is a
+// formula-language expression over the record's fields (and ref.field) that
+// must be true; when it is not, Message is reported, at Field when given.
+type Validation struct {
+	Expr    string `json:"expr"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // Entity is one kind of record; it becomes one table named "<app>_<entity>".
@@ -37,6 +56,9 @@ type Entity struct {
 	Fields  []Field           `json:"fields"`
 	Indexes []Index           `json:"indexes,omitempty"`
 	Hooks   map[string]string `json:"hooks,omitempty"`
+	// Validations are checked on every create and update, after the
+	// beforeSave hook and the formulas; every failing rule is reported.
+	Validations []Validation `json:"validations,omitempty"`
 }
 
 // Field is one typed column of an entity. Fields are matched across versions

@@ -195,6 +195,28 @@ func (c *checker) checkEntity(ei int) {
 	}
 	c.checkIndexes(ei)
 	c.checkHooks(ei)
+	c.checkValidations(ei)
+}
+
+// checkValidations checks each rule's expression and the field it reports at.
+func (c *checker) checkValidations(ei int) {
+	e := &c.app.Entities[ei]
+	for i, v := range e.Validations {
+		vp := ptr("entities", ei) + ptr("validations", i)
+		if strings.TrimSpace(v.Expr) == "" {
+			c.p.Add(vp+"/expr", "a validation needs \"expr\": what must be true, e.g. \"discount <= 20 || approved\"")
+		} else {
+			c.checkExprRefs(ei, vp+"/expr", v.Expr)
+		}
+		if strings.TrimSpace(v.Message) == "" {
+			c.p.Add(vp+"/message", "a validation needs \"message\": what the user sees when the rule fails")
+		}
+		if v.Field != "" {
+			if _, ok := c.fieldType(ei, v.Field); !ok {
+				c.p.Add(vp+"/field", "unknown field %q: entity %q has no such field%s", v.Field, e.Name, didYouMean(v.Field, c.fieldNames(ei)))
+			}
+		}
+	}
 }
 
 // attrRule says which field types an optional attribute applies to.
@@ -365,19 +387,27 @@ func (c *checker) checkFormula(ei, fi int) {
 		c.p.Add(fp, "formula fields need \"expr\": the expression that computes them, e.g. \"amount * probability / 100\"")
 		return
 	}
-	refs, err := FormulaRefs(f.Expr)
+	c.checkExprRefs(ei, fp+"/expr", f.Expr)
+}
+
+// checkExprRefs checks that an expression (a formula or a validation rule)
+// parses and that every field it reads exists: a field of the entity, a
+// system column, or ref.field.
+func (c *checker) checkExprRefs(ei int, path, expr string) {
+	e := &c.app.Entities[ei]
+	refs, err := FormulaRefs(expr)
 	if err != nil {
-		c.p.Add(fp+"/expr", "%s", err.Error())
+		c.p.Add(path, "%s", err.Error())
 		return
 	}
 	for _, ref := range refs {
 		parts := strings.Split(ref, ".")
 		if len(parts) > 2 {
-			c.p.Add(fp+"/expr", "%q: a formula can follow only one ref (write a formula on %q and use that)", ref, parts[0])
+			c.p.Add(path, "%q: a formula can follow only one ref (write a formula on %q and use that)", ref, parts[0])
 			continue
 		}
 		if _, ok := c.fieldType(ei, parts[0]); !ok {
-			c.p.Add(fp+"/expr", "unknown field %q: entity %q has no such field%s", parts[0], e.Name, didYouMean(parts[0], c.fieldNames(ei)))
+			c.p.Add(path, "unknown field %q: entity %q has no such field%s", parts[0], e.Name, didYouMean(parts[0], c.fieldNames(ei)))
 			continue
 		}
 		if len(parts) == 1 {
@@ -385,7 +415,7 @@ func (c *checker) checkFormula(ei, fi int) {
 		}
 		rf := c.field(ei, parts[0])
 		if rf == nil || rf.Type != Ref {
-			c.p.Add(fp+"/expr", "%q: %q is not a ref field, so it has no fields to read", ref, parts[0])
+			c.p.Add(path, "%q: %q is not a ref field, so it has no fields to read", ref, parts[0])
 			continue
 		}
 		ti, ok := c.ents[rf.Entity]
@@ -393,7 +423,7 @@ func (c *checker) checkFormula(ei, fi int) {
 			continue // reported at the ref field
 		}
 		if _, ok := c.fieldType(ti, parts[1]); !ok {
-			c.p.Add(fp+"/expr", "%q: entity %q has no field %q%s", ref, rf.Entity, parts[1], didYouMean(parts[1], c.fieldNames(ti)))
+			c.p.Add(path, "%q: entity %q has no field %q%s", ref, rf.Entity, parts[1], didYouMean(parts[1], c.fieldNames(ti)))
 		}
 	}
 }

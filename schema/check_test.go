@@ -434,3 +434,34 @@ func TestCheckGoApp(t *testing.T) {
 		t.Errorf("nil app: %v", p)
 	}
 }
+
+func TestCheckValidationsAndSettings(t *testing.T) {
+	rules := func(v string) []byte {
+		return appDoc(account, ent("deal", []string{
+			`{"id": "f1", "name": "amount", "type": "decimal"}`,
+			`{"id": "f2", "name": "account", "type": "ref", "entity": "account"}`,
+		}, `"validations": `+v))
+	}
+	V := "/entities/1/validations/"
+	runCases(t, []checkCase{
+		{"good rules", rules(`[{"expr": "amount >= 0", "message": "no negative amounts", "field": "amount"},
+			{"expr": "account.active || amount < 1000", "message": "big deals need an active account"}]`), nil},
+		{"unknown field", rules(`[{"expr": "amont > 0", "message": "m"}]`),
+			[]Problem{{V + "0/expr", `unknown field "amont"`}}},
+		{"syntax", rules(`[{"expr": "amount > (1", "message": "m"}]`),
+			[]Problem{{V + "0/expr", "unbalanced parentheses"}}},
+		{"blank", rules(`[{"expr": " ", "message": " "}]`),
+			[]Problem{{V + "0/expr", `a validation needs "expr"`}, {V + "0/message", `a validation needs "message"`}}},
+		{"missing message", rules(`[{"expr": "amount > 0"}]`),
+			[]Problem{{V + "0", `missing required field "message"`}}},
+		{"unknown key", rules(`[{"expr": "amount > 0", "message": "m", "level": "warn"}]`),
+			[]Problem{{V + "0/level", `unknown field "level"`}}},
+		{"unknown report field", rules(`[{"expr": "amount > 0", "message": "m", "field": "amont"}]`),
+			[]Problem{{V + "0/field", `unknown field "amont"`}}},
+		{"wrong type", rules(`{"expr": "amount > 0"}`),
+			[]Problem{{"/entities/1/validations", "must be an array, not an object"}}},
+		{"settings", []byte(`{"name": "crm", "entities": [], "settings": {"scriptTimeoutMs": 250}}`), nil},
+		{"settings bad", []byte(`{"name": "crm", "entities": [], "settings": {"scriptTimeoutMs": 0, "x": 1}}`),
+			[]Problem{{"/settings/scriptTimeoutMs", "must be at least 1"}, {"/settings/x", `unknown field "x"`}}},
+	})
+}
