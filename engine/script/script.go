@@ -72,6 +72,30 @@ type Options struct {
 // Values must be JSON-marshalable; they are converted to plain JS values.
 type Env struct {
 	Globals map[string]any
+	// Natives are global objects of Go functions: Natives["db"]["find"]
+	// is callable as db.find(...). Each is frozen and exists for one call.
+	Natives map[string]map[string]Native
+}
+
+// Native is a Go function handed to a script. Its arguments arrive as plain
+// Go values (as Call's result: map[string]any, []any, string, int64,
+// float64, bool, nil), and its result goes back as a plain JS value (JSON
+// round trip, so no Go object is ever reachable). A returned error is thrown
+// into the script as an Error carrying err.Error(), so the script may catch
+// it and an uncaught one reports the script's line. ctx is the call's
+// context, with the call's time limit as its deadline.
+type Native func(ctx context.Context, args []any) (any, error)
+
+// Record is an argument that the script sees as a record: an object whose
+// properties are Values, where assigning a field outside Writable (or one
+// that does not exist) throws a TypeError naming the field (ReadOnly gives
+// the reason for known fields, e.g. "it is a formula field"). Invoke returns
+// the record's values after the call.
+type Record struct {
+	Name     string // what the record is, for messages: "opportunity"
+	Values   map[string]any
+	Writable map[string]bool
+	ReadOnly map[string]string // field → why it cannot be set
 }
 
 // LogLine is one console.log/info/warn/error/debug line written by a call.
@@ -300,61 +324,113 @@ const (
 // console lines the call wrote — also when err != nil. A returned Promise is
 // not awaited and is refused. Every error is an *Error.
 func (e *Engine) Call(ctx context.Context, script, function string, args map[string]any, env Env) (result any, logs []LogLine, err error) {
+	out, err := e.Invoke(ctx, script, function, []any{args}, env)
+	return out.Result, out.Logs, err
+}
+
+// Outcome is what Invoke returns: the function's result, the values of each
+// *Record argument after the call (nil for other arguments), and the console
+// lines the call wrote.
+type Outcome struct {
+	Result  any
+	Records []map[string]any
+	Logs    []LogLine
+}
+
+// Has reports whether script defines top-level function fn.
+func (e *Engine) Has(script, fn string) bool {
+	c := e.scripts[script]
+	return c != nil && c.funcs[fn]
+}
+
+// Invoke calls function `function` of script `script` with args (plain
+// values or *Record) as its arguments, like Call. Logs are returned also when
+// err != nil.
+func (e *Engine) Invoke(ctx context.Context, script, function string, args []any, env Env) (out Outcome, err error) {
 	c := e.scripts[script]
 	if c == nil {
-		return nil, nil, &Error{Script: script, Kind: KindNotFound, Message: "no such script"}
+		return out, &Error{Script: script, Kind: KindNotFound, Message: "no such script"}
 	}
 	if !c.funcs[function] {
-		return nil, nil, &Error{Script: script, Kind: KindNotFound, Message: fmt.Sprintf("no top-level function %q", function)}
+		return out, &Error{Script: script, Kind: KindNotFound, Message: fmt.Sprintf("no top-level function %q", function)}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, &Error{Script: script, Kind: KindCanceled, Message: err.Error()}
+		return out, &Error{Script: script, Kind: KindCanceled, Message: err.Error()}
 	}
-	argJSON, err := json.Marshal(args)
-	if err != nil {
-		return nil, nil, &Error{Script: script, Kind: KindArgs, Message: "args: " + err.Error()}
+	argJSON := make([][]byte, len(args))
+	for i, a := range args {
+		var j []byte
+		var err error
+		if r, ok := a.(*Record); ok {
+			j, err = json.Marshal(r.Values)
+		} else {
+			j, err = json.Marshal(a)
+		}
+		if err != nil {
+			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
+		}
+		argJSON[i] = j
 	}
 	envJSON := make(map[string][]byte, len(env.Globals))
 	for k, val := range env.Globals {
 		if !identRE.MatchString(k) {
-			return nil, nil, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q is not an identifier", k)}
+			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q is not an identifier", k)}
 		}
 		j, err := json.Marshal(val)
 		if err != nil {
-			return nil, nil, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
+			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
 		}
 		envJSON[k] = j
+	}
+	for k := range env.Natives {
+		if !identRE.MatchString(k) || env.Globals[k] != nil {
+			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("native global %q is not an identifier or clashes with a global", k)}
+		}
 	}
 
 	v, err := e.get()
 	if err != nil {
-		return nil, nil, &Error{Script: script, Kind: KindRuntime, Message: "prepare runtime: " + err.Error()}
+		return out, &Error{Script: script, Kind: KindRuntime, Message: "prepare runtime: " + err.Error()}
 	}
 	v.logs = v.logs[:0]
 	v.dropped = 0
 	healthy := true
 	defer func() {
-		logs = v.finishLogs()
-		if healthy && v.clean(env.Globals) {
+		out.Logs = v.finishLogs()
+		if healthy && v.clean(env.Globals, env.Natives) {
 			e.put(v)
 		}
 	}()
 
+	callCtx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
 	// Guard: interrupts may only hit the runtime while this call runs.
 	g := newGuard(v.rt)
 	timer := time.AfterFunc(e.opts.Timeout, func() { g.stop(reasonTimeout) })
 	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
 	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
-	res, runErr := v.run(c, function, argJSON, envJSON)
+	res, recs, runErr := v.run(callCtx, c, function, args, argJSON, envJSON, env.Natives)
 	// Converting the result or a thrown value can run script code (getters,
 	// toString), so it happens while the limits still apply.
-	var out any
 	var thrown string
 	var ex *goja.Exception
 	if runErr == nil {
-		out, runErr = v.plain(c.name, res)
+		out.Result, runErr = v.plain(c.name, res)
 	} else if errors.As(runErr, &ex) {
 		thrown = v.describeThrown(ex.Value())
+	}
+	if runErr == nil && recs != nil {
+		out.Records = make([]map[string]any, len(args))
+		for i, r := range recs {
+			if r == nil {
+				continue
+			}
+			var p any
+			if p, runErr = v.plain(c.name, r); runErr != nil {
+				break
+			}
+			out.Records[i], _ = p.(map[string]any)
+		}
 	}
 	timer.Stop()
 	stopCtx()
@@ -369,9 +445,10 @@ func (e *Engine) Call(ctx context.Context, script, function string, args map[str
 		default:
 			healthy = false // interrupted or overflowed: do not reuse
 		}
-		return nil, nil, se
+		out.Result, out.Records = nil, nil
+		return out, se
 	}
-	return out, nil, nil
+	return out, nil
 }
 
 // toError maps a goja error to *Error with the script's line.

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,9 +21,11 @@ type vm struct {
 	keyCount  goja.Callable
 	toPlain   goja.Callable
 	describe  goja.Callable
-	baseKeys  int64
-	logs      []LogLine
-	dropped   int
+	// makeRecord builds the view of a *Record argument (natives.go).
+	makeRecord goja.Callable
+	baseKeys   int64
+	logs       []LogLine
+	dropped    int
 }
 
 // hardenJS freezes every intrinsic reachable from the global object (and the
@@ -176,6 +179,9 @@ func (e *Engine) newVM() (*vm, error) {
 	if v.deepFreez == nil || v.keyCount == nil || v.toPlain == nil || v.describe == nil {
 		return nil, errors.New("harden runtime: helpers missing")
 	}
+	if err := v.prepareRecords(); err != nil {
+		return nil, err
+	}
 	n, err := v.keyCount(goja.Undefined())
 	if err != nil {
 		return nil, err
@@ -189,50 +195,75 @@ func (v *vm) fromJSON(b []byte) (goja.Value, error) {
 	return v.jsonParse(goja.Undefined(), v.rt.ToValue(string(b)))
 }
 
-// run sets the env globals, runs the script's program for a fresh scope and
-// calls the function.
-func (v *vm) run(c *compiled, function string, argJSON []byte, env map[string][]byte) (goja.Value, error) {
+// run sets the env globals and natives, runs the script's program for a
+// fresh scope and calls the function. recs holds, for each *Record argument,
+// the object whose values are read back after the call.
+func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, argJSON [][]byte, env map[string][]byte, natives map[string]map[string]Native) (res goja.Value, recs []goja.Value, err error) {
 	g := v.rt.GlobalObject()
 	for k, j := range env {
 		val, err := v.fromJSON(j)
 		if err != nil {
-			return nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
+			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
 		}
 		if val, err = v.deepFreez(goja.Undefined(), val); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := g.DefineDataProperty(k, val, goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
-			return nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q clashes with a built-in", k)}
+			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q clashes with a built-in", k)}
 		}
 	}
-	arg, err := v.fromJSON(argJSON)
-	if err != nil {
-		return nil, &Error{Script: c.name, Kind: KindArgs, Message: "args: " + err.Error()}
+	if err := v.installNatives(ctx, natives); err != nil {
+		return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: err.Error()}
+	}
+	jsArgs := make([]goja.Value, len(args))
+	for i, a := range args {
+		if r, ok := a.(*Record); ok {
+			view, target, err := v.recordArg(r, argJSON[i])
+			if err != nil {
+				return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
+			}
+			if recs == nil {
+				recs = make([]goja.Value, len(args))
+			}
+			jsArgs[i], recs[i] = view, target
+			continue
+		}
+		val, err := v.fromJSON(argJSON[i])
+		if err != nil {
+			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
+		}
+		jsArgs[i] = val
 	}
 	wrapper, err := v.rt.RunProgram(c.prg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	wfn, ok := goja.AssertFunction(wrapper)
 	if !ok {
-		return nil, errors.New("script wrapper is not a function")
+		return nil, nil, errors.New("script wrapper is not a function")
 	}
 	exports, err := wfn(goja.Undefined())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fn, ok := goja.AssertFunction(exports.ToObject(v.rt).Get(function))
 	if !ok {
-		return nil, &Error{Script: c.name, Kind: KindNotFound, Message: fmt.Sprintf("%q is not a function", function)}
+		return nil, nil, &Error{Script: c.name, Kind: KindNotFound, Message: fmt.Sprintf("%q is not a function", function)}
 	}
-	return fn(goja.Undefined(), arg)
+	res, err = fn(goja.Undefined(), jsArgs...)
+	return res, recs, err
 }
 
-// clean removes the env globals and reports whether the runtime may go back
-// to the pool (no leaked globals).
-func (v *vm) clean(env map[string]any) bool {
+// clean removes the env globals and natives and reports whether the runtime
+// may go back to the pool (no leaked globals).
+func (v *vm) clean(env map[string]any, natives map[string]map[string]Native) bool {
 	g := v.rt.GlobalObject()
 	for k := range env {
+		if err := g.Delete(k); err != nil {
+			return false
+		}
+	}
+	for k := range natives {
 		if err := g.Delete(k); err != nil {
 			return false
 		}
