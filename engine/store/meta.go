@@ -91,8 +91,28 @@ type auditRow struct {
 
 func (auditRow) TableName() string { return "_forma_audit" }
 
+// scriptLogRow is one console line or failure of an app script, written and
+// read by engine/scriptlog; store only creates the table. ID grows with every
+// insert (never reused), so it orders the log and pages it.
+type scriptLogRow struct {
+	ID       int64     `gorm:"primaryKey;autoIncrement;index:idx_forma_script_log_app,priority:2"`
+	App      string    `gorm:"size:63;not null;index:idx_forma_script_log_app,priority:1"`
+	At       time.Time `gorm:"not null"`
+	Level    string    `gorm:"size:8;not null"`
+	Script   string    `gorm:"size:128"`
+	Function string    `gorm:"size:128"`
+	Event    string    `gorm:"size:32"`
+	Entity   string    `gorm:"size:63"`
+	RecordID string    `gorm:"column:record_id;size:64"`
+	UserID   string    `gorm:"column:user_id;size:64"`
+	Line     int
+	Message  string `gorm:"not null"`
+}
+
+func (scriptLogRow) TableName() string { return "_forma_script_log" }
+
 func (db *DB) migrateSystem(ctx context.Context) error {
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}); err != nil {
 		return fmt.Errorf("store: create system tables: %w", err)
 	}
 	return nil
