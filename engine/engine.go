@@ -14,6 +14,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 )
 
@@ -34,7 +35,9 @@ type Engine struct {
 	Catalog *store.Catalog
 	Access  *access.Service
 	Records *records.Service
-	log     *slog.Logger
+	// ScriptLog is where app scripts' console lines and failures go.
+	ScriptLog *scriptlog.Log
+	log       *slog.Logger
 }
 
 // Open opens (and if needed creates) the database and the services on it.
@@ -55,12 +58,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	cat := store.NewCatalog(db, cfg.CatalogTTL)
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: records.New(db, cat), log: cfg.Log}, nil
+	scripts := scriptlog.New(db, 0)
+	recs := records.New(db, cat)
+	recs.SetScriptLog(scripts)
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, log: cfg.Log}, nil
 }
 
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
-	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log}
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog}
 	return s.New()
 }
 

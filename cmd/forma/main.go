@@ -165,8 +165,19 @@ func appCmd() *cobra.Command {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}
+				prev, err := eng.DB.Document(cmd.Context(), app.Name, 0)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
 				plan, err := eng.DB.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
 				printPlan(cmd.OutOrStdout(), plan)
+				if err == nil && !dry && plan.ToVersion != plan.FromVersion {
+					if n, err := eng.Records.RecomputeAfterApply(cmd.Context(), app.Name, prev); err != nil {
+						return fmt.Errorf("the app was applied, but computing its formulas and rollups failed: %w", err)
+					} else if n > 0 {
+						fmt.Fprintf(cmd.OutOrStdout(), "computed formulas and rollups of %d records\n", n)
+					}
+				}
 				var refused *store.RefusedError
 				if errors.As(err, &refused) || (err == nil && dry && len(plan.Refused) > 0) {
 					return exitError{1}

@@ -76,7 +76,7 @@ func TestFieldRoundTrip(t *testing.T) {
 			"created_by": e.admin.ID,
 			"version":    json.Number("1"),
 			"number":     json.Number("1"),
-			"total":      nil, // computed by the logic layer, not yet wired
+			"total":      true, // the formula amount > 0, stored
 		}
 		for k, v := range want {
 			if mustJSON(got[k]) != mustJSON(v) {

@@ -59,7 +59,7 @@ const kitApp = `{
       {"id": "i14", "name": "assignee",   "type": "user"},
       {"id": "i15", "name": "attachment", "type": "file"},
       {"id": "i16", "name": "meta",       "type": "json"},
-      {"id": "i17", "name": "total",      "type": "formula", "expr": "amount * qty", "returns": "decimal"},
+      {"id": "i17", "name": "total",      "type": "formula", "expr": "amount > 0", "returns": "boolean"},
       {"id": "i18", "name": "number",     "type": "autonumber"}
     ]},
     {"id": "e_note", "name": "note", "fields": [

@@ -17,6 +17,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -35,6 +36,8 @@ type Server struct {
 	Access  *access.Service
 	Records *records.Service
 	Log     *slog.Logger
+	// ScriptLog holds the console lines and failures of app scripts.
+	ScriptLog *scriptlog.Log
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -81,6 +84,8 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/versions", s.listVersions)
 	meta.Get("/apps/:app/versions/:version", s.getVersion)
 	meta.Get("/apps/:app/openapi.json", s.openAPI)
+	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
+	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 
 	data := app.Group("/api/data", s.requireUser)
 	data.Get("/:app/:entity", s.listRecords)
@@ -104,6 +109,8 @@ type Error struct {
 	Code    string           `json:"code"`
 	Message string           `json:"message"`
 	Details []schema.Problem `json:"details,omitempty"`
+	// Script names the script that refused or failed, with its line.
+	Script *records.ScriptFault `json:"script,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -146,7 +153,7 @@ func toAPIError(err error) *Error {
 		if re.Status >= 500 {
 			return apiError(500, "internal", "internal error") // its message may hold SQL
 		}
-		return &Error{Status: re.Status, Code: re.Code, Message: re.Message, Details: re.Details}
+		return &Error{Status: re.Status, Code: re.Code, Message: re.Message, Details: re.Details, Script: re.Script}
 	case errors.As(err, &fe):
 		code := fiberCodes[fe.Code]
 		if code == "" {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/records/filter"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
@@ -248,9 +249,10 @@ func (p *Permissions) Field(entity, field string) (visible, writable bool) {
 	return !hidden[field], !readonly[field]
 }
 
-// CheckApp compiles every role condition of app against its entity, so a
-// bad condition is refused when the app is applied rather than when a user
-// first meets it. Problems carry JSON pointers into the document.
+// CheckApp compiles every role condition of app against its entity, every
+// rollup filter against its child entity, and the app's scripts, formulas
+// and validation rules, so a mistake is refused when the app is applied
+// rather than when a user first meets it. Problems carry JSON pointers into the document.
 func (s *Service) CheckApp(app *schema.App) schema.Problems {
 	var problems schema.Problems
 	for i, r := range app.Roles {
@@ -281,6 +283,30 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 				}
 			}
 		}
+	}
+	// Rollup filters are compiled against the child entity.
+	for ei := range app.Entities {
+		for fi, f := range app.Entities[ei].Fields {
+			if f.Type != schema.Rollup || f.Rollup == nil || f.Rollup.Filter == "" {
+				continue
+			}
+			child := app.Entity(f.Rollup.Entity)
+			if child == nil {
+				continue
+			}
+			info := newEntityInfo(app, child, "")
+			node, err := filter.Parse(f.Rollup.Filter)
+			if err == nil {
+				_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
+			}
+			if err != nil {
+				problems.Add(fmt.Sprintf("/entities/%d/fields/%d/rollup/filter", ei, fi), "%v", err)
+			}
+		}
+	}
+	// Scripts, formulas and rules must compile.
+	if _, p := logic.Compile(app); len(p) > 0 {
+		problems = append(problems, p...)
 	}
 	return problems
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -37,6 +38,8 @@ type Error struct {
 	Code    string
 	Message string
 	Details []schema.Problem
+	// Script is set when a script refused the write or failed.
+	Script *ScriptFault
 }
 
 func forbidden(format string, args ...any) *Error {
@@ -76,7 +79,13 @@ type Service struct {
 	mu       sync.Mutex
 	entropy  *ulid.MonotonicEntropy
 	entities sync.Map // entityKey → *entityInfo
+
+	scriptLog *scriptlog.Log
 }
+
+// SetScriptLog makes the service write script console lines and failures
+// to log (nil: they are dropped).
+func (s *Service) SetScriptLog(log *scriptlog.Log) { s.scriptLog = log }
 
 // New returns a records service over db, reading app documents from catalog.
 func New(db *store.DB, catalog *store.Catalog) *Service {
@@ -102,6 +111,7 @@ type entityInfo struct {
 	byName  map[string]*schema.Field // every readable column
 	selects string                   // the full column list, quoted
 	key     string                   // cache key: app, version, entity (and hidden fields for a caller's view)
+	logic   bool                     // writes run hooks, formulas, rules or rollups (logic.go)
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -149,6 +159,7 @@ func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 		cols[i] = store.Quote(f.Name)
 	}
 	info.selects = strings.Join(cols, ", ")
+	info.logic = hasLogic(info)
 	return info
 }
 

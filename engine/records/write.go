@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -255,11 +256,35 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 		createdBy = nil
 	}
 
+	var run *logicRun
+	if info.logic {
+		if run, err = s.newRun(info, c); err != nil {
+			return nil, err
+		}
+		defer run.flush(ctx) // after the transaction ends (deferred calls run last-in first-out)
+	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if run != nil {
+		w := newWorking(info, nil)
+		w.values["id"], w.values["created_at"], w.values["updated_at"], w.values["created_by"], w.values["version"] = id, now, now, createdBy, int64(1)
+		for i, f := range fields {
+			w.put(f, values[i])
+		}
+		for _, f := range info.entity.Fields {
+			if f.Type == schema.Rollup && f.Rollup != nil && (f.Rollup.Op == "count" || f.Rollup.Op == "sum") {
+				v, _ := fromScript(storedAs(&f), int64(0), true)
+				w.put(info.byName[f.Name], v)
+			}
+		}
+		if err := run.beforeSave(ctx, tx, w, nil); err != nil {
+			return nil, err
+		}
+		fields, values = w.list()
+	}
 	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
 		return nil, rerr
 	}
@@ -304,8 +329,16 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec)); err != nil {
 		return nil, err
 	}
+	if run != nil {
+		if err := run.propagate(ctx, tx, change{info: info, new: rec}); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
+	}
+	if run != nil {
+		run.afterHook(ctx, info, logic.AfterSave, plainRecord(rec.fields, rec.values), nil, changedNames(info.fields, nil, rec))
 	}
 	return project(rec, s.visible(info, c)), nil
 }
@@ -347,14 +380,18 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		return nil, s.invalid(ctx, info, fields, values, problems)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	var run *logicRun
+	if info.logic {
+		if run, err = s.newRun(info, c); err != nil {
+			return nil, err
+		}
+		defer run.flush(ctx) // after the transaction ends
+	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
-		return nil, rerr
-	}
 	old, err := s.lockRow(ctx, tx, info, id)
 	if err != nil {
 		return nil, err
@@ -364,6 +401,19 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	}
 	if v := recordVersion(old); v != version.(int64) {
 		return nil, staleError(v)
+	}
+	if run != nil {
+		w := newWorking(info, old)
+		for i, f := range fields {
+			w.put(f, values[i])
+		}
+		if err := run.beforeSave(ctx, tx, w, old); err != nil {
+			return nil, err
+		}
+		fields, values = w.list()
+	}
+	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
+		return nil, rerr
 	}
 	sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
 	args := []any{encode(s.dialect, systemFields[2], now)}
@@ -394,8 +444,16 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec)); err != nil {
 		return nil, err
 	}
+	if run != nil {
+		if err := run.propagate(ctx, tx, change{info: info, old: old, new: rec}); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
+	}
+	if run != nil {
+		run.afterHook(ctx, info, logic.AfterSave, plainRecord(rec.fields, rec.values), plainRecord(old.fields, old.values), changedNames(info.fields, old, rec))
 	}
 	return project(rec, s.visible(info, c)), nil
 }
@@ -451,6 +509,13 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return err
 	}
+	var run *logicRun
+	if info.logic {
+		if run, err = s.newRun(info, c); err != nil {
+			return err
+		}
+		defer run.flush(ctx) // after the transaction ends
+	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("records: begin: %w", err)
@@ -465,6 +530,11 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	}
 	if v := recordVersion(old); version != 0 && v != version {
 		return staleError(v)
+	}
+	if run != nil {
+		if err := run.beforeDelete(ctx, info, old); err != nil {
+			return err
+		}
 	}
 	q := "DELETE FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
 	args := []any{id}
@@ -483,8 +553,16 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil)); err != nil {
 		return err
 	}
+	if run != nil {
+		if err := run.propagate(ctx, tx, change{info: info, old: old}); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return s.writeError(err)
+	}
+	if run != nil {
+		run.afterHook(ctx, info, logic.AfterDelete, plainRecord(old.fields, old.values), plainRecord(old.fields, old.values), nil)
 	}
 	return nil
 }

@@ -1,0 +1,399 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// maxRecomputes bounds the records one write may recompute (cycles are
+// refused when the app is applied, so this only stops a runaway fan-out).
+const maxRecomputes = 100000
+
+// infoOf describes entity name of app, cached per app version.
+func (s *Service) infoOf(app *schema.App, name string) *entityInfo {
+	key := fmt.Sprintf("%s\x00%d\x00%s", app.Name, app.Version, name)
+	if v, ok := s.entities.Load(key); ok {
+		return v.(*entityInfo)
+	}
+	e := app.Entity(name)
+	if e == nil {
+		return nil
+	}
+	info := newEntityInfo(app, e, key)
+	s.entities.Store(key, info)
+	return info
+}
+
+// change is one record written (old nil: created; new nil: deleted).
+type change struct {
+	info     *entityInfo
+	old, new *Record
+}
+
+func (c change) id() string {
+	if c.new != nil {
+		return c.new.ID()
+	}
+	return c.old.ID()
+}
+
+// propagate brings up to date, inside tx, the computed values that the
+// write ch made stale: the rollups of the records it is rolled up into
+// (through its via ref, before and after the change) and the formulas of the
+// records that read its fields through a ref; and then, in turn, whatever
+// depends on those.
+func (r *logicRun) propagate(ctx context.Context, tx store.Conn, first change) error {
+	queue := []change{first}
+	done := 0
+	for len(queue) > 0 {
+		ch := queue[0]
+		queue = queue[1:]
+		changed := changedNames(ch.info.fields, ch.old, ch.new)
+		if len(changed) == 0 {
+			continue
+		}
+		app := ch.info.app
+		name := ch.info.entity.Name
+		for pi := range app.Entities {
+			pe := &app.Entities[pi]
+			targets := map[string]bool{}
+			for _, f := range pe.Fields {
+				if f.Type != schema.Rollup || f.Rollup == nil || f.Rollup.Entity != name {
+					continue
+				}
+				for _, rec := range []*Record{ch.old, ch.new} {
+					if rec == nil {
+						continue
+					}
+					if id, _ := rec.Get(f.Rollup.Via).(string); id != "" {
+						targets[id] = true
+					}
+				}
+			}
+			if ch.old != nil && ch.new != nil {
+				le := r.prog.Entity(pe.Name)
+				for _, f := range pe.Fields {
+					if f.Type != schema.Ref || f.Entity != name || !overlaps(le.RefReads[f.Name], changed) {
+						continue
+					}
+					ids, err := r.referrers(ctx, tx, app, pe.Name, f.Name, ch.id())
+					if err != nil {
+						return err
+					}
+					for _, id := range ids {
+						targets[id] = true
+					}
+				}
+			}
+			if len(targets) == 0 {
+				continue
+			}
+			pinfo := r.s.infoOf(app, pe.Name)
+			for _, id := range sortedSet(targets) {
+				if done++; done > maxRecomputes {
+					return errorf(422, CodeInvalid, "this change would recompute more than %d records; split it up", maxRecomputes)
+				}
+				old, new, err := r.recompute(ctx, tx, pinfo, id)
+				if err != nil {
+					return err
+				}
+				if old != nil && new != old {
+					queue = append(queue, change{info: pinfo, old: old, new: new})
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// referrers lists the records of entity whose ref field points at id.
+func (r *logicRun) referrers(ctx context.Context, tx store.Conn, app *schema.App, entity, ref, id string) ([]string, error) {
+	table := schema.TableName(app.Name, entity)
+	rows, err := tx.QueryContext(ctx, `SELECT "id" FROM `+store.Quote(table)+" WHERE "+store.Quote(ref)+" = ?", id)
+	if err != nil {
+		return nil, fmt.Errorf("records: find %s records referring to %s: %w", entity, id, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		ids = append(ids, s)
+	}
+	return ids, rows.Err()
+}
+
+// recompute recalculates the rollups and formulas of record id and stores
+// the ones that changed, without a new version: computed values are not an
+// edit, so they neither bump the version (a user's open form stays valid)
+// nor enter the history. It returns the record before and after (the same
+// pointer when nothing changed; nil when the record does not exist).
+func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInfo, id string) (old, new *Record, err error) {
+	old, err = r.s.lockRow(ctx, tx, info, id)
+	if err != nil || old == nil {
+		return nil, nil, err
+	}
+	w := newWorking(info, old)
+	for _, f := range info.entity.Fields {
+		if f.Type != schema.Rollup || f.Rollup == nil {
+			continue
+		}
+		f := info.byName[f.Name]
+		v, err := r.s.rollupValue(ctx, tx, info, f, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !sameValue(v, w.values[f.Name]) {
+			w.put(f, v)
+		}
+	}
+	if err := r.compute(ctx, tx, w, false); err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Message = fmt.Sprintf("recomputing %s %s: %s", info.entity.Name, id, e.Message)
+		}
+		return nil, nil, err
+	}
+	fields, values := w.list()
+	if len(fields) == 0 {
+		return old, old, nil
+	}
+	sets := make([]string, len(fields))
+	args := make([]any, 0, len(fields)+1)
+	for i, f := range fields {
+		sets[i] = store.Quote(f.Name) + " = ?"
+		args = append(args, encode(r.s.dialect, f, values[i]))
+	}
+	args = append(args, id)
+	if _, err := tx.ExecContext(ctx, "UPDATE "+store.Quote(info.table)+" SET "+strings.Join(sets, ", ")+` WHERE "id" = ?`, args...); err != nil {
+		return nil, nil, r.s.writeError(err)
+	}
+	new = &Record{fields: old.fields, values: make([]any, len(old.values))}
+	for i, f := range old.fields {
+		new.values[i] = w.values[f.Name]
+	}
+	return old, new, nil
+}
+
+// rollupValue aggregates the children of record id for rollup field f.
+// Rollups see every child, whatever the caller may read: a stored value is
+// the same for everyone (so an account's won amount includes deals its
+// viewer cannot open). count and sum of no children are 0; min, max and
+// avg are null.
+func (s *Service) rollupValue(ctx context.Context, tx store.Conn, info *entityInfo, f *schema.Field, id string) (any, error) {
+	ru := f.Rollup
+	cinfo := s.infoOf(info.app, ru.Entity)
+	if cinfo == nil {
+		return nil, fmt.Errorf("records: rollup %s: no entity %s", f.Name, ru.Entity)
+	}
+	where := store.Quote(ru.Via) + " = ?"
+	args := []any{id}
+	if ru.Filter != "" {
+		node, err := filter.Parse(ru.Filter)
+		if err != nil {
+			return nil, fmt.Errorf("records: rollup %s filter: %w", f.Name, err)
+		}
+		cond, cargs, err := filter.Compile(node, cinfo, s.encodeLiteral(cinfo, nil), s.dialect)
+		if err != nil {
+			return nil, fmt.Errorf("records: rollup %s filter: %w", f.Name, err)
+		}
+		where += " AND (" + cond + ")"
+		args = append(args, cargs...)
+	}
+	table := store.Quote(cinfo.table)
+	cf := cinfo.byName[ru.Field]
+	var result any
+	switch ru.Op {
+	case "count":
+		col := "*"
+		if cf != nil {
+			col = store.Quote(cf.Name)
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT("+col+") FROM "+table+" WHERE "+where, args...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
+		}
+		result = n
+	case "sum", "avg":
+		if cf == nil {
+			return nil, fmt.Errorf("records: rollup %s: no field %s", f.Name, ru.Field)
+		}
+		var sum any
+		var n int64
+		col := store.Quote(cf.Name)
+		if err := tx.QueryRowContext(ctx, "SELECT SUM("+col+"), COUNT("+col+") FROM "+table+" WHERE "+where, args...).Scan(&sum, &n); err != nil {
+			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
+		}
+		total := decimal.Zero
+		if sum != nil {
+			v, err := decode(s.dialect, cf, sum)
+			if err != nil {
+				return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
+			}
+			total, err = decimal.NewFromString(fmt.Sprint(v))
+			if err != nil {
+				return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
+			}
+		}
+		if ru.Op == "avg" {
+			if n == 0 {
+				return nil, nil
+			}
+			total = total.DivRound(decimal.NewFromInt(n), 12)
+		}
+		result = total.String()
+	case "min", "max":
+		if cf == nil {
+			return nil, fmt.Errorf("records: rollup %s: no field %s", f.Name, ru.Field)
+		}
+		var raw any
+		agg := strings.ToUpper(ru.Op)
+		if err := tx.QueryRowContext(ctx, "SELECT "+agg+"("+store.Quote(cf.Name)+") FROM "+table+" WHERE "+where, args...).Scan(&raw); err != nil && err != sql.ErrNoRows {
+			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
+		}
+		v, err := decode(s.dialect, cf, raw)
+		if err != nil {
+			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
+		}
+		result = plainValue(v)
+	}
+	v, err := fromScript(storedAs(f), result, true)
+	if err != nil {
+		return nil, fmt.Errorf("records: rollup %s gave %v: %w", f.Name, result, err)
+	}
+	return v, nil
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// RecomputeAfterApply fills the computed fields that a new version of app
+// added or redefined (formulas, rollups), for every existing record, so
+// that filters and sorts on them are right at once. prev is the version
+// before the apply (nil for a new app). It works in batches of one
+// transaction each and returns how many records it changed.
+func (s *Service) RecomputeAfterApply(ctx context.Context, appName string, prev *schema.App) (int, error) {
+	app, err := s.catalog.App(ctx, appName)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for ei := range app.Entities {
+		e := &app.Entities[ei]
+		sig := computedSignature(e)
+		if sig == "" {
+			continue
+		}
+		if prev != nil {
+			if pe := prev.Entity(e.Name); pe != nil && computedSignature(pe) == sig {
+				continue
+			}
+		}
+		n, err := s.recomputeAll(ctx, s.infoOf(app, e.Name))
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// computedSignature describes an entity's computed fields; it changes when
+// one is added or redefined.
+func computedSignature(e *schema.Entity) string {
+	var b strings.Builder
+	for _, f := range e.Fields {
+		if f.Type != schema.Formula && f.Type != schema.Rollup {
+			continue
+		}
+		fmt.Fprintf(&b, "%s|%s|%s|%s|%d|%v;", f.ID, f.Type, f.Expr, f.Returns, f.DecimalScale(), f.Rollup)
+		if f.Rollup != nil {
+			fmt.Fprintf(&b, "%s|%s|%s|%s|%s;", f.Rollup.Entity, f.Rollup.Via, f.Rollup.Op, f.Rollup.Field, f.Rollup.Filter)
+		}
+	}
+	return b.String()
+}
+
+func (s *Service) recomputeAll(ctx context.Context, info *entityInfo) (int, error) {
+	run, err := s.newRun(info, Caller{Admin: true, Path: PathSystem})
+	if err != nil {
+		return 0, err
+	}
+	defer run.flush(ctx)
+	changed, after := 0, ""
+	for {
+		rows, err := s.db.Pool().QueryContext(ctx, `SELECT "id" FROM `+store.Quote(info.table)+` WHERE "id" > ? ORDER BY "id" LIMIT 500`, after)
+		if err != nil {
+			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return changed, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if len(ids) == 0 {
+			return changed, nil
+		}
+		after = ids[len(ids)-1]
+		n, err := func() (int, error) {
+			tx, err := s.db.Begin(ctx)
+			if err != nil {
+				return 0, err
+			}
+			defer tx.Rollback()
+			n := 0
+			for _, id := range ids {
+				old, new, err := run.recompute(ctx, tx, info, id)
+				if err != nil {
+					return 0, err
+				}
+				if old != nil && new != old {
+					n++
+					if err := run.propagate(ctx, tx, change{info: info, old: old, new: new}); err != nil {
+						return 0, err
+					}
+				}
+			}
+			return n, tx.Commit()
+		}()
+		changed += n
+		if err != nil {
+			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
+		}
+	}
+}
