@@ -22,6 +22,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
 )
@@ -101,7 +102,10 @@ func newEnv(t *testing.T, db *store.DB, doc string) *env {
 		t.Fatal(err)
 	}
 	cat := store.NewCatalog(db, time.Minute)
-	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: records.New(db, cat),
+	recs := records.New(db, cat)
+	sl := scriptlog.New(db, 0)
+	recs.SetScriptLog(sl)
+	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl,
 		Log: slog.New(slog.NewTextHandler(testLog{t}, nil))}
 	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name()}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
@@ -248,11 +252,20 @@ func wantDetail(t *testing.T, what string, body map[string]any, path string) {
 	t.Errorf("%s: no detail at %q in %v", what, path, body)
 }
 
-// count returns the number of rows of an entity of the kit app.
+// qualify names an entity of the kit app, unless entity is "app/entity".
+func qualify(entity string) string {
+	if strings.Contains(entity, "/") {
+		return entity
+	}
+	return "kit/" + entity
+}
+
+// count returns the number of rows of an entity of the kit app (or of
+// "app/entity").
 func (e *env) count(entity string) int {
 	e.t.Helper()
 	var n int
-	if err := e.db.SQL.QueryRow(`SELECT COUNT(*) FROM "kit_` + entity + `"`).Scan(&n); err != nil {
+	if err := e.db.SQL.QueryRow(`SELECT COUNT(*) FROM "` + strings.Replace(qualify(entity), "/", "_", 1) + `"`).Scan(&n); err != nil {
 		e.t.Fatalf("count %s: %v", entity, err)
 	}
 	return n
@@ -261,7 +274,7 @@ func (e *env) count(entity string) int {
 // create posts a record and returns it, failing on anything but 201.
 func (e *env) create(entity string, rec map[string]any) map[string]any {
 	e.t.Helper()
-	st, body := e.do("POST", "/api/data/kit/"+entity, rec)
+	st, body := e.do("POST", "/api/data/"+qualify(entity), rec)
 	if st != 201 {
 		e.t.Fatalf("create %s %v: %d %v", entity, rec, st, body)
 	}
@@ -271,7 +284,7 @@ func (e *env) create(entity string, rec map[string]any) map[string]any {
 // get reads one record, failing on anything but 200.
 func (e *env) get(entity, id string) map[string]any {
 	e.t.Helper()
-	st, body := e.do("GET", "/api/data/kit/"+entity+"/"+id, nil)
+	st, body := e.do("GET", "/api/data/"+qualify(entity)+"/"+id, nil)
 	if st != 200 {
 		e.t.Fatalf("get %s/%s: %d %v", entity, id, st, body)
 	}

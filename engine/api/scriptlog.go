@@ -1,12 +1,16 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
+	"github.com/formaapp/forma/schema"
 )
 
 // scriptLogApp checks that the script log is wired and that the app exists
@@ -73,4 +77,28 @@ func (s *Server) clearScriptLog(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"deleted": n})
+}
+
+// testScript runs a hook, a formula, or an entity's formulas and rules on
+// a sample record without writing anything (POST …/scripts/test with
+// {"entity", "hook"|"formula", "record", "previous"}), answering
+// {"ok", "result", "record", "changes", "logs", "error"}.
+func (s *Server) testScript(c *fiber.Ctx) error {
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	var t records.ScriptTest
+	if err := dec.Decode(&t); err != nil {
+		return apiError(400, "invalid_json", "the test request must be a JSON object {entity, hook or formula, record, previous}: %v", err)
+	}
+	if dec.More() {
+		return apiError(400, "invalid_json", "the body holds more than one JSON value")
+	}
+	if t.Entity == "" {
+		return &Error{Status: 422, Code: "validation_failed", Message: "entity is required", Details: []schema.Problem{{Path: "/entity", Message: "entity is required"}}}
+	}
+	res, err := s.Records.TestScript(c.UserContext(), caller(c), c.Params("app"), t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
 }

@@ -86,6 +86,7 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/openapi.json", s.openAPI)
 	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
+	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
 
 	data := app.Group("/api/data", s.requireUser)
 	data.Get("/:app/:entity", s.listRecords)

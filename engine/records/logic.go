@@ -153,7 +153,13 @@ func scriptError(h logic.Hook, err error) error {
 		return err
 	}
 	msg := strings.TrimPrefix(se.Message, "Error: ")
-	msg = strings.TrimPrefix(msg, "uncaught ")
+	if rest, ok := strings.CutPrefix(msg, "uncaught "); ok {
+		msg = rest
+		var text string
+		if strings.HasPrefix(rest, `"`) && json.Unmarshal([]byte(rest), &text) == nil {
+			msg = text // throw "Orders need a customer" reads as written
+		}
+	}
 	where := h.String()
 	if se.Line > 0 {
 		where = fmt.Sprintf("%s (%s line %d)", h, se.Script, se.Line)
