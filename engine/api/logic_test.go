@@ -54,7 +54,10 @@ const probeScript = `function check(record, ctx) {
 }`
 
 func shopDoc() string {
-	q := func(s string) string { b := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s); return `"` + b + `"` }
+	q := func(s string) string {
+		b := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+		return `"` + b + `"`
+	}
 	return `{"name": "shop", "settings": {"scriptTimeoutMs": 200},
 	"roles": [{"name": "rep", "entities": {
 	    "sale": {"create": "own", "read": "own", "update": "own", "fields": {"note": "hidden"}},
