@@ -76,7 +76,8 @@ func shopDoc() string {
 	  {"id": "o5", "name": "lines", "type": "rollup", "rollup": {"entity": "line", "via": "sale", "op": "count"}},
 	  {"id": "o6", "name": "grand", "type": "formula", "expr": "round(total * (1 - coalesce(discount, 0) / 100), 2)"},
 	  {"id": "o7", "name": "gold", "type": "formula", "expr": "account.tier == 'gold'", "returns": "boolean"},
-	  {"id": "o8", "name": "note", "type": "text"}],
+	  {"id": "o8", "name": "note", "type": "text"},
+	  {"id": "o9", "name": "noted", "type": "formula", "expr": "note != null", "returns": "boolean"}],
 	 "hooks": {"beforeSave": "order#beforeSave", "afterSave": "order#afterSave", "beforeDelete": "order#beforeDelete"},
 	 "validations": [
 	  {"expr": "discount == null || discount <= 50", "message": "Discount cannot exceed 50%", "field": "discount"},
@@ -346,6 +347,13 @@ func TestLogicSandbox(t *testing.T) {
 		if st != 201 || body["out"] != "MINE:seen,THEIRS:seen" {
 			t.Errorf("admin's db.find: %d %v", st, body)
 		}
+		// A formula over a field hidden from the rep is hidden too.
+		st, body = e.doAs(rep, "GET", "/api/data/shop/sale", nil)
+		if list := items(t, body); st != 200 || len(list) != 1 || list[0]["noted"] != nil || strings.Contains(mustJSON(body), "noted") {
+			t.Errorf("rep sees a formula over a hidden field: %d %v", st, body)
+		}
+		st, body = e.doAs(rep, "GET", "/api/data/shop/sale?filter="+q("noted = true"), nil)
+		wantErr(t, "filter on a formula over a hidden field", st, body, 400, "invalid_filter")
 		// db.get of something that is not there is null.
 		st, body = probe(rep, "get")
 		if st != 201 || body["out"] != "null" {

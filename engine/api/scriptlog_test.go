@@ -176,7 +176,12 @@ func TestScriptLogAPIRefusals(t *testing.T) {
 // A server built without a script log answers 500 with a message, and
 // creates nothing.
 func TestScriptLogAPINotConfigured(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t), kitApp) // the shared env has no script log
+	db := storetest.SQLite(t)
+	e := newEnv(t, db, kitApp)
+	cat := store.NewCatalog(db, time.Minute)
+	srv := &api.Server{DB: db, Catalog: cat, Access: e.acc, Records: records.New(db, cat),
+		Log: slog.New(slog.NewTextHandler(testLog{t}, nil))} // no ScriptLog
+	e.app = srv.New()
 	for _, m := range []string{"GET", "DELETE"} {
 		st, body := e.do(m, scriptLogPath, nil)
 		wantErr(t, m, st, body, 500, "internal")

@@ -80,6 +80,38 @@ func hasLogic(info *entityInfo) bool {
 	return false
 }
 
+// computedReads lists what each formula and rollup of e reads (see
+// entityInfo.computedReads).
+func computedReads(app *schema.App, e *schema.Entity) map[string][]string {
+	var out map[string][]string
+	for _, f := range e.Fields {
+		var reads []string
+		switch {
+		case f.Type == schema.Formula:
+			refs, _ := schema.FormulaRefs(f.Expr)
+			for _, r := range refs {
+				ref, field, ok := strings.Cut(r, ".")
+				if !ok {
+					reads = append(reads, r)
+					continue
+				}
+				if rf := e.Field(ref); rf != nil && rf.Type == schema.Ref {
+					reads = append(reads, ref, rf.Entity+"."+field)
+				}
+			}
+		case f.Type == schema.Rollup && f.Rollup != nil && f.Rollup.Field != "":
+			reads = append(reads, f.Rollup.Entity+"."+f.Rollup.Field)
+		}
+		if len(reads) > 0 {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[f.Name] = reads
+		}
+	}
+	return out
+}
+
 // formulaReadsRef reports whether a formula or rule of e reads ref.<field>.
 func formulaReadsRef(e *schema.Entity, ref string) bool {
 	reads := func(expr string) bool {

@@ -108,7 +108,50 @@ func (s *Service) roles(app *schema.App) map[string]*schema.Role {
 // write. A field is hidden only if every role that lets the caller read the
 // entity hides it, and read-only only if every role that lets them write it
 // makes it read-only (or hidden): roles add up.
+//
+// A formula or rollup that reads a field hidden from the caller is hidden
+// too (transitively, and through refs and rollups), so a computed value
+// cannot reveal what its inputs hide.
 func (s *Service) fieldRules(info *entityInfo, c Caller) (hidden, readonly map[string]bool) {
+	hidden, readonly = s.roleFieldRules(info, c)
+	if len(info.computedReads) == 0 || c.Admin {
+		return hidden, readonly
+	}
+	targets := map[string]map[string]bool{} // entity → its role-hidden fields
+	hiddenIn := func(entity, field string) bool {
+		h, ok := targets[entity]
+		if !ok {
+			if t := s.infoOf(info.app, entity); t != nil {
+				h, _ = s.roleFieldRules(t, c)
+			}
+			targets[entity] = h
+		}
+		return h[field]
+	}
+	for changed := true; changed; {
+		changed = false
+		for name, reads := range info.computedReads {
+			if hidden[name] {
+				continue
+			}
+			for _, r := range reads {
+				entity, field, ok := strings.Cut(r, ".")
+				if (!ok && hidden[r]) || (ok && hiddenIn(entity, field)) {
+					if hidden == nil {
+						hidden, readonly = map[string]bool{}, map[string]bool{}
+					}
+					hidden[name], readonly[name] = true, true
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return hidden, readonly
+}
+
+// roleFieldRules is fieldRules from the roles alone.
+func (s *Service) roleFieldRules(info *entityInfo, c Caller) (hidden, readonly map[string]bool) {
 	if c.Admin {
 		return nil, nil
 	}

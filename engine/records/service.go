@@ -112,6 +112,10 @@ type entityInfo struct {
 	selects string                   // the full column list, quoted
 	key     string                   // cache key: app, version, entity (and hidden fields for a caller's view)
 	logic   bool                     // writes run hooks, formulas, rules or rollups (logic.go)
+	// computedReads maps each formula and rollup to what it reads: "field"
+	// of the same record, or "entity.field" of a ref's target or of the
+	// children a rollup aggregates.
+	computedReads map[string][]string
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -160,6 +164,7 @@ func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 	}
 	info.selects = strings.Join(cols, ", ")
 	info.logic = hasLogic(info)
+	info.computedReads = computedReads(app, e)
 	return info
 }
 
