@@ -36,13 +36,27 @@ var (
 // string, or a character that has no place in an expression (";", "{", "`",
 // "#", …), with its 1-based column.
 func FormulaRefs(expr string) ([]string, error) {
+	refs, _, err := scanFormula(expr)
+	return refs, err
+}
+
+// FormulaCalls returns the names of the functions a formula expression
+// calls directly ("round" in "round(amount, 2)"), each once, in order;
+// method calls ("name.toUpperCase()") and globals' members
+// ("Math.max(a, b)") are not included.
+func FormulaCalls(expr string) ([]string, error) {
+	_, calls, err := scanFormula(expr)
+	return calls, err
+}
+
+func scanFormula(expr string) (refs, calls []string, err error) {
 	type open struct {
 		ch  byte
 		pos int
 	}
 	var (
-		refs     []string
 		seen     = map[string]bool{}
+		called   = map[string]bool{}
 		stack    []open
 		n        = len(expr)
 		i        int
@@ -85,12 +99,12 @@ func FormulaRefs(expr string) ([]string, error) {
 				j++
 			}
 			if !closed {
-				return nil, fmt.Errorf("unterminated string starting at column %d", col(i))
+				return nil, nil, fmt.Errorf("unterminated string starting at column %d", col(i))
 			}
 			i = j + 1
 			hasValue = true
 		case c == '`':
-			return nil, fmt.Errorf("template strings (`) are not supported at column %d; use '…' or \"…\"", col(i))
+			return nil, nil, fmt.Errorf("template strings (`) are not supported at column %d; use '…' or \"…\"", col(i))
 		case isDigit(c) || (c == '.' && i+1 < n && isDigit(expr[i+1])):
 			j := i + 1
 			for j < n {
@@ -118,7 +132,7 @@ func FormulaRefs(expr string) ([]string, error) {
 						chain = append(chain, part)
 						continue
 					}
-					return nil, fmt.Errorf("expected a name after %q at column %d", strings.Join(chain, ".")+".", col(k))
+					return nil, nil, fmt.Errorf("expected a name after %q at column %d", strings.Join(chain, ".")+".", col(k))
 				}
 				break
 			}
@@ -126,6 +140,10 @@ func FormulaRefs(expr string) ([]string, error) {
 			call := next < n && expr[next] == '('
 			keyword := len(chain) == 1 && (formulaLiterals[name] || formulaOperators[name])
 			if call {
+				if len(chain) == 1 && !keyword && !called[name] {
+					called[name] = true
+					calls = append(calls, name)
+				}
 				chain = chain[:len(chain)-1] // the method or function called
 			}
 			if len(chain) > 0 && !keyword && !formulaGlobals[chain[0]] {
@@ -139,11 +157,11 @@ func FormulaRefs(expr string) ([]string, error) {
 			hasValue = !(len(chain) == 1 && formulaOperators[name])
 		case c == '.':
 			if !hasValue {
-				return nil, fmt.Errorf("unexpected '.' at column %d", col(i))
+				return nil, nil, fmt.Errorf("unexpected '.' at column %d", col(i))
 			}
 			k := skipSpace(i + 1)
 			if k >= n || !isIdentStart(expr[k]) {
-				return nil, fmt.Errorf("expected a name after '.' at column %d", col(i))
+				return nil, nil, fmt.Errorf("expected a name after '.' at column %d", col(i))
 			}
 			_, i = readIdent(k)
 			hasValue = true
@@ -157,11 +175,11 @@ func FormulaRefs(expr string) ([]string, error) {
 				want = '['
 			}
 			if len(stack) == 0 {
-				return nil, fmt.Errorf("unbalanced parentheses: %q at column %d has no opening %q", c, col(i), want)
+				return nil, nil, fmt.Errorf("unbalanced parentheses: %q at column %d has no opening %q", c, col(i), want)
 			}
 			top := stack[len(stack)-1]
 			if top.ch != want {
-				return nil, fmt.Errorf("unbalanced parentheses: %q at column %d closes %q opened at column %d", c, col(i), top.ch, col(top.pos))
+				return nil, nil, fmt.Errorf("unbalanced parentheses: %q at column %d closes %q opened at column %d", c, col(i), top.ch, col(top.pos))
 			}
 			stack = stack[:len(stack)-1]
 			i++
@@ -171,7 +189,7 @@ func FormulaRefs(expr string) ([]string, error) {
 			hasValue = false
 		default:
 			r, _ := utf8.DecodeRuneInString(expr[i:])
-			return nil, fmt.Errorf("unexpected character %q at column %d", r, col(i))
+			return nil, nil, fmt.Errorf("unexpected character %q at column %d", r, col(i))
 		}
 	}
 	if len(stack) > 0 {
@@ -180,9 +198,9 @@ func FormulaRefs(expr string) ([]string, error) {
 		if top.ch == '[' {
 			closing = "]"
 		}
-		return nil, fmt.Errorf("unbalanced parentheses: %q opened at column %d is never closed with %q", top.ch, col(top.pos), closing)
+		return nil, nil, fmt.Errorf("unbalanced parentheses: %q opened at column %d is never closed with %q", top.ch, col(top.pos), closing)
 	}
-	return refs, nil
+	return refs, calls, nil
 }
 
 func isSpace(c byte) bool      { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -71,3 +71,22 @@ func TestFormulaRefsErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestFormulaCalls(t *testing.T) {
+	cases := []struct {
+		expr string
+		want []string
+	}{
+		{"round(amount, 2) + round(x) + max(a, b)", []string{"round", "max"}},
+		{"amount.toFixed(2) + Math.max(a, b) + 'x'.toUpperCase()", nil},
+		{"typeof(x) == 'number'", nil},
+		{"roud(amount)", []string{"roud"}},
+		{"concat(upper(stage), ' ', coalesce(x, 0))", []string{"concat", "upper", "coalesce"}},
+	}
+	for _, c := range cases {
+		got, err := FormulaCalls(c.expr)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("FormulaCalls(%q) = %q, %v; want %q", c.expr, got, err, c.want)
+		}
+	}
+}
