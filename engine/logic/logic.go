@@ -97,7 +97,7 @@ func Compile(app *schema.App) (*Program, schema.Problems) {
 	if len(sources) == 0 {
 		return p, nil // nothing to run: no sandbox needed
 	}
-	opts := script.Options{}
+	opts := script.Options{Natives: map[string][]string{"db": {"find", "get"}}}
 	if app.Settings != nil && app.Settings.ScriptTimeoutMS > 0 {
 		opts.Timeout = time.Duration(app.Settings.ScriptTimeoutMS) * time.Millisecond
 	}
@@ -117,6 +117,27 @@ func Compile(app *schema.App) (*Program, schema.Problems) {
 		return nil, problems
 	}
 	p.scripts = eng
+	// Every function a formula or rule calls must exist: a typo would
+	// otherwise fail each save.
+	for ei := range app.Entities {
+		e := &app.Entities[ei]
+		check := func(path, expr string) {
+			calls, _ := schema.FormulaCalls(expr)
+			for _, name := range calls {
+				if !eng.Global(name) {
+					problems.Add(path, "unknown function %q%s", name, suggest(name, eng))
+				}
+			}
+		}
+		for fi, f := range e.Fields {
+			if f.Type == schema.Formula {
+				check(fmt.Sprintf("/entities/%d/fields/%d/expr", ei, fi), f.Expr)
+			}
+		}
+		for vi, v := range e.Validations {
+			check(fmt.Sprintf("/entities/%d/validations/%d/expr", ei, vi), v.Expr)
+		}
+	}
 	for ei := range app.Entities {
 		e := &app.Entities[ei]
 		for _, ev := range sortedKeys(e.Hooks) {
@@ -374,4 +395,42 @@ func contains(list []string, s string) bool {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// suggest names a helper close to a mistyped function name.
+func suggest(name string, eng *script.Engine) string {
+	for _, h := range script.LibraryGlobals {
+		if eng.Global(h) && closeTo(name, h) {
+			return fmt.Sprintf(" (did you mean %q?)", h)
+		}
+	}
+	return ""
+}
+
+// closeTo reports whether a and b differ by one edit or a swap.
+func closeTo(a, b string) bool {
+	if a == b {
+		return false
+	}
+	if len(a) == len(b) {
+		diff := []int{}
+		for i := range a {
+			if a[i] != b[i] {
+				diff = append(diff, i)
+			}
+		}
+		return len(diff) == 1 || (len(diff) == 2 && diff[1] == diff[0]+1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]])
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) != 1 {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i:] == b[i+1:]
+		}
+	}
+	return true
 }

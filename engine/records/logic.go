@@ -80,6 +80,35 @@ func hasLogic(info *entityInfo) bool {
 	return false
 }
 
+// recordShapes are the shapes of the record a hook sees: before a save
+// (its fields writable but the system and computed ones), after it, and
+// before a delete (read-only).
+type recordShapes struct{ save, saved, deleting *script.Shape }
+
+func newRecordShapes(info *entityInfo) recordShapes {
+	name := info.entity.Name
+	sh := recordShapes{
+		save:     &script.Shape{Name: name, Writable: map[string]bool{}, ReadOnly: map[string]string{}},
+		saved:    &script.Shape{Name: name, ReadOnly: map[string]string{}},
+		deleting: &script.Shape{Name: name, ReadOnly: map[string]string{}},
+	}
+	for _, f := range info.fields {
+		switch {
+		case f.Name == "owner":
+			sh.save.Writable[f.Name] = true
+		case readOnly[f.Name]:
+			sh.save.ReadOnly[f.Name] = "it is set by the server"
+		case f.Type.Computed():
+			sh.save.ReadOnly[f.Name] = fmt.Sprintf("it is a %s field, computed by Forma", f.Type)
+		default:
+			sh.save.Writable[f.Name] = true
+		}
+		sh.saved.ReadOnly[f.Name] = "the record is already saved; change it in beforeSave"
+		sh.deleting.ReadOnly[f.Name] = "the record is being deleted"
+	}
+	return sh
+}
+
 // computedReads lists what each formula and rollup of e reads (see
 // entityInfo.computedReads).
 func computedReads(app *schema.App, e *schema.Entity) map[string][]string {
@@ -469,17 +498,7 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 			}
 		}
 	}
-	rec := &script.Record{Name: info.entity.Name, Values: before, Writable: map[string]bool{"owner": true}, ReadOnly: map[string]string{}}
-	for _, f := range info.fields {
-		switch {
-		case readOnly[f.Name]:
-			rec.ReadOnly[f.Name] = "it is set by the server"
-		case f.Type.Computed():
-			rec.ReadOnly[f.Name] = fmt.Sprintf("it is a %s field, computed by Forma", f.Type)
-		default:
-			rec.Writable[f.Name] = true
-		}
-	}
+	rec := &script.Record{Values: before, Shape: info.shapes.save}
 	id, _ := w.values["id"].(string)
 	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeSave, Record: rec,
 		Ctx: r.hookContext(info, logic.BeforeSave, old == nil, previous, changed), Natives: r.natives(ctx, info.app.Name)})
@@ -493,7 +512,7 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 	}
 	var problems schema.Problems
 	for _, f := range info.fields {
-		if !rec.Writable[f.Name] {
+		if !rec.Shape.Writable[f.Name] {
 			continue
 		}
 		nv, ok := res.Values[f.Name]
@@ -641,10 +660,7 @@ func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string
 	if _, ok := le.Hooks[event]; !ok {
 		return
 	}
-	view := &script.Record{Name: info.entity.Name, Values: rec, ReadOnly: map[string]string{}}
-	for _, f := range info.fields {
-		view.ReadOnly[f.Name] = "the record is already saved; change it in beforeSave"
-	}
+	view := &script.Record{Values: rec, Shape: info.shapes.saved}
 	id, _ := rec["id"].(string)
 	res, _, err := r.prog.RunHook(context.WithoutCancel(ctx), info.entity.Name, logic.HookCall{Event: event, Record: view,
 		Ctx: r.hookContext(info, event, event == logic.AfterSave && previous == nil, previous, changed), Natives: r.natives(ctx, info.app.Name)})
@@ -682,10 +698,7 @@ func (r *logicRun) beforeDelete(ctx context.Context, info *entityInfo, old *Reco
 	if _, ok := r.prog.Entity(info.entity.Name).Hooks[logic.BeforeDelete]; !ok {
 		return nil
 	}
-	view := &script.Record{Name: info.entity.Name, Values: plainRecord(old.fields, old.values), ReadOnly: map[string]string{}}
-	for _, f := range info.fields {
-		view.ReadOnly[f.Name] = "the record is being deleted"
-	}
+	view := &script.Record{Values: plainRecord(old.fields, old.values), Shape: info.shapes.deleting}
 	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeDelete, Record: view,
 		Ctx: r.hookContext(info, logic.BeforeDelete, false, view.Values, nil), Natives: r.natives(ctx, info.app.Name)})
 	r.log(logic.BeforeDelete, info.entity.Name, old.ID(), res.Hook, res.Logs)

@@ -167,10 +167,7 @@ func (s *Service) TestScript(ctx context.Context, c Caller, appName string, t Sc
 // testAfterHook runs an after-hook like afterHook does, but reports its
 // failure instead of only logging it.
 func (r *logicRun) testAfterHook(ctx context.Context, info *entityInfo, event string, rec, prev *Record) error {
-	view := &script.Record{Name: info.entity.Name, Values: plainRecord(rec.fields, rec.values), ReadOnly: map[string]string{}}
-	for _, f := range info.fields {
-		view.ReadOnly[f.Name] = "the record is already saved; change it in beforeSave"
-	}
+	view := &script.Record{Values: plainRecord(rec.fields, rec.values), Shape: info.shapes.saved}
 	var previous map[string]any
 	if prev != nil {
 		previous = plainRecord(prev.fields, prev.values)

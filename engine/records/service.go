@@ -116,6 +116,7 @@ type entityInfo struct {
 	// of the same record, or "entity.field" of a ref's target or of the
 	// children a rollup aggregates.
 	computedReads map[string][]string
+	shapes        recordShapes // what hooks may change (logic.go), when info.logic
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -165,6 +166,9 @@ func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 	info.selects = strings.Join(cols, ", ")
 	info.logic = hasLogic(info)
 	info.computedReads = computedReads(app, e)
+	if info.logic {
+		info.shapes = newRecordShapes(info)
+	}
 	return info
 }
 

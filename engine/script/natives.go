@@ -1,11 +1,9 @@
 package script
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"sort"
 	"sync"
 
 	"github.com/dop251/goja"
@@ -19,7 +17,7 @@ import (
 const recordJS = `(function(){
 "use strict";
 const P = Proxy, hasOwn = Object.prototype.hasOwnProperty, TE = TypeError, str = String, stringify = JSON.stringify;
-return function makeRecord(values, writable, readOnly, name) {
+return function recordFactory(writable, readOnly, name) {
   function refuse(k) {
     if (typeof k === "string" && hasOwn.call(readOnly, k)) return new TE("cannot set " + name + "." + k + ": " + readOnly[k]);
     return new TE(name + " has no field " + stringify(str(k)));
@@ -39,7 +37,7 @@ return function makeRecord(values, writable, readOnly, name) {
     setPrototypeOf: function() { throw new TE("cannot change the prototype of a record"); },
     preventExtensions: function() { throw new TE("cannot freeze a record"); }
   };
-  return [new P(values, handler), values];
+  return function(values) { return [new P(values, handler), values]; };
 };
 })()`
 
@@ -61,32 +59,40 @@ func (v *vm) prepareRecords() error {
 	return nil
 }
 
+// Shape is what a record argument allows: its name for messages, the
+// fields a script may assign, and why the others are read-only. A caller
+// that makes many calls with records of one kind should share one Shape,
+// so each runtime builds the record machinery for it once.
+type Shape struct {
+	Name     string
+	Writable map[string]bool
+	ReadOnly map[string]string // field → why it cannot be set
+}
+
 // recordArg turns a *Record into the script's view of it and the plain
 // object holding its values, which is read back after the call.
-func (v *vm) recordArg(r *Record, values []byte) (view, target goja.Value, err error) {
-	vals, err := v.fromJSON(values)
+func (v *vm) recordArg(r *Record) (view, target goja.Value, err error) {
+	vals, err := v.toJS(r.Values, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	w := v.rt.NewObject()
-	for k, ok := range r.Writable {
-		if ok {
-			if err := w.Set(k, true); err != nil {
-				return nil, nil, err
-			}
-		}
+	shape := r.Shape
+	if shape == nil {
+		shape = &Shape{Name: r.Name, Writable: r.Writable, ReadOnly: r.ReadOnly}
 	}
-	ro := v.rt.NewObject()
-	for k, why := range r.ReadOnly {
-		if err := ro.Set(k, why); err != nil {
+	make, ok := v.shapes[shape]
+	if !ok {
+		if make, err = v.recordMaker(shape); err != nil {
 			return nil, nil, err
 		}
+		if r.Shape != nil { // only shared shapes are worth keeping
+			if len(v.shapes) >= maxShapes {
+				clear(v.shapes)
+			}
+			v.shapes[shape] = make
+		}
 	}
-	name := r.Name
-	if name == "" {
-		name = "record"
-	}
-	pair, err := v.makeRecord(goja.Undefined(), vals, w, ro, v.rt.ToValue(name))
+	pair, err := make(goja.Undefined(), vals)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,33 +100,74 @@ func (v *vm) recordArg(r *Record, values []byte) (view, target goja.Value, err e
 	return o.Get("0"), o.Get("1"), nil
 }
 
-// installNatives defines each native object as a frozen global for one call.
-func (v *vm) installNatives(ctx context.Context, natives map[string]map[string]Native) error {
-	g := v.rt.GlobalObject()
-	for name, fns := range natives {
-		obj := v.rt.NewObject()
-		for fname, fn := range fns {
-			if !identRE.MatchString(fname) {
-				return fmt.Errorf("native %s.%s is not an identifier", name, fname)
+// maxShapes bounds the record makers one runtime keeps.
+const maxShapes = 256
+
+func (v *vm) recordMaker(shape *Shape) (goja.Callable, error) {
+	w := v.rt.NewObject()
+	for k, ok := range shape.Writable {
+		if ok {
+			if err := w.Set(k, true); err != nil {
+				return nil, err
 			}
-			if err := obj.Set(fname, v.native(ctx, name+"."+fname, fn)); err != nil {
+		}
+	}
+	ro := v.rt.NewObject()
+	for k, why := range shape.ReadOnly {
+		if err := ro.Set(k, why); err != nil {
+			return nil, err
+		}
+	}
+	name := shape.Name
+	if name == "" {
+		name = "record"
+	}
+	res, err := v.makeRecord(goja.Undefined(), w, ro, v.rt.ToValue(name))
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(res)
+	if !ok {
+		return nil, errors.New("record maker is not a function")
+	}
+	return fn, nil
+}
+
+// prepareNatives builds, once per runtime, a frozen object per declared
+// native object (db) holding one dispatcher per declared function. Scripts
+// receive them as parameters; a dispatcher calls the current call's Go
+// function, or throws when the call brought none.
+func (v *vm) prepareNatives() error {
+	for _, name := range v.e.nativeNames {
+		obj := v.rt.NewObject()
+		fns := append([]string{}, v.e.opts.Natives[name]...)
+		sort.Strings(fns)
+		for _, fname := range fns {
+			if err := obj.Set(fname, v.dispatcher(name, fname)); err != nil {
 				return err
 			}
 		}
 		if _, err := v.deepFreez(goja.Undefined(), obj); err != nil {
 			return err
 		}
-		if err := g.DefineDataProperty(name, obj, goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
-			return fmt.Errorf("native global %q clashes with a built-in", name)
-		}
+		v.nativeObjs = append(v.nativeObjs, obj)
 	}
 	return nil
 }
 
-// native wraps a Go function for the script: plain values in, plain value
-// out, errors thrown as Error objects.
-func (v *vm) native(ctx context.Context, name string, fn Native) func(goja.FunctionCall) goja.Value {
+const sealJS = "Object.preventExtensions(globalThis)"
+
+var sealPrg = sync.OnceValue(func() *goja.Program { return goja.MustCompile("forma:seal", sealJS, true) })
+
+// dispatcher is the JS function behind a native: plain values in, plain
+// value out, errors thrown as Error objects.
+func (v *vm) dispatcher(obj, fname string) func(goja.FunctionCall) goja.Value {
+	name := obj + "." + fname
 	return func(call goja.FunctionCall) goja.Value {
+		fn := v.natives[obj][fname]
+		if fn == nil {
+			panic(v.newError(name + " is not available here"))
+		}
 		args := make([]any, len(call.Arguments))
 		for i, a := range call.Arguments {
 			x, err := v.plainArg(a)
@@ -129,15 +176,11 @@ func (v *vm) native(ctx context.Context, name string, fn Native) func(goja.Funct
 			}
 			args[i] = x
 		}
-		res, err := fn(ctx, args)
+		res, err := fn(v.nativeCtx, args)
 		if err != nil {
 			panic(v.newError(err.Error()))
 		}
-		b, err := json.Marshal(res)
-		if err != nil {
-			panic(v.newError(fmt.Sprintf("%s: result: %v", name, err)))
-		}
-		val, err := v.fromJSON(b)
+		val, err := v.toJS(res, 0)
 		if err != nil {
 			panic(v.newError(fmt.Sprintf("%s: result: %v", name, err)))
 		}
@@ -146,24 +189,7 @@ func (v *vm) native(ctx context.Context, name string, fn Native) func(goja.Funct
 }
 
 // plainArg converts one argument of a native call to plain Go values.
-func (v *vm) plainArg(a goja.Value) (any, error) {
-	r, err := v.toPlain(goja.Undefined(), a)
-	if err != nil {
-		return nil, err
-	}
-	pair := r.ToObject(v.rt)
-	msg := pair.Get("1").String()
-	if !pair.Get("0").ToBoolean() {
-		return nil, errors.New(strings.TrimPrefix(msg, "result "))
-	}
-	dec := json.NewDecoder(strings.NewReader(msg))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	return numbers(out), nil
-}
+func (v *vm) plainArg(a goja.Value) (any, error) { return v.fromJS(a, 0) }
 
 // newError makes a JS Error with msg (never a Go error object, which would
 // expose a host value to the script).

@@ -80,8 +80,9 @@ function catches() { try { db.find("secret") } catch (e) { return [e instanceof 
 function probe() { return [typeof db.find.constructor, Object.isFrozen(db), typeof db.find.call] }
 function tamper() { db.find = null; db.x = 1; return typeof db.find }
 function badArg() { return db.find(function() {}) }
-function gone() { return typeof db }
-`}, Options{})
+function gone() { try { db.find("x"); return "callable" } catch (e) { return e.message } }
+function clash() { return 1 }
+`}, Options{PoolSize: 1, Natives: map[string][]string{"db": {"find", "get"}}})
 	var gotArgs []any
 	env := Env{Natives: map[string]map[string]Native{"db": {"find": func(ctx context.Context, args []any) (any, error) {
 		if _, ok := ctx.Deadline(); !ok {
@@ -123,9 +124,19 @@ function gone() { return typeof db }
 	if se := asErr(t, err); !strings.Contains(se.Message, "db.find: argument 1: contains a function") {
 		t.Errorf("badArg: %+v", se)
 	}
-	// Natives exist only for the call that was given them.
+	// Natives answer only the call that was given them.
 	out, err = e.Invoke(context.Background(), "s", "gone", nil, Env{})
-	if err != nil || out.Result != "undefined" {
+	if err != nil || out.Result != "db.find is not available here" {
 		t.Errorf("gone: %v %v", out.Result, err)
+	}
+	// A native object cannot replace a built-in or a helper, nor be undeclared.
+	for _, name := range []string{"JSON", "round", "console"} {
+		if _, err := New(nil, Options{Natives: map[string][]string{name: {"f"}}}); err == nil {
+			t.Errorf("native object %q accepted", name)
+		}
+	}
+	_, err = e.Invoke(context.Background(), "s", "clash", nil, Env{Natives: map[string]map[string]Native{"net": {"get": nil}}})
+	if se := asErr(t, err); se.Kind != KindArgs {
+		t.Errorf("undeclared native: %+v", se)
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -65,15 +66,26 @@ type Options struct {
 	MaxCallStack int
 	MaxMemory    int64
 	PoolSize     int
+
+	// Globals names the values calls may hand scripts in Env.Globals, and
+	// Natives the objects of Go functions they may hand in Env.Natives
+	// (e.g. {"db": {"find", "get"}}). Both are declared up front because
+	// scripts see them as parameters of the function that wraps each
+	// script, not as properties of the global object: the global object
+	// is sealed, so no call can leave anything behind for the next one.
+	Globals []string
+	Natives map[string][]string
 }
 
-// Env is what Forma hands a call: each entry of Globals becomes a read-only,
-// deep-frozen global (e.g. Globals["ctx"] = {"user": ...} → ctx.user).
-// Values must be JSON-marshalable; they are converted to plain JS values.
+// Env is what Forma hands a call: each entry of Globals is a read-only,
+// deep-frozen value under its name (e.g. Globals["ctx"] = {"user": ...} →
+// ctx.user); names not handed in are undefined. Values must be plain data
+// (as encoding/json would write them).
 type Env struct {
 	Globals map[string]any
-	// Natives are global objects of Go functions: Natives["db"]["find"]
-	// is callable as db.find(...). Each is frozen and exists for one call.
+	// Natives are the Go functions behind the declared native objects:
+	// Natives["db"]["find"] is what db.find(...) calls during this call.
+	// A declared function without one throws when called.
 	Natives map[string]map[string]Native
 }
 
@@ -92,8 +104,12 @@ type Native func(ctx context.Context, args []any) (any, error)
 // the reason for known fields, e.g. "it is a formula field"). Invoke returns
 // the record's values after the call.
 type Record struct {
+	Values map[string]any
+	// Shape says which fields may be set; share one per kind of record.
+	// Without it, Name, Writable and ReadOnly are used (and the record
+	// machinery is built for this call alone).
+	Shape    *Shape
 	Name     string // what the record is, for messages: "opportunity"
-	Values   map[string]any
 	Writable map[string]bool
 	ReadOnly map[string]string // field → why it cannot be set
 }
@@ -139,9 +155,10 @@ func (e *Error) Error() string {
 // compiled is one script: its program, which returns an object of its
 // top-level functions when run.
 type compiled struct {
-	name  string
-	prg   *goja.Program
-	funcs map[string]bool
+	name      string
+	prg       *goja.Program
+	funcs     map[string]bool
+	prefixLen int // the wrapper's text on line 1, before the script's own
 }
 
 // Engine holds one app version's compiled scripts and a pool of runtimes.
@@ -150,14 +167,21 @@ type Engine struct {
 	opts    Options
 	scripts map[string]*compiled
 	pool    chan *vm
+	globals map[string]bool
+	// the wrapper's parameters, in order: native objects, then globals
+	nativeNames, globalNames []string
 }
 
 // compileCount counts goja.Compile calls (tests assert compile-once).
 var compileCount atomic.Int64
 
-// wrapPrefix is put on the script's first line (no newline, so line numbers
-// stay right; columns on line 1 are corrected by its length).
-const wrapPrefix = "(function(){"
+// The wrapper "(function(db,ctx){" is put on the script's first line (no
+// newline, so line numbers stay right; columns on line 1 are corrected by
+// its length).
+
+// reservedParams cannot be declared as globals for scripts.
+var reservedParams = map[string]bool{"arguments": true, "eval": true, "undefined": true, "NaN": true, "Infinity": true,
+	"globalThis": true, "console": true, "this": true}
 
 var identRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 
@@ -182,8 +206,12 @@ func New(scripts map[string]string, opts Options) (*Engine, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	params, err := e.params()
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range names {
-		c, err := compileScript(name, scripts[name])
+		c, err := compileScript(name, scripts[name], params)
 		if err != nil {
 			return nil, err
 		}
@@ -195,12 +223,52 @@ func New(scripts map[string]string, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
+		if i == 0 {
+			e.globals = map[string]bool{}
+			for _, n := range v.rt.GlobalObject().GetOwnPropertyNames() {
+				e.globals[n] = true
+			}
+			for _, n := range append(append([]string{}, e.nativeNames...), e.globalNames...) {
+				if e.globals[n] {
+					return nil, fmt.Errorf("script: %q cannot be a global for scripts: it would hide the built-in", n)
+				}
+			}
+		}
 		e.pool <- v
 	}
 	return e, nil
 }
 
-func compileScript(name, src string) (*compiled, error) {
+// Global reports whether name is a global of the runtimes: an ECMAScript
+// built-in, console, or a helper of the library.
+func (e *Engine) Global(name string) bool { return e.globals[name] }
+
+// params are the wrapper's parameters: native objects, then globals.
+func (e *Engine) params() ([]string, error) {
+	var natives, globals []string
+	seen := map[string]bool{}
+	for n, fns := range e.opts.Natives {
+		natives = append(natives, n)
+		for _, f := range fns {
+			if !identRE.MatchString(f) {
+				return nil, fmt.Errorf("script: native %s.%s is not an identifier", n, f)
+			}
+		}
+	}
+	globals = append(globals, e.opts.Globals...)
+	sort.Strings(natives)
+	sort.Strings(globals)
+	e.nativeNames, e.globalNames = natives, globals
+	for _, n := range append(append([]string{}, natives...), globals...) {
+		if !identRE.MatchString(n) || seen[n] || reservedParams[n] {
+			return nil, fmt.Errorf("script: %q cannot be a global for scripts (not an identifier, declared twice, or a built-in)", n)
+		}
+		seen[n] = true
+	}
+	return append(append([]string{}, natives...), globals...), nil
+}
+
+func compileScript(name, src string, params []string) (*compiled, error) {
 	if name == "" {
 		return nil, &Error{Script: name, Kind: KindSyntax, Message: "empty script name"}
 	}
@@ -230,8 +298,9 @@ func compileScript(name, src string) (*compiled, error) {
 			add(s.List)
 		}
 	}
+	prefix := "(function(" + strings.Join(params, ",") + "){"
 	var b strings.Builder
-	b.WriteString(wrapPrefix)
+	b.WriteString(prefix)
 	b.WriteString(src)
 	b.WriteString("\n;return {")
 	keys := make([]string, 0, len(funcs))
@@ -252,7 +321,7 @@ func compileScript(name, src string) (*compiled, error) {
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}
-	return &compiled{name: name, prg: prg, funcs: funcs}, nil
+	return &compiled{name: name, prg: prg, funcs: funcs, prefixLen: len(prefix)}, nil
 }
 
 var posRE = regexp.MustCompile(`:(\d+):(\d+):? `)
@@ -357,34 +426,20 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	if err := ctx.Err(); err != nil {
 		return out, &Error{Script: script, Kind: KindCanceled, Message: err.Error()}
 	}
-	argJSON := make([][]byte, len(args))
-	for i, a := range args {
-		var j []byte
-		var err error
-		if r, ok := a.(*Record); ok {
-			j, err = json.Marshal(r.Values)
-		} else {
-			j, err = json.Marshal(a)
+	for k := range env.Globals {
+		if !slices.Contains(e.globalNames, k) {
+			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("global %q was not declared in Options.Globals", k)}
 		}
-		if err != nil {
-			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
-		}
-		argJSON[i] = j
 	}
-	envJSON := make(map[string][]byte, len(env.Globals))
-	for k, val := range env.Globals {
-		if !identRE.MatchString(k) {
-			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q is not an identifier", k)}
+	for k, fns := range env.Natives {
+		declared, ok := e.opts.Natives[k]
+		if !ok {
+			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("native object %q was not declared in Options.Natives", k)}
 		}
-		j, err := json.Marshal(val)
-		if err != nil {
-			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
-		}
-		envJSON[k] = j
-	}
-	for k := range env.Natives {
-		if !identRE.MatchString(k) || env.Globals[k] != nil {
-			return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("native global %q is not an identifier or clashes with a global", k)}
+		for f := range fns {
+			if !slices.Contains(declared, f) {
+				return out, &Error{Script: script, Kind: KindArgs, Message: fmt.Sprintf("native %s.%s was not declared in Options.Natives", k, f)}
+			}
 		}
 	}
 
@@ -397,7 +452,7 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	healthy := true
 	defer func() {
 		out.Logs = v.finishLogs()
-		if healthy && v.clean(env.Globals, env.Natives) {
+		if healthy && v.clean() {
 			e.put(v)
 		}
 	}()
@@ -409,7 +464,7 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	timer := time.AfterFunc(e.opts.Timeout, func() { g.stop(reasonTimeout) })
 	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
 	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
-	res, recs, runErr := v.run(callCtx, c, function, args, argJSON, envJSON, env.Natives)
+	res, recs, runErr := v.run(callCtx, c, function, args, env.Globals, env.Natives)
 	// Converting the result or a thrown value can run script code (getters,
 	// toString), so it happens while the limits still apply.
 	var thrown string
@@ -439,7 +494,7 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	v.rt.ClearInterrupt()
 
 	if runErr != nil {
-		se := toError(c.name, runErr, thrown, e.opts)
+		se := toError(c, runErr, thrown, e.opts)
 		switch se.Kind {
 		case KindRuntime, KindArgs, KindResult, KindNotFound:
 		default:
@@ -452,7 +507,8 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 }
 
 // toError maps a goja error to *Error with the script's line.
-func toError(name string, err error, thrown string, opts Options) *Error {
+func toError(c *compiled, err error, thrown string, opts Options) *Error {
+	name := c.name
 	var se *Error
 	if errors.As(err, &se) {
 		return se
@@ -487,7 +543,7 @@ func toError(name string, err error, thrown string, opts Options) *Error {
 			p := f.Position()
 			out.Line, out.Column = p.Line, p.Column
 			if p.Line == 1 {
-				out.Column -= len(wrapPrefix)
+				out.Column -= c.prefixLen
 			}
 			break
 		}
@@ -521,23 +577,29 @@ func truncate(s string, n int) string {
 // BigInts, cycles and non-plain objects (Map, RegExp, class instances...).
 // Dates become RFC 3339 strings, undefined becomes nil (or is omitted as a
 // property, as in JSON), NaN and ±Infinity become nil.
-func (v *vm) plain(name string, res goja.Value) (any, error) {
-	r, err := v.toPlain(goja.Undefined(), res)
-	if err != nil {
-		return nil, err
+func (v *vm) plain(name string, res goja.Value) (out any, err error) {
+	// Reading the result can run script code (getters), which may throw
+	// or be interrupted: outside a JS call goja panics with those.
+	defer func() {
+		if r := recover(); r != nil {
+			switch e := r.(type) {
+			case *goja.InterruptedError:
+				out, err = nil, e
+			case *goja.StackOverflowError:
+				out, err = nil, e
+			default:
+				panic(r)
+			}
+		}
+	}()
+	var convErr error
+	if ex := v.rt.Try(func() { out, convErr = v.fromJS(res, 0) }); ex != nil {
+		return nil, ex
 	}
-	pair := r.ToObject(v.rt)
-	msg := pair.Get("1").String()
-	if !pair.Get("0").ToBoolean() {
-		return nil, &Error{Script: name, Kind: KindResult, Message: msg}
+	if convErr != nil {
+		return nil, &Error{Script: name, Kind: KindResult, Message: "result " + convErr.Error()}
 	}
-	dec := json.NewDecoder(strings.NewReader(msg))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, &Error{Script: name, Kind: KindResult, Message: err.Error()}
-	}
-	return numbers(out), nil
+	return out, nil
 }
 
 func numbers(x any) any {

@@ -36,7 +36,7 @@ function total(a) {
   return {sum: a.items.reduce((s, x) => s + x, 0), who: ctx.user.name, ok: true, list: [1, "x", null], half: 0.5};
 }
 const twice = (a) => a.n * 2;
-`}, Options{})
+`}, Options{Globals: []string{"ctx"}})
 	res, logs, err := e.Call(context.Background(), "calc.js", "total", map[string]any{"items": []any{1, 2, 3}}, Env{Globals: map[string]any{"ctx": map[string]any{"user": map[string]any{"name": "ann"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +57,19 @@ const twice = (a) => a.n * 2;
 	}
 	// env globals do not outlive the call
 	_, _, err = e.Call(context.Background(), "calc.js", "total", map[string]any{"items": []any{}}, Env{})
-	if se := asErr(t, err); se.Kind != KindRuntime || !strings.Contains(se.Message, "ctx") || se.Line != 4 {
-		t.Fatalf("want ReferenceError ctx at line 4, got %+v", se)
+	if se := asErr(t, err); se.Kind != KindRuntime || !strings.Contains(se.Message, "TypeError") || se.Line != 4 {
+		t.Fatalf("want TypeError (ctx undefined) at line 4, got %+v", se)
+	}
+	// undeclared globals are refused
+	_, _, err = e.Call(context.Background(), "calc.js", "total", nil, Env{Globals: map[string]any{"user": 1}})
+	if se := asErr(t, err); se.Kind != KindArgs {
+		t.Fatalf("undeclared global: %+v", se)
+	}
+	// declared globals cannot hide built-ins
+	for _, name := range []string{"JSON", "round", "console", "eval"} {
+		if _, err := New(nil, Options{Globals: []string{name}}); err == nil {
+			t.Errorf("global %q accepted", name)
+		}
 	}
 }
 
@@ -389,7 +400,7 @@ function probe(a) {
   out.globals = Object.getOwnPropertyNames(globalThis).filter(k => !/^[A-Z]/.test(k)).sort().join(",");
   return out;
 }
-`}, Options{})
+`}, Options{Globals: []string{"ctx"}})
 	type T struct{ Name string }
 	args := map[string]any{"t": T{Name: "go"}, "nested": map[string]any{"k": 1}, "when": time.Unix(0, 0)}
 	r, _, err := e.Call(context.Background(), "h.js", "probe", args, Env{Globals: map[string]any{"ctx": map[string]any{"user": T{Name: "ann"}}}})
@@ -414,8 +425,8 @@ function probe(a) {
 	if m["consoleKeys"] != "debug,error,info,log,warn" {
 		t.Errorf("console: %v", m["consoleKeys"])
 	}
-	want := "console,ctx,decodeURI,decodeURIComponent,encodeURI,encodeURIComponent,escape,eval,globalThis,isFinite,isNaN,parseFloat,parseInt,undefined,unescape"
-	if m["globals"] != want {
+	want := "console,decodeURI,decodeURIComponent,encodeURI,encodeURIComponent,escape,eval,globalThis,isFinite,isNaN,parseFloat,parseInt,undefined,unescape"
+	if m["globals"] != withLibrary(want) {
 		t.Errorf("lower-case globals: %v", m["globals"])
 	}
 	// env cannot shadow built-ins

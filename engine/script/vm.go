@@ -23,7 +23,15 @@ type vm struct {
 	describe  goja.Callable
 	// makeRecord builds the view of a *Record argument (natives.go).
 	makeRecord goja.Callable
-	baseKeys   int64
+	// The intrinsic prototypes that mark plain data (convert.go).
+	objectProto, arrayProto, dateProto *goja.Object
+	// Natives of the current call, and the dispatchers already installed
+	// (natives.go); record makers per shared Shape.
+	natives    map[string]map[string]Native
+	nativeCtx  context.Context
+	nativeObjs []goja.Value // the declared native objects, in parameter order
+	shapes     map[*Shape]goja.Callable
+	e          *Engine
 	logs       []LogLine
 	dropped    int
 }
@@ -147,7 +155,7 @@ func (e *Engine) newVM() (*vm, error) {
 	vmCount.Add(1)
 	rt := goja.New()
 	rt.SetMaxCallStackSize(e.opts.MaxCallStack)
-	v := &vm{rt: rt}
+	v := &vm{rt: rt, e: e}
 	// console: plain native functions writing into the current call's log.
 	console := rt.NewObject()
 	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
@@ -167,6 +175,9 @@ func (e *Engine) newVM() (*vm, error) {
 		return nil, errors.New("JSON.parse missing")
 	}
 	v.jsonParse = parse
+	if err := installPrelude(rt, e.opts); err != nil {
+		return nil, err
+	}
 	res, err := rt.RunProgram(hardenPrg())
 	if err != nil {
 		return nil, fmt.Errorf("harden runtime: %w", err)
@@ -182,11 +193,18 @@ func (e *Engine) newVM() (*vm, error) {
 	if err := v.prepareRecords(); err != nil {
 		return nil, err
 	}
-	n, err := v.keyCount(goja.Undefined())
-	if err != nil {
+	v.shapes = map[*Shape]goja.Callable{}
+	v.objectProto = rt.NewObject().Prototype()
+	v.arrayProto = rt.NewArray().Prototype()
+	v.dateProto = rt.Get("Date").ToObject(rt).Get("prototype").ToObject(rt)
+	if err := v.prepareNatives(); err != nil {
 		return nil, err
 	}
-	v.baseKeys = n.ToInteger()
+	// Seal the global object: a script cannot add a global (sloppy "x = 1"
+	// is a no-op, strict mode throws), so nothing passes to the next call.
+	if _, err := rt.RunProgram(sealPrg()); err != nil {
+		return nil, fmt.Errorf("seal runtime: %w", err)
+	}
 	return v, nil
 }
 
@@ -198,27 +216,30 @@ func (v *vm) fromJSON(b []byte) (goja.Value, error) {
 // run sets the env globals and natives, runs the script's program for a
 // fresh scope and calls the function. recs holds, for each *Record argument,
 // the object whose values are read back after the call.
-func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, argJSON [][]byte, env map[string][]byte, natives map[string]map[string]Native) (res goja.Value, recs []goja.Value, err error) {
-	g := v.rt.GlobalObject()
-	for k, j := range env {
-		val, err := v.fromJSON(j)
+func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, env map[string]any, natives map[string]map[string]Native) (res goja.Value, recs []goja.Value, err error) {
+	v.natives, v.nativeCtx = natives, ctx
+	// The wrapper's parameters: the native objects, then the globals.
+	params := make([]goja.Value, 0, len(v.nativeObjs)+len(v.e.globalNames))
+	params = append(params, v.nativeObjs...)
+	for _, k := range v.e.globalNames {
+		x, ok := env[k]
+		if !ok {
+			params = append(params, goja.Undefined())
+			continue
+		}
+		val, err := v.toJS(x, 0)
 		if err != nil {
-			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q: %v", k, err)}
+			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("global %q: %v", k, err)}
 		}
 		if val, err = v.deepFreez(goja.Undefined(), val); err != nil {
 			return nil, nil, err
 		}
-		if err := g.DefineDataProperty(k, val, goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
-			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("env global %q clashes with a built-in", k)}
-		}
-	}
-	if err := v.installNatives(ctx, natives); err != nil {
-		return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: err.Error()}
+		params = append(params, val)
 	}
 	jsArgs := make([]goja.Value, len(args))
 	for i, a := range args {
 		if r, ok := a.(*Record); ok {
-			view, target, err := v.recordArg(r, argJSON[i])
+			view, target, err := v.recordArg(r)
 			if err != nil {
 				return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
 			}
@@ -228,7 +249,7 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 			jsArgs[i], recs[i] = view, target
 			continue
 		}
-		val, err := v.fromJSON(argJSON[i])
+		val, err := v.toJS(a, 0)
 		if err != nil {
 			return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
 		}
@@ -242,7 +263,7 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 	if !ok {
 		return nil, nil, errors.New("script wrapper is not a function")
 	}
-	exports, err := wfn(goja.Undefined())
+	exports, err := wfn(goja.Undefined(), params...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -254,23 +275,14 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 	return res, recs, err
 }
 
-// clean removes the env globals and natives and reports whether the runtime
-// may go back to the pool (no leaked globals).
-func (v *vm) clean(env map[string]any, natives map[string]map[string]Native) bool {
-	g := v.rt.GlobalObject()
-	for k := range env {
-		if err := g.Delete(k); err != nil {
-			return false
-		}
-	}
-	for k := range natives {
-		if err := g.Delete(k); err != nil {
-			return false
-		}
-	}
-	n, err := v.keyCount(goja.Undefined())
+// clean forgets the call's natives and reports whether the runtime may go
+// back to the pool. Nothing a script did can outlive its call: the global
+// object and every built-in are frozen or sealed, and the script's own
+// bindings live in the wrapper function run afresh for each call.
+func (v *vm) clean() bool {
+	v.natives, v.nativeCtx = nil, nil
 	v.rt.ClearInterrupt()
-	return err == nil && n.ToInteger() == v.baseKeys
+	return true
 }
 
 func (v *vm) log(level string, args []goja.Value) {
