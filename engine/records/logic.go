@@ -75,6 +75,11 @@ func hasLogic(info *entityInfo) bool {
 			if f.Type == schema.Ref && f.Entity == e.Name && formulaReadsRef(other, f.Name) {
 				return true
 			}
+			// A delete that cascades or clears refs changes other records,
+			// which computed fields may depend on.
+			if f.Type == schema.Ref && f.Entity == e.Name && (f.OnDelete == "cascade" || f.OnDelete == "setNull") && appComputes(info.app) {
+				return true
+			}
 		}
 	}
 	return false
@@ -139,6 +144,18 @@ func computedReads(app *schema.App, e *schema.Entity) map[string][]string {
 		}
 	}
 	return out
+}
+
+// appComputes reports whether any entity of app has formulas or rollups.
+func appComputes(app *schema.App) bool {
+	for i := range app.Entities {
+		for _, f := range app.Entities[i].Fields {
+			if f.Type == schema.Formula || f.Type == schema.Rollup {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // formulaReadsRef reports whether a formula or rule of e reads ref.<field>.

@@ -397,3 +397,128 @@ func (s *Service) recomputeAll(ctx context.Context, info *entityInfo) (int, erro
 		}
 	}
 }
+
+// fallout is what the database will do to other records when one is
+// deleted: children removed by onDelete cascade (and theirs, in turn), and
+// children whose ref onDelete setNull clears. Computed values that depend
+// on them must follow, so they are collected before the delete.
+type fallout struct {
+	deleted []change // old set, new nil
+	nulled  []change // old set, new = old with the ref cleared
+}
+
+// deleteFallout collects the fallout of deleting record id of info, as far
+// as computed values care: entities that are rolled up or whose formulas
+// read a ref. It is empty for apps without such logic.
+func (r *logicRun) deleteFallout(ctx context.Context, tx store.Conn, info *entityInfo, id string) (*fallout, error) {
+	out := &fallout{}
+	seen := map[string]bool{info.entity.Name + "\x00" + id: true}
+	var walk func(info *entityInfo, id string, depth int) error
+	walk = func(info *entityInfo, id string, depth int) error {
+		if depth > 32 || len(out.deleted)+len(out.nulled) > maxRecomputes {
+			return errorf(422, CodeInvalid, "deleting this record would cascade too far to keep computed fields current; delete its dependents first")
+		}
+		app := info.app
+		for ki := range app.Entities {
+			k := &app.Entities[ki]
+			for _, f := range k.Fields {
+				if f.Type != schema.Ref || f.Entity != info.entity.Name || (f.OnDelete != "cascade" && f.OnDelete != "setNull") {
+					continue
+				}
+				kinfo := r.s.infoOf(app, k.Name)
+				if !dependedOn(kinfo) && f.OnDelete == "setNull" && len(r.prog.Entity(k.Name).RefReads[f.Name]) == 0 {
+					continue
+				}
+				if f.OnDelete == "cascade" && !dependedOn(kinfo) && !hasCascades(kinfo) {
+					continue
+				}
+				rows, err := tx.QueryContext(ctx, "SELECT "+kinfo.selects+" FROM "+store.Quote(kinfo.table)+" WHERE "+store.Quote(f.Name)+" = ?", id)
+				if err != nil {
+					return fmt.Errorf("records: read %s records referring to %s: %w", k.Name, id, err)
+				}
+				recs, err := r.s.scan(rows, kinfo.fields)
+				if err != nil {
+					return err
+				}
+				for _, rec := range recs {
+					key := k.Name + "\x00" + rec.ID()
+					if seen[key] {
+						continue
+					}
+					seen[key] = true
+					if f.OnDelete == "cascade" {
+						out.deleted = append(out.deleted, change{info: kinfo, old: rec})
+						if err := walk(kinfo, rec.ID(), depth+1); err != nil {
+							return err
+						}
+						continue
+					}
+					cleared := &Record{fields: rec.fields, values: append([]any(nil), rec.values...)}
+					for i, cf := range rec.fields {
+						if cf.Name == f.Name {
+							cleared.values[i] = nil
+						}
+					}
+					out.nulled = append(out.nulled, change{info: kinfo, old: rec, new: cleared})
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(info, id, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// apply brings computed values up to date after the delete happened.
+func (f *fallout) apply(ctx context.Context, tx store.Conn, r *logicRun) error {
+	for _, ch := range f.deleted {
+		if err := r.propagate(ctx, tx, ch); err != nil {
+			return err
+		}
+	}
+	for _, ch := range f.nulled {
+		old, new, err := r.recompute(ctx, tx, ch.info, ch.old.ID())
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			continue
+		}
+		if err := r.propagate(ctx, tx, change{info: ch.info, old: ch.old, new: new}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dependedOn reports whether some computed field depends on info's records:
+// a rollup over them, or a formula reading them through a ref.
+func dependedOn(info *entityInfo) bool {
+	name := info.entity.Name
+	for i := range info.app.Entities {
+		e := &info.app.Entities[i]
+		for _, f := range e.Fields {
+			if f.Type == schema.Rollup && f.Rollup != nil && f.Rollup.Entity == name {
+				return true
+			}
+			if f.Type == schema.Ref && f.Entity == name && formulaReadsRef(e, f.Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasCascades reports whether deleting info's records deletes others.
+func hasCascades(info *entityInfo) bool {
+	for i := range info.app.Entities {
+		for _, f := range info.app.Entities[i].Fields {
+			if f.Type == schema.Ref && f.Entity == info.entity.Name && (f.OnDelete == "cascade" || f.OnDelete == "setNull") {
+				return true
+			}
+		}
+	}
+	return false
+}

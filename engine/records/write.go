@@ -531,8 +531,12 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if v := recordVersion(old); version != 0 && v != version {
 		return staleError(v)
 	}
+	var fall *fallout
 	if run != nil {
 		if err := run.beforeDelete(ctx, info, old); err != nil {
+			return err
+		}
+		if fall, err = run.deleteFallout(ctx, tx, info, id); err != nil {
 			return err
 		}
 	}
@@ -555,6 +559,9 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	}
 	if run != nil {
 		if err := run.propagate(ctx, tx, change{info: info, old: old}); err != nil {
+			return err
+		}
+		if err := fall.apply(ctx, tx, run); err != nil {
 			return err
 		}
 	}
