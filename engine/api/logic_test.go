@@ -404,6 +404,8 @@ func TestLogicApplyChecks(t *testing.T) {
 			{"formula cycle", `"qty * price"`, `"qty * price + sale.grand"`, "/entities/1/fields/3/rollup", "cycle"},
 			{"rollup filter", `"grand >= 100"`, `"grand >>= 100"`, "/entities/0/fields/3/rollup/filter", ""},
 			{"rule field", `"len(number) <= 10"`, `"len(numbr) <= 10"`, "/entities/1/validations/1/expr", `unknown field "numbr"`},
+			{"unknown function", `"round(total *`, `"roudn(total *`, "/entities/1/fields/5/expr", `unknown function "roudn" (did you mean "round"?)`},
+			{"rule function", `"len(number) <= 10"`, `"length(number) <= 10"`, "/entities/1/validations/1/expr", `unknown function`},
 		}
 		for _, c := range cases {
 			doc := strings.Replace(shopDoc(), c.from, c.to, 1)
