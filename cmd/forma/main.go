@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -134,9 +135,14 @@ func appCmd() *cobra.Command {
 		Short: "Check an app document; print every problem and exit 1 if there are any",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := readApp(cmd, args[0])
+			app, err := readApp(cmd, args[0])
 			if err != nil {
 				return err
+			}
+			// Scripts, formulas and rules compile without a database.
+			if _, problems := logic.Compile(app); len(problems) > 0 {
+				printProblems(cmd, args[0], problems)
+				return exitError{1}
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok:", args[0])
 			return nil

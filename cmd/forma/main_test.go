@@ -66,6 +66,17 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Fatalf("valid document: code %d, out %q, err %q", code, out, stderr)
 	}
 
+	// Scripts and formulas are compiled too.
+	logic := writeFile(t, "logic.json", `{"name": "crm", "entities": [{"name": "deal", "fields": [
+	  {"id": "f1", "name": "amount", "type": "decimal"},
+	  {"id": "f2", "name": "net", "type": "formula", "expr": "roud(amount, 2)"}],
+	  "hooks": {"beforeSave": "deal#beforeSave"}}],
+	  "scripts": {"deal": "function beforeSave(record) {\n  if (\n}"}}`)
+	_, stderr, code = run(t, "", "app", "validate", logic)
+	if code != 1 || !strings.Contains(stderr, `/scripts/deal: line 3`) {
+		t.Errorf("logic problems: code %d, stderr:\n%s", code, stderr)
+	}
+
 	malformed := writeFile(t, "malformed.json", `{"name": "crm", "entities": [`)
 	if _, _, code := run(t, "", "app", "validate", malformed); code != 1 {
 		t.Fatalf("malformed JSON: exit code %d, want 1", code)

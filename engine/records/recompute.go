@@ -56,6 +56,9 @@ func (r *logicRun) propagate(ctx context.Context, tx store.Conn, first change) e
 	for len(queue) > 0 {
 		ch := queue[0]
 		queue = queue[1:]
+		if !ch.info.feeds {
+			continue // nothing computed elsewhere reads this entity
+		}
 		changed := changedNames(ch.info.fields, ch.old, ch.new)
 		if len(changed) == 0 {
 			continue

@@ -117,6 +117,7 @@ type entityInfo struct {
 	// children a rollup aggregates.
 	computedReads map[string][]string
 	shapes        recordShapes // what hooks may change (logic.go), when info.logic
+	feeds         bool         // a rollup or a formula elsewhere reads this entity's records
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -166,6 +167,7 @@ func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 	info.selects = strings.Join(cols, ", ")
 	info.logic = hasLogic(info)
 	info.computedReads = computedReads(app, e)
+	info.feeds = dependedOn(info)
 	if info.logic {
 		info.shapes = newRecordShapes(info)
 	}

@@ -1,63 +1,14 @@
 package script
 
 import (
-	"errors"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/dop251/goja"
 )
-
-// recordJS builds the object a script sees for a *Record argument: a Proxy
-// over a plain object of the values whose traps refuse assignments to
-// fields that do not exist or cannot be written, with an error naming the
-// field (so a typo in a hook fails loudly at its line instead of being
-// silently ignored). Assigning undefined or deleting a field sets it to null.
-const recordJS = `(function(){
-"use strict";
-const P = Proxy, hasOwn = Object.prototype.hasOwnProperty, TE = TypeError, str = String, stringify = JSON.stringify;
-return function recordFactory(writable, readOnly, name) {
-  function refuse(k) {
-    if (typeof k === "string" && hasOwn.call(readOnly, k)) return new TE("cannot set " + name + "." + k + ": " + readOnly[k]);
-    return new TE(name + " has no field " + stringify(str(k)));
-  }
-  const handler = {
-    set: function(t, k, v) {
-      if (typeof k !== "string" || !hasOwn.call(writable, k)) throw refuse(k);
-      t[k] = v === undefined ? null : v;
-      return true;
-    },
-    deleteProperty: function(t, k) {
-      if (typeof k !== "string" || !hasOwn.call(writable, k)) throw refuse(k);
-      t[k] = null;
-      return true;
-    },
-    defineProperty: function(t, k) { throw refuse(k); },
-    setPrototypeOf: function() { throw new TE("cannot change the prototype of a record"); },
-    preventExtensions: function() { throw new TE("cannot freeze a record"); }
-  };
-  return function(values) { return [new P(values, handler), values]; };
-};
-})()`
-
-var recordPrg = sync.OnceValue(func() *goja.Program {
-	return goja.MustCompile("forma:record", recordJS, true)
-})
-
-// prepareRecords installs the record builder in a hardened runtime.
-func (v *vm) prepareRecords() error {
-	res, err := v.rt.RunProgram(recordPrg())
-	if err != nil {
-		return fmt.Errorf("record helper: %w", err)
-	}
-	fn, ok := goja.AssertFunction(res)
-	if !ok {
-		return errors.New("record helper is not a function")
-	}
-	v.makeRecord = fn
-	return nil
-}
 
 // Shape is what a record argument allows: its name for messages, the
 // fields a script may assign, and why the others are read-only. A caller
@@ -69,68 +20,124 @@ type Shape struct {
 	ReadOnly map[string]string // field → why it cannot be set
 }
 
-// recordArg turns a *Record into the script's view of it and the plain
-// object holding its values, which is read back after the call.
-func (v *vm) recordArg(r *Record) (view, target goja.Value, err error) {
-	vals, err := v.toJS(r.Values, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	shape := r.Shape
-	if shape == nil {
-		shape = &Shape{Name: r.Name, Writable: r.Writable, ReadOnly: r.ReadOnly}
-	}
-	make, ok := v.shapes[shape]
-	if !ok {
-		if make, err = v.recordMaker(shape); err != nil {
-			return nil, nil, err
-		}
-		if r.Shape != nil { // only shared shapes are worth keeping
-			if len(v.shapes) >= maxShapes {
-				clear(v.shapes)
-			}
-			v.shapes[shape] = make
-		}
-	}
-	pair, err := make(goja.Undefined(), vals)
-	if err != nil {
-		return nil, nil, err
-	}
-	o := pair.ToObject(v.rt)
-	return o.Get("0"), o.Get("1"), nil
+// record is the object a script sees for a *Record argument: a dynamic
+// object over the Go values, which converts a field to JS only when the
+// script reads it and keeps what the script assigns, so a hook that touches
+// two fields of a forty-field record pays for two. Assigning a field that is
+// not writable throws a TypeError naming it (a typo fails loudly at its
+// line instead of being ignored); assigning undefined or deleting a field
+// sets it to null.
+type record struct {
+	v     *vm
+	shape *Shape
+	vals  map[string]any
+	js    map[string]goja.Value // fields converted or assigned
+	set   map[string]bool       // fields assigned
+	keys  []string
 }
 
-// maxShapes bounds the record makers one runtime keeps.
-const maxShapes = 256
+func (r *record) Get(key string) goja.Value {
+	if jv, ok := r.js[key]; ok {
+		return jv
+	}
+	x, ok := r.vals[key]
+	if !ok {
+		return nil
+	}
+	jv, err := r.v.toJS(x, 0)
+	if err != nil {
+		panic(r.v.newError(fmt.Sprintf("%s.%s: %v", r.name(), key, err)))
+	}
+	r.js[key] = jv
+	return jv
+}
 
-func (v *vm) recordMaker(shape *Shape) (goja.Callable, error) {
-	w := v.rt.NewObject()
-	for k, ok := range shape.Writable {
-		if ok {
-			if err := w.Set(k, true); err != nil {
-				return nil, err
+func (r *record) Set(key string, val goja.Value) bool {
+	if !r.shape.Writable[key] {
+		if why, ok := r.shape.ReadOnly[key]; ok {
+			panic(r.v.rt.NewTypeError("cannot set " + r.name() + "." + key + ": " + why))
+		}
+		panic(r.v.rt.NewTypeError(r.name() + " has no field " + strconv.Quote(key)))
+	}
+	if val == nil || goja.IsUndefined(val) {
+		val = goja.Null()
+	}
+	r.js[key] = val
+	r.set[key] = true
+	return true
+}
+
+func (r *record) Has(key string) bool {
+	_, ok := r.vals[key]
+	return ok || r.set[key]
+}
+
+func (r *record) Delete(key string) bool { return r.Set(key, goja.Null()) }
+
+func (r *record) Keys() []string {
+	if r.keys == nil {
+		r.keys = make([]string, 0, len(r.vals)+len(r.set))
+		for k := range r.vals {
+			r.keys = append(r.keys, k)
+		}
+		for k := range r.set {
+			if _, ok := r.vals[k]; !ok {
+				r.keys = append(r.keys, k)
 			}
 		}
+		sort.Strings(r.keys)
 	}
-	ro := v.rt.NewObject()
-	for k, why := range shape.ReadOnly {
-		if err := ro.Set(k, why); err != nil {
-			return nil, err
+	return r.keys
+}
+
+func (r *record) name() string {
+	if r.shape.Name == "" {
+		return "record"
+	}
+	return r.shape.Name
+}
+
+// MarshalJSON writes the record's current values (console.log(record)).
+func (r *record) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(r.vals))
+	for k, x := range r.vals {
+		if !r.set[k] {
+			out[k] = x
 		}
 	}
-	name := shape.Name
-	if name == "" {
-		name = "record"
+	for k := range r.set {
+		if x, err := r.v.fromJS(r.js[k], 0); err == nil {
+			out[k] = x
+		}
 	}
-	res, err := v.makeRecord(goja.Undefined(), w, ro, v.rt.ToValue(name))
-	if err != nil {
-		return nil, err
+	return json.Marshal(out)
+}
+
+// recordArg turns a *Record into the script's view of it.
+func (v *vm) recordArg(rec *Record) (goja.Value, *record) {
+	shape := rec.Shape
+	if shape == nil {
+		shape = &Shape{Name: rec.Name, Writable: rec.Writable, ReadOnly: rec.ReadOnly}
 	}
-	fn, ok := goja.AssertFunction(res)
-	if !ok {
-		return nil, errors.New("record maker is not a function")
+	r := &record{v: v, shape: shape, vals: rec.Values, js: map[string]goja.Value{}, set: map[string]bool{}}
+	return v.rt.NewDynamicObject(r), r
+}
+
+// values are the record's values after the call: the ones handed in, with
+// what the script assigned converted back to plain values.
+func (r *record) values() (map[string]any, error) {
+	out := make(map[string]any, len(r.vals))
+	for k, x := range r.vals {
+		out[k] = x
 	}
-	return fn, nil
+	for k := range r.set {
+		x, err := r.v.fromJS(r.js[k], 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s %v", r.name(), k, err)
+		}
+		out[k] = x
+	}
+	return out, nil
 }
 
 // prepareNatives builds, once per runtime, a frozen object per declared

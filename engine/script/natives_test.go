@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -23,10 +24,14 @@ function computed(record) {
   record.weighted = 1;
 }
 function define(record) {
-  Object.defineProperty(record, "amount", {value: 1});
+  Object.defineProperty(record, "weighted", {value: 1});
 }
 function caught(record) {
   try { record.nope = 1 } catch (e) { return e.message }
+}
+function views(record) {
+  console.log(record);
+  return [JSON.parse(JSON.stringify(record)).title, Object.keys(record).join(","), "title" in record, "nope" in record, ({...record}).note, record.nope];
 }
 function badValue(record) {
   record.amount = function() {};
@@ -43,7 +48,7 @@ function badValue(record) {
 		t.Fatal(err)
 	}
 	got := out.Records[0]
-	if got["amount"] != int64(42) || got["title"] != "Big Acme" || got["note"] != nil || got["stage"] != nil || got["weighted"] != int64(5) {
+	if got["amount"] != int64(42) || got["title"] != "Big Acme" || got["note"] != nil || got["stage"] != nil || got["weighted"] != 5 {
 		t.Errorf("record after call = %v", got)
 	}
 	if out.Result != int64(5) || out.Records[1] != nil {
@@ -52,7 +57,7 @@ function badValue(record) {
 	for fn, want := range map[string]string{
 		"typo":     `deal has no field "amout"`,
 		"computed": "cannot set deal.weighted: it is a formula field",
-		"define":   `deal has no field "amount"`,
+		"define":   "cannot set deal.weighted",
 		"badValue": "function",
 	} {
 		_, err := e.Invoke(context.Background(), "deal", fn, []any{rec()}, Env{})
@@ -63,6 +68,11 @@ function badValue(record) {
 		if fn == "typo" && se.Line != 10 {
 			t.Errorf("typo reported at line %d, want 10", se.Line)
 		}
+	}
+	out, err = e.Invoke(context.Background(), "deal", "views", []any{rec()}, Env{})
+	if err != nil || mustJSONs(out.Result) != `["Acme","amount,note,stage,title,weighted",true,false,"x",null]` ||
+		len(out.Logs) != 1 || out.Logs[0].Message != `{"amount":21,"note":"x","stage":"won","title":"Acme","weighted":5}` {
+		t.Errorf("views: %v %v %v", out.Result, out.Logs, err)
 	}
 	out, err = e.Invoke(context.Background(), "deal", "caught", []any{rec()}, Env{})
 	if err != nil || out.Result != `deal has no field "nope"` {
@@ -139,4 +149,9 @@ function clash() { return 1 }
 	if se := asErr(t, err); se.Kind != KindArgs {
 		t.Errorf("undeclared native: %+v", se)
 	}
+}
+
+func mustJSONs(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -480,11 +480,9 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 			if r == nil {
 				continue
 			}
-			var p any
-			if p, runErr = v.plain(c.name, r); runErr != nil {
+			if out.Records[i], runErr = v.recordValues(c.name, r); runErr != nil {
 				break
 			}
-			out.Records[i], _ = p.(map[string]any)
 		}
 	}
 	timer.Stop()
@@ -577,6 +575,31 @@ func truncate(s string, n int) string {
 // BigInts, cycles and non-plain objects (Map, RegExp, class instances...).
 // Dates become RFC 3339 strings, undefined becomes nil (or is omitted as a
 // property, as in JSON), NaN and ±Infinity become nil.
+// recordValues reads a record argument back after the call, with the
+// same care as plain.
+func (v *vm) recordValues(name string, r *record) (out map[string]any, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			switch e := x.(type) {
+			case *goja.InterruptedError:
+				out, err = nil, e
+			case *goja.StackOverflowError:
+				out, err = nil, e
+			default:
+				panic(x)
+			}
+		}
+	}()
+	var convErr error
+	if ex := v.rt.Try(func() { out, convErr = r.values() }); ex != nil {
+		return nil, ex
+	}
+	if convErr != nil {
+		return nil, &Error{Script: name, Kind: KindResult, Message: convErr.Error()}
+	}
+	return out, nil
+}
+
 func (v *vm) plain(name string, res goja.Value) (out any, err error) {
 	// Reading the result can run script code (getters), which may throw
 	// or be interrupted: outside a JS call goja panics with those.

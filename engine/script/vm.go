@@ -21,8 +21,6 @@ type vm struct {
 	keyCount  goja.Callable
 	toPlain   goja.Callable
 	describe  goja.Callable
-	// makeRecord builds the view of a *Record argument (natives.go).
-	makeRecord goja.Callable
 	// The intrinsic prototypes that mark plain data (convert.go).
 	objectProto, arrayProto, dateProto *goja.Object
 	// Natives of the current call, and the dispatchers already installed
@@ -30,7 +28,6 @@ type vm struct {
 	natives    map[string]map[string]Native
 	nativeCtx  context.Context
 	nativeObjs []goja.Value // the declared native objects, in parameter order
-	shapes     map[*Shape]goja.Callable
 	e          *Engine
 	logs       []LogLine
 	dropped    int
@@ -190,10 +187,6 @@ func (e *Engine) newVM() (*vm, error) {
 	if v.deepFreez == nil || v.keyCount == nil || v.toPlain == nil || v.describe == nil {
 		return nil, errors.New("harden runtime: helpers missing")
 	}
-	if err := v.prepareRecords(); err != nil {
-		return nil, err
-	}
-	v.shapes = map[*Shape]goja.Callable{}
 	v.objectProto = rt.NewObject().Prototype()
 	v.arrayProto = rt.NewArray().Prototype()
 	v.dateProto = rt.Get("Date").ToObject(rt).Get("prototype").ToObject(rt)
@@ -216,7 +209,7 @@ func (v *vm) fromJSON(b []byte) (goja.Value, error) {
 // run sets the env globals and natives, runs the script's program for a
 // fresh scope and calls the function. recs holds, for each *Record argument,
 // the object whose values are read back after the call.
-func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, env map[string]any, natives map[string]map[string]Native) (res goja.Value, recs []goja.Value, err error) {
+func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, env map[string]any, natives map[string]map[string]Native) (res goja.Value, recs []*record, err error) {
 	v.natives, v.nativeCtx = natives, ctx
 	// The wrapper's parameters: the native objects, then the globals.
 	params := make([]goja.Value, 0, len(v.nativeObjs)+len(v.e.globalNames))
@@ -239,14 +232,10 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 	jsArgs := make([]goja.Value, len(args))
 	for i, a := range args {
 		if r, ok := a.(*Record); ok {
-			view, target, err := v.recordArg(r)
-			if err != nil {
-				return nil, nil, &Error{Script: c.name, Kind: KindArgs, Message: fmt.Sprintf("argument %d: %v", i+1, err)}
-			}
 			if recs == nil {
-				recs = make([]goja.Value, len(args))
+				recs = make([]*record, len(args))
 			}
-			jsArgs[i], recs[i] = view, target
+			jsArgs[i], recs[i] = v.recordArg(r)
 			continue
 		}
 		val, err := v.toJS(a, 0)
