@@ -14,7 +14,8 @@ package logic
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,7 +141,7 @@ func Compile(app *schema.App) (*Program, schema.Problems) {
 	}
 	for ei := range app.Entities {
 		e := &app.Entities[ei]
-		for _, ev := range sortedKeys(e.Hooks) {
+		for _, ev := range slices.Sorted(maps.Keys(e.Hooks)) {
 			h := p.entities[e.Name].Hooks[ev]
 			if h.Script != "" && !eng.Has(h.Script, h.Function) {
 				problems.Add(fmt.Sprintf("/entities/%d/hooks/%s", ei, ev), "script %q has no top-level function %q", h.Script, h.Function)
@@ -193,7 +194,7 @@ func generate(app *schema.App, ei int, le *Entity) (string, schema.Problems) {
 		}
 		for _, r := range refs {
 			if ref, target, ok := strings.Cut(r, "."); ok {
-				if !contains(le.RefReads[ref], target) {
+				if !slices.Contains(le.RefReads[ref], target) {
 					le.RefReads[ref] = append(le.RefReads[ref], target)
 				}
 			}
@@ -372,24 +373,6 @@ func (p *Program) RunHook(ctx context.Context, entity string, call HookCall) (re
 		res.Values = out.Records[0]
 	}
 	return res, true, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLine(s string) string {

@@ -570,29 +570,34 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
-// plain converts a call's result into plain Go values (map[string]any,
-// []any, string, int64, float64, bool, nil), refusing functions, symbols,
-// BigInts, cycles and non-plain objects (Map, RegExp, class instances...).
-// Dates become RFC 3339 strings, undefined becomes nil (or is omitted as a
-// property, as in JSON), NaN and ±Infinity become nil.
-// recordValues reads a record argument back after the call, with the
-// same care as plain.
-func (v *vm) recordValues(name string, r *record) (out map[string]any, err error) {
+// guarded runs a conversion that can run script code (getters, which may
+// throw or be interrupted): outside a JS call goja panics with those, so
+// they are turned into errors for toError.
+func (v *vm) guarded(conv func() error) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			switch e := x.(type) {
 			case *goja.InterruptedError:
-				out, err = nil, e
+				err = e
 			case *goja.StackOverflowError:
-				out, err = nil, e
+				err = e
 			default:
 				panic(x)
 			}
 		}
 	}()
 	var convErr error
-	if ex := v.rt.Try(func() { out, convErr = r.values() }); ex != nil {
-		return nil, ex
+	if ex := v.rt.Try(func() { convErr = conv() }); ex != nil {
+		return ex
+	}
+	return convErr
+}
+
+// recordValues reads a record argument back after the call.
+func (v *vm) recordValues(name string, r *record) (out map[string]any, err error) {
+	var convErr error
+	if err := v.guarded(func() error { out, convErr = r.values(); return nil }); err != nil {
+		return nil, err
 	}
 	if convErr != nil {
 		return nil, &Error{Script: name, Kind: KindResult, Message: convErr.Error()}
@@ -600,24 +605,15 @@ func (v *vm) recordValues(name string, r *record) (out map[string]any, err error
 	return out, nil
 }
 
+// plain converts a call's result into plain Go values (map[string]any,
+// []any, string, int64, float64, bool, nil), refusing functions, symbols,
+// BigInts, cycles and non-plain objects (Map, RegExp, class instances...).
+// Dates become RFC 3339 strings, undefined becomes nil (or is omitted as a
+// property, as in JSON), NaN and ±Infinity become nil.
 func (v *vm) plain(name string, res goja.Value) (out any, err error) {
-	// Reading the result can run script code (getters), which may throw
-	// or be interrupted: outside a JS call goja panics with those.
-	defer func() {
-		if r := recover(); r != nil {
-			switch e := r.(type) {
-			case *goja.InterruptedError:
-				out, err = nil, e
-			case *goja.StackOverflowError:
-				out, err = nil, e
-			default:
-				panic(r)
-			}
-		}
-	}()
 	var convErr error
-	if ex := v.rt.Try(func() { out, convErr = v.fromJS(res, 0) }); ex != nil {
-		return nil, ex
+	if err := v.guarded(func() error { out, convErr = v.fromJS(res, 0); return nil }); err != nil {
+		return nil, err
 	}
 	if convErr != nil {
 		return nil, &Error{Script: name, Kind: KindResult, Message: "result " + convErr.Error()}

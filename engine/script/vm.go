@@ -18,8 +18,6 @@ type vm struct {
 	rt        *goja.Runtime
 	jsonParse goja.Callable // JSON.parse, captured before scripts run
 	deepFreez goja.Callable
-	keyCount  goja.Callable
-	toPlain   goja.Callable
 	describe  goja.Callable
 	// The intrinsic prototypes that mark plain data (convert.go).
 	objectProto, arrayProto, dateProto *goja.Object
@@ -36,7 +34,8 @@ type vm struct {
 // hardenJS freezes every intrinsic reachable from the global object (and the
 // hidden ones), after turning a few commonly overridden prototype properties
 // into accessors so instances can still set them (SES "override mistake").
-// It returns [deepFreeze, keyCount].
+// It returns [deepFreeze, keyCount, toPlain, describe]; Go keeps deepFreeze
+// and describe (for thrown values).
 const hardenJS = `(function(){
 "use strict";
 const G = globalThis;
@@ -181,10 +180,8 @@ func (e *Engine) newVM() (*vm, error) {
 	}
 	fns := res.ToObject(rt)
 	v.deepFreez, _ = goja.AssertFunction(fns.Get("0"))
-	v.keyCount, _ = goja.AssertFunction(fns.Get("1"))
-	v.toPlain, _ = goja.AssertFunction(fns.Get("2"))
 	v.describe, _ = goja.AssertFunction(fns.Get("3"))
-	if v.deepFreez == nil || v.keyCount == nil || v.toPlain == nil || v.describe == nil {
+	if v.deepFreez == nil || v.describe == nil {
 		return nil, errors.New("harden runtime: helpers missing")
 	}
 	v.objectProto = rt.NewObject().Prototype()
