@@ -51,9 +51,10 @@ type Entity struct {
 	// and validations read ("account.industry" → account: [industry]).
 	RefReads map[string][]string
 	// Hooks maps an event to its "script#function".
-	Hooks       map[string]Hook
-	Validations []schema.Validation
-	computed    string // the generated script, "" when nothing to compute
+	Hooks        map[string]Hook
+	Validations  []schema.Validation
+	computed     string        // the generated script, "" when nothing to compute
+	computeShape *script.Shape // what compute may set: the formula fields
 }
 
 // Hook is a script function attached to an event.
@@ -89,6 +90,10 @@ func Compile(app *schema.App) (*Program, schema.Problems) {
 		if src != "" {
 			le.computed = computeScript(e.Name)
 			sources[le.computed] = src
+			le.computeShape = &script.Shape{Name: e.Name, Writable: map[string]bool{}}
+			for _, f := range le.Formulas {
+				le.computeShape.Writable[f.Name] = true
+			}
 		}
 		p.entities[e.Name] = le
 	}
@@ -244,17 +249,17 @@ func generate(app *schema.App, ei int, le *Entity) (string, schema.Problems) {
 	}
 
 	var b strings.Builder
-	b.WriteString("function compute(r) {\nconst out = {}, errors = [], failed = [];\n")
+	b.WriteString("function compute(r) {\nconst errors = [], failed = [];\n")
 	for _, f := range le.Formulas {
 		x := formulas[f.Name]
 		name := strconv.Quote(f.Name)
-		fmt.Fprintf(&b, "try { const v = %s; r[%s] = v; out[%s] = v; } catch (e) { r[%s] = null; out[%s] = null; errors.push([%s, String(e)]); }\n",
-			call(x.refs, x.text), name, name, name, name, name)
+		fmt.Fprintf(&b, "try { r[%s] = %s; } catch (e) { r[%s] = null; errors.push([%s, String(e)]); }\n",
+			name, call(x.refs, x.text), name, name)
 	}
 	for i, x := range rules {
 		fmt.Fprintf(&b, "try { if (!(%s)) failed.push([%d, \"\"]); } catch (e) { failed.push([%d, String(e)]); }\n", call(x.refs, x.text), i, i)
 	}
-	b.WriteString("return {values: out, errors: errors, failed: failed};\n}\n")
+	b.WriteString("return {errors: errors, failed: failed};\n}\n")
 	return b.String(), nil
 }
 
@@ -298,14 +303,16 @@ func (p *Program) Compute(ctx context.Context, entity string, values map[string]
 	if !le.Computes() {
 		return out, nil
 	}
-	res, err := p.scripts.Invoke(ctx, le.computed, "compute", []any{values}, script.Env{})
+	// The record is handed in as a record argument: fields are converted
+	// only when a formula reads them, and only formula fields may be set.
+	res, err := p.scripts.Invoke(ctx, le.computed, "compute", []any{&script.Record{Values: values, Shape: le.computeShape}}, script.Env{})
 	out.Logs = res.Logs
 	if err != nil {
 		return out, err
 	}
 	m, _ := res.Result.(map[string]any)
-	if v, ok := m["values"].(map[string]any); ok {
-		out.Values = v
+	if len(res.Changes) > 0 && res.Changes[0] != nil {
+		out.Values = res.Changes[0]
 	}
 	errs, _ := m["errors"].([]any)
 	for _, e := range errs {
@@ -350,9 +357,9 @@ type HookCall struct {
 
 // HookResult is what a hook did.
 type HookResult struct {
-	Hook   Hook
-	Values map[string]any // the record's values after the call
-	Logs   []script.LogLine
+	Hook    Hook
+	Changes map[string]any // the fields the hook assigned, with their new values
+	Logs    []script.LogLine
 }
 
 // RunHook runs the entity's hook for call.Event, if there is one; ok is
@@ -369,8 +376,8 @@ func (p *Program) RunHook(ctx context.Context, entity string, call HookCall) (re
 	if err != nil {
 		return res, true, err
 	}
-	if len(out.Records) > 0 {
-		res.Values = out.Records[0]
+	if len(out.Changes) > 0 {
+		res.Changes = out.Changes[0]
 	}
 	return res, true, nil
 }

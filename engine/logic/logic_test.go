@@ -97,7 +97,7 @@ func TestRunHook(t *testing.T) {
 			Ctx: map[string]any{"user": map[string]any{"id": "u1"}}})
 	}
 	res, ok, err := call(200)
-	if !ok || err != nil || res.Values["rate"] != 0.5 || res.Hook.String() != "deal#beforeSave" {
+	if !ok || err != nil || res.Changes["rate"] != 0.5 || res.Hook.String() != "deal#beforeSave" {
 		t.Fatalf("hook: %v %v %v", res, ok, err)
 	}
 	if len(res.Logs) != 1 || res.Logs[0].Message != `seen {"id":"u1"}` {

@@ -529,14 +529,8 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 	}
 	var problems schema.Problems
 	for _, f := range info.fields {
-		if !rec.Shape.Writable[f.Name] {
-			continue
-		}
-		nv, ok := res.Values[f.Name]
-		if !ok {
-			nv = nil
-		}
-		if sameScriptValue(before[f.Name], nv) {
+		nv, ok := res.Changes[f.Name]
+		if !ok || sameScriptValue(before[f.Name], nv) {
 			continue
 		}
 		v, err := fromScript(f, nv, false)

@@ -96,7 +96,19 @@ function decimals(x) {
   const n = (dot < 0 ? 0 : m.length - dot - 1) - exp;
   return n > 0 ? n : 0;
 }
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 function roundTo(x, d) {
+  // Fast path: x·10^d in floating point is within 1e-8 of the exact
+  // product while it stays below 1e8, so unless it lies that close to a
+  // half, rounding it gives the same digits as the decimal shift (and
+  // r / 10^d is the double nearest those digits, as parsing them is).
+  if (d >= 0 && d <= 15) {
+    const y = mabs(x) * POW10[d];
+    if (y < 1e8) {
+      const f = y - mfloor(y);
+      if (mabs(f - 0.5) > 1e-7) return zero((x < 0 ? -1 : 1) * (mround(y) / POW10[d]));
+    }
+  }
   const r = mround(shift(mabs(x), d));
   return zero((x < 0 ? -1 : 1) * shift(r, -d));
 }

@@ -123,13 +123,9 @@ func (v *vm) recordArg(rec *Record) (goja.Value, *record) {
 	return v.rt.NewDynamicObject(r), r
 }
 
-// values are the record's values after the call: the ones handed in, with
-// what the script assigned converted back to plain values.
-func (r *record) values() (map[string]any, error) {
-	out := make(map[string]any, len(r.vals))
-	for k, x := range r.vals {
-		out[k] = x
-	}
+// changes are the fields the script assigned, as plain values.
+func (r *record) changes() (map[string]any, error) {
+	out := make(map[string]any, len(r.set))
 	for k := range r.set {
 		x, err := r.v.fromJS(r.js[k], 0)
 		if err != nil {

@@ -47,12 +47,15 @@ function badValue(record) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := out.Records[0]
-	if got["amount"] != int64(42) || got["title"] != "Big Acme" || got["note"] != nil || got["stage"] != nil || got["weighted"] != 5 {
-		t.Errorf("record after call = %v", got)
+	got := out.Changes[0]
+	if len(got) != 4 || got["amount"] != int64(42) || got["title"] != "Big Acme" || got["note"] != nil || got["stage"] != nil {
+		t.Errorf("changes = %v", got)
 	}
-	if out.Result != int64(5) || out.Records[1] != nil {
-		t.Errorf("result %v, records %v", out.Result, out.Records)
+	if _, ok := got["note"]; !ok {
+		t.Error("a deleted field is not reported as set to null")
+	}
+	if out.Result != int64(5) || out.Changes[1] != nil {
+		t.Errorf("result %v, changes %v", out.Result, out.Changes)
 	}
 	for fn, want := range map[string]string{
 		"typo":     `deal has no field "amout"`,

@@ -397,12 +397,12 @@ func (e *Engine) Call(ctx context.Context, script, function string, args map[str
 	return out.Result, out.Logs, err
 }
 
-// Outcome is what Invoke returns: the function's result, the values of each
-// *Record argument after the call (nil for other arguments), and the console
-// lines the call wrote.
+// Outcome is what Invoke returns: the function's result, for each *Record
+// argument the fields the script assigned with their new values (nil for
+// other arguments), and the console lines the call wrote.
 type Outcome struct {
 	Result  any
-	Records []map[string]any
+	Changes []map[string]any
 	Logs    []LogLine
 }
 
@@ -475,12 +475,12 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 		thrown = v.describeThrown(ex.Value())
 	}
 	if runErr == nil && recs != nil {
-		out.Records = make([]map[string]any, len(args))
+		out.Changes = make([]map[string]any, len(args))
 		for i, r := range recs {
 			if r == nil {
 				continue
 			}
-			if out.Records[i], runErr = v.recordValues(c.name, r); runErr != nil {
+			if out.Changes[i], runErr = v.recordChanges(c.name, r); runErr != nil {
 				break
 			}
 		}
@@ -498,7 +498,7 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 		default:
 			healthy = false // interrupted or overflowed: do not reuse
 		}
-		out.Result, out.Records = nil, nil
+		out.Result, out.Changes = nil, nil
 		return out, se
 	}
 	return out, nil
@@ -593,10 +593,10 @@ func (v *vm) guarded(conv func() error) (err error) {
 	return convErr
 }
 
-// recordValues reads a record argument back after the call.
-func (v *vm) recordValues(name string, r *record) (out map[string]any, err error) {
+// recordChanges reads what a script assigned to a record argument.
+func (v *vm) recordChanges(name string, r *record) (out map[string]any, err error) {
 	var convErr error
-	if err := v.guarded(func() error { out, convErr = r.values(); return nil }); err != nil {
+	if err := v.guarded(func() error { out, convErr = r.changes(); return nil }); err != nil {
 		return nil, err
 	}
 	if convErr != nil {
