@@ -104,6 +104,11 @@ func Compile(app *schema.App) (*Program, schema.Problems) {
 		return p, nil // nothing to run: no sandbox needed
 	}
 	opts := script.Options{Natives: map[string][]string{"db": {"find", "get"}}}
+	for _, le := range p.entities {
+		if le.computed != "" {
+			opts.Reuse = append(opts.Reuse, le.computed) // generated: no state
+		}
+	}
 	if app.Settings != nil && app.Settings.ScriptTimeoutMS > 0 {
 		opts.Timeout = time.Duration(app.Settings.ScriptTimeoutMS) * time.Millisecond
 	}

@@ -158,3 +158,18 @@ func mustJSONs(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Scripts run their top level afresh for every call, unless declared
+// stateless in Options.Reuse (generated code), whose scope a runtime keeps.
+func TestReuse(t *testing.T) {
+	src := map[string]string{"a": "let n = 0; function f() { return ++n }", "b": "let n = 0; function f() { return ++n }"}
+	e := mustNew(t, src, Options{PoolSize: 1, Reuse: []string{"b"}})
+	for i := 1; i <= 3; i++ {
+		if r, _, _ := e.Call(context.Background(), "a", "f", nil, Env{}); r != int64(1) {
+			t.Errorf("a call %d: %v, want a fresh scope", i, r)
+		}
+		if r, _, _ := e.Call(context.Background(), "b", "f", nil, Env{}); r != int64(i) {
+			t.Errorf("b call %d: %v, want the kept scope", i, r)
+		}
+	}
+}

@@ -75,6 +75,11 @@ type Options struct {
 	// is sealed, so no call can leave anything behind for the next one.
 	Globals []string
 	Natives map[string][]string
+
+	// Reuse names scripts that keep no state at their top level (generated
+	// code): each runtime runs their top level once and reuses it, instead
+	// of afresh for every call. Ignored when Globals are declared.
+	Reuse []string
 }
 
 // Env is what Forma hands a call: each entry of Globals is a read-only,
@@ -158,7 +163,8 @@ type compiled struct {
 	name      string
 	prg       *goja.Program
 	funcs     map[string]bool
-	prefixLen int // the wrapper's text on line 1, before the script's own
+	prefixLen int  // the wrapper's text on line 1, before the script's own
+	reuse     bool // Options.Reuse: the top-level scope is kept per runtime
 }
 
 // Engine holds one app version's compiled scripts and a pool of runtimes.
@@ -215,6 +221,7 @@ func New(scripts map[string]string, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.reuse = len(opts.Globals) == 0 && slices.Contains(opts.Reuse, name)
 		e.scripts[name] = c
 	}
 	// Prepare the pool now so first calls do not pay for it.

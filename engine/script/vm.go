@@ -25,7 +25,8 @@ type vm struct {
 	// (natives.go); record makers per shared Shape.
 	natives    map[string]map[string]Native
 	nativeCtx  context.Context
-	nativeObjs []goja.Value // the declared native objects, in parameter order
+	nativeObjs []goja.Value               // the declared native objects, in parameter order
+	exports    map[*compiled]*goja.Object // top-level scopes of Options.Reuse scripts
 	e          *Engine
 	logs       []LogLine
 	dropped    int
@@ -151,7 +152,7 @@ func (e *Engine) newVM() (*vm, error) {
 	vmCount.Add(1)
 	rt := goja.New()
 	rt.SetMaxCallStackSize(e.opts.MaxCallStack)
-	v := &vm{rt: rt, e: e}
+	v := &vm{rt: rt, e: e, exports: map[*compiled]*goja.Object{}}
 	// console: plain native functions writing into the current call's log.
 	console := rt.NewObject()
 	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
@@ -241,19 +242,26 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 		}
 		jsArgs[i] = val
 	}
-	wrapper, err := v.rt.RunProgram(c.prg)
-	if err != nil {
-		return nil, nil, err
+	exports := v.exports[c]
+	if exports == nil {
+		wrapper, err := v.rt.RunProgram(c.prg)
+		if err != nil {
+			return nil, nil, err
+		}
+		wfn, ok := goja.AssertFunction(wrapper)
+		if !ok {
+			return nil, nil, errors.New("script wrapper is not a function")
+		}
+		ev, err := wfn(goja.Undefined(), params...)
+		if err != nil {
+			return nil, nil, err
+		}
+		exports = ev.ToObject(v.rt)
+		if c.reuse {
+			v.exports[c] = exports
+		}
 	}
-	wfn, ok := goja.AssertFunction(wrapper)
-	if !ok {
-		return nil, nil, errors.New("script wrapper is not a function")
-	}
-	exports, err := wfn(goja.Undefined(), params...)
-	if err != nil {
-		return nil, nil, err
-	}
-	fn, ok := goja.AssertFunction(exports.ToObject(v.rt).Get(function))
+	fn, ok := goja.AssertFunction(exports.Get(function))
 	if !ok {
 		return nil, nil, &Error{Script: c.name, Kind: KindNotFound, Message: fmt.Sprintf("%q is not a function", function)}
 	}
