@@ -355,7 +355,7 @@ func (p *Program) Compute(ctx context.Context, entity string, values map[string]
 type HookCall struct {
 	Event  string
 	Record *script.Record // the record the script sees (nil for delete hooks' writable view)
-	Ctx    map[string]any // ctx: user, previous, changed, isNew, event, app, entity
+	Ctx    any            // ctx: user, previous, changed, isNew, event, app, entity (a plain map or a *script.Record)
 	// Natives are the host functions the call may use (db.find).
 	Natives map[string]map[string]script.Native
 }

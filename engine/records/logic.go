@@ -92,10 +92,14 @@ type recordShapes struct{ save, saved, deleting *script.Shape }
 
 func newRecordShapes(info *entityInfo) recordShapes {
 	name := info.entity.Name
+	names := make([]string, len(info.fields))
+	for i, f := range info.fields {
+		names[i] = f.Name
+	}
 	sh := recordShapes{
-		save:     &script.Shape{Name: name, Writable: map[string]bool{}, ReadOnly: map[string]string{}},
-		saved:    &script.Shape{Name: name, ReadOnly: map[string]string{}},
-		deleting: &script.Shape{Name: name, ReadOnly: map[string]string{}},
+		save:     &script.Shape{Name: name, Fields: names, Writable: map[string]bool{}, ReadOnly: map[string]string{}},
+		saved:    &script.Shape{Name: name, Fields: names, ReadOnly: map[string]string{}},
+		deleting: &script.Shape{Name: name, Fields: names, ReadOnly: map[string]string{}},
 	}
 	for _, f := range info.fields {
 		switch {
@@ -377,8 +381,18 @@ func sameValue(a, b any) bool {
 	return string(appendValue(nil, a)) == string(appendValue(nil, b))
 }
 
+// ctxShape is the ctx argument of a hook: read-only, each part converted
+// for the script only when it reads it.
+var ctxShape = func() *script.Shape {
+	sh := &script.Shape{Name: "ctx", Fields: []string{"app", "changed", "entity", "event", "isNew", "previous", "user"}, ReadOnly: map[string]string{}}
+	for _, k := range sh.Fields {
+		sh.ReadOnly[k] = "ctx is read-only"
+	}
+	return sh
+}()
+
 // hookContext is the ctx argument of a hook.
-func (r *logicRun) hookContext(info *entityInfo, event string, isNew bool, previous map[string]any, changed []string) map[string]any {
+func (r *logicRun) hookContext(info *entityInfo, event string, isNew bool, previous map[string]any, changed []string) *script.Record {
 	roles := r.c.Roles
 	if roles == nil {
 		roles = []string{}
@@ -390,8 +404,8 @@ func (r *logicRun) hookContext(info *entityInfo, event string, isNew bool, previ
 	if r.c.UserID != "" || r.c.Admin {
 		user = map[string]any{"id": r.c.UserID, "roles": roles, "team": r.c.TeamID, "admin": r.c.Admin}
 	}
-	return map[string]any{"user": user, "app": info.app.Name, "entity": info.entity.Name, "event": event,
-		"isNew": isNew, "previous": previous, "changed": changed}
+	return &script.Record{Shape: ctxShape, Values: map[string]any{"user": user, "app": info.app.Name, "entity": info.entity.Name, "event": event,
+		"isNew": isNew, "previous": previous, "changed": changed}}
 }
 
 // natives are the host functions a hook may call: db.find and db.get, read
@@ -498,7 +512,6 @@ func (r *logicRun) beforeSave(ctx context.Context, tx store.Conn, w *working, ol
 
 func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) error {
 	info := w.info
-	before := w.plain()
 	var previous map[string]any
 	var changed []string
 	if old != nil {
@@ -515,7 +528,9 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 			}
 		}
 	}
-	rec := &script.Record{Values: before, Shape: info.shapes.save}
+	// The script reads the working values directly (engine values convert
+	// to script values as they are read).
+	rec := &script.Record{Values: w.values, Shape: info.shapes.save}
 	id, _ := w.values["id"].(string)
 	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeSave, Record: rec,
 		Ctx: r.hookContext(info, logic.BeforeSave, old == nil, previous, changed), Natives: r.natives(ctx, info.app.Name)})
@@ -530,12 +545,15 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 	var problems schema.Problems
 	for _, f := range info.fields {
 		nv, ok := res.Changes[f.Name]
-		if !ok || sameScriptValue(before[f.Name], nv) {
+		if !ok {
 			continue
 		}
 		v, err := fromScript(f, nv, false)
 		if err != nil {
 			problems.Add("/"+f.Name, "%s (set by %s) %v", f.Name, res.Hook, err)
+			continue
+		}
+		if sameValue(v, w.values[f.Name]) {
 			continue
 		}
 		if f.Required && blank(v) {

@@ -15,9 +15,25 @@ import (
 // that makes many calls with records of one kind should share one Shape,
 // so each runtime builds the record machinery for it once.
 type Shape struct {
-	Name     string
+	Name string
+	// Fields, when set, are all the record's fields in order: a field
+	// missing from Values reads as null, and Object.keys lists them all.
+	// Each must be in Writable or ReadOnly.
+	Fields   []string
 	Writable map[string]bool
 	ReadOnly map[string]string // field → why it cannot be set
+}
+
+// field reports whether key is one of a Fields shape's fields.
+func (s *Shape) field(key string) bool {
+	if s.Fields == nil {
+		return false
+	}
+	if s.Writable[key] {
+		return true
+	}
+	_, ok := s.ReadOnly[key]
+	return ok
 }
 
 // record is the object a script sees for a *Record argument: a dynamic
@@ -42,6 +58,9 @@ func (r *record) Get(key string) goja.Value {
 	}
 	x, ok := r.vals[key]
 	if !ok {
+		if r.shape.field(key) {
+			return goja.Null() // a field without a value
+		}
 		return nil
 	}
 	jv, err := r.v.toJS(x, 0)
@@ -69,12 +88,15 @@ func (r *record) Set(key string, val goja.Value) bool {
 
 func (r *record) Has(key string) bool {
 	_, ok := r.vals[key]
-	return ok || r.set[key]
+	return ok || r.set[key] || r.shape.field(key)
 }
 
 func (r *record) Delete(key string) bool { return r.Set(key, goja.Null()) }
 
 func (r *record) Keys() []string {
+	if r.shape.Fields != nil {
+		return r.shape.Fields
+	}
 	if r.keys == nil {
 		r.keys = make([]string, 0, len(r.vals)+len(r.set))
 		for k := range r.vals {
@@ -100,6 +122,9 @@ func (r *record) name() string {
 // MarshalJSON writes the record's current values (console.log(record)).
 func (r *record) MarshalJSON() ([]byte, error) {
 	out := make(map[string]any, len(r.vals))
+	for _, k := range r.shape.Fields {
+		out[k] = nil
+	}
 	for k, x := range r.vals {
 		if !r.set[k] {
 			out[k] = x
