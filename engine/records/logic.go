@@ -684,15 +684,26 @@ func (s *Service) refValues(ctx context.Context, tx store.Conn, info *entityInfo
 // afterHook runs an after-hook on a committed record. Its failure cannot
 // undo the write: it is recorded in the app's script log (the automation
 // capability will turn after-hooks into durable jobs with retries).
-func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string, rec, previous map[string]any, changed []string) {
+//
+// rec is the stored record (the deleted one for afterDelete); previous is
+// the record before the write (nil on create).
+func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string, rec, previous *Record) {
 	le := r.prog.Entity(info.entity.Name)
 	if _, ok := le.Hooks[event]; !ok {
 		return
 	}
-	view := &script.Record{Values: rec, Shape: info.shapes.saved}
-	id, _ := rec["id"].(string)
+	var prev map[string]any
+	var changed []string
+	if previous != nil {
+		prev = plainRecord(previous.fields, previous.values)
+	}
+	if event == logic.AfterSave {
+		changed = changedNames(info.fields, previous, rec)
+	}
+	view := &script.Record{Values: plainRecord(rec.fields, rec.values), Shape: info.shapes.saved}
+	id := rec.ID()
 	res, _, err := r.prog.RunHook(context.WithoutCancel(ctx), info.entity.Name, logic.HookCall{Event: event, Record: view,
-		Ctx: r.hookContext(info, event, event == logic.AfterSave && previous == nil, previous, changed), Natives: r.natives(ctx, info.app.Name)})
+		Ctx: r.hookContext(info, event, event == logic.AfterSave && previous == nil, prev, changed), Natives: r.natives(ctx, info.app.Name)})
 	r.log(event, info.entity.Name, id, res.Hook, res.Logs)
 	var se *script.Error
 	if errors.As(err, &se) {

@@ -338,7 +338,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 		return nil, s.writeError(err)
 	}
 	if run != nil {
-		run.afterHook(ctx, info, logic.AfterSave, plainRecord(rec.fields, rec.values), nil, changedNames(info.fields, nil, rec))
+		run.afterHook(ctx, info, logic.AfterSave, rec, nil)
 	}
 	return project(rec, s.visible(info, c)), nil
 }
@@ -453,7 +453,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		return nil, s.writeError(err)
 	}
 	if run != nil {
-		run.afterHook(ctx, info, logic.AfterSave, plainRecord(rec.fields, rec.values), plainRecord(old.fields, old.values), changedNames(info.fields, old, rec))
+		run.afterHook(ctx, info, logic.AfterSave, rec, old)
 	}
 	return project(rec, s.visible(info, c)), nil
 }
@@ -569,7 +569,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 		return s.writeError(err)
 	}
 	if run != nil {
-		run.afterHook(ctx, info, logic.AfterDelete, plainRecord(old.fields, old.values), plainRecord(old.fields, old.values), nil)
+		run.afterHook(ctx, info, logic.AfterDelete, old, old)
 	}
 	return nil
 }
