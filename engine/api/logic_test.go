@@ -502,3 +502,65 @@ func TestLogicScriptTest(t *testing.T) {
 		wantErr(t, "rep runs a test", st, body, 403, "forbidden")
 	})
 }
+
+// Concurrent writes to children and parents keep rollups exact and do not
+// fail: a line's change locks its product to recompute its rollup, while a
+// product's rename locks its lines to recompute their formulas.
+func TestLogicConcurrentWrites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := shopEnv(t, db)
+		sale := e.create("shop/sale", map[string]any{"number": "k-1"})
+		product := e.create("shop/product", map[string]any{"name": "Widget"})
+		var lines []map[string]any
+		for i := 0; i < 4; i++ {
+			lines = append(lines, e.create("shop/line", map[string]any{"sale": sale["id"], "qty": 1, "price": 1, "product": product["id"]}))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan string, 100)
+		for w, l := range lines {
+			wg.Add(1)
+			go func(w int, id string) {
+				defer wg.Done()
+				version := int64(1)
+				for i := 0; i < 10; i++ {
+					st, body := e.do("PATCH", "/api/data/shop/line/"+id, map[string]any{"qty": i + 2, "version": version})
+					if st != 200 {
+						errs <- fmt.Sprintf("line %d patch %d: %d %v", w, i, st, body)
+						return
+					}
+					version = num(t, body["version"])
+				}
+			}(w, str(l["id"]))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			version := num(t, product["version"])
+			for i := 0; i < 10; i++ {
+				st, body := e.do("PATCH", "/api/data/shop/product/"+str(product["id"]), map[string]any{"name": fmt.Sprintf("Widget %d", i), "version": version})
+				if st != 200 {
+					errs <- fmt.Sprintf("product patch %d: %d %v", i, st, body)
+					return
+				}
+				version = num(t, body["version"])
+			}
+		}()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		// Each line ends at qty 11: the rollups are exact, the formulas current.
+		if p := e.get("shop/product", str(product["id"])); mustJSON(p["sold"]) != "44" || p["name"] != "Widget 9" {
+			t.Errorf("product after the burst: %v", p)
+		}
+		if s := e.get("shop/sale", str(sale["id"])); mustJSON(s["total"]) != "44.00" || mustJSON(s["lines"]) != "4" {
+			t.Errorf("sale after the burst: %v", s)
+		}
+		for _, l := range items(t, listBody(t, e, "/api/data/shop/line")) {
+			if l["pname"] != "Widget 9" {
+				t.Errorf("line %v: pname %v", l["id"], l["pname"])
+			}
+		}
+	})
+}

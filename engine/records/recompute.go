@@ -379,6 +379,11 @@ func (s *Service) recomputeAll(ctx context.Context, info *entityInfo) (int, erro
 				return 0, err
 			}
 			defer tx.Rollback()
+			if s.dialect != "sqlite" { // see lockForRecompute
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", logicLock, info.app.Name); err != nil {
+					return 0, err
+				}
+			}
 			n := 0
 			for _, id := range ids {
 				old, new, err := run.recompute(ctx, tx, info, id)
@@ -519,6 +524,53 @@ func hasCascades(info *entityInfo) bool {
 	for i := range info.app.Entities {
 		for _, f := range info.app.Entities[i].Fields {
 			if f.Type == schema.Ref && f.Entity == info.entity.Name && (f.OnDelete == "cascade" || f.OnDelete == "setNull") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// logicLock is the class of the PostgreSQL advisory lock (per app) that
+// orders writes whose recomputation crosses records ("Frml").
+const logicLock = 0x46726d6c
+
+// lockForRecompute prevents deadlocks between writes that recompute other
+// records. A write that updates the rollups of its parents locks child
+// first, parent second; a write whose change flows down into the formulas
+// of the records that reference it locks parent first, children second.
+// Two such writes could each hold what the other waits for. So, on
+// PostgreSQL, before touching any row, writes that flow down take the
+// app's logic lock exclusively and writes that only flow up take it
+// shared: upward writes still run side by side (their parent locks follow
+// one order), and a downward write waits until they are done. SQLite runs
+// one write at a time and needs none.
+func (s *Service) lockForRecompute(ctx context.Context, tx store.Conn, info *entityInfo, deleting bool) error {
+	if s.dialect == "sqlite" {
+		return nil
+	}
+	var mode string
+	switch {
+	case info.flowsDown || (deleting && hasCascades(info)):
+		mode = "pg_advisory_xact_lock"
+	case info.feeds:
+		mode = "pg_advisory_xact_lock_shared"
+	default:
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT "+mode+"(?, hashtext(?))", logicLock, info.app.Name); err != nil {
+		return fmt.Errorf("records: lock for recomputation: %w", err)
+	}
+	return nil
+}
+
+// flowsDown reports whether a formula of another record reads info's
+// records through a ref, so that a change to one recomputes those.
+func flowsDown(info *entityInfo) bool {
+	for i := range info.app.Entities {
+		e := &info.app.Entities[i]
+		for _, f := range e.Fields {
+			if f.Type == schema.Ref && f.Entity == info.entity.Name && formulaReadsRef(e, f.Name) {
 				return true
 			}
 		}

@@ -118,6 +118,7 @@ type entityInfo struct {
 	computedReads map[string][]string
 	shapes        recordShapes // what hooks may change (logic.go), when info.logic
 	feeds         bool         // a rollup or a formula elsewhere reads this entity's records
+	flowsDown     bool         // a formula of a referencing record reads this entity's fields
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -168,6 +169,7 @@ func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 	info.logic = hasLogic(info)
 	info.computedReads = computedReads(app, e)
 	info.feeds = dependedOn(info)
+	info.flowsDown = flowsDown(info)
 	if info.logic {
 		info.shapes = newRecordShapes(info)
 	}

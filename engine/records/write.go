@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -269,6 +270,9 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	}
 	defer tx.Rollback()
 	if run != nil {
+		if err := s.lockForRecompute(ctx, tx, info, false); err != nil {
+			return nil, err
+		}
 		w := newWorking(info, nil)
 		w.values["id"], w.values["created_at"], w.values["updated_at"], w.values["created_by"], w.values["version"] = id, now, now, createdBy, int64(1)
 		for i, f := range fields {
@@ -392,6 +396,11 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		return nil, fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if run != nil {
+		if err := s.lockForRecompute(ctx, tx, info, false); err != nil {
+			return nil, err
+		}
+	}
 	old, err := s.lockRow(ctx, tx, info, id)
 	if err != nil {
 		return nil, err
@@ -521,6 +530,11 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 		return fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if run != nil {
+		if err := s.lockForRecompute(ctx, tx, info, true); err != nil {
+			return err
+		}
+	}
 	old, err := s.lockRow(ctx, tx, info, id)
 	if err != nil {
 		return err
@@ -605,9 +619,19 @@ func (s *Service) writeError(err error) error {
 // time (pgx drops the failed statement from that connection's cache). A
 // failed run changed nothing: its statement failed and its transaction was
 // rolled back.
+//
+// It also runs fn again, after a short random pause, when PostgreSQL aborted
+// it as a deadlock or serialization failure with a concurrent write.
 func retry[T any](fn func() (T, error)) (T, error) {
 	v, err := fn()
-	for i := 0; i < 4 && store.IsStalePlan(err); i++ {
+	for i := 0; i < 8; i++ {
+		switch {
+		case store.IsStalePlan(err) && i < 4:
+		case store.IsConflict(err):
+			time.Sleep(time.Duration(1+mrand.IntN(5<<i)) * time.Millisecond)
+		default:
+			return v, err
+		}
 		v, err = fn()
 	}
 	return v, err

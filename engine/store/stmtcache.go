@@ -186,3 +186,13 @@ func IsStalePlan(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "0A000"
 }
+
+// IsConflict reports whether PostgreSQL aborted a transaction because it
+// collided with another (deadlock_detected, serialization_failure): the
+// transaction was rolled back whole, and running it again is the remedy.
+// Writes that recompute rollups and formulas lock records of several
+// entities, so two of them can wait on each other.
+func IsConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
