@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	builderui "github.com/formaapp/forma/builder-ui"
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/records"
@@ -66,7 +67,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
-	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog}
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, UI: builderui.FS()}
 	return s.New()
 }
 

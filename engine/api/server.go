@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ type Server struct {
 	Log     *slog.Logger
 	// ScriptLog holds the console lines and failures of app scripts.
 	ScriptLog *scriptlog.Log
+	// UI is the built web UI served at every path outside /api (nil: none).
+	UI fs.FS
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -101,6 +104,9 @@ func (s *Server) New() *fiber.App {
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
 	})
+	if s.UI != nil {
+		serveUI(app, s.UI)
+	}
 	return app
 }
 
