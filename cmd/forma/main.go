@@ -98,6 +98,7 @@ func serveCmd() *cobra.Command {
 				where = "PostgreSQL"
 			}
 			fmt.Fprintf(out, "Forma is listening on %s (data: %s)\n", url, where)
+			fmt.Fprintf(out, "Open %s/ in a browser for the web UI; the REST API is under %s/api/\n", url, url)
 			switch {
 			case setup != "":
 				// The one-time token goes to the operator's terminal, not to
@@ -107,9 +108,9 @@ func serveCmd() *cobra.Command {
 				fmt.Fprintf(out, "    -d '{\"token\": \"%s\", \"email\": \"you@example.com\", \"password\": \"choose-a-password\"}'\n\n", setup)
 				fmt.Fprintf(out, "or restart with FORMA_ADMIN_EMAIL and FORMA_ADMIN_PASSWORD set, or run `forma admin create`.\n")
 			case os.Getenv("FORMA_ADMIN_EMAIL") != "":
-				fmt.Fprintf(out, "Log in as %s: POST %s/api/auth/login {\"email\", \"password\"}\n", os.Getenv("FORMA_ADMIN_EMAIL"), url)
+				fmt.Fprintf(out, "Log in as %s (in the web UI, or POST %s/api/auth/login {\"email\", \"password\"})\n", os.Getenv("FORMA_ADMIN_EMAIL"), url)
 			default:
-				fmt.Fprintf(out, "Log in: POST %s/api/auth/login {\"email\", \"password\"}\n", url)
+				fmt.Fprintf(out, "Log in with your admin account (in the web UI, or POST %s/api/auth/login {\"email\", \"password\"})\n", url)
 			}
 			fmt.Fprintf(out, "Try the sample sales-pipeline app: go run ./cmd/forma app apply schema/testdata/pipeline.json (README, Quick start)\n")
 			app := eng.Handler()

@@ -1,0 +1,86 @@
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TOKEN_KEY } from "./api";
+import { App } from "./App";
+import { mockFetch, renderWith } from "./test/util";
+
+const doc = {
+  name: "crm", label: "CRM", version: 1,
+  entities: [
+    { name: "deal", label: "Deals", fields: [{ id: "1", name: "title", type: "text" }, { id: "2", name: "account", type: "ref", entity: "account" }] },
+    { name: "account", label: "Accounts", fields: [{ id: "3", name: "name", type: "text" }] },
+  ],
+};
+
+beforeEach(() => {
+  window.location.hash = "";
+});
+afterEach(() => localStorage.clear());
+
+function login() {
+  fireEvent.change(screen.getByTestId("login-email"), { target: { value: "rep@example.com" } });
+  fireEvent.change(screen.getByTestId("login-password"), { target: { value: "pw" } });
+  fireEvent.click(screen.getByTestId("login-submit"));
+}
+
+describe("App", () => {
+  it("logs in, lists apps, opens an app's entities and a list with ref labels", async () => {
+    const calls = mockFetch((c) => {
+      const p = c.url.pathname;
+      if (p === "/api/auth/login") return { body: { token: "t1", user: { id: "u1", email: "rep@example.com" } } };
+      if (p === "/api/meta/apps") return { body: { items: [{ name: "crm", label: "CRM", version: 1 }] } };
+      if (p === "/api/meta/apps/crm") return { body: doc };
+      if (p === "/api/data/crm/deal") {
+        return { body: { items: [{ id: "d1", title: "Deal", account: "a1", expand: { account: { id: "a1", name: "Acme" } } }], nextCursor: null } };
+      }
+    });
+    renderWith(<App />);
+    login();
+    fireEvent.click(await screen.findByTestId("app-link-crm"));
+    await screen.findByTestId("entity-link-account");
+    expect(screen.getByTestId("entity-link-deal").getAttribute("aria-current")).toBe("page");
+    const row = await screen.findByTestId("list-row");
+    expect(row.textContent).toContain("Acme");
+    expect(localStorage.getItem(TOKEN_KEY)).toBe("t1");
+    const list = calls.find((c) => c.url.pathname === "/api/data/crm/deal")!;
+    expect(list.url.searchParams.get("expand")).toBe("account");
+    expect(list.headers.Authorization).toBe("Bearer t1");
+  });
+
+  it("says so on bad credentials", async () => {
+    mockFetch(() => ({ status: 401, body: { error: { code: "bad_credentials", message: "bad" } } }));
+    renderWith(<App />);
+    login();
+    expect((await screen.findByTestId("login-error")).textContent).toBe("Wrong email or password.");
+  });
+
+  it("says when logins are throttled", async () => {
+    mockFetch(() => ({ status: 429, headers: { "Retry-After": "840" }, body: { error: { code: "too_many_attempts", message: "slow down" } } }));
+    renderWith(<App />, "zh-CN");
+    login();
+    expect((await screen.findByTestId("login-error")).textContent).toBe("登录失败次数过多，请 14 分钟后再试。");
+  });
+
+  it("goes back to login when the session ends (401)", async () => {
+    localStorage.setItem(TOKEN_KEY, "expired");
+    mockFetch(() => ({ status: 401, body: { error: { code: "unauthorized", message: "expired" } } }));
+    renderWith(<App />);
+    await screen.findByTestId("login-email");
+    expect(screen.getByText("Your session has ended. Please sign in again.")).toBeTruthy();
+    expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+  });
+
+  it("logs out", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/meta/apps") return { body: { items: [] } };
+      if (c.url.pathname === "/api/auth/logout") return { status: 204 };
+    });
+    renderWith(<App />);
+    await screen.findByText("No apps have been installed yet.");
+    fireEvent.click(screen.getByTestId("logout"));
+    await screen.findByTestId("login-email");
+    await waitFor(() => expect(calls.some((c) => c.url.pathname === "/api/auth/logout" && c.method === "POST")).toBe(true));
+    expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+  });
+});

@@ -1,0 +1,85 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, getToken, onUnauthorized } from "./api";
+import { LANGS, useI18n, type Lang } from "./i18n";
+import { href, navigate, useRoute } from "./router";
+import { Login } from "./components/Login";
+import { AppList } from "./components/AppList";
+import { AppShell } from "./components/AppShell";
+import { Icon } from "./components/common";
+
+export function LangSwitch() {
+  const { lang, setLang, t } = useI18n();
+  return (
+    <label className="lang-switch" title={t("header.language")}>
+      <Icon.globe />
+      <select aria-label={t("header.language")} value={lang} data-testid="lang-switch"
+        onChange={(e) => setLang(e.target.value as Lang)}>
+        {LANGS.map((l) => <option key={l} value={l}>{t(`lang.${l}`)}</option>)}
+      </select>
+    </label>
+  );
+}
+
+export function App() {
+  const { t } = useI18n();
+  const route = useRoute();
+  const [authed, setAuthed] = useState(() => !!getToken());
+  const [sessionEnded, setSessionEnded] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  useEffect(() => {
+    onUnauthorized(() => {
+      setAuthed(false);
+      setSessionEnded(true);
+    });
+    return () => onUnauthorized(null);
+  }, []);
+
+  // Close the phone menu on every navigation.
+  useEffect(() => setMenuOpen(false), [route]);
+
+  const loggedIn = useCallback(() => {
+    setAuthed(true);
+    setSessionEnded(false);
+    if (route.name === "login") navigate({ name: "apps" });
+  }, [route.name]);
+
+  async function logout() {
+    try {
+      await api.logout();
+    } catch {
+      /* the token is dropped either way */
+    }
+    setAuthed(false);
+    setSessionEnded(false);
+    navigate({ name: "login" });
+  }
+
+  const inApp = route.name !== "apps" && route.name !== "login";
+
+  return (
+    <div className="layout">
+      <header className="topbar">
+        {authed && inApp && (
+          <button type="button" className="btn btn-icon menu-toggle" aria-label={t("header.menu")} aria-expanded={menuOpen}
+            data-testid="menu-toggle" onClick={() => setMenuOpen((o) => !o)}>
+            <Icon.menu />
+          </button>
+        )}
+        <a className="brand" href={href({ name: "apps" })}>{t("app.name")}</a>
+        <div className="topbar-spacer" />
+        <LangSwitch />
+        {authed && (
+          <button type="button" className="btn btn-ghost" data-testid="logout" onClick={logout}>{t("header.logout")}</button>
+        )}
+      </header>
+      {!authed ? (
+        <Login onLoggedIn={loggedIn} sessionEnded={sessionEnded} />
+      ) : route.name === "apps" || route.name === "login" ? (
+        <main className="main"><AppList /></main>
+      ) : (
+        <AppShell route={route} menuOpen={menuOpen} />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,225 @@
+// A small typed client over fetch for Forma's REST API (same origin).
+// Every error answer has the shape
+// {"error": {"code", "message", "details": [{"path", "message"}], "script"?}};
+// it is thrown as an ApiError so screens can show code, message and details.
+
+export const TOKEN_KEY = "forma.token";
+
+export type FieldType =
+  | "text" | "longtext" | "integer" | "decimal" | "boolean" | "date" | "datetime"
+  | "select" | "multiselect" | "email" | "phone" | "url" | "ref" | "user" | "file"
+  | "json" | "formula" | "rollup" | "autonumber";
+
+export interface Field {
+  id: string;
+  name: string;
+  label?: string;
+  type: FieldType;
+  required?: boolean;
+  unique?: boolean;
+  maxLength?: number;
+  min?: number | string;
+  max?: number | string;
+  precision?: number;
+  scale?: number;
+  options?: string[];
+  default?: unknown;
+  entity?: string;
+  expr?: string;
+  returns?: FieldType;
+}
+
+export interface Entity {
+  id?: string;
+  name: string;
+  label?: string;
+  fields: Field[];
+}
+
+export interface AppDocument {
+  name: string;
+  label?: string;
+  description?: string;
+  version?: number;
+  entities: Entity[];
+}
+
+export interface AppInfo {
+  name: string;
+  label?: string;
+  version: number;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name?: string;
+  roles?: string[];
+  teamId?: string;
+  admin?: boolean;
+}
+
+export interface LoginResult {
+  token: string;
+  expiresAt?: string;
+  user?: User;
+}
+
+export type DataRecord = Record<string, unknown> & {
+  id: string;
+  version?: number;
+  // With ?expand=ref1,ref2: the referenced records, by field name.
+  expand?: Record<string, DataRecord | null>;
+};
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string | null;
+}
+
+export interface HistoryEntry {
+  id: string;
+  op: "create" | "update" | "delete" | string;
+  path?: string;
+  actor?: string;
+  at: string;
+  version?: number;
+  changes: Record<string, { old?: unknown; new?: unknown }>;
+}
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export interface ScriptInfo {
+  script?: string;
+  function?: string;
+  line?: number;
+  column?: number;
+  kind?: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetail[];
+  readonly script?: ScriptInfo;
+  readonly retryAfter?: number;
+
+  constructor(status: number, code: string, message: string, details: ErrorDetail[] = [], script?: ScriptInfo, retryAfter?: number) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.script = script;
+    this.retryAfter = retryAfter;
+  }
+}
+
+// Called on every 401 (except a failed login): the app goes back to login.
+let unauthorizedHandler: (() => void) | null = null;
+export function onUnauthorized(fn: (() => void) | null): void {
+  unauthorizedHandler = fn;
+}
+
+export function getToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token: string | null): void {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage unavailable: the session lasts as long as the page */
+  }
+}
+
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? "?" + s : "";
+}
+
+const seg = encodeURIComponent;
+
+async function request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const token = getToken();
+  if (token && opts.auth !== false) headers.Authorization = "Bearer " + token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, "network", e instanceof Error ? e.message : String(e));
+  }
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string; details?: ErrorDetail[]; script?: ScriptInfo } } | undefined)?.error;
+    const ra = res.headers.get("Retry-After");
+    const apiErr = new ApiError(
+      res.status,
+      err?.code ?? "http_" + res.status,
+      err?.message ?? res.statusText ?? "",
+      Array.isArray(err?.details) ? err!.details : [],
+      err?.script,
+      ra && /^\d+$/.test(ra) ? Number(ra) : undefined,
+    );
+    if (res.status === 401 && opts.auth !== false) {
+      setToken(null);
+      unauthorizedHandler?.();
+    }
+    throw apiErr;
+  }
+  return data as T;
+}
+
+export const api = {
+  async login(email: string, password: string): Promise<LoginResult> {
+    const r = await request<LoginResult>("POST", "/api/auth/login", { email, password }, { auth: false });
+    setToken(r.token);
+    return r;
+  },
+  async logout(): Promise<void> {
+    try {
+      await request<unknown>("POST", "/api/auth/logout", undefined, { auth: true });
+    } finally {
+      setToken(null);
+    }
+  },
+  me: () => request<User>("GET", "/api/auth/me"),
+  apps: () => request<Page<AppInfo>>("GET", "/api/meta/apps"),
+  app: (app: string) => request<AppDocument>("GET", `/api/meta/apps/${seg(app)}`),
+  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string } = {}) =>
+    request<Page<DataRecord>>("GET", `/api/data/${seg(app)}/${seg(entity)}` + query(p)),
+  get: (app: string, entity: string, id: string) =>
+    request<DataRecord>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`),
+  create: (app: string, entity: string, values: Record<string, unknown>) =>
+    request<DataRecord>("POST", `/api/data/${seg(app)}/${seg(entity)}`, values),
+  update: (app: string, entity: string, id: string, values: Record<string, unknown>) =>
+    request<DataRecord>("PATCH", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`, values),
+  remove: (app: string, entity: string, id: string) =>
+    request<unknown>("DELETE", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`),
+  history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
+    request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
+};

@@ -1,0 +1,64 @@
+import { useEffect, useState } from "react";
+import { api, ApiError, type AppDocument } from "../api";
+import { entityLabel } from "../fields";
+import { useI18n } from "../i18n";
+import { href, type Route } from "../router";
+import { ErrorBox, Loading } from "./common";
+import { ListView } from "./ListView";
+import { RecordForm } from "./RecordForm";
+import { History } from "./History";
+
+type AppRoute = Exclude<Route, { name: "login" } | { name: "apps" }>;
+
+export function AppShell({ route, menuOpen }: { route: AppRoute; menuOpen: boolean }) {
+  const { t } = useI18n();
+  const [doc, setDoc] = useState<AppDocument | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    setDoc(null);
+    setError(null);
+    api.app(route.app).then((d) => live && setDoc(d), (e) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [route.app, attempt]);
+
+  const current = "entity" in route ? route.entity : doc?.entities[0]?.name;
+  const entity = doc?.entities.find((e) => e.name === current);
+
+  let content;
+  if (error) content = <ErrorBox error={error} onRetry={() => setAttempt((a) => a + 1)} />;
+  else if (!doc) content = <Loading />;
+  else if (doc.entities.length === 0) content = <p className="muted">{t("nav.noEntities")}</p>;
+  else if (!entity) content = <ErrorBox error={new ApiError(404, "not_found", current ?? "")} />;
+  else if (route.name === "app" || route.name === "list")
+    content = <ListView key={doc.name + "/" + entity.name} app={doc} entity={entity} />;
+  else if (route.name === "new")
+    content = <RecordForm key={"new/" + entity.name} app={doc} entity={entity} />;
+  else if (route.name === "record")
+    content = <RecordForm key={entity.name + "/" + route.id} app={doc} entity={entity} id={route.id} />;
+  else content = <History key={entity.name + "/" + route.id} app={doc} entity={entity} id={route.id} />;
+
+  return (
+    <div className="shell">
+      <nav className={"sidebar" + (menuOpen ? " open" : "")} aria-label={t("nav.entities")}>
+        <a className="sidebar-app" href={href({ name: "apps" })}>← {t("header.allApps")}</a>
+        <div className="sidebar-title">{doc ? doc.label || doc.name : route.app}</div>
+        <ul>
+          {doc?.entities.map((e) => (
+            <li key={e.name}>
+              <a href={href({ name: "list", app: doc.name, entity: e.name })} data-testid={`entity-link-${e.name}`}
+                className={e.name === current ? "active" : undefined} aria-current={e.name === current ? "page" : undefined}>
+                {entityLabel(e)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main className="main">{content}</main>
+    </div>
+  );
+}

@@ -1,0 +1,180 @@
+import { useEffect, useMemo, useState } from "react";
+import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
+import { displaySystem, displayValue, entityLabel, fieldLabel } from "../fields";
+import { filterableFields, type FilterModel } from "../filter";
+import { useI18n } from "../i18n";
+import { href, navigate } from "../router";
+import { ErrorBox, Icon, Loading } from "./common";
+import { refLabel } from "./RefPicker";
+import { emptyFilter, FilterBuilder } from "./FilterBuilder";
+
+export const PAGE_SIZE = 25;
+const MAX_COLUMNS = 6;
+const UNSORTABLE = new Set(["json", "multiselect"]);
+
+interface Column {
+  name: string;
+  label: string;
+  field?: Field;
+}
+
+export function listColumns(entity: Entity, t: (k: "sys.created_at") => string): Column[] {
+  const cols: Column[] = entity.fields
+    .filter((f) => f.type !== "json" && f.type !== "longtext")
+    .slice(0, MAX_COLUMNS)
+    .map((f) => ({ name: f.name, label: fieldLabel(f), field: f }));
+  cols.push({ name: "created_at", label: t("sys.created_at") });
+  return cols;
+}
+
+// nextSort: a click on a column sorts ascending, a second click descending.
+export function nextSort(current: string, name: string): string {
+  return current === name ? "-" + name : name;
+}
+
+export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const columns = useMemo(() => listColumns(entity, t), [entity, t]);
+  const filterFields = useMemo(() => filterableFields(entity.fields), [entity]);
+
+  const [sort, setSort] = useState("");
+  const [filter, setFilter] = useState("");
+  const [filterModel, setFilterModel] = useState<FilterModel>(emptyFilter);
+  const [showFilter, setShowFilter] = useState(false);
+  // cursors[i] is the cursor that fetches page i; page 0 has none.
+  const [cursors, setCursors] = useState<string[]>([""]);
+  const [items, setItems] = useState<DataRecord[] | null>(null);
+  const [next, setNext] = useState<string | undefined>();
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  // Ref columns show the referenced record's label (?expand=…). If the
+  // server refuses the expansion (a ref hidden from this user), list without.
+  const [noExpand, setNoExpand] = useState(false);
+  const expand = noExpand ? "" : columns.filter((c) => c.field?.type === "ref").map((c) => c.name).join(",");
+
+  const page = cursors.length - 1;
+  const cursor = cursors[page];
+
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    setError(null);
+    api.list(app.name, entity.name, { sort, filter, limit: PAGE_SIZE, cursor: cursor || undefined, expand: expand || undefined }).then(
+      (r) => {
+        if (!live) return;
+        setItems(r.items ?? []);
+        setNext(r.nextCursor || undefined);
+        setLoading(false);
+      },
+      (e) => {
+        if (!live) return;
+        if (expand && e instanceof ApiError && e.code === "invalid_query" && /expand/.test(e.message)) {
+          setNoExpand(true);
+          return;
+        }
+        setError(e);
+        setLoading(false);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [app.name, entity.name, sort, filter, cursor, expand, attempt]);
+
+  const sortBy = (name: string) => {
+    setSort((s) => nextSort(s, name));
+    setCursors([""]);
+  };
+  const applyFilter = (text: string, model: FilterModel) => {
+    setFilterModel(model);
+    setFilter(text);
+    setCursors([""]);
+  };
+  const nextPage = () => next && setCursors((c) => [...c, next]);
+  const prevPage = () => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c));
+
+  const open = (id: string) => navigate({ name: "record", app: app.name, entity: entity.name, id });
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>{entityLabel(entity)}</h1>
+        <div className="page-actions">
+          <button type="button" className={"btn" + (filter ? " btn-active" : "")} aria-expanded={showFilter}
+            data-testid="filter-toggle" onClick={() => setShowFilter((s) => !s)}>
+            <Icon.filter /> {t("filter.title")}
+          </button>
+          <a className="btn btn-primary" href={href({ name: "new", app: app.name, entity: entity.name })} data-testid="new-record">
+            <Icon.plus /> {t("list.new")}
+          </a>
+        </div>
+      </div>
+      {showFilter && <FilterBuilder fields={filterFields} value={filterModel} onApply={applyFilter} />}
+      {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
+      {error ? <ErrorBox error={error} testId="list-error" onRetry={() => setAttempt((a) => a + 1)} /> : null}
+      {!items && !error && <Loading />}
+      {items && (
+        <div className={"table-wrap" + (loading ? " is-loading" : "")}>
+          <table className="list">
+            <thead>
+              <tr>
+                {columns.map((c) => {
+                  const dir = sort === c.name ? "asc" : sort === "-" + c.name ? "desc" : undefined;
+                  const sortable = !c.field || !UNSORTABLE.has(c.field.type);
+                  return (
+                    <th key={c.name} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>
+                      {sortable ? (
+                        <button type="button" className="th-sort" data-testid={`sort-${c.name}`}
+                          title={t("list.sortBy", { field: c.label })} onClick={() => sortBy(c.name)}>
+                          {c.label}
+                          {dir === "asc" && <span aria-label={t("list.sortedAsc")}><Icon.up /></span>}
+                          {dir === "desc" && <span aria-label={t("list.sortedDesc")}><Icon.down /></span>}
+                        </button>
+                      ) : c.label}
+                    </th>
+                  );
+                })}
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((r) => (
+                <tr key={r.id} data-testid="list-row" data-id={r.id} onClick={() => open(r.id)}>
+                  {columns.map((c, i) => (
+                    <td key={c.name} data-label={c.label}>
+                      {i === 0 ? (
+                        <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
+                          onClick={(e) => e.stopPropagation()} title={t("list.open")}>
+                          {cell(app, c, r, i18n)}
+                        </a>
+                      ) : cell(app, c, r, i18n)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {items.length === 0 && <p className="muted empty">{t("list.empty")}</p>}
+        </div>
+      )}
+      <div className="pager">
+        <button type="button" className="btn" disabled={page === 0 || loading} data-testid="prev-page" onClick={prevPage}>
+          <Icon.left /> {t("list.prev")}
+        </button>
+        <span className="muted" data-testid="page-number">{t("list.page", { n: page + 1 })}</span>
+        <button type="button" className="btn" disabled={!next || loading} data-testid="next-page" onClick={nextPage}>
+          {t("list.next")} <Icon.right />
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function cell(app: AppDocument, c: Column, r: DataRecord, i18n: ReturnType<typeof useI18n>): string {
+  if (c.field?.type === "ref") {
+    const x = r.expand?.[c.name];
+    if (x) return refLabel(app.entities.find((e) => e.name === c.field!.entity), x);
+  }
+  return c.field ? displayValue(c.field, r[c.name], i18n) : displaySystem(c.name, r[c.name], i18n);
+}

@@ -1,0 +1,340 @@
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field, type ScriptInfo } from "../api";
+import {
+  displaySystem, displayValue, entityLabel, fieldLabel, fromInput, isComputed, sameInput, SYSTEM_COLUMNS, toInput,
+  type InputValue,
+} from "../fields";
+import { useI18n, type MessageKey } from "../i18n";
+import { href, navigate } from "../router";
+import { ErrorBox, Loading } from "./common";
+import { RefPicker } from "./RefPicker";
+
+type Banner =
+  | { kind: "saved" }
+  | { kind: "noChanges" }
+  | { kind: "conflict" }
+  | { kind: "validation"; messages: string[] }
+  | { kind: "script"; message: string; script?: ScriptInfo }
+  | { kind: "error"; error: unknown };
+
+// fieldOfPath maps a detail path ("/amount", "/tags/1") to its field name;
+// "" and paths naming no field of the entity are general errors.
+export function fieldOfPath(path: string, fields: Field[]): string | null {
+  const name = path.replace(/^\//, "").split("/")[0];
+  return name && fields.some((f) => f.name === name) ? name : null;
+}
+
+export function splitDetails(err: ApiError, fields: Field[]): { byField: Record<string, string[]>; general: string[] } {
+  const byField: Record<string, string[]> = {};
+  const general: string[] = [];
+  for (const d of err.details) {
+    const f = fieldOfPath(d.path ?? "", fields);
+    if (f) (byField[f] ??= []).push(d.message);
+    else general.push(d.path ? `${d.path}: ${d.message}` : d.message);
+  }
+  return { byField, general };
+}
+
+function inputsOf(fields: Field[], rec: Record<string, unknown> | null): Record<string, InputValue> {
+  const out: Record<string, InputValue> = {};
+  for (const f of fields) out[f.name] = toInput(f, rec ? rec[f.name] : f.default);
+  return out;
+}
+
+export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Entity; id?: string }) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const [record, setRecord] = useState<DataRecord | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [initial, setInitial] = useState<Record<string, InputValue>>(() => (id ? {} : inputsOf(entity.fields, null)));
+  const [inputs, setInputs] = useState<Record<string, InputValue>>(initial);
+  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const [banner, setBanner] = useState<Banner | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  const load = useCallback(() => {
+    if (!id) return () => undefined;
+    let live = true;
+    setLoadError(null);
+    api.get(app.name, entity.name, id).then(
+      (r) => {
+        if (!live) return;
+        const ins = inputsOf(entity.fields, r);
+        setRecord(r);
+        setInitial(ins);
+        setInputs(ins);
+        setErrors({});
+      },
+      (e) => live && setLoadError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [app.name, entity, id]);
+
+  useEffect(() => load(), [load]);
+
+  // Fields shown: on an existing record, those the API returned (a field
+  // hidden from the caller's roles is absent from the record).
+  const fields = useMemo(
+    () => (record ? entity.fields.filter((f) => f.name in record) : entity.fields),
+    [entity, record],
+  );
+  const editable = (f: Field) => !isComputed(f);
+
+  const set = (name: string, v: InputValue) => {
+    setInputs((s) => ({ ...s, [name]: v }));
+    setErrors((e) => {
+      if (!e[name]) return e;
+      const { [name]: _drop, ...rest } = e;
+      void _drop;
+      return rest;
+    });
+  };
+
+  async function submit(ev: FormEvent) {
+    ev.preventDefault();
+    setBanner(null);
+    const body: Record<string, unknown> = {};
+    const local: Record<string, string[]> = {};
+    for (const f of fields) {
+      if (!editable(f)) continue;
+      const iv = inputs[f.name];
+      if (id && sameInput(iv, initial[f.name])) continue;
+      const c = fromInput(f, iv);
+      if ("error" in c) {
+        local[f.name] = [t(c.error)];
+        continue;
+      }
+      if (!id && (c.value === null || (Array.isArray(c.value) && c.value.length === 0))) continue;
+      body[f.name] = c.value;
+    }
+    if (Object.keys(local).length) {
+      setErrors(local);
+      setBanner({ kind: "validation", messages: [] });
+      return;
+    }
+    if (id && Object.keys(body).length === 0) {
+      setBanner({ kind: "noChanges" });
+      return;
+    }
+    setSaving(true);
+    setErrors({});
+    try {
+      if (id) {
+        body.version = record?.version;
+        const r = await api.update(app.name, entity.name, id, body);
+        const ins = inputsOf(entity.fields, r);
+        setRecord(r);
+        setInitial(ins);
+        setInputs(ins);
+        setBanner({ kind: "saved" });
+      } else {
+        const r = await api.create(app.name, entity.name, body);
+        navigate({ name: "record", app: app.name, entity: entity.name, id: r.id });
+      }
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "version_conflict") {
+        setBanner({ kind: "conflict" });
+      } else if (err instanceof ApiError && err.code === "script_failed") {
+        const { byField } = splitDetails(err, fields);
+        setErrors(byField);
+        setBanner({ kind: "script", message: err.message, script: err.script });
+      } else if (err instanceof ApiError && err.details.length > 0 && (err.status === 422 || err.status === 403 || err.status === 409)) {
+        const { byField, general } = splitDetails(err, fields);
+        setErrors(byField);
+        setBanner(err.status === 422 ? { kind: "validation", messages: general } : { kind: "error", error: err });
+      } else {
+        setBanner({ kind: "error", error: err });
+      }
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  if (loadError) return <ErrorBox error={loadError} onRetry={load} />;
+  if (id && !record) return <Loading />;
+
+  const title = id ? t("form.edit", { entity: entityLabel(entity) }) : t("form.new", { entity: entityLabel(entity) });
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>{title}</h1>
+        <div className="page-actions">
+          <a className="btn btn-ghost" href={href({ name: "list", app: app.name, entity: entity.name })} data-testid="back-to-list">
+            {t("form.backToList")}
+          </a>
+          {id && (
+            <a className="btn" href={href({ name: "history", app: app.name, entity: entity.name, id })} data-testid="history-link">
+              {t("form.history")}
+            </a>
+          )}
+        </div>
+      </div>
+      {banner && <BannerView banner={banner} onReload={() => { setBanner(null); load(); }} />}
+      <form className="record-form" onSubmit={submit} noValidate>
+        <div className="form-grid">
+          {fields.map((f) => (
+            <FieldRow key={f.name} app={app} field={f} value={inputs[f.name]} record={record}
+              readOnly={!editable(f)} errors={errors[f.name]} onChange={(v) => set(f.name, v)} />
+          ))}
+        </div>
+        {record && (
+          <details className="system-fields">
+            <summary>{t("form.system")}</summary>
+            <dl>
+              {SYSTEM_COLUMNS.map((c) => (
+                <div key={c} className="sys-row">
+                  <dt>{t(("sys." + c) as MessageKey)}</dt>
+                  <dd data-testid={`field-${c}`}>{displaySystem(c, record[c], i18n)}</dd>
+                </div>
+              ))}
+            </dl>
+          </details>
+        )}
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={saving} data-testid="form-save">
+            {saving ? t("form.saving") : t("form.save")}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function BannerView({ banner, onReload }: { banner: Banner; onReload: () => void }) {
+  const { t } = useI18n();
+  switch (banner.kind) {
+    case "saved":
+      return <div className="alert alert-ok" role="status" data-testid="form-saved">{t("form.saved")}</div>;
+    case "noChanges":
+      return <div className="alert alert-info" role="status" data-testid="form-error">{t("form.noChanges")}</div>;
+    case "conflict":
+      return (
+        <div className="alert alert-warn" role="alert" data-testid="form-error" data-code="version_conflict">
+          <div>{t("form.conflict")}</div>
+          <button type="button" className="btn btn-small" data-testid="form-reload" onClick={onReload}>{t("form.reload")}</button>
+        </div>
+      );
+    case "validation":
+      return (
+        <div className="alert alert-error" role="alert" data-testid="form-error" data-code="validation_failed">
+          <div>{t("form.validation")}</div>
+          {banner.messages.length > 0 && <ul className="alert-details">{banner.messages.map((m, i) => <li key={i}>{m}</li>)}</ul>}
+        </div>
+      );
+    case "script":
+      return (
+        <div className="alert alert-error" role="alert" data-testid="form-error" data-code="script_failed">
+          <div>{t("form.scriptFailed", { message: banner.message })}</div>
+          {banner.script && (
+            <div className="small" data-testid="form-error-script">
+              {t("form.scriptAt", { script: banner.script.script ?? "?", function: banner.script.function ?? "?", line: banner.script.line ?? "?" })}
+            </div>
+          )}
+        </div>
+      );
+    case "error":
+      return <ErrorBox error={banner.error} testId="form-error" />;
+  }
+}
+
+function FieldRow({ app, field: f, value, record, readOnly, errors, onChange }: {
+  app: AppDocument; field: Field; value: InputValue; record: DataRecord | null; readOnly: boolean;
+  errors?: string[]; onChange: (v: InputValue) => void;
+}) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const id = `f-${f.name}`;
+  const errId = `f-${f.name}-error`;
+  const invalid = !!errors?.length;
+  const common = {
+    id, "data-testid": `field-${f.name}`, "aria-invalid": invalid || undefined,
+    "aria-describedby": invalid ? errId : undefined,
+  };
+  const str = typeof value === "string" ? value : "";
+
+  let input;
+  if (readOnly) {
+    input = <div className="readonly-value" {...common}>{displayValue(f, record?.[f.name], i18n)}</div>;
+  } else {
+    switch (f.type) {
+      case "longtext":
+        input = <textarea {...common} rows={4} maxLength={f.maxLength} value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      case "json":
+        input = <textarea {...common} rows={6} className="mono" spellCheck={false} value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      case "integer":
+        input = <input {...common} type="text" inputMode="numeric" value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      case "decimal":
+        input = <input {...common} type="text" inputMode="decimal" value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      case "boolean":
+        input = <input {...common} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
+        break;
+      case "date":
+        input = <input {...common} type="date" value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      case "datetime":
+        input = <input {...common} type="datetime-local" step={1} value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      case "select":
+        input = (
+          <select {...common} value={str} onChange={(e) => onChange(e.target.value)}>
+            <option value="">{t("form.none")}</option>
+            {(f.options ?? []).map((o) => <option key={o} value={o}>{o}</option>)}
+            {str && !(f.options ?? []).includes(str) && <option value={str}>{str}</option>}
+          </select>
+        );
+        break;
+      case "multiselect": {
+        const chosen = Array.isArray(value) ? value : [];
+        input = (
+          <fieldset className="checks" {...common}>
+            {(f.options ?? []).map((o) => (
+              <label key={o} className="check">
+                <input type="checkbox" checked={chosen.includes(o)}
+                  onChange={(e) => onChange(e.target.checked ? (f.options ?? []).filter((x) => x === o || chosen.includes(x)) : chosen.filter((x) => x !== o))} />
+                {o}
+              </label>
+            ))}
+          </fieldset>
+        );
+        break;
+      }
+      case "ref":
+        input = (
+          <RefPicker app={app} target={app.entities.find((e) => e.name === f.entity)} value={str} onChange={onChange}
+            testId={`field-${f.name}`} inputId={id} invalid={invalid} describedBy={invalid ? errId : undefined} />
+        );
+        break;
+      case "user":
+        input = <input {...common} type="text" placeholder={t("form.userHint")} value={str} onChange={(e) => onChange(e.target.value)} />;
+        break;
+      default: {
+        const type = f.type === "email" ? "email" : f.type === "phone" ? "tel" : f.type === "url" ? "url" : "text";
+        input = <input {...common} type={type} maxLength={f.maxLength} value={str} onChange={(e) => onChange(e.target.value)} />;
+      }
+    }
+  }
+
+  const wide = f.type === "longtext" || f.type === "json" || f.type === "multiselect";
+  return (
+    <div className={"field" + (wide ? " field-wide" : "") + (invalid ? " has-error" : "") + (f.type === "boolean" && !readOnly ? " field-check" : "")}>
+      <label className="field-label" htmlFor={readOnly || f.type === "multiselect" ? undefined : id}>
+        {fieldLabel(f)}
+        {f.required && !readOnly && <span className="req" title={t("form.required")}> *</span>}
+        {readOnly && <span className="tag">{isComputed(f) ? t("form.computed") : t("form.readOnly")}</span>}
+      </label>
+      {input}
+      {invalid && (
+        <div className="field-error" id={errId} data-testid={`field-error-${f.name}`}>
+          {errors!.map((m, i) => <div key={i}>{m}</div>)}
+        </div>
+      )}
+    </div>
+  );
+}

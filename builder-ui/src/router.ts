@@ -1,0 +1,62 @@
+// A tiny hash router: #/login, #/ (apps), #/a/{app}, #/a/{app}/{entity},
+// #/a/{app}/{entity}/new, #/a/{app}/{entity}/{id}, #/a/{app}/{entity}/{id}/history.
+import { useEffect, useState } from "react";
+
+export type Route =
+  | { name: "login" }
+  | { name: "apps" }
+  | { name: "app"; app: string }
+  | { name: "list"; app: string; entity: string }
+  | { name: "new"; app: string; entity: string }
+  | { name: "record"; app: string; entity: string; id: string }
+  | { name: "history"; app: string; entity: string; id: string };
+
+export function parseHash(hash: string): Route {
+  const path = hash.replace(/^#/, "").split("?")[0];
+  const parts = path.split("/").filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  if (parts[0] === "login") return { name: "login" };
+  if (parts[0] === "a" && parts[1]) {
+    const app = parts[1];
+    if (!parts[2]) return { name: "app", app };
+    const entity = parts[2];
+    if (!parts[3]) return { name: "list", app, entity };
+    if (parts[3] === "new" && !parts[4]) return { name: "new", app, entity };
+    if (parts[4] === "history") return { name: "history", app, entity, id: parts[3] };
+    return { name: "record", app, entity, id: parts[3] };
+  }
+  return { name: "apps" };
+}
+
+const e = encodeURIComponent;
+
+export function href(r: Route): string {
+  switch (r.name) {
+    case "login": return "#/login";
+    case "apps": return "#/";
+    case "app": return `#/a/${e(r.app)}`;
+    case "list": return `#/a/${e(r.app)}/${e(r.entity)}`;
+    case "new": return `#/a/${e(r.app)}/${e(r.entity)}/new`;
+    case "record": return `#/a/${e(r.app)}/${e(r.entity)}/${e(r.id)}`;
+    case "history": return `#/a/${e(r.app)}/${e(r.entity)}/${e(r.id)}/history`;
+  }
+}
+
+export function navigate(r: Route): void {
+  window.location.hash = href(r);
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseHash(window.location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseHash(window.location.hash));
+    window.addEventListener("hashchange", on);
+    return () => window.removeEventListener("hashchange", on);
+  }, []);
+  return route;
+}
