@@ -48,6 +48,10 @@ func TestServeUI(t *testing.T) {
 	if st != 200 || body != "console.log(1)" || !strings.Contains(ct, "javascript") || !strings.Contains(cc, "immutable") {
 		t.Errorf("asset: %d %q %q %q", st, body, ct, cc)
 	}
+	resp, err := app.Test(httptest.NewRequest("GET", "/", nil), -1)
+	if err != nil || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("CSP: %v %q", err, resp.Header.Get("Content-Security-Policy"))
+	}
 	if st, _, _, cc := get("GET", "/assets/missing.js"); st != 404 || cc != "" {
 		t.Errorf("missing asset: %d %q", st, cc)
 	}
