@@ -1,4 +1,4 @@
-import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TOKEN_KEY } from "./api";
 import { App } from "./App";
@@ -82,5 +82,50 @@ describe("App", () => {
     await screen.findByTestId("login-email");
     await waitFor(() => expect(calls.some((c) => c.url.pathname === "/api/auth/logout" && c.method === "POST")).toBe(true));
     expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+  });
+});
+
+describe("App designer entry points", () => {
+  const apps = { items: [{ name: "crm", label: "CRM", version: 1 }] };
+
+  it("shows New app and Design links to admins, and opens a new draft in the designer", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { user: { id: "u1", email: "a@example.com", admin: true } } };
+      if (c.url.pathname === "/api/meta/apps") return { body: apps };
+      if (c.url.pathname === "/api/meta/apps/shop") return { status: 404, body: { error: { code: "not_found", message: "no app" } } };
+    });
+    renderWith(<App />);
+    expect((await screen.findByTestId("design-crm")).getAttribute("href")).toBe("#/design/crm");
+    fireEvent.click(screen.getByTestId("new-app"));
+    fireEvent.change(screen.getByTestId("new-app-name"), { target: { value: "Shop!" } });
+    fireEvent.click(screen.getByTestId("new-app-create"));
+    expect(screen.getByTestId("new-app-error").textContent).toContain("lower-case");
+    fireEvent.change(screen.getByTestId("new-app-name"), { target: { value: "crm" } });
+    fireEvent.click(screen.getByTestId("new-app-create"));
+    expect(screen.getByTestId("new-app-error").textContent).toBe("An app with this name already exists.");
+    fireEvent.change(screen.getByTestId("new-app-name"), { target: { value: "shop" } });
+    fireEvent.change(screen.getByTestId("new-app-label"), { target: { value: "Shop" } });
+    fireEvent.click(screen.getByTestId("new-app-create"));
+    await waitFor(() => expect(window.location.hash).toBe("#/design/shop/new"));
+    expect((await screen.findByRole("heading", { level: 1 })).textContent).toContain("Design: Shop");
+    expect(screen.getByTestId("add-entity")).toBeTruthy();
+  });
+
+  it("hides them from other users", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { id: "u2", email: "rep@example.com", admin: false } };
+      if (c.url.pathname === "/api/meta/apps") return { body: apps };
+    });
+    renderWith(<App />);
+    await screen.findByTestId("app-link-crm");
+    await waitFor(() => expect(screen.queryByTestId("new-app")).toBeNull());
+    expect(screen.queryByTestId("design-crm")).toBeNull();
+    act(() => {
+      window.location.hash = "#/design/crm";
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    });
+    expect((await screen.findByRole("alert")).textContent).toContain("You do not have permission");
   });
 });

@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, getToken, onUnauthorized } from "./api";
+import { api, getToken, onUnauthorized, type User } from "./api";
 import { LANGS, useI18n, type Lang } from "./i18n";
 import { href, navigate, useRoute } from "./router";
 import { Login } from "./components/Login";
 import { AppList } from "./components/AppList";
 import { AppShell } from "./components/AppShell";
-import { Icon } from "./components/common";
+import { Designer } from "./components/Designer";
+import { ErrorBox, Icon, Loading } from "./components/common";
+import { ApiError } from "./api";
 
 export function LangSwitch() {
   const { lang, setLang, t } = useI18n();
@@ -26,6 +28,21 @@ export function App() {
   const [authed, setAuthed] = useState(() => !!getToken());
   const [sessionEnded, setSessionEnded] = useState(false);
   const [menuOpen, setMenuOpen] = useState(false);
+  // The signed-in user (for the admin flag); undefined while asking.
+  const [me, setMe] = useState<User | null | undefined>(undefined);
+
+  useEffect(() => {
+    if (!authed) {
+      setMe(undefined);
+      return;
+    }
+    let live = true;
+    api.me().then((u) => live && setMe(u), () => live && setMe(null));
+    return () => {
+      live = false;
+    };
+  }, [authed]);
+  const admin = !!me?.admin;
 
   useEffect(() => {
     onUnauthorized(() => {
@@ -55,7 +72,7 @@ export function App() {
     navigate({ name: "login" });
   }
 
-  const inApp = route.name !== "apps" && route.name !== "login";
+  const inApp = route.name !== "apps" && route.name !== "login" && route.name !== "design";
 
   return (
     <div className="layout">
@@ -76,9 +93,14 @@ export function App() {
       {!authed ? (
         <Login onLoggedIn={loggedIn} sessionEnded={sessionEnded} />
       ) : route.name === "apps" || route.name === "login" ? (
-        <main className="main"><AppList /></main>
+        <main className="main"><AppList admin={admin} /></main>
+      ) : route.name === "design" ? (
+        <main className="main">
+          {me === undefined ? <Loading /> : admin ? <Designer key={route.app} app={route.app} draft={route.draft} />
+            : <ErrorBox error={new ApiError(403, "forbidden", "")} />}
+        </main>
       ) : (
-        <AppShell route={route} menuOpen={menuOpen} />
+        <AppShell route={route} menuOpen={menuOpen} admin={admin} />
       )}
     </div>
   );

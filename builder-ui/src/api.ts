@@ -44,6 +44,42 @@ export interface AppDocument {
   entities: Entity[];
 }
 
+export interface PlanStep {
+  op: string;
+  entity: string;
+  field?: string;
+  description: string;
+  destructive?: boolean;
+  path?: string;
+}
+
+export interface MigrationPlan {
+  app?: string;
+  fromVersion: number;
+  toVersion: number;
+  steps: PlanStep[] | null;
+  refused?: ErrorDetail[] | null;
+  destructive: boolean;
+  warnings?: string[] | null;
+}
+
+export interface ApplyResult {
+  app: string;
+  version: number;
+  dryRun: boolean;
+  applied: boolean;
+  plan: MigrationPlan;
+}
+
+export interface ScriptTestResult {
+  ok: boolean;
+  result?: unknown;
+  record?: Record<string, unknown>;
+  changes?: unknown;
+  logs?: unknown[];
+  error?: { code?: string; message?: string; details?: ErrorDetail[]; script?: ScriptInfo } | string | null;
+}
+
 export interface AppInfo {
   name: string;
   label?: string;
@@ -207,7 +243,15 @@ export const api = {
       setToken(null);
     }
   },
-  me: () => request<User>("GET", "/api/auth/me"),
+  // GET /api/auth/me answers the user, or {user} on some versions: both are read.
+  async me(): Promise<User> {
+    const r = await request<User | { user: User }>("GET", "/api/auth/me");
+    return r && typeof r === "object" && "user" in r && r.user ? r.user : (r as User);
+  },
+  applyApp: (doc: unknown, opts: { dryRun?: boolean; allowDestructive?: boolean } = {}) =>
+    request<ApplyResult>("POST", "/api/meta/apps" + query({ dryRun: opts.dryRun ? 1 : undefined, allowDestructive: opts.allowDestructive ? 1 : undefined }), doc),
+  testScript: (app: string, body: { entity: string; hook?: string; formula?: string; record: Record<string, unknown>; previous?: Record<string, unknown> }) =>
+    request<ScriptTestResult>("POST", `/api/meta/apps/${seg(app)}/scripts/test`, body),
   apps: () => request<Page<AppInfo>>("GET", "/api/meta/apps"),
   app: (app: string) => request<AppDocument>("GET", `/api/meta/apps/${seg(app)}`),
   list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string } = {}) =>

@@ -1,5 +1,6 @@
 // A tiny hash router: #/login, #/ (apps), #/a/{app}, #/a/{app}/{entity},
-// #/a/{app}/{entity}/new, #/a/{app}/{entity}/{id}, #/a/{app}/{entity}/{id}/history.
+// #/a/{app}/{entity}/new, #/a/{app}/{entity}/{id}, #/a/{app}/{entity}/{id}/history;
+// the designer: #/design/{app} (a stored app), #/design/{app}/new (an unsaved draft).
 import { useEffect, useState } from "react";
 
 export type Route =
@@ -9,7 +10,8 @@ export type Route =
   | { name: "list"; app: string; entity: string }
   | { name: "new"; app: string; entity: string }
   | { name: "record"; app: string; entity: string; id: string }
-  | { name: "history"; app: string; entity: string; id: string };
+  | { name: "history"; app: string; entity: string; id: string }
+  | { name: "design"; app: string; draft?: boolean };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, "").split("?")[0];
@@ -21,6 +23,9 @@ export function parseHash(hash: string): Route {
     }
   });
   if (parts[0] === "login") return { name: "login" };
+  if (parts[0] === "design" && parts[1]) {
+    return parts[2] === "new" ? { name: "design", app: parts[1], draft: true } : { name: "design", app: parts[1] };
+  }
   if (parts[0] === "a" && parts[1]) {
     const app = parts[1];
     if (!parts[2]) return { name: "app", app };
@@ -44,6 +49,7 @@ export function href(r: Route): string {
     case "new": return `#/a/${e(r.app)}/${e(r.entity)}/new`;
     case "record": return `#/a/${e(r.app)}/${e(r.entity)}/${e(r.id)}`;
     case "history": return `#/a/${e(r.app)}/${e(r.entity)}/${e(r.id)}/history`;
+    case "design": return `#/design/${e(r.app)}` + (r.draft ? "/new" : "");
   }
 }
 

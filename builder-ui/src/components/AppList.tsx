@@ -1,14 +1,18 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, type AppInfo } from "../api";
+import { saveDraft } from "../designer/drafts";
+import { NAME_RE } from "../designer/model";
 import { useI18n } from "../i18n";
-import { href } from "../router";
-import { ErrorBox, Loading } from "./common";
+import { href, navigate } from "../router";
+import { ErrorBox, Icon, Loading } from "./common";
+import { Dialog } from "./Dialog";
 
-export function AppList() {
+export function AppList({ admin }: { admin?: boolean }) {
   const { t } = useI18n();
   const [apps, setApps] = useState<AppInfo[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
+  const [creating, setCreating] = useState(false);
 
   useEffect(() => {
     let live = true;
@@ -21,22 +25,73 @@ export function AppList() {
 
   return (
     <section className="page">
-      <h1>{t("apps.title")}</h1>
+      <div className="page-head">
+        <h1>{t("apps.title")}</h1>
+        {admin && (
+          <div className="page-actions">
+            <button type="button" className="btn btn-primary" data-testid="new-app" onClick={() => setCreating(true)}>
+              <Icon.plus /> {t("apps.new")}
+            </button>
+          </div>
+        )}
+      </div>
       {error ? <ErrorBox error={error} onRetry={() => setAttempt((a) => a + 1)} /> : null}
       {!apps && !error && <Loading />}
       {apps && apps.length === 0 && <p className="muted">{t("apps.empty")}</p>}
       {apps && apps.length > 0 && (
         <ul className="app-grid">
           {apps.map((a) => (
-            <li key={a.name}>
+            <li key={a.name} className="app-item">
               <a className="card app-card" href={href({ name: "app", app: a.name })} data-testid={`app-link-${a.name}`}>
                 <strong>{a.label || a.name}</strong>
                 <span className="muted small">{a.name} · {t("apps.version", { n: a.version })}</span>
               </a>
+              {admin && (
+                <a className="btn btn-small app-design" href={href({ name: "design", app: a.name })} data-testid={`design-${a.name}`}>
+                  {t("apps.design")}
+                </a>
+              )}
             </li>
           ))}
         </ul>
       )}
+      {creating && <NewAppDialog taken={(apps ?? []).map((a) => a.name)} onCancel={() => setCreating(false)} />}
     </section>
+  );
+}
+
+function NewAppDialog({ taken, onCancel }: { taken: string[]; onCancel: () => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState("");
+  const [label, setLabel] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const n = name.trim();
+    if (!NAME_RE.test(n)) return setError(t("design.nameRule"));
+    if (taken.includes(n)) return setError(t("apps.nameTaken"));
+    saveDraft(n, label.trim());
+    navigate({ name: "design", app: n, draft: true });
+  }
+  return (
+    <Dialog title={t("apps.newTitle")} testId="new-app-dialog" onClose={onCancel}>
+      <form className="dialog-form" onSubmit={submit} noValidate>
+        <label className="field">
+          <span className="field-label">{t("apps.name")}</span>
+          <input className="mono" value={name} data-testid="new-app-name" spellCheck={false} autoCapitalize="off" placeholder="sales"
+            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setError(null); }} />
+          <span className="muted small">{t("apps.nameHint")}</span>
+        </label>
+        <label className="field">
+          <span className="field-label">{t("apps.label")}</span>
+          <input value={label} data-testid="new-app-label" onChange={(e) => setLabel(e.target.value)} />
+        </label>
+        {error && <div className="field-error" role="alert" data-testid="new-app-error">{error}</div>}
+        <div className="dialog-footer">
+          <button type="button" className="btn" onClick={onCancel}>{t("plan.cancel")}</button>
+          <button type="submit" className="btn btn-primary" data-testid="new-app-create">{t("apps.create")}</button>
+        </div>
+      </form>
+    </Dialog>
   );
 }

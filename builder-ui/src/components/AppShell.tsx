@@ -8,9 +8,9 @@ import { ListView } from "./ListView";
 import { RecordForm } from "./RecordForm";
 import { History } from "./History";
 
-type AppRoute = Exclude<Route, { name: "login" } | { name: "apps" }>;
+type AppRoute = Exclude<Route, { name: "login" } | { name: "apps" } | { name: "design" }>;
 
-export function AppShell({ route, menuOpen }: { route: AppRoute; menuOpen: boolean }) {
+export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen: boolean; admin?: boolean }) {
   const { t } = useI18n();
   const [doc, setDoc] = useState<AppDocument | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -57,6 +57,9 @@ export function AppShell({ route, menuOpen }: { route: AppRoute; menuOpen: boole
             </li>
           ))}
         </ul>
+        {admin && (
+          <a className="sidebar-design" href={href({ name: "design", app: route.app })} data-testid="nav-design">{t("nav.design")}</a>
+        )}
       </nav>
       <main className="main">{content}</main>
     </div>

@@ -1,0 +1,445 @@
+// The app designer (admins): entities on the left, the selected entity's
+// fields with a palette of field types in the middle (drag and drop, or
+// click; up/down buttons for the keyboard), the selected field's settings on
+// the right; Publish shows the migration plan of a dry run, then applies it.
+import { useCallback, useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
+import { api, ApiError, type ApplyResult, type FieldType } from "../api";
+import { dropDraft, loadDraft } from "../designer/drafts";
+import {
+  addEntity, COMPUTED, FIELD_TYPES, fieldKey, hasErrors, insertField, mapErrors, moveField, NAME_RE, newField, noErrors,
+  removeEntity, removeField, setFieldType, updateEntity, updateField, type DDoc, type DesignErrors, type DField,
+} from "../designer/model";
+import { useI18n } from "../i18n";
+import { href, navigate } from "../router";
+import { ErrorBox, errorText, Icon, Loading } from "./common";
+import { Dialog } from "./Dialog";
+import { FieldConfig } from "./FieldConfig";
+import { PlanDialog } from "./PlanDialog";
+import { ScriptEditor } from "./ScriptEditor";
+
+const DRAG_MIME = "application/x-forma-designer";
+
+function normalize(d: DDoc): DDoc {
+  return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
+}
+
+type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
+
+export function Designer({ app, draft }: { app: string; draft?: boolean }) {
+  const { t } = useI18n();
+  const [doc, setDoc] = useState<DDoc | null>(null);
+  const [stored, setStored] = useState(!draft);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [ei, setEi] = useState(0);
+  const [fieldId, setFieldId] = useState<string | null>(null);
+  const [errors, setErrors] = useState<DesignErrors>(noErrors);
+  const [publishError, setPublishError] = useState<unknown>(null);
+  const [conflict, setConflict] = useState(false);
+  const [published, setPublished] = useState<number | null>(null);
+  const [plan, setPlan] = useState<{ result: ApplyResult; doc: DDoc } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [dirty, setDirty] = useState(false);
+  const [addingEntity, setAddingEntity] = useState(false);
+  const [tab, setTab] = useState<"model" | "scripts">("model");
+  const [dropAt, setDropAt] = useState<number | null>(null);
+  const dropRef = useRef<number | null>(null);
+  const dragRef = useRef<Drag | null>(null);
+
+  const load = useCallback(async (keepSelection = false) => {
+    setLoadError(null);
+    try {
+      // A draft stays a draft until an app of its name exists (asked through
+      // the list, so a new name is no 404).
+      if (draft && !(await api.apps()).items?.some((a) => a.name === app)) {
+        setDoc(loadDraft(app));
+        setStored(false);
+        setDirty(true);
+        return;
+      }
+      const d = normalize((await api.app(app)) as unknown as DDoc);
+      setDoc(d);
+      setStored(true);
+      setDirty(false);
+      if (!keepSelection) {
+        setEi(0);
+        setFieldId(null);
+      }
+    } catch (e) {
+      if (draft && e instanceof ApiError && e.status === 404) {
+        setDoc(loadDraft(app));
+        setStored(false);
+        setDirty(true);
+      } else setLoadError(e);
+    }
+  }, [app, draft]);
+
+  useEffect(() => {
+    void load();
+    // Only a different app reloads; #/design/x/new → #/design/x after the first publish keeps the screen.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [app]);
+
+  if (loadError) return <section className="page"><ErrorBox error={loadError} onRetry={() => void load()} /></section>;
+  if (!doc) return <Loading />;
+
+  const entity = doc.entities[ei];
+  const field = entity?.fields.find((f) => f.id === fieldId) ?? null;
+
+  function edit(next: DDoc) {
+    setDoc(next);
+    setDirty(true);
+    setPublished(null);
+  }
+
+  function addField(type: FieldType, at?: number) {
+    if (!doc || !entity) return;
+    const f = newField(doc, ei, type);
+    edit(insertField(doc, ei, f, at));
+    setFieldId(f.id);
+  }
+
+  function patchField(patch: Partial<DField>) {
+    if (!doc || !field) return;
+    edit(updateField(doc, ei, field.id, patch));
+    const k = fieldKey(ei, field.id);
+    if (errors.fields[k]) {
+      const rest = { ...errors.fields };
+      delete rest[k];
+      setErrors({ ...errors, fields: rest });
+    }
+  }
+
+  // Drag and drop: palette types and field rows are dragged onto the list;
+  // a row's upper half drops before it, the lower half after it.
+  function startDrag(e: DragEvent, d: Drag) {
+    dragRef.current = d;
+    e.dataTransfer.effectAllowed = d.kind === "type" ? "copy" : "move";
+    const payload = JSON.stringify(d);
+    try {
+      e.dataTransfer.setData(DRAG_MIME, payload);
+      e.dataTransfer.setData("text/plain", payload);
+    } catch {
+      /* the ref carries it */
+    }
+  }
+  function setDrop(i: number | null) {
+    dropRef.current = i;
+    setDropAt(i);
+  }
+  function overRow(e: DragEvent, i: number) {
+    e.preventDefault();
+    const r = e.currentTarget.getBoundingClientRect();
+    setDrop(r.height > 0 && e.clientY < r.top + r.height / 2 ? i : i + 1);
+  }
+  function overZone(e: DragEvent) {
+    e.preventDefault();
+    if (e.target === e.currentTarget && entity) setDrop(entity.fields.length);
+  }
+  function readDrag(e: DragEvent): Drag | null {
+    let raw = "";
+    try {
+      raw = e.dataTransfer?.getData(DRAG_MIME) || e.dataTransfer?.getData("text/plain") || "";
+    } catch {
+      raw = "";
+    }
+    if (raw) {
+      try {
+        const d = JSON.parse(raw) as Drag;
+        if (d.kind === "type" && FIELD_TYPES.includes(d.type)) return d;
+        if (d.kind === "field" && typeof d.id === "string") return d;
+      } catch {
+        /* not ours */
+      }
+    }
+    return dragRef.current;
+  }
+  function drop(e: DragEvent) {
+    e.preventDefault();
+    const d = readDrag(e);
+    const at = dropRef.current ?? entity?.fields.length ?? 0;
+    dragRef.current = null;
+    setDrop(null);
+    if (!d || !doc || !entity) return;
+    if (d.kind === "type") addField(d.type, at);
+    else {
+      const from = entity.fields.findIndex((f) => f.id === d.id);
+      if (from >= 0 && at !== from && at !== from + 1) edit(moveField(doc, ei, from, at));
+    }
+  }
+
+  async function publish() {
+    if (!doc) return;
+    setPublishError(null);
+    setConflict(false);
+    setPublished(null);
+    setErrors(noErrors());
+    setBusy(true);
+    const sent = doc;
+    try {
+      const r = await api.applyApp(sent, { dryRun: true });
+      setPlan({ result: r, doc: sent });
+    } catch (e) {
+      failed(e, sent);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function failed(e: unknown, sent: DDoc) {
+    if (e instanceof ApiError && e.status === 409) {
+      setConflict(true);
+      return;
+    }
+    if (e instanceof ApiError && e.status === 422 && e.details.length > 0) {
+      const m = mapErrors(e.details, sent);
+      setErrors(m);
+      if (m.general.length > 0 || !hasErrors(m)) setPublishError(e);
+      else setPublishError(new ApiError(e.status, e.code, e.message));
+      // Show the first field in trouble.
+      const first = Object.keys(m.fields)[0];
+      if (first) {
+        const [i, id] = [Number(first.split("/")[0]), first.slice(first.indexOf("/") + 1)];
+        setEi(i);
+        setFieldId(id);
+      } else {
+        const firstEntity = Object.keys(m.entities)[0];
+        if (firstEntity !== undefined) setEi(Number(firstEntity));
+      }
+      return;
+    }
+    setPublishError(e);
+  }
+
+  async function apply(allowDestructive: boolean) {
+    if (!plan) return;
+    setBusy(true);
+    const sent = plan.doc;
+    try {
+      const r = await api.applyApp(sent, { allowDestructive });
+      setPlan(null);
+      dropDraft(app);
+      await load(true);
+      setPublished(r.version);
+      if (draft) navigate({ name: "design", app });
+    } catch (e) {
+      setPlan(null);
+      failed(e, sent);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const entityErrors = (i: number) => errors.entities[i] ?? [];
+
+  return (
+    <section className="designer">
+      <div className="page-head">
+        <h1>
+          {t("design.title", { app: doc.label || doc.name })}{" "}
+          <span className="muted small">{doc.name}{stored && doc.version ? " · " + t("apps.version", { n: doc.version }) : " · " + t("design.unpublished")}</span>
+        </h1>
+        <div className="page-actions">
+          <div className="tabs" role="tablist">
+            <button type="button" role="tab" aria-selected={tab === "model"} className={"btn btn-small" + (tab === "model" ? " btn-active" : "")}
+              data-testid="tab-model" onClick={() => setTab("model")}>{t("design.tabModel")}</button>
+            <button type="button" role="tab" aria-selected={tab === "scripts"} className={"btn btn-small" + (tab === "scripts" ? " btn-active" : "")}
+              data-testid="tab-scripts" onClick={() => setTab("scripts")}>{t("design.tabScripts")}</button>
+          </div>
+          {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
+          <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
+            {busy && !plan ? t("design.checking") : t("design.publish")}
+          </button>
+        </div>
+      </div>
+      {dirty && stored && <p className="muted small" data-testid="designer-dirty">{t("design.unsaved")}</p>}
+      {published !== null && (
+        <div className="alert alert-ok" role="status" data-testid="publish-ok">{t("design.published", { n: published })}</div>
+      )}
+      {conflict && (
+        <div className="alert alert-warn" role="alert" data-testid="publish-conflict">
+          <div>{t("design.conflict")}</div>
+          <button type="button" className="btn btn-small" data-testid="publish-reload" onClick={() => { setConflict(false); setErrors(noErrors()); void load(); }}>
+            {t("form.reload")}
+          </button>
+        </div>
+      )}
+      {publishError ? (
+        <div data-testid="publish-error">
+          {errors.general.length > 0 ? (
+            <div className="alert alert-error" role="alert">
+              <div>{errorText(publishError, t)}</div>
+              <ul className="alert-details">{errors.general.map((m, i) => <li key={i}>{m}</li>)}</ul>
+            </div>
+          ) : hasErrors(errors) ? (
+            <div className="alert alert-error" role="alert">{t("design.fixMarked")}</div>
+          ) : (
+            <ErrorBox error={publishError} />
+          )}
+        </div>
+      ) : null}
+
+      {tab === "scripts" ? (
+        <ScriptEditor app={doc.name} stored={stored} doc={doc} onChange={edit} />
+      ) : (
+        <div className="designer-grid">
+          <aside className="designer-col designer-entities" aria-label={t("design.entities")}>
+            <h2 className="panel-title">{t("design.entities")}</h2>
+            {doc.entities.length === 0 && <p className="muted small">{t("design.noEntities")}</p>}
+            <ul className="designer-list">
+              {doc.entities.map((e, i) => (
+                <li key={e.id ?? e.name}>
+                  <button type="button" className={"designer-item" + (i === ei ? " active" : "") + (entityErrors(i).length || Object.keys(errors.fields).some((k) => k.startsWith(i + "/")) ? " has-error" : "")}
+                    aria-current={i === ei || undefined} data-testid={`designer-entity-${e.name}`}
+                    onClick={() => { setEi(i); setFieldId(null); }}>
+                    <span>{e.label || e.name}</span>
+                    <span className="muted small mono">{e.name}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <button type="button" className="btn btn-block" data-testid="add-entity" onClick={() => setAddingEntity(true)}>
+              <Icon.plus /> {t("design.addEntity")}
+            </button>
+          </aside>
+
+          <div className="designer-col designer-fields">
+            {!entity ? (
+              <p className="muted">{t("design.addEntityFirst")}</p>
+            ) : (
+              <>
+                <div className="entity-config">
+                  <label className="field">
+                    <span className="field-label">{t("design.entityLabel")}</span>
+                    <input value={entity.label ?? ""} data-testid="entity-config-label" onChange={(e) => edit(updateEntity(doc, ei, { label: e.target.value }))} />
+                  </label>
+                  <label className="field">
+                    <span className="field-label">{t("design.entityName")}</span>
+                    <input className="mono" value={entity.name} data-testid="entity-config-name" aria-invalid={!NAME_RE.test(entity.name) || undefined}
+                      onChange={(e) => edit(updateEntity(doc, ei, { name: e.target.value }))} />
+                  </label>
+                </div>
+                <div className="entity-actions">
+                  <button type="button" className="btn btn-small btn-ghost danger-text" data-testid="entity-delete"
+                    onClick={() => { edit(removeEntity(doc, ei)); setErrors(noErrors()); setEi(Math.max(0, ei - 1)); setFieldId(null); }}>
+                    {t("design.deleteEntity")}
+                  </button>
+                </div>
+                {entityErrors(ei).length > 0 && (
+                  <div className="alert alert-error" role="alert" data-testid={`designer-entity-error-${entity.name}`}>
+                    <ul className="alert-details">{entityErrors(ei).map((m, i) => <li key={i}>{m}</li>)}</ul>
+                  </div>
+                )}
+                <div className="palette" data-testid="palette" aria-label={t("design.palette")}>
+                  <span className="muted small palette-hint">{t("design.paletteHint")}</span>
+                  {FIELD_TYPES.map((ty) => (
+                    <button key={ty} type="button" className={"palette-item" + (COMPUTED.includes(ty) ? " computed" : "")} draggable
+                      data-testid={`palette-${ty}`} title={t("design.paletteAdd", { type: t(`type.${ty}`) })}
+                      onDragStart={(e) => startDrag(e, { kind: "type", type: ty })} onDragEnd={() => { dragRef.current = null; setDrop(null); }}
+                      onClick={() => addField(ty)}>
+                      {t(`type.${ty}`)}
+                    </button>
+                  ))}
+                </div>
+                <ul className={"designer-fieldlist" + (dropAt !== null ? " dragging" : "")} data-testid="field-dropzone"
+                  aria-label={t("design.fields")} onDragOver={overZone} onDrop={drop}
+                  onDragLeave={(e) => { if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDrop(null); }}>
+                  {entity.fields.length === 0 && <li className="muted dropzone-empty">{t("design.dropHere")}</li>}
+                  {entity.fields.map((f, i) => {
+                    const errs = errors.fields[fieldKey(ei, f.id)];
+                    const cls = ["designer-field"];
+                    if (f.id === fieldId) cls.push("active");
+                    if (errs) cls.push("has-error");
+                    if (dropAt === i) cls.push("drop-before");
+                    if (dropAt === i + 1 && i === entity.fields.length - 1) cls.push("drop-after");
+                    return (
+                      <li key={f.id} className={cls.join(" ")} draggable data-testid={`designer-field-${f.name}`} data-id={f.id}
+                        onDragStart={(e) => startDrag(e, { kind: "field", id: f.id })} onDragEnd={() => { dragRef.current = null; setDrop(null); }}
+                        onDragOver={(e) => overRow(e, i)} onClick={() => setFieldId(f.id)}>
+                        <span className="drag-handle" aria-hidden="true">⋮⋮</span>
+                        <button type="button" className="designer-field-main" aria-pressed={f.id === fieldId} onClick={() => setFieldId(f.id)}>
+                          <span>{f.label || f.name}</span>
+                          <span className="muted small mono">{f.name}</span>
+                          <span className="tag">{t(`type.${f.type}`)}</span>
+                          {f.required && <span className="req" title={t("design.required")}>*</span>}
+                        </button>
+                        {errs && <span className="field-error designer-field-error" data-testid={`designer-field-error-${f.name}`} title={errs.join("\n")}>{errs[0]}</span>}
+                        <span className="row-actions">
+                          <button type="button" className="btn btn-icon btn-small" data-testid={`field-up-${f.name}`} disabled={i === 0}
+                            aria-label={t("design.moveUp", { field: f.name })} onClick={(e) => { e.stopPropagation(); edit(moveField(doc, ei, i, i - 1)); }}>
+                            <Icon.up />
+                          </button>
+                          <button type="button" className="btn btn-icon btn-small" data-testid={`field-down-${f.name}`} disabled={i === entity.fields.length - 1}
+                            aria-label={t("design.moveDown", { field: f.name })} onClick={(e) => { e.stopPropagation(); edit(moveField(doc, ei, i, i + 2)); }}>
+                            <Icon.down />
+                          </button>
+                        </span>
+                      </li>
+                    );
+                  })}
+                </ul>
+              </>
+            )}
+          </div>
+
+          <aside className="designer-col designer-config">
+            {field && entity ? (
+              <FieldConfig key={field.id} doc={doc} entityIndex={ei} field={field} errors={errors.fields[fieldKey(ei, field.id)] ?? []}
+                onChange={patchField}
+                onType={(ty) => edit(setFieldType(doc, ei, field.id, ty))}
+                onDelete={() => { edit(removeField(doc, ei, field.id)); setFieldId(null); }} />
+            ) : (
+              <p className="muted small">{entity ? t("design.selectField") : ""}</p>
+            )}
+          </aside>
+        </div>
+      )}
+
+      {addingEntity && (
+        <EntityDialog taken={doc.entities.map((e) => e.name)} onCancel={() => setAddingEntity(false)}
+          onSave={(name, label) => {
+            edit(addEntity(doc, name, label));
+            setEi(doc.entities.length);
+            setFieldId(null);
+            setAddingEntity(false);
+          }} />
+      )}
+      {plan && (
+        <PlanDialog plan={plan.result.plan} busy={busy} onCancel={() => setPlan(null)} onApply={(allow) => void apply(allow)} />
+      )}
+    </section>
+  );
+}
+
+function EntityDialog({ taken, onSave, onCancel }: { taken: string[]; onSave: (name: string, label: string) => void; onCancel: () => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState("");
+  const [label, setLabel] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const n = name.trim();
+    if (!NAME_RE.test(n)) setError(t("design.nameRule"));
+    else if (taken.includes(n)) setError(t("design.entityTaken"));
+    else onSave(n, label.trim());
+  }
+  return (
+    <Dialog title={t("design.addEntity")} testId="entity-dialog" onClose={onCancel}>
+      <form className="dialog-form" onSubmit={submit}>
+        <label className="field">
+          <span className="field-label">{t("design.entityName")}</span>
+          <input className="mono" value={name} data-testid="entity-name" spellCheck={false} autoCapitalize="off" placeholder="customer"
+            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setError(null); }} />
+        </label>
+        <label className="field">
+          <span className="field-label">{t("design.entityLabel")}</span>
+          <input value={label} data-testid="entity-label" onChange={(e) => setLabel(e.target.value)} />
+        </label>
+        {error && <div className="field-error" data-testid="entity-error">{error}</div>}
+        <div className="dialog-footer">
+          <button type="button" className="btn" onClick={onCancel}>{t("plan.cancel")}</button>
+          <button type="submit" className="btn btn-primary" data-testid="entity-save">{t("design.add")}</button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
