@@ -18,9 +18,10 @@ type App struct {
 	Entities    []Entity          `json:"entities"`
 	Scripts     map[string]string `json:"scripts,omitempty"`
 
-	// The sections below belong to capabilities that interpret them; the core
-	// engine stores them verbatim so one document carries a whole app.
-	Forms       []json.RawMessage `json:"forms,omitempty"`
+	// Forms are the UI's record forms and list views (forms.go). The
+	// sections after them belong to capabilities that interpret them; the
+	// core engine stores them verbatim so one document carries a whole app.
+	Forms       []Form            `json:"forms,omitempty"`
 	Flows       []json.RawMessage `json:"flows,omitempty"`
 	Automations []json.RawMessage `json:"automations,omitempty"`
 	Dashboards  []json.RawMessage `json:"dashboards,omitempty"`

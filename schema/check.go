@@ -67,6 +67,7 @@ func (a *App) Check() Problems {
 	c := &checker{app: a, ents: map[string]int{}}
 	c.run()
 	a.checkRoles(&c.p)
+	a.checkForms(&c.p)
 	sortProblems(c.p)
 	return c.p
 }

@@ -465,3 +465,38 @@ func TestCheckValidationsAndSettings(t *testing.T) {
 			[]Problem{{"/settings/scriptTimeoutMs", "must be at least 1"}, {"/settings/x", `unknown field "x"`}}},
 	})
 }
+
+func TestCheckForms(t *testing.T) {
+	forms := func(f string) []byte {
+		return []byte(`{"name": "crm", "entities": [` + account + `, ` + ent("deal", []string{
+			`{"id": "f1", "name": "amount", "type": "decimal"}`,
+			`{"id": "f2", "name": "title", "type": "text"}`,
+		}) + `], "forms": ` + f + `}`)
+	}
+	runCases(t, []checkCase{
+		{"good", forms(`[{"entity": "deal", "kind": "form", "sections": [{"title": "Main", "columns": 2, "fields": ["title", "amount"]}]},
+			{"entity": "deal", "kind": "list", "columns": ["title", "amount", "created_at"], "sort": "-amount,title", "filter": "amount > 0"}]`), nil},
+		{"unknown entity", forms(`[{"entity": "dael", "kind": "form"}]`),
+			[]Problem{{"/forms/0/entity", `no entity "dael" in this app (did you mean "deal"?)`}}},
+		{"unknown kind", forms(`[{"entity": "deal", "kind": "grid"}]`),
+			[]Problem{{"/forms/0/kind", "must be one of"}}},
+		{"unknown field", forms(`[{"entity": "deal", "kind": "form", "sections": [{"fields": ["titel"]}]}]`),
+			[]Problem{{"/forms/0/sections/0/fields/0", `no field "titel" in entity deal (did you mean "title"?)`}}},
+		{"placed twice", forms(`[{"entity": "deal", "kind": "form", "sections": [{"fields": ["title"]}, {"fields": ["amount", "title"]}]}]`),
+			[]Problem{{"/forms/0/sections/1/fields/1", "title is already placed at /forms/0/sections/0/fields/0"}}},
+		{"system field on form", forms(`[{"entity": "deal", "kind": "form", "sections": [{"fields": ["owner"]}]}]`),
+			[]Problem{{"/forms/0/sections/0/fields/0", "owner is a system column"}}},
+		{"too many columns", forms(`[{"entity": "deal", "kind": "form", "sections": [{"columns": 4, "fields": []}]}]`),
+			[]Problem{{"/forms/0/sections/0/columns", "must be at most 3"}}},
+		{"two lists", forms(`[{"entity": "deal", "kind": "list"}, {"entity": "deal", "kind": "list"}]`),
+			[]Problem{{"/forms/1", "entity deal already has a list layout at /forms/0"}}},
+		{"list column", forms(`[{"entity": "deal", "kind": "list", "columns": ["amount", "amont", "amount"]}]`),
+			[]Problem{{"/forms/0/columns/1", `no field "amont"`}, {"/forms/0/columns/2", "column amount is listed twice"}}},
+		{"list sort", forms(`[{"entity": "deal", "kind": "list", "sort": "-amont"}]`),
+			[]Problem{{"/forms/0/sort", `cannot sort by "amont"`}}},
+		{"mixed", forms(`[{"entity": "deal", "kind": "list", "sections": [{"fields": []}]}, {"entity": "deal", "kind": "form", "sort": "title"}]`),
+			[]Problem{{"/forms/0/sections", "a list view has columns, not sections"}, {"/forms/1", "a record form has sections, not columns"}}},
+		{"unknown key", forms(`[{"entity": "deal", "kind": "form", "layout": []}]`),
+			[]Problem{{"/forms/0/layout", `unknown field "layout"`}}},
+	})
+}

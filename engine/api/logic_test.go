@@ -564,3 +564,29 @@ func TestLogicConcurrentWrites(t *testing.T) {
 		}
 	})
 }
+
+// Forms and list views are checked when the app is applied, the list's
+// filter with the filter language; a good one round-trips.
+func TestFormsApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := shopEnv(t, db)
+		withForms := func(forms string) string {
+			return strings.Replace(shopDoc(), `"scripts": {`, `"forms": `+forms+`, "scripts": {`, 1)
+		}
+		st, body := e.do("POST", "/api/meta/apps", withForms(`[{"entity": "sale", "kind": "list", "columns": ["number", "grand"], "filter": "grand >>= 1"}]`))
+		wantErr(t, "bad list filter", st, body, 422, "validation_failed")
+		wantDetail(t, "bad list filter", body, "/forms/0/filter")
+		st, body = e.do("POST", "/api/meta/apps", withForms(`[{"entity": "sale", "kind": "form", "sections": [{"title": "Sale", "columns": 2, "fields": ["number", "nope"]}]}]`))
+		wantErr(t, "unknown form field", st, body, 422, "validation_failed")
+		wantDetail(t, "unknown form field", body, "/forms/0/sections/0/fields/1")
+		good := `[{"entity": "sale", "kind": "form", "sections": [{"title": "Sale", "columns": 2, "fields": ["number", "discount"]}]},
+			{"entity": "sale", "kind": "list", "columns": ["number", "grand"], "sort": "-grand", "filter": "owner = @me"}]`
+		if st, body := e.do("POST", "/api/meta/apps", withForms(good)); st != 201 {
+			t.Fatalf("good forms: %d %v", st, body)
+		}
+		st, body = e.do("GET", "/api/meta/apps/shop", nil)
+		if forms, _ := body["forms"].([]any); st != 200 || len(forms) != 2 || forms[1].(map[string]any)["sort"] != "-grand" {
+			t.Errorf("forms after apply: %d %v", st, body["forms"])
+		}
+	})
+}

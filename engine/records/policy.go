@@ -347,6 +347,21 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 			}
 		}
 	}
+	// List views' default filters are compiled against their entity.
+	for i, f := range app.Forms {
+		e := app.Entity(f.Entity)
+		if f.Kind != schema.FormList || f.Filter == "" || e == nil {
+			continue
+		}
+		info := newEntityInfo(app, e, "")
+		node, err := filter.Parse(f.Filter)
+		if err == nil {
+			_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
+		}
+		if err != nil {
+			problems.Add(fmt.Sprintf("/forms/%d/filter", i), "%v", err)
+		}
+	}
 	// Scripts, formulas and rules must compile.
 	if _, p := logic.Compile(app); len(p) > 0 {
 		problems = append(problems, p...)
