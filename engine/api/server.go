@@ -100,6 +100,7 @@ func (s *Server) New() *fiber.App {
 	data.Get("/:app/:entity/:id/history", s.recordHistory)
 
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
+	app.Get("/api/directory/users", s.requireUser, s.listDirectory)
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
