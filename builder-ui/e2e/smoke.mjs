@@ -117,13 +117,8 @@ async function run() {
   await shot("01-designer-fields");
 
   // Publish: the plan first, then apply on confirmation.
-  await page.getByTestId("publish").click();
-  await page.getByTestId("plan-dialog").waitFor();
-  const plan1 = (await page.getByTestId("plan-step").allTextContents()).join(" | ");
+  const plan1 = await publish(page, () => shot("02-plan-create"));
   if (!/customer/.test(plan1)) throw new Error("first plan does not create the table: " + plan1);
-  await shot("02-plan-create");
-  await page.getByTestId("plan-apply").click();
-  await page.getByTestId("publish-ok").waitFor();
 
   // A record stored under the first names, to see that the rename keeps it.
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
@@ -132,20 +127,29 @@ async function run() {
   // Rename a field and publish again: the plan renames, it does not drop.
   await page.getByTestId("designer-field-text_1").click();
   await page.getByTestId("config-name").fill("full_name");
-  await page.getByTestId("publish").click();
-  await page.getByTestId("plan-dialog").waitFor();
-  const plan2 = (await page.getByTestId("plan-step").allTextContents()).join(" | ");
+  const plan2 = await publish(page, async () => {
+    if (await page.locator("[data-testid=plan-step].destructive").count()) throw new Error("a rename was marked destructive");
+    await shot("03-plan-rename");
+  });
   if (!/rename/i.test(plan2) || /drop/i.test(plan2)) throw new Error("rename plan: " + plan2);
-  if (await page.locator("[data-testid=plan-step].destructive").count()) throw new Error("a rename was marked destructive");
-  await shot("03-plan-rename");
-  await page.getByTestId("plan-apply").click();
-  await page.getByTestId("publish-ok").waitFor();
+
+  // Lay out the record form: a titled section with two fields, previewed live.
+  await page.getByTestId("tab-forms").click();
+  await page.getByTestId("section-add").click();
+  await page.getByTestId("section-title-0").fill("Contact");
+  await page.getByTestId("form-palette-full_name").click();
+  await page.getByTestId("form-palette-decimal_1").click();
+  await page.getByTestId("form-preview").getByText("Contact").waitFor();
+  await shot("03b-form-designer");
+  await publish(page, async () => {});
 
   // The runtime: create a record through the form, meeting a server validation error first.
   await page.goto(base + "/#/");
   await page.getByTestId("app-link-shop").click();
   await page.getByTestId("entity-link-customer").click();
   await page.getByTestId("new-record").click();
+  const section = page.getByTestId("form-section").first();
+  if (!(await section.textContent()).includes("Contact")) throw new Error("the form does not follow its layout");
   await page.getByTestId("field-full_name").fill("Bob Baker");
   await page.getByTestId("field-decimal_1").fill("-5");
   await page.getByTestId("form-save").click();
@@ -199,4 +203,16 @@ async function waitRows(page, n) {
     await page.waitForTimeout(100);
   }
   throw new Error(`want ${n} list rows, got ${got}`);
+}
+
+// publish opens the plan, lets check look at it, applies it and waits for
+// the designer's confirmation; it returns the plan's steps as text.
+async function publish(page, check) {
+  await page.getByTestId("publish").click();
+  await page.getByTestId("plan-dialog").waitFor();
+  const steps = (await page.getByTestId("plan-step").allTextContents()).join(" | ");
+  await check();
+  await page.getByTestId("plan-apply").click();
+  await page.getByTestId("publish-ok").waitFor();
+  return steps;
 }

@@ -36,12 +36,54 @@ export interface Entity {
   fields: Field[];
 }
 
+// The document's "forms" section: per entity at most one record form layout
+// and one list view.
+export interface FormSection {
+  title?: string;
+  columns?: number; // 1–3
+  fields: string[];
+}
+
+export interface FormLayout {
+  entity: string;
+  kind: "form";
+  sections: FormSection[];
+}
+
+export interface ListLayout {
+  entity: string;
+  kind: "list";
+  columns?: string[];
+  sort?: string;
+  filter?: string;
+}
+
+export type Scope = "own" | "team" | "all" | "none";
+export type ScopeRule = Scope | { scope: Scope; where?: string };
+export type RoleOp = "create" | "read" | "update" | "delete";
+
+export interface RoleEntityRules {
+  create?: ScopeRule;
+  read?: ScopeRule;
+  update?: ScopeRule;
+  delete?: ScopeRule;
+  fields?: Record<string, "hidden" | "readonly">;
+}
+
+export interface Role {
+  name: string;
+  label?: string;
+  entities?: Record<string, RoleEntityRules>;
+}
+
 export interface AppDocument {
   name: string;
   label?: string;
   description?: string;
   version?: number;
   entities: Entity[];
+  forms?: (FormLayout | ListLayout)[];
+  roles?: Role[];
 }
 
 export interface PlanStep {

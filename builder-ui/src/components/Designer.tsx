@@ -16,12 +16,18 @@ import { Dialog } from "./Dialog";
 import { FieldConfig } from "./FieldConfig";
 import { PlanDialog } from "./PlanDialog";
 import { ScriptEditor } from "./ScriptEditor";
+import { FormsEditor } from "./FormsEditor";
+import { ListViewEditor } from "./ListViewEditor";
+import { RolesEditor } from "./RolesEditor";
+import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
 
 const DRAG_MIME = "application/x-forma-designer";
 
 function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
+
+type Tab = "model" | "scripts" | "forms" | "list" | "roles";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -40,7 +46,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
   const [busy, setBusy] = useState(false);
   const [dirty, setDirty] = useState(false);
   const [addingEntity, setAddingEntity] = useState(false);
-  const [tab, setTab] = useState<"model" | "scripts">("model");
+  const [tab, setTab] = useState<Tab>("model");
   const [dropAt, setDropAt] = useState<number | null>(null);
   const dropRef = useRef<number | null>(null);
   const dragRef = useRef<Drag | null>(null);
@@ -99,8 +105,13 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
   }
 
   function patchField(patch: Partial<DField>) {
-    if (!doc || !field) return;
-    edit(updateField(doc, ei, field.id, patch));
+    if (!doc || !field || !entity) return;
+    let next = updateField(doc, ei, field.id, patch);
+    // Form layouts, list views and role rules name fields: a rename follows.
+    if (typeof patch.name === "string" && patch.name !== field.name && patch.name && !entity.fields.some((f) => f.name === patch.name)) {
+      next = renameFieldRefs(next, entity.name, field.name, patch.name);
+    }
+    edit(next);
     const k = fieldKey(ei, field.id);
     if (errors.fields[k]) {
       const rest = { ...errors.fields };
@@ -195,6 +206,12 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
       setErrors(m);
       if (m.general.length > 0 || !hasErrors(m)) setPublishError(e);
       else setPublishError(new ApiError(e.status, e.code, e.message));
+      // Only forms or roles in trouble: open their tab.
+      if (Object.keys(m.fields).length === 0 && Object.keys(m.entities).length === 0) {
+        const fi = Object.keys(m.forms)[0];
+        if (fi !== undefined) setTab(sent.forms?.[Number(fi)]?.kind === "list" ? "list" : "forms");
+        else if (Object.keys(m.roles).length) setTab("roles");
+      }
       // Show the first field in trouble.
       const first = Object.keys(m.fields)[0];
       if (first) {
@@ -244,6 +261,16 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
               data-testid="tab-model" onClick={() => setTab("model")}>{t("design.tabModel")}</button>
             <button type="button" role="tab" aria-selected={tab === "scripts"} className={"btn btn-small" + (tab === "scripts" ? " btn-active" : "")}
               data-testid="tab-scripts" onClick={() => setTab("scripts")}>{t("design.tabScripts")}</button>
+            {(["forms", "list", "roles"] as const).map((k) => {
+              const bad = k === "roles" ? Object.keys(errors.roles).length > 0
+                : Object.keys(errors.forms).some((i) => (doc.forms?.[Number(i)]?.kind === "list" ? "list" : "forms") === k);
+              return (
+                <button key={k} type="button" role="tab" aria-selected={tab === k} data-testid={`tab-${k}`} onClick={() => setTab(k)}
+                  className={"btn btn-small" + (tab === k ? " btn-active" : "") + (bad ? " has-error" : "")}>
+                  {t(k === "forms" ? "design.tabForms" : k === "list" ? "design.tabList" : "design.tabRoles")}
+                </button>
+              );
+            })}
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
           <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
@@ -280,6 +307,12 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
 
       {tab === "scripts" ? (
         <ScriptEditor app={doc.name} stored={stored} doc={doc} onChange={edit} />
+      ) : tab === "forms" ? (
+        <FormsEditor doc={doc} onChange={edit} errors={errors} />
+      ) : tab === "list" ? (
+        <ListViewEditor doc={doc} onChange={edit} errors={errors} />
+      ) : tab === "roles" ? (
+        <RolesEditor doc={doc} onChange={edit} errors={errors} />
       ) : (
         <div className="designer-grid">
           <aside className="designer-col designer-entities" aria-label={t("design.entities")}>
@@ -315,12 +348,17 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                   <label className="field">
                     <span className="field-label">{t("design.entityName")}</span>
                     <input className="mono" value={entity.name} data-testid="entity-config-name" aria-invalid={!NAME_RE.test(entity.name) || undefined}
-                      onChange={(e) => edit(updateEntity(doc, ei, { name: e.target.value }))} />
+                      onChange={(e) => {
+                        const n = e.target.value;
+                        const next = updateEntity(doc, ei, { name: n });
+                        // Forms and roles name entities: a rename follows (not onto another entity's name).
+                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityRefs(next, entity.name, n) : next);
+                      }} />
                   </label>
                 </div>
                 <div className="entity-actions">
                   <button type="button" className="btn btn-small btn-ghost danger-text" data-testid="entity-delete"
-                    onClick={() => { edit(removeEntity(doc, ei)); setErrors(noErrors()); setEi(Math.max(0, ei - 1)); setFieldId(null); }}>
+                    onClick={() => { edit(dropEntityRefs(removeEntity(doc, ei), entity.name)); setErrors(noErrors()); setEi(Math.max(0, ei - 1)); setFieldId(null); }}>
                     {t("design.deleteEntity")}
                   </button>
                 </div>
@@ -386,7 +424,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
               <FieldConfig key={field.id} doc={doc} entityIndex={ei} field={field} errors={errors.fields[fieldKey(ei, field.id)] ?? []}
                 onChange={patchField}
                 onType={(ty) => edit(setFieldType(doc, ei, field.id, ty))}
-                onDelete={() => { edit(removeField(doc, ei, field.id)); setFieldId(null); }} />
+                onDelete={() => { edit(renameFieldRefs(removeField(doc, ei, field.id), entity.name, field.name, null)); setFieldId(null); }} />
             ) : (
               <p className="muted small">{entity ? t("design.selectField") : ""}</p>
             )}

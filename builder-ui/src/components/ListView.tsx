@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
-import { displaySystem, displayValue, entityLabel, fieldLabel } from "../fields";
+import { listViewOf } from "../designer/layouts";
+import { columnLabel, displaySystem, displayValue, entityLabel, fieldLabel, isSystem } from "../fields";
 import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
@@ -18,7 +19,18 @@ interface Column {
   field?: Field;
 }
 
-export function listColumns(entity: Entity, t: (k: "sys.created_at") => string): Column[] {
+// listColumns: the list view's columns (entity fields and system columns;
+// unknown names skipped), or without one the first six plain fields and created_at.
+export function listColumns(entity: Entity, t: (k: "sys.created_at") => string, names?: string[]): Column[] {
+  if (names) {
+    const out: Column[] = [];
+    for (const n of names) {
+      const f = entity.fields.find((x) => x.name === n);
+      if (f) out.push({ name: n, label: fieldLabel(f), field: f });
+      else if (isSystem(n)) out.push({ name: n, label: columnLabel(n, [], t as Parameters<typeof columnLabel>[2]) });
+    }
+    if (out.length) return out;
+  }
   const cols: Column[] = entity.fields
     .filter((f) => f.type !== "json" && f.type !== "longtext")
     .slice(0, MAX_COLUMNS)
@@ -35,11 +47,13 @@ export function nextSort(current: string, name: string): string {
 export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) {
   const i18n = useI18n();
   const { t } = i18n;
-  const columns = useMemo(() => listColumns(entity, t), [entity, t]);
+  // The list view of the app document gives the starting columns, sort and filter.
+  const view = listViewOf(app, entity.name);
+  const columns = useMemo(() => listColumns(entity, t, view?.columns), [entity, t, view?.columns]);
   const filterFields = useMemo(() => filterableFields(entity.fields), [entity]);
 
-  const [sort, setSort] = useState("");
-  const [filter, setFilter] = useState("");
+  const [sort, setSort] = useState(view?.sort ?? "");
+  const [filter, setFilter] = useState(view?.filter ?? "");
   const [filterModel, setFilterModel] = useState<FilterModel>(emptyFilter);
   const [showFilter, setShowFilter] = useState(false);
   // cursors[i] is the cursor that fetches page i; page 0 has none.
@@ -121,7 +135,8 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
             <thead>
               <tr>
                 {columns.map((c) => {
-                  const dir = sort === c.name ? "asc" : sort === "-" + c.name ? "desc" : undefined;
+                  const primary = sort.split(",")[0];
+                  const dir = primary === c.name ? "asc" : primary === "-" + c.name ? "desc" : undefined;
                   const sortable = !c.field || !UNSORTABLE.has(c.field.type);
                   return (
                     <th key={c.name} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>

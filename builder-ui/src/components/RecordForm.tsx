@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
-import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field, type ScriptInfo } from "../api";
+import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field, type FormLayout, type ScriptInfo } from "../api";
+import { formLayoutOf, resolveSections } from "../designer/layouts";
 import {
   displaySystem, displayValue, entityLabel, fieldLabel, fromInput, isComputed, sameInput, SYSTEM_COLUMNS, toInput,
   type InputValue,
@@ -174,12 +175,8 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
       </div>
       {banner && <BannerView banner={banner} onReload={() => { setBanner(null); load(); }} />}
       <form className="record-form" onSubmit={submit} noValidate>
-        <div className="form-grid">
-          {fields.map((f) => (
-            <FieldRow key={f.name} app={app} field={f} value={inputs[f.name]} record={record}
-              readOnly={!editable(f)} errors={errors[f.name]} onChange={(v) => set(f.name, v)} />
-          ))}
-        </div>
+        <FormFields app={app} fields={fields} layout={formLayoutOf(app, entity.name)} inputs={inputs} record={record}
+          readOnly={(f) => !editable(f)} errors={errors} onChange={set} />
         {record && (
           <details className="system-fields">
             <summary>{t("form.system")}</summary>
@@ -200,6 +197,49 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
         </div>
       </form>
     </section>
+  );
+}
+
+// FormFields lays out the field inputs: by the entity's form layout (titled
+// sections with 1–3 columns; fields it does not place in a final untitled
+// section) or, without one, the automatic two-column grid.
+export function FormFields({ app, fields, layout, inputs, record, readOnly, errors, onChange, preview }: {
+  app: AppDocument; fields: Field[]; layout: FormLayout | undefined; inputs: Record<string, InputValue>;
+  record: DataRecord | null; readOnly: (f: Field) => boolean; errors: Record<string, string[]>;
+  onChange: (name: string, v: InputValue) => void; preview?: boolean;
+}) {
+  const row = (f: Field) => (
+    <FieldRow key={f.name} app={app} field={f} value={inputs[f.name]} record={record} preview={preview}
+      readOnly={readOnly(f)} errors={errors[f.name]} onChange={(v) => onChange(f.name, v)} />
+  );
+  if (!layout) return <div className="form-grid">{fields.map(row)}</div>;
+  return (
+    <>
+      {resolveSections(fields, layout).map((s, i) => (
+        <section key={i} className="form-section" data-testid="form-section" data-columns={s.columns}>
+          {s.title && <h2 className="form-section-title">{s.title}</h2>}
+          <div className={`form-grid cols-${s.columns}`}>{s.fields.map(row)}</div>
+        </section>
+      ))}
+    </>
+  );
+}
+
+// FormPreview shows an entity's form as a user with the given field rules
+// sees it (hidden fields left out, read-only ones shown as values), from a
+// layout being edited; inputs work, nothing is saved or fetched.
+export function FormPreview({ app, entity, layout, rules = {} }: {
+  app: AppDocument; entity: Entity; layout: FormLayout | undefined; rules?: Record<string, "hidden" | "readonly">;
+}) {
+  const fields = useMemo(() => entity.fields.filter((f) => rules[f.name] !== "hidden"), [entity, rules]);
+  const [inputs, setInputs] = useState<Record<string, InputValue>>(() => inputsOf(entity.fields, null));
+  const all = { ...inputsOf(entity.fields, null), ...inputs };
+  return (
+    <div className="record-form form-preview-body">
+      <FormFields app={app} fields={fields} layout={layout} inputs={all} record={null} preview errors={{}}
+        readOnly={(f) => isComputed(f) || rules[f.name] === "readonly"}
+        onChange={(name, v) => setInputs((s) => ({ ...s, [name]: v }))} />
+    </div>
   );
 }
 
@@ -240,9 +280,9 @@ function BannerView({ banner, onReload }: { banner: Banner; onReload: () => void
   }
 }
 
-function FieldRow({ app, field: f, value, record, readOnly, errors, onChange }: {
+function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, preview }: {
   app: AppDocument; field: Field; value: InputValue; record: DataRecord | null; readOnly: boolean;
-  errors?: string[]; onChange: (v: InputValue) => void;
+  errors?: string[]; onChange: (v: InputValue) => void; preview?: boolean;
 }) {
   const i18n = useI18n();
   const { t } = i18n;
@@ -306,7 +346,8 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange }: 
         break;
       }
       case "ref":
-        input = (
+        // The preview searches nothing.
+        input = preview ? <input {...common} type="text" disabled value={str} placeholder={t("type.ref")} /> : (
           <RefPicker app={app} target={app.entities.find((e) => e.name === f.entity)} value={str} onChange={onChange}
             testId={`field-${f.name}`} inputId={id} invalid={invalid} describedBy={invalid ? errId : undefined} />
         );

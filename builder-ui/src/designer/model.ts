@@ -176,15 +176,19 @@ export function removeEntity(doc: DDoc, ei: number): DDoc {
 export interface DesignErrors {
   fields: Record<string, string[]>; // key: fieldKey(entityIndex, fieldId)
   entities: Record<number, string[]>;
+  // /forms/{i}… and /roles/{i}… (also listed in general, at the top).
+  forms: Record<number, string[]>;
+  roles: Record<number, string[]>;
   general: string[];
 }
 
 export const fieldKey = (ei: number, id: string) => `${ei}/${id}`;
-export const noErrors = (): DesignErrors => ({ fields: {}, entities: {}, general: [] });
+export const noErrors = (): DesignErrors => ({ fields: {}, entities: {}, forms: {}, roles: {}, general: [] });
 
 // mapErrors places each JSON pointer of details on the document that was sent:
 // /entities/{i}/fields/{j}[/...] on that field (by its id), /entities/{i}/...
-// on the entity, anything else at the top.
+// on the entity, anything else at the top (/forms/{i}… and /roles/{i}… are
+// also kept by index, for the Forms, List view and Roles tabs).
 export function mapErrors(details: ErrorDetail[], doc: DDoc): DesignErrors {
   const out = noErrors();
   for (const d of details) {
@@ -198,6 +202,8 @@ export function mapErrors(details: ErrorDetail[], doc: DDoc): DesignErrors {
       (out.entities[ei] ??= []).push(d.message);
     } else {
       out.general.push(d.path ? `${d.path}: ${d.message}` : d.message);
+      const s = /^\/(forms|roles)\/(\d+)(?:\/|$)/.exec(d.path ?? "");
+      if (s) (out[s[1] as "forms" | "roles"][Number(s[2])] ??= []).push(d.message);
     }
   }
   return out;

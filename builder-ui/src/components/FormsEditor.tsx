@@ -1,0 +1,204 @@
+// The designer's Forms tab: an entity's record form layout — sections
+// (title, 1–3 columns, order) holding the entity's fields — edited with
+// native drag and drop (or clicks and buttons), beside a live preview of the
+// form as a rep sees it (the runtime's own form rendering).
+import { useRef, useState, type DragEvent } from "react";
+import type { AppDocument, FormLayout } from "../api";
+import {
+  addSection, emptyLayout, fieldRulesFor, formLayoutOf, MAX_COLUMNS, moveSection, placeField, removeSection,
+  setFormLayout, unplaced, unplaceField, updateSection,
+} from "../designer/layouts";
+import type { DDoc, DesignErrors } from "../designer/model";
+import { fieldLabel } from "../fields";
+import { useI18n } from "../i18n";
+import { Icon } from "./common";
+import { FormPreview } from "./RecordForm";
+
+const DRAG_MIME = "application/x-forma-layout";
+
+export function EntityPicker({ doc, value, onChange, testId }: { doc: DDoc; value: number; onChange: (i: number) => void; testId: string }) {
+  const { t } = useI18n();
+  return (
+    <label className="field entity-picker">
+      <span className="field-label">{t("layout.entity")}</span>
+      <select value={value} data-testid={testId} onChange={(e) => onChange(Number(e.target.value))}>
+        {doc.entities.map((e, i) => <option key={e.id ?? e.name} value={i}>{e.label || e.name} ({e.name})</option>)}
+      </select>
+    </label>
+  );
+}
+
+// formErrors: the server's problems with the doc's forms entries of a kind, as "entity: message".
+export function formsErrors(doc: DDoc, errors: DesignErrors, kind: "form" | "list"): string[] {
+  const out: string[] = [];
+  for (const [i, msgs] of Object.entries(errors.forms)) {
+    const f = doc.forms?.[Number(i)];
+    if (f && f.kind !== kind) continue;
+    for (const m of msgs) out.push(`${f?.entity ?? "/forms/" + i}: ${m}`);
+  }
+  return out;
+}
+
+export function ProblemList({ items, testId }: { items: string[]; testId: string }) {
+  const { t } = useI18n();
+  if (!items.length) return null;
+  return (
+    <div className="alert alert-error" role="alert" data-testid={testId}>
+      <div>{t("design.serverProblems")}</div>
+      <ul className="alert-details">{items.map((m, i) => <li key={i}>{m}</li>)}</ul>
+    </div>
+  );
+}
+
+export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d: DDoc) => void; errors: DesignErrors }) {
+  const { t } = useI18n();
+  const [ei, setEi] = useState(0);
+  const [dropAt, setDropAtState] = useState<{ si: number; at: number } | null>(null);
+  const dropRef = useRef<{ si: number; at: number } | null>(null);
+  const dragRef = useRef<string | null>(null);
+  const entity = doc.entities[Math.min(ei, doc.entities.length - 1)];
+  const problems = formsErrors(doc, errors, "form");
+
+  if (!entity) return <div className="layout-editor"><ProblemList items={problems} testId="forms-error" /><p className="muted">{t("design.addEntityFirst")}</p></div>;
+
+  const layout = formLayoutOf(doc, entity.name);
+  const setLayout = (l: FormLayout | null) => onChange(setFormLayout(doc, entity.name, l));
+  const base = () => layout ?? emptyLayout(entity.name);
+  const names = new Set(entity.fields.map((f) => f.name));
+  const byName = (n: string) => entity.fields.find((f) => f.name === n);
+
+  function addToLast(name: string) {
+    let l = base();
+    if (l.sections.length === 0) l = addSection(l);
+    setLayout(placeField(l, name, l.sections.length - 1));
+  }
+
+  function setDrop(d: { si: number; at: number } | null) {
+    dropRef.current = d;
+    setDropAtState(d);
+  }
+  function startDrag(e: DragEvent, name: string) {
+    dragRef.current = name;
+    e.dataTransfer.effectAllowed = "move";
+    try {
+      e.dataTransfer.setData(DRAG_MIME, name);
+      e.dataTransfer.setData("text/plain", name);
+    } catch {
+      /* the ref carries it */
+    }
+  }
+  function endDrag() {
+    dragRef.current = null;
+    setDrop(null);
+  }
+  function overItem(e: DragEvent, si: number, j: number) {
+    e.preventDefault();
+    const r = e.currentTarget.getBoundingClientRect();
+    setDrop({ si, at: r.height > 0 && e.clientY < r.top + r.height / 2 ? j : j + 1 });
+  }
+  function overZone(e: DragEvent, si: number) {
+    e.preventDefault();
+    if (e.target === e.currentTarget) setDrop({ si, at: base().sections[si]?.fields.length ?? 0 });
+  }
+  function drop(e: DragEvent, si: number) {
+    e.preventDefault();
+    let name = "";
+    try {
+      name = e.dataTransfer?.getData(DRAG_MIME) || e.dataTransfer?.getData("text/plain") || "";
+    } catch {
+      name = "";
+    }
+    if (!names.has(name)) name = dragRef.current ?? "";
+    const d = dropRef.current;
+    endDrag();
+    if (!name || !names.has(name)) return;
+    const l = base();
+    const at = d && d.si === si ? d.at : l.sections[si]?.fields.length ?? 0;
+    setLayout(placeField(l, name, si, at));
+  }
+
+  const free = unplaced(entity, layout);
+  const appDoc = doc as unknown as AppDocument;
+
+  return (
+    <div className="layout-editor">
+      <ProblemList items={problems} testId="forms-error" />
+      <div className="layout-toolbar">
+        <EntityPicker doc={doc} value={ei} onChange={(i) => { setEi(i); endDrag(); }} testId="forms-entity" />
+        {layout && (
+          <button type="button" className="btn btn-small btn-ghost" data-testid="form-reset" onClick={() => setLayout(null)}>
+            {t("layout.reset")}
+          </button>
+        )}
+      </div>
+      <div className="layout-grid">
+        <div className="layout-edit">
+          {!layout && <p className="muted small" data-testid="form-auto">{t("layout.auto")}</p>}
+          <div className="palette layout-palette" aria-label={t("layout.palette")}>
+            <span className="muted small palette-hint">{free.length ? t("layout.paletteHint") : t("layout.allPlaced")}</span>
+            {free.map((f) => (
+              <button key={f.name} type="button" className="palette-item" draggable data-testid={`form-palette-${f.name}`}
+                onDragStart={(e) => startDrag(e, f.name)} onDragEnd={endDrag} onClick={() => addToLast(f.name)}>
+                {fieldLabel(f)}
+              </button>
+            ))}
+          </div>
+          {(layout?.sections ?? []).map((s, si) => (
+            <div key={si} className="layout-section" data-testid={`section-${si}`}>
+              <div className="layout-section-head">
+                <input aria-label={t("layout.sectionTitle")} placeholder={t("layout.sectionN", { n: si + 1 })} value={s.title ?? ""}
+                  data-testid={`section-title-${si}`} onChange={(e) => setLayout(updateSection(base(), si, { title: e.target.value }))} />
+                <label className="inline-field">
+                  <span className="small muted">{t("layout.columns")}</span>
+                  <select value={s.columns ?? 2} data-testid={`section-columns-${si}`}
+                    onChange={(e) => setLayout(updateSection(base(), si, { columns: Number(e.target.value) }))}>
+                    {Array.from({ length: MAX_COLUMNS }, (_, k) => <option key={k} value={k + 1}>{k + 1}</option>)}
+                  </select>
+                </label>
+                <span className="row-actions">
+                  <button type="button" className="btn btn-icon btn-small" data-testid={`section-up-${si}`} disabled={si === 0}
+                    aria-label={t("layout.sectionUp")} onClick={() => setLayout(moveSection(base(), si, -1))}><Icon.up /></button>
+                  <button type="button" className="btn btn-icon btn-small" data-testid={`section-down-${si}`} disabled={si === layout!.sections.length - 1}
+                    aria-label={t("layout.sectionDown")} onClick={() => setLayout(moveSection(base(), si, 1))}><Icon.down /></button>
+                  <button type="button" className="btn btn-icon btn-small" data-testid={`section-remove-${si}`}
+                    aria-label={t("layout.removeSection")} onClick={() => setLayout(removeSection(base(), si))}><Icon.x /></button>
+                </span>
+              </div>
+              <ul className={"layout-drop" + (dropAt?.si === si ? " dragging" : "")} data-testid={`section-drop-${si}`}
+                onDragOver={(e) => overZone(e, si)} onDrop={(e) => drop(e, si)}
+                onDragLeave={(e) => { if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDrop(null); }}>
+                {s.fields.length === 0 && <li className="muted small dropzone-empty">{t("layout.dropHere")}</li>}
+                {s.fields.map((n, j) => {
+                  const f = byName(n);
+                  const cls = ["layout-field"];
+                  if (!f) cls.push("has-error");
+                  if (dropAt?.si === si && dropAt.at === j) cls.push("drop-before");
+                  if (dropAt?.si === si && dropAt.at === j + 1 && j === s.fields.length - 1) cls.push("drop-after");
+                  return (
+                    <li key={n} className={cls.join(" ")} draggable data-testid={`placed-${n}`}
+                      onDragStart={(e) => startDrag(e, n)} onDragEnd={endDrag} onDragOver={(e) => overItem(e, si, j)}>
+                      <span className="drag-handle" aria-hidden="true">⋮⋮</span>
+                      <span className="layout-field-label">{f ? fieldLabel(f) : n}</span>
+                      <span className="muted small mono">{n}</span>
+                      <button type="button" className="btn btn-icon btn-small" data-testid={`placed-remove-${n}`}
+                        aria-label={t("layout.removeField", { field: n })} onClick={() => setLayout(unplaceField(base(), n))}><Icon.x /></button>
+                    </li>
+                  );
+                })}
+              </ul>
+            </div>
+          ))}
+          <button type="button" className="btn" data-testid="section-add" onClick={() => setLayout(addSection(base()))}>
+            <Icon.plus /> {t("layout.addSection")}
+          </button>
+          {layout && free.length > 0 && <p className="muted small">{t("layout.restNote")}</p>}
+        </div>
+        <div className="layout-preview" data-testid="form-preview" aria-label={t("layout.preview")}>
+          <h2 className="panel-title">{t("layout.preview")}</h2>
+          <p className="muted small">{t("layout.previewNote")}</p>
+          <FormPreview key={entity.name} app={appDoc} entity={entity} layout={layout} rules={fieldRulesFor(doc, "rep", entity.name)} />
+        </div>
+      </div>
+    </div>
+  );
+}
