@@ -272,6 +272,14 @@ async function request<T>(method: string, path: string, body?: unknown, opts: { 
   return data as T;
 }
 
+// DirectoryUser is what any signed-in user may know of a colleague.
+export interface DirectoryUser {
+  id: string;
+  name?: string;
+  email: string;
+  teamId?: string;
+}
+
 export const api = {
   async login(email: string, password: string): Promise<LoginResult> {
     const r = await request<LoginResult>("POST", "/api/auth/login", { email, password }, { auth: false });
@@ -306,6 +314,9 @@ export const api = {
     request<DataRecord>("PATCH", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`, values),
   remove: (app: string, entity: string, id: string) =>
     request<unknown>("DELETE", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`),
+  // Active colleagues, for user fields: by name or email (q), or one by id.
+  directory: (p: { q?: string; id?: string; limit?: number }) =>
+    request<{ items: DirectoryUser[] }>("GET", "/api/directory/users" + query(p)),
   history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
     request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
 };

@@ -19,7 +19,8 @@ type directoryEntry struct {
 
 // listDirectory answers GET /api/directory/users?q=&limit=: the active
 // users whose name or email contains q (any letter case), by email, at most
-// limit (default 20, at most 100). Roles and the admin flag are not shown.
+// limit (default 20, at most 100); with ?id=, that one user (a form showing
+// a user field's current value). Roles and the admin flag are not shown.
 func (s *Server) listDirectory(c *fiber.Ctx) error {
 	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
 	if utf8.RuneCountInString(q) > 200 {
@@ -33,13 +34,17 @@ func (s *Server) listDirectory(c *fiber.Ctx) error {
 		}
 		limit = n
 	}
+	id := c.Query("id")
+	if len(id) > 64 {
+		return apiError(400, "invalid_query", "id is not a user id")
+	}
 	users, err := s.Access.Users(c.UserContext())
 	if err != nil {
 		return err
 	}
 	out := []directoryEntry{}
 	for _, u := range users {
-		if !u.Active {
+		if !u.Active || (id != "" && u.ID != id) {
 			continue
 		}
 		if q != "" && !strings.Contains(strings.ToLower(u.Name), q) && !strings.Contains(strings.ToLower(u.Email), q) {

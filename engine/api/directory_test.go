@@ -33,11 +33,19 @@ func TestDirectory(t *testing.T) {
 		if strings.Contains(mustJSON(body), "roles") || strings.Contains(mustJSON(body), "admin") {
 			t.Errorf("the directory shows roles or the admin flag: %v", body)
 		}
+		st, body = e.doAs(tok, "GET", "/api/directory/users?id="+ann.ID, nil)
+		if list := items(t, body); st != 200 || len(list) != 1 || list[0]["email"] != "ann@example.com" {
+			t.Errorf("by id: %d %v", st, body)
+		}
+		st, body = e.doAs(tok, "GET", "/api/directory/users?id="+gone.ID, nil)
+		if st != 200 || len(items(t, body)) != 0 {
+			t.Errorf("a deactivated user by id: %d %v", st, body)
+		}
 		st, body = e.doAs(tok, "GET", "/api/directory/users?limit=1", nil)
 		if st != 200 || len(items(t, body)) != 1 {
 			t.Errorf("limit: %d %v", st, body)
 		}
-		for _, bad := range []string{"?limit=0", "?limit=101", "?limit=x", "?q=" + strings.Repeat("a", 201)} {
+		for _, bad := range []string{"?limit=0", "?limit=101", "?limit=x", "?q=" + strings.Repeat("a", 201), "?id=" + strings.Repeat("x", 65)} {
 			st, body := e.doAs(tok, "GET", "/api/directory/users"+bad, nil)
 			wantErr(t, bad, st, body, 400, "invalid_query")
 		}

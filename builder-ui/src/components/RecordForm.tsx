@@ -8,7 +8,7 @@ import {
 import { useI18n, type MessageKey } from "../i18n";
 import { href, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
-import { RefPicker } from "./RefPicker";
+import { RefPicker, UserPicker } from "./RefPicker";
 
 type Banner =
   | { kind: "saved" }
@@ -353,7 +353,10 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
         );
         break;
       case "user":
-        input = <input {...common} type="text" placeholder={t("form.userHint")} value={str} onChange={(e) => onChange(e.target.value)} />;
+        input = preview ? <input {...common} type="text" disabled value={str} placeholder={t("form.userHint")} /> : (
+          <UserPicker value={str} onChange={onChange} testId={`field-${f.name}`} inputId={id} invalid={invalid}
+            describedBy={invalid ? errId : undefined} />
+        );
         break;
       default: {
         const type = f.type === "email" ? "email" : f.type === "phone" ? "tel" : f.type === "url" ? "url" : "text";
