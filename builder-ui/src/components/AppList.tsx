@@ -1,11 +1,11 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useState } from "react";
 import { api, type AppInfo } from "../api";
 import { saveDraft } from "../designer/drafts";
 import { NAME_RE } from "../designer/model";
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
 import { ErrorBox, Icon, Loading } from "./common";
-import { Dialog } from "./Dialog";
+import { NameLabelDialog } from "./Dialog";
 
 export function AppList({ admin }: { admin?: boolean }) {
   const { t } = useI18n();
@@ -62,36 +62,16 @@ export function AppList({ admin }: { admin?: boolean }) {
 
 function NewAppDialog({ taken, onCancel }: { taken: string[]; onCancel: () => void }) {
   const { t } = useI18n();
-  const [name, setName] = useState("");
-  const [label, setLabel] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  function submit(e: FormEvent) {
-    e.preventDefault();
-    const n = name.trim();
-    if (!NAME_RE.test(n)) return setError(t("design.nameRule"));
-    if (taken.includes(n)) return setError(t("apps.nameTaken"));
-    saveDraft(n, label.trim());
-    navigate({ name: "design", app: n, draft: true });
-  }
   return (
-    <Dialog title={t("apps.newTitle")} testId="new-app-dialog" onClose={onCancel}>
-      <form className="dialog-form" onSubmit={submit} noValidate>
-        <label className="field">
-          <span className="field-label">{t("apps.name")}</span>
-          <input className="mono" value={name} data-testid="new-app-name" spellCheck={false} autoCapitalize="off" placeholder="sales"
-            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setError(null); }} />
-          <span className="muted small">{t("apps.nameHint")}</span>
-        </label>
-        <label className="field">
-          <span className="field-label">{t("apps.label")}</span>
-          <input value={label} data-testid="new-app-label" onChange={(e) => setLabel(e.target.value)} />
-        </label>
-        {error && <div className="field-error" role="alert" data-testid="new-app-error">{error}</div>}
-        <div className="dialog-footer">
-          <button type="button" className="btn" onClick={onCancel}>{t("plan.cancel")}</button>
-          <button type="submit" className="btn btn-primary" data-testid="new-app-create">{t("apps.create")}</button>
-        </div>
-      </form>
-    </Dialog>
+    <NameLabelDialog title={t("apps.newTitle")} testId="new-app-dialog"
+      testIds={{ name: "new-app-name", label: "new-app-label", submit: "new-app-create", error: "new-app-error" }}
+      nameLabel={t("apps.name")} nameHint={t("apps.nameHint")} namePlaceholder="sales" labelLabel={t("apps.label")}
+      submitText={t("apps.create")} cancelText={t("plan.cancel")}
+      validate={(n) => (!NAME_RE.test(n) ? t("design.nameRule") : taken.includes(n) ? t("apps.nameTaken") : null)}
+      onSave={(n, label) => {
+        saveDraft(n, label);
+        navigate({ name: "design", app: n, draft: true });
+      }}
+      onCancel={onCancel} />
   );
 }

@@ -2,7 +2,7 @@
 // fields with a palette of field types in the middle (drag and drop, or
 // click; up/down buttons for the keyboard), the selected field's settings on
 // the right; Publish shows the migration plan of a dry run, then applies it.
-import { useCallback, useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type DragEvent } from "react";
 import { api, ApiError, type ApplyResult, type FieldType } from "../api";
 import { dropDraft, loadDraft } from "../designer/drafts";
 import {
@@ -12,7 +12,7 @@ import {
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
-import { Dialog } from "./Dialog";
+import { NameLabelDialog } from "./Dialog";
 import { FieldConfig } from "./FieldConfig";
 import { PlanDialog } from "./PlanDialog";
 import { ScriptEditor } from "./ScriptEditor";
@@ -450,34 +450,12 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
 
 function EntityDialog({ taken, onSave, onCancel }: { taken: string[]; onSave: (name: string, label: string) => void; onCancel: () => void }) {
   const { t } = useI18n();
-  const [name, setName] = useState("");
-  const [label, setLabel] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  function submit(e: FormEvent) {
-    e.preventDefault();
-    const n = name.trim();
-    if (!NAME_RE.test(n)) setError(t("design.nameRule"));
-    else if (taken.includes(n)) setError(t("design.entityTaken"));
-    else onSave(n, label.trim());
-  }
   return (
-    <Dialog title={t("design.addEntity")} testId="entity-dialog" onClose={onCancel}>
-      <form className="dialog-form" onSubmit={submit}>
-        <label className="field">
-          <span className="field-label">{t("design.entityName")}</span>
-          <input className="mono" value={name} data-testid="entity-name" spellCheck={false} autoCapitalize="off" placeholder="customer"
-            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setError(null); }} />
-        </label>
-        <label className="field">
-          <span className="field-label">{t("design.entityLabel")}</span>
-          <input value={label} data-testid="entity-label" onChange={(e) => setLabel(e.target.value)} />
-        </label>
-        {error && <div className="field-error" data-testid="entity-error">{error}</div>}
-        <div className="dialog-footer">
-          <button type="button" className="btn" onClick={onCancel}>{t("plan.cancel")}</button>
-          <button type="submit" className="btn btn-primary" data-testid="entity-save">{t("design.add")}</button>
-        </div>
-      </form>
-    </Dialog>
+    <NameLabelDialog title={t("design.addEntity")} testId="entity-dialog"
+      testIds={{ name: "entity-name", label: "entity-label", submit: "entity-save", error: "entity-error" }}
+      nameLabel={t("design.entityName")} namePlaceholder="customer" labelLabel={t("design.entityLabel")}
+      submitText={t("design.add")} cancelText={t("plan.cancel")}
+      validate={(n) => (!NAME_RE.test(n) ? t("design.nameRule") : taken.includes(n) ? t("design.entityTaken") : null)}
+      onSave={onSave} onCancel={onCancel} />
   );
 }

@@ -135,6 +135,41 @@ describe("Designer: forms tab", () => {
     expect(screen.getByTestId("form-auto")).toBeTruthy();
   });
 
+  it("previews the form as the role chosen in preview-role (app roles, built-in ones not redefined, admin)", async () => {
+    serve(stored({
+      roles: [
+        { name: "rep", entities: { deal: { fields: { cost: "hidden", amount: "readonly" } } } },
+        { name: "manager", label: "Manager", entities: { deal: { fields: { title: "readonly" } } } },
+      ],
+    }));
+    renderWith(<Designer app="crm" />);
+    fireEvent.click(await screen.findByTestId("tab-forms"));
+    const preview = screen.getByTestId("form-preview");
+    const select = screen.getByTestId("preview-role") as HTMLSelectElement;
+    // The app's roles, then the built-in ones it does not redefine (executive), then admin.
+    expect(Array.from(select.options).map((o) => o.textContent)).toEqual(["rep", "Manager (manager)", "executive", "admin (sees everything)"]);
+    expect(select.value).toBe("rep");
+    expect(within(preview).queryByTestId("field-cost")).toBeNull();
+    expect(within(preview).getByTestId("field-amount").tagName).toBe("DIV");
+
+    fireEvent.change(select, { target: { value: "manager" } });
+    expect(within(preview).getByTestId("field-cost").tagName).toBe("INPUT");
+    expect(within(preview).getByTestId("field-amount").tagName).toBe("INPUT");
+    expect(within(preview).getByTestId("field-title").tagName).toBe("DIV");
+
+    fireEvent.change(select, { target: { value: select.options[2].value } });
+    for (const f of ["title", "amount", "stage", "cost"]) expect(within(preview).getByTestId(`field-${f}`).tagName).not.toBe("DIV");
+  });
+
+  it("offers the default roles in preview-role when the app defines none", async () => {
+    serve(stored());
+    renderWith(<Designer app="crm" />, "zh-CN");
+    fireEvent.click(await screen.findByTestId("tab-forms"));
+    const select = screen.getByTestId("preview-role") as HTMLSelectElement;
+    expect(Array.from(select.options).map((o) => o.textContent)).toEqual(["rep", "manager", "executive", "admin（可见全部）"]);
+    expect(select.value).toBe("rep");
+  });
+
   it("shows 422 details for /forms/{i} on the forms tab and at the top", async () => {
     serve(stored({ forms: [{ entity: "deal", kind: "form", sections: [{ title: "A", columns: 2, fields: ["title"] }] }] }), (c) => (posts([c]).length
       ? { status: 422, body: { error: { code: "invalid_app", message: "the app is not valid", details: [{ path: "/forms/0/sections/0/fields/0", message: "id is a system field" }] } } }

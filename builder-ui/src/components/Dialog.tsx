@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
 
 // A modal dialog: Escape or the backdrop closes it, focus starts inside.
 export function Dialog({ title, testId, onClose, children, footer, wide }: {
@@ -19,5 +19,48 @@ export function Dialog({ title, testId, onClose, children, footer, wide }: {
         {footer && <div className="dialog-footer">{footer}</div>}
       </div>
     </div>
+  );
+}
+
+// NameLabelDialog asks for a name and a label (new app, new entity): the
+// caller's validate says what is wrong with the trimmed name (or null), and
+// onSave gets the trimmed name and label.
+export function NameLabelDialog({
+  title, testId, testIds, nameLabel, nameHint, namePlaceholder, labelLabel, submitText, cancelText, validate, onSave, onCancel,
+}: {
+  title: string; testId: string; testIds: { name: string; label: string; submit: string; error: string };
+  nameLabel: string; nameHint?: string; namePlaceholder?: string; labelLabel: string; submitText: string; cancelText: string;
+  validate: (name: string) => string | null; onSave: (name: string, label: string) => void; onCancel: () => void;
+}) {
+  const [name, setName] = useState("");
+  const [label, setLabel] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const n = name.trim();
+    const problem = validate(n);
+    if (problem) setError(problem);
+    else onSave(n, label.trim());
+  }
+  return (
+    <Dialog title={title} testId={testId} onClose={onCancel}>
+      <form className="dialog-form" onSubmit={submit} noValidate>
+        <label className="field">
+          <span className="field-label">{nameLabel}</span>
+          <input className="mono" value={name} data-testid={testIds.name} spellCheck={false} autoCapitalize="off" placeholder={namePlaceholder}
+            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setError(null); }} />
+          {nameHint && <span className="muted small">{nameHint}</span>}
+        </label>
+        <label className="field">
+          <span className="field-label">{labelLabel}</span>
+          <input value={label} data-testid={testIds.label} onChange={(e) => setLabel(e.target.value)} />
+        </label>
+        {error && <div className="field-error" role="alert" data-testid={testIds.error}>{error}</div>}
+        <div className="dialog-footer">
+          <button type="button" className="btn" onClick={onCancel}>{cancelText}</button>
+          <button type="submit" className="btn btn-primary" data-testid={testIds.submit}>{submitText}</button>
+        </div>
+      </form>
+    </Dialog>
   );
 }

@@ -1,11 +1,11 @@
 // The designer's Forms tab: an entity's record form layout — sections
 // (title, 1–3 columns, order) holding the entity's fields — edited with
 // native drag and drop (or clicks and buttons), beside a live preview of the
-// form as a rep sees it (the runtime's own form rendering).
+// form as a chosen role sees it (the runtime's own form rendering).
 import { useRef, useState, type DragEvent } from "react";
 import type { AppDocument, FormLayout } from "../api";
 import {
-  addSection, emptyLayout, fieldRulesFor, formLayoutOf, MAX_COLUMNS, moveSection, placeField, removeSection,
+  addSection, DEFAULT_ROLES, emptyLayout, fieldRulesFor, formLayoutOf, MAX_COLUMNS, moveSection, placeField, removeSection,
   setFormLayout, unplaced, unplaceField, updateSection,
 } from "../designer/layouts";
 import type { DDoc, DesignErrors } from "../designer/model";
@@ -15,6 +15,18 @@ import { Icon } from "./common";
 import { FormPreview } from "./RecordForm";
 
 const DRAG_MIME = "application/x-forma-layout";
+
+// The preview's "admin" choice: no role name can look like this.
+export const PREVIEW_ADMIN = "*admin";
+
+// previewRoles: the roles the preview can take — the app's own, then the
+// built-in ones it does not redefine (the server keeps rep, manager and
+// executive for every app unless the app defines a role of that name).
+export function previewRoles(doc: Pick<DDoc, "roles">): { name: string; label?: string }[] {
+  const own = (doc.roles ?? []).filter((r) => r.name).map((r) => ({ name: r.name, label: r.label }));
+  const builtIn = DEFAULT_ROLES.filter((name) => !own.some((r) => r.name === name)).map((name) => ({ name }));
+  return [...own, ...builtIn];
+}
 
 export function EntityPicker({ doc, value, onChange, testId }: { doc: DDoc; value: number; onChange: (i: number) => void; testId: string }) {
   const { t } = useI18n();
@@ -53,6 +65,7 @@ export function ProblemList({ items, testId }: { items: string[]; testId: string
 export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d: DDoc) => void; errors: DesignErrors }) {
   const { t } = useI18n();
   const [ei, setEi] = useState(0);
+  const [previewRole, setPreviewRole] = useState("rep");
   const [dropAt, setDropAtState] = useState<{ si: number; at: number } | null>(null);
   const dropRef = useRef<{ si: number; at: number } | null>(null);
   const dragRef = useRef<string | null>(null);
@@ -116,6 +129,11 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
     const at = d && d.si === si ? d.at : l.sections[si]?.fields.length ?? 0;
     setLayout(placeField(l, name, si, at));
   }
+
+  const roles = previewRoles(doc);
+  // "rep" by default; a role that is gone falls back to the first one.
+  const role = previewRole === PREVIEW_ADMIN || roles.some((r) => r.name === previewRole) ? previewRole : roles[0]?.name ?? PREVIEW_ADMIN;
+  const rules = role === PREVIEW_ADMIN ? {} : fieldRulesFor(doc, role, entity.name);
 
   const free = unplaced(entity, layout);
   const appDoc = doc as unknown as AppDocument;
@@ -195,8 +213,15 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
         </div>
         <div className="layout-preview" data-testid="form-preview" aria-label={t("layout.preview")}>
           <h2 className="panel-title">{t("layout.preview")}</h2>
+          <label className="inline-field preview-role">
+            <span className="small muted">{t("layout.previewRole")}</span>
+            <select value={role} data-testid="preview-role" onChange={(e) => setPreviewRole(e.target.value)}>
+              {roles.map((r) => <option key={r.name} value={r.name}>{r.label ? `${r.label} (${r.name})` : r.name}</option>)}
+              <option value={PREVIEW_ADMIN}>{t("layout.previewAdmin")}</option>
+            </select>
+          </label>
           <p className="muted small">{t("layout.previewNote")}</p>
-          <FormPreview key={entity.name} app={appDoc} entity={entity} layout={layout} rules={fieldRulesFor(doc, "rep", entity.name)} />
+          <FormPreview key={entity.name} app={appDoc} entity={entity} layout={layout} rules={rules} />
         </div>
       </div>
     </div>

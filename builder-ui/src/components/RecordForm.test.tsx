@@ -181,4 +181,55 @@ describe("RecordForm", () => {
     fireEvent.click(opt);
     expect(screen.getByTestId("field-account-label").textContent).toBe('Acme "CN"');
   });
+
+  it("deletes an existing record after an in-page confirmation and goes back to the list", async () => {
+    window.location.hash = "#/a/crm/deal/d01";
+    const calls = mockFetch((c) => {
+      if (c.method === "GET" && c.url.pathname === "/api/data/crm/deal/d01") return { body: stored };
+      if (c.method === "DELETE" && c.url.pathname === "/api/data/crm/deal/d01") return { status: 204 };
+    });
+    renderWith(<RecordForm app={app} entity={deal} id="d01" />);
+    await screen.findByDisplayValue("Big deal");
+    fireEvent.click(screen.getByTestId("form-delete"));
+    expect(calls.filter((c) => c.method === "DELETE")).toHaveLength(0);
+    fireEvent.click(screen.getByTestId("form-delete-confirm"));
+    await waitFor(() => expect(window.location.hash).toBe("#/a/crm/deal"));
+    const del = calls.filter((c) => c.method === "DELETE");
+    expect(del).toHaveLength(1);
+    expect(del[0].url.pathname + del[0].url.search).toBe("/api/data/crm/deal/d01");
+  });
+
+  it("shows a beforeDelete script's refusal with its script and line, and stays on the record", async () => {
+    window.location.hash = "#/a/crm/deal/d01";
+    mockFetch((c) => {
+      if (c.method === "GET") return { body: stored };
+      if (c.method === "DELETE") {
+        return {
+          status: 422,
+          body: {
+            error: {
+              code: "script_failed", message: "Won deals cannot be deleted",
+              script: { script: "deal", function: "beforeDelete", line: 7, column: 5, kind: "runtime" },
+            },
+          },
+        };
+      }
+    });
+    renderWith(<RecordForm app={app} entity={deal} id="d01" />);
+    await screen.findByDisplayValue("Big deal");
+    fireEvent.click(screen.getByTestId("form-delete"));
+    fireEvent.click(screen.getByTestId("form-delete-confirm"));
+    const banner = await screen.findByTestId("form-error");
+    expect(banner.getAttribute("data-code")).toBe("script_failed");
+    expect(banner.textContent).toContain("A script refused the deletion: Won deals cannot be deleted");
+    expect(screen.getByTestId("form-error-script").textContent).toBe("Script “deal”, function beforeDelete, line 7");
+    expect(window.location.hash).toBe("#/a/crm/deal/d01");
+    expect(screen.getByTestId("form-delete")).toBeTruthy();
+  });
+
+  it("has no Delete button on a new record", () => {
+    mockFetch(() => undefined);
+    renderWith(<RecordForm app={app} entity={deal} />);
+    expect(screen.queryByTestId("form-delete")).toBeNull();
+  });
 });

@@ -15,7 +15,8 @@ type Banner =
   | { kind: "noChanges" }
   | { kind: "conflict" }
   | { kind: "validation"; messages: string[] }
-  | { kind: "script"; message: string; script?: ScriptInfo }
+  | { kind: "script"; message: string; script?: ScriptInfo; op?: "delete" }
+  | { kind: "referenced"; message: string }
   | { kind: "error"; error: unknown };
 
 // fieldOfPath maps a detail path ("/amount", "/tags/1") to its field name;
@@ -52,6 +53,8 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
   const [errors, setErrors] = useState<Record<string, string[]>>({});
   const [banner, setBanner] = useState<Banner | null>(null);
   const [saving, setSaving] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [deleting, setDeleting] = useState(false);
 
   const load = useCallback(() => {
     if (!id) return () => undefined;
@@ -153,6 +156,31 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
     }
   }
 
+  // remove deletes the record (after the in-page confirmation) and goes back
+  // to the list; refusals land in the form's error area.
+  async function remove() {
+    if (!id) return;
+    setConfirmDelete(false);
+    setBanner(null);
+    setDeleting(true);
+    try {
+      await api.remove(app.name, entity.name, id);
+      navigate({ name: "list", app: app.name, entity: entity.name });
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "version_conflict") {
+        setBanner({ kind: "conflict" });
+      } else if (err instanceof ApiError && err.code === "script_failed") {
+        setBanner({ kind: "script", message: err.message, script: err.script, op: "delete" });
+      } else if (err instanceof ApiError && err.code === "referenced") {
+        setBanner({ kind: "referenced", message: err.message });
+      } else {
+        setBanner({ kind: "error", error: err });
+      }
+    } finally {
+      setDeleting(false);
+    }
+  }
+
   if (loadError) return <ErrorBox error={loadError} onRetry={load} />;
   if (id && !record) return <Loading />;
 
@@ -194,6 +222,23 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
           <button type="submit" className="btn btn-primary" disabled={saving} data-testid="form-save">
             {saving ? t("form.saving") : t("form.save")}
           </button>
+          {id && !confirmDelete && (
+            <button type="button" className="btn btn-danger" disabled={saving || deleting} data-testid="form-delete"
+              onClick={() => setConfirmDelete(true)}>
+              {deleting ? t("form.deleting") : t("form.delete")}
+            </button>
+          )}
+          {id && confirmDelete && (
+            <span className="delete-confirm" role="group" aria-label={t("form.deleteConfirmTitle")}>
+              <span className="small">{t("form.deleteConfirmText")}</span>
+              <button type="button" className="btn btn-danger" data-testid="form-delete-confirm" onClick={() => void remove()}>
+                {t("form.deleteConfirm")}
+              </button>
+              <button type="button" className="btn btn-ghost" data-testid="form-delete-cancel" onClick={() => setConfirmDelete(false)}>
+                {t("plan.cancel")}
+              </button>
+            </span>
+          )}
         </div>
       </form>
     </section>
@@ -267,12 +312,19 @@ function BannerView({ banner, onReload }: { banner: Banner; onReload: () => void
     case "script":
       return (
         <div className="alert alert-error" role="alert" data-testid="form-error" data-code="script_failed">
-          <div>{t("form.scriptFailed", { message: banner.message })}</div>
+          <div>{t(banner.op === "delete" ? "form.deleteScriptFailed" : "form.scriptFailed", { message: banner.message })}</div>
           {banner.script && (
             <div className="small" data-testid="form-error-script">
               {t("form.scriptAt", { script: banner.script.script ?? "?", function: banner.script.function ?? "?", line: banner.script.line ?? "?" })}
             </div>
           )}
+        </div>
+      );
+    case "referenced":
+      return (
+        <div className="alert alert-error" role="alert" data-testid="form-error" data-code="referenced">
+          <div>{t("form.deleteReferenced")}</div>
+          {banner.message && <div className="small">{banner.message}</div>}
         </div>
       );
     case "error":
