@@ -3,6 +3,7 @@ import { api, getToken, onUnauthorized, type User } from "./api";
 import { LANGS, useI18n, type Lang } from "./i18n";
 import { href, navigate, useRoute } from "./router";
 import { Login } from "./components/Login";
+import { Setup } from "./components/Setup";
 import { AppList } from "./components/AppList";
 import { AppShell } from "./components/AppShell";
 import { Designer } from "./components/Designer";
@@ -58,7 +59,7 @@ export function App() {
   const loggedIn = useCallback(() => {
     setAuthed(true);
     setSessionEnded(false);
-    if (route.name === "login") navigate({ name: "apps" });
+    if (route.name === "login" || route.name === "setup") navigate({ name: "apps" });
   }, [route.name]);
 
   async function logout() {
@@ -72,7 +73,7 @@ export function App() {
     navigate({ name: "login" });
   }
 
-  const inApp = route.name !== "apps" && route.name !== "login" && route.name !== "design";
+  const inApp = route.name !== "apps" && route.name !== "login" && route.name !== "setup" && route.name !== "design";
 
   return (
     <div className="layout">
@@ -90,9 +91,11 @@ export function App() {
           <button type="button" className="btn btn-ghost" data-testid="logout" onClick={logout}>{t("header.logout")}</button>
         )}
       </header>
-      {!authed ? (
+      {!authed && route.name === "setup" ? (
+        <Setup token={route.token} onLoggedIn={() => { loggedIn(); navigate({ name: "apps" }); }} />
+      ) : !authed ? (
         <Login onLoggedIn={loggedIn} sessionEnded={sessionEnded} />
-      ) : route.name === "apps" || route.name === "login" ? (
+      ) : route.name === "apps" || route.name === "login" || route.name === "setup" ? (
         <main className="main"><AppList admin={admin} /></main>
       ) : route.name === "design" ? (
         <main className="main">

@@ -286,6 +286,9 @@ export const api = {
     setToken(r.token);
     return r;
   },
+  // setup turns the one-time token `forma serve` printed into the first admin.
+  setup: (body: { token: string; email: string; password: string; name?: string }) =>
+    request<unknown>("POST", "/api/auth/setup", body, { auth: false }),
   async logout(): Promise<void> {
     try {
       await request<unknown>("POST", "/api/auth/logout", undefined, { auth: true });

@@ -1,10 +1,11 @@
-// A tiny hash router: #/login, #/ (apps), #/a/{app}, #/a/{app}/{entity},
+// A tiny hash router: #/login, #/setup[/{token}] (the first admin), #/ (apps), #/a/{app}, #/a/{app}/{entity},
 // #/a/{app}/{entity}/new, #/a/{app}/{entity}/{id}, #/a/{app}/{entity}/{id}/history;
 // the designer: #/design/{app} (a stored app), #/design/{app}/new (an unsaved draft).
 import { useEffect, useState } from "react";
 
 export type Route =
   | { name: "login" }
+  | { name: "setup"; token?: string }
   | { name: "apps" }
   | { name: "app"; app: string }
   | { name: "list"; app: string; entity: string }
@@ -23,6 +24,7 @@ export function parseHash(hash: string): Route {
     }
   });
   if (parts[0] === "login") return { name: "login" };
+  if (parts[0] === "setup") return parts[1] ? { name: "setup", token: parts[1] } : { name: "setup" };
   if (parts[0] === "design" && parts[1]) {
     return parts[2] === "new" ? { name: "design", app: parts[1], draft: true } : { name: "design", app: parts[1] };
   }
@@ -43,6 +45,7 @@ const e = encodeURIComponent;
 export function href(r: Route): string {
   switch (r.name) {
     case "login": return "#/login";
+    case "setup": return "#/setup" + (r.token ? `/${e(r.token)}` : "");
     case "apps": return "#/";
     case "app": return `#/a/${e(r.app)}`;
     case "list": return `#/a/${e(r.app)}/${e(r.entity)}`;

@@ -103,7 +103,8 @@ func serveCmd() *cobra.Command {
 			case setup != "":
 				// The one-time token goes to the operator's terminal, not to
 				// the log: it is shown once and expires in 24 hours.
-				fmt.Fprintf(out, "\nNo users yet. Create the first admin (one-time setup token, valid 24h):\n\n")
+				fmt.Fprintf(out, "\nNo users yet. Create the first admin (one-time setup token, valid 24h) in a browser:\n\n")
+				fmt.Fprintf(out, "  %s/#/setup/%s\n\nor with curl:\n\n", url, setup)
 				fmt.Fprintf(out, "  curl -X POST %s/api/auth/setup -H 'Content-Type: application/json' \\\n", url)
 				fmt.Fprintf(out, "    -d '{\"token\": \"%s\", \"email\": \"you@example.com\", \"password\": \"choose-a-password\"}'\n\n", setup)
 				fmt.Fprintf(out, "or restart with FORMA_ADMIN_EMAIL and FORMA_ADMIN_PASSWORD set, or run `forma admin create`.\n")

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import { useI18n } from "../i18n";
 import { errorText } from "./common";
+import { href } from "../router";
 
 export function Login({ onLoggedIn, sessionEnded }: { onLoggedIn: () => void; sessionEnded?: boolean }) {
   const { t } = useI18n();
@@ -49,6 +50,9 @@ export function Login({ onLoggedIn, sessionEnded }: { onLoggedIn: () => void; se
         <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email || !password} data-testid="login-submit">
           {busy ? t("login.submitting") : t("login.submit")}
         </button>
+        <p className="small muted">
+          <a href={href({ name: "setup" })} data-testid="login-setup-link">{t("setup.link")}</a>
+        </p>
       </form>
     </div>
   );
