@@ -131,15 +131,29 @@ func (l *Log) Write(ctx context.Context, entries []Entry) error {
 		rows[i] = clean(e, now)
 		counts[rows[i].App]++
 	}
+	// A write that brings an app to pruneEvery claims the prune at once
+	// (its count starts again from zero), so concurrent writers neither
+	// prune twice for the same rows nor lose the rows written meanwhile.
 	var due []string
 	l.mu.Lock()
 	for app, n := range counts {
 		l.pending[app] += n
 		if l.pending[app] >= l.pruneEvery {
 			due = append(due, app)
+			l.pending[app] = 0
 		}
 	}
 	l.mu.Unlock()
+	committed := false
+	defer func() {
+		if !committed && len(due) > 0 { // the prune did not happen: owe it
+			l.mu.Lock()
+			for _, app := range due {
+				l.pending[app] += l.pruneEvery
+			}
+			l.mu.Unlock()
+		}
+	}()
 
 	tx, err := l.db.Begin(ctx)
 	if err != nil {
@@ -160,13 +174,7 @@ func (l *Log) Write(ctx context.Context, entries []Entry) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("scriptlog: write: %w", err)
 	}
-	if len(due) > 0 {
-		l.mu.Lock()
-		for _, app := range due {
-			l.pending[app] = 0
-		}
-		l.mu.Unlock()
-	}
+	committed = true
 	return nil
 }
 
