@@ -50,6 +50,7 @@ const probeScript = `function check(record, ctx) {
   case "secret": record.out = String(db.find("secret").length); return;
   case "badfilter": db.find("sale", "nope = 1"); return;
   case "get": { const o = db.get("sale", ctx.user.id); record.out = String(o); return; }
+  case "getbad": db.get("nope", "x"); return;
   }
 }`
 
@@ -313,6 +314,7 @@ func TestLogicSandbox(t *testing.T) {
 			{"typo", "runtime", `probe has no field "ot"`, 15},
 			{"secret", "runtime", "you may not read secret records", 17},
 			{"badfilter", "runtime", "nope", 18},
+			{"getbad", "runtime", `no entity "nope"`, 20},
 		}
 		for _, c := range stopped {
 			t.Run(c.mode, func(t *testing.T) {

@@ -53,10 +53,12 @@ func (s *Service) program(app *schema.App) (*logic.Program, error) {
 }
 
 // hasLogic reports whether writes to info's entity need the logic layer:
-// hooks, formulas, validations, or rollups on it or fed by it.
+// hooks, formulas, validations or rollups on it, computed values elsewhere
+// that read it (info.feeds), or deletes that cascade into an app that
+// computes. It needs info's other flags set.
 func hasLogic(info *entityInfo) bool {
 	e := info.entity
-	if len(e.Hooks) > 0 || len(e.Validations) > 0 {
+	if len(e.Hooks) > 0 || len(e.Validations) > 0 || info.feeds {
 		return true
 	}
 	for _, f := range e.Fields {
@@ -64,25 +66,9 @@ func hasLogic(info *entityInfo) bool {
 			return true
 		}
 	}
-	for i := range info.app.Entities {
-		other := &info.app.Entities[i]
-		for _, f := range other.Fields {
-			if f.Type == schema.Rollup && f.Rollup != nil && f.Rollup.Entity == e.Name {
-				return true
-			}
-		}
-		for _, f := range other.Fields {
-			if f.Type == schema.Ref && f.Entity == e.Name && formulaReadsRef(other, f.Name) {
-				return true
-			}
-			// A delete that cascades or clears refs changes other records,
-			// which computed fields may depend on.
-			if f.Type == schema.Ref && f.Entity == e.Name && (f.OnDelete == "cascade" || f.OnDelete == "setNull") && appComputes(info.app) {
-				return true
-			}
-		}
-	}
-	return false
+	// A delete that cascades or clears refs changes other records, which
+	// computed fields may depend on.
+	return info.cascades && appComputes(info.app)
 }
 
 // recordShapes are the shapes of the record a hook sees: before a save
@@ -214,6 +200,20 @@ func (r *logicRun) log(event, entity, id string, h logic.Hook, lines []script.Lo
 func (r *logicRun) logError(event, entity, id string, h logic.Hook, se *script.Error) {
 	r.entries = append(r.entries, scriptlog.Entry{App: r.app, At: time.Now().UTC(), Level: "error", Script: h.Script, Function: h.Function,
 		Event: event, Entity: entity, RecordID: id, UserID: r.c.UserID, Line: se.Line, Message: se.Kind + ": " + se.Message})
+}
+
+// report records what a script call wrote and, when it failed, the failure,
+// and returns the 422 for the write (nil when the call succeeded).
+func (r *logicRun) report(event, entity, id string, h logic.Hook, lines []script.LogLine, err error) error {
+	r.log(event, entity, id, h, lines)
+	if err == nil {
+		return nil
+	}
+	var se *script.Error
+	if errors.As(err, &se) {
+		r.logError(event, entity, id, h, se)
+	}
+	return scriptError(h, err)
 }
 
 // flush writes the collected log lines; a failure to log never fails the
@@ -473,9 +473,14 @@ func (r *logicRun) natives(ctx context.Context, app string) map[string]map[strin
 			if !ok1 || !ok2 {
 				return nil, errors.New("db.get: the entity name and the id must be strings")
 			}
+			// An unknown app or entity is an error; with those known, a 404
+			// means no such record (or none the caller may see): null.
+			if _, err := r.s.entity(ctx, app, entity); err != nil {
+				return nil, findError(err)
+			}
 			rec, err := r.s.Get(ctx, c, app, entity, id, "", "")
 			var re *Error
-			if errors.As(err, &re) && re.Status == 404 && re.Code == CodeNotFound && strings.HasPrefix(re.Message, "no "+entity+" record") {
+			if errors.As(err, &re) && re.Status == 404 {
 				return nil, nil
 			}
 			if err != nil {
@@ -534,13 +539,8 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 	id, _ := w.values["id"].(string)
 	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeSave, Record: rec,
 		Ctx: r.hookContext(info, logic.BeforeSave, old == nil, previous, changed), Natives: r.natives(ctx, info.app.Name)})
-	r.log(logic.BeforeSave, info.entity.Name, id, res.Hook, res.Logs)
-	if err != nil {
-		var se *script.Error
-		if errors.As(err, &se) {
-			r.logError(logic.BeforeSave, info.entity.Name, id, res.Hook, se)
-		}
-		return scriptError(res.Hook, err)
+	if err := r.report(logic.BeforeSave, info.entity.Name, id, res.Hook, res.Logs, err); err != nil {
+		return err
 	}
 	var problems schema.Problems
 	for _, f := range info.fields {
@@ -603,13 +603,8 @@ func (r *logicRun) compute(ctx context.Context, tx store.Conn, w *working, rules
 	out, err := r.prog.Compute(ctx, info.entity.Name, in)
 	id, _ := w.values["id"].(string)
 	h := logic.Hook{Script: "logic/" + info.entity.Name, Function: "compute"}
-	r.log("formula", info.entity.Name, id, h, out.Logs)
-	if err != nil {
-		var se *script.Error
-		if errors.As(err, &se) {
-			r.logError("formula", info.entity.Name, id, h, se)
-		}
-		return scriptError(h, err)
+	if err := r.report("formula", info.entity.Name, id, h, out.Logs, err); err != nil {
+		return err
 	}
 	var problems schema.Problems
 	for _, p := range out.Problems {
@@ -648,12 +643,10 @@ func (s *Service) refValues(ctx context.Context, tx store.Conn, info *entityInfo
 	if sid == "" {
 		return obj, nil
 	}
-	rf := info.byName[ref]
-	target := info.app.Entity(rf.Entity)
-	if target == nil {
+	tinfo := s.infoOf(info.app, info.byName[ref].Entity)
+	if tinfo == nil {
 		return obj, nil
 	}
-	tinfo := newEntityInfo(info.app, target, "")
 	var sel []*schema.Field
 	for _, t := range targets {
 		if f := tinfo.byName[t]; f != nil {
@@ -683,14 +676,15 @@ func (s *Service) refValues(ctx context.Context, tx store.Conn, info *entityInfo
 
 // afterHook runs an after-hook on a committed record. Its failure cannot
 // undo the write: it is recorded in the app's script log (the automation
-// capability will turn after-hooks into durable jobs with retries).
+// capability will turn after-hooks into durable jobs with retries); the
+// returned error is for the script test endpoint, which reports it.
 //
 // rec is the stored record (the deleted one for afterDelete); previous is
 // the record before the write (nil on create).
-func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string, rec, previous *Record) {
+func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string, rec, previous *Record) error {
 	le := r.prog.Entity(info.entity.Name)
 	if _, ok := le.Hooks[event]; !ok {
-		return
+		return nil
 	}
 	var prev map[string]any
 	var changed []string
@@ -704,11 +698,7 @@ func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string
 	id := rec.ID()
 	res, _, err := r.prog.RunHook(context.WithoutCancel(ctx), info.entity.Name, logic.HookCall{Event: event, Record: view,
 		Ctx: r.hookContext(info, event, event == logic.AfterSave && previous == nil, prev, changed), Natives: r.natives(ctx, info.app.Name)})
-	r.log(event, info.entity.Name, id, res.Hook, res.Logs)
-	var se *script.Error
-	if errors.As(err, &se) {
-		r.logError(event, info.entity.Name, id, res.Hook, se)
-	}
+	return r.report(event, info.entity.Name, id, res.Hook, res.Logs, err)
 }
 
 // changedNames lists the tracked fields that differ between two records.
@@ -741,13 +731,5 @@ func (r *logicRun) beforeDelete(ctx context.Context, info *entityInfo, old *Reco
 	view := &script.Record{Values: plainRecord(old.fields, old.values), Shape: info.shapes.deleting}
 	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeDelete, Record: view,
 		Ctx: r.hookContext(info, logic.BeforeDelete, false, view.Values, nil), Natives: r.natives(ctx, info.app.Name)})
-	r.log(logic.BeforeDelete, info.entity.Name, old.ID(), res.Hook, res.Logs)
-	if err != nil {
-		var se *script.Error
-		if errors.As(err, &se) {
-			r.logError(logic.BeforeDelete, info.entity.Name, old.ID(), res.Hook, se)
-		}
-		return scriptError(res.Hook, err)
-	}
-	return nil
+	return r.report(logic.BeforeDelete, info.entity.Name, old.ID(), res.Hook, res.Logs, err)
 }

@@ -260,13 +260,7 @@ func (s *Service) Permissions(app *schema.App, c Caller) *Permissions {
 	return &Permissions{s: s, c: c, app: app}
 }
 
-func (p *Permissions) info(entity string) *entityInfo {
-	e := p.app.Entity(entity)
-	if e == nil {
-		return nil
-	}
-	return newEntityInfo(p.app, e, "")
-}
+func (p *Permissions) info(entity string) *entityInfo { return p.s.infoOf(p.app, entity) }
 
 // Entity reports whether the caller may read or create records of entity.
 func (p *Permissions) Entity(entity string) bool {

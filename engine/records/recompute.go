@@ -17,21 +17,6 @@ import (
 // refused when the app is applied, so this only stops a runaway fan-out).
 const maxRecomputes = 100000
 
-// infoOf describes entity name of app, cached per app version.
-func (s *Service) infoOf(app *schema.App, name string) *entityInfo {
-	key := fmt.Sprintf("%s\x00%d\x00%s", app.Name, app.Version, name)
-	if v, ok := s.entities.Load(key); ok {
-		return v.(*entityInfo)
-	}
-	e := app.Entity(name)
-	if e == nil {
-		return nil
-	}
-	info := newEntityInfo(app, e, key)
-	s.entities.Store(key, info)
-	return info
-}
-
 // change is one record written (old nil: created; new nil: deleted).
 type change struct {
 	info     *entityInfo
@@ -379,10 +364,8 @@ func (s *Service) recomputeAll(ctx context.Context, info *entityInfo) (int, erro
 				return 0, err
 			}
 			defer tx.Rollback()
-			if s.dialect != "sqlite" { // see lockForRecompute
-				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", logicLock, info.app.Name); err != nil {
-					return 0, err
-				}
+			if err := s.logicLock(ctx, tx, info.app.Name, true); err != nil {
+				return 0, err
 			}
 			n := 0
 			for _, id := range ids {
@@ -434,10 +417,10 @@ func (r *logicRun) deleteFallout(ctx context.Context, tx store.Conn, info *entit
 					continue
 				}
 				kinfo := r.s.infoOf(app, k.Name)
-				if !dependedOn(kinfo) && f.OnDelete == "setNull" && len(r.prog.Entity(k.Name).RefReads[f.Name]) == 0 {
+				if !kinfo.feeds && f.OnDelete == "setNull" && len(r.prog.Entity(k.Name).RefReads[f.Name]) == 0 {
 					continue
 				}
-				if f.OnDelete == "cascade" && !dependedOn(kinfo) && !hasCascades(kinfo) {
+				if f.OnDelete == "cascade" && !kinfo.feeds && !kinfo.cascades {
 					continue
 				}
 				rows, err := tx.QueryContext(ctx, "SELECT "+kinfo.selects+" FROM "+store.Quote(kinfo.table)+" WHERE "+store.Quote(f.Name)+" = ?", id)
@@ -501,17 +484,11 @@ func (f *fallout) apply(ctx context.Context, tx store.Conn, r *logicRun) error {
 	return nil
 }
 
-// dependedOn reports whether some computed field depends on info's records:
-// a rollup over them, or a formula reading them through a ref.
-func dependedOn(info *entityInfo) bool {
-	name := info.entity.Name
+// rolledUp reports whether a rollup aggregates info's records.
+func rolledUp(info *entityInfo) bool {
 	for i := range info.app.Entities {
-		e := &info.app.Entities[i]
-		for _, f := range e.Fields {
-			if f.Type == schema.Rollup && f.Rollup != nil && f.Rollup.Entity == name {
-				return true
-			}
-			if f.Type == schema.Ref && f.Entity == name && formulaReadsRef(e, f.Name) {
+		for _, f := range info.app.Entities[i].Fields {
+			if f.Type == schema.Rollup && f.Rollup != nil && f.Rollup.Entity == info.entity.Name {
 				return true
 			}
 		}
@@ -519,7 +496,8 @@ func dependedOn(info *entityInfo) bool {
 	return false
 }
 
-// hasCascades reports whether deleting info's records deletes others.
+// hasCascades reports whether deleting info's records deletes or clears
+// others (onDelete cascade or setNull).
 func hasCascades(info *entityInfo) bool {
 	for i := range info.app.Entities {
 		for _, f := range info.app.Entities[i].Fields {
@@ -531,9 +509,9 @@ func hasCascades(info *entityInfo) bool {
 	return false
 }
 
-// logicLock is the class of the PostgreSQL advisory lock (per app) that
-// orders writes whose recomputation crosses records ("Frml").
-const logicLock = 0x46726d6c
+// logicLockClass is the class of the PostgreSQL advisory lock (per app)
+// that orders writes whose recomputation crosses records ("Frml").
+const logicLockClass = 0x46726d6c
 
 // lockForRecompute prevents deadlocks between writes that recompute other
 // records. A write that updates the rollups of its parents locks child
@@ -546,19 +524,26 @@ const logicLock = 0x46726d6c
 // one order), and a downward write waits until they are done. SQLite runs
 // one write at a time and needs none.
 func (s *Service) lockForRecompute(ctx context.Context, tx store.Conn, info *entityInfo, deleting bool) error {
+	switch {
+	case info.flowsDown || (deleting && info.cascades):
+		return s.logicLock(ctx, tx, info.app.Name, true)
+	case info.feeds:
+		return s.logicLock(ctx, tx, info.app.Name, false)
+	}
+	return nil
+}
+
+// logicLock takes the app's logic lock on PostgreSQL, exclusive or shared,
+// for the rest of tx (see lockForRecompute).
+func (s *Service) logicLock(ctx context.Context, tx store.Conn, app string, exclusive bool) error {
 	if s.dialect == "sqlite" {
 		return nil
 	}
-	var mode string
-	switch {
-	case info.flowsDown || (deleting && hasCascades(info)):
-		mode = "pg_advisory_xact_lock"
-	case info.feeds:
-		mode = "pg_advisory_xact_lock_shared"
-	default:
-		return nil
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT "+mode+"(?, hashtext(?))", logicLock, info.app.Name); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT "+fn+"(?, hashtext(?))", logicLockClass, app); err != nil {
 		return fmt.Errorf("records: lock for recomputation: %w", err)
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/formaapp/forma/engine/logic"
-	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -132,7 +131,7 @@ func (s *Service) TestScript(ctx context.Context, c Caller, appName string, t Sc
 	case logic.BeforeDelete:
 		err = run.beforeDelete(ctx, info, rec)
 	case logic.AfterSave, logic.AfterDelete:
-		err = run.testAfterHook(ctx, info, t.Hook, rec, prev)
+		err = run.afterHook(ctx, info, t.Hook, rec, prev)
 	default:
 		err = run.compute(ctx, tx, w, t.Formula == "")
 		if t.Formula != "" {
@@ -162,21 +161,4 @@ func (s *Service) TestScript(ctx context.Context, c Caller, appName string, t Sc
 		return nil, err
 	}
 	return res, nil
-}
-
-// testAfterHook runs an after-hook like afterHook does, but reports its
-// failure instead of only logging it.
-func (r *logicRun) testAfterHook(ctx context.Context, info *entityInfo, event string, rec, prev *Record) error {
-	view := &script.Record{Values: plainRecord(rec.fields, rec.values), Shape: info.shapes.saved}
-	var previous map[string]any
-	if prev != nil {
-		previous = plainRecord(prev.fields, prev.values)
-	}
-	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: event, Record: view,
-		Ctx: r.hookContext(info, event, prev == nil, previous, changedNames(info.fields, prev, rec)), Natives: r.natives(ctx, info.app.Name)})
-	r.log(event, info.entity.Name, rec.ID(), res.Hook, res.Logs)
-	if err != nil {
-		return scriptError(res.Hook, err)
-	}
-	return nil
 }

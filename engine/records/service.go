@@ -119,6 +119,7 @@ type entityInfo struct {
 	shapes        recordShapes // what hooks may change (logic.go), when info.logic
 	feeds         bool         // a rollup or a formula elsewhere reads this entity's records
 	flowsDown     bool         // a formula of a referencing record reads this entity's fields
+	cascades      bool         // deleting a record deletes or clears referencing records (onDelete cascade, setNull)
 }
 
 // systemFields describes the system columns as fields, so that filters,
@@ -139,17 +140,27 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 	} else if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%s\x00%d\x00%s", appName, app.Version, entityName)
-	if v, ok := s.entities.Load(key); ok {
-		return v.(*entityInfo), nil
-	}
-	e := app.Entity(entityName)
-	if e == nil {
+	info := s.infoOf(app, entityName)
+	if info == nil {
 		return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entityName, appName)
+	}
+	return info, nil
+}
+
+// infoOf describes entity name of an installed app version, computed once
+// per version; nil when there is no such entity.
+func (s *Service) infoOf(app *schema.App, name string) *entityInfo {
+	key := fmt.Sprintf("%s\x00%d\x00%s", app.Name, app.Version, name)
+	if v, ok := s.entities.Load(key); ok {
+		return v.(*entityInfo)
+	}
+	e := app.Entity(name)
+	if e == nil {
+		return nil
 	}
 	info := newEntityInfo(app, e, key)
 	s.entities.Store(key, info)
-	return info, nil
+	return info
 }
 
 // newEntityInfo describes entity e of app: its table, its fields (system
@@ -166,10 +177,11 @@ func newEntityInfo(app *schema.App, e *schema.Entity, key string) *entityInfo {
 		cols[i] = store.Quote(f.Name)
 	}
 	info.selects = strings.Join(cols, ", ")
-	info.logic = hasLogic(info)
 	info.computedReads = computedReads(app, e)
-	info.feeds = dependedOn(info)
 	info.flowsDown = flowsDown(info)
+	info.feeds = info.flowsDown || rolledUp(info)
+	info.cascades = hasCascades(info)
+	info.logic = hasLogic(info)
 	if info.logic {
 		info.shapes = newRecordShapes(info)
 	}

@@ -342,7 +342,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 		return nil, s.writeError(err)
 	}
 	if run != nil {
-		run.afterHook(ctx, info, logic.AfterSave, rec, nil)
+		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
 	}
 	return project(rec, s.visible(info, c)), nil
 }
@@ -462,7 +462,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		return nil, s.writeError(err)
 	}
 	if run != nil {
-		run.afterHook(ctx, info, logic.AfterSave, rec, old)
+		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
 	}
 	return project(rec, s.visible(info, c)), nil
 }
@@ -583,7 +583,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 		return s.writeError(err)
 	}
 	if run != nil {
-		run.afterHook(ctx, info, logic.AfterDelete, old, old)
+		_ = run.afterHook(ctx, info, logic.AfterDelete, old, old) // logged; the delete stands
 	}
 	return nil
 }
