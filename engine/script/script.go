@@ -15,10 +15,11 @@
 //     constructor/toString/valueOf/name/message on *instances* still works
 //     (the "override mistake" is patched as in SES).
 //   - each script is wrapped in a function and run per call, so its top-level
-//     variables start fresh on every call; scripts do not share a namespace.
-//   - globals a script leaks (sloppy `x = 1`) are detected after the call and
-//     the runtime is discarded instead of being pooled; so is any runtime
-//     that was interrupted or overflowed its stack.
+//     variables start fresh on every call (Options.Reuse excepted: generated,
+//     stateless scripts); scripts do not share a namespace.
+//   - the global object is sealed, so a script cannot leave a global behind
+//     (sloppy `x = 1` is a no-op, strict mode throws). A runtime that was
+//     interrupted or overflowed its stack is discarded, not pooled.
 //
 // Limits per call: wall time (Options.Timeout, via time.AfterFunc →
 // Runtime.Interrupt; ctx cancellation interrupts too), call-stack depth
@@ -26,15 +27,16 @@
 // approximate: Go cannot attribute allocations to a goroutine, so it watches
 // process-wide heap growth during the call.
 //
-// The global object holds only ECMAScript built-ins, `console`, and the
-// values the caller passes in Env.Globals (deep-frozen). Values passed in
-// are JSON round-tripped into plain JS objects, so no Go method or host
-// object is reachable. There is no require, no timers, no I/O.
+// The global object holds only ECMAScript built-ins, `console` and the
+// helper library (library.go). What a call hands in — arguments, Env.Globals
+// (deep-frozen) and the native objects (db) — reaches the script as
+// parameters of its wrapper function, converted in Go into plain JS values
+// (convert.go), so no Go method or host object is reachable. There is no
+// require, no timers, no I/O.
 package script
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -96,8 +98,8 @@ type Env struct {
 
 // Native is a Go function handed to a script. Its arguments arrive as plain
 // Go values (as Call's result: map[string]any, []any, string, int64,
-// float64, bool, nil), and its result goes back as a plain JS value (JSON
-// round trip, so no Go object is ever reachable). A returned error is thrown
+// float64, bool, nil), and its result goes back as a plain JS value (built
+// in Go from plain data, so no Go object is ever reachable). A returned error is thrown
 // into the script as an Error carrying err.Error(), so the script may catch
 // it and an uncaught one reports the script's line. ctx is the call's
 // context, with the call's time limit as its deadline.
@@ -626,24 +628,4 @@ func (v *vm) plain(name string, res goja.Value) (out any, err error) {
 		return nil, &Error{Script: name, Kind: KindResult, Message: "result " + convErr.Error()}
 	}
 	return out, nil
-}
-
-func numbers(x any) any {
-	switch t := x.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = numbers(e)
-		}
-	}
-	return x
 }
