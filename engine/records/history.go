@@ -197,13 +197,7 @@ func (p *HistoryPage) AppendJSON(b []byte) []byte {
 		b = append(b, h.Changes...)
 		b = append(b, '}')
 	}
-	b = append(b, `],"nextCursor":`...)
-	if p.NextCursor == "" {
-		b = append(b, "null"...)
-	} else {
-		b = appendString(b, p.NextCursor)
-	}
-	return append(b, '}')
+	return endPage(b, p.NextCursor)
 }
 
 // MarshalJSON writes the page as AppendJSON does.

@@ -52,11 +52,17 @@ func (p *Page) AppendJSON(b []byte) []byte {
 		}
 		b = r.appendJSON(b)
 	}
+	return endPage(b, p.NextCursor)
+}
+
+// endPage closes a page's items array and appends its nextCursor (null on
+// the last page) and the closing brace.
+func endPage(b []byte, next string) []byte {
 	b = append(b, `],"nextCursor":`...)
-	if p.NextCursor == "" {
+	if next == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, p.NextCursor)
+		b = appendString(b, next)
 	}
 	return append(b, '}')
 }
