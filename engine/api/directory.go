@@ -1,7 +1,6 @@
 package api
 
 import (
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -26,13 +25,12 @@ func (s *Server) listDirectory(c *fiber.Ctx) error {
 	if utf8.RuneCountInString(q) > 200 {
 		return apiError(400, "invalid_query", "q must be at most 200 characters")
 	}
-	limit := 20
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return apiError(400, "invalid_query", "limit must be a whole number between 1 and 100, not %q", v)
-		}
-		limit = n
+	limit, err := limitParam(c, 100)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 20
 	}
 	id := c.Query("id")
 	if len(id) > 64 {

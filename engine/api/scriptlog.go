@@ -31,12 +31,9 @@ func (s *Server) scriptLogApp(c *fiber.Ctx) (string, error) {
 // {"items": [...], "next": "<id>"} (next omitted on the last page).
 func (s *Server) listScriptLog(c *fiber.Ctx) error {
 	q := scriptlog.Query{Level: strings.ToLower(c.Query("level")), Script: c.Query("script"), Entity: c.Query("entity"), RecordID: c.Query("record")}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > scriptlog.MaxLimit {
-			return apiError(400, "invalid_query", "limit must be a whole number between 1 and %d, not %q", scriptlog.MaxLimit, v)
-		}
-		q.Limit = n
+	var err error
+	if q.Limit, err = limitParam(c, scriptlog.MaxLimit); err != nil {
+		return err
 	}
 	if v := c.Query("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -227,6 +227,20 @@ func intParam(c *fiber.Ctx, name string) (int, error) {
 	return n, nil
 }
 
+// limitParam reads ?limit= for routes that check it themselves: 0 when
+// absent, else a whole number from 1 to max (400 otherwise).
+func limitParam(c *fiber.Ctx, max int) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, apiError(400, "invalid_query", "limit must be a whole number between 1 and %d, not %q", max, v)
+	}
+	return n, nil
+}
+
 // sendJSON writes pre-encoded JSON.
 func sendJSON(c *fiber.Ctx, status int, body []byte) error {
 	c.Status(status)
