@@ -51,6 +51,8 @@ const probeScript = `function check(record, ctx) {
   case "badfilter": db.find("sale", "nope = 1"); return;
   case "get": { const o = db.get("sale", ctx.user.id); record.out = String(o); return; }
   case "getbad": db.get("nope", "x"); return;
+  case "badlimit": db.find("sale", "", {limit: "ten"}); return;
+  case "badoption": db.find("sale", "", {order: "number"}); return;
   }
 }`
 
@@ -315,6 +317,8 @@ func TestLogicSandbox(t *testing.T) {
 			{"secret", "runtime", "you may not read secret records", 17},
 			{"badfilter", "runtime", "nope", 18},
 			{"getbad", "runtime", `no entity "nope"`, 20},
+			{"badlimit", "runtime", "limit must be a whole number from 1 to 500", 21},
+			{"badoption", "runtime", `unknown option "order"`, 22},
 		}
 		for _, c := range stopped {
 			t.Run(c.mode, func(t *testing.T) {
