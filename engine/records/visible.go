@@ -132,7 +132,7 @@ func (v *view) computeFieldVisible(entity, field string) bool {
 	if f := e.Field(field); f != nil {
 		var cf *schema.Field
 		for i := range ce.Fields {
-			if ce.Fields[i].ID == f.ID {
+			if (f.ID != "" && ce.Fields[i].ID == f.ID) || (f.ID == "" && ce.Fields[i].Name == f.Name) {
 				cf = &ce.Fields[i]
 				break
 			}
