@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/formaapp/forma/engine/store"
@@ -71,6 +72,70 @@ func TestDeactivationRevokesForGood(t *testing.T) {
 			}
 			if _, err := s.Authenticate(ctx, api2); err != nil {
 				t.Errorf("%s: new API token: %v", name, err)
+			}
+		}
+	})
+}
+
+// Logins and new API tokens racing a deactivation never leave a token that
+// reactivation would bring back: each token was either issued before the
+// deactivation (and revoked by it) or refused.
+func TestDeactivationRacesIssue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := newService(t, db)
+		u := mustUser(t, s, "race@example.com", false)
+		var (
+			mu     sync.Mutex
+			issued []string
+			wg     sync.WaitGroup
+			stop   = make(chan struct{})
+			first  = make(chan struct{}, 8)
+		)
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					var tok string
+					var err error
+					if i%2 == 0 {
+						tok, _, _, err = s.Login(ctx, "race@example.com", pw)
+					} else {
+						tok, _, err = s.CreateAPIToken(ctx, u.ID, "race", 0)
+					}
+					if err == nil {
+						mu.Lock()
+						issued = append(issued, tok)
+						mu.Unlock()
+						select {
+						case first <- struct{}{}:
+						default:
+						}
+					}
+				}
+			}(i)
+		}
+		<-first // some tokens exist before the deactivation
+		if err := s.SetActive(ctx, u.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		wg.Wait()
+		if err := s.SetActive(ctx, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if len(issued) == 0 {
+			t.Fatal("no token was issued")
+		}
+		for _, tok := range issued {
+			if _, err := s.Authenticate(ctx, tok); !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("a token issued around the deactivation works after reactivation (%d issued): %v", len(issued), err)
 			}
 		}
 	})
