@@ -233,6 +233,20 @@ func TestMetaNeedToKnow(t *testing.T) {
 		st, body = e.doAs(tokens["rep"], "GET", "/api/meta/apps/shop/versions/3", nil)
 		wantErr(t, "rep: version 3", st, body, 404, "not_found")
 
+		// A rename keeps the answer (fields match by id): cost becomes
+		// unit_cost in v3; the manager still sees v1's cost, the rep does not.
+		if st, body := e.do("POST", "/api/meta/apps", strings.ReplaceAll(shopV2, "cost", "unit_cost")); st != 201 {
+			t.Fatalf("apply v3: %d %v", st, body)
+		}
+		if d := decodeDoc(t, e, tokens["manager"], "/api/meta/apps/shop/versions/1").entity("deal"); d == nil || d.names() != "title,amount,cost,stage,account" {
+			t.Errorf("manager's version 1 after the rename: %+v", d)
+		}
+		for _, path := range []string{"/api/meta/apps/shop/versions/1", "/api/meta/apps/shop/versions/3", "/api/meta/apps/shop"} {
+			if st, raw := e.raw(tokens["rep"], "GET", path, nil); st != 200 || strings.Contains(string(raw), "cost") {
+				t.Errorf("rep %s after the rename: %d %s", path, st, clip(string(raw)))
+			}
+		}
+
 		// The list of apps holds only the caller's.
 		for who, want := range map[string]int{"admin": 1, "rep": 1, "manager": 1, "clerk": 0, "nobody": 0} {
 			st, body := e.doAs(tokens[who], "GET", "/api/meta/apps", nil)
