@@ -160,10 +160,10 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) 
 
 // UpdateUser changes an account's name, roles, team or active flag in one
 // write. Bad input is an *InputError and changes nothing; an unknown user
-// is ErrNotFound. Every cached token answer is dropped (bumpEpoch), so a
-// deactivation ends the user's tokens at once on every server and new roles
-// or a new team apply from the next request. (It does what SetActive does
-// for the active flag, in the same write as the other fields.)
+// is ErrNotFound. Every cached token answer is dropped (the auth epoch is
+// bumped in the same transaction), so new roles or a new team apply from the
+// next request; a deactivation revokes every token the user holds, for good,
+// as SetActive does.
 func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, error) {
 	id = strings.ToLower(id)
 	set := map[string]any{}
@@ -205,6 +205,15 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (*Us
 			if res.Error != nil {
 				return fmt.Errorf("access: update user: %w", res.Error)
 			}
+			if up.Active != nil && !*up.Active {
+				// Deactivation revokes every token for good (deactivate.go).
+				if err := revokeAll(tx, id); err != nil {
+					return err
+				}
+			}
+			if err := bumpEpochTx(tx); err != nil {
+				return err
+			}
 		}
 		err := tx.Where("id = ?", id).Take(&row).Error
 		if isNotFound(err) {
@@ -217,11 +226,6 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (*Us
 	})
 	if err != nil {
 		return nil, err
-	}
-	if len(set) > 0 {
-		if err := s.bumpEpoch(ctx); err != nil {
-			return nil, err
-		}
 	}
 	return row.user(), nil
 }

@@ -206,7 +206,23 @@ func (s *Service) CreateAPIToken(ctx context.Context, userID, name string, ttl t
 		e := t.Add(ttl)
 		expires = &e
 	}
-	plain, row, err := insertToken(s.db.Gorm.WithContext(ctx), &u.ID, KindAPI, name, t, expires)
+	var (
+		plain string
+		row   *tokenRow
+	)
+	err = s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A token issued to a deactivated user would come back to life
+		// on reactivation: refuse it, under the same lock a deactivation
+		// takes (deactivate.go).
+		if ok, err := s.activeForIssue(tx, u.ID); err != nil || !ok {
+			if err == nil {
+				err = ErrUnauthorized
+			}
+			return err
+		}
+		plain, row, err = insertToken(tx, &u.ID, KindAPI, name, t, expires)
+		return err
+	})
 	if err != nil {
 		return "", TokenInfo{}, err
 	}

@@ -185,7 +185,21 @@ func (s *Service) login(ctx context.Context, email, password string) (string, ti
 	}
 	t := now()
 	expires := t.Add(s.sessionTTL)
-	token, tok, err := insertToken(g, &row.ID, KindSession, "", t, &expires)
+	var (
+		token string
+		tok   *tokenRow
+	)
+	err = g.Transaction(func(tx *gorm.DB) error {
+		// A deactivation may have committed since the row was read.
+		if ok, err := s.activeForIssue(tx, row.ID); err != nil || !ok {
+			if err == nil {
+				err = ErrBadCredentials
+			}
+			return err
+		}
+		token, tok, err = insertToken(tx, &row.ID, KindSession, "", t, &expires)
+		return err
+	})
 	if err != nil {
 		return "", time.Time{}, nil, err
 	}
@@ -219,15 +233,24 @@ func (s *Service) UserByID(ctx context.Context, id string) (*User, error) {
 }
 
 // SetActive activates or deactivates a user. A deactivated user cannot log
-// in, and every token they hold stops working at once, on every server.
+// in, and every token they hold is revoked at once, on every server, for
+// good: reactivation brings none back (see deactivate.go).
 func (s *Service) SetActive(ctx context.Context, userID string, active bool) error {
-	res := s.db.Gorm.WithContext(ctx).Model(&userRow{}).Where("id = ?", strings.ToLower(userID)).
-		Updates(map[string]any{"active": active, "updated_at": now()})
-	if res.Error != nil {
-		return fmt.Errorf("access: set active: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return s.bumpEpoch(ctx)
+	id := strings.ToLower(userID)
+	return s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", id).
+			Updates(map[string]any{"active": active, "updated_at": now()})
+		if res.Error != nil {
+			return fmt.Errorf("access: set active: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if !active {
+			if err := revokeAll(tx, id); err != nil {
+				return err
+			}
+		}
+		return bumpEpochTx(tx)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,12 +16,45 @@ import (
 	"github.com/formaapp/forma/schema"
 )
 
+// listApps lists the installed apps: every one for the admin, for anyone
+// else those they are in (records.Member).
 func (s *Server) listApps(c *fiber.Ctx) error {
 	apps, err := s.DB.Apps(c.UserContext())
 	if err != nil {
 		return err
 	}
+	if cl := caller(c); !cl.Admin {
+		mine := []store.AppInfo{}
+		for _, a := range apps {
+			doc, err := s.Catalog.App(c.UserContext(), a.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if s.Records.Member(doc, cl) {
+				mine = append(mine, a)
+			}
+		}
+		apps = mine
+	}
 	return c.JSON(fiber.Map{"items": apps})
+}
+
+// memberApp returns the current document of the app named in the path, or
+// store.ErrNotFound when there is none or the caller is not in it: a user
+// with no role in an app gets the very answer of an app that does not
+// exist, so the routes tell nothing of other teams' apps.
+func (s *Server) memberApp(c *fiber.Ctx) (*schema.App, error) {
+	doc, err := s.DB.Document(c.UserContext(), c.Params("app"), 0)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Records.Member(doc, caller(c)) {
+		return nil, store.ErrNotFound
+	}
+	return doc, nil
 }
 
 // applyApp validates an app document and migrates to it, or with dryRun=1
@@ -84,32 +118,63 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	})
 }
 
+// getApp answers an app's current document: whole for the admin, for a
+// member the view of records.DocumentView (no scripts, hooks or role rules,
+// nothing hidden from them).
 func (s *Server) getApp(c *fiber.Ctx) error {
-	doc, err := s.DB.Document(c.UserContext(), c.Params("app"), 0)
+	doc, err := s.memberApp(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(doc)
+	return c.JSON(s.Records.DocumentView(doc, doc, caller(c)))
+}
+
+// memberVersion is what a member who is not the admin may know of a
+// version: when it was applied. The plan (the migration steps, naming every
+// field it touched) and who applied it are the admin's.
+type memberVersion struct {
+	Version   int       `json:"version"`
+	AppliedAt time.Time `json:"appliedAt"`
 }
 
 func (s *Server) listVersions(c *fiber.Ctx) error {
+	if _, err := s.memberApp(c); err != nil {
+		return err
+	}
 	vs, err := s.DB.Versions(c.UserContext(), c.Params("app"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": vs})
+	if caller(c).Admin {
+		return c.JSON(fiber.Map{"items": vs})
+	}
+	out := make([]memberVersion, len(vs))
+	for i, v := range vs {
+		out[i] = memberVersion{Version: v.Version, AppliedAt: v.AppliedAt}
+	}
+	return c.JSON(fiber.Map{"items": out})
 }
 
+// getVersion answers one version's document. A member who is not the admin
+// sees it filtered by the roles of that version and of the current one
+// (records.DocumentView): what is hidden from them today stays hidden in
+// every old version.
 func (s *Server) getVersion(c *fiber.Ctx) error {
 	n, err := strconv.Atoi(c.Params("version"))
 	if err != nil || n < 1 {
 		return apiError(400, "invalid_query", "version must be a positive whole number")
 	}
-	doc, err := s.DB.Document(c.UserContext(), c.Params("app"), n)
+	current, err := s.memberApp(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(doc)
+	doc := current
+	if n != current.Version {
+		if doc, err = s.DB.Document(c.UserContext(), c.Params("app"), n); err != nil {
+			return err
+		}
+	}
+	return c.JSON(s.Records.DocumentView(doc, current, caller(c)))
 }
 
 // maxOpenAPICache bounds the cached OpenAPI documents (apps × versions ×
@@ -123,6 +188,9 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 	app, err := s.Catalog.App(c.UserContext(), c.Params("app"))
 	if err != nil {
 		return err
+	}
+	if !s.Records.Member(app, caller(c)) {
+		return store.ErrNotFound // as for an app that does not exist
 	}
 	u := user(c)
 	who := "admin"
