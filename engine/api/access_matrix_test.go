@@ -357,9 +357,28 @@ func TestAccessVisibility(t *testing.T) {
 				t.Errorf("%s paged through %d deals, want %d", tc.u.name, seen, len(tc.sees))
 			}
 		}
+		// To a user with no role in the app, the app does not exist: every
+		// data route answers exactly as for an unknown app.
+		_, unknown := c.as(c.users["nobody"], "GET", "/api/data/nosuchapp/deal", nil)
 		for _, ent := range []string{"deal", "account", "note"} {
-			st, body := c.as(c.users["nobody"], "GET", "/api/data/crm/"+ent, nil)
-			wantErr(t, "no roles list "+ent, st, body, 403, "forbidden")
+			for _, r := range []struct{ method, path string }{
+				{"GET", "/api/data/crm/" + ent},
+				{"POST", "/api/data/crm/" + ent},
+				{"GET", "/api/data/crm/" + ent + "/" + d["rep1"]},
+				{"PATCH", "/api/data/crm/" + ent + "/" + d["rep1"]},
+				{"DELETE", "/api/data/crm/" + ent + "/" + d["rep1"]},
+				{"GET", "/api/data/crm/" + ent + "/" + d["rep1"] + "/history"},
+			} {
+				var body map[string]any
+				if r.method == "POST" || r.method == "PATCH" {
+					body = map[string]any{"title": "x"}
+				}
+				st, got := c.as(c.users["nobody"], r.method, r.path, body)
+				wantErr(t, "no roles "+r.method+" "+r.path, st, got, 404, "not_found")
+				if msg, want := fmt.Sprint(got["error"].(map[string]any)["message"]), strings.Replace(fmt.Sprint(unknown["error"].(map[string]any)["message"]), "nosuchapp", "crm", 1); msg != want {
+					t.Errorf("no roles %s %s: message %q, want the unknown app's %q", r.method, r.path, msg, want)
+				}
+			}
 		}
 
 		// Hidden fields are unknown fields on every route.

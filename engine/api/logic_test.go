@@ -314,7 +314,7 @@ func TestLogicSandbox(t *testing.T) {
 			{"null", "runtime", "null", 13},
 			{"object", "runtime", `{"code":"E1"}`, 14},
 			{"typo", "runtime", `probe has no field "ot"`, 15},
-			{"secret", "runtime", "you may not read secret records", 17},
+			{"secret", "runtime", `no entity "secret" in app "shop"`, 17},
 			{"badfilter", "runtime", "nope", 18},
 			{"getbad", "runtime", `no entity "nope"`, 20},
 			{"badlimit", "runtime", "limit must be a whole number from 1 to 500", 21},

@@ -70,7 +70,7 @@ func endPage(b []byte, next string) []byte {
 // readable resolves an entity and the caller's read grant; a caller who may
 // read none of its records gets a 403.
 func (s *Service) readable(ctx context.Context, c Caller, app, entity string) (*entityInfo, *grant, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package records
 
 import (
+	"context"
 	"strings"
 
 	"github.com/formaapp/forma/engine/records/filter"
@@ -293,4 +294,29 @@ func (v *view) form(f schema.Form) (schema.Form, bool) {
 		return f, false
 	}
 	return f, true
+}
+
+// entityFor resolves an entity for a caller of the data API. To a caller
+// who is not in the app it does not exist (the same 404 as an unknown app),
+// and an entity whose records they may neither read nor create does not
+// exist either (the same 404 as an unknown entity), so status codes and
+// error texts reveal nothing that the metadata view hides.
+func (s *Service) entityFor(ctx context.Context, c Caller, app, entity string) (*entityInfo, error) {
+	info, err := s.entity(ctx, app, entity)
+	if err != nil || c.Admin {
+		return info, err
+	}
+	if !s.Member(info.app, c) {
+		return nil, errorf(404, CodeNotFound, "no app %q", app)
+	}
+	roles := s.roles(info.app)
+	for _, name := range c.Roles {
+		if r := roles[name]; r != nil {
+			rule := r.Entities[info.entity.Name]
+			if rule.Grant(schema.OpRead) != nil || rule.Grant(schema.OpCreate) != nil {
+				return info, nil
+			}
+		}
+	}
+	return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entity, app)
 }

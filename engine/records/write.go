@@ -220,7 +220,7 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 }
 
 func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 }
 
 func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (*Record, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
@@ -510,7 +510,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 }
 
 func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) error {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return err
 	}
