@@ -113,16 +113,30 @@ func (s *Service) roles(app *schema.App) map[string]*schema.Role {
 // too (transitively, and through refs and rollups), so a computed value
 // cannot reveal what its inputs hide.
 func (s *Service) fieldRules(info *entityInfo, c Caller) (hidden, readonly map[string]bool) {
+	return s.fieldRulesFrom(info, c, map[string]bool{})
+}
+
+// fieldRulesFrom is fieldRules; seen holds the entities whose rules are
+// being worked out further up, whose role rules alone count (a rollup's
+// filter may read a formula that reads the rollup's own entity, a loop the
+// cycle check does not see).
+func (s *Service) fieldRulesFrom(info *entityInfo, c Caller, seen map[string]bool) (hidden, readonly map[string]bool) {
 	hidden, readonly = s.roleFieldRules(info, c)
 	if len(info.computedReads) == 0 || c.Admin {
 		return hidden, readonly
 	}
-	targets := map[string]map[string]bool{} // entity → its role-hidden fields
+	seen[info.entity.Name] = true
+	defer delete(seen, info.entity.Name)
+	targets := map[string]map[string]bool{} // entity → its hidden fields
 	hiddenIn := func(entity, field string) bool {
 		h, ok := targets[entity]
 		if !ok {
 			if t := s.infoOf(info.app, entity); t != nil {
-				h, _ = s.roleFieldRules(t, c)
+				if seen[entity] {
+					h, _ = s.roleFieldRules(t, c)
+				} else {
+					h, _ = s.fieldRulesFrom(t, c, seen)
+				}
 			}
 			targets[entity] = h
 		}
