@@ -300,6 +300,13 @@ func (p *Permissions) Field(entity, field string) (visible, writable bool) {
 	return !hidden[field], !readonly[field]
 }
 
+// perReaderField reports whether name is a rollup of info with
+// "visibility": "reader".
+func perReaderField(info *entityInfo, name string) bool {
+	f := info.byName[name]
+	return f != nil && f.Type == schema.Rollup && f.Rollup.PerReader()
+}
+
 // CheckApp compiles every role condition of app against its entity, every
 // rollup filter against its child entity, and the app's scripts, formulas
 // and validation rules, so a mistake is refused when the app is applied
@@ -350,6 +357,15 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 			if err == nil {
 				_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 			}
+			if err == nil {
+				// A stored value cannot depend on who reads it (schema's
+				// checkReaderRollups says the same of formulas and rules).
+				filter.Fields(node, func(c *filter.Compare) {
+					if err == nil && perReaderField(info, c.Field) {
+						err = fmt.Errorf("filter: %s.%s is a rollup with \"visibility\": \"reader\" whose value depends on who reads it; a stored value cannot be computed from it", child.Name, c.Field)
+					}
+				})
+			}
 			if err != nil {
 				problems.Add(fmt.Sprintf("/entities/%d/fields/%d/rollup/filter", ei, fi), "%v", err)
 			}
@@ -366,8 +382,28 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 		if err == nil {
 			_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 		}
+		if err == nil {
+			filter.Fields(node, func(c *filter.Compare) {
+				if err == nil && perReaderField(info, c.Field) {
+					err = fmt.Errorf("filter: %s is a rollup with \"visibility\": \"reader\"; readers who may read only some %s records cannot filter by it", c.Field, info.byName[c.Field].Rollup.Entity)
+				}
+			})
+		}
 		if err != nil {
 			problems.Add(fmt.Sprintf("/forms/%d/filter", i), "%v", err)
+		}
+	}
+	// Nor may a list view sort by one.
+	for i, f := range app.Forms {
+		e := app.Entity(f.Entity)
+		if f.Kind != schema.FormList || f.Sort == "" || e == nil {
+			continue
+		}
+		info := newEntityInfo(app, e, "")
+		for _, k := range strings.Split(f.Sort, ",") {
+			if k = strings.TrimLeft(strings.TrimSpace(k), "+-"); perReaderField(info, k) {
+				problems.Add(fmt.Sprintf("/forms/%d/sort", i), "%s is a rollup with \"visibility\": \"reader\"; readers who may read only some %s records cannot sort by it", k, info.byName[k].Rollup.Entity)
+			}
 		}
 	}
 	// Scripts, formulas and rules must compile.

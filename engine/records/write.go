@@ -242,6 +242,20 @@ func project(rec *Record, view *entityInfo) *Record {
 	return out
 }
 
+// answer is a written record as its writer sees it: without their hidden
+// fields, and with their values of per-reader rollups.
+func (s *Service) answer(ctx context.Context, c Caller, info *entityInfo, rec *Record) (*Record, error) {
+	view := s.visible(info, c)
+	out := project(rec, view)
+	if out == rec {
+		out = &Record{fields: rec.fields, values: append([]any(nil), rec.values...), expand: rec.expand}
+	}
+	if err := s.perReader(ctx, c, view, []*Record{out}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Create validates body and inserts a new record owned by the caller (or by
 // the body's owner). It returns the stored record.
 func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
@@ -373,7 +387,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if run != nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
 	}
-	return project(rec, s.visible(info, c)), nil
+	return s.answer(ctx, c, info, rec)
 }
 
 // Patch changes the fields in body of the record id. The body must carry the
@@ -496,7 +510,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if run != nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
 	}
-	return project(rec, s.visible(info, c)), nil
+	return s.answer(ctx, c, info, rec)
 }
 
 // grants returns the caller's read grant and their grant for op; having
