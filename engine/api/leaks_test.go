@@ -13,7 +13,8 @@ import (
 // leakEntities is the crm app of the access matrix with computed fields
 // that could carry a value across a row or field rule:
 //   - account.big_deals counts deals whose cost (hidden from reps) is over
-//     1000, and big_flag is a formula over it;
+//     1000, big_flag is a formula over it and deal.acct_big one over it
+//     through the deal's ref;
 //   - account.deal_count and deal_total count and sum, per reader, only the
 //     deals the reader may read ("visibility": "reader");
 //   - open_deals counts every open deal (the default, "all");
@@ -37,6 +38,7 @@ const leakEntities = `[
     {"id": "d4", "name": "margin",  "type": "decimal", "scale": 2},
     {"id": "d5", "name": "stage",   "type": "select", "options": ["open", "won", "lost"]},
     {"id": "d6", "name": "account", "type": "ref", "entity": "account"},
+    {"id": "d8", "name": "acct_big", "type": "formula", "expr": "account.big_deals > 0", "returns": "boolean"},
     {"id": "d7", "name": "note_count", "type": "rollup", "rollup": {"entity": "note", "via": "deal", "op": "count"}}
   ]},
   {"id": "e_note", "name": "note", "fields": [
@@ -104,9 +106,21 @@ func TestLeakComputedHiddenInputs(t *testing.T) {
 			}
 		}
 
+		// Through the deal's ref too (rep1's own deal).
+		deal := "/api/data/crm/deal/" + c.deals["rep1"]
+		if _, body := c.as(rep1, "GET", deal, nil); body["acct_big"] != nil || body["title"] == nil {
+			t.Errorf("rep1 sees acct_big on their own deal: %v", body)
+		}
+		if _, body := c.as(mgr, "GET", deal, nil); body["acct_big"] != true {
+			t.Errorf("manager does not see acct_big: %v", body)
+		}
+
 		// For a rep, every way of naming big_deals fails exactly as for a
 		// field that does not exist.
 		for _, probe := range []string{
+			"/api/data/crm/deal?filter=" + q("acct_big = true"),
+			"/api/data/crm/deal?sort=acct_big",
+			deal + "?fields=title,acct_big",
 			"/api/data/crm/account?filter=" + q("big_deals > 0"),
 			"/api/data/crm/account?filter=" + q("big_flag = true"),
 			"/api/data/crm/account?sort=-big_deals",
@@ -114,13 +128,14 @@ func TestLeakComputedHiddenInputs(t *testing.T) {
 			acct + "?fields=big_deals",
 		} {
 			st, body := c.as(rep1, "GET", probe, nil)
-			missing := strings.NewReplacer("big_deals", "zzz_deals", "big_flag", "zzz_flag").Replace(probe)
+			rename := strings.NewReplacer("big_deals", "zzz_deals", "big_flag", "zzz_flag", "acct_big", "acct_zzz")
+			missing := rename.Replace(probe)
 			st2, body2 := c.as(rep1, "GET", missing, nil)
 			if st != 400 || st2 != 400 {
 				t.Errorf("%s: %d %v; for a missing field %d %v", probe, st, body, st2, body2)
 				continue
 			}
-			got := strings.NewReplacer("big_deals", "zzz_deals", "big_flag", "zzz_flag").Replace(mustJSON(body))
+			got := rename.Replace(mustJSON(body))
 			if got != mustJSON(body2) {
 				t.Errorf("%s: answer differs from the one for a missing field:\n%v\n%v", probe, body, body2)
 			}
@@ -136,8 +151,8 @@ func TestLeakComputedHiddenInputs(t *testing.T) {
 			if st != 200 {
 				t.Errorf("rep1 %s: %d %s", path, st, clip(string(raw)))
 			}
-			if strings.Contains(string(raw), "big_") {
-				t.Errorf("rep1 %s names big_deals or big_flag: %s", path, clip(string(raw)))
+			if strings.Contains(string(raw), "big_") || strings.Contains(string(raw), "acct_big") {
+				t.Errorf("rep1 %s names big_deals, big_flag or acct_big: %s", path, clip(string(raw)))
 			}
 		}
 		st, raw := c.raw(mgr.token, "GET", "/api/meta/apps/crm/openapi.json", nil)
@@ -403,9 +418,9 @@ func TestLeakRollupVisibilitySetting(t *testing.T) {
 			{"formula over a per-reader rollup, through a ref", `"op": "count"}}
   ]},
   {"id": "e_note"`, `"op": "count"}},
-    {"id": "d8", "name": "acct_deals", "type": "formula", "expr": "account.deal_count"}
+    {"id": "d9", "name": "acct_deals", "type": "formula", "expr": "account.deal_count"}
   ]},
-  {"id": "e_note"`, "/entities/1/fields/7/expr"},
+  {"id": "e_note"`, "/entities/1/fields/8/expr"},
 			{"rollup filter over a per-reader rollup", `"filter": "stage = \"open\""`, `"filter": "deal_count > 1"`, "/entities/0/fields/5/rollup/filter"},
 			{"list view filtering by a per-reader rollup", `"scripts":`, `"forms": [{"entity": "account", "kind": "list", "filter": "deal_count > 0"}], "scripts":`, "/forms/0/filter"},
 			{"list view sorting by a per-reader rollup", `"scripts":`, `"forms": [{"entity": "account", "kind": "list", "sort": "name,-deal_total"}], "scripts":`, "/forms/0/sort"},
