@@ -307,6 +307,11 @@ func TestLeakReaderRollup(t *testing.T) {
 		if st != 200 || !strings.Contains(string(raw), "deal_count") {
 			t.Errorf("admin history: %d %s", st, clip(string(raw)))
 		}
+		// The OpenAPI document says so.
+		st, raw = c.raw(c.users["rep1"].token, "GET", "/api/meta/apps/crm/openapi.json", nil)
+		if st != 200 || !strings.Contains(string(raw), "only those the reader may read") {
+			t.Errorf("rep1 openapi does not describe deal_count as per reader: %d", st)
+		}
 		// nobody reads no accounts at all.
 		st, body = c.doAs(c.users["nobody"].token, "GET", acct, nil)
 		wantErr(t, "nobody reads an account", st, body, 403, "forbidden")
