@@ -448,5 +448,18 @@ func TestLeakRollupVisibilitySetting(t *testing.T) {
 		if a := c.get("crm/account", c.acct); num(t, a["deal_count"]) != 5 {
 			t.Errorf("after refused applies: %v", a)
 		}
+		acct := "/api/data/crm/account/" + c.acct
+		if _, a := c.doAs(c.users["rep1"].token, "GET", acct, nil); fmt.Sprint(a["deal_count"]) != "1" {
+			t.Errorf("rep1 before the switch: %v", a)
+		}
+		// Switching the setting is an ordinary change: rep1 then sees the
+		// count of every deal.
+		doc := strings.Replace(leakDoc(), `"op": "count", "visibility": "reader"`, `"op": "count", "visibility": "all"`, 1)
+		if st, body := c.do("POST", "/api/meta/apps", doc); st != 201 {
+			t.Fatalf("switch deal_count to all: %d %v", st, body)
+		}
+		if _, a := c.doAs(c.users["rep1"].token, "GET", acct, nil); fmt.Sprint(a["deal_count"]) != "5" {
+			t.Errorf("rep1 after the switch: %v", a)
+		}
 	})
 }

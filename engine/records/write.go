@@ -426,7 +426,10 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if len(problems) > 0 {
 		// The stored refs, so that re-sending one is not refused; a record
 		// the caller may not read is nil here (and 404 once problems are gone).
-		old, _ := s.get(ctx, s.db.Pool(), info, id, nil, rg)
+		var old *Record
+		if !rg.none {
+			old, _ = s.get(ctx, s.db.Pool(), info, id, nil, rg)
+		}
 		return nil, s.invalid(ctx, info, c, fields, values, old, problems)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
