@@ -109,7 +109,24 @@ type RollupSpec struct {
 	Op     string `json:"op"`              // count, sum, min, max, avg
 	Field  string `json:"field,omitempty"` // child field aggregated (not for count)
 	Filter string `json:"filter,omitempty"`
+	// Visibility says whose children the value counts: RollupAll (the
+	// default) stores one value over every child, the same for every
+	// reader; RollupReader aggregates, for each reader, only the children
+	// that reader may read.
+	Visibility string `json:"visibility,omitempty"`
 }
+
+// Rollup visibilities (RollupSpec.Visibility).
+const (
+	RollupAll    = "all"
+	RollupReader = "reader"
+)
+
+// RollupVisibilities are the values RollupSpec.Visibility may take.
+var RollupVisibilities = []string{RollupAll, RollupReader}
+
+// PerReader reports whether the rollup's value depends on who reads it.
+func (r *RollupSpec) PerReader() bool { return r != nil && r.Visibility == RollupReader }
 
 // Index is a database index over one or more fields of an entity.
 type Index struct {

@@ -160,7 +160,58 @@ func (c *checker) run() {
 	}
 	c.checkScripts()
 	c.checkComputedCycles()
+	c.checkReaderRollups()
 	c.checkRequiredRefCycles()
+}
+
+// checkReaderRollups refuses stored values computed from a rollup whose
+// value depends on the reader ("visibility": "reader"): a formula, rule or
+// other rollup would otherwise store the aggregate over every child and show
+// it to readers the rollup counts only some children for.
+func (c *checker) checkReaderRollups() {
+	perReader := func(dep string) bool {
+		en, fn, _ := strings.Cut(dep, ".")
+		ei, ok := c.ents[en]
+		if !ok {
+			return false
+		}
+		f := c.field(ei, fn)
+		return f != nil && f.Type == Rollup && f.Rollup.PerReader()
+	}
+	refuse := func(path, what, dep string) {
+		c.p.Add(path, "%s reads %s, a rollup with \"visibility\": \"reader\" whose value depends on who reads it; a stored value cannot be computed from it", what, dep)
+	}
+	for ei := range c.app.Entities {
+		e := &c.app.Entities[ei]
+		if c.ents[e.Name] != ei {
+			continue
+		}
+		for fi := range e.Fields {
+			f := &e.Fields[fi]
+			fp := ptr("entities", ei) + ptr("fields", fi)
+			switch {
+			case f.Type == Formula && f.Expr != "":
+				for _, d := range c.formulaDeps(ei, f.Expr) {
+					if perReader(d) {
+						refuse(fp+"/expr", "formula "+f.Name, d)
+						break
+					}
+				}
+			case f.Type == Rollup && f.Rollup != nil && f.Rollup.Field != "":
+				if d := f.Rollup.Entity + "." + f.Rollup.Field; perReader(d) {
+					refuse(fp+"/rollup/field", "rollup "+f.Name, d)
+				}
+			}
+		}
+		for i, v := range e.Validations {
+			for _, d := range c.formulaDeps(ei, v.Expr) {
+				if perReader(d) {
+					refuse(ptr("entities", ei)+ptr("validations", i)+"/expr", "this rule", d)
+					break
+				}
+			}
+		}
+	}
 }
 
 func (c *checker) checkEntity(ei int) {
@@ -476,6 +527,9 @@ func (c *checker) checkRollup(ei, fi int) {
 		c.p.Add(rp+"/op", "must be one of %s%s", strings.Join(RollupOps, ", "), didYouMean(r.Op, RollupOps))
 	default:
 		opOK = true
+	}
+	if r.Visibility != "" && !hasString(RollupVisibilities, r.Visibility) {
+		c.p.Add(rp+"/visibility", "must be one of %s%s", strings.Join(RollupVisibilities, ", "), didYouMean(r.Visibility, RollupVisibilities))
 	}
 	ci := -1
 	if r.Entity == "" {

@@ -241,7 +241,11 @@ func (b *builder) fieldSchema(f *schema.Field, m mode) *openapi3.Schema {
 	case schema.Formula:
 		notes = append([]string{"computed by a formula"}, notes...)
 	case schema.Rollup:
-		notes = append([]string{"computed from related records (rollup)"}, notes...)
+		if f.Rollup.PerReader() {
+			notes = append([]string{"computed from related records (rollup) over only those the reader may read; a reader who may not read them all cannot filter or sort by it"}, notes...)
+		} else {
+			notes = append([]string{"computed from related records (rollup)"}, notes...)
+		}
 	case schema.AutoNumber:
 		notes = append([]string{"computed: sequential number assigned on create"}, notes...)
 	}

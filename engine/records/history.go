@@ -241,6 +241,17 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 		}
 	}
 	hidden, _ := s.fieldRules(info, c)
+	// A per-reader rollup's stored value is not the caller's (reader.go).
+	rr, err := s.readerRollups(s.visible(info, c), c)
+	if err != nil {
+		return nil, err
+	}
+	for name := range perReaderNames(rr) {
+		if hidden == nil {
+			hidden = map[string]bool{}
+		}
+		hidden[name] = true
+	}
 	switch {
 	case limit == 0:
 		limit = DefaultLimit

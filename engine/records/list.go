@@ -115,6 +115,9 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.perReader(ctx, c, info, []*Record{rec}); err != nil {
+		return nil, err
+	}
 	if err := s.expand(ctx, c, info, []*Record{rec}, exp); err != nil {
 		return nil, err
 	}
@@ -273,6 +276,9 @@ func (s *Service) expand(ctx context.Context, c Caller, info *entityInfo, recs [
 			if err != nil {
 				return err
 			}
+			if err := s.perReader(ctx, c, target, found); err != nil {
+				return err
+			}
 			for _, r := range found {
 				byID[r.ID()] = r
 			}
@@ -366,6 +372,10 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, err
 	}
+	rr, err := s.readerRollups(info, c)
+	if err != nil {
+		return nil, err
+	}
 	// The page must read its sort keys (for the cursor) and refs (to expand)
 	// even when fields leaves them out; they are dropped from the output.
 	read := sel
@@ -395,7 +405,13 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		if err != nil {
 			return nil, filterError(err)
 		}
+		if err := refusePerReader(rr, node, nil); err != nil {
+			return nil, err
+		}
 		where, args = append(where, w), append(args, a...)
+	}
+	if err := refusePerReader(rr, nil, keys); err != nil {
+		return nil, err
 	}
 	if q.Cursor != "" {
 		w, a, err := s.cursorWhere(info, keys, q)
@@ -446,6 +462,9 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if len(recs) > limit {
 		page.Items = recs[:limit]
 		page.NextCursor = makeCursor(keys, q, page.Items[limit-1])
+	}
+	if err := s.fillPerReader(ctx, s.db.Pool(), info, rr, page.Items); err != nil {
+		return nil, err
 	}
 	if err := s.expand(ctx, c, info, page.Items, exp); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/formaapp/forma/engine/logic"
+	"github.com/formaapp/forma/engine/records/filter"
 	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -123,8 +124,23 @@ func computedReads(app *schema.App, e *schema.Entity) map[string][]string {
 					reads = append(reads, ref, rf.Entity+"."+field)
 				}
 			}
-		case f.Type == schema.Rollup && f.Rollup != nil && f.Rollup.Field != "":
-			reads = append(reads, f.Rollup.Entity+"."+f.Rollup.Field)
+		case f.Type == schema.Rollup && f.Rollup != nil:
+			// A rollup reads the field it aggregates, the ref that groups
+			// the children and every field its filter compares: a count of
+			// deals "where cost > 1000" tells about cost as much as a sum of
+			// cost does.
+			ru := f.Rollup
+			if ru.Field != "" {
+				reads = append(reads, ru.Entity+"."+ru.Field)
+			}
+			if ru.Via != "" {
+				reads = append(reads, ru.Entity+"."+ru.Via)
+			}
+			if ru.Filter != "" {
+				if node, err := filter.Parse(ru.Filter); err == nil {
+					filter.Fields(node, func(c *filter.Compare) { reads = append(reads, ru.Entity+"."+c.Field) })
+				}
+			}
 		}
 		if len(reads) > 0 {
 			if out == nil {

@@ -113,16 +113,30 @@ func (s *Service) roles(app *schema.App) map[string]*schema.Role {
 // too (transitively, and through refs and rollups), so a computed value
 // cannot reveal what its inputs hide.
 func (s *Service) fieldRules(info *entityInfo, c Caller) (hidden, readonly map[string]bool) {
+	return s.fieldRulesFrom(info, c, map[string]bool{})
+}
+
+// fieldRulesFrom is fieldRules; seen holds the entities whose rules are
+// being worked out further up, whose role rules alone count (a rollup's
+// filter may read a formula that reads the rollup's own entity, a loop the
+// cycle check does not see).
+func (s *Service) fieldRulesFrom(info *entityInfo, c Caller, seen map[string]bool) (hidden, readonly map[string]bool) {
 	hidden, readonly = s.roleFieldRules(info, c)
 	if len(info.computedReads) == 0 || c.Admin {
 		return hidden, readonly
 	}
-	targets := map[string]map[string]bool{} // entity → its role-hidden fields
+	seen[info.entity.Name] = true
+	defer delete(seen, info.entity.Name)
+	targets := map[string]map[string]bool{} // entity → its hidden fields
 	hiddenIn := func(entity, field string) bool {
 		h, ok := targets[entity]
 		if !ok {
 			if t := s.infoOf(info.app, entity); t != nil {
-				h, _ = s.roleFieldRules(t, c)
+				if seen[entity] {
+					h, _ = s.roleFieldRules(t, c)
+				} else {
+					h, _ = s.fieldRulesFrom(t, c, seen)
+				}
 			}
 			targets[entity] = h
 		}
@@ -286,6 +300,13 @@ func (p *Permissions) Field(entity, field string) (visible, writable bool) {
 	return !hidden[field], !readonly[field]
 }
 
+// perReaderField reports whether name is a rollup of info with
+// "visibility": "reader".
+func perReaderField(info *entityInfo, name string) bool {
+	f := info.byName[name]
+	return f != nil && f.Type == schema.Rollup && f.Rollup.PerReader()
+}
+
 // CheckApp compiles every role condition of app against its entity, every
 // rollup filter against its child entity, and the app's scripts, formulas
 // and validation rules, so a mistake is refused when the app is applied
@@ -336,6 +357,15 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 			if err == nil {
 				_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 			}
+			if err == nil {
+				// A stored value cannot depend on who reads it (schema's
+				// checkReaderRollups says the same of formulas and rules).
+				filter.Fields(node, func(c *filter.Compare) {
+					if err == nil && perReaderField(info, c.Field) {
+						err = fmt.Errorf("filter: %s.%s is a rollup with \"visibility\": \"reader\" whose value depends on who reads it; a stored value cannot be computed from it", child.Name, c.Field)
+					}
+				})
+			}
 			if err != nil {
 				problems.Add(fmt.Sprintf("/entities/%d/fields/%d/rollup/filter", ei, fi), "%v", err)
 			}
@@ -352,8 +382,28 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 		if err == nil {
 			_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 		}
+		if err == nil {
+			filter.Fields(node, func(c *filter.Compare) {
+				if err == nil && perReaderField(info, c.Field) {
+					err = fmt.Errorf("filter: %s is a rollup with \"visibility\": \"reader\"; readers who may read only some %s records cannot filter by it", c.Field, info.byName[c.Field].Rollup.Entity)
+				}
+			})
+		}
 		if err != nil {
 			problems.Add(fmt.Sprintf("/forms/%d/filter", i), "%v", err)
+		}
+	}
+	// Nor may a list view sort by one.
+	for i, f := range app.Forms {
+		e := app.Entity(f.Entity)
+		if f.Kind != schema.FormList || f.Sort == "" || e == nil {
+			continue
+		}
+		info := newEntityInfo(app, e, "")
+		for _, k := range strings.Split(f.Sort, ",") {
+			if k = strings.TrimLeft(strings.TrimSpace(k), "+-"); perReaderField(info, k) {
+				problems.Add(fmt.Sprintf("/forms/%d/sort", i), "%s is a rollup with \"visibility\": \"reader\"; readers who may read only some %s records cannot sort by it", k, info.byName[k].Rollup.Entity)
+			}
 		}
 	}
 	// Scripts, formulas and rules must compile.

@@ -2,13 +2,9 @@ package records
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
-	"github.com/shopspring/decimal"
-
-	"github.com/formaapp/forma/engine/records/filter"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -178,87 +174,11 @@ func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInf
 // viewer cannot open). count and sum of no children are 0; min, max and
 // avg are null.
 func (s *Service) rollupValue(ctx context.Context, tx store.Conn, info *entityInfo, f *schema.Field, id string) (any, error) {
-	ru := f.Rollup
-	cinfo := s.infoOf(info.app, ru.Entity)
-	if cinfo == nil {
-		return nil, fmt.Errorf("records: rollup %s: no entity %s", f.Name, ru.Entity)
-	}
-	where := store.Quote(ru.Via) + " = ?"
-	args := []any{id}
-	if ru.Filter != "" {
-		node, err := filter.Parse(ru.Filter)
-		if err != nil {
-			return nil, fmt.Errorf("records: rollup %s filter: %w", f.Name, err)
-		}
-		cond, cargs, err := filter.Compile(node, cinfo, s.encodeLiteral(cinfo, nil), s.dialect)
-		if err != nil {
-			return nil, fmt.Errorf("records: rollup %s filter: %w", f.Name, err)
-		}
-		where += " AND (" + cond + ")"
-		args = append(args, cargs...)
-	}
-	table := store.Quote(cinfo.table)
-	cf := cinfo.byName[ru.Field]
-	var result any
-	switch ru.Op {
-	case "count":
-		col := "*"
-		if cf != nil {
-			col = store.Quote(cf.Name)
-		}
-		var n int64
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT("+col+") FROM "+table+" WHERE "+where, args...).Scan(&n); err != nil {
-			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
-		}
-		result = n
-	case "sum", "avg":
-		if cf == nil {
-			return nil, fmt.Errorf("records: rollup %s: no field %s", f.Name, ru.Field)
-		}
-		var sum any
-		var n int64
-		col := store.Quote(cf.Name)
-		if err := tx.QueryRowContext(ctx, "SELECT SUM("+col+"), COUNT("+col+") FROM "+table+" WHERE "+where, args...).Scan(&sum, &n); err != nil {
-			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
-		}
-		total := decimal.Zero
-		if sum != nil {
-			v, err := decode(s.dialect, cf, sum)
-			if err != nil {
-				return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
-			}
-			total, err = decimal.NewFromString(fmt.Sprint(v))
-			if err != nil {
-				return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
-			}
-		}
-		if ru.Op == "avg" {
-			if n == 0 {
-				return nil, nil
-			}
-			total = total.DivRound(decimal.NewFromInt(n), 12)
-		}
-		result = total.String()
-	case "min", "max":
-		if cf == nil {
-			return nil, fmt.Errorf("records: rollup %s: no field %s", f.Name, ru.Field)
-		}
-		var raw any
-		agg := strings.ToUpper(ru.Op)
-		if err := tx.QueryRowContext(ctx, "SELECT "+agg+"("+store.Quote(cf.Name)+") FROM "+table+" WHERE "+where, args...).Scan(&raw); err != nil && err != sql.ErrNoRows {
-			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
-		}
-		v, err := decode(s.dialect, cf, raw)
-		if err != nil {
-			return nil, fmt.Errorf("records: rollup %s: %w", f.Name, err)
-		}
-		result = plainValue(v)
-	}
-	v, err := fromScript(storedAs(f), result, true)
+	vals, err := s.rollupValues(ctx, tx, info, f, []string{id}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("records: rollup %s gave %v: %w", f.Name, result, err)
+		return nil, err
 	}
-	return v, nil
+	return vals[id], nil
 }
 
 func overlaps(a, b []string) bool {

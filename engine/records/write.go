@@ -114,9 +114,10 @@ func blank(v any) bool {
 
 // invalid is the 422 answer for a record with problems. The refs among the
 // values that passed are checked too, so that one answer reports every
-// problem.
-func (s *Service) invalid(ctx context.Context, info *entityInfo, fields []*schema.Field, values []any, problems schema.Problems) error {
-	if rerr := s.checkRefs(ctx, s.db.Pool(), info, fields, values); rerr != nil {
+// problem. old is the stored record on a patch (nil on create, or when the
+// caller may not read it).
+func (s *Service) invalid(ctx context.Context, info *entityInfo, c Caller, fields []*schema.Field, values []any, old *Record, problems schema.Problems) error {
+	if rerr := s.checkRefs(ctx, s.db.Pool(), info, c, fields, values, old); rerr != nil {
 		if rerr.Status != 422 {
 			return rerr
 		}
@@ -137,7 +138,15 @@ func sortProblems(p schema.Problems) {
 // checkRefs verifies, inside the write's transaction, that every ref and user
 // value names a record that exists, so the caller gets a clear 422 rather than
 // a foreign key error.
-func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo, fields []*schema.Field, values []any) *Error {
+//
+// A ref must also name a record the writer may read: otherwise a writer
+// could point at any record by id, learn whether it exists and change the
+// rollups of records they cannot see. A record they may not read gets the
+// very answer a missing one gets, and the check is the same single indexed
+// query, with the caller's row condition on the target added. A ref that
+// keeps its stored value (old, on a patch) is only checked for existence:
+// re-sending what the record already holds reveals nothing.
+func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, fields []*schema.Field, values []any, old *Record) *Error {
 	var problems schema.Problems
 	for i, f := range fields {
 		id, ok := values[i].(string)
@@ -145,18 +154,38 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 			continue
 		}
 		var table, what string
+		var g *grant
 		switch {
 		case f.Type == schema.Ref:
 			table, what = schema.TableName(info.app.Name, f.Entity), f.Entity+" record"
+			if old == nil || !sameValue(old.Get(f.Name), id) {
+				if t := s.infoOf(info.app, f.Entity); t != nil {
+					var err error
+					if g, err = s.grant(t, c, schema.OpRead); err != nil {
+						return errorf(500, "internal", "check %s: %v", f.Name, err)
+					}
+				}
+			}
 		case f.Type == schema.User:
 			table, what = "_forma_users", "user"
 		default:
 			continue
 		}
+		missing := func() { problems.Add("/"+f.Name, "%s: no %s with id %q", f.Name, what, id) }
+		q, args := "SELECT 1 FROM "+store.Quote(table)+` WHERE "id" = ?`, []any{id}
+		switch {
+		case g == nil || g.all:
+		case g.none:
+			missing() // they may read no such record at all
+			continue
+		default:
+			q += " AND " + g.where
+			args = append(args, g.args...)
+		}
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+store.Quote(table)+" WHERE id = ?", id).Scan(&one)
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			problems.Add("/"+f.Name, "%s: no %s with id %q", f.Name, what, id)
+			missing()
 		} else if err != nil {
 			return errorf(500, "internal", "check %s: %v", f.Name, err)
 		}
@@ -213,6 +242,20 @@ func project(rec *Record, view *entityInfo) *Record {
 	return out
 }
 
+// answer is a written record as its writer sees it: without their hidden
+// fields, and with their values of per-reader rollups.
+func (s *Service) answer(ctx context.Context, c Caller, info *entityInfo, rec *Record) (*Record, error) {
+	view := s.visible(info, c)
+	out := project(rec, view)
+	if out == rec {
+		out = &Record{fields: rec.fields, values: append([]any(nil), rec.values...), expand: rec.expand}
+	}
+	if err := s.perReader(ctx, c, view, []*Record{out}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Create validates body and inserts a new record owned by the caller (or by
 // the body's owner). It returns the stored record.
 func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
@@ -240,7 +283,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 		return nil, err
 	}
 	if len(problems) > 0 {
-		return nil, s.invalid(ctx, info, fields, values, problems)
+		return nil, s.invalid(ctx, info, c, fields, values, nil, problems)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	id := s.newID()
@@ -289,7 +332,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 		}
 		fields, values = w.list()
 	}
-	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
+	if rerr := s.checkRefs(ctx, tx, info, c, fields, values, nil); rerr != nil {
 		return nil, rerr
 	}
 	for _, f := range info.entity.Fields {
@@ -344,7 +387,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if run != nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
 	}
-	return project(rec, s.visible(info, c)), nil
+	return s.answer(ctx, c, info, rec)
 }
 
 // Patch changes the fields in body of the record id. The body must carry the
@@ -381,7 +424,13 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		version = v
 	}
 	if len(problems) > 0 {
-		return nil, s.invalid(ctx, info, fields, values, problems)
+		// The stored refs, so that re-sending one is not refused; a record
+		// the caller may not read is nil here (and 404 once problems are gone).
+		var old *Record
+		if !rg.none {
+			old, _ = s.get(ctx, s.db.Pool(), info, id, nil, rg)
+		}
+		return nil, s.invalid(ctx, info, c, fields, values, old, problems)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var run *logicRun
@@ -421,7 +470,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		}
 		fields, values = w.list()
 	}
-	if rerr := s.checkRefs(ctx, tx, info, fields, values); rerr != nil {
+	if rerr := s.checkRefs(ctx, tx, info, c, fields, values, old); rerr != nil {
 		return nil, rerr
 	}
 	sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
@@ -464,7 +513,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if run != nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
 	}
-	return project(rec, s.visible(info, c)), nil
+	return s.answer(ctx, c, info, rec)
 }
 
 // grants returns the caller's read grant and their grant for op; having

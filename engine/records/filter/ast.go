@@ -102,3 +102,20 @@ func (e *Error) Error() string {
 func errorf(pos int, format string, args ...any) *Error {
 	return &Error{Pos: pos, Message: fmt.Sprintf(format, args...)}
 }
+
+// Fields calls fn with every comparison of n, in source order, so a caller
+// can see which fields a filter reads (and where) before compiling it.
+func Fields(n Node, fn func(c *Compare)) {
+	switch n := n.(type) {
+	case *And:
+		Fields(n.Left, fn)
+		Fields(n.Right, fn)
+	case *Or:
+		Fields(n.Left, fn)
+		Fields(n.Right, fn)
+	case *Not:
+		Fields(n.X, fn)
+	case *Compare:
+		fn(n)
+	}
+}
