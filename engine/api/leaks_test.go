@@ -312,9 +312,9 @@ func TestLeakReaderRollup(t *testing.T) {
 		if st != 200 || !strings.Contains(string(raw), "only those the reader may read") {
 			t.Errorf("rep1 openapi does not describe deal_count as per reader: %d", st)
 		}
-		// nobody reads no accounts at all.
+		// nobody, with no role in the app, is told the app does not exist.
 		st, body = c.doAs(c.users["nobody"].token, "GET", acct, nil)
-		wantErr(t, "nobody reads an account", st, body, 403, "forbidden")
+		wantErr(t, "nobody reads an account", st, body, 404, "not_found")
 	})
 }
 
