@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -41,6 +43,9 @@ type Server struct {
 	ScriptLog *scriptlog.Log
 	// UI is the built web UI served at every path outside /api (nil: none).
 	UI fs.FS
+	// ReadTimeout bounds the reading of a request's headers, and with the
+	// body's length its body (edge.go); 0 is DefaultReadTimeout.
+	ReadTimeout time.Duration
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -63,8 +68,13 @@ func (s *Server) New() *fiber.App {
 		ReadBufferSize: MaxHeaderBytes,
 		// Handlers keep app and entity names in caches; fiber would otherwise
 		// hand out strings backed by a reused request buffer.
-		Immutable: true,
+		Immutable:    true,
+		ReadTimeout:  cmp.Or(s.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout: DefaultWriteTimeout,
+		IdleTimeout:  DefaultIdleTimeout,
 	})
+	s.harden(app)
+	app.Use(guardEdge)
 	app.Get("/api/health", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
