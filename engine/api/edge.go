@@ -27,13 +27,17 @@ const (
 )
 
 // bodyReadTimeout is the time a body of length n gets once the headers are
-// in (n < 0: chunked, of unknown length up to the body limit).
-func bodyReadTimeout(read time.Duration, n, limit int) time.Duration {
-	if n == 0 {
+// in. A chunked body (n < 0) does not say its length: it gets the time of
+// a record-sized one (MaxRecordBytes), so that a stalled chunked upload is
+// not held for the time of the largest app document.
+func bodyReadTimeout(read time.Duration, n int) time.Duration {
+	switch {
+	case n == 0:
 		return 0 // nothing to read: the headers' deadline stands
-	}
-	if n < 0 || n > limit {
-		n = limit
+	case n < 0:
+		n = MaxRecordBytes
+	case n > MaxBodyBytes:
+		n = MaxBodyBytes // refused from its length anyway
 	}
 	return read + time.Duration(n)*time.Second/MinUploadRate
 }
@@ -48,7 +52,7 @@ func (s *Server) harden(app *fiber.App) {
 	}
 	srv := app.Server()
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		return fasthttp.RequestConfig{ReadTimeout: bodyReadTimeout(read, h.ContentLength(), MaxBodyBytes)}
+		return fasthttp.RequestConfig{ReadTimeout: bodyReadTimeout(read, h.ContentLength())}
 	}
 	next := srv.Handler
 	srv.Handler = func(ctx *fasthttp.RequestCtx) {
