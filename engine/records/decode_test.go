@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/formaapp/forma/schema"
 )
 
 // typicalBody is a record body of the size sales apps send: a dozen
@@ -176,5 +178,27 @@ func countKeys(body []byte) int {
 			}
 			stack[top].key = !stack[top].key
 		}
+	}
+}
+
+// Values that do not come from a body (a script's, a default's) meet the
+// same rule in coerce: no NUL, no invalid UTF-8, in text and in json.
+func TestCoerceRefusesUnstorableText(t *testing.T) {
+	text := &schema.Field{Name: "t", Type: schema.Text}
+	js := &schema.Field{Name: "j", Type: schema.JSON}
+	for _, c := range []struct {
+		f *schema.Field
+		v any
+	}{
+		{text, "a\x00b"}, {text, "a\xffb"}, {text, "\xed\xa0\x80"},
+		{js, "a\x00b"}, {js, "a\xffb"}, {js, []any{"ok", "\xc0\x80"}},
+		{js, map[string]any{"k\xff": 1}}, {js, map[string]any{"k": map[string]any{"\x00": 1}}},
+	} {
+		if v, err := coerce(c.f, c.v); err == nil {
+			t.Errorf("%s %q: accepted as %v", c.f.Type, c.v, v)
+		}
+	}
+	if _, err := coerce(js, map[string]any{"k": "广州 😀"}); err != nil {
+		t.Errorf("valid json refused: %v", err)
 	}
 }
