@@ -85,9 +85,9 @@ func (s *Server) harden(app *fiber.App) {
 // decodeBody, schema.Parse), with a JSON pointer.
 func guardEdge(c *fiber.Ctx) error {
 	req := c.Request()
-	if msg := framingProblem(req.Header.RawHeaders()); msg != "" {
+	if status, msg := framingProblem(req.Header.RawHeaders()); msg != "" {
 		c.Context().SetConnectionClose()
-		return apiError(400, "bad_request", "%s", msg)
+		return apiError(status, map[int]string{400: "bad_request", 501: "not_implemented"}[status], "%s", msg)
 	}
 	if !storable(req.Header.RequestURI()) || !storable(req.URI().Path()) {
 		return apiError(400, "bad_request", "the request path holds a NUL character or bytes that are not UTF-8")
@@ -114,8 +114,10 @@ func storable(b []byte) bool {
 }
 
 // framingProblem reads the raw header lines, since fasthttp keeps only the
-// last Content-Length and lets Transfer-Encoding override it silently.
-func framingProblem(raw []byte) string {
+// last Content-Length, lets Transfer-Encoding override it silently, and
+// reads any transfer coding as chunked. It returns the status and message
+// of the refusal, or "".
+func framingProblem(raw []byte) (int, string) {
 	var (
 		length []byte
 		te     bool
@@ -135,15 +137,19 @@ func framingProblem(raw []byte) string {
 		switch {
 		case bytes.EqualFold(name, []byte(fiber.HeaderContentLength)):
 			if length != nil && !bytes.Equal(length, value) {
-				return "the request has conflicting Content-Length headers"
+				return 400, "the request has conflicting Content-Length headers"
 			}
 			length = value
 		case bytes.EqualFold(name, []byte(fiber.HeaderTransferEncoding)):
+			// Only chunked is understood (RFC 9112 §6.1: 501 for others).
+			if te || !bytes.EqualFold(value, []byte("chunked")) {
+				return 501, "the only Transfer-Encoding this server reads is a single chunked"
+			}
 			te = true
 		}
 	}
 	if te && length != nil {
-		return "the request has both Content-Length and Transfer-Encoding; send one"
+		return 400, "the request has both Content-Length and Transfer-Encoding; send one"
 	}
-	return ""
+	return 0, ""
 }

@@ -31,17 +31,20 @@ func TestBodyReadTimeout(t *testing.T) {
 // framingProblem reads the raw header lines fasthttp keeps.
 func TestFramingProblem(t *testing.T) {
 	for raw, bad := range map[string]bool{
-		"Host: x\r\nContent-Length: 5\r\n":                               false,
-		"Host: x\r\nContent-Length: 5\r\ncontent-length: 5\r\n":          false,
-		"Host: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n":          true,
-		"Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n": true,
-		"Host: x\r\nTRANSFER-ENCODING: chunked\r\nContent-Length: 0\r\n": true,
-		"Host: x\r\nTransfer-Encoding: chunked\r\n":                      false,
-		"Host: x\r\nX-Content-Length: 5\r\nContent-Length: 6\r\n":        false,
+		"Host: x\r\nContent-Length: 5\r\n":                                        false,
+		"Host: x\r\nContent-Length: 5\r\ncontent-length: 5\r\n":                   false,
+		"Host: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n":                   true,
+		"Host: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n":          true,
+		"Host: x\r\nTRANSFER-ENCODING: chunked\r\nContent-Length: 0\r\n":          true,
+		"Host: x\r\nTransfer-Encoding: chunked\r\n":                               false,
+		"Host: x\r\nX-Content-Length: 5\r\nContent-Length: 6\r\n":                 false,
+		"Host: x\r\nTransfer-Encoding: gzip, chunked\r\n":                         true,
+		"Host: x\r\nTransfer-Encoding: identity\r\n":                              true,
+		"Host: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n": true,
 		"": false,
 	} {
-		if got := framingProblem([]byte(raw)) != ""; got != bad {
-			t.Errorf("%q: refused %v, want %v", raw, got, bad)
+		if _, msg := framingProblem([]byte(raw)); (msg != "") != bad {
+			t.Errorf("%q: refused %q, want a refusal: %v", raw, msg, bad)
 		}
 	}
 }
