@@ -451,12 +451,17 @@ func TestEdgeSlowClient(t *testing.T) {
 			}
 			// The server may answer 408 before it closes; either way the
 			// connection must end, well before the generous deadline.
-			_, err = io.ReadAll(conn)
+			answer, err := io.ReadAll(conn)
 			took := time.Since(start)
 			conn.Close()
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || took > c.within+3*time.Second {
 				t.Errorf("%s: still open after %s (limit %s)", c.what, took.Round(time.Millisecond), c.within)
+			}
+			t.Logf("%s: %d bytes after %s", c.what, len(answer), took)
+			if len(answer) > 0 {
+				st, body := readAnswer(t, bufio.NewReader(strings.NewReader(string(answer))), c.req)
+				wantErr(t, c.what, st, body, 408, "request_timeout")
 			}
 		}
 		if n := e.count("item"); n != items {

@@ -139,7 +139,7 @@ func apiError(status int, code, format string, args ...any) *Error {
 
 var fiberCodes = map[int]string{
 	400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-	405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+	405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
 	422: "validation_failed", 429: "too_many_requests", 431: "headers_too_large",
 }
 
