@@ -37,7 +37,7 @@ func (e *Error) Error() string {
 	return e.Pointer + ": " + e.Message
 }
 
-// Messages, shared so that tests and callers can word the same thing alike.
+// What Check says about each refusal; Error.Pointer says where.
 const (
 	msgNUL       = `holds a NUL character (\u0000), which cannot be stored`
 	msgControl   = "holds a raw control character; escape it (\\n, \\t, \\u001f)"
