@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/formaapp/forma/schema/strictjson"
 )
 
 //go:embed app.schema.json
@@ -65,6 +67,13 @@ func Parse(doc []byte) (*App, Problems) {
 	}
 	if err := json.Unmarshal(doc, new(json.RawMessage)); err != nil {
 		return nil, Problems{syntaxProblem(doc, err)}
+	}
+	// What encoding/json would silently alter (invalid UTF-8, NUL, lone
+	// surrogates, a key given twice) is refused where it is, before any
+	// label or name could be stored otherwise than it was sent.
+	var se *strictjson.Error
+	if errors.As(strictjson.Check(doc), &se) {
+		return nil, Problems{{Path: se.Pointer, Message: se.Message}}
 	}
 	d := json.NewDecoder(bytes.NewReader(doc))
 	d.UseNumber()

@@ -4,9 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
+
+// storable returns s, or when s holds invalid UTF-8 or a NUL character
+// (which PostgreSQL cannot store) its Go-escaped form ("a\x00b"): the
+// audit log keeps what was sent, visibly escaped, never altered silently.
+func storable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
+}
 
 // Audit actions.
 const (
@@ -84,6 +97,7 @@ type AuditPage struct {
 }
 
 func clipRunes(s string, n int) string {
+	s = storable(s)
 	if len(s) <= n {
 		return s
 	}

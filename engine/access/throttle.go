@@ -102,6 +102,28 @@ RETURNING failures, window_start`, k, t, expired, expired, t).Row().Scan(&failur
 	return nil
 }
 
+// CountRefusedLogin counts a login that was refused for its input before
+// any password was looked at (a body that is not JSON, holds bytes Forma
+// does not read, or lacks the email or password) as one failure, as a
+// wrong password would count: for the client's address, and for the
+// account when email is not empty. Callers pass an email only when it
+// could be read as sent. Without this, malformed attempts would go
+// uncounted beside wrong passwords. It returns a *ThrottledError when a
+// key is then past its limit.
+func (s *Service) CountRefusedLogin(ctx context.Context, email, addr string) error {
+	var keys []string
+	if email = normalizeEmail(email); email != "" {
+		keys = append(keys, clipKey("email:"+email))
+	}
+	if addr != "" {
+		keys = append(keys, clipKey("addr:"+addr))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.reserve(ctx, keys)
+}
+
 // release gives back a reservation for an attempt that did not fail on
 // its credentials: every key's count goes down by one, and a successful
 // login (success) clears the account's count. Failing costs at most a few

@@ -13,6 +13,8 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/schema"
+	"github.com/formaapp/forma/schema/strictjson"
 )
 
 const userKey = "forma.user"
@@ -75,7 +77,20 @@ func decodeStrict(body []byte, v any) error {
 	if dec.More() {
 		return apiError(400, "invalid_json", "the body holds more than one JSON value")
 	}
-	return nil
+	return strictBody(body)
+}
+
+// strictBody refuses, with a 422 at the JSON pointer, a body that
+// encoding/json read but would have altered: invalid UTF-8, NUL, lone
+// surrogate escapes, a key given twice (schema/strictjson).
+func strictBody(body []byte) error {
+	err := strictjson.Check(body)
+	var se *strictjson.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	return &Error{Status: 422, Code: "validation_failed", Message: "the body cannot be read as sent: " + se.Error(),
+		Details: []schema.Problem{{Path: se.Pointer, Message: se.Message}}}
 }
 
 func asType(err error, te **json.UnmarshalTypeError) bool {
@@ -91,11 +106,12 @@ func (s *Server) login(c *fiber.Ctx) error {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if err := decodeStrict(c.Body(), &in); err != nil {
-		return err
+	err := decodeStrict(c.Body(), &in)
+	if err == nil && (in.Email == "" || in.Password == "") {
+		err = apiError(422, "validation_failed", "email and password are required")
 	}
-	if in.Email == "" || in.Password == "" {
-		return apiError(422, "validation_failed", "email and password are required")
+	if err != nil {
+		return s.refuseLogin(c, err)
 	}
 	tok, exp, u, err := s.Access.LoginFrom(c.UserContext(), in.Email, in.Password, c.IP())
 	s.loginAudit(c, in.Email, u, err)
@@ -108,6 +124,51 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"token": tok, "expiresAt": exp, "user": u})
+}
+
+// refuseLogin answers a login refused for its body, before any password
+// was looked at. It still counts as a failed attempt, for the client's
+// address and, when the body names an email that can be read as sent, for
+// that account, and it is audited as login_failed with the refusal's code:
+// malformed attempts are throttled and seen like wrong passwords. Once a
+// key is past its limit the answer is the 429 of any throttled login.
+func (s *Server) refuseLogin(c *fiber.Ctx, refusal error) error {
+	email, problem := loginEmail(c.Body())
+	err := s.Access.CountRefusedLogin(c.UserContext(), email, c.IP())
+	var te *access.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
+		refusal = apiError(429, "too_many_attempts", "%s", te.Error())
+	case err != nil:
+		s.Log.Error("count a refused login", "err", err)
+	}
+	detail := map[string]string{"reason": toAPIError(refusal).Code}
+	if problem != "" {
+		detail["email"] = problem
+	}
+	s.audit(c, access.Entry{Action: access.AuditLoginFailed, Target: strings.ToLower(strings.TrimSpace(email)), Detail: detail})
+	return refusal
+}
+
+// loginEmail reads the email of a login body that was refused: "" when
+// the body is not JSON or names none; "" and what is wrong with it when
+// it is not a string that can be read as sent (invalid UTF-8, NUL, ...).
+// Of two "email" keys the last counts, as encoding/json reads them.
+func loginEmail(body []byte) (email, problem string) {
+	var in struct {
+		Email json.RawMessage `json:"email"`
+	}
+	if json.Unmarshal(body, &in) != nil || len(in.Email) == 0 {
+		return "", ""
+	}
+	if err := strictjson.Check(in.Email); err != nil {
+		return "", err.Error()
+	}
+	if json.Unmarshal(in.Email, &email) != nil {
+		return "", "not a string"
+	}
+	return email, ""
 }
 
 func (s *Server) setup(c *fiber.Ctx) error {

@@ -90,6 +90,9 @@ func (s *Server) testScript(c *fiber.Ctx) error {
 	if dec.More() {
 		return apiError(400, "invalid_json", "the body holds more than one JSON value")
 	}
+	if err := strictBody(c.Body()); err != nil {
+		return err
+	}
 	if t.Entity == "" {
 		return &Error{Status: 422, Code: "validation_failed", Message: "entity is required", Details: []schema.Problem{{Path: "/entity", Message: "entity is required"}}}
 	}

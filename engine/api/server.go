@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -41,6 +43,9 @@ type Server struct {
 	ScriptLog *scriptlog.Log
 	// UI is the built web UI served at every path outside /api (nil: none).
 	UI fs.FS
+	// ReadTimeout bounds the reading of a request's headers, and with the
+	// body's length its body (edge.go); 0 is DefaultReadTimeout.
+	ReadTimeout time.Duration
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -63,8 +68,13 @@ func (s *Server) New() *fiber.App {
 		ReadBufferSize: MaxHeaderBytes,
 		// Handlers keep app and entity names in caches; fiber would otherwise
 		// hand out strings backed by a reused request buffer.
-		Immutable: true,
+		Immutable:    true,
+		ReadTimeout:  cmp.Or(s.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout: DefaultWriteTimeout,
+		IdleTimeout:  DefaultIdleTimeout,
 	})
+	s.harden(app)
+	app.Use(guardEdge)
 	app.Get("/api/health", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
@@ -129,7 +139,7 @@ func apiError(status int, code, format string, args ...any) *Error {
 
 var fiberCodes = map[int]string{
 	400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-	405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+	405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
 	422: "validation_failed", 429: "too_many_requests", 431: "headers_too_large",
 }
 

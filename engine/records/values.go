@@ -158,12 +158,17 @@ func coerce(f *schema.Field, v any) (any, error) {
 }
 
 // checkJSON refuses what a json field cannot store on every dialect:
-// PostgreSQL's jsonb has no NUL character and its numbers are bounded.
+// PostgreSQL's jsonb has no NUL character and its numbers are bounded; and
+// text that is not UTF-8 (a value a script built, say) would be stored
+// altered, as U+FFFD.
 func checkJSON(v any) error {
 	switch x := v.(type) {
 	case string:
 		if strings.ContainsRune(x, 0) {
 			return fmt.Errorf("must not contain NUL characters (\\u0000)")
+		}
+		if !utf8.ValidString(x) {
+			return fmt.Errorf("must be valid UTF-8 text")
 		}
 	case json.Number:
 		if !saneNumber(string(x)) {
@@ -179,6 +184,9 @@ func checkJSON(v any) error {
 		for k, e := range x {
 			if strings.ContainsRune(k, 0) {
 				return fmt.Errorf("must not contain NUL characters (\\u0000)")
+			}
+			if !utf8.ValidString(k) {
+				return fmt.Errorf("must have keys of valid UTF-8 text")
 			}
 			if err := checkJSON(e); err != nil {
 				return err

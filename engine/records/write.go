@@ -15,6 +15,7 @@ import (
 	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
+	"github.com/formaapp/forma/schema/strictjson"
 )
 
 // decodeBody parses a request body into a JSON object, keeping numbers exact.
@@ -31,6 +32,15 @@ func decodeBody(body []byte) (map[string]any, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, errorf(400, CodeBadJSON, "the body must be a JSON object, not %s", jsonKind(v))
+	}
+	// encoding/json has replaced invalid UTF-8 and lone surrogates with
+	// U+FFFD and kept the last of two equal keys: refuse such a body rather
+	// than store what the client did not send.
+	if err := strictjson.Check(body); err != nil {
+		var se *strictjson.Error
+		errors.As(err, &se)
+		return nil, &Error{Status: 422, Code: CodeInvalid, Message: "the body cannot be read as sent: " + se.Error(),
+			Details: schema.Problems{{Path: se.Pointer, Message: se.Message}}}
 	}
 	return obj, nil
 }
