@@ -19,6 +19,7 @@ import (
 
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/logic"
+	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -173,19 +174,12 @@ func appCmd() *cobra.Command {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}
-				prev, err := eng.DB.Document(cmd.Context(), app.Name, 0)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				plan, err := eng.DB.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
+				plan, n, err := eng.Records.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
 				printPlan(cmd.OutOrStdout(), plan)
-				if err == nil && !dry && plan.ToVersion != plan.FromVersion {
-					if n, err := eng.Records.RecomputeAfterApply(cmd.Context(), app.Name, prev); err != nil {
-						return fmt.Errorf("the app was applied, but computing its formulas and rollups failed: %w", err)
-					} else if n > 0 {
-						fmt.Fprintf(cmd.OutOrStdout(), "computed formulas and rollups of %d records\n", n)
-					}
+				if n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "computed formulas and rollups of %d records\n", n)
 				}
+				printMigrationError(cmd, err)
 				var refused *store.RefusedError
 				if errors.As(err, &refused) || (err == nil && dry && len(plan.Refused) > 0) {
 					return exitError{1}
@@ -226,6 +220,19 @@ func printProblems(cmd *cobra.Command, path string, problems schema.Problems) {
 			ptr = "/"
 		}
 		fmt.Fprintf(w, "  %s: %s\n", ptr, p.Message)
+	}
+}
+
+// printMigrationError shows where a migration that failed while running
+// went wrong: the formula (as a JSON pointer) and the record.
+func printMigrationError(cmd *cobra.Command, err error) {
+	var re *records.Error
+	if !errors.As(err, &re) || re.Code != records.CodeMigrationFailed {
+		return
+	}
+	w := cmd.ErrOrStderr()
+	for _, d := range re.Details {
+		fmt.Fprintf(w, "  %s: %s\n", d.Path, d.Message)
 	}
 }
 

@@ -131,6 +131,23 @@ func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInf
 	if err != nil || old == nil {
 		return nil, nil, err
 	}
+	return r.recomputeFrom(ctx, tx, info, old)
+}
+
+// recomputeFailure is a formula or rollup that failed while recomputing a
+// record: the *Error for the caller, and which record it was.
+type recomputeFailure struct {
+	info *entityInfo
+	id   string
+	err  *Error
+}
+
+func (f *recomputeFailure) Error() string { return f.err.Error() }
+func (f *recomputeFailure) Unwrap() error { return f.err }
+
+// recomputeFrom is recompute of old, the record as locked and read in tx.
+func (r *logicRun) recomputeFrom(ctx context.Context, tx store.Conn, info *entityInfo, old *Record) (_, new *Record, err error) {
+	id := old.ID()
 	w := newWorking(info, old)
 	for _, f := range info.entity.Fields {
 		if f.Type != schema.Rollup || f.Rollup == nil {
@@ -148,6 +165,7 @@ func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInf
 	if err := r.compute(ctx, tx, w, false); err != nil {
 		if e, ok := err.(*Error); ok {
 			e.Message = fmt.Sprintf("recomputing %s %s: %s", info.entity.Name, id, e.Message)
+			return nil, nil, &recomputeFailure{info: info, id: id, err: e}
 		}
 		return nil, nil, err
 	}
@@ -283,110 +301,6 @@ func sortedSet(m map[string]bool) []string {
 		}
 	}
 	return out
-}
-
-// RecomputeAfterApply fills the computed fields that a new version of app
-// added or redefined (formulas, rollups), for every existing record, so
-// that filters and sorts on them are right at once. prev is the version
-// before the apply (nil for a new app). It works in batches of one
-// transaction each and returns how many records it changed.
-func (s *Service) RecomputeAfterApply(ctx context.Context, appName string, prev *schema.App) (int, error) {
-	app, err := s.catalog.App(ctx, appName)
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	for ei := range app.Entities {
-		e := &app.Entities[ei]
-		sig := computedSignature(e)
-		if sig == "" {
-			continue
-		}
-		if prev != nil {
-			if pe := prev.Entity(e.Name); pe != nil && computedSignature(pe) == sig {
-				continue
-			}
-		}
-		n, err := s.recomputeAll(ctx, s.infoOf(app, e.Name))
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
-}
-
-// computedSignature describes an entity's computed fields; it changes when
-// one is added or redefined.
-func computedSignature(e *schema.Entity) string {
-	var b strings.Builder
-	for _, f := range e.Fields {
-		if f.Type != schema.Formula && f.Type != schema.Rollup {
-			continue
-		}
-		fmt.Fprintf(&b, "%s|%s|%s|%s|%d|%v;", f.ID, f.Type, f.Expr, f.Returns, f.DecimalScale(), f.Rollup)
-		if f.Rollup != nil {
-			fmt.Fprintf(&b, "%s|%s|%s|%s|%s;", f.Rollup.Entity, f.Rollup.Via, f.Rollup.Op, f.Rollup.Field, f.Rollup.Filter)
-		}
-	}
-	return b.String()
-}
-
-func (s *Service) recomputeAll(ctx context.Context, info *entityInfo) (int, error) {
-	run, err := s.newRun(info, Caller{Admin: true, Path: PathSystem})
-	if err != nil {
-		return 0, err
-	}
-	defer run.flush(ctx)
-	changed, after := 0, ""
-	for {
-		rows, err := s.db.Pool().QueryContext(ctx, `SELECT "id" FROM `+store.Quote(info.table)+` WHERE "id" > ? ORDER BY "id" LIMIT 500`, after)
-		if err != nil {
-			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return changed, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
-			return changed, nil
-		}
-		after = ids[len(ids)-1]
-		n, err := func() (int, error) {
-			tx, err := s.db.Begin(ctx)
-			if err != nil {
-				return 0, err
-			}
-			defer tx.Rollback()
-			if err := s.logicLock(ctx, tx, info.app.Name, true); err != nil {
-				return 0, err
-			}
-			n := 0
-			for _, id := range ids {
-				old, new, err := run.recompute(ctx, tx, info, id)
-				if err != nil {
-					return 0, err
-				}
-				if old != nil && new != old {
-					n++
-					if err := run.propagate(ctx, tx, change{info: info, old: old, new: new}); err != nil {
-						return 0, err
-					}
-				}
-			}
-			return n, tx.Commit()
-		}()
-		changed += n
-		if err != nil {
-			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
-		}
-	}
 }
 
 // fallout is what the database will do to other records when one is
