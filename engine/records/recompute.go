@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -21,6 +22,7 @@ const maxRecomputes = 100000
 type change struct {
 	info     *entityInfo
 	old, new *Record
+	cause    string // for the fallout of a delete: why (see fallout)
 }
 
 func (c change) id() string {
@@ -303,77 +305,175 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-// fallout is what the database will do to other records when one is
-// deleted: children removed by onDelete cascade (and theirs, in turn), and
-// children whose ref onDelete setNull clears. Computed values that depend
-// on them must follow, so they are collected before the delete.
+// fallout is what deleting one record does to others: the records that
+// onDelete cascade removes (and those theirs remove, in turn) and those
+// whose onDelete setNull refs are cleared. It is collected before the
+// delete, so that each gets its own history entry (with the deleting user
+// and the cause) and the computed values that depend on them follow.
 type fallout struct {
-	deleted []change // old set, new nil
-	nulled  []change // old set, new = old with the ref cleared
+	deleted []change   // old set, new nil
+	nulled  []change   // old set, new = old with the refs cleared (by clearRefs)
+	refs    [][]string // per nulled record, the ref fields cleared
 }
 
-// deleteFallout collects the fallout of deleting record id of info, as far
-// as computed values care: entities that are rolled up or whose formulas
-// read a ref. It is empty for apps without such logic.
-func (r *logicRun) deleteFallout(ctx context.Context, tx store.Conn, info *entityInfo, id string) (*fallout, error) {
+// maxFallout bounds the records one delete may remove or change through
+// onDelete cascade and setNull, and maxCascadeDepth how deep a cascade may go.
+const (
+	maxFallout      = maxRecomputes
+	maxCascadeDepth = 32
+)
+
+// deleteFallout collects, in tx, the fallout of deleting record id of
+// info. On PostgreSQL the records found are locked (FOR UPDATE): none can
+// move to or from the deleted records before the delete. The root record
+// is locked already, so no record can come to refer to it.
+func (s *Service) deleteFallout(ctx context.Context, tx store.Conn, info *entityInfo, id string) (*fallout, error) {
 	out := &fallout{}
-	seen := map[string]bool{info.entity.Name + "\x00" + id: true}
-	var walk func(info *entityInfo, id string, depth int) error
-	walk = func(info *entityInfo, id string, depth int) error {
-		if depth > 32 || len(out.deleted)+len(out.nulled) > maxRecomputes {
-			return errorf(422, CodeInvalid, "deleting this record would cascade too far to keep computed fields current; delete its dependents first")
+	app := info.app
+	type node struct {
+		info  *entityInfo
+		id    string
+		depth int
+	}
+	root := info.entity.Name + " " + id
+	cause := func(kind string, parent node) string {
+		c := fmt.Sprintf("%s from %s %s", kind, parent.info.entity.Name, parent.id)
+		if parent.depth > 0 {
+			c += " (deleting " + root + ")"
 		}
-		app := info.app
+		return c
+	}
+	referring := func(k *entityInfo, ref, id string) ([]*Record, error) {
+		q := "SELECT " + k.selects + " FROM " + store.Quote(k.table) + " WHERE " + store.Quote(ref) + ` = ? ORDER BY "id"`
+		if s.dialect != "sqlite" {
+			q += " FOR UPDATE"
+		}
+		rows, err := tx.QueryContext(ctx, q, id)
+		if err != nil {
+			return nil, fmt.Errorf("records: read %s records referring to %s: %w", k.entity.Name, id, err)
+		}
+		return s.scan(rows, k.fields)
+	}
+	tooMuch := errorf(422, CodeInvalid, "deleting this record would remove or change more than %d other records, or cascade more than %d levels deep; delete its dependents first", maxFallout, maxCascadeDepth)
+
+	// The records cascade deletes, breadth first from the root.
+	deleted := map[string]bool{info.entity.Name + "\x00" + id: true}
+	queue := []node{{info, id, 0}}
+	var gone []node // the root and every record deleted with it
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		gone = append(gone, n)
 		for ki := range app.Entities {
 			k := &app.Entities[ki]
 			for _, f := range k.Fields {
-				if f.Type != schema.Ref || f.Entity != info.entity.Name || (f.OnDelete != "cascade" && f.OnDelete != "setNull") {
+				if f.Type != schema.Ref || f.Entity != n.info.entity.Name || f.OnDelete != "cascade" {
 					continue
 				}
-				kinfo := r.s.infoOf(app, k.Name)
-				if !kinfo.feeds && f.OnDelete == "setNull" && len(r.prog.Entity(k.Name).RefReads[f.Name]) == 0 {
-					continue
-				}
-				if f.OnDelete == "cascade" && !kinfo.feeds && !kinfo.cascades {
-					continue
-				}
-				rows, err := tx.QueryContext(ctx, "SELECT "+kinfo.selects+" FROM "+store.Quote(kinfo.table)+" WHERE "+store.Quote(f.Name)+" = ?", id)
+				kinfo := s.infoOf(app, k.Name)
+				recs, err := referring(kinfo, f.Name, n.id)
 				if err != nil {
-					return fmt.Errorf("records: read %s records referring to %s: %w", k.Name, id, err)
-				}
-				recs, err := r.s.scan(rows, kinfo.fields)
-				if err != nil {
-					return err
+					return nil, err
 				}
 				for _, rec := range recs {
 					key := k.Name + "\x00" + rec.ID()
-					if seen[key] {
+					if deleted[key] {
 						continue
 					}
-					seen[key] = true
-					if f.OnDelete == "cascade" {
-						out.deleted = append(out.deleted, change{info: kinfo, old: rec})
-						if err := walk(kinfo, rec.ID(), depth+1); err != nil {
-							return err
-						}
-						continue
+					if n.depth+1 > maxCascadeDepth || len(out.deleted) >= maxFallout {
+						return nil, tooMuch
 					}
-					cleared := &Record{fields: rec.fields, values: append([]any(nil), rec.values...)}
-					for i, cf := range rec.fields {
-						if cf.Name == f.Name {
-							cleared.values[i] = nil
-						}
-					}
-					out.nulled = append(out.nulled, change{info: kinfo, old: rec, new: cleared})
+					deleted[key] = true
+					out.deleted = append(out.deleted, change{info: kinfo, old: rec, cause: cause("cascade", n)})
+					queue = append(queue, node{kinfo, rec.ID(), n.depth + 1})
 				}
 			}
 		}
-		return nil
 	}
-	if err := walk(info, id, 0); err != nil {
-		return nil, err
+	// The records that stay but whose setNull refs point at one that goes.
+	nulled := map[string]int{} // key → index in out.nulled
+	for _, n := range gone {
+		for ki := range app.Entities {
+			k := &app.Entities[ki]
+			for _, f := range k.Fields {
+				if f.Type != schema.Ref || f.Entity != n.info.entity.Name || f.OnDelete != "setNull" {
+					continue
+				}
+				kinfo := s.infoOf(app, k.Name)
+				recs, err := referring(kinfo, f.Name, n.id)
+				if err != nil {
+					return nil, err
+				}
+				for _, rec := range recs {
+					key := k.Name + "\x00" + rec.ID()
+					if deleted[key] {
+						continue
+					}
+					i, ok := nulled[key]
+					if !ok {
+						if len(out.deleted)+len(out.nulled) >= maxFallout {
+							return nil, tooMuch
+						}
+						i = len(out.nulled)
+						nulled[key] = i
+						cleared := &Record{fields: rec.fields, values: append([]any(nil), rec.values...)}
+						out.nulled = append(out.nulled, change{info: kinfo, old: rec, new: cleared, cause: cause("setNull", n)})
+						out.refs = append(out.refs, nil)
+					}
+					ch := out.nulled[i]
+					for vi, cf := range ch.new.fields {
+						if cf.Name == f.Name {
+							ch.new.values[vi] = nil
+						}
+					}
+					out.refs[i] = append(out.refs[i], f.Name)
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// clearRefs clears the setNull refs of the fallout's records before the
+// delete, which the database would otherwise do on its own, and does it as
+// an edit: each such record gets a new version (so a form open on it must
+// reload rather than write the old ref back) and updated_at.
+func (s *Service) clearRefs(ctx context.Context, tx store.Conn, f *fallout, now time.Time) error {
+	for i, ch := range f.nulled {
+		sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
+		for _, ref := range f.refs[i] {
+			sets = append(sets, store.Quote(ref)+" = NULL")
+		}
+		q := "UPDATE " + store.Quote(ch.info.table) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ?`
+		if _, err := tx.ExecContext(ctx, q, encode(s.dialect, systemFields[2], now), ch.old.ID()); err != nil {
+			return s.writeError(err)
+		}
+		for vi, cf := range ch.new.fields {
+			switch cf.Name {
+			case "version":
+				ch.new.values[vi] = recordVersion(ch.old) + 1
+			case "updated_at":
+				ch.new.values[vi] = now
+			}
+		}
+	}
+	return nil
+}
+
+// writeHistory gives every record of the fallout its own history entry,
+// by the caller who deleted, with its cause.
+func (f *fallout) writeHistory(ctx context.Context, tx store.Conn, s *Service, c Caller, now time.Time) error {
+	for _, ch := range f.deleted {
+		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.old), OpDelete, now, changesJSON(ch.info.fields, ch.old, nil), ch.cause); err != nil {
+			return err
+		}
+	}
+	for _, ch := range f.nulled {
+		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.new), OpUpdate, now, changesJSON(ch.info.fields, ch.old, ch.new), ch.cause); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // apply brings computed values up to date after the delete happened.
