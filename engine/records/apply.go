@@ -151,16 +151,29 @@ func (s *Service) recomputeEntity(ctx context.Context, tx store.Conn, run *logic
 			return changed, nil
 		}
 		after = recs[len(recs)-1].ID()
+		// The batch's new values are written together, then each change
+		// flows on: the rollups and formulas it feeds read them from the
+		// table.
+		var (
+			writes   []computed
+			olds, ns []*Record
+		)
 		for _, old := range recs {
-			_, new, err := run.recomputeFrom(ctx, tx, info, old)
+			fields, values, new, err := run.recomputed(ctx, tx, info, old)
 			if err != nil {
 				return changed, err
 			}
-			if new == old {
-				continue
+			if new != old {
+				writes = append(writes, computed{id: old.ID(), fields: fields, values: values})
+				olds, ns = append(olds, old), append(ns, new)
 			}
-			changed++
-			if err := run.propagate(ctx, tx, change{info: info, old: old, new: new}); err != nil {
+		}
+		if err := s.storeComputed(ctx, tx, info, writes); err != nil {
+			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
+		}
+		changed += len(writes)
+		for i := range olds {
+			if err := run.propagate(ctx, tx, change{info: info, old: olds[i], new: ns[i]}); err != nil {
 				return changed, err
 			}
 		}

@@ -149,6 +149,27 @@ func (f *recomputeFailure) Unwrap() error { return f.err }
 
 // recomputeFrom is recompute of old, the record as locked and read in tx.
 func (r *logicRun) recomputeFrom(ctx context.Context, tx store.Conn, info *entityInfo, old *Record) (_, new *Record, err error) {
+	fields, values, new, err := r.recomputed(ctx, tx, info, old)
+	if err != nil || len(fields) == 0 {
+		return old, new, err
+	}
+	if err := r.s.storeComputed(ctx, tx, info, []computed{{id: old.ID(), fields: fields, values: values}}); err != nil {
+		return nil, nil, err
+	}
+	return old, new, nil
+}
+
+// computed is the new computed values of one record, to be stored.
+type computed struct {
+	id     string
+	fields []*schema.Field
+	values []any
+}
+
+// recomputed calculates the rollups and formulas of old (as read in tx)
+// without storing them: the fields whose value changed, their values, and
+// the record as it will be (old itself when nothing changed).
+func (r *logicRun) recomputed(ctx context.Context, tx store.Conn, info *entityInfo, old *Record) ([]*schema.Field, []any, *Record, error) {
 	id := old.ID()
 	w := newWorking(info, old)
 	for _, f := range info.entity.Fields {
@@ -158,7 +179,7 @@ func (r *logicRun) recomputeFrom(ctx context.Context, tx store.Conn, info *entit
 		f := info.byName[f.Name]
 		v, err := r.s.rollupValue(ctx, tx, info, f, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if !sameValue(v, w.values[f.Name]) {
 			w.put(f, v)
@@ -167,29 +188,87 @@ func (r *logicRun) recomputeFrom(ctx context.Context, tx store.Conn, info *entit
 	if err := r.compute(ctx, tx, w, false); err != nil {
 		if e, ok := err.(*Error); ok {
 			e.Message = fmt.Sprintf("recomputing %s %s: %s", info.entity.Name, id, e.Message)
-			return nil, nil, &recomputeFailure{info: info, id: id, err: e}
+			return nil, nil, nil, &recomputeFailure{info: info, id: id, err: e}
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fields, values := w.list()
 	if len(fields) == 0 {
-		return old, old, nil
+		return nil, nil, old, nil
 	}
-	sets := make([]string, len(fields))
-	args := make([]any, 0, len(fields)+1)
-	for i, f := range fields {
-		sets[i] = store.Quote(f.Name) + " = ?"
-		args = append(args, encode(r.s.dialect, f, values[i]))
-	}
-	args = append(args, id)
-	if _, err := tx.ExecContext(ctx, "UPDATE "+store.Quote(info.table)+" SET "+strings.Join(sets, ", ")+` WHERE "id" = ?`, args...); err != nil {
-		return nil, nil, r.s.writeError(err)
-	}
-	new = &Record{fields: old.fields, values: make([]any, len(old.values))}
+	new := &Record{fields: old.fields, values: make([]any, len(old.values))}
 	for i, f := range old.fields {
 		new.values[i] = w.values[f.Name]
 	}
-	return old, new, nil
+	return fields, values, new, nil
+}
+
+// storeComputed writes recomputed values of info's records in tx. On
+// PostgreSQL, records that changed the same fields are written by one
+// UPDATE … FROM (VALUES …) per batch, one round trip instead of one per
+// record; SQLite runs in process, where one UPDATE per record costs little.
+func (s *Service) storeComputed(ctx context.Context, tx store.Conn, info *entityInfo, recs []computed) error {
+	table := store.Quote(info.table)
+	if s.dialect == "sqlite" || len(recs) == 1 {
+		for _, c := range recs {
+			sets := make([]string, len(c.fields))
+			args := make([]any, 0, len(c.fields)+1)
+			for i, f := range c.fields {
+				sets[i] = store.Quote(f.Name) + " = ?"
+				args = append(args, encode(s.dialect, f, c.values[i]))
+			}
+			args = append(args, c.id)
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+` WHERE "id" = ?`, args...); err != nil {
+				return s.writeError(err)
+			}
+		}
+		return nil
+	}
+	var order []string
+	groups := map[string][]computed{}
+	for _, c := range recs {
+		names := make([]string, len(c.fields))
+		for i, f := range c.fields {
+			names[i] = f.Name
+		}
+		key := strings.Join(names, ",")
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], c)
+	}
+	for _, key := range order {
+		group := groups[key]
+		fields := group[0].fields
+		cols := []string{`"id"`}
+		sets := make([]string, len(fields))
+		row := []string{"CAST(? AS text)"}
+		for i, f := range fields {
+			cols = append(cols, store.Quote(f.Name))
+			sets[i] = store.Quote(f.Name) + " = v." + store.Quote(f.Name)
+			row = append(row, "CAST(? AS "+s.db.Dialect.ColumnType(f)+")")
+		}
+		tuple := "(" + strings.Join(row, ", ") + ")"
+		per := 60000 / len(row) // PostgreSQL takes at most 65535 parameters
+		for len(group) > 0 {
+			chunk := group[:min(per, len(group))]
+			group = group[len(chunk):]
+			tuples := make([]string, len(chunk))
+			args := make([]any, 0, len(chunk)*len(row))
+			for i, c := range chunk {
+				tuples[i] = tuple
+				args = append(args, c.id)
+				for j, f := range fields {
+					args = append(args, encode(s.dialect, f, c.values[j]))
+				}
+			}
+			q := "UPDATE " + table + " AS t SET " + strings.Join(sets, ", ") + " FROM (VALUES " + strings.Join(tuples, ", ") + ") AS v(" + strings.Join(cols, ", ") + `) WHERE t."id" = v."id"`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return s.writeError(err)
+			}
+		}
+	}
+	return nil
 }
 
 // rollupValue aggregates the children of record id for rollup field f.
