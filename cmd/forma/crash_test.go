@@ -267,3 +267,50 @@ func checkDeals(t *testing.T, eng *engine.Engine) int {
 	}
 	return k
 }
+
+// `forma app apply` of a formula that fails for a record exits 1, names
+// the record and the formula's place in the document, and changes nothing.
+func TestApplyFailingFormula(t *testing.T) {
+	data := t.TempDir()
+	doc := func(expr string) string {
+		return writeFile(t, "app.json", `{"name": "crm", "entities": [{"name": "deal", "fields": [
+		  {"id": "f1", "name": "amount", "type": "integer"},
+		  {"id": "f2", "name": "score", "type": "formula", "expr": "`+expr+`", "returns": "integer"}]}]}`)
+	}
+	if out, stderr, code := run(t, "", "app", "apply", "--data", data, doc("amount * 2")); code != 0 {
+		t.Fatalf("apply v1: %d %s %s", code, out, stderr)
+	}
+	ctx := context.Background()
+	eng, err := engine.Open(ctx, engine.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := eng.Records.Create(ctx, records.Caller{Admin: true}, "crm", "deal", []byte(`{"amount": 3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := eng.Records.Create(ctx, records.Caller{Admin: true}, "crm", "deal", []byte(`{"amount": 9}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Close()
+
+	_, stderr, code := run(t, "", "app", "apply", "--data", data, doc("amount > 5 ? JSON.parse('{') : amount * 3"))
+	if code != 1 || !strings.Contains(stderr, "/entities/0/fields/1/expr: deal record "+big.ID()) || !strings.Contains(stderr, "nothing was changed") {
+		t.Fatalf("failing formula: exit %d, stderr:\n%s", code, stderr)
+	}
+	eng, err = engine.Open(ctx, engine.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if d, err := eng.DB.Document(ctx, "crm", 0); err != nil || d.Version != 1 {
+		t.Fatalf("after the failed apply: %v %v", d, err)
+	}
+	for id, want := range map[string]string{small.ID(): "6", big.ID(): "18"} {
+		rec, err := eng.Records.Get(ctx, records.Caller{Admin: true}, "crm", "deal", id, "", "")
+		if err != nil || fmt.Sprint(rec.Get("score")) != want {
+			t.Errorf("deal %s score %v (%v), want %s", id, rec.Get("score"), err, want)
+		}
+	}
+}

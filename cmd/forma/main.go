@@ -179,7 +179,9 @@ func appCmd() *cobra.Command {
 				if n > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "computed formulas and rollups of %d records\n", n)
 				}
-				printMigrationError(cmd, err)
+				if printMigrationError(cmd, args[0], err) {
+					return exitError{1}
+				}
 				var refused *store.RefusedError
 				if errors.As(err, &refused) || (err == nil && dry && len(plan.Refused) > 0) {
 					return exitError{1}
@@ -224,16 +226,19 @@ func printProblems(cmd *cobra.Command, path string, problems schema.Problems) {
 }
 
 // printMigrationError shows where a migration that failed while running
-// went wrong: the formula (as a JSON pointer) and the record.
-func printMigrationError(cmd *cobra.Command, err error) {
+// went wrong, the formula (as a JSON pointer) and the record, and reports
+// whether err was such a failure.
+func printMigrationError(cmd *cobra.Command, path string, err error) bool {
 	var re *records.Error
 	if !errors.As(err, &re) || re.Code != records.CodeMigrationFailed {
-		return
+		return false
 	}
 	w := cmd.ErrOrStderr()
+	fmt.Fprintf(w, "%s: %s\n", path, re.Message)
 	for _, d := range re.Details {
 		fmt.Fprintf(w, "  %s: %s\n", d.Path, d.Message)
 	}
+	return true
 }
 
 func printPlan(w io.Writer, p *store.Plan) {
