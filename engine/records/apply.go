@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -160,6 +161,13 @@ func (s *Service) recomputeEntity(ctx context.Context, tx store.Conn, run *logic
 		)
 		for _, old := range recs {
 			fields, values, new, err := run.recomputed(ctx, tx, info, old)
+			// A formula stopped by the time limit may only have met a busy
+			// machine (a pause, other work): over thousands of records
+			// that happens, and it must not fail the whole migration. A
+			// formula that really runs too long is stopped every time.
+			for try := 1; try < timeoutTries && timedOut(err); try++ {
+				fields, values, new, err = run.recomputed(ctx, tx, info, old)
+			}
 			if err != nil {
 				return changed, err
 			}
@@ -178,6 +186,16 @@ func (s *Service) recomputeEntity(ctx context.Context, tx store.Conn, run *logic
 			}
 		}
 	}
+}
+
+// timeoutTries is how many times recomputing a record after a migration
+// runs a formula that the time limit stopped before giving up.
+const timeoutTries = 3
+
+// timedOut reports whether err is a formula stopped by its time limit.
+func timedOut(err error) bool {
+	var re *Error
+	return errors.As(err, &re) && re.Script != nil && re.Script.Kind == script.KindTimeout
 }
 
 // migrationFailed turns a formula or rollup that failed while recomputing
