@@ -118,12 +118,16 @@ func crashRounds(t *testing.T, dbArgs []string, cfg engine.Config) {
 	}
 	eng.Close()
 
-	rounds := 6
+	// At least rounds rounds; more (up to maxRounds) while fewer than
+	// wantInside kills have landed inside a migration, since a busy
+	// machine makes a fresh process's timing vary.
+	rounds, maxRounds, wantInside := 6, 12, 2
 	if testing.Short() {
-		rounds = 3
+		rounds, maxRounds, wantInside = 3, 6, 1
 	}
 	killed, early, rolledBack := 0, 0, 0
-	for r := 0; r < rounds; r++ {
+	r := 0
+	for ; r < rounds || (r < maxRounds && rolledBack < wantInside); r++ {
 		k := 4 + r
 		if err := os.WriteFile(doc, []byte(crashDoc(k)), 0o600); err != nil {
 			t.Fatal(err)
@@ -138,9 +142,14 @@ func crashRounds(t *testing.T, dbArgs []string, cfg engine.Config) {
 		// span from about when the migration starts to a little after a
 		// full apply ends, so the kills spread over all of it: the DDL and
 		// the first records, the middle, the version row and the commit.
+		// Extra rounds kill anywhere between the start and the end of a
+		// full apply.
 		from := startup * 4 / 5
 		slice := (full + full/4 - from) / time.Duration(rounds)
 		delay := from + time.Duration(r)*slice + time.Duration(rand.Int64N(int64(slice)))
+		if r >= rounds {
+			delay = startup + time.Duration(rand.Int64N(int64(max(full-startup, time.Millisecond))))
+		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -166,7 +175,7 @@ func crashRounds(t *testing.T, dbArgs []string, cfg engine.Config) {
 		t.Logf("round %d: kill at %v; the version with k=%d is live", r, delay, live)
 	}
 	t.Logf("startup %v, full apply %v; %d rounds: %d killed, %d before the commit (%d of them perhaps before the migration began)",
-		startup, full, rounds, killed, rolledBack+early, early)
+		startup, full, r, killed, rolledBack+early, early)
 	if rolledBack == 0 {
 		t.Errorf("no kill landed inside a migration: the test proved nothing")
 	}
