@@ -19,6 +19,7 @@ import (
 
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/logic"
+	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -173,18 +174,13 @@ func appCmd() *cobra.Command {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}
-				prev, err := eng.DB.Document(cmd.Context(), app.Name, 0)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				plan, err := eng.DB.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
+				plan, n, err := eng.Records.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
 				printPlan(cmd.OutOrStdout(), plan)
-				if err == nil && !dry && plan.ToVersion != plan.FromVersion {
-					if n, err := eng.Records.RecomputeAfterApply(cmd.Context(), app.Name, prev); err != nil {
-						return fmt.Errorf("the app was applied, but computing its formulas and rollups failed: %w", err)
-					} else if n > 0 {
-						fmt.Fprintf(cmd.OutOrStdout(), "computed formulas and rollups of %d records\n", n)
-					}
+				if n > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "computed formulas and rollups of %d records\n", n)
+				}
+				if printMigrationError(cmd, args[0], err) {
+					return exitError{1}
 				}
 				var refused *store.RefusedError
 				if errors.As(err, &refused) || (err == nil && dry && len(plan.Refused) > 0) {
@@ -227,6 +223,22 @@ func printProblems(cmd *cobra.Command, path string, problems schema.Problems) {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", ptr, p.Message)
 	}
+}
+
+// printMigrationError shows where a migration that failed while running
+// went wrong, the formula (as a JSON pointer) and the record, and reports
+// whether err was such a failure.
+func printMigrationError(cmd *cobra.Command, path string, err error) bool {
+	var re *records.Error
+	if !errors.As(err, &re) || re.Code != records.CodeMigrationFailed {
+		return false
+	}
+	w := cmd.ErrOrStderr()
+	fmt.Fprintf(w, "%s: %s\n", path, re.Message)
+	for _, d := range re.Details {
+		fmt.Fprintf(w, "  %s: %s\n", d.Path, d.Message)
+	}
+	return true
 }
 
 func printPlan(w io.Writer, p *store.Plan) {

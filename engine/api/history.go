@@ -7,7 +7,7 @@ import (
 )
 
 // recordHistory answers the changes of one record, newest first:
-// {"items": [{"id","op","path","actor","at","version","changes"}], "nextCursor"}.
+// {"items": [{"id","op","path","actor","at","version","changes","cause"}], "nextCursor"}.
 func (s *Server) recordHistory(c *fiber.Ctx) error {
 	limit, err := intParam(c, "limit")
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
 )
 
 // history reads one page of a kit record's history, failing on anything
@@ -354,6 +357,102 @@ func TestHistoryConcurrentPatches(t *testing.T) {
 		}
 		if total != patches {
 			t.Errorf("%d successful patches, want %d", total, patches)
+		}
+	})
+}
+
+// cascadeDoc: deleting an account cascades to its deals and their tasks
+// (a grandchild), clears the deal of notes and the account of memos
+// (setNull), and is refused while an invoice (restrict) holds a deal.
+const cascadeDoc = `{"name": "crm", "entities": [
+ {"name": "account", "fields": [{"id": "a1", "name": "name", "type": "text"}]},
+ {"name": "deal", "fields": [{"id": "d1", "name": "title", "type": "text"},
+  {"id": "d2", "name": "account", "type": "ref", "entity": "account", "onDelete": "cascade"}]},
+ {"name": "task", "fields": [{"id": "t1", "name": "todo", "type": "text"},
+  {"id": "t2", "name": "deal", "type": "ref", "entity": "deal", "onDelete": "cascade"}]},
+ {"name": "note", "fields": [{"id": "n1", "name": "body", "type": "text"},
+  {"id": "n2", "name": "deal", "type": "ref", "entity": "deal", "onDelete": "setNull"}]},
+ {"name": "memo", "fields": [{"id": "m1", "name": "body", "type": "text"},
+  {"id": "m2", "name": "account", "type": "ref", "entity": "account", "onDelete": "setNull"}]},
+ {"name": "invoice", "fields": [{"id": "i1", "name": "deal", "type": "ref", "entity": "deal", "onDelete": "restrict"}]}]}`
+
+// Records that a delete removes by cascade, or changes by setNull, get
+// their own history entries with the deleting user and the cause, nested
+// cascades included; a delete that a restrict refuses writes none.
+func TestHistoryCascadeAndSetNull(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, cascadeDoc)
+		hist := func(entity, id string) []map[string]any {
+			t.Helper()
+			st, body := e.do("GET", "/api/data/crm/"+entity+"/"+id+"/history", nil)
+			if st != 200 {
+				t.Fatalf("history %s %s: %d %v", entity, id, st, body)
+			}
+			return items(t, body)
+		}
+		acct := str(e.create("crm/account", map[string]any{"name": "Acme"})["id"])
+		d1 := str(e.create("crm/deal", map[string]any{"title": "one", "account": acct})["id"])
+		d2 := str(e.create("crm/deal", map[string]any{"title": "two", "account": acct})["id"])
+		task := str(e.create("crm/task", map[string]any{"todo": "call", "deal": d1})["id"])
+		note := str(e.create("crm/note", map[string]any{"body": "hi", "deal": d1})["id"])
+		memo := str(e.create("crm/memo", map[string]any{"body": "vip", "account": acct})["id"])
+
+		// A restrict further down refuses the delete; nothing is written.
+		other := str(e.create("crm/account", map[string]any{"name": "Other"})["id"])
+		od := str(e.create("crm/deal", map[string]any{"title": "held", "account": other})["id"])
+		inv := str(e.create("crm/invoice", map[string]any{"deal": od})["id"])
+		st, body := e.do("DELETE", "/api/data/crm/account/"+other, nil)
+		wantErr(t, "delete held account", st, body, 409, "referenced")
+		if hs := hist("deal", od); len(hs) != 1 || hs[0]["op"] != "create" {
+			t.Errorf("history of a deal a refused delete kept: %v", hs)
+		}
+		if e.get("crm/deal", od)["account"] != other || e.get("crm/invoice", inv)["deal"] != od {
+			t.Error("a refused delete changed records")
+		}
+
+		if st, body := e.do("DELETE", "/api/data/crm/account/"+acct, nil); st != 204 {
+			t.Fatalf("delete account: %d %v", st, body)
+		}
+		if hs := hist("account", acct); len(hs) != 2 || hs[0]["op"] != "delete" || hs[0]["cause"] != nil {
+			t.Errorf("the deleted account's own entry has no cause: %v", hs)
+		}
+		want := []struct {
+			entity, id, op, cause string
+			version               int64
+			changes               map[string]string
+		}{
+			{"deal", d1, "delete", "cascade from account " + acct, 1, map[string]string{"title": `{"old":"one"}`, "account": fmt.Sprintf(`{"old":%q}`, acct)}},
+			{"deal", d2, "delete", "cascade from account " + acct, 1, map[string]string{"title": `{"old":"two"}`}},
+			{"task", task, "delete", "cascade from deal " + d1 + " (deleting account " + acct + ")", 1, map[string]string{"todo": `{"old":"call"}`, "deal": fmt.Sprintf(`{"old":%q}`, d1)}},
+			{"note", note, "update", "setNull from deal " + d1 + " (deleting account " + acct + ")", 2, map[string]string{"deal": fmt.Sprintf(`{"new":null,"old":%q}`, d1)}},
+			{"memo", memo, "update", "setNull from account " + acct, 2, map[string]string{"account": fmt.Sprintf(`{"new":null,"old":%q}`, acct)}},
+		}
+		for _, w := range want {
+			hs := hist(w.entity, w.id)
+			if len(hs) != 2 {
+				t.Errorf("%s %s: %d history entries, want 2: %v", w.entity, w.id, len(hs), hs)
+				continue
+			}
+			h := hs[0]
+			if h["op"] != w.op || h["actor"] != e.admin.ID || h["path"] != "api" || h["cause"] != w.cause || num(t, h["version"]) != w.version {
+				t.Errorf("%s %s entry: %v, want op %s cause %q version %d", w.entity, w.id, h, w.op, w.cause, w.version)
+			}
+			c := changes(t, h)
+			for f, v := range w.changes {
+				if got := mustJSON(c[f]); got != v {
+					t.Errorf("%s %s change of %s: %s, want %s", w.entity, w.id, f, got, v)
+				}
+			}
+			if w.op == "update" && len(c) != 1 {
+				t.Errorf("%s %s: a cleared ref changes only the ref: %v", w.entity, w.id, c)
+			}
+		}
+		// The cleared records say so themselves, at their new version.
+		if n := e.get("crm/note", note); n["deal"] != nil || num(t, n["version"]) != 2 || n["body"] != "hi" {
+			t.Errorf("note after the cascade: %v", n)
+		}
+		if e.count("crm/deal") != 1 || e.count("crm/task") != 0 {
+			t.Errorf("after the cascade: %d deals, %d tasks", e.count("crm/deal"), e.count("crm/task"))
 		}
 	})
 }

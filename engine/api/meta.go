@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -81,11 +80,9 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	if problems := s.Records.CheckApp(app); len(problems) > 0 {
 		return problems
 	}
-	prev, err := s.DB.Document(c.UserContext(), app.Name, 0)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	plan, err := s.DB.Apply(c.UserContext(), app, store.ApplyOptions{
+	// The migration and the recomputation of the formulas and rollups it
+	// adds or redefines commit together, or not at all.
+	plan, _, err := s.Records.Apply(c.UserContext(), app, store.ApplyOptions{
 		DryRun: dry, AllowDestructive: allow, AppliedBy: user(c).ID, BaseVersion: app.Version,
 	})
 	if err != nil {
@@ -93,13 +90,6 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	}
 	if !dry {
 		s.Catalog.Forget(app.Name)
-	}
-	if !dry && plan.ToVersion != plan.FromVersion {
-		// New or redefined formulas and rollups get their values now, so
-		// filters and sorts on them are right from the first request.
-		if _, err := s.Records.RecomputeAfterApply(c.UserContext(), app.Name, prev); err != nil {
-			return err
-		}
 	}
 	if !dry && plan.ToVersion != plan.FromVersion {
 		s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditAppApply, Target: app.Name,

@@ -141,12 +141,22 @@ func changesJSON(fields []*schema.Field, old, new *Record) []byte {
 
 // writeHistory records one change of the record id in the transaction tx.
 func (s *Service) writeHistory(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte) error {
+	return s.writeHistoryCause(ctx, tx, info, c, id, version, op, at, changes, "")
+}
+
+// writeHistoryCause is writeHistory for a change that another one caused
+// (a cascade of a delete): cause says which.
+func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string) error {
 	var actor any = c.UserID
 	if c.UserID == "" {
 		actor = nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes))
+	var why any = cause
+	if cause == "" {
+		why = nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes), why)
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
@@ -162,6 +172,10 @@ type HistoryEntry struct {
 	At      time.Time
 	Version int64
 	Changes string // JSON object
+	// Cause is why the change happened when the user did not make it
+	// directly: "cascade from account 01h…" (onDelete cascade), "setNull
+	// from account 01h…" (onDelete setNull). Empty for direct changes.
+	Cause string
 }
 
 // HistoryPage is one page of a record's history, newest first.
@@ -195,6 +209,12 @@ func (p *HistoryPage) AppendJSON(b []byte) []byte {
 		b = appendValue(b, h.Version)
 		b = append(b, `,"changes":`...)
 		b = append(b, h.Changes...)
+		b = append(b, `,"cause":`...)
+		if h.Cause == "" {
+			b = append(b, "null"...)
+		} else {
+			b = appendString(b, h.Cause)
+		}
 		b = append(b, '}')
 	}
 	return endPage(b, p.NextCursor)
@@ -261,7 +281,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 	if cursor != "" && !validHistoryCursor(cursor) {
 		return nil, errorf(400, CodeBadQuery, "cursor is not one this API gave out")
 	}
-	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes" FROM ` + historyTable +
+	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause" FROM ` + historyTable +
 		` WHERE "app" = ? AND "entity" = ? AND "record_id" = ?`
 	args := []any{info.app.Name, info.entity.Name, id}
 	if cursor != "" {
@@ -279,9 +299,10 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 		var (
 			h     HistoryEntry
 			actor sql.NullString
+			cause sql.NullString
 			at    any
 		)
-		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes); err != nil {
+		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause); err != nil {
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		t, err := decode(s.dialect, historyAt, at)
@@ -289,7 +310,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		h.At, _ = t.(time.Time)
-		h.Actor = actor.String
+		h.Actor, h.Cause = actor.String, cause.String
 		if len(hidden) > 0 {
 			h.Changes = withoutFields(h.Changes, hidden)
 		}

@@ -41,7 +41,7 @@ type ScriptFault struct {
 
 // program returns the compiled logic of app's version, built once.
 func (s *Service) program(app *schema.App) (*logic.Program, error) {
-	key := fmt.Sprintf("logic\x00%s\x00%d", app.Name, app.Version)
+	key := "logic\x00" + s.docKey(app)
 	if v, ok := s.entities.Load(key); ok {
 		return v.(*logic.Program), nil
 	}

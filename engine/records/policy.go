@@ -95,7 +95,7 @@ func (s *Service) grant(info *entityInfo, c Caller, op string) (*grant, error) {
 // roles returns the app's effective roles, computed once per app version:
 // every request consults them.
 func (s *Service) roles(app *schema.App) map[string]*schema.Role {
-	key := fmt.Sprintf("roles\x00%s\x00%d", app.Name, app.Version)
+	key := "roles\x00" + s.docKey(app)
 	if v, ok := s.entities.Load(key); ok {
 		return v.(map[string]*schema.Role)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
@@ -17,6 +18,7 @@ const maxRecomputes = 100000
 type change struct {
 	info     *entityInfo
 	old, new *Record
+	cause    string // for the fallout of a delete: why (see fallout)
 }
 
 func (c change) id() string {
@@ -127,6 +129,44 @@ func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInf
 	if err != nil || old == nil {
 		return nil, nil, err
 	}
+	return r.recomputeFrom(ctx, tx, info, old)
+}
+
+// recomputeFailure is a formula or rollup that failed while recomputing a
+// record: the *Error for the caller, and which record it was.
+type recomputeFailure struct {
+	info *entityInfo
+	id   string
+	err  *Error
+}
+
+func (f *recomputeFailure) Error() string { return f.err.Error() }
+func (f *recomputeFailure) Unwrap() error { return f.err }
+
+// recomputeFrom is recompute of old, the record as locked and read in tx.
+func (r *logicRun) recomputeFrom(ctx context.Context, tx store.Conn, info *entityInfo, old *Record) (_, new *Record, err error) {
+	fields, values, new, err := r.recomputed(ctx, tx, info, old)
+	if err != nil || len(fields) == 0 {
+		return old, new, err
+	}
+	if err := r.s.storeComputed(ctx, tx, info, []computed{{id: old.ID(), fields: fields, values: values}}); err != nil {
+		return nil, nil, err
+	}
+	return old, new, nil
+}
+
+// computed is the new computed values of one record, to be stored.
+type computed struct {
+	id     string
+	fields []*schema.Field
+	values []any
+}
+
+// recomputed calculates the rollups and formulas of old (as read in tx)
+// without storing them: the fields whose value changed, their values, and
+// the record as it will be (old itself when nothing changed).
+func (r *logicRun) recomputed(ctx context.Context, tx store.Conn, info *entityInfo, old *Record) ([]*schema.Field, []any, *Record, error) {
+	id := old.ID()
 	w := newWorking(info, old)
 	for _, f := range info.entity.Fields {
 		if f.Type != schema.Rollup || f.Rollup == nil {
@@ -135,7 +175,7 @@ func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInf
 		f := info.byName[f.Name]
 		v, err := r.s.rollupValue(ctx, tx, info, f, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if !sameValue(v, w.values[f.Name]) {
 			w.put(f, v)
@@ -144,28 +184,87 @@ func (r *logicRun) recompute(ctx context.Context, tx store.Conn, info *entityInf
 	if err := r.compute(ctx, tx, w, false); err != nil {
 		if e, ok := err.(*Error); ok {
 			e.Message = fmt.Sprintf("recomputing %s %s: %s", info.entity.Name, id, e.Message)
+			return nil, nil, nil, &recomputeFailure{info: info, id: id, err: e}
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	fields, values := w.list()
 	if len(fields) == 0 {
-		return old, old, nil
+		return nil, nil, old, nil
 	}
-	sets := make([]string, len(fields))
-	args := make([]any, 0, len(fields)+1)
-	for i, f := range fields {
-		sets[i] = store.Quote(f.Name) + " = ?"
-		args = append(args, encode(r.s.dialect, f, values[i]))
-	}
-	args = append(args, id)
-	if _, err := tx.ExecContext(ctx, "UPDATE "+store.Quote(info.table)+" SET "+strings.Join(sets, ", ")+` WHERE "id" = ?`, args...); err != nil {
-		return nil, nil, r.s.writeError(err)
-	}
-	new = &Record{fields: old.fields, values: make([]any, len(old.values))}
+	new := &Record{fields: old.fields, values: make([]any, len(old.values))}
 	for i, f := range old.fields {
 		new.values[i] = w.values[f.Name]
 	}
-	return old, new, nil
+	return fields, values, new, nil
+}
+
+// storeComputed writes recomputed values of info's records in tx. On
+// PostgreSQL, records that changed the same fields are written by one
+// UPDATE … FROM (VALUES …) per batch, one round trip instead of one per
+// record; SQLite runs in process, where one UPDATE per record costs little.
+func (s *Service) storeComputed(ctx context.Context, tx store.Conn, info *entityInfo, recs []computed) error {
+	table := store.Quote(info.table)
+	if s.dialect == "sqlite" || len(recs) == 1 {
+		for _, c := range recs {
+			sets := make([]string, len(c.fields))
+			args := make([]any, 0, len(c.fields)+1)
+			for i, f := range c.fields {
+				sets[i] = store.Quote(f.Name) + " = ?"
+				args = append(args, encode(s.dialect, f, c.values[i]))
+			}
+			args = append(args, c.id)
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+` WHERE "id" = ?`, args...); err != nil {
+				return s.writeError(err)
+			}
+		}
+		return nil
+	}
+	var order []string
+	groups := map[string][]computed{}
+	for _, c := range recs {
+		names := make([]string, len(c.fields))
+		for i, f := range c.fields {
+			names[i] = f.Name
+		}
+		key := strings.Join(names, ",")
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], c)
+	}
+	for _, key := range order {
+		group := groups[key]
+		fields := group[0].fields
+		cols := []string{`"id"`}
+		sets := make([]string, len(fields))
+		row := []string{"CAST(? AS text)"}
+		for i, f := range fields {
+			cols = append(cols, store.Quote(f.Name))
+			sets[i] = store.Quote(f.Name) + " = v." + store.Quote(f.Name)
+			row = append(row, "CAST(? AS "+s.db.Dialect.ColumnType(f)+")")
+		}
+		tuple := "(" + strings.Join(row, ", ") + ")"
+		per := 60000 / len(row) // PostgreSQL takes at most 65535 parameters
+		for len(group) > 0 {
+			chunk := group[:min(per, len(group))]
+			group = group[len(chunk):]
+			tuples := make([]string, len(chunk))
+			args := make([]any, 0, len(chunk)*len(row))
+			for i, c := range chunk {
+				tuples[i] = tuple
+				args = append(args, c.id)
+				for j, f := range fields {
+					args = append(args, encode(s.dialect, f, c.values[j]))
+				}
+			}
+			q := "UPDATE " + table + " AS t SET " + strings.Join(sets, ", ") + " FROM (VALUES " + strings.Join(tuples, ", ") + ") AS v(" + strings.Join(cols, ", ") + `) WHERE t."id" = v."id"`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return s.writeError(err)
+			}
+		}
+	}
+	return nil
 }
 
 // rollupValue aggregates the children of record id for rollup field f.
@@ -205,181 +304,175 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-// RecomputeAfterApply fills the computed fields that a new version of app
-// added or redefined (formulas, rollups), for every existing record, so
-// that filters and sorts on them are right at once. prev is the version
-// before the apply (nil for a new app). It works in batches of one
-// transaction each and returns how many records it changed.
-func (s *Service) RecomputeAfterApply(ctx context.Context, appName string, prev *schema.App) (int, error) {
-	app, err := s.catalog.App(ctx, appName)
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	for ei := range app.Entities {
-		e := &app.Entities[ei]
-		sig := computedSignature(e)
-		if sig == "" {
-			continue
-		}
-		if prev != nil {
-			if pe := prev.Entity(e.Name); pe != nil && computedSignature(pe) == sig {
-				continue
-			}
-		}
-		n, err := s.recomputeAll(ctx, s.infoOf(app, e.Name))
-		total += n
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
-}
-
-// computedSignature describes an entity's computed fields; it changes when
-// one is added or redefined.
-func computedSignature(e *schema.Entity) string {
-	var b strings.Builder
-	for _, f := range e.Fields {
-		if f.Type != schema.Formula && f.Type != schema.Rollup {
-			continue
-		}
-		fmt.Fprintf(&b, "%s|%s|%s|%s|%d|%v;", f.ID, f.Type, f.Expr, f.Returns, f.DecimalScale(), f.Rollup)
-		if f.Rollup != nil {
-			fmt.Fprintf(&b, "%s|%s|%s|%s|%s;", f.Rollup.Entity, f.Rollup.Via, f.Rollup.Op, f.Rollup.Field, f.Rollup.Filter)
-		}
-	}
-	return b.String()
-}
-
-func (s *Service) recomputeAll(ctx context.Context, info *entityInfo) (int, error) {
-	run, err := s.newRun(info, Caller{Admin: true, Path: PathSystem})
-	if err != nil {
-		return 0, err
-	}
-	defer run.flush(ctx)
-	changed, after := 0, ""
-	for {
-		rows, err := s.db.Pool().QueryContext(ctx, `SELECT "id" FROM `+store.Quote(info.table)+` WHERE "id" > ? ORDER BY "id" LIMIT 500`, after)
-		if err != nil {
-			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return changed, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
-			return changed, nil
-		}
-		after = ids[len(ids)-1]
-		n, err := func() (int, error) {
-			tx, err := s.db.Begin(ctx)
-			if err != nil {
-				return 0, err
-			}
-			defer tx.Rollback()
-			if err := s.logicLock(ctx, tx, info.app.Name, true); err != nil {
-				return 0, err
-			}
-			n := 0
-			for _, id := range ids {
-				old, new, err := run.recompute(ctx, tx, info, id)
-				if err != nil {
-					return 0, err
-				}
-				if old != nil && new != old {
-					n++
-					if err := run.propagate(ctx, tx, change{info: info, old: old, new: new}); err != nil {
-						return 0, err
-					}
-				}
-			}
-			return n, tx.Commit()
-		}()
-		changed += n
-		if err != nil {
-			return changed, fmt.Errorf("records: recompute %s: %w", info.entity.Name, err)
-		}
-	}
-}
-
-// fallout is what the database will do to other records when one is
-// deleted: children removed by onDelete cascade (and theirs, in turn), and
-// children whose ref onDelete setNull clears. Computed values that depend
-// on them must follow, so they are collected before the delete.
+// fallout is what deleting one record does to others: the records that
+// onDelete cascade removes (and those theirs remove, in turn) and those
+// whose onDelete setNull refs are cleared. It is collected before the
+// delete, so that each gets its own history entry (with the deleting user
+// and the cause) and the computed values that depend on them follow.
 type fallout struct {
-	deleted []change // old set, new nil
-	nulled  []change // old set, new = old with the ref cleared
+	deleted []change   // old set, new nil
+	nulled  []change   // old set, new = old with the refs cleared (by clearRefs)
+	refs    [][]string // per nulled record, the ref fields cleared
 }
 
-// deleteFallout collects the fallout of deleting record id of info, as far
-// as computed values care: entities that are rolled up or whose formulas
-// read a ref. It is empty for apps without such logic.
-func (r *logicRun) deleteFallout(ctx context.Context, tx store.Conn, info *entityInfo, id string) (*fallout, error) {
+// maxFallout bounds the records one delete may remove or change through
+// onDelete cascade and setNull, and maxCascadeDepth how deep a cascade may go.
+const (
+	maxFallout      = maxRecomputes
+	maxCascadeDepth = 32
+)
+
+// deleteFallout collects, in tx, the fallout of deleting record id of
+// info. On PostgreSQL the records found are locked (FOR UPDATE): none can
+// move to or from the deleted records before the delete. The root record
+// is locked already, so no record can come to refer to it.
+func (s *Service) deleteFallout(ctx context.Context, tx store.Conn, info *entityInfo, id string) (*fallout, error) {
 	out := &fallout{}
-	seen := map[string]bool{info.entity.Name + "\x00" + id: true}
-	var walk func(info *entityInfo, id string, depth int) error
-	walk = func(info *entityInfo, id string, depth int) error {
-		if depth > 32 || len(out.deleted)+len(out.nulled) > maxRecomputes {
-			return errorf(422, CodeInvalid, "deleting this record would cascade too far to keep computed fields current; delete its dependents first")
+	app := info.app
+	type node struct {
+		info  *entityInfo
+		id    string
+		depth int
+	}
+	root := info.entity.Name + " " + id
+	cause := func(kind string, parent node) string {
+		c := fmt.Sprintf("%s from %s %s", kind, parent.info.entity.Name, parent.id)
+		if parent.depth > 0 {
+			c += " (deleting " + root + ")"
 		}
-		app := info.app
+		return c
+	}
+	referring := func(k *entityInfo, ref, id string) ([]*Record, error) {
+		q := "SELECT " + k.selects + " FROM " + store.Quote(k.table) + " WHERE " + store.Quote(ref) + ` = ? ORDER BY "id"`
+		if s.dialect != "sqlite" {
+			q += " FOR UPDATE"
+		}
+		rows, err := tx.QueryContext(ctx, q, id)
+		if err != nil {
+			return nil, fmt.Errorf("records: read %s records referring to %s: %w", k.entity.Name, id, err)
+		}
+		return s.scan(rows, k.fields)
+	}
+	tooMuch := errorf(422, CodeInvalid, "deleting this record would remove or change more than %d other records, or cascade more than %d levels deep; delete its dependents first", maxFallout, maxCascadeDepth)
+
+	// The records cascade deletes, breadth first from the root.
+	deleted := map[string]bool{info.entity.Name + "\x00" + id: true}
+	queue := []node{{info, id, 0}}
+	var gone []node // the root and every record deleted with it
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		gone = append(gone, n)
 		for ki := range app.Entities {
 			k := &app.Entities[ki]
 			for _, f := range k.Fields {
-				if f.Type != schema.Ref || f.Entity != info.entity.Name || (f.OnDelete != "cascade" && f.OnDelete != "setNull") {
+				if f.Type != schema.Ref || f.Entity != n.info.entity.Name || f.OnDelete != "cascade" {
 					continue
 				}
-				kinfo := r.s.infoOf(app, k.Name)
-				if !kinfo.feeds && f.OnDelete == "setNull" && len(r.prog.Entity(k.Name).RefReads[f.Name]) == 0 {
-					continue
-				}
-				if f.OnDelete == "cascade" && !kinfo.feeds && !kinfo.cascades {
-					continue
-				}
-				rows, err := tx.QueryContext(ctx, "SELECT "+kinfo.selects+" FROM "+store.Quote(kinfo.table)+" WHERE "+store.Quote(f.Name)+" = ?", id)
+				kinfo := s.infoOf(app, k.Name)
+				recs, err := referring(kinfo, f.Name, n.id)
 				if err != nil {
-					return fmt.Errorf("records: read %s records referring to %s: %w", k.Name, id, err)
-				}
-				recs, err := r.s.scan(rows, kinfo.fields)
-				if err != nil {
-					return err
+					return nil, err
 				}
 				for _, rec := range recs {
 					key := k.Name + "\x00" + rec.ID()
-					if seen[key] {
+					if deleted[key] {
 						continue
 					}
-					seen[key] = true
-					if f.OnDelete == "cascade" {
-						out.deleted = append(out.deleted, change{info: kinfo, old: rec})
-						if err := walk(kinfo, rec.ID(), depth+1); err != nil {
-							return err
-						}
-						continue
+					if n.depth+1 > maxCascadeDepth || len(out.deleted) >= maxFallout {
+						return nil, tooMuch
 					}
-					cleared := &Record{fields: rec.fields, values: append([]any(nil), rec.values...)}
-					for i, cf := range rec.fields {
-						if cf.Name == f.Name {
-							cleared.values[i] = nil
-						}
-					}
-					out.nulled = append(out.nulled, change{info: kinfo, old: rec, new: cleared})
+					deleted[key] = true
+					out.deleted = append(out.deleted, change{info: kinfo, old: rec, cause: cause("cascade", n)})
+					queue = append(queue, node{kinfo, rec.ID(), n.depth + 1})
 				}
 			}
 		}
-		return nil
 	}
-	if err := walk(info, id, 0); err != nil {
-		return nil, err
+	// The records that stay but whose setNull refs point at one that goes.
+	nulled := map[string]int{} // key → index in out.nulled
+	for _, n := range gone {
+		for ki := range app.Entities {
+			k := &app.Entities[ki]
+			for _, f := range k.Fields {
+				if f.Type != schema.Ref || f.Entity != n.info.entity.Name || f.OnDelete != "setNull" {
+					continue
+				}
+				kinfo := s.infoOf(app, k.Name)
+				recs, err := referring(kinfo, f.Name, n.id)
+				if err != nil {
+					return nil, err
+				}
+				for _, rec := range recs {
+					key := k.Name + "\x00" + rec.ID()
+					if deleted[key] {
+						continue
+					}
+					i, ok := nulled[key]
+					if !ok {
+						if len(out.deleted)+len(out.nulled) >= maxFallout {
+							return nil, tooMuch
+						}
+						i = len(out.nulled)
+						nulled[key] = i
+						cleared := &Record{fields: rec.fields, values: append([]any(nil), rec.values...)}
+						out.nulled = append(out.nulled, change{info: kinfo, old: rec, new: cleared, cause: cause("setNull", n)})
+						out.refs = append(out.refs, nil)
+					}
+					ch := out.nulled[i]
+					for vi, cf := range ch.new.fields {
+						if cf.Name == f.Name {
+							ch.new.values[vi] = nil
+						}
+					}
+					out.refs[i] = append(out.refs[i], f.Name)
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// clearRefs clears the setNull refs of the fallout's records before the
+// delete, which the database would otherwise do on its own, and does it as
+// an edit: each such record gets a new version (so a form open on it must
+// reload rather than write the old ref back) and updated_at.
+func (s *Service) clearRefs(ctx context.Context, tx store.Conn, f *fallout, now time.Time) error {
+	for i, ch := range f.nulled {
+		sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
+		for _, ref := range f.refs[i] {
+			sets = append(sets, store.Quote(ref)+" = NULL")
+		}
+		q := "UPDATE " + store.Quote(ch.info.table) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ?`
+		if _, err := tx.ExecContext(ctx, q, encode(s.dialect, systemFields[2], now), ch.old.ID()); err != nil {
+			return s.writeError(err)
+		}
+		for vi, cf := range ch.new.fields {
+			switch cf.Name {
+			case "version":
+				ch.new.values[vi] = recordVersion(ch.old) + 1
+			case "updated_at":
+				ch.new.values[vi] = now
+			}
+		}
+	}
+	return nil
+}
+
+// writeHistory gives every record of the fallout its own history entry,
+// by the caller who deleted, with its cause.
+func (f *fallout) writeHistory(ctx context.Context, tx store.Conn, s *Service, c Caller, now time.Time) error {
+	for _, ch := range f.deleted {
+		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.old), OpDelete, now, changesJSON(ch.info.fields, ch.old, nil), ch.cause); err != nil {
+			return err
+		}
+	}
+	for _, ch := range f.nulled {
+		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.new), OpUpdate, now, changesJSON(ch.info.fields, ch.old, ch.new), ch.cause); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // apply brings computed values up to date after the delete happened.

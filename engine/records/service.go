@@ -79,6 +79,11 @@ type Service struct {
 	mu       sync.Mutex
 	entropy  *ulid.MonotonicEntropy
 	entities sync.Map // entityKey → *entityInfo
+	// applying holds the documents of migrations in progress (*schema.App →
+	// struct{}): their version is not committed and may never be, so what
+	// is derived from them is cached under the document's address rather
+	// than its version (see docKey), and dropped when the migration ends.
+	applying sync.Map
 
 	scriptLog *scriptlog.Log
 }
@@ -150,7 +155,7 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 // infoOf describes entity name of an installed app version, computed once
 // per version; nil when there is no such entity.
 func (s *Service) infoOf(app *schema.App, name string) *entityInfo {
-	key := fmt.Sprintf("%s\x00%d\x00%s", app.Name, app.Version, name)
+	key := s.docKey(app) + "\x00" + name
 	if v, ok := s.entities.Load(key); ok {
 		return v.(*entityInfo)
 	}
@@ -161,6 +166,15 @@ func (s *Service) infoOf(app *schema.App, name string) *entityInfo {
 	info := newEntityInfo(app, e, key)
 	s.entities.Store(key, info)
 	return info
+}
+
+// docKey names app's version in cache keys: its name and version, or,
+// for a document being applied, its address (see Service.applying).
+func (s *Service) docKey(app *schema.App) string {
+	if _, ok := s.applying.Load(app); ok {
+		return fmt.Sprintf("%s\x00applying %p", app.Name, app)
+	}
+	return fmt.Sprintf("%s\x00%d", app.Name, app.Version)
 }
 
 // newEntityInfo describes entity e of app: its table, its fields (system

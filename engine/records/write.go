@@ -604,12 +604,20 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if v := recordVersion(old); version != 0 && v != version {
 		return staleError(v)
 	}
-	var fall *fallout
 	if run != nil {
 		if err := run.beforeDelete(ctx, info, old); err != nil {
 			return err
 		}
-		if fall, err = run.deleteFallout(ctx, tx, info, id); err != nil {
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	// What the delete does to other records (cascade, setNull) is read
+	// first: each such record gets its own history entry.
+	fall := &fallout{}
+	if info.cascades {
+		if fall, err = s.deleteFallout(ctx, tx, info, id); err != nil {
+			return err
+		}
+		if err := s.clearRefs(ctx, tx, fall, now); err != nil {
 			return err
 		}
 	}
@@ -626,8 +634,10 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return s.missingOrStale(ctx, tx, info, id)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
 	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil)); err != nil {
+		return err
+	}
+	if err := fall.writeHistory(ctx, tx, s, c, now); err != nil {
 		return err
 	}
 	if run != nil {

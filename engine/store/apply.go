@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/formaapp/forma/schema"
 )
@@ -20,6 +23,19 @@ type ApplyOptions struct {
 	// BaseVersion, when non-zero, is the version the document was edited
 	// from; if the app has moved on since, Apply answers ErrStale.
 	BaseVersion int
+
+	// Locked, when set, runs first inside the migration's transaction, once
+	// it holds the migration lock and before any step locks a table: the
+	// caller takes its own locks here, in an order that cannot deadlock
+	// with the migration's.
+	Locked func(ctx context.Context, tx Conn) error
+	// Migrated, when set, runs inside the migration's transaction after
+	// every step and before the new version is recorded (engine/records
+	// recomputes formulas and rollups there). Its error rolls the whole
+	// migration back and is returned as it is. prev is the app's current
+	// document (nil for a new app); next is the new one as it will be
+	// stored, its Version set. tx must not be committed or rolled back.
+	Migrated func(ctx context.Context, tx Conn, prev, next *schema.App) error
 }
 
 // ErrStale means the app changed since the document was read.
@@ -116,12 +132,36 @@ var stepHook func(i, n int, s *Step) error
 const migrationLock = 0x466f726d // "Form"
 
 func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opts ApplyOptions) (*Plan, error) {
+	sqlite := db.Dialect.Name() == "sqlite"
+	if sqlite {
+		// This process's writers queue on the write slot rather than in
+		// SQLite's busy handler, which would give up on a migration that
+		// recomputes many records.
+		select {
+		case db.writeSlot <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("store: migrate: %w", ctx.Err())
+		}
+		defer func() { <-db.writeSlot }()
+	}
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
 	defer conn.Close()
-	sqlite := db.Dialect.Name() == "sqlite"
+	if !sqlite {
+		// Statements this connection prepared before the migration may not
+		// survive its DDL, and inside the transaction a failed one would
+		// abort the migration.
+		if err := conn.Raw(func(dc any) error {
+			if c, ok := dc.(interface{ Conn() *pgx.Conn }); ok {
+				return c.Conn().DeallocateAll(ctx)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("store: migrate: %w", err)
+		}
+	}
 	if sqlite {
 		// Table rebuilds drop and recreate parents; with foreign keys on,
 		// that would cascade into children. SQLite only allows this switch
@@ -170,6 +210,15 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 	if have != from {
 		return nil, ErrStale
 	}
+	// The transaction as a Conn for the caller's hooks. Its write slot
+	// (SQLite) is this function's: the hooks never release it.
+	hookTx := Conn{db: db, tx: tx, done: &sync.Once{}}
+	hookTx.done.Do(func() {})
+	if opts.Locked != nil {
+		if err := opts.Locked(ctx, hookTx); err != nil {
+			return nil, err
+		}
+	}
 
 	plan, err := db.plan(ctx, tx, current, app, opts.AllowDestructive)
 	if err != nil {
@@ -204,6 +253,11 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 
 	doc := *app
 	doc.Version = plan.ToVersion
+	if opts.Migrated != nil {
+		if err := opts.Migrated(ctx, hookTx, current, &doc); err != nil {
+			return plan, err
+		}
+	}
 	docJSON, err := json.Marshal(doc)
 	if err != nil {
 		return plan, fmt.Errorf("store: encode document: %w", err)

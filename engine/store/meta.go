@@ -73,6 +73,10 @@ type historyRow struct {
 	Actor         string    `gorm:"size:26"`
 	At            time.Time `gorm:"not null"`
 	Changes       string    `gorm:"not null"`
+	// Cause says why a change the user did not make directly happened:
+	// "cascade from account 01h…" for a record an onDelete cascade removed.
+	// Empty for direct changes.
+	Cause string `gorm:"size:300"`
 }
 
 func (historyRow) TableName() string { return "_forma_history" }
