@@ -241,9 +241,10 @@ func (info *entityInfo) expansions(expand string) ([]*schema.Field, error) {
 // hidden fields are left out.
 func (s *Service) expand(ctx context.Context, c Caller, info *entityInfo, recs []*Record, refs []*schema.Field) error {
 	for _, f := range refs {
-		target, err := s.entity(ctx, info.app.Name, f.Entity)
-		if err != nil {
-			return err
+		// The same app version as the page: no second catalog look-up.
+		target := s.infoOf(info.app, f.Entity)
+		if target == nil {
+			return errorf(404, CodeNotFound, "no entity %q in app %q", f.Entity, info.app.Name)
 		}
 		tg, err := s.grant(target, c, schema.OpRead)
 		if err != nil {

@@ -40,7 +40,13 @@ type Error struct {
 	Details []schema.Problem
 	// Script is set when a script refused the write or failed.
 	Script *ScriptFault
+	// cause is the database error behind a 500, for errors.As and
+	// store.IsSchemaMoved (retry).
+	cause error
 }
+
+// Unwrap returns the error behind a failure, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 func forbidden(format string, args ...any) *Error {
 	return errorf(403, CodeForbidden, format, args...)

@@ -158,7 +158,7 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 		if errors.Is(err, sql.ErrNoRows) {
 			problems.Add("/"+f.Name, "%s: no %s with id %q", f.Name, what, id)
 		} else if err != nil {
-			return errorf(500, "internal", "check %s: %v", f.Name, err)
+			return &Error{Status: 500, Code: "internal", Message: fmt.Sprintf("check %s: %v", f.Name, err), cause: err}
 		}
 	}
 	if len(problems) > 0 {
@@ -338,6 +338,9 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 			return nil, err
 		}
 	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
@@ -457,6 +460,9 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		if err := run.propagate(ctx, tx, change{info: info, old: old, new: rec}); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
@@ -579,6 +585,9 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 			return err
 		}
 	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return s.writeError(err)
 	}
@@ -620,6 +629,15 @@ func (s *Service) writeError(err error) error {
 // failed run changed nothing: its statement failed and its transaction was
 // rolled back.
 //
+// It runs fn again when a migration committed while fn worked from the
+// document before it (store.IsSchemaMoved): the next run reads the current
+// document, so its answer is what that document says (a field renamed away
+// is then unknown: a 4xx, not a failed statement). As often as the other
+// runs allow, not once: a write queued behind locks (a migration's, or the
+// logic lock of writes that recompute) can be overtaken by several
+// migrations applied back to back, and each run again is owed to one that
+// committed.
+//
 // It also runs fn again, after a short random pause, when PostgreSQL aborted
 // it as a deadlock or serialization failure with a concurrent write.
 func retry[T any](fn func() (T, error)) (T, error) {
@@ -627,6 +645,7 @@ func retry[T any](fn func() (T, error)) (T, error) {
 	for i := 0; i < 8; i++ {
 		switch {
 		case store.IsStalePlan(err) && i < 4:
+		case store.IsSchemaMoved(err):
 		case store.IsConflict(err):
 			time.Sleep(time.Duration(1+mrand.IntN(5<<i)) * time.Millisecond)
 		default:
@@ -635,4 +654,20 @@ func retry[T any](fn func() (T, error)) (T, error) {
 		v, err = fn()
 	}
 	return v, err
+}
+
+// stillCurrent checks, as the last statement of a write's transaction, that
+// the app is still at the version the write was built from; if a migration
+// committed since, the write is rolled back with store.ErrAppMoved and runs
+// again on the new document. Last, because only then does the transaction
+// hold locks on every table it wrote or read (PostgreSQL): a migration
+// changing one of them waits for this transaction, and one that committed
+// before is seen by this read. On SQLite the transaction holds the database's
+// write lock from BEGIN, which a migration needs too.
+func (s *Service) stillCurrent(ctx context.Context, tx store.Conn, info *entityInfo) error {
+	v, err := s.db.AppVersion(ctx, tx, info.app.Name)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && v != info.app.Version) {
+		return store.ErrAppMoved
+	}
+	return err
 }

@@ -197,48 +197,74 @@ func notFound(err error) error {
 	return fmt.Errorf("store: %w", err)
 }
 
-// Catalog caches the current document of each app for the request path, so
-// that a records call costs no metadata query. Entries expire after TTL so
-// that a migration applied by another process is noticed within that time;
-// migrations applied through this process are seen at once.
-type Catalog struct {
-	db  *DB
-	ttl time.Duration
-
-	mu   sync.RWMutex
-	apps map[string]catalogEntry
+// AppVersion reads the current version of app on q — the pool, or a
+// transaction that must see the version its own statements ran against. It
+// is a one-row primary-key read; ErrNotFound when no such app is installed.
+func (db *DB) AppVersion(ctx context.Context, q Conn, app string) (int, error) {
+	var v int
+	err := q.QueryRowContext(ctx, "SELECT version FROM _forma_apps WHERE name = ?", app).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: read version of %s: %w", app, err)
+	}
+	return v, nil
 }
 
-type catalogEntry struct {
-	app     *schema.App
-	expires time.Time
+// Catalog caches the current document of each app for the request path, so
+// that a records call costs one primary-key read of metadata rather than
+// loading and decoding the document. Every look-up reads the app's version
+// from _forma_apps, which a migration updates in its own transaction, and
+// serves the cached document only while it is that version: a migration
+// applied by any server, through any process, is seen by every server at its
+// next request. A request whose statements still meet a migration that
+// committed after this look-up finds out from the database (ErrAppMoved, or
+// an undefined column: see IsSchemaMoved) and runs again.
+type Catalog struct {
+	db *DB
+
+	mu   sync.RWMutex
+	apps map[string]*schema.App // the newest version each app was seen at
 }
 
 // NewCatalog returns a catalog over db.
-func NewCatalog(db *DB, ttl time.Duration) *Catalog {
-	return &Catalog{db: db, ttl: ttl, apps: map[string]catalogEntry{}}
+func NewCatalog(db *DB) *Catalog {
+	return &Catalog{db: db, apps: map[string]*schema.App{}}
 }
 
 // App returns the current document of app, or ErrNotFound.
 func (c *Catalog) App(ctx context.Context, name string) (*schema.App, error) {
-	now := time.Now()
-	c.mu.RLock()
-	e, ok := c.apps[name]
-	c.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		return e.app, nil
+	version, err := c.db.AppVersion(ctx, c.db.Pool(), name)
+	if errors.Is(err, ErrNotFound) {
+		c.Forget(name)
+		return nil, err
+	} else if err != nil {
+		return nil, err
 	}
-	app, err := c.db.Document(ctx, name, 0)
-	if err != nil {
+	c.mu.RLock()
+	app := c.apps[name]
+	c.mu.RUnlock()
+	if app != nil && app.Version == version {
+		return app, nil
+	}
+	// Versions are immutable rows: the document of this version is the
+	// same whenever it is read.
+	if app, err = c.db.Document(ctx, name, version); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	c.apps[name] = catalogEntry{app: app, expires: now.Add(c.ttl)}
+	// A slower request may have read an older version than one cached meanwhile.
+	if have := c.apps[name]; have == nil || have.Version < app.Version {
+		c.apps[name] = app
+	}
 	c.mu.Unlock()
 	return app, nil
 }
 
-// Forget drops the cached document of app (after this process migrates it).
+// Forget drops the cached document of app, so that the next look-up loads
+// it (after this process migrates it, the memory is better spent on the new
+// version; correctness does not depend on it).
 func (c *Catalog) Forget(name string) {
 	c.mu.Lock()
 	delete(c.apps, name)
