@@ -89,11 +89,12 @@ func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fie
 	return retry(func() (*Record, error) { return s.getOne(ctx, c, app, entity, id, fields, expand) })
 }
 
-func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
+func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (rec *Record, err error) {
 	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, true, err) }()
 	info = s.visible(info, c)
 	sel, err := info.selection(fields)
 	if err != nil {
@@ -111,7 +112,7 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 			read = appendMissing(read, f)
 		}
 	}
-	rec, err := s.get(ctx, s.db.Pool(), info, id, read, g)
+	rec, err = s.get(ctx, s.db.Pool(), info, id, read, g)
 	if err != nil {
 		return nil, err
 	}
@@ -342,11 +343,12 @@ func (s *Service) List(ctx context.Context, c Caller, app, entity string, q Quer
 	return retry(func() (*Page, error) { return s.list(ctx, c, app, entity, q) })
 }
 
-func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query) (*Page, error) {
+func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query) (_ *Page, err error) {
 	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, true, err) }()
 	info = s.visible(info, c)
 	limit := q.Limit
 	switch {

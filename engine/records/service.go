@@ -146,12 +146,19 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 	} else if err != nil {
 		return nil, err
 	}
+	if documentHook != nil {
+		documentHook(appName)
+	}
 	info := s.infoOf(app, entityName)
 	if info == nil {
 		return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entityName, appName)
 	}
 	return info, nil
 }
+
+// documentHook, when set (by tests), runs after a request has read its app
+// document, where a migration landing would overtake the request.
+var documentHook func(app string)
 
 // infoOf describes entity name of an installed app version, computed once
 // per version; nil when there is no such entity.

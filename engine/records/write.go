@@ -219,11 +219,12 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 	return retry(func() (*Record, error) { return s.create(ctx, c, app, entity, body) })
 }
 
-func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
+func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (_ *Record, err error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, false, err) }()
 	g, err := s.grant(info, c, schema.OpCreate)
 	if err != nil {
 		return nil, err
@@ -356,11 +357,12 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 	return retry(func() (*Record, error) { return s.patch(ctx, c, app, entity, id, body) })
 }
 
-func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (*Record, error) {
+func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (_ *Record, err error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, false, err) }()
 	rg, ug, err := s.grants(info, c, schema.OpUpdate)
 	if err != nil {
 		return nil, err
@@ -515,11 +517,12 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 	return err
 }
 
-func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) error {
+func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) (err error) {
 	info, err := s.entity(ctx, app, entity)
 	if err != nil {
 		return err
 	}
+	defer func() { err = s.settled(ctx, info, false, err) }()
 	rg, dg, err := s.grants(info, c, schema.OpDelete)
 	if err != nil {
 		return err
@@ -654,6 +657,44 @@ func retry[T any](fn func() (T, error)) (T, error) {
 		v, err = fn()
 	}
 	return v, err
+}
+
+// settled decides, when a request built from info's document ends, whether
+// its answer stands or a migration of the app that committed meanwhile
+// overtook it (store.ErrAppMoved: retry runs it again on the new document).
+//
+// A failure is checked: a statement that met the new tables can fail in
+// ways of its own (a type changed under a value being decoded), not only
+// with an undefined column. The check is one primary-key read, on the
+// failure path only. A deliberate answer (a 4xx) stands: it was right for
+// the document the request began with.
+//
+// On SQLite a successful read is checked too, because there a quoted name
+// that is no column reads as a string literal: a stale SELECT "memo" answers
+// 'memo' instead of failing. The read ran after the catalog read the
+// version and before this check; if both saw the same version, no migration
+// committed in between and the answer is that version's. (PostgreSQL fails
+// such a statement with 42703; writes check inside their transaction, see
+// stillCurrent.)
+func (s *Service) settled(ctx context.Context, info *entityInfo, read bool, err error) error {
+	var re *Error
+	switch {
+	case err == nil && !(read && s.dialect == "sqlite"):
+		return nil
+	case err != nil && (store.IsSchemaMoved(err) || (errors.As(err, &re) && re.Status < 500) || ctx.Err() != nil):
+		return err
+	}
+	v, verr := s.db.AppVersion(ctx, s.db.Pool(), info.app.Name)
+	switch {
+	case errors.Is(verr, store.ErrNotFound) || (verr == nil && v != info.app.Version):
+		if err == nil {
+			return store.ErrAppMoved
+		}
+		return fmt.Errorf("%w: %w", store.ErrAppMoved, err)
+	case err == nil:
+		return verr
+	}
+	return err
 }
 
 // stillCurrent checks, as the last statement of a write's transaction, that
