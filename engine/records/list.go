@@ -69,17 +69,20 @@ func endPage(b []byte, next string) []byte {
 
 // readable resolves an entity and the caller's read grant; a caller who may
 // read none of its records gets a 403.
+//
+// It uses the document this process has cached (requestEntity): the caller
+// must end with settled, which readable does itself for its own refusals.
 func (s *Service) readable(ctx context.Context, c Caller, app, entity string) (*entityInfo, *grant, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.requestEntity(ctx, app, entity)
 	if err != nil {
 		return nil, nil, err
 	}
 	g, err := s.grant(info, c, schema.OpRead)
-	if err != nil {
-		return nil, nil, err
+	if err == nil && g.none {
+		err = forbidden("you may not read %s records", info.entity.Name)
 	}
-	if g.none {
-		return nil, nil, forbidden("you may not read %s records", info.entity.Name)
+	if err != nil {
+		return nil, nil, s.settled(ctx, info, true, err)
 	}
 	return info, g, nil
 }

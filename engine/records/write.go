@@ -220,7 +220,7 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 }
 
 func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (_ *Record, err error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.requestEntity(ctx, app, entity)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +358,7 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 }
 
 func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (_ *Record, err error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.requestEntity(ctx, app, entity)
 	if err != nil {
 		return nil, err
 	}
@@ -518,7 +518,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 }
 
 func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) (err error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.requestEntity(ctx, app, entity)
 	if err != nil {
 		return err
 	}
@@ -660,39 +660,42 @@ func retry[T any](fn func() (T, error)) (T, error) {
 }
 
 // settled decides, when a request built from info's document ends, whether
-// its answer stands or a migration of the app that committed meanwhile
-// overtook it (store.ErrAppMoved: retry runs it again on the new document).
+// its answer stands or a migration of the app overtook it: then it answers
+// store.ErrAppMoved, which retry meets by running the request again on the
+// new document, and marks the cached document outdated.
 //
-// A failure is checked: a statement that met the new tables can fail in
-// ways of its own (a type changed under a value being decoded), not only
-// with an undefined column. The check is one primary-key read, on the
-// failure path only. A deliberate answer (a 4xx) stands: it was right for
-// the document the request began with.
+// A read is confirmed whatever it answered, with one primary-key read of
+// the version: it ran after the document was current (cached documents are
+// only replaced by newer ones) and before this read; if this read sees the
+// same version, no migration committed in between, and the answer is that
+// version's. That covers what fails no statement: a field added since the
+// document was cached, and SQLite, where a quoted name that is no column
+// reads as a string literal (a stale SELECT "memo" answers 'memo').
 //
-// On SQLite a successful read is checked too, because there a quoted name
-// that is no column reads as a string literal: a stale SELECT "memo" answers
-// 'memo' instead of failing. The read ran after the catalog read the
-// version and before this check; if both saw the same version, no migration
-// committed in between and the answer is that version's. (PostgreSQL fails
-// such a statement with 42703; writes check inside their transaction, see
-// stillCurrent.)
+// A write that committed was confirmed inside its transaction
+// (stillCurrent); a failed one is confirmed here, so that a refusal made
+// by an outdated document (an unknown field that was just added) or a
+// statement that met the new tables does not stand.
 func (s *Service) settled(ctx context.Context, info *entityInfo, read bool, err error) error {
-	var re *Error
 	switch {
-	case err == nil && !(read && s.dialect == "sqlite"):
+	case err == nil && !read:
 		return nil
-	case err != nil && (store.IsSchemaMoved(err) || (errors.As(err, &re) && re.Status < 500) || ctx.Err() != nil):
+	case err != nil && store.IsSchemaMoved(err):
+		s.catalog.Outdated(info.app.Name, info.app.Version)
+		return err
+	case err != nil && ctx.Err() != nil:
 		return err
 	}
 	v, verr := s.db.AppVersion(ctx, s.db.Pool(), info.app.Name)
 	switch {
 	case errors.Is(verr, store.ErrNotFound) || (verr == nil && v != info.app.Version):
+		s.catalog.Outdated(info.app.Name, info.app.Version)
 		if err == nil {
 			return store.ErrAppMoved
 		}
 		return fmt.Errorf("%w: %w", store.ErrAppMoved, err)
-	case err == nil:
-		return verr
+	case err == nil && verr != nil:
+		return fmt.Errorf("records: %w", verr)
 	}
 	return err
 }
@@ -708,6 +711,7 @@ func (s *Service) settled(ctx context.Context, info *entityInfo, read bool, err 
 func (s *Service) stillCurrent(ctx context.Context, tx store.Conn, info *entityInfo) error {
 	v, err := s.db.AppVersion(ctx, tx, info.app.Name)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && v != info.app.Version) {
+		s.catalog.Outdated(info.app.Name, info.app.Version)
 		return store.ErrAppMoved
 	}
 	return err

@@ -212,25 +212,35 @@ func (db *DB) AppVersion(ctx context.Context, q Conn, app string) (int, error) {
 	return v, nil
 }
 
-// Catalog caches the current document of each app for the request path, so
-// that a records call costs one primary-key read of metadata rather than
-// loading and decoding the document. Every look-up reads the app's version
-// from _forma_apps, which a migration updates in its own transaction, and
-// serves the cached document only while it is that version: a migration
-// applied by any server, through any process, is seen by every server at its
-// next request. A request whose statements still meet a migration that
-// committed after this look-up finds out from the database (ErrAppMoved, or
-// an undefined column: see IsSchemaMoved) and runs again.
+// Catalog caches the current document of each app for the request path.
+// Every server checks what it caches against the app's version in
+// _forma_apps, which a migration updates in its own transaction, so a
+// migration applied by any server holds on every server from its next
+// request. Two ways to look up:
+//
+//   - App reads the version first (a one-row primary-key read) and serves
+//     the cached document only while it is that version.
+//   - Cached reads nothing while it holds a document: a caller using it
+//     confirms the version after its own statements (records does, inside
+//     a write's transaction or after a read; see records' settled) and
+//     calls Outdated when the app has moved on, then runs again. That
+//     costs one version read per request, after the fact, and also covers
+//     a migration that lands while the request runs.
 type Catalog struct {
 	db *DB
 
 	mu   sync.RWMutex
-	apps map[string]*schema.App // the newest version each app was seen at
+	apps map[string]catalogEntry
+}
+
+type catalogEntry struct {
+	app      *schema.App // the newest version this process has seen
+	outdated bool        // a request found the app moved past app.Version
 }
 
 // NewCatalog returns a catalog over db.
 func NewCatalog(db *DB) *Catalog {
-	return &Catalog{db: db, apps: map[string]*schema.App{}}
+	return &Catalog{db: db, apps: map[string]catalogEntry{}}
 }
 
 // App returns the current document of app, or ErrNotFound.
@@ -243,28 +253,52 @@ func (c *Catalog) App(ctx context.Context, name string) (*schema.App, error) {
 		return nil, err
 	}
 	c.mu.RLock()
-	app := c.apps[name]
+	e := c.apps[name]
 	c.mu.RUnlock()
-	if app != nil && app.Version == version {
-		return app, nil
-	}
-	// Versions are immutable rows: the document of this version is the
-	// same whenever it is read.
-	if app, err = c.db.Document(ctx, name, version); err != nil {
-		return nil, err
+	app := e.app
+	if app == nil || app.Version != version {
+		// Versions are immutable rows: the document of this version is
+		// the same whenever it is read.
+		if app, err = c.db.Document(ctx, name, version); err != nil {
+			return nil, err
+		}
 	}
 	c.mu.Lock()
-	// A slower request may have read an older version than one cached meanwhile.
-	if have := c.apps[name]; have == nil || have.Version < app.Version {
-		c.apps[name] = app
+	// A slower request may have read an older version than one stored
+	// meanwhile; it must not replace it.
+	if have := c.apps[name].app; have == nil || have.Version <= app.Version {
+		c.apps[name] = catalogEntry{app: app}
 	}
 	c.mu.Unlock()
 	return app, nil
 }
 
-// Forget drops the cached document of app, so that the next look-up loads
-// it (after this process migrates it, the memory is better spent on the new
-// version; correctness does not depend on it).
+// Cached returns the document of app this process last saw as current,
+// without reading the database; when it holds none, or a request found it
+// outdated, it returns what App returns, and fresh is true. The caller must
+// confirm the version after its statements (see Catalog).
+func (c *Catalog) Cached(ctx context.Context, name string) (app *schema.App, fresh bool, err error) {
+	c.mu.RLock()
+	e := c.apps[name]
+	c.mu.RUnlock()
+	if e.app != nil && !e.outdated {
+		return e.app, false, nil
+	}
+	app, err = c.App(ctx, name)
+	return app, true, err
+}
+
+// Outdated records that app is no longer at version: the next look-up
+// reads the database.
+func (c *Catalog) Outdated(name string, version int) {
+	c.mu.Lock()
+	if e := c.apps[name]; e.app != nil && e.app.Version <= version {
+		c.apps[name] = catalogEntry{app: e.app, outdated: true}
+	}
+	c.mu.Unlock()
+}
+
+// Forget drops the cached document of app (after this process migrates it).
 func (c *Catalog) Forget(name string) {
 	c.mu.Lock()
 	delete(c.apps, name)
