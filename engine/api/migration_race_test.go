@@ -31,6 +31,11 @@ func eachPair(t *testing.T, fn func(t *testing.T, a, b *env)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
+		if db.Dialect.Name() == "postgres" {
+			// Two pools of the default 32 beside other test packages could
+			// reach the server's max_connections (100).
+			db.SQL.SetMaxOpenConns(12)
+		}
 		return db
 	}
 	pair := func(t *testing.T, dbURL, dir string) {
