@@ -97,7 +97,8 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = s.settled(ctx, info, true, err) }()
+	probed := false // the record was read together with the app's version
+	defer func() { err = s.settled(ctx, info, !probed, err) }()
 	info = s.visible(info, c)
 	sel, err := info.selection(fields)
 	if err != nil {
@@ -115,18 +116,45 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 			read = appendMissing(read, f)
 		}
 	}
-	rec, err = s.get(ctx, s.db.Pool(), info, id, read, g)
-	if err != nil {
-		return nil, err
+	if read == nil {
+		read = info.fields
 	}
+	query := "SELECT " + columnList(read) + versionProbe + " FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
+	args := []any{info.app.Name, id}
+	if !g.all {
+		query += " AND " + g.where
+		args = append(args, g.args...)
+	}
+	rows, err := s.db.Pool().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("records: get: %w", err)
+	}
+	var seen sql.NullInt64
+	recs, err := s.scan(rows, read, &seen)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(recs) == 0:
+		return nil, errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	case seen.Int64 != int64(info.app.Version):
+		return nil, store.ErrAppMoved
+	}
+	rec = recs[0]
 	if err := s.expand(ctx, c, info, []*Record{rec}, exp); err != nil {
 		return nil, err
 	}
+	probed = len(exp) == 0 // expansions ran statements of their own
 	if sel != nil && len(read) != len(sel) {
 		rec.fields, rec.values = sel, rec.values[:len(sel)]
 	}
 	return rec, nil
 }
+
+// versionProbe ends the column list of a read: the app's version, read in
+// the same statement as the records, so that the read learns which version
+// of the tables it saw without a query of its own (see settled). Its
+// argument, the app's name, comes before the WHERE clause's.
+const versionProbe = `, (SELECT "version" FROM "_forma_apps" WHERE "name" = ?)`
 
 // get reads record id; g (nil = no restriction) limits it to the rows the
 // caller may read, so a record they may not see is simply not found.
@@ -165,14 +193,17 @@ func columnList(fields []*schema.Field) string {
 	return b.String()
 }
 
-func (s *Service) scan(rows *sql.Rows, sel []*schema.Field) ([]*Record, error) {
+// scan reads rows of the columns of sel, and of as many more columns into
+// extra (the same in every row, such as versionProbe's).
+func (s *Service) scan(rows *sql.Rows, sel []*schema.Field, extra ...any) ([]*Record, error) {
 	defer rows.Close()
 	var out []*Record
 	raw := make([]any, len(sel))
-	ptrs := make([]any, len(sel))
+	ptrs := make([]any, len(sel), len(sel)+len(extra))
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
+	ptrs = append(ptrs, extra...)
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("records: scan: %w", err)
@@ -351,7 +382,8 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = s.settled(ctx, info, true, err) }()
+	probed := false // the page was read together with the app's version
+	defer func() { err = s.settled(ctx, info, !probed, err) }()
 	info = s.visible(info, c)
 	limit := q.Limit
 	switch {
@@ -414,6 +446,8 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(columnList(read))
+	b.WriteString(versionProbe)
+	args = append([]any{info.app.Name}, args...)
 	b.WriteString(" FROM ")
 	b.WriteString(store.Quote(info.table))
 	if len(where) > 0 {
@@ -444,10 +478,16 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, fmt.Errorf("records: list: %w", err)
 	}
-	recs, err := s.scan(rows, read)
+	var seen sql.NullInt64
+	recs, err := s.scan(rows, read, &seen)
 	if err != nil {
 		return nil, err
 	}
+	if len(recs) > 0 && seen.Int64 != int64(info.app.Version) {
+		return nil, store.ErrAppMoved
+	}
+	// An empty page saw no version: settled reads it.
+	probed = len(recs) > 0 && len(exp) == 0
 	page := &Page{Items: recs}
 	if len(recs) > limit {
 		page.Items = recs[:limit]

@@ -664,13 +664,16 @@ func retry[T any](fn func() (T, error)) (T, error) {
 // store.ErrAppMoved, which retry meets by running the request again on the
 // new document, and marks the cached document outdated.
 //
-// A read is confirmed whatever it answered, with one primary-key read of
-// the version: it ran after the document was current (cached documents are
-// only replaced by newer ones) and before this read; if this read sees the
-// same version, no migration committed in between, and the answer is that
-// version's. That covers what fails no statement: a field added since the
-// document was cached, and SQLite, where a quoted name that is no column
-// reads as a string literal (a stale SELECT "memo" answers 'memo').
+// A read is confirmed whatever it answered (read is true unless the read
+// confirmed itself: get and list read the version in their own statement,
+// versionProbe, when it returns rows and no other statement follows). The
+// confirmation is one primary-key read of the version: the read ran after
+// the document was current (cached documents are only replaced by newer
+// ones) and before this check; if the check sees the same version, no
+// migration committed in between, and the answer is that version's. That
+// covers what fails no statement: a field added since the document was
+// cached, and SQLite, where a quoted name that is no column reads as a
+// string literal (a stale SELECT "memo" answers 'memo').
 //
 // A write that committed was confirmed inside its transaction
 // (stillCurrent); a failed one is confirmed here, so that a refusal made
