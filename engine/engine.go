@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,11 +22,8 @@ import (
 type Config struct {
 	DataDir string // SQLite folder when DBURL is empty (default ./forma_data)
 	DBURL   string // postgres://… for PostgreSQL
-	// CatalogTTL bounds how long a server may serve an app version after
-	// another server migrated it (default 2s).
-	CatalogTTL time.Duration
-	Access     access.Options
-	Log        *slog.Logger
+	Access  access.Options
+	Log     *slog.Logger
 }
 
 // Engine is an open Forma runtime.
@@ -46,9 +42,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.CatalogTTL == 0 {
-		cfg.CatalogTTL = 2 * time.Second
-	}
 	db, err := store.Open(ctx, cfg.DBURL, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -58,7 +51,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	cat := store.NewCatalog(db, cfg.CatalogTTL)
+	cat := store.NewCatalog(db)
 	scripts := scriptlog.New(db, 0)
 	recs := records.New(db, cat)
 	recs.SetScriptLog(scripts)

@@ -347,7 +347,7 @@ func readAnswer(t *testing.T, br *bufio.Reader, req string) (int, map[string]any
 // newServer builds another API server on e's database and accounts, with
 // ReadTimeout and UI set.
 func (e *env) newServer(read time.Duration, ui fstest.MapFS) *fiber.App {
-	cat := store.NewCatalog(e.db, time.Minute)
+	cat := store.NewCatalog(e.db)
 	srv := &api.Server{DB: e.db, Catalog: cat, Access: e.acc, Records: records.New(e.db, cat), ReadTimeout: read,
 		Log: slog.New(slog.NewTextHandler(testLog{e.t}, nil))}
 	if ui != nil {

@@ -101,7 +101,7 @@ func newEnv(t *testing.T, db *store.DB, doc string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := store.NewCatalog(db, time.Minute)
+	cat := store.NewCatalog(db)
 	recs := records.New(db, cat)
 	sl := scriptlog.New(db, 0)
 	recs.SetScriptLog(sl)

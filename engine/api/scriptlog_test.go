@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/records"
@@ -22,7 +21,7 @@ func scriptLogEnv(t *testing.T, db *store.DB) (*env, *scriptlog.Log) {
 	t.Helper()
 	e := newEnv(t, db, kitApp)
 	sl := scriptlog.New(db, 0)
-	cat := store.NewCatalog(db, time.Minute)
+	cat := store.NewCatalog(db)
 	srv := &api.Server{DB: db, Catalog: cat, Access: e.acc, Records: records.New(db, cat),
 		Log: slog.New(slog.NewTextHandler(testLog{t}, nil)), ScriptLog: sl}
 	e.app = srv.New() // the admin's token stays valid: same database
@@ -178,7 +177,7 @@ func TestScriptLogAPIRefusals(t *testing.T) {
 func TestScriptLogAPINotConfigured(t *testing.T) {
 	db := storetest.SQLite(t)
 	e := newEnv(t, db, kitApp)
-	cat := store.NewCatalog(db, time.Minute)
+	cat := store.NewCatalog(db)
 	srv := &api.Server{DB: db, Catalog: cat, Access: e.acc, Records: records.New(db, cat),
 		Log: slog.New(slog.NewTextHandler(testLog{t}, nil))} // no ScriptLog
 	e.app = srv.New()

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/records"
@@ -20,7 +19,7 @@ import (
 func TestServeUI(t *testing.T) {
 	db := storetest.SQLite(t)
 	e := newEnv(t, db, "")
-	cat := store.NewCatalog(db, time.Minute)
+	cat := store.NewCatalog(db)
 	ui := fstest.MapFS{
 		"index.html":          {Data: []byte("<!doctype html><title>Forma</title>")},
 		"assets/app-1a2b.js":  {Data: []byte("console.log(1)")},

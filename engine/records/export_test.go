@@ -8,3 +8,11 @@ func SetTransferHook(fn func(app, entity string) error) (restore func()) {
 	transferHook = fn
 	return func() { transferHook = old }
 }
+
+// SetDocumentHook makes fn run each time a request has read its app
+// document, before it uses it; the returned func restores the previous hook.
+func SetDocumentHook(fn func(app string)) (restore func()) {
+	old := documentHook
+	documentHook = fn
+	return func() { documentHook = old }
+}

@@ -245,7 +245,7 @@ func (s *Service) History(ctx context.Context, c Caller, app, entity, id string,
 	return retry(func() (*HistoryPage, error) { return s.history(ctx, c, app, entity, id, limit, cursor) })
 }
 
-func (s *Service) history(ctx context.Context, c Caller, app, entity, id string, limit int, cursor string) (*HistoryPage, error) {
+func (s *Service) history(ctx context.Context, c Caller, app, entity, id string, limit int, cursor string) (_ *HistoryPage, err error) {
 	// A record's history is as visible as the record: a record the caller
 	// may not read is not found, a deleted one's history is for admins, and
 	// hidden fields are left out of every entry.
@@ -253,6 +253,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, true, err) }()
 	if !c.Admin {
 		if ok, err := s.rowVisible(ctx, s.db.Pool(), info, id, rg); err != nil {
 			return nil, fmt.Errorf("records: history: %w", err)

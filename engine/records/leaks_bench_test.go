@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -55,7 +54,7 @@ func benchCreateWithRef(b *testing.B, db *store.DB) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := records.New(db, store.NewCatalog(db, time.Minute))
+	s := records.New(db, store.NewCatalog(db))
 	repCaller := records.Caller{UserID: rep.ID, Roles: []string{"rep"}}
 	// 1000 accounts, one in ten the rep's, so the row condition has work.
 	var target string
@@ -132,7 +131,7 @@ func benchListPerReader(b *testing.B, db *store.DB) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := records.New(db, store.NewCatalog(db, time.Minute))
+	s := records.New(db, store.NewCatalog(db))
 	ac := records.Caller{UserID: admin.ID, Admin: true}
 	for i := 0; i < 50; i++ {
 		a, err := s.Create(ctx, ac, "crm", "account", []byte(fmt.Sprintf(`{"name": "a%d"}`, i)))

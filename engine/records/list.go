@@ -69,17 +69,20 @@ func endPage(b []byte, next string) []byte {
 
 // readable resolves an entity and the caller's read grant; a caller who may
 // read none of its records gets a 403.
+//
+// It uses the document this process has cached (requestEntity): the caller
+// must end with settled, which readable does itself for its own refusals.
 func (s *Service) readable(ctx context.Context, c Caller, app, entity string) (*entityInfo, *grant, error) {
 	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, nil, err
 	}
 	g, err := s.grant(info, c, schema.OpRead)
-	if err != nil {
-		return nil, nil, err
+	if err == nil && g.none {
+		err = forbidden("you may not read %s records", info.entity.Name)
 	}
-	if g.none {
-		return nil, nil, forbidden("you may not read %s records", info.entity.Name)
+	if err != nil {
+		return nil, nil, s.settled(ctx, info, true, err)
 	}
 	return info, g, nil
 }
@@ -89,11 +92,13 @@ func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fie
 	return retry(func() (*Record, error) { return s.getOne(ctx, c, app, entity, id, fields, expand) })
 }
 
-func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
+func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (rec *Record, err error) {
 	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	probed := false // the record was read together with the app's version
+	defer func() { err = s.settled(ctx, info, !probed, err) }()
 	info = s.visible(info, c)
 	sel, err := info.selection(fields)
 	if err != nil {
@@ -111,21 +116,52 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 			read = appendMissing(read, f)
 		}
 	}
-	rec, err := s.get(ctx, s.db.Pool(), info, id, read, g)
+	if read == nil {
+		read = info.fields
+	}
+	query := "SELECT " + columnList(read) + versionProbe + " FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
+	args := []any{info.app.Name, id}
+	if !g.all {
+		query += " AND " + g.where
+		args = append(args, g.args...)
+	}
+	rows, err := s.db.Pool().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("records: get: %w", err)
+	}
+	var seen sql.NullInt64
+	recs, err := s.scan(rows, read, &seen)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(recs) == 0:
+		return nil, errorf(404, CodeNotFound, "no %s record with id %q", info.entity.Name, id)
+	case seen.Int64 != int64(info.app.Version):
+		return nil, store.ErrAppMoved
+	}
+	rec = recs[0]
+	rr, err := s.readerRollups(info, c)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.perReader(ctx, c, info, []*Record{rec}); err != nil {
+	if err := s.fillPerReader(ctx, s.db.Pool(), info, rr, []*Record{rec}); err != nil {
 		return nil, err
 	}
 	if err := s.expand(ctx, c, info, []*Record{rec}, exp); err != nil {
 		return nil, err
 	}
+	probed = len(exp) == 0 && len(rr) == 0 // these ran statements of their own
 	if sel != nil && len(read) != len(sel) {
 		rec.fields, rec.values = sel, rec.values[:len(sel)]
 	}
 	return rec, nil
 }
+
+// versionProbe ends the column list of a read: the app's version, read in
+// the same statement as the records, so that the read learns which version
+// of the tables it saw without a query of its own (see settled). Its
+// argument, the app's name, comes before the WHERE clause's.
+const versionProbe = `, (SELECT "version" FROM "_forma_apps" WHERE "name" = ?)`
 
 // get reads record id; g (nil = no restriction) limits it to the rows the
 // caller may read, so a record they may not see is simply not found.
@@ -164,14 +200,17 @@ func columnList(fields []*schema.Field) string {
 	return b.String()
 }
 
-func (s *Service) scan(rows *sql.Rows, sel []*schema.Field) ([]*Record, error) {
+// scan reads rows of the columns of sel, and of as many more columns into
+// extra (the same in every row, such as versionProbe's).
+func (s *Service) scan(rows *sql.Rows, sel []*schema.Field, extra ...any) ([]*Record, error) {
 	defer rows.Close()
 	var out []*Record
 	raw := make([]any, len(sel))
-	ptrs := make([]any, len(sel))
+	ptrs := make([]any, len(sel), len(sel)+len(extra))
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
+	ptrs = append(ptrs, extra...)
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("records: scan: %w", err)
@@ -244,9 +283,10 @@ func (info *entityInfo) expansions(expand string) ([]*schema.Field, error) {
 // hidden fields are left out.
 func (s *Service) expand(ctx context.Context, c Caller, info *entityInfo, recs []*Record, refs []*schema.Field) error {
 	for _, f := range refs {
-		target, err := s.entity(ctx, info.app.Name, f.Entity)
-		if err != nil {
-			return err
+		// The same app version as the page: no second catalog look-up.
+		target := s.infoOf(info.app, f.Entity)
+		if target == nil {
+			return errorf(404, CodeNotFound, "no entity %q in app %q", f.Entity, info.app.Name)
 		}
 		tg, err := s.grant(target, c, schema.OpRead)
 		if err != nil {
@@ -347,11 +387,13 @@ func (s *Service) List(ctx context.Context, c Caller, app, entity string, q Quer
 	return retry(func() (*Page, error) { return s.list(ctx, c, app, entity, q) })
 }
 
-func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query) (*Page, error) {
+func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query) (_ *Page, err error) {
 	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	probed := false // the page was read together with the app's version
+	defer func() { err = s.settled(ctx, info, !probed, err) }()
 	info = s.visible(info, c)
 	limit := q.Limit
 	switch {
@@ -424,6 +466,8 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(columnList(read))
+	b.WriteString(versionProbe)
+	args = append([]any{info.app.Name}, args...)
 	b.WriteString(" FROM ")
 	b.WriteString(store.Quote(info.table))
 	if len(where) > 0 {
@@ -454,10 +498,17 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, fmt.Errorf("records: list: %w", err)
 	}
-	recs, err := s.scan(rows, read)
+	var seen sql.NullInt64
+	recs, err := s.scan(rows, read, &seen)
 	if err != nil {
 		return nil, err
 	}
+	if len(recs) > 0 && seen.Int64 != int64(info.app.Version) {
+		return nil, store.ErrAppMoved
+	}
+	// An empty page saw no version: settled reads it.
+	// Expansions and per-reader rollups run statements of their own.
+	probed = len(recs) > 0 && len(exp) == 0 && len(rr) == 0
 	page := &Page{Items: recs}
 	if len(recs) > limit {
 		page.Items = recs[:limit]

@@ -40,7 +40,13 @@ type Error struct {
 	Details []schema.Problem
 	// Script is set when a script refused the write or failed.
 	Script *ScriptFault
+	// cause is the database error behind a 500, for errors.As and
+	// store.IsSchemaMoved (retry).
+	cause error
 }
+
+// Unwrap returns the error behind a failure, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 func forbidden(format string, args ...any) *Error {
 	return errorf(403, CodeForbidden, format, args...)
@@ -138,12 +144,35 @@ var systemFields = []*schema.Field{
 	{Name: "version", Type: schema.Integer},
 }
 
+// entity describes an entity of the app's current document, read from the
+// database's version (store.Catalog.App).
 func (s *Service) entity(ctx context.Context, appName, entityName string) (*entityInfo, error) {
 	app, err := s.catalog.App(ctx, appName)
+	return s.entityOf(app, err, appName, entityName)
+}
+
+// requestEntity describes an entity for a records request, from the
+// document this process last saw as current, without a metadata read: the
+// request confirms the version when it ends (settled, and stillCurrent in a
+// write's transaction), and runs again on the new document if a migration
+// overtook it. Only a 404 is confirmed at once, since a cached document may
+// predate the entity.
+func (s *Service) requestEntity(ctx context.Context, appName, entityName string) (*entityInfo, error) {
+	app, fresh, err := s.catalog.Cached(ctx, appName)
+	if err == nil && !fresh && app.Entity(entityName) == nil {
+		return s.entity(ctx, appName, entityName)
+	}
+	return s.entityOf(app, err, appName, entityName)
+}
+
+func (s *Service) entityOf(app *schema.App, err error, appName, entityName string) (*entityInfo, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errorf(404, CodeNotFound, "no app %q", appName)
 	} else if err != nil {
 		return nil, err
+	}
+	if documentHook != nil {
+		documentHook(appName)
 	}
 	info := s.infoOf(app, entityName)
 	if info == nil {
@@ -151,6 +180,10 @@ func (s *Service) entity(ctx context.Context, appName, entityName string) (*enti
 	}
 	return info, nil
 }
+
+// documentHook, when set (by tests), runs after a request has read its app
+// document, where a migration landing would overtake the request.
+var documentHook func(app string)
 
 // infoOf describes entity name of an installed app version, computed once
 // per version; nil when there is no such entity.

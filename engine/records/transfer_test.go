@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -64,7 +63,7 @@ func TestTransferOwnerRollsBack(t *testing.T) {
 			ids = append(ids, u.ID)
 		}
 		admin, a, c := ids[0], ids[1], ids[2]
-		svc := records.New(db, store.NewCatalog(db, time.Minute))
+		svc := records.New(db, store.NewCatalog(db))
 		for _, ae := range [][2]string{{"crm", "account"}, {"crm", "deal"}, {"crm", "deal"}, {"ops", "ticket"}, {"ops", "quota"}} {
 			if _, err := svc.Create(ctx, records.Caller{UserID: admin, Admin: true}, ae[0], ae[1], []byte(`{"owner": "`+a+`"}`)); err != nil {
 				t.Fatal(err)

@@ -296,18 +296,21 @@ func (v *view) form(f schema.Form) (schema.Form, bool) {
 	return f, true
 }
 
-// entityFor resolves an entity for a caller of the data API. To a caller
-// who is not in the app it does not exist (the same 404 as an unknown app),
-// and an entity whose records they may neither read nor create does not
-// exist either (the same 404 as an unknown entity), so status codes and
-// error texts reveal nothing that the metadata view hides.
+// entityFor resolves an entity for a caller of the data API, from the
+// document this process has cached (requestEntity; the caller ends with
+// settled). To a caller who is not in the app it does not exist (the same
+// 404 as an unknown app), and an entity whose records they may neither read
+// nor create does not exist either (the same 404 as an unknown entity), so
+// status codes and error texts reveal nothing that the metadata view hides.
+// These refusals are settled here: a migration may just have given the
+// caller a role.
 func (s *Service) entityFor(ctx context.Context, c Caller, app, entity string) (*entityInfo, error) {
-	info, err := s.entity(ctx, app, entity)
+	info, err := s.requestEntity(ctx, app, entity)
 	if err != nil || c.Admin {
 		return info, err
 	}
 	if !s.Member(info.app, c) {
-		return nil, errorf(404, CodeNotFound, "no app %q", app)
+		return nil, s.settled(ctx, info, true, errorf(404, CodeNotFound, "no app %q", app))
 	}
 	roles := s.roles(info.app)
 	for _, name := range c.Roles {
@@ -318,5 +321,5 @@ func (s *Service) entityFor(ctx context.Context, c Caller, app, entity string) (
 			}
 		}
 	}
-	return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entity, app)
+	return nil, s.settled(ctx, info, true, errorf(404, CodeNotFound, "no entity %q in app %q", entity, app))
 }

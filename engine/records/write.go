@@ -197,7 +197,7 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 		if errors.Is(err, sql.ErrNoRows) {
 			missing()
 		} else if err != nil {
-			return errorf(500, "internal", "check %s: %v", f.Name, err)
+			return &Error{Status: 500, Code: "internal", Message: fmt.Sprintf("check %s: %v", f.Name, err), cause: err}
 		}
 	}
 	if len(problems) > 0 {
@@ -272,11 +272,12 @@ func (s *Service) Create(ctx context.Context, c Caller, app, entity string, body
 	return retry(func() (*Record, error) { return s.create(ctx, c, app, entity, body) })
 }
 
-func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (*Record, error) {
+func (s *Service) create(ctx context.Context, c Caller, app, entity string, body []byte) (_ *Record, err error) {
 	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, false, err) }()
 	g, err := s.grant(info, c, schema.OpCreate)
 	if err != nil {
 		return nil, err
@@ -391,6 +392,9 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 			return nil, err
 		}
 	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
@@ -406,11 +410,12 @@ func (s *Service) Patch(ctx context.Context, c Caller, app, entity, id string, b
 	return retry(func() (*Record, error) { return s.patch(ctx, c, app, entity, id, body) })
 }
 
-func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (*Record, error) {
+func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, body []byte) (_ *Record, err error) {
 	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = s.settled(ctx, info, false, err) }()
 	rg, ug, err := s.grants(info, c, schema.OpUpdate)
 	if err != nil {
 		return nil, err
@@ -517,6 +522,9 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 			return nil, err
 		}
 	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
@@ -568,11 +576,12 @@ func (s *Service) Delete(ctx context.Context, c Caller, app, entity, id string, 
 	return err
 }
 
-func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) error {
+func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, version int64) (err error) {
 	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return err
 	}
+	defer func() { err = s.settled(ctx, info, false, err) }()
 	rg, dg, err := s.grants(info, c, schema.OpDelete)
 	if err != nil {
 		return err
@@ -648,6 +657,9 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 			return err
 		}
 	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return s.writeError(err)
 	}
@@ -689,6 +701,15 @@ func (s *Service) writeError(err error) error {
 // failed run changed nothing: its statement failed and its transaction was
 // rolled back.
 //
+// It runs fn again when a migration committed while fn worked from the
+// document before it (store.IsSchemaMoved): the next run reads the current
+// document, so its answer is what that document says (a field renamed away
+// is then unknown: a 4xx, not a failed statement). As often as the other
+// runs allow, not once: a write queued behind locks (a migration's, or the
+// logic lock of writes that recompute) can be overtaken by several
+// migrations applied back to back, and each run again is owed to one that
+// committed.
+//
 // It also runs fn again, after a short random pause, when PostgreSQL aborted
 // it as a deadlock or serialization failure with a concurrent write.
 func retry[T any](fn func() (T, error)) (T, error) {
@@ -696,6 +717,7 @@ func retry[T any](fn func() (T, error)) (T, error) {
 	for i := 0; i < 8; i++ {
 		switch {
 		case store.IsStalePlan(err) && i < 4:
+		case store.IsSchemaMoved(err):
 		case store.IsConflict(err):
 			time.Sleep(time.Duration(1+mrand.IntN(5<<i)) * time.Millisecond)
 		default:
@@ -704,4 +726,65 @@ func retry[T any](fn func() (T, error)) (T, error) {
 		v, err = fn()
 	}
 	return v, err
+}
+
+// settled decides, when a request built from info's document ends, whether
+// its answer stands or a migration of the app overtook it: then it answers
+// store.ErrAppMoved, which retry meets by running the request again on the
+// new document, and marks the cached document outdated.
+//
+// A read is confirmed whatever it answered (read is true unless the read
+// confirmed itself: get and list read the version in their own statement,
+// versionProbe, when it returns rows and no other statement follows). The
+// confirmation is one primary-key read of the version: the read ran after
+// the document was current (cached documents are only replaced by newer
+// ones) and before this check; if the check sees the same version, no
+// migration committed in between, and the answer is that version's. That
+// covers what fails no statement: a field added since the document was
+// cached, and SQLite, where a quoted name that is no column reads as a
+// string literal (a stale SELECT "memo" answers 'memo').
+//
+// A write that committed was confirmed inside its transaction
+// (stillCurrent); a failed one is confirmed here, so that a refusal made
+// by an outdated document (an unknown field that was just added) or a
+// statement that met the new tables does not stand.
+func (s *Service) settled(ctx context.Context, info *entityInfo, read bool, err error) error {
+	switch {
+	case err == nil && !read:
+		return nil
+	case err != nil && store.IsSchemaMoved(err):
+		s.catalog.Outdated(info.app.Name, info.app.Version)
+		return err
+	case err != nil && ctx.Err() != nil:
+		return err
+	}
+	v, verr := s.db.AppVersion(ctx, s.db.Pool(), info.app.Name)
+	switch {
+	case errors.Is(verr, store.ErrNotFound) || (verr == nil && v != info.app.Version):
+		s.catalog.Outdated(info.app.Name, info.app.Version)
+		if err == nil {
+			return store.ErrAppMoved
+		}
+		return fmt.Errorf("%w: %w", store.ErrAppMoved, err)
+	case err == nil && verr != nil:
+		return fmt.Errorf("records: %w", verr)
+	}
+	return err
+}
+
+// stillCurrent checks, as the last statement of a write's transaction, that
+// the app is still at the version the write was built from; if a migration
+// committed since, the write is rolled back with store.ErrAppMoved and runs
+// again on the new document. Last, because only then does the transaction
+// hold locks on every table it wrote or read (PostgreSQL): a migration
+// changing one of them waits for this transaction, and one that committed
+// before is seen by this read. On SQLite the transaction holds the database's
+// write lock from BEGIN, which a migration needs too.
+func (s *Service) stillCurrent(ctx context.Context, tx store.Conn, info *entityInfo) error {
+	v, err := s.db.AppVersion(ctx, tx, info.app.Name)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && v != info.app.Version) {
+		s.catalog.Outdated(info.app.Name, info.app.Version)
+		return store.ErrAppMoved
+	}
+	return err
 }

@@ -201,45 +201,105 @@ func notFound(err error) error {
 	return fmt.Errorf("store: %w", err)
 }
 
-// Catalog caches the current document of each app for the request path, so
-// that a records call costs no metadata query. Entries expire after TTL so
-// that a migration applied by another process is noticed within that time;
-// migrations applied through this process are seen at once.
+// AppVersion reads the current version of app on q — the pool, or a
+// transaction that must see the version its own statements ran against. It
+// is a one-row primary-key read; ErrNotFound when no such app is installed.
+func (db *DB) AppVersion(ctx context.Context, q Conn, app string) (int, error) {
+	var v int
+	err := q.QueryRowContext(ctx, "SELECT version FROM _forma_apps WHERE name = ?", app).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: read version of %s: %w", app, err)
+	}
+	return v, nil
+}
+
+// Catalog caches the current document of each app for the request path.
+// Every server checks what it caches against the app's version in
+// _forma_apps, which a migration updates in its own transaction, so a
+// migration applied by any server holds on every server from its next
+// request. Two ways to look up:
+//
+//   - App reads the version first (a one-row primary-key read) and serves
+//     the cached document only while it is that version.
+//   - Cached reads nothing while it holds a document: a caller using it
+//     confirms the version after its own statements (records does, inside
+//     a write's transaction or after a read; see records' settled) and
+//     calls Outdated when the app has moved on, then runs again. That
+//     costs one version read per request, after the fact, and also covers
+//     a migration that lands while the request runs.
 type Catalog struct {
-	db  *DB
-	ttl time.Duration
+	db *DB
 
 	mu   sync.RWMutex
 	apps map[string]catalogEntry
 }
 
 type catalogEntry struct {
-	app     *schema.App
-	expires time.Time
+	app      *schema.App // the newest version this process has seen
+	outdated bool        // a request found the app moved past app.Version
 }
 
 // NewCatalog returns a catalog over db.
-func NewCatalog(db *DB, ttl time.Duration) *Catalog {
-	return &Catalog{db: db, ttl: ttl, apps: map[string]catalogEntry{}}
+func NewCatalog(db *DB) *Catalog {
+	return &Catalog{db: db, apps: map[string]catalogEntry{}}
 }
 
 // App returns the current document of app, or ErrNotFound.
 func (c *Catalog) App(ctx context.Context, name string) (*schema.App, error) {
-	now := time.Now()
-	c.mu.RLock()
-	e, ok := c.apps[name]
-	c.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		return e.app, nil
-	}
-	app, err := c.db.Document(ctx, name, 0)
-	if err != nil {
+	version, err := c.db.AppVersion(ctx, c.db.Pool(), name)
+	if errors.Is(err, ErrNotFound) {
+		c.Forget(name)
+		return nil, err
+	} else if err != nil {
 		return nil, err
 	}
+	c.mu.RLock()
+	e := c.apps[name]
+	c.mu.RUnlock()
+	app := e.app
+	if app == nil || app.Version != version {
+		// Versions are immutable rows: the document of this version is
+		// the same whenever it is read.
+		if app, err = c.db.Document(ctx, name, version); err != nil {
+			return nil, err
+		}
+	}
 	c.mu.Lock()
-	c.apps[name] = catalogEntry{app: app, expires: now.Add(c.ttl)}
+	// A slower request may have read an older version than one stored
+	// meanwhile; it must not replace it.
+	if have := c.apps[name].app; have == nil || have.Version <= app.Version {
+		c.apps[name] = catalogEntry{app: app}
+	}
 	c.mu.Unlock()
 	return app, nil
+}
+
+// Cached returns the document of app this process last saw as current,
+// without reading the database; when it holds none, or a request found it
+// outdated, it returns what App returns, and fresh is true. The caller must
+// confirm the version after its statements (see Catalog).
+func (c *Catalog) Cached(ctx context.Context, name string) (app *schema.App, fresh bool, err error) {
+	c.mu.RLock()
+	e := c.apps[name]
+	c.mu.RUnlock()
+	if e.app != nil && !e.outdated {
+		return e.app, false, nil
+	}
+	app, err = c.App(ctx, name)
+	return app, true, err
+}
+
+// Outdated records that app is no longer at version: the next look-up
+// reads the database.
+func (c *Catalog) Outdated(name string, version int) {
+	c.mu.Lock()
+	if e := c.apps[name]; e.app != nil && e.app.Version <= version {
+		c.apps[name] = catalogEntry{app: e.app, outdated: true}
+	}
+	c.mu.Unlock()
 }
 
 // Forget drops the cached document of app (after this process migrates it).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -185,6 +186,40 @@ func (c Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 func IsStalePlan(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "0A000"
+}
+
+// ErrAppMoved means that a migration of the app committed while a request
+// was working from the document before it: the request's transaction is
+// rolled back, and running it again on the current document is the remedy.
+var ErrAppMoved = errors.New("the app was migrated while the request ran")
+
+// IsSchemaMoved reports an error a request gets when a migration committed
+// after it read the app document: ErrAppMoved, or a statement built from the
+// older document naming a column or table that is no longer there
+// (PostgreSQL's undefined_column 42703 and undefined_table 42P01, SQLite's
+// "no such column", "no such table" and "has no column named"). The
+// statement changed nothing, and the request can run again on the current
+// document, which answers what it says (an unknown field is then a 4xx).
+func IsSchemaMoved(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrAppMoved) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "42703" || pe.Code == "42P01"
+	}
+	// SQLite reports these only in the message, and a caller may have
+	// flattened a PostgreSQL error into text.
+	msg := err.Error()
+	for _, s := range []string{"no such column", "no such table", "has no column named", "(SQLSTATE 42703)", "(SQLSTATE 42P01)"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsConflict reports whether PostgreSQL aborted a transaction because it
