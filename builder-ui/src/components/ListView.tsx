@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
+import { createColumnHelper, getCoreRowModel, useReactTable, type SortingState } from "@tanstack/react-table";
 import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
 import { listViewOf } from "../designer/layouts";
 import { columnLabel, displaySystem, displayValue, entityLabel, fieldLabel, isSystem } from "../fields";
@@ -109,6 +110,31 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
   const nextPage = () => next && setCursors((c) => [...c, next]);
   const prevPage = () => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c));
 
+  // The grid is a @tanstack/react-table table: sorting is the server's (the
+  // table only shows the state), rows are keyed by record id.
+  const sorting = useMemo<SortingState>(() => {
+    const primary = sort.split(",")[0];
+    if (!primary) return [];
+    return [{ id: primary.replace(/^-/, ""), desc: primary.startsWith("-") }];
+  }, [sort]);
+  const colDefs = useMemo(() => {
+    const h = createColumnHelper<DataRecord>();
+    return columns.map((c) => h.accessor((r) => r[c.name], {
+      id: c.name,
+      header: c.label,
+      enableSorting: !c.field || !UNSORTABLE.has(c.field.type),
+      meta: c,
+    }));
+  }, [columns]);
+  const table = useReactTable({
+    data: items ?? [],
+    columns: colDefs,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (r) => r.id,
+    manualSorting: true,
+    state: { sorting },
+  });
+
   const open = (id: string) => navigate({ name: "record", app: app.name, entity: entity.name, id });
 
   return (
@@ -133,41 +159,48 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
         <div className={"table-wrap" + (loading ? " is-loading" : "")}>
           <table className="list">
             <thead>
-              <tr>
-                {columns.map((c) => {
-                  const primary = sort.split(",")[0];
-                  const dir = primary === c.name ? "asc" : primary === "-" + c.name ? "desc" : undefined;
-                  const sortable = !c.field || !UNSORTABLE.has(c.field.type);
-                  return (
-                    <th key={c.name} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>
-                      {sortable ? (
-                        <button type="button" className="th-sort" data-testid={`sort-${c.name}`}
-                          title={t("list.sortBy", { field: c.label })} onClick={() => sortBy(c.name)}>
-                          {c.label}
-                          {dir === "asc" && <span aria-label={t("list.sortedAsc")}><Icon.up /></span>}
-                          {dir === "desc" && <span aria-label={t("list.sortedDesc")}><Icon.down /></span>}
-                        </button>
-                      ) : c.label}
-                    </th>
-                  );
-                })}
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((r) => (
-                <tr key={r.id} data-testid="list-row" data-id={r.id} onClick={() => open(r.id)}>
-                  {columns.map((c, i) => (
-                    <td key={c.name} data-label={c.label}>
-                      {i === 0 ? (
-                        <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
-                          onClick={(e) => e.stopPropagation()} title={t("list.open")}>
-                          {cell(app, c, r, i18n)}
-                        </a>
-                      ) : cell(app, c, r, i18n)}
-                    </td>
-                  ))}
+              {table.getHeaderGroups().map((hg) => (
+                <tr key={hg.id}>
+                  {hg.headers.map((h) => {
+                    const c = h.column.columnDef.meta as Column;
+                    const dir = h.column.getIsSorted();
+                    return (
+                      <th key={h.id} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>
+                        {h.column.getCanSort() ? (
+                          <button type="button" className="th-sort" data-testid={`sort-${c.name}`}
+                            title={t("list.sortBy", { field: c.label })} onClick={() => sortBy(c.name)}>
+                            {c.label}
+                            {dir === "asc" && <span aria-label={t("list.sortedAsc")}><Icon.up /></span>}
+                            {dir === "desc" && <span aria-label={t("list.sortedDesc")}><Icon.down /></span>}
+                          </button>
+                        ) : c.label}
+                      </th>
+                    );
+                  })}
                 </tr>
               ))}
+            </thead>
+            <tbody>
+              {table.getRowModel().rows.map((row) => {
+                const r = row.original;
+                return (
+                  <tr key={row.id} data-testid="list-row" data-id={r.id} onClick={() => open(r.id)}>
+                    {row.getVisibleCells().map((x, i) => {
+                      const c = x.column.columnDef.meta as Column;
+                      return (
+                        <td key={x.id} data-label={c.label}>
+                          {i === 0 ? (
+                            <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
+                              onClick={(e) => e.stopPropagation()} title={t("list.open")}>
+                              {cell(app, c, r, i18n)}
+                            </a>
+                          ) : cell(app, c, r, i18n)}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
           {items.length === 0 && <p className="muted empty">{t("list.empty")}</p>}
