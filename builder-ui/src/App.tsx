@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, getToken, onUnauthorized, type User } from "./api";
 import { LANGS, useI18n, type Lang } from "./i18n";
+import { useInRouterContext } from "react-router";
 import { href, navigate, Router, useRoute } from "./router";
 import { Login } from "./components/Login";
 import { Setup } from "./components/Setup";
@@ -26,7 +27,8 @@ export function LangSwitch() {
 }
 
 export function App() {
-  return <Router><Shell /></Router>;
+  // Under a router already (tests render screens in one), App uses it.
+  return useInRouterContext() ? <Shell /> : <Router><Shell /></Router>;
 }
 
 function Shell() {

@@ -2,6 +2,8 @@ import { act, fireEvent, render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { vi } from "vitest";
 import { I18nProvider, type Lang } from "../i18n";
+import { Router } from "../router";
+import { clearNames } from "../names";
 
 export interface Call {
   method: string;
@@ -37,8 +39,11 @@ export function mockFetch(handler: Handler): Call[] {
   return calls;
 }
 
+// renderWith renders a screen as the app does: in a language, under the
+// hash router (App brings its own); the name caches start empty.
 export function renderWith(ui: ReactElement, lang: Lang = "en") {
-  return render(<I18nProvider lang={lang}>{ui}</I18nProvider>);
+  clearNames();
+  return render(<I18nProvider lang={lang}><Router>{ui}</Router></I18nProvider>);
 }
 
 // pointerDrag drags `handle` with the pointer (as @dnd-kit sees it) and
