@@ -107,9 +107,9 @@ async function run() {
   await page.getByTestId("entity-label").fill("Customer");
   await page.getByTestId("entity-save").click();
   const zone = page.getByTestId("field-dropzone");
-  await page.getByTestId("palette-text").dragTo(zone);
-  await page.getByTestId("palette-decimal").dragTo(zone);
-  await page.getByTestId("palette-date").dragTo(zone);
+  await dragTo(page, page.getByTestId("palette-text"), zone);
+  await dragTo(page, page.getByTestId("palette-decimal"), zone);
+  await dragTo(page, page.getByTestId("palette-date"), zone);
   for (const f of ["text_1", "decimal_1", "date_1"]) await page.getByTestId("designer-field-" + f).waitFor();
   // The amount may not be negative: the form will meet the server's check.
   await page.getByTestId("designer-field-decimal_1").click();
@@ -192,6 +192,21 @@ async function run() {
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);
+}
+
+// dragTo drags with the mouse in small steps, as a person does (@dnd-kit
+// starts a drag after the pointer has moved a few pixels, then follows it);
+// the drop lands on the lower part of the target.
+async function dragTo(page, from, to) {
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2 + 8, a.y + a.height / 2 + 8, { steps: 4 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height - 4, { steps: 12 });
+  await page.waitForTimeout(50);
+  await page.mouse.up();
+  await page.waitForTimeout(80);
 }
 
 async function waitRows(page, n) {

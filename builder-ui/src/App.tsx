@@ -1,12 +1,15 @@
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, getToken, onUnauthorized, type User } from "./api";
 import { LANGS, useI18n, type Lang } from "./i18n";
-import { href, navigate, useRoute } from "./router";
+import { useInRouterContext } from "react-router";
+import { href, navigate, Router, useRoute } from "./router";
 import { Login } from "./components/Login";
 import { Setup } from "./components/Setup";
-import { AppList } from "./components/AppList";
-import { AppShell } from "./components/AppShell";
-import { Designer } from "./components/Designer";
+// Screens behind the login are their own chunks: the login page loads only
+// what it shows (see the README's bundle figures).
+const AppList = lazy(() => import("./components/AppList").then((m) => ({ default: m.AppList })));
+const AppShell = lazy(() => import("./components/AppShell").then((m) => ({ default: m.AppShell })));
+const Designer = lazy(() => import("./components/Designer").then((m) => ({ default: m.Designer })));
 import { ErrorBox, Icon, Loading } from "./components/common";
 import { ApiError } from "./api";
 
@@ -24,6 +27,11 @@ export function LangSwitch() {
 }
 
 export function App() {
+  // Under a router already (tests render screens in one), App uses it.
+  return useInRouterContext() ? <Shell /> : <Router><Shell /></Router>;
+}
+
+function Shell() {
   const { t } = useI18n();
   const route = useRoute();
   const [authed, setAuthed] = useState(() => !!getToken());
@@ -73,7 +81,7 @@ export function App() {
     navigate({ name: "login" });
   }
 
-  const inApp = route.name !== "apps" && route.name !== "login" && route.name !== "setup" && route.name !== "design";
+  const inApp = "app" in route && route.name !== "design";
 
   return (
     <div className="layout">
@@ -91,11 +99,12 @@ export function App() {
           <button type="button" className="btn btn-ghost" data-testid="logout" onClick={logout}>{t("header.logout")}</button>
         )}
       </header>
+      <Suspense fallback={<main className="main"><Loading /></main>}>
       {!authed && route.name === "setup" ? (
         <Setup token={route.token} onLoggedIn={() => { loggedIn(); navigate({ name: "apps" }); }} />
       ) : !authed ? (
         <Login onLoggedIn={loggedIn} sessionEnded={sessionEnded} />
-      ) : route.name === "apps" || route.name === "login" || route.name === "setup" ? (
+      ) : !("app" in route) ? (
         <main className="main"><AppList admin={admin} /></main>
       ) : route.name === "design" ? (
         <main className="main">
@@ -105,6 +114,7 @@ export function App() {
       ) : (
         <AppShell route={route} menuOpen={menuOpen} admin={admin} />
       )}
+      </Suspense>
     </div>
   );
 }

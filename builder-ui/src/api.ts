@@ -22,6 +22,7 @@ export interface Field {
   max?: number | string;
   precision?: number;
   scale?: number;
+  currency?: string; // ISO 4217, shown with decimals when the document sets it
   options?: string[];
   default?: unknown;
   entity?: string;
@@ -233,7 +234,8 @@ export function query(params: Record<string, string | number | undefined | null>
 const seg = encodeURIComponent;
 
 async function request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  // X-Forma-Client: the record history says "web" for changes made here.
+  const headers: Record<string, string> = { Accept: "application/json", "X-Forma-Client": "web" };
   const token = getToken();
   if (token && opts.auth !== false) headers.Authorization = "Bearer " + token;
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -66,12 +66,12 @@ export function fromLocalInput(local: string): string | null {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
 
-export function displayValue(f: Field | undefined, v: unknown, i18n: Pick<I18n, "t" | "date" | "dateTime">): string {
+export function displayValue(f: Field | undefined, v: unknown, i18n: Pick<I18n, "t" | "date" | "dateTime"> & { lang?: string }): string {
   if (v === null || v === undefined || v === "") return i18n.t("common.empty");
   const type = f ? valueType(f) : undefined;
   switch (type) {
     case "decimal":
-      return typeof v === "number" || typeof v === "string" ? formatDecimal(v, f?.scale ?? 2) : String(v);
+      return typeof v === "number" || typeof v === "string" ? formatMoney(v, f?.scale ?? 2, i18n.lang ?? "en", f?.currency) : String(v);
     case "boolean":
       return v ? i18n.t("common.yes") : i18n.t("common.no");
     case "date":
@@ -93,6 +93,25 @@ export function formatDecimal(v: number | string, scale: number): string {
   const n = typeof v === "number" ? v : Number(v);
   if (!Number.isFinite(n) || Math.abs(n) >= 1e21) return String(v);
   return n.toFixed(Math.min(Math.max(scale, 0), 20));
+}
+
+// formatMoney shows a decimal with thousands separators and its scale's
+// places in the user's language ("3,000.50"), with the field's currency
+// when it has one ("¥3,000.50"). The value is formatted from its decimal
+// text, so large exact values keep their digits.
+export function formatMoney(v: number | string, scale: number, lang: string, currency?: string): string {
+  const digits = Math.min(Math.max(scale, 0), 20);
+  const text = typeof v === "number" ? String(v) : v.trim();
+  if (!/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(text)) return String(v);
+  try {
+    const nf = new Intl.NumberFormat(lang, {
+      minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: true,
+      ...(currency ? { style: "currency", currency } : {}),
+    });
+    return nf.format(text as unknown as number); // a decimal string is formatted exactly
+  } catch {
+    return formatDecimal(v, scale);
+  }
 }
 
 export function displaySystem(name: string, v: unknown, i18n: Pick<I18n, "t" | "date" | "dateTime">): string {

@@ -27,8 +27,17 @@ func user(c *fiber.Ctx) *access.User {
 
 func caller(c *fiber.Ctx) records.Caller {
 	u := user(c)
-	return records.Caller{UserID: u.ID, Admin: u.Admin, Roles: u.Roles, TeamID: u.TeamID}
+	cl := records.Caller{UserID: u.ID, Admin: u.Admin, Roles: u.Roles, TeamID: u.TeamID}
+	// The web UI names itself so the history can say "web" rather than
+	// "API"; it is a label for people, not a permission.
+	if c.Get(webClientHeader) == "web" {
+		cl.Path = records.PathWeb
+	}
+	return cl
 }
+
+// webClientHeader is sent by the web UI on every API call.
+const webClientHeader = "X-Forma-Client"
 
 func bearer(c *fiber.Ctx) string {
 	h := c.Get(fiber.HeaderAuthorization)

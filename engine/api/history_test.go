@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -453,6 +454,31 @@ func TestHistoryCascadeAndSetNull(t *testing.T) {
 		}
 		if e.count("crm/deal") != 1 || e.count("crm/task") != 0 {
 			t.Errorf("after the cascade: %d deals, %d tasks", e.count("crm/deal"), e.count("crm/task"))
+		}
+	})
+}
+
+// TestHistoryPathWeb: a change made through the web UI (which sends
+// X-Forma-Client: web) is recorded as "web", any other call as "api".
+func TestHistoryPathWeb(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		rec := e.create("item", map[string]any{"title": "by api"})
+		id := str(rec["id"])
+		req := httptest.NewRequest("PATCH", "http://forma.test/api/data/kit/item/"+id, strings.NewReader(`{"title":"by web","version":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("X-Forma-Client", "web")
+		resp, err := e.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("web patch: %d", resp.StatusCode)
+		}
+		hs, _ := e.history("item", id, "")
+		if len(hs) != 2 || hs[0]["path"] != "web" || hs[1]["path"] != "api" {
+			t.Fatalf("paths: want web then api, got %v", hs)
 		}
 	})
 }

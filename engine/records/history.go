@@ -16,6 +16,7 @@ import (
 // Write paths a change can come through (Caller.Path). Empty means PathAPI.
 const (
 	PathAPI    = "api"
+	PathWeb    = "web" // the API called by Forma's own web UI (it says so in X-Forma-Client)
 	PathScript = "script"
 	PathFlow   = "flow"
 	PathImport = "import"

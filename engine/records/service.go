@@ -26,8 +26,8 @@ type Caller struct {
 	Roles  []string // role names; the app document says what each grants
 	TeamID string   // the caller's team ("" for none); team scope covers the teams below it too
 	// Path is how the change came in, for the record history: PathAPI
-	// (the default when empty), PathScript, PathFlow, PathImport or
-	// PathSystem.
+	// (the default when empty), PathWeb, PathScript, PathFlow, PathImport
+	// or PathSystem.
 	Path string
 }
 

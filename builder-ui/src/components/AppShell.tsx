@@ -8,7 +8,7 @@ import { ListView } from "./ListView";
 import { RecordForm } from "./RecordForm";
 import { History } from "./History";
 
-type AppRoute = Exclude<Route, { name: "login" } | { name: "setup" } | { name: "apps" } | { name: "design" }>;
+export type AppRoute = Exclude<Extract<Route, { app: string }>, { name: "design" }>;
 
 export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen: boolean; admin?: boolean }) {
   const { t } = useI18n();

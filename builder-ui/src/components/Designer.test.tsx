@@ -1,8 +1,9 @@
 import { act, fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mockFetch, renderWith, type Call } from "../test/util";
+import { mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
 import { Designer } from "./Designer";
 import { saveDraft } from "../designer/drafts";
+import { loadPinyin } from "../designer/naming";
 import type { DDoc } from "../designer/model";
 
 const stored = (): DDoc => ({
@@ -25,19 +26,8 @@ const plan = (over: Record<string, unknown> = {}) => ({
   plan: { fromVersion: 3, toVersion: 4, destructive: false, steps: [{ op: "add_field", entity: "deal", field: "text_1", description: "add deal.text_1", path: "/entities/0/fields/3" }], ...over },
 });
 
-// dataTransfer stands in for the browser's DataTransfer in drag events.
-function dataTransfer() {
-  const data: Record<string, string> = {};
-  return { data, setData: (k: string, v: string) => { data[k] = v; }, getData: (k: string) => data[k] ?? "", effectAllowed: "", dropEffect: "" };
-}
-
-function drag(from: HTMLElement, over: HTMLElement, zone: HTMLElement) {
-  const dt = dataTransfer();
-  fireEvent.dragStart(from, { dataTransfer: dt });
-  fireEvent.dragOver(over, { dataTransfer: dt });
-  fireEvent.drop(zone, { dataTransfer: dt });
-  fireEvent.dragEnd(from, { dataTransfer: dt });
-}
+// handle: a field row's drag handle.
+const handle = (name: string) => screen.getByTestId(`designer-field-${name}`).querySelector<HTMLElement>(".drag-handle")!;
 
 const names = () => Array.from(screen.getByTestId("field-dropzone").querySelectorAll("[data-testid^='designer-field-']"))
   .filter((el) => !el.getAttribute("data-testid")!.startsWith("designer-field-error-"))
@@ -69,11 +59,11 @@ describe("Designer", () => {
     expect(screen.getByTestId("designer-field-text_1").getAttribute("data-id")).toMatch(/^f[0-9a-z]{8}$/);
 
     // Dropped on the lower half of "title" (jsdom rows have no height): inserted after it.
-    drag(screen.getByTestId("palette-text"), screen.getByTestId("designer-field-title"), screen.getByTestId("field-dropzone"));
+    await pointerDrag(screen.getByTestId("palette-text"), screen.getByTestId("designer-field-title"), screen.getByTestId("field-dropzone"));
     expect(names()).toEqual(["title", "text_2", "amount", "stage", "text_1"]);
     // Dropped on the empty part of the list: appended.
     const zone = screen.getByTestId("field-dropzone");
-    drag(screen.getByTestId("palette-date"), zone, zone);
+    await pointerDrag(screen.getByTestId("palette-date"), zone, zone);
     expect(names()).toEqual(["title", "text_2", "amount", "stage", "text_1", "date_1"]);
     const ids = Array.from(zone.querySelectorAll("li[data-id]")).map((li) => li.getAttribute("data-id"));
     expect(new Set(ids).size).toBe(6);
@@ -83,7 +73,7 @@ describe("Designer", () => {
     serve(() => undefined);
     renderWith(<Designer app="crm" />);
     await screen.findByTestId("designer-field-title");
-    drag(screen.getByTestId("designer-field-title"), screen.getByTestId("designer-field-stage"), screen.getByTestId("field-dropzone"));
+    await pointerDrag(handle("title"), screen.getByTestId("designer-field-stage"), screen.getByTestId("field-dropzone"));
     expect(names()).toEqual(["amount", "stage", "title"]);
     fireEvent.click(screen.getByTestId("field-up-title"));
     expect(names()).toEqual(["amount", "title", "stage"]);
@@ -278,6 +268,41 @@ describe("Designer", () => {
     expect(screen.queryByTestId("plan-dialog")).toBeNull();
   });
 
+  it("derives API names from Chinese labels until the name is typed or published", async () => {
+    await loadPinyin();
+    saveDraft("shop", "Shop");
+    mockFetch((c) => {
+      if (c.method === "GET" && c.url.pathname === "/api/meta/apps") return { body: { items: [] } };
+      return undefined;
+    });
+    renderWith(<Designer app="shop" draft />);
+    fireEvent.click(await screen.findByTestId("add-entity"));
+    fireEvent.change(screen.getByTestId("entity-label"), { target: { value: "门店销售" } });
+    expect((screen.getByTestId("entity-name") as HTMLInputElement).value).toBe("mendian_xiaoshou");
+    fireEvent.click(screen.getByTestId("entity-save"));
+    await screen.findByTestId("designer-entity-mendian_xiaoshou");
+    fireEvent.click(screen.getByTestId("palette-text"));
+    fireEvent.change(screen.getByTestId("config-label"), { target: { value: "客户名称" } });
+    expect((screen.getByTestId("config-name") as HTMLInputElement).value).toBe("kehu_mingcheng");
+    expect(screen.getByTestId("config-name-preview").textContent).toContain("kehu_mingcheng");
+    // A second field of the same label is numbered.
+    fireEvent.click(screen.getByTestId("palette-text"));
+    fireEvent.change(screen.getByTestId("config-label"), { target: { value: "客户名称" } });
+    expect((screen.getByTestId("config-name") as HTMLInputElement).value).toBe("kehu_mingcheng_2");
+    // A name typed by hand stays.
+    fireEvent.change(screen.getByTestId("config-name"), { target: { value: "contact" } });
+    fireEvent.change(screen.getByTestId("config-label"), { target: { value: "联系人" } });
+    expect((screen.getByTestId("config-name") as HTMLInputElement).value).toBe("contact");
+  });
+
+  it("keeps a published field's name when its label changes", async () => {
+    serve(() => undefined);
+    renderWith(<Designer app="crm" />);
+    fireEvent.click(await screen.findByTestId("designer-field-amount"));
+    fireEvent.change(screen.getByTestId("config-label"), { target: { value: "金额" } });
+    expect((screen.getByTestId("config-name") as HTMLInputElement).value).toBe("amount");
+  });
+
   it("designs a new app from a draft: add an entity, fields, publish, then it is stored", async () => {
     saveDraft("shop", "Shop");
     let created = false;
@@ -305,7 +330,7 @@ describe("Designer", () => {
     fireEvent.click(screen.getByTestId("entity-save"));
     await screen.findByTestId("designer-entity-customer");
     const zone = screen.getByTestId("field-dropzone");
-    for (const ty of ["text", "integer", "date"]) drag(screen.getByTestId(`palette-${ty}`), zone, zone);
+    for (const ty of ["text", "integer", "date"]) await pointerDrag(screen.getByTestId(`palette-${ty}`), zone, zone);
     expect(names()).toEqual(["text_1", "integer_1", "date_1"]);
     fireEvent.click(screen.getByTestId("publish"));
     fireEvent.click(await screen.findByTestId("plan-apply"));

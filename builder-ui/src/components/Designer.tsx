@@ -1,8 +1,8 @@
 // The app designer (admins): entities on the left, the selected entity's
-// fields with a palette of field types in the middle (drag and drop, or
-// click; up/down buttons for the keyboard), the selected field's settings on
+// fields with a palette of field types in the middle (drag and drop with
+// pointer, touch or keyboard, or click; up/down buttons too), the selected field's settings on
 // the right; Publish shows the migration plan of a dry run, then applies it.
-import { useCallback, useEffect, useRef, useState, type DragEvent } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { api, ApiError, type ApplyResult, type FieldType } from "../api";
 import { dropDraft, loadDraft } from "../designer/drafts";
 import {
@@ -11,6 +11,7 @@ import {
 } from "../designer/model";
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
+import { DndArea, DragRow, DropList, PaletteItem, type DropAt } from "../dnd";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { NameLabelDialog } from "./Dialog";
 import { FieldConfig } from "./FieldConfig";
@@ -20,8 +21,6 @@ import { FormsEditor } from "./FormsEditor";
 import { ListViewEditor } from "./ListViewEditor";
 import { RolesEditor } from "./RolesEditor";
 import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
-
-const DRAG_MIME = "application/x-forma-designer";
 
 function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
@@ -48,8 +47,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
   const [addingEntity, setAddingEntity] = useState(false);
   const [tab, setTab] = useState<Tab>("model");
   const [dropAt, setDropAt] = useState<number | null>(null);
-  const dropRef = useRef<number | null>(null);
-  const dragRef = useRef<Drag | null>(null);
+  // Ids of the fields of the published version: their names no longer follow their labels.
+  const [publishedIds, setPublishedIds] = useState<Set<string>>(() => new Set());
 
   const load = useCallback(async (keepSelection = false) => {
     setLoadError(null);
@@ -64,6 +63,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
       }
       const d = normalize((await api.app(app)) as unknown as DDoc);
       setDoc(d);
+      setPublishedIds(new Set(d.entities.flatMap((e) => e.fields.map((f) => f.id))));
       setStored(true);
       setDirty(false);
       if (!keepSelection) {
@@ -122,60 +122,22 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
 
   // Drag and drop: palette types and field rows are dragged onto the list;
   // a row's upper half drops before it, the lower half after it.
-  function startDrag(e: DragEvent, d: Drag) {
-    dragRef.current = d;
-    e.dataTransfer.effectAllowed = d.kind === "type" ? "copy" : "move";
-    const payload = JSON.stringify(d);
-    try {
-      e.dataTransfer.setData(DRAG_MIME, payload);
-      e.dataTransfer.setData("text/plain", payload);
-    } catch {
-      /* the ref carries it */
-    }
+  function over(at: DropAt | null) {
+    setDropAt(at ? at.at ?? entity?.fields.length ?? 0 : null);
   }
-  function setDrop(i: number | null) {
-    dropRef.current = i;
-    setDropAt(i);
-  }
-  function overRow(e: DragEvent, i: number) {
-    e.preventDefault();
-    const r = e.currentTarget.getBoundingClientRect();
-    setDrop(r.height > 0 && e.clientY < r.top + r.height / 2 ? i : i + 1);
-  }
-  function overZone(e: DragEvent) {
-    e.preventDefault();
-    if (e.target === e.currentTarget && entity) setDrop(entity.fields.length);
-  }
-  function readDrag(e: DragEvent): Drag | null {
-    let raw = "";
-    try {
-      raw = e.dataTransfer?.getData(DRAG_MIME) || e.dataTransfer?.getData("text/plain") || "";
-    } catch {
-      raw = "";
-    }
-    if (raw) {
-      try {
-        const d = JSON.parse(raw) as Drag;
-        if (d.kind === "type" && FIELD_TYPES.includes(d.type)) return d;
-        if (d.kind === "field" && typeof d.id === "string") return d;
-      } catch {
-        /* not ours */
-      }
-    }
-    return dragRef.current;
-  }
-  function drop(e: DragEvent) {
-    e.preventDefault();
-    const d = readDrag(e);
-    const at = dropRef.current ?? entity?.fields.length ?? 0;
-    dragRef.current = null;
-    setDrop(null);
-    if (!d || !doc || !entity) return;
+  function drop(d: Drag, target: DropAt) {
+    if (!doc || !entity) return;
+    const at = target.at ?? entity.fields.length;
     if (d.kind === "type") addField(d.type, at);
     else {
       const from = entity.fields.findIndex((f) => f.id === d.id);
       if (from >= 0 && at !== from && at !== from + 1) edit(moveField(doc, ei, from, at));
     }
+  }
+  function dragLabel(d: Drag): string {
+    if (d.kind === "type") return t(`type.${d.type}`);
+    const f = entity?.fields.find((x) => x.id === d.id);
+    return f ? f.label || f.name : "";
   }
 
   async function publish() {
@@ -339,7 +301,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
             {!entity ? (
               <p className="muted">{t("design.addEntityFirst")}</p>
             ) : (
-              <>
+              <DndArea<Drag> onDrop={drop} onOver={over} overlay={(d) => <span className="palette-item">{dragLabel(d)}</span>}>
                 <div className="entity-config">
                   <label className="field">
                     <span className="field-label">{t("design.entityLabel")}</span>
@@ -370,17 +332,15 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                 <div className="palette" data-testid="palette" aria-label={t("design.palette")}>
                   <span className="muted small palette-hint">{t("design.paletteHint")}</span>
                   {FIELD_TYPES.map((ty) => (
-                    <button key={ty} type="button" className={"palette-item" + (COMPUTED.includes(ty) ? " computed" : "")} draggable
-                      data-testid={`palette-${ty}`} title={t("design.paletteAdd", { type: t(`type.${ty}`) })}
-                      onDragStart={(e) => startDrag(e, { kind: "type", type: ty })} onDragEnd={() => { dragRef.current = null; setDrop(null); }}
-                      onClick={() => addField(ty)}>
+                    <PaletteItem key={ty} id={"type:" + ty} data={{ kind: "type", type: ty } satisfies Drag}
+                      className={"palette-item" + (COMPUTED.includes(ty) ? " computed" : "")}
+                      testId={`palette-${ty}`} title={t("design.paletteAdd", { type: t(`type.${ty}`) })} onClick={() => addField(ty)}>
                       {t(`type.${ty}`)}
-                    </button>
+                    </PaletteItem>
                   ))}
                 </div>
-                <ul className={"designer-fieldlist" + (dropAt !== null ? " dragging" : "")} data-testid="field-dropzone"
-                  aria-label={t("design.fields")} onDragOver={overZone} onDrop={drop}
-                  onDragLeave={(e) => { if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDrop(null); }}>
+                <DropList zone="fields" className={"designer-fieldlist" + (dropAt !== null ? " dragging" : "")} testId="field-dropzone"
+                  label={t("design.fields")}>
                   {entity.fields.length === 0 && <li className="muted dropzone-empty">{t("design.dropHere")}</li>}
                   {entity.fields.map((f, i) => {
                     const errs = errors.fields[fieldKey(ei, f.id)];
@@ -390,10 +350,9 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                     if (dropAt === i) cls.push("drop-before");
                     if (dropAt === i + 1 && i === entity.fields.length - 1) cls.push("drop-after");
                     return (
-                      <li key={f.id} className={cls.join(" ")} draggable data-testid={`designer-field-${f.name}`} data-id={f.id}
-                        onDragStart={(e) => startDrag(e, { kind: "field", id: f.id })} onDragEnd={() => { dragRef.current = null; setDrop(null); }}
-                        onDragOver={(e) => overRow(e, i)} onClick={() => setFieldId(f.id)}>
-                        <span className="drag-handle" aria-hidden="true">⋮⋮</span>
+                      <DragRow key={f.id} id={"field:" + f.id} data={{ kind: "field", id: f.id } satisfies Drag} zone="fields" index={i}
+                        className={cls.join(" ")} testId={`designer-field-${f.name}`} dataId={f.id} onClick={() => setFieldId(f.id)}
+                        handleLabel={t("design.dragField", { field: f.label || f.name })}>
                         <button type="button" className="designer-field-main" aria-pressed={f.id === fieldId} onClick={() => setFieldId(f.id)}>
                           <span>{f.label || f.name}</span>
                           <span className="muted small mono">{f.name}</span>
@@ -411,17 +370,18 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                             <Icon.down />
                           </button>
                         </span>
-                      </li>
+                      </DragRow>
                     );
                   })}
-                </ul>
-              </>
+                </DropList>
+              </DndArea>
             )}
           </div>
 
           <aside className="designer-col designer-config">
             {field && entity ? (
               <FieldConfig key={field.id} doc={doc} entityIndex={ei} field={field} errors={errors.fields[fieldKey(ei, field.id)] ?? []}
+                published={publishedIds.has(field.id)}
                 onChange={patchField}
                 onType={(ty) => edit(setFieldType(doc, ei, field.id, ty))}
                 onDelete={() => { edit(renameFieldRefs(removeField(doc, ei, field.id), entity.name, field.name, null)); setFieldId(null); }} />
@@ -453,7 +413,7 @@ function EntityDialog({ taken, onSave, onCancel }: { taken: string[]; onSave: (n
   return (
     <NameLabelDialog title={t("design.addEntity")} testId="entity-dialog"
       testIds={{ name: "entity-name", label: "entity-label", submit: "entity-save", error: "entity-error" }}
-      nameLabel={t("design.entityName")} namePlaceholder="customer" labelLabel={t("design.entityLabel")}
+      nameLabel={t("design.entityName")} nameHint={t("design.entityNameHint")} namePlaceholder="customer" labelLabel={t("design.entityLabel")}
       submitText={t("design.add")} cancelText={t("plan.cancel")}
       validate={(n) => (!NAME_RE.test(n) ? t("design.nameRule") : taken.includes(n) ? t("design.entityTaken") : null)}
       onSave={onSave} onCancel={onCancel} />

@@ -1,6 +1,6 @@
-import { createEvent, fireEvent, screen, within } from "@testing-library/react";
+import { fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mockFetch, renderWith, type Call } from "../test/util";
+import { mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
 import { Designer } from "./Designer";
 import type { DDoc } from "../designer/model";
 
@@ -31,22 +31,10 @@ function serve(doc: DDoc, handler: (c: Call) => ReturnType<Parameters<typeof moc
 }
 const posts = (calls: Call[]) => calls.filter((c) => c.method === "POST" && c.url.pathname === "/api/meta/apps");
 
-function dataTransfer() {
-  const data: Record<string, string> = {};
-  return { data, setData: (k: string, v: string) => { data[k] = v; }, getData: (k: string) => data[k] ?? "", effectAllowed: "", dropEffect: "" };
-}
-
-// drag: over the upper half of `over` (before it) when before is set, else its lower half.
+// drag: a palette item, or a placed field by its handle, dropped over the
+// upper half of `over` (before it) when before is set, else its lower half.
 function drag(from: HTMLElement, over: HTMLElement, zone: HTMLElement, before = false) {
-  const dt = dataTransfer();
-  over.getBoundingClientRect = () => ({ top: 0, height: 20, left: 0, width: 100, bottom: 20, right: 100, x: 0, y: 0, toJSON: () => ({}) });
-  fireEvent.dragStart(from, { dataTransfer: dt });
-  // jsdom has no DragEvent: clientY is put on the event by hand.
-  const ev = createEvent.dragOver(over, { dataTransfer: dt });
-  Object.defineProperty(ev, "clientY", { value: before ? 2 : 18 });
-  fireEvent(over, ev);
-  fireEvent.drop(zone, { dataTransfer: dt });
-  fireEvent.dragEnd(from, { dataTransfer: dt });
+  return pointerDrag(from.querySelector<HTMLElement>(".drag-handle") ?? from, over, zone, before);
 }
 
 const placed = (i: number) => Array.from(screen.getByTestId(`section-drop-${i}`).querySelectorAll("[data-testid^='placed-']"))
@@ -81,7 +69,7 @@ describe("Designer: forms tab", () => {
     expect(placed(0)).toEqual(["title", "stage"]);
     expect(screen.queryByTestId("form-palette-title")).toBeNull();
     // Dropped on the upper half of "stage": before it.
-    drag(screen.getByTestId("form-palette-amount"), screen.getByTestId("placed-stage"), screen.getByTestId("section-drop-0"), true);
+    await drag(screen.getByTestId("form-palette-amount"), screen.getByTestId("placed-stage"), screen.getByTestId("section-drop-0"), true);
     expect(placed(0)).toEqual(["title", "amount", "stage"]);
 
     fireEvent.click(screen.getByTestId("section-add"));
@@ -89,11 +77,11 @@ describe("Designer: forms tab", () => {
     fireEvent.change(screen.getByTestId("section-columns-1"), { target: { value: "1" } });
     // Dragged from section 0 into the empty section 1.
     const zone1 = screen.getByTestId("section-drop-1");
-    drag(screen.getByTestId("placed-amount"), zone1, zone1);
+    await drag(screen.getByTestId("placed-amount"), zone1, zone1);
     expect(placed(0)).toEqual(["title", "stage"]);
     expect(placed(1)).toEqual(["amount"]);
     // Within a section: title dropped after stage.
-    drag(screen.getByTestId("placed-title"), screen.getByTestId("placed-stage"), screen.getByTestId("section-drop-0"));
+    await drag(screen.getByTestId("placed-title"), screen.getByTestId("placed-stage"), screen.getByTestId("section-drop-0"));
     expect(placed(0)).toEqual(["stage", "title"]);
     fireEvent.click(screen.getByTestId("placed-remove-stage"));
     expect(placed(0)).toEqual(["title"]);

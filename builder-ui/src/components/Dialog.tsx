@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { nameFromLabel, usePinyin } from "../designer/naming";
 
 // A modal dialog: Escape or the backdrop closes it, focus starts inside.
 export function Dialog({ title, testId, onClose, children, footer, wide }: {
@@ -22,7 +23,8 @@ export function Dialog({ title, testId, onClose, children, footer, wide }: {
   );
 }
 
-// NameLabelDialog asks for a name and a label (new app, new entity): the
+// NameLabelDialog asks for a label and a name (new app, new entity): until
+// the name is typed by hand it follows the label (pinyin for Chinese); the
 // caller's validate says what is wrong with the trimmed name (or null), and
 // onSave gets the trimmed name and label.
 export function NameLabelDialog({
@@ -34,6 +36,8 @@ export function NameLabelDialog({
 }) {
   const [name, setName] = useState("");
   const [label, setLabel] = useState("");
+  const [nameTyped, setNameTyped] = useState(false);
+  usePinyin();
   const [error, setError] = useState<string | null>(null);
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -46,14 +50,20 @@ export function NameLabelDialog({
     <Dialog title={title} testId={testId} onClose={onCancel}>
       <form className="dialog-form" onSubmit={submit} noValidate>
         <label className="field">
-          <span className="field-label">{nameLabel}</span>
-          <input className="mono" value={name} data-testid={testIds.name} spellCheck={false} autoCapitalize="off" placeholder={namePlaceholder}
-            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setError(null); }} />
-          {nameHint && <span className="muted small">{nameHint}</span>}
+          <span className="field-label">{labelLabel}</span>
+          <input value={label} data-testid={testIds.label} onChange={(e) => {
+            setLabel(e.target.value);
+            if (!nameTyped) {
+              setName(nameFromLabel(e.target.value));
+              setError(null);
+            }
+          }} />
         </label>
         <label className="field">
-          <span className="field-label">{labelLabel}</span>
-          <input value={label} data-testid={testIds.label} onChange={(e) => setLabel(e.target.value)} />
+          <span className="field-label">{nameLabel}</span>
+          <input className="mono" value={name} data-testid={testIds.name} spellCheck={false} autoCapitalize="off" placeholder={namePlaceholder}
+            aria-invalid={!!error || undefined} onChange={(e) => { setName(e.target.value); setNameTyped(true); setError(null); }} />
+          {nameHint && <span className="muted small">{nameHint}</span>}
         </label>
         {error && <div className="field-error" role="alert" data-testid={testIds.error}>{error}</div>}
         <div className="dialog-footer">

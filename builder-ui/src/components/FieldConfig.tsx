@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import type { FieldType } from "../api";
 import { useI18n } from "../i18n";
+import { nameFromLabel, uniqueName, usePinyin } from "../designer/naming";
 import {
   COMPUTED, FIELD_TYPES, formatDefault, NAME_RE, NUMERIC, ON_DELETE, parseDefault, RETURN_TYPES, ROLLUP_OPS, rollupCandidates,
   TEXT_LIKE, type DDoc, type DField, type Rollup,
@@ -95,8 +96,9 @@ function DefaultEditor({ field, onChange }: { field: DField; onChange: (v: unkno
   );
 }
 
-export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType, onDelete }: {
+export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType, onDelete, published }: {
   doc: DDoc;
+  published?: boolean; // the field is in the published version: its name stays unless edited
   entityIndex: number;
   field: DField;
   errors: string[];
@@ -105,10 +107,23 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
   onDelete: () => void;
 }) {
   const { t } = useI18n();
+  usePinyin();
   const entity = doc.entities[entityIndex];
   const nameTaken = entity.fields.some((f) => f.id !== field.id && f.name === field.name);
   const badName = !NAME_RE.test(field.name);
   const computed = COMPUTED.includes(field.type);
+  // Until it is published or typed by hand, a field's name follows its label
+  // (pinyin for Chinese), numbered when another field has it.
+  const taken = (n: string) => entity.fields.some((f) => f.id !== field.id && f.name === n);
+  const derived = (label: string) => {
+    const n = nameFromLabel(label);
+    return n ? uniqueName(n, taken) : "";
+  };
+  const follows = !published && (/^[a-z]+_\d+$/.test(field.name) || field.name === derived(field.label ?? ""));
+  const setLabel = (label: string) => {
+    const n = follows ? derived(label) : "";
+    onChange(n ? { label, name: n } : { label });
+  };
   const rollup: Rollup = field.rollup ?? { entity: "", via: "", op: "count" };
   const candidates = rollupCandidates(doc, entity.name);
   const rollEntity = doc.entities.find((e) => e.name === rollup.entity);
@@ -130,7 +145,8 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
       )}
       <label className="field">
         <span className="field-label">{t("design.label")}</span>
-        <input value={field.label ?? ""} data-testid="config-label" onChange={(e) => onChange({ label: e.target.value })} />
+        <input value={field.label ?? ""} data-testid="config-label" onChange={(e) => setLabel(e.target.value)} />
+        {follows && field.label && <span className="muted small" data-testid="config-name-preview">{t("design.nameFromLabel", { name: field.name })}</span>}
       </label>
       <label className="field">
         <span className="field-label">{t("design.name")}</span>

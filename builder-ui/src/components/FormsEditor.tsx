@@ -1,8 +1,8 @@
 // The designer's Forms tab: an entity's record form layout — sections
 // (title, 1–3 columns, order) holding the entity's fields — edited with
-// native drag and drop (or clicks and buttons), beside a live preview of the
+// drag and drop (pointer, touch or keyboard; or clicks and buttons), beside a live preview of the
 // form as a chosen role sees it (the runtime's own form rendering).
-import { useRef, useState, type DragEvent } from "react";
+import { useState } from "react";
 import type { AppDocument, FormLayout } from "../api";
 import {
   addSection, DEFAULT_ROLES, emptyLayout, fieldRulesFor, formLayoutOf, MAX_COLUMNS, moveSection, placeField, removeSection,
@@ -13,8 +13,7 @@ import { fieldLabel } from "../fields";
 import { useI18n } from "../i18n";
 import { Icon } from "./common";
 import { FormPreview } from "./RecordForm";
-
-const DRAG_MIME = "application/x-forma-layout";
+import { DndArea, DragRow, DropList, PaletteItem, type DropAt } from "../dnd";
 
 // The preview's "admin" choice: no role name can look like this.
 export const PREVIEW_ADMIN = "*admin";
@@ -66,9 +65,7 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
   const { t } = useI18n();
   const [ei, setEi] = useState(0);
   const [previewRole, setPreviewRole] = useState("rep");
-  const [dropAt, setDropAtState] = useState<{ si: number; at: number } | null>(null);
-  const dropRef = useRef<{ si: number; at: number } | null>(null);
-  const dragRef = useRef<string | null>(null);
+  const [dropAt, setDropAt] = useState<{ si: number; at: number } | null>(null);
   const entity = doc.entities[Math.min(ei, doc.entities.length - 1)];
   const problems = formsErrors(doc, errors, "form");
 
@@ -86,48 +83,19 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
     setLayout(placeField(l, name, l.sections.length - 1));
   }
 
-  function setDrop(d: { si: number; at: number } | null) {
-    dropRef.current = d;
-    setDropAtState(d);
+  // A drop zone per section ("s0", "s1"…); a placed field's upper half
+  // drops before it, its lower half after it, the empty part at the end.
+  const sectionOf = (zone: string) => Number(zone.slice(1));
+  function over(at: DropAt | null) {
+    if (!at) return setDropAt(null);
+    const si = sectionOf(at.zone);
+    setDropAt({ si, at: at.at ?? base().sections[si]?.fields.length ?? 0 });
   }
-  function startDrag(e: DragEvent, name: string) {
-    dragRef.current = name;
-    e.dataTransfer.effectAllowed = "move";
-    try {
-      e.dataTransfer.setData(DRAG_MIME, name);
-      e.dataTransfer.setData("text/plain", name);
-    } catch {
-      /* the ref carries it */
-    }
-  }
-  function endDrag() {
-    dragRef.current = null;
-    setDrop(null);
-  }
-  function overItem(e: DragEvent, si: number, j: number) {
-    e.preventDefault();
-    const r = e.currentTarget.getBoundingClientRect();
-    setDrop({ si, at: r.height > 0 && e.clientY < r.top + r.height / 2 ? j : j + 1 });
-  }
-  function overZone(e: DragEvent, si: number) {
-    e.preventDefault();
-    if (e.target === e.currentTarget) setDrop({ si, at: base().sections[si]?.fields.length ?? 0 });
-  }
-  function drop(e: DragEvent, si: number) {
-    e.preventDefault();
-    let name = "";
-    try {
-      name = e.dataTransfer?.getData(DRAG_MIME) || e.dataTransfer?.getData("text/plain") || "";
-    } catch {
-      name = "";
-    }
-    if (!names.has(name)) name = dragRef.current ?? "";
-    const d = dropRef.current;
-    endDrag();
-    if (!name || !names.has(name)) return;
+  function drop(name: string, target: DropAt) {
+    if (!names.has(name)) return;
     const l = base();
-    const at = d && d.si === si ? d.at : l.sections[si]?.fields.length ?? 0;
-    setLayout(placeField(l, name, si, at));
+    const si = sectionOf(target.zone);
+    setLayout(placeField(l, name, si, target.at ?? l.sections[si]?.fields.length ?? 0));
   }
 
   const roles = previewRoles(doc);
@@ -142,7 +110,7 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
     <div className="layout-editor">
       <ProblemList items={problems} testId="forms-error" />
       <div className="layout-toolbar">
-        <EntityPicker doc={doc} value={ei} onChange={(i) => { setEi(i); endDrag(); }} testId="forms-entity" />
+        <EntityPicker doc={doc} value={ei} onChange={(i) => { setEi(i); setDropAt(null); }} testId="forms-entity" />
         {layout && (
           <button type="button" className="btn btn-small btn-ghost" data-testid="form-reset" onClick={() => setLayout(null)}>
             {t("layout.reset")}
@@ -150,15 +118,16 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
         )}
       </div>
       <div className="layout-grid">
+        <DndArea<string> onDrop={drop} onOver={over} overlay={(n) => <span className="palette-item">{byName(n) ? fieldLabel(byName(n)!) : n}</span>}>
         <div className="layout-edit">
           {!layout && <p className="muted small" data-testid="form-auto">{t("layout.auto")}</p>}
           <div className="palette layout-palette" aria-label={t("layout.palette")}>
             <span className="muted small palette-hint">{free.length ? t("layout.paletteHint") : t("layout.allPlaced")}</span>
             {free.map((f) => (
-              <button key={f.name} type="button" className="palette-item" draggable data-testid={`form-palette-${f.name}`}
-                onDragStart={(e) => startDrag(e, f.name)} onDragEnd={endDrag} onClick={() => addToLast(f.name)}>
+              <PaletteItem key={f.name} id={"form-palette:" + f.name} data={f.name} className="palette-item" testId={`form-palette-${f.name}`}
+                onClick={() => addToLast(f.name)}>
                 {fieldLabel(f)}
-              </button>
+              </PaletteItem>
             ))}
           </div>
           {(layout?.sections ?? []).map((s, si) => (
@@ -182,9 +151,7 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
                     aria-label={t("layout.removeSection")} onClick={() => setLayout(removeSection(base(), si))}><Icon.x /></button>
                 </span>
               </div>
-              <ul className={"layout-drop" + (dropAt?.si === si ? " dragging" : "")} data-testid={`section-drop-${si}`}
-                onDragOver={(e) => overZone(e, si)} onDrop={(e) => drop(e, si)}
-                onDragLeave={(e) => { if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDrop(null); }}>
+              <DropList zone={"s" + si} className={"layout-drop" + (dropAt?.si === si ? " dragging" : "")} testId={`section-drop-${si}`}>
                 {s.fields.length === 0 && <li className="muted small dropzone-empty">{t("layout.dropHere")}</li>}
                 {s.fields.map((n, j) => {
                   const f = byName(n);
@@ -193,17 +160,16 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
                   if (dropAt?.si === si && dropAt.at === j) cls.push("drop-before");
                   if (dropAt?.si === si && dropAt.at === j + 1 && j === s.fields.length - 1) cls.push("drop-after");
                   return (
-                    <li key={n} className={cls.join(" ")} draggable data-testid={`placed-${n}`}
-                      onDragStart={(e) => startDrag(e, n)} onDragEnd={endDrag} onDragOver={(e) => overItem(e, si, j)}>
-                      <span className="drag-handle" aria-hidden="true">⋮⋮</span>
+                    <DragRow key={n} id={"placed:" + n} data={n} zone={"s" + si} index={j} className={cls.join(" ")} testId={`placed-${n}`}
+                      handleLabel={t("layout.dragField", { field: f ? fieldLabel(f) : n })}>
                       <span className="layout-field-label">{f ? fieldLabel(f) : n}</span>
                       <span className="muted small mono">{n}</span>
                       <button type="button" className="btn btn-icon btn-small" data-testid={`placed-remove-${n}`}
                         aria-label={t("layout.removeField", { field: n })} onClick={() => setLayout(unplaceField(base(), n))}><Icon.x /></button>
-                    </li>
+                    </DragRow>
                   );
                 })}
-              </ul>
+              </DropList>
             </div>
           ))}
           <button type="button" className="btn" data-testid="section-add" onClick={() => setLayout(addSection(base()))}>
@@ -211,6 +177,7 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
           </button>
           {layout && free.length > 0 && <p className="muted small">{t("layout.restNote")}</p>}
         </div>
+        </DndArea>
         <div className="layout-preview" data-testid="form-preview" aria-label={t("layout.preview")}>
           <h2 className="panel-title">{t("layout.preview")}</h2>
           <label className="inline-field preview-role">

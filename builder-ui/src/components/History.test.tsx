@@ -19,6 +19,8 @@ describe("History", () => {
   it("lists who changed what and when, in local time, with old → new per field", async () => {
     const calls = mockFetch((c) => {
       if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "me@example.com" } };
+      if (c.url.pathname === "/api/directory/users" && c.url.searchParams.get("id") === "u2") return { body: { items: [{ id: "u2", name: "Una Two", email: "u2@example.com" }] } };
+      if (c.url.pathname === "/api/data/crm/deal/d1") return { body: { id: "d1", stage: "won" } };
       if (c.url.pathname === "/api/data/crm/deal/d1/history") {
         return {
           body: {
@@ -44,8 +46,11 @@ describe("History", () => {
     expect(stage.querySelector(".old")!.textContent).toBe("lead");
     expect(stage.querySelector(".new")!.textContent).toBe("won");
     expect(within(entries[0]).getByTestId("history-change-due_at").textContent).toMatch(/—.*Nov 22, 2026.*10:00/);
-    expect(entries[1].textContent).toContain("by u2");
-    expect(entries[1].textContent).toContain("via import");
+    // Users by name, the path in words.
+    await screen.findByText("by Una Two");
+    expect(within(entries[0]).getByTestId("history-path").textContent).toBe("through the API");
+    expect(within(entries[1]).getByTestId("history-path").textContent).toBe("by an import");
+    expect(within(entries[1]).getByTestId("history-change-owner").querySelector(".new")!.textContent).toBe("Una Two");
     expect(within(entries[1]).getByTestId("history-change-amount").querySelector(".new")!.textContent).toBe("10.50");
     expect(within(entries[1]).getByTestId("history-change-owner").querySelector("th")!.textContent).toBe("Owner");
     expect(screen.queryByTestId("history-more")).toBeNull();

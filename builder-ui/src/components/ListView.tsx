@@ -1,13 +1,20 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useSearchParams } from "react-router";
+import { createColumnHelper, getCoreRowModel, useReactTable, type SortingState } from "@tanstack/react-table";
 import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
 import { listViewOf } from "../designer/layouts";
-import { columnLabel, displaySystem, displayValue, entityLabel, fieldLabel, isSystem } from "../fields";
+import {
+  columnLabel, displaySystem, displayValue, entityLabel, fieldLabel, fromInput, isComputed, isSystem, toInput, type InputValue,
+} from "../fields";
 import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
+import { rememberRecord, useNames, type NameKey } from "../names";
 import { href, navigate } from "../router";
-import { ErrorBox, Icon, Loading } from "./common";
+import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
+import { Kanban } from "./Kanban";
+import { Calendar, monthOf, monthText } from "./Calendar";
 
 export const PAGE_SIZE = 25;
 const MAX_COLUMNS = 6;
@@ -44,18 +51,124 @@ export function nextSort(current: string, name: string): string {
   return current === name ? "-" + name : name;
 }
 
+export type ViewKind = "list" | "kanban" | "calendar";
+
+// The field types a grid cell edits in place (the rest open the record).
+const INLINE = new Set(["text", "email", "phone", "url", "integer", "decimal", "select", "date", "boolean"]);
+
+export function kanbanFields(entity: Entity): Field[] {
+  return entity.fields.filter((f) => f.type === "select" && (f.options?.length ?? 0) > 0);
+}
+export function calendarFields(entity: Entity): Field[] {
+  return entity.fields.filter((f) => f.type === "date" || f.type === "datetime");
+}
+
+// The list screen of an entity: a view switcher (list, kanban by a select
+// field, calendar by a date field) over one filter; the view, its field, the
+// sort, the filter and the calendar's month are in the URL
+// (#/a/{app}/{entity}?view=kanban&by=stage&filter=…&sort=…&month=2026-11).
 export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) {
   const i18n = useI18n();
   const { t } = i18n;
   // The list view of the app document gives the starting columns, sort and filter.
-  const view = listViewOf(app, entity.name);
-  const columns = useMemo(() => listColumns(entity, t, view?.columns), [entity, t, view?.columns]);
+  const layout = listViewOf(app, entity.name);
   const filterFields = useMemo(() => filterableFields(entity.fields), [entity]);
+  const [params, setParams] = useSearchParams();
+  const set = (patch: Record<string, string | null>, replace = true) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) next.delete(k);
+      else next.set(k, v);
+    }
+    setParams(next, { replace });
+  };
 
-  const [sort, setSort] = useState(view?.sort ?? "");
-  const [filter, setFilter] = useState(view?.filter ?? "");
+  const boards = kanbanFields(entity);
+  const dates = calendarFields(entity);
+  const want = params.get("view");
+  const view: ViewKind = want === "kanban" && boards.length ? "kanban" : want === "calendar" && dates.length ? "calendar" : "list";
+  const by = view === "kanban" ? boards.find((f) => f.name === params.get("by")) ?? boards[0]
+    : view === "calendar" ? dates.find((f) => f.name === params.get("by")) ?? dates[0] : undefined;
+  const sort = params.get("sort") ?? layout?.sort ?? "";
+  const filter = params.get("filter") ?? layout?.filter ?? "";
   const [filterModel, setFilterModel] = useState<FilterModel>(emptyFilter);
   const [showFilter, setShowFilter] = useState(false);
+
+  const applyFilter = (text: string, model: FilterModel) => {
+    setFilterModel(model);
+    set({ filter: text });
+  };
+  const pick = (v: ViewKind) => set({ view: v === "list" ? null : v, by: null }, false);
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>{entityLabel(entity)}</h1>
+        <div className="page-actions">
+          <div className="view-switch" role="tablist" aria-label={t("view.switch")}>
+            <button type="button" role="tab" aria-selected={view === "list"} className={"btn btn-small" + (view === "list" ? " btn-active" : "")}
+              data-testid="view-list" onClick={() => pick("list")}>{t("view.list")}</button>
+            {boards.length > 0 && (
+              <button type="button" role="tab" aria-selected={view === "kanban"} className={"btn btn-small" + (view === "kanban" ? " btn-active" : "")}
+                data-testid="view-kanban" onClick={() => pick("kanban")}>{t("view.kanban")}</button>
+            )}
+            {dates.length > 0 && (
+              <button type="button" role="tab" aria-selected={view === "calendar"} className={"btn btn-small" + (view === "calendar" ? " btn-active" : "")}
+                data-testid="view-calendar" onClick={() => pick("calendar")}>{t("view.calendar")}</button>
+            )}
+          </div>
+          <button type="button" className={"btn" + (filter ? " btn-active" : "")} aria-expanded={showFilter}
+            data-testid="filter-toggle" onClick={() => setShowFilter((s) => !s)}>
+            <Icon.filter /> {t("filter.title")}
+          </button>
+          <a className="btn btn-primary" href={href({ name: "new", app: app.name, entity: entity.name })} data-testid="new-record">
+            <Icon.plus /> {t("list.new")}
+          </a>
+        </div>
+      </div>
+      {by && (view === "kanban" ? boards : dates).length > 1 && (
+        <label className="inline-field view-by">
+          <span className="small muted">{view === "kanban" ? t("view.groupBy") : t("view.dateField")}</span>
+          <select value={by.name} data-testid="view-by" onChange={(e) => set({ by: e.target.value })}>
+            {(view === "kanban" ? boards : dates).map((f) => <option key={f.name} value={f.name}>{fieldLabel(f)}</option>)}
+          </select>
+        </label>
+      )}
+      {showFilter && <FilterBuilder fields={filterFields} value={filterModel} onApply={applyFilter} />}
+      {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
+      {view === "kanban" && by ? (
+        <Kanban key={by.name} app={app} entity={entity} field={by} filter={filter} sort={sort} />
+      ) : view === "calendar" && by ? (
+        <Calendar key={by.name} app={app} entity={entity} field={by} filter={filter} month={monthOf(params.get("month"))}
+          onMonth={(m) => set({ month: monthText(m) })} />
+      ) : (
+        // A new sort or filter starts again from the first page.
+        <Grid key={sort + "\u0000" + filter} app={app} entity={entity} sort={sort} filter={filter} columnNames={layout?.columns}
+          onSort={(name) => set({ sort: nextSort(sort, name) })} />
+      )}
+    </section>
+  );
+}
+
+interface Editing {
+  id: string;
+  name: string;
+  value: InputValue;
+  error?: string;
+  saving?: boolean;
+}
+
+// The grid: a @tanstack/react-table table of one page of records, sorted by
+// the server (the table only shows the state), rows keyed by record id.
+// A click on a plain field's cell edits it in place (Enter or leaving the
+// cell saves with the record's version, Escape cancels; a refusal shows on
+// the cell); the first column links to the record, other cells open it.
+function Grid({ app, entity, sort, filter, columnNames, onSort }: {
+  app: AppDocument; entity: Entity; sort: string; filter: string; columnNames?: string[]; onSort: (name: string) => void;
+}) {
+  const i18n = useI18n();
+  const { t } = i18n;
+  const columns = useMemo(() => listColumns(entity, t, columnNames), [entity, t, columnNames]);
   // cursors[i] is the cursor that fetches page i; page 0 has none.
   const [cursors, setCursors] = useState<string[]>([""]);
   const [items, setItems] = useState<DataRecord[] | null>(null);
@@ -63,6 +176,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const [attempt, setAttempt] = useState(0);
+  const [editing, setEditing] = useState<Editing | null>(null);
   // Ref columns show the referenced record's label (?expand=…). If the
   // server refuses the expansion (a ref hidden from this user), list without.
   const [noExpand, setNoExpand] = useState(false);
@@ -78,7 +192,14 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
     api.list(app.name, entity.name, { sort, filter, limit: PAGE_SIZE, cursor: cursor || undefined, expand: expand || undefined }).then(
       (r) => {
         if (!live) return;
-        setItems(r.items ?? []);
+        const got = r.items ?? [];
+        for (const x of got) {
+          for (const c of columns) {
+            const e = x.expand?.[c.name];
+            if (e && c.field?.entity) rememberRecord(app, c.field.entity, e);
+          }
+        }
+        setItems(got);
         setNext(r.nextCursor || undefined);
         setLoading(false);
       },
@@ -95,82 +216,158 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
     return () => {
       live = false;
     };
+    // columns follow entity; app is stable per screen
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [app.name, entity.name, sort, filter, cursor, expand, attempt]);
 
-  const sortBy = (name: string) => {
-    setSort((s) => nextSort(s, name));
-    setCursors([""]);
-  };
-  const applyFilter = (text: string, model: FilterModel) => {
-    setFilterModel(model);
-    setFilter(text);
-    setCursors([""]);
-  };
+  // Users (user fields, owner, created_by) and refs not expanded show by name.
+  const wanted: NameKey[] = [];
+  for (const r of items ?? []) {
+    for (const c of columns) {
+      const v = r[c.name];
+      if (typeof v !== "string" || !v) continue;
+      if (c.field?.type === "user" || (!c.field && (c.name === "owner" || c.name === "created_by"))) wanted.push({ kind: "user", id: v });
+      else if (c.field?.type === "ref" && !r.expand?.[c.name]) wanted.push({ kind: "ref", entity: c.field.entity ?? "", id: v });
+    }
+  }
+  const names = useNames(app, wanted);
+
+  const sorting = useMemo<SortingState>(() => {
+    const primary = sort.split(",")[0];
+    if (!primary) return [];
+    return [{ id: primary.replace(/^-/, ""), desc: primary.startsWith("-") }];
+  }, [sort]);
+  const colDefs = useMemo(() => {
+    const h = createColumnHelper<DataRecord>();
+    return columns.map((c) => h.accessor((r) => r[c.name], {
+      id: c.name,
+      header: c.label,
+      enableSorting: !c.field || !UNSORTABLE.has(c.field.type),
+      meta: c,
+    }));
+  }, [columns]);
+  const table = useReactTable({
+    data: items ?? [],
+    columns: colDefs,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (r) => r.id,
+    manualSorting: true,
+    state: { sorting },
+  });
+
   const nextPage = () => next && setCursors((c) => [...c, next]);
   const prevPage = () => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c));
-
   const open = (id: string) => navigate({ name: "record", app: app.name, entity: entity.name, id });
+  const editable = (c: Column) => !!c.field && INLINE.has(c.field.type) && !isComputed(c.field);
+
+  const show = (c: Column, r: DataRecord) => {
+    const v = r[c.name];
+    if (typeof v === "string" && v) {
+      if (c.field?.type === "user" || (!c.field && (c.name === "owner" || c.name === "created_by"))) return names({ kind: "user", id: v });
+      if (c.field?.type === "ref" && !r.expand?.[c.name]) return names({ kind: "ref", entity: c.field.entity ?? "", id: v });
+    }
+    return cell(app, c, r, i18n);
+  };
+
+  const saving = useRef(false);
+  async function save(e: Editing) {
+    if (saving.current) return;
+    const c = columns.find((x) => x.name === e.name);
+    const r = items?.find((x) => x.id === e.id);
+    if (!c?.field || !r) return setEditing(null);
+    const conv = fromInput(c.field, e.value);
+    if ("error" in conv) return setEditing({ ...e, error: t(conv.error) });
+    const same = JSON.stringify(conv.value) === JSON.stringify(fromInputOf(c.field, r[c.name]));
+    if (same) return setEditing(null);
+    setEditing({ ...e, saving: true, error: undefined });
+    saving.current = true;
+    try {
+      const saved = await api.update(app.name, entity.name, r.id, { [c.name]: conv.value, version: r.version });
+      setItems((xs) => xs?.map((x) => (x.id === r.id ? { ...x, ...saved, expand: x.expand } : x)) ?? xs);
+      setEditing(null);
+    } catch (err) {
+      setEditing({ ...e, saving: false, error: cellError(err, c, t) });
+    } finally {
+      saving.current = false;
+    }
+  }
 
   return (
-    <section className="page">
-      <div className="page-head">
-        <h1>{entityLabel(entity)}</h1>
-        <div className="page-actions">
-          <button type="button" className={"btn" + (filter ? " btn-active" : "")} aria-expanded={showFilter}
-            data-testid="filter-toggle" onClick={() => setShowFilter((s) => !s)}>
-            <Icon.filter /> {t("filter.title")}
-          </button>
-          <a className="btn btn-primary" href={href({ name: "new", app: app.name, entity: entity.name })} data-testid="new-record">
-            <Icon.plus /> {t("list.new")}
-          </a>
-        </div>
-      </div>
-      {showFilter && <FilterBuilder fields={filterFields} value={filterModel} onApply={applyFilter} />}
-      {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
+    <>
       {error ? <ErrorBox error={error} testId="list-error" onRetry={() => setAttempt((a) => a + 1)} /> : null}
       {!items && !error && <Loading />}
       {items && (
         <div className={"table-wrap" + (loading ? " is-loading" : "")}>
           <table className="list">
             <thead>
-              <tr>
-                {columns.map((c) => {
-                  const primary = sort.split(",")[0];
-                  const dir = primary === c.name ? "asc" : primary === "-" + c.name ? "desc" : undefined;
-                  const sortable = !c.field || !UNSORTABLE.has(c.field.type);
-                  return (
-                    <th key={c.name} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>
-                      {sortable ? (
-                        <button type="button" className="th-sort" data-testid={`sort-${c.name}`}
-                          title={t("list.sortBy", { field: c.label })} onClick={() => sortBy(c.name)}>
-                          {c.label}
-                          {dir === "asc" && <span aria-label={t("list.sortedAsc")}><Icon.up /></span>}
-                          {dir === "desc" && <span aria-label={t("list.sortedDesc")}><Icon.down /></span>}
-                        </button>
-                      ) : c.label}
-                    </th>
-                  );
-                })}
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((r) => (
-                <tr key={r.id} data-testid="list-row" data-id={r.id} onClick={() => open(r.id)}>
-                  {columns.map((c, i) => (
-                    <td key={c.name} data-label={c.label}>
-                      {i === 0 ? (
-                        <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
-                          onClick={(e) => e.stopPropagation()} title={t("list.open")}>
-                          {cell(app, c, r, i18n)}
-                        </a>
-                      ) : cell(app, c, r, i18n)}
-                    </td>
-                  ))}
+              {table.getHeaderGroups().map((hg) => (
+                <tr key={hg.id}>
+                  {hg.headers.map((h) => {
+                    const c = h.column.columnDef.meta as Column;
+                    const dir = h.column.getIsSorted();
+                    return (
+                      <th key={h.id} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>
+                        {h.column.getCanSort() ? (
+                          <button type="button" className="th-sort" data-testid={`sort-${c.name}`}
+                            title={t("list.sortBy", { field: c.label })} onClick={() => onSort(c.name)}>
+                            {c.label}
+                            {dir === "asc" && <span aria-label={t("list.sortedAsc")}><Icon.up /></span>}
+                            {dir === "desc" && <span aria-label={t("list.sortedDesc")}><Icon.down /></span>}
+                          </button>
+                        ) : c.label}
+                      </th>
+                    );
+                  })}
                 </tr>
               ))}
+            </thead>
+            <tbody>
+              {table.getRowModel().rows.map((row) => {
+                const r = row.original;
+                return (
+                  <tr key={row.id} data-testid="list-row" data-id={r.id} onClick={() => open(r.id)}>
+                    {row.getVisibleCells().map((x, i) => {
+                      const c = x.column.columnDef.meta as Column;
+                      const ed = editing && editing.id === r.id && editing.name === c.name ? editing : null;
+                      if (ed && c.field) {
+                        return (
+                          <td key={x.id} data-label={c.label} className="cell-editing" onClick={(e) => e.stopPropagation()}>
+                            <CellInput field={c.field} value={ed.value} disabled={ed.saving}
+                              onChange={(v) => setEditing({ ...ed, value: v, error: undefined })}
+                              onCommit={(v) => void save({ ...ed, value: v })} onCancel={() => setEditing(null)} />
+                            {ed.error && <span className="field-error" role="alert" data-testid={`cell-error-${c.name}`}>{ed.error}</span>}
+                          </td>
+                        );
+                      }
+                      const canEdit = i > 0 && editable(c);
+                      return (
+                        <td key={x.id} data-label={c.label} data-testid={`cell-${c.name}`} className={canEdit ? "cell-editable" : undefined}
+                          title={canEdit ? t("list.editCell") : undefined}
+                          onClick={canEdit ? (e) => { e.stopPropagation(); setEditing({ id: r.id, name: c.name, value: toInput(c.field!, r[c.name]) }); } : undefined}>
+                          {i === 0 ? (
+                            <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
+                              onClick={(e) => e.stopPropagation()} title={t("list.open")}>
+                              {show(c, r)}
+                            </a>
+                          ) : show(c, r)}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
-          {items.length === 0 && <p className="muted empty">{t("list.empty")}</p>}
+          {items.length === 0 && (
+            <div className="empty" data-testid="list-empty">
+              <p className="muted">{filter ? t("list.empty") : t("list.emptyNone", { entity: entityLabel(entity) })}</p>
+              {filter ? <p className="muted small">{t("list.emptyFilterHint")}</p> : (
+                <a className="btn btn-primary" href={href({ name: "new", app: app.name, entity: entity.name })} data-testid="empty-new-record">
+                  <Icon.plus /> {t("list.emptyAdd", { entity: entityLabel(entity) })}
+                </a>
+              )}
+            </div>
+          )}
         </div>
       )}
       <div className="pager">
@@ -182,8 +379,52 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           {t("list.next")} <Icon.right />
         </button>
       </div>
-    </section>
+    </>
   );
+}
+
+// fromInputOf: a stored value as it would be sent (to skip saves that change nothing).
+function fromInputOf(f: Field, v: unknown): unknown {
+  const r = fromInput(f, toInput(f, v));
+  return "value" in r ? r.value : v;
+}
+
+// cellError: the server's reason for this field, else its message.
+function cellError(err: unknown, c: Column, t: ReturnType<typeof useI18n>["t"]): string {
+  if (err instanceof ApiError) {
+    if (err.status === 409) return t("list.cellConflict");
+    const d = err.details.find((x) => x.path === "/" + c.name) ?? err.details[0];
+    if (d) return d.message;
+  }
+  return errorText(err, t);
+}
+
+function CellInput({ field, value, disabled, onChange, onCommit, onCancel }: {
+  field: Field; value: InputValue; disabled?: boolean; onChange: (v: InputValue) => void; onCommit: (v: InputValue) => void; onCancel: () => void;
+}) {
+  const ref = useRef<HTMLInputElement & HTMLSelectElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  const keys = (e: KeyboardEvent) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      onCommit(value);
+    } else if (e.key === "Escape") onCancel();
+  };
+  const common = { ref, disabled, "data-testid": "cell-input", onKeyDown: keys, "aria-label": fieldLabel(field) };
+  if (field.type === "boolean") {
+    return <input type="checkbox" {...common} checked={value === true} onChange={(e) => { onChange(e.target.checked); onCommit(e.target.checked); }} />;
+  }
+  if (field.type === "select") {
+    return (
+      <select {...common} value={String(value)} onChange={(e) => { onChange(e.target.value); onCommit(e.target.value); }} onBlur={() => onCommit(value)}>
+        <option value="">—</option>
+        {(field.options ?? []).map((o) => <option key={o} value={o}>{o}</option>)}
+      </select>
+    );
+  }
+  const type = field.type === "date" ? "date" : field.type === "integer" || field.type === "decimal" ? "text" : field.type === "email" ? "email" : "text";
+  return <input {...common} type={type} inputMode={field.type === "integer" || field.type === "decimal" ? "decimal" : undefined}
+    value={String(value)} onChange={(e) => onChange(e.target.value)} onBlur={() => onCommit(value)} />;
 }
 
 function cell(app: AppDocument, c: Column, r: DataRecord, i18n: ReturnType<typeof useI18n>): string {

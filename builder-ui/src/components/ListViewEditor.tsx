@@ -1,7 +1,8 @@
 // The designer's List view tab: per entity, the list's columns (chosen and
 // ordered), its default sort and its default filter (built with the
 // FilterBuilder, which writes the filter text), with a preview of the headers.
-import { useRef, useState, type DragEvent } from "react";
+import { useState } from "react";
+import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
 import type { Field } from "../api";
 import {
   defaultListColumns, LIST_SYSTEM_COLUMNS, listViewOf, moveColumn, parseSort, patchList, setListView, toggleColumn,
@@ -20,7 +21,6 @@ const UNSORTABLE = new Set(["json", "multiselect"]);
 export function ListViewEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d: DDoc) => void; errors: DesignErrors }) {
   const { t } = useI18n();
   const [ei, setEi] = useState(0);
-  const dragRef = useRef<string | null>(null);
   const entity = doc.entities[Math.min(ei, doc.entities.length - 1)];
   const problems = formsErrors(doc, errors, "list");
 
@@ -42,15 +42,16 @@ export function ListViewEditor({ doc, onChange, errors }: { doc: DDoc; onChange:
     ...LIST_SYSTEM_COLUMNS.filter((c) => !fields.some((f) => f.name === c)),
   ];
 
-  function dropOn(e: DragEvent, target: string) {
-    e.preventDefault();
-    const name = dragRef.current;
-    dragRef.current = null;
-    if (!name || name === target || !cols.includes(target)) return;
-    const without = cols.filter((c) => c !== name);
-    const at = without.indexOf(target);
-    without.splice(at, 0, name);
-    setCols(without);
+  // A chosen column is dragged by its handle to before or after another
+  // (chosen columns come first, so a row's index is its place in cols).
+  function drop(name: string, target: DropAt) {
+    const from = cols.indexOf(name);
+    if (from < 0) return;
+    const at = Math.min(target.at ?? cols.length, cols.length);
+    if (at === from || at === from + 1) return;
+    const next = cols.filter((c) => c !== name);
+    next.splice(at > from ? at - 1 : at, 0, name);
+    setCols(next);
   }
 
   return (
@@ -68,14 +69,14 @@ export function ListViewEditor({ doc, onChange, errors }: { doc: DDoc; onChange:
       <div className="layout-grid">
         <div className="layout-edit">
           <h2 className="panel-title">{t("listView.columns")}</h2>
-          <ul className="list-columns">
+          <DndArea<string> onDrop={drop} overlay={(n) => <span className="palette-item">{label(n)}</span>}>
+          <DropList zone="cols" className="list-columns" testId="list-columns">
             {ordered.map((n) => {
               const on = cols.includes(n);
               const i = cols.indexOf(n);
               return (
-                <li key={n} className={"list-column" + (on ? " on" : "")} draggable={on}
-                  onDragStart={() => { dragRef.current = n; }} onDragEnd={() => { dragRef.current = null; }}
-                  onDragOver={(e) => { if (on) e.preventDefault(); }} onDrop={(e) => dropOn(e, n)}>
+                <DragRow key={n} id={"col:" + n} data={n} zone="cols" index={on ? i : cols.length} disabled={!on}
+                  className={"list-column" + (on ? " on" : "")} testId={`list-column-${n}`} handleLabel={t("layout.dragField", { field: label(n) })}>
                   <label className="check">
                     <input type="checkbox" checked={on} data-testid={`list-col-${n}`} onChange={(e) => setCols(toggleColumn(cols, n, e.target.checked))} />
                     {label(n)} <span className="muted small mono">{n}</span>
@@ -89,10 +90,11 @@ export function ListViewEditor({ doc, onChange, errors }: { doc: DDoc; onChange:
                         aria-label={t("listView.columnDown", { field: n })} onClick={() => setCols(moveColumn(cols, n, 1))}><Icon.down /></button>
                     </span>
                   )}
-                </li>
+                </DragRow>
               );
             })}
-          </ul>
+          </DropList>
+          </DndArea>
 
           <h2 className="panel-title">{t("listView.sort")}</h2>
           <div className="config-pair">

@@ -78,7 +78,8 @@ describe("ListView with a list view", () => {
     const calls = mockFetch((c) => (c.url.pathname === "/api/data/crm/deal" ? { body: { items: [{ id: "r1", title: "One", amount: 5, owner: "u1" }] } } : undefined));
     renderWith(<ListView app={app} entity={app.entities[0]} />);
     await screen.findByTestId("list-row");
-    const q = calls[calls.length - 1].url.searchParams;
+    const data = () => calls.filter((c) => c.url.pathname === "/api/data/crm/deal");
+    const q = data()[data().length - 1].url.searchParams;
     expect(q.get("sort")).toBe("-amount,title");
     expect(q.get("filter")).toBe('stage != "lost"');
     expect(Array.from(document.querySelectorAll("thead th")).map((th) => th.textContent)).toEqual(["Amount", "Title", "Owner"]);
@@ -86,17 +87,19 @@ describe("ListView with a list view", () => {
     expect(screen.getByTestId("filter-active").textContent).toBe('stage != "lost"');
 
     fireEvent.click(screen.getByTestId("sort-title"));
-    await waitFor(() => expect(calls[calls.length - 1].url.searchParams.get("sort")).toBe("title"));
+    await waitFor(() => expect(data()[data().length - 1].url.searchParams.get("sort")).toBe("title"));
     fireEvent.click(screen.getByTestId("filter-toggle"));
     fireEvent.click(screen.getByTestId("filter-apply"));
-    await waitFor(() => expect(calls[calls.length - 1].url.searchParams.has("filter")).toBe(false));
+    await waitFor(() => expect(data()[data().length - 1].url.searchParams.has("filter")).toBe(false));
   });
 
   it("keeps the automatic columns without one", async () => {
     const calls = mockFetch((c) => (c.url.pathname === "/api/data/crm/deal" ? { body: { items: [] } } : undefined));
     renderWith(<ListView app={base} entity={base.entities[0]} />);
     await waitFor(() => expect(calls.length).toBe(1));
-    await screen.findByText("No records match.");
+    // An empty list says what to do next.
+    expect((await screen.findByTestId("list-empty")).textContent).toContain("No deal yet.");
+    expect(screen.getByTestId("empty-new-record").getAttribute("href")).toBe("#/a/crm/deal/new");
     expect(Array.from(document.querySelectorAll("thead th")).map((th) => th.textContent)).toEqual(["Title", "Amount", "stage", "cost", "Created"]);
     expect(calls[0].url.searchParams.has("sort")).toBe(false);
   });

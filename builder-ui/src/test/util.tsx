@@ -1,7 +1,9 @@
-import { render } from "@testing-library/react";
+import { act, fireEvent, render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { vi } from "vitest";
 import { I18nProvider, type Lang } from "../i18n";
+import { Router } from "../router";
+import { clearNames } from "../names";
 
 export interface Call {
   method: string;
@@ -37,6 +39,39 @@ export function mockFetch(handler: Handler): Call[] {
   return calls;
 }
 
+// renderWith renders a screen as the app does: in a language, under the
+// hash router (App brings its own); the name caches start empty.
 export function renderWith(ui: ReactElement, lang: Lang = "en") {
-  return render(<I18nProvider lang={lang}>{ui}</I18nProvider>);
+  clearNames();
+  return render(<I18nProvider lang={lang}><Router>{ui}</Router></I18nProvider>);
+}
+
+// pointerDrag drags `handle` with the pointer (as @dnd-kit sees it) and
+// drops it over `over`: a row's upper half (before) or lower half, or the
+// empty end of a zone (over === zone). jsdom has no layout, so the zone,
+// the row and the handle get boxes for the drag and nothing else has one.
+export async function pointerDrag(handle: HTMLElement, over: HTMLElement, zone: HTMLElement, before = false) {
+  const box = (left: number, top: number, width: number, height: number) =>
+    ({ x: left, y: top, left, top, width, height, right: left + width, bottom: top + height, toJSON() {} }) as DOMRect;
+  const rects = new Map<Element, DOMRect>();
+  rects.set(zone, box(0, 0, 300, 1000));
+  if (over !== zone) rects.set(over, box(0, 400, 300, 40));
+  rects.set(handle, box(1000, 2000, 40, 20));
+  const spy = vi.spyOn(Element.prototype, "getBoundingClientRect").mockImplementation(function (this: Element) {
+    return rects.get(this) ?? box(-5000, -5000, 0, 0);
+  });
+  const y = over === zone ? 900 : before ? 405 : 435;
+  const at = (clientX: number, clientY: number) => ({ clientX, clientY, isPrimary: true, button: 0, pointerId: 1 });
+  try {
+    await act(async () => { fireEvent.pointerDown(handle, at(1010, 2010)); });
+    await act(async () => { fireEvent.pointerMove(document, at(1010, 2000)); });
+    await act(async () => { fireEvent.pointerMove(document, at(150, y + 2)); });
+    await act(async () => { fireEvent.pointerMove(document, at(150, y)); });
+    await act(async () => { fireEvent.pointerUp(document, at(150, y)); });
+    // @dnd-kit swallows clicks for 50 ms after a drop (the browser's click
+    // where the pointer is let go): wait that out.
+    await act(() => new Promise((r) => setTimeout(r, 60)));
+  } finally {
+    spy.mockRestore();
+  }
 }
