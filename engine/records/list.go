@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )

@@ -13,7 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/formaapp/forma/engine/logic"
-	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"

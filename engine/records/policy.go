@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/formaapp/forma/engine/logic"
-	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )

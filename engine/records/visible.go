@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/schema"
 )
 

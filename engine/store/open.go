@@ -26,7 +26,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/filter"
 )
 
 // DB is an open Forma database: GORM for the system tables and the plain
