@@ -60,7 +60,7 @@ import (
 // (the wrapper could not otherwise be sure the built-in sees the length it
 // checked). Wrappers convert arguments once and pass primitives on, so
 // user valueOf/toString run exactly once, as with the built-ins.
-const capsJS = `(function(maxStr, maxArr, maxBytes, isProxy) {
+const capsJS = `(function(maxStr, maxArr, maxBytes, isProxy, reRefusal, jsonCost, reCost, reBudget, reTimeoutMs) {
 "use strict";
 const apply = Reflect.apply, construct = Reflect.construct, gopd = Reflect.getOwnPropertyDescriptor, defProp = Object.defineProperty,
   getProto = Object.getPrototypeOf, setProto = Object.setPrototypeOf, ownKeys = Reflect.ownKeys, isArray = Array.isArray,
@@ -436,6 +436,234 @@ for (const name of ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array"
     }
     if (n * bpe > maxBytes) tooBig(name + " of " + n + " elements");
   });
+}
+
+// --- No BigInt (forbid.go): literals are refused at compile time; these are
+// every way to make a BigInt value at run time.
+for (const name of ["BigInt", "BigInt64Array", "BigUint64Array"]) delete G[name];
+if (typeof DataView === "function") {
+  for (const k of ["getBigInt64", "setBigInt64", "getBigUint64", "setBigUint64"]) delete DataView.prototype[k];
+}
+
+// --- No code generation from strings (forbid.go): compiling is running
+// too (constant folding), outside the compile-time checks.
+function noCodeGen(name) {
+  const f = ({[name]: function() { throw new EvalError(name + ": code generation from strings is disabled in Forma scripts"); }})[name];
+  return f;
+}
+{
+  const Fn = noCodeGen("Function");
+  defProp(Fn, "prototype", {value: Function.prototype, writable: false, enumerable: false, configurable: false});
+  defProp(Function.prototype, "constructor", {value: Fn, writable: true, enumerable: false, configurable: true});
+  defProp(G, "Function", {value: Fn, writable: true, enumerable: false, configurable: true});
+  defProp(G, "eval", {value: noCodeGen("eval"), writable: true, enumerable: false, configurable: true});
+  for (const [name, proto] of [["GeneratorFunction", getProto(function*(){})], ["AsyncFunction", getProto(async function(){})]]) {
+    const C = noCodeGen(name);
+    defProp(C, "prototype", {value: proto, writable: false, enumerable: false, configurable: false});
+    defProp(proto, "constructor", {value: C, writable: false, enumerable: false, configurable: true});
+  }
+}
+
+// --- Regular expressions: only patterns that run on RE2 (forbid.go).
+const RE = RegExp, reSource = gopd(RP, "source").get, reUnicode = gopd(RP, "unicode").get, reDotAll = gopd(RP, "dotAll").get;
+function isRegExp(v) {
+  if (!isObj(v) || isProxy(v) || v === RP) return false;
+  try { apply(reSource, v, none); return true; } catch (e) { return false; }
+}
+function checkPattern(p, f) {
+  const why = reRefusal(p, f);
+  if (why !== "") throw new SyntaxError(why);
+}
+{
+  const W = fix(({RegExp: function(pattern, flags) {
+    let p, f;
+    if (isRegExp(pattern)) {
+      p = apply(reSource, pattern, none);
+      f = flags === undefined ? (apply(reUnicode, pattern, none) ? "u" : "") + (apply(reDotAll, pattern, none) ? "s" : "") : (flags = Str(flags));
+    } else {
+      // Converted once here, so the built-in sees the checked text.
+      p = pattern = pattern === undefined ? "" : Str(pattern);
+      f = flags = flags === undefined ? "" : Str(flags);
+    }
+    checkPattern(p, f);
+    if (new.target === undefined) return apply(RE, undefined, [pattern, flags]);
+    return construct(RE, [pattern, flags], new.target === W ? RE : new.target);
+  }}).RegExp, RE);
+  for (const k of ownKeys(RE)) {
+    if (k === "name" || k === "length" || k === "prototype") continue;
+    defProp(W, k, gopd(RE, k));
+  }
+  defProp(W, "prototype", {value: RP, writable: false, enumerable: false, configurable: false});
+  defProp(RP, "constructor", {value: W, writable: true, enumerable: false, configurable: true});
+  setProto(W, getProto(RE));
+  defProp(G, "RegExp", {value: W, writable: true, enumerable: false, configurable: true});
+  delete RP.compile; // Annex B: recompiles a regexp in place from a string
+}
+// String methods that build a regexp from a string with the intrinsic
+// RegExp (not the global one checked above).
+const SymMatch = Symbol.match, SymMatchAll = Symbol.matchAll, SymSearch = Symbol.search, SymSplit = Symbol.split;
+for (const [k, sym, fl] of [["match", SymMatch, ""], ["matchAll", SymMatchAll, "g"], ["search", SymSearch, ""]]) {
+  replace(SP, k, orig => ({[k](regexp) {
+    if (regexp !== undefined && regexp !== null) {
+      if (isObj(regexp)) {
+        // A regexp, or an object with its own matcher: the built-in calls
+        // it. Any other object becomes a pattern through its text.
+        if (!isRegExp(regexp) && typeof dataGet(regexp, sym, "String.prototype." + k) !== "function") regexp = Str(regexp);
+      } else regexp = Str(regexp);
+      if (typeof regexp === "string") checkPattern(regexp, fl);
+    }
+    return apply(orig, this, [regexp]);
+  }})[k]);
+}
+
+// Matching. Every regexp operation (match, matchAll, replace, split,
+// search, test) ends in RegExp.prototype.exec or test: goja's generic paths,
+// which all runtimes use once the prototype is frozen, look exec up per
+// match and loop natively. With exec and test wrapped in JS here, each match
+// enters the VM, so the time limit and the memory guard can stop a loop of
+// matches between two of them. What one match may cost is bounded too:
+//   - the first scan (lastIndex 0) runs on RE2, in time linear in the input
+//     but proportional to the compiled pattern's size (measured up to ~35 ns
+//     per character and instruction: (?:a*){1000}b takes 35 s over 500 k
+//     characters). reCost (Go) gives that size; input × size may not exceed
+//     reBudget, derived from the call's time limit.
+//   - goja runs a scan from lastIndex > 0 on regexp2, a backtracking
+//     engine, even for RE2 patterns: (a+)+b is exponential there. regexp2
+//     gives up after reTimeoutMs (forbid.go) and reports "no match"; a
+//     null result that took that long is turned into a RangeError here so
+//     the script does not go on with a wrong answer.
+const sCodeAt = SP.charCodeAt, now = Date.now, reIgnoreCase = gopd(RP, "ignoreCase").get, reMultiline = gopd(RP, "multiline").get,
+  reGlobal = gopd(RP, "global").get, reSticky = gopd(RP, "sticky").get;
+// A regexp's source and flags never change (RegExp.prototype.compile is
+// removed), so what the checks need is computed once per regexp object:
+// [program size, global or sticky], or null for a non-regexp.
+const reInfo = new WeakMap(), wmGet = WeakMap.prototype.get, wmSet = WeakMap.prototype.set;
+function infoOf(rx) {
+  if (!isObj(rx)) return null;
+  let i = apply(wmGet, reInfo, [rx]);
+  if (i !== undefined) return i;
+  try {
+    const src = apply(reSource, rx, none);
+    const fl = (apply(reIgnoreCase, rx, none) ? "i" : "") + (apply(reMultiline, rx, none) ? "m" : "") + (apply(reDotAll, rx, none) ? "s" : "") + (apply(reUnicode, rx, none) ? "u" : "");
+    i = [reCost(src, fl), apply(reGlobal, rx, none) || apply(reSticky, rx, none), src];
+  } catch (e) { i = null; } // not a regexp: the built-in throws
+  apply(wmSet, reInfo, [rx, i]);
+  return i;
+}
+function lastIndexOf(rx) {
+  const d = gopd(rx, "lastIndex");
+  return d !== undefined && "value" in d ? toLen(d.value) : 0;
+}
+// scanCheck refuses a scan whose input × program size exceeds the budget;
+// it returns whether goja will scan on regexp2 (a global or sticky regexp
+// from lastIndex > 0; patterns that need regexp2 are refused).
+function scanCheck(rx, s, what) {
+  const i = infoOf(rx);
+  if (i === null) return false;
+  const li = i[1] ? lastIndexOf(rx) : 0, n = li < s.length ? s.length - li : 0;
+  if (n * i[0] > reBudget) throw new RangeErr(what + ": matching /" + apply(sSlice, i[2], [0, 40]) + "/ over " + n + " characters exceeds the script time limit");
+  return li > 0;
+}
+// A regexp2 scan that gives up answers "no match": when a no-match took
+// the timeout's length (wall time: regexp2's clock is wall time too), the
+// answer may be wrong, so the script gets an error instead.
+function timedOut(t0, what) {
+  if (now() - t0 >= reTimeoutMs) throw new RangeErr(what + ": a single match took longer than " + reTimeoutMs + " ms and was abandoned");
+}
+replace(RP, "exec", orig => ({exec(string) {
+  const s = Str(string);
+  if (!scanCheck(this, s, "RegExp.prototype.exec")) return apply(orig, this, [s]);
+  const t0 = now(), r = apply(orig, this, [s]);
+  if (r === null) timedOut(t0, "RegExp.prototype.exec");
+  return r;
+}}).exec);
+replace(RP, "test", orig => ({test(string) {
+  const s = Str(string);
+  if (!scanCheck(this, s, "RegExp.prototype.test")) return apply(orig, this, [s]);
+  const t0 = now(), r = apply(orig, this, [s]);
+  if (r === false) timedOut(t0, "RegExp.prototype.test");
+  return r;
+}}).test);
+// split: goja's generic path (the one frozen runtimes take) tries a sticky
+// copy of the regexp at every position, each one a call of the wrapped exec
+// (~10 µs): seconds for a 100 kB text. jsSplit finds the matches with a
+// global copy instead, one exec per match, which gives the same parts.
+function jsSplit(rx, s, lim) {
+  const f = flagsOf(rx), fu = hasFlag(f, "u") || hasFlag(f, "v");
+  let gf = "g";
+  for (const c of ["i", "m", "s", "u", "v"]) if (hasFlag(f, c)) gf += c;
+  const g = new G.RegExp(rx, gf), out = [], size = s.length;
+  if (lim === 0) return out;
+  if (size === 0) return regExpExec(g, s) !== null ? out : [s];
+  let p = 0, q = 0;
+  while (q < size) {
+    g.lastIndex = q;
+    const z = regExpExec(g, s);
+    if (z === null) break;
+    const m = toLen(z.index);
+    if (m >= size) break;
+    const e = Math.min(toLen(g.lastIndex), size);
+    if (e === p) { q = advance(s, m, fu); continue; }
+    out[out.length] = apply(sSlice, s, [p, m]);
+    if (out.length === lim) return out;
+    if (out.length > maxArr) tooBig("RegExp.prototype[Symbol.split] result of more than " + maxArr + " parts");
+    p = e;
+    for (let i = 1, n = toLen(z.length); i < n; i++) {
+      out[out.length] = z[i];
+      if (out.length === lim) return out;
+    }
+    q = p === m ? advance(s, p, fu) : p;
+  }
+  out[out.length] = apply(sSlice, s, [p]);
+  return out;
+}
+replace(RP, SymSplit, orig => ({[SymSplit](string, limit) {
+  const s = Str(string), lim = limit === undefined ? 4294967295 : Num(limit) >>> 0;
+  // A plain regexp (not a subclass with its own species or exec).
+  if (infoOf(this) !== null && this.constructor === G.RegExp && this.exec === RP.exec) return jsSplit(this, s, lim);
+  if (lim <= maxArr) return apply(orig, this, [s, lim]);
+  const r = apply(orig, this, [s, maxArr + 1]);
+  if (r.length > maxArr) tooBig("RegExp.prototype[Symbol.split] result of more than " + maxArr + " parts");
+  return r;
+}})[SymSplit]);
+function regExpExec(rx, s) {
+  const ex = rx.exec;
+  if (typeof ex !== "function") return apply(RP.exec, rx, [s]);
+  const r = apply(ex, rx, [s]);
+  if (r !== null && !isObj(r)) throw new TypeErr("exec result must be an object or null");
+  return r;
+}
+function advance(s, i, fullUnicode) {
+  if (!fullUnicode || i + 1 >= s.length) return i + 1;
+  const c = apply(sCodeAt, s, [i]);
+  if (c < 0xD800 || c > 0xDBFF) return i + 1;
+  const d = apply(sCodeAt, s, [i + 1]);
+  return d >= 0xDC00 && d <= 0xDFFF ? i + 2 : i + 1;
+}
+function flagsOf(rx) { return Str(rx.flags); }
+function hasFlag(f, c) { return apply(sIndexOf, f, [c]) >= 0; }
+
+// --- JSON.parse: the built-in builds the whole value natively. jsonCost
+// (Go) estimates what goja will allocate for the text before it runs.
+replace(JSON, "parse", orig => ({parse(text, reviver) {
+  const s = Str(text);
+  if (jsonCost(s) > maxBytes / 2) tooBig("JSON.parse of " + s.length + " characters");
+  return apply(orig, JSON, [s, reviver]);
+}}).parse);
+
+// --- Natively grown strings: a bound on the growth factor of each.
+for (const [obj, k, factor] of [[G, "encodeURI", 9], [G, "encodeURIComponent", 9], [G, "escape", 6],
+    [SP, "normalize", 18], [SP, "toUpperCase", 3], [SP, "toLowerCase", 3], [SP, "toLocaleUpperCase", 3], [SP, "toLocaleLowerCase", 3]]) {
+  replace(obj, k, orig => ({[k](...args) {
+    if (obj === G) {
+      const s = Str(args[0]);
+      if (s.length * factor > maxStr) tooBig(k + " of " + s.length + " characters");
+      return apply(orig, undefined, [s]);
+    }
+    const s = str(this, "String.prototype." + k);
+    if (s.length * factor > maxStr) tooBig("String.prototype." + k + " of " + s.length + " characters");
+    return apply(orig, s, args);
+  }})[k]);
 }
 })`
 

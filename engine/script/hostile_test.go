@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,13 @@ func runHostile(t *testing.T, opts Options, cases []hostileCase) {
 				t.Fatalf("no error after %v", el)
 			}
 			se := asErr(t, err)
-			if (c.kind != "" && se.Kind != c.kind) || !strings.Contains(se.Message, c.msg) {
+			if c.msg == "limit" {
+				// A one-shot cap (a RangeError), the memory guard or the
+				// time limit, whichever comes first.
+				if se.Kind != KindMemory && se.Kind != KindTimeout && !strings.Contains(se.Message, "exceeds the script memory limit") {
+					t.Fatalf("got %s: %q, want a limit", se.Kind, se.Message)
+				}
+			} else if (c.kind != "" && se.Kind != c.kind) || !strings.Contains(se.Message, c.msg) {
 				t.Fatalf("got %s: %q, want %s: %q", se.Kind, se.Message, c.kind, c.msg)
 			}
 			if limit := e.Options().Timeout + 400*time.Millisecond; el > limit {
@@ -51,4 +58,121 @@ function run() { throw new E("m"); }`, KindTimeout, "ran longer than"},
 		{"recursiveToString", `function run() { const e = new Error("x"); e.toString = function f() { return f() }; throw e; }`, KindStack, "exceeded"},
 		{"resultGetter", `function run() { return { get x() { for (;;) {} } }; }`, KindTimeout, "ran longer than"},
 	})
+}
+
+// BigInt cannot be used: literals are refused when the script is compiled
+// (before goja folds constants), and no BigInt can be made at run time.
+func TestHostileBigInt(t *testing.T) {
+	for name, src := range map[string]string{
+		"pow":   "function run() {\n  return 3n ** 30000000n;\n}",
+		"shift": "function run() {\n  return (1n << 4294967296n).toString().length;\n}",
+		"plain": "function run() { let x = 1n; return 1 }",
+	} {
+		start := time.Now()
+		_, err := New(map[string]string{"b.js": src}, Options{})
+		se := asErr(t, err)
+		if se.Kind != KindSyntax || !strings.Contains(se.Message, "BigInt literals are not supported") || se.Line == 0 || se.Column == 0 {
+			t.Errorf("%s: %+v", name, se)
+		}
+		if el := time.Since(start); el > 500*time.Millisecond {
+			t.Errorf("%s: refused after %v", name, el)
+		}
+	}
+	// The position points at the literal.
+	_, err := New(map[string]string{"b.js": "function run() {\n  return 3n ** 30000000n;\n}"}, Options{})
+	if se := asErr(t, err); se.Line != 2 || se.Column != 10 {
+		t.Errorf("position: %+v", se)
+	}
+	runHostile(t, Options{Timeout: 100 * time.Millisecond}, []hostileCase{
+		{"global", `function run() { return BigInt(2) ** BigInt(1e9) }`, KindRuntime, "ReferenceError: BigInt is not defined"},
+		{"typedArray", `function run() { const a = new BigInt64Array(1); return a[0] << 4294967296 }`, KindRuntime, "BigInt64Array is not defined"},
+		{"dataView", `function run() { const d = new DataView(new ArrayBuffer(8)); return d.getBigInt64(0) << 1 }`, KindRuntime, "no member 'getBigInt64'"},
+		{"eval", `function run() { return eval("1n << 4294967296n") }`, KindRuntime, "code generation from strings is disabled"},
+		{"indirectEval", `function run() { return (0, globalThis["ev" + "al"])("3n ** 30000000n") }`, KindRuntime, "code generation from strings is disabled"},
+		{"function", `function run() { return (function(){}).constructor("return 3n ** 30000000n")() }`, KindRuntime, "code generation from strings is disabled"},
+		{"generator", `function run() { return Object.getPrototypeOf(function*(){}).constructor("yield 1n")().next() }`, KindRuntime, "code generation from strings is disabled"},
+		{"async", `function run() { return Object.getPrototypeOf(async function(){}).constructor("return 1n")() }`, KindRuntime, "code generation from strings is disabled"},
+	})
+}
+
+// Regular expressions that would run on goja's backtracking engine are
+// refused: literals at compile time, patterns made at run time by a
+// SyntaxError.
+func TestHostileRegexp(t *testing.T) {
+	for name, src := range map[string]string{
+		"lookahead":  "function run(a) {\n  return /^(a+)+(?=b)/.test(a.s);\n}",
+		"backref":    "function run(a) { return /(a*)*\\1b/.test(a.s) }",
+		"lookbehind": "function run(a) { return /(?<=x)(a+)+b/.test(a.s) }",
+		"repeat":     "function run(a) { return /a{2000}/.test(a.s) }",
+	} {
+		_, err := New(map[string]string{"r.js": src}, Options{})
+		se := asErr(t, err)
+		if se.Kind != KindSyntax || !strings.Contains(se.Message, "regular expression") || se.Line == 0 {
+			t.Errorf("%s: %+v", name, se)
+		}
+	}
+	evil := `"a".repeat(30) + "c"`
+	runHostile(t, Options{Timeout: 100 * time.Millisecond}, []hostileCase{
+		{"ctor", `function run() { return new RegExp("^(a+)+(?=b)").test(` + evil + `) }`, KindRuntime, "SyntaxError: regular expression /^(a+)+(?=b)/ needs a backtracking engine"},
+		{"call", `function run() { return RegExp("(a*)*\\1b").test(` + evil + `) }`, KindRuntime, "needs a backtracking engine"},
+		{"match", `function run() { return (` + evil + `).match("^(a+)+(?=b)") }`, KindRuntime, "needs a backtracking engine"},
+		{"matchAll", `function run() { return [...(` + evil + `).matchAll("^(a+)+(?=b)")] }`, KindRuntime, "needs a backtracking engine"},
+		{"search", `function run() { return (` + evil + `).search({toString() { return "^(a+)+(?=b)" }}) }`, KindRuntime, "needs a backtracking engine"},
+		// RE2 patterns: linear, but proportional to the program's size.
+		{"re2Budget", `function run() { return /(?:a*){1000}b/.test("a".repeat(500000)) }`, KindRuntime, "RangeError: RegExp.prototype.test: matching /(?:a*){1000}b/ over 500000 characters exceeds the script time limit"},
+		// goja runs scans past index 0 on its backtracking engine, whatever the pattern.
+		{"lastIndex", `function run() { const r = /(a+)+b/g; r.lastIndex = 1; return r.exec("x" + ` + evil + `) }`, KindRuntime, "a single match took longer than 50 ms"},
+		{"secondMatch", `function run() { return ("x" + ` + evil + `).replace(/x|(a+)+b/g, "") }`, KindRuntime, "a single match took longer than 50 ms"},
+		{"matchAllLoop", `function run() { let n = 0; for (const m of ("x" + ` + evil + `).matchAll(/x|(a+)+b/g)) n++; return n }`, KindRuntime, "a single match took longer than 50 ms"},
+		{"compile", `function run() { const r = /x/; r.compile("^(a+)+(?=b)"); return r.test(` + evil + `) }`, KindRuntime, "no member 'compile'"},
+	})
+	// Ordinary patterns keep working, built either way.
+	e := mustNew(t, map[string]string{"ok.js": `function run() {
+  const re = new RegExp("^[a-z]+@[a-z]+\\.com$", "i");
+  return [re.test("Ann@Example.com"), "a-b-c".split(/-/).length, "x1y22".match(/\d+/g).join(","), "aXbX".replace(/x/gi, "."), RegExp("b").source, /a/ instanceof RegExp, re.constructor === RegExp, "abc".search("c"), [..."a1b2".matchAll(/\d/g)].length]
+}`}, Options{})
+	r, _, err := e.Call(context.Background(), "ok.js", "run", nil, Env{})
+	if err != nil || fmt.Sprint(r) != "[true 3 1,22 a.b. b true true 2 2]" {
+		t.Fatalf("%v %v", r, err)
+	}
+}
+
+// One built-in call may not produce more than the memory limit allows.
+func TestHostileOneShotResults(t *testing.T) {
+	runHostile(t, Options{Timeout: time.Second, MaxMemory: 64 << 20}, []hostileCase{
+		{"match", `function run() { return "x".repeat(1 << 22).match(/x/g).length }`, "", "limit"},
+		{"matchAll", `function run() { return [..."x".repeat(1 << 22).matchAll(/x/g)].length }`, "", "limit"},
+		{"replace", `function run() { return "x".repeat(1 << 22).replace(/x/g, "").length }`, "", "limit"},
+		{"replaceFn", `function run() { return "x".repeat(1 << 22).replace(/x/g, () => "yy").length }`, "", "limit"},
+		{"splitRe", `function run() { return /x/[Symbol.split]("x".repeat(1 << 22)).length }`, "", "limit"},
+		{"jsonParse", `function run() { return JSON.parse("[" + "0,".repeat(1 << 22) + "0]").length }`, KindRuntime, "RangeError: JSON.parse of 8388611 characters exceeds the script memory limit"},
+		{"jsonParseObjects", `function run() { return JSON.parse("[" + "{},".repeat(1 << 20) + "{}]").length }`, KindRuntime, "JSON.parse of"},
+		{"encodeURI", `function run() { return encodeURIComponent("\uffff".repeat(1 << 24)).length }`, KindRuntime, "encodeURIComponent of 16777216 characters exceeds"},
+		{"normalize", `function run() { return "\ufdfa".repeat(1 << 22).normalize("NFKD").length }`, KindRuntime, "String.prototype.normalize of"},
+	})
+	// Below the caps the same operations work, also on long inputs (longer
+	// than what the native built-ins would collect in one step).
+	e := mustNew(t, map[string]string{"ok.js": `
+const s = "ab".repeat(20000), t = "ab".repeat(1000);
+function match() { return s.match(/a/g).length }
+function replace() { return s.replace(/b/g, "c").length }
+function swap() { return s.replace(/(a)(b)/g, "$2$1").slice(0, 4) }
+function fn() { return s.replace(/a/g, (m, i) => i < 4 ? "A" : m).slice(0, 4) }
+function matchAll() { return [...s.matchAll(/ab/g)].length }
+function named() { return s.replace(/(?<x>a)/g, "[$<x>]").slice(0, 7) }
+function end() { return s.replace(/$/g, "!").slice(-3) }
+function split() { const p = s.split(/b/); return p.length + ":" + p[0] + ":" + p[p.length - 1] + ":" + (s + "x").split(/(b)/, 5).join() }
+function emptySplit() { return s.split(/(?:)/).length + ":" + t.split(/x*/).length }
+function same() { return t.replace(/(a)(b)/g, "$2$1") === t.replace(/(a)(b)/g, (m, a, b) => b + a) && t.split(/b/).join() === (t + "").split(/b/, 10000).join() }
+function small() { return JSON.parse("[1,2]").length + encodeURIComponent("a b") }
+`}, Options{Timeout: 5 * time.Second})
+	for fn, want := range map[string]string{"match": "20000", "replace": "40000", "swap": "baba", "fn": "AbAb", "matchAll": "20000",
+		"named": "[a]b[a]", "end": "ab!", "split": "20001:a::a,b,a,b,a", "emptySplit": "40000:2000", "same": "true", "small": "2a%20b"} {
+		start := time.Now()
+		r, _, err := e.Call(context.Background(), "ok.js", fn, nil, Env{})
+		t.Logf("%s: %v", fn, time.Since(start))
+		if err != nil || fmt.Sprint(r) != want {
+			t.Errorf("%s: %v %v, want %s", fn, r, err, want)
+		}
+	}
 }

@@ -287,6 +287,12 @@ func compileScript(name, src string, params []string) (*compiled, error) {
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}
+	// Refused before goja.Compile, which folds constant BigInt expressions
+	// (forbid.go): compiling must not be where a script outlives its limit.
+	if idx, msg, bad := Forbidden(prog); bad {
+		p := prog.File.Position(int(idx) - prog.File.Base())
+		return nil, &Error{Script: name, Kind: KindSyntax, Line: p.Line, Column: p.Column, Message: msg}
+	}
 	funcs := map[string]bool{}
 	add := func(list []*ast.Binding) {
 		for _, b := range list {
