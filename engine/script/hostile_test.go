@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,66 @@ function small() { return JSON.parse("[1,2]").length + encodeURIComponent("a b")
 		if err != nil || fmt.Sprint(r) != want {
 			t.Errorf("%s: %v %v, want %s", fn, r, err, want)
 		}
+	}
+}
+
+// Memory is charged per call: a call that allocates little is not stopped
+// for what another call (another app's engine) allocates beside it, whether
+// it waits in a native (db.find) or computes.
+func TestMemoryChargedPerCall(t *testing.T) {
+	hog := mustNew(t, map[string]string{"hog.js": `function run() { const a = []; for (;;) a.push({i: a.length, s: "abcdefgh" + a.length}); }`},
+		Options{MaxMemory: 64 << 20, Timeout: 5 * time.Second})
+	calm := mustNew(t, map[string]string{"calm.js": `
+function wait() { return db.find() }
+function spin() { let x = 0; const end = Date.now() + 20; while (Date.now() < end) x++; return x > 0 }`},
+		Options{MaxMemory: 64 << 20, Timeout: 5 * time.Second, Natives: map[string][]string{"db": {"find"}}})
+	slow := Env{Natives: map[string]map[string]Native{"db": {"find": func(ctx context.Context, args []any) (any, error) {
+		time.Sleep(time.Second)
+		return true, nil
+	}}}}
+	for i := 0; i < 2; i++ {
+		runtime.GC() // the calm call's starting point is the lowest heap
+		calmErr := make(chan error, 1)
+		go func() {
+			// starts first: every byte the hog allocates falls in its run
+			_, _, err := calm.Call(context.Background(), "calm.js", "wait", nil, slow)
+			calmErr <- err
+		}()
+		time.Sleep(20 * time.Millisecond)
+		hogErr := make(chan error, 1)
+		go func() {
+			_, _, err := hog.Call(context.Background(), "hog.js", "run", nil, Env{})
+			hogErr <- err
+		}()
+		// short hooks beside the hog
+		for j := 0; j < 5; j++ {
+			if r, _, err := calm.Call(context.Background(), "calm.js", "spin", nil, Env{}); err != nil || r != true {
+				t.Fatalf("round %d: a short call was stopped: %v", i, err)
+			}
+		}
+		if se := asErr(t, <-hogErr); se.Kind != KindMemory {
+			t.Fatalf("round %d: hog: %+v", i, se)
+		}
+		if err := <-calmErr; err != nil {
+			t.Fatalf("round %d: the call waiting in db.find was stopped: %v", i, err)
+		}
+	}
+}
+
+func TestChargeShares(t *testing.T) {
+	a, b := &memCall{limit: 100, lastHeap: 1000, lastAll: 1000}, &memCall{limit: 100, lastHeap: 1000, lastAll: 1000}
+	calls := map[*memCall]struct{}{a: {}, b: {}}
+	// +120 bytes between samples: 60 each, nobody over.
+	if over := charge(calls, 1120, 1120, nil); len(over) != 0 || a.heap != 60 || b.heap != 60 {
+		t.Fatalf("over %v, a %d, b %d", over, a.heap, b.heap)
+	}
+	// a alone: +50 is all a's.
+	delete(calls, b)
+	if over := charge(calls, 1170, 1170, nil); len(over) != 1 || over[0] != a || a.heap != 110 {
+		t.Fatalf("over %v, a %d", over, a.heap)
+	}
+	// A GC frees more than a's charge: it does not go below zero.
+	if charge(calls, 100, 1200, nil); a.heap != 0 || a.allocs != 140 {
+		t.Fatalf("a %d/%d", a.heap, a.allocs)
 	}
 }

@@ -24,8 +24,11 @@
 // Limits per call: wall time (Options.Timeout, via time.AfterFunc →
 // Runtime.Interrupt; ctx cancellation interrupts too), call-stack depth
 // (Runtime.SetMaxCallStackSize) and a memory guard (see memory.go) that is
-// approximate: Go cannot attribute allocations to a goroutine, so it watches
-// process-wide heap growth during the call.
+// approximate: Go cannot attribute allocations to a goroutine, so the
+// process's heap growth is shared among the calls running script code.
+// Single built-in steps that could allocate or run long natively are capped
+// (caps.go), and what cannot be interrupted is refused (forbid.go: BigInt,
+// backtracking regexps, eval).
 //
 // The global object holds only ECMAScript built-ins, `console` and the
 // helper library (library.go). What a call hands in — arguments, Env.Globals
@@ -479,6 +482,7 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	timer := time.AfterFunc(e.opts.Timeout, func() { g.stop(reasonTimeout) })
 	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
 	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
+	v.mem = mw
 	res, recs, runErr := v.run(callCtx, c, function, args, env.Globals, env.Natives)
 	// Converting the result or a thrown value can run script code (getters,
 	// toString, Proxy traps), so it happens while the limits still apply:

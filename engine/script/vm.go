@@ -25,6 +25,7 @@ type vm struct {
 	// (natives.go); record makers per shared Shape.
 	natives    map[string]map[string]Native
 	nativeCtx  context.Context
+	mem        *memCall                   // the memory guard's record of the current call
 	nativeObjs []goja.Value               // the declared native objects, in parameter order
 	exports    map[*compiled]*goja.Object // top-level scopes of Options.Reuse scripts
 	e          *Engine
@@ -274,7 +275,7 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 // object and every built-in are frozen or sealed, and the script's own
 // bindings live in the wrapper function run afresh for each call.
 func (v *vm) clean() bool {
-	v.natives, v.nativeCtx = nil, nil
+	v.natives, v.nativeCtx, v.mem = nil, nil, nil
 	v.rt.ClearInterrupt()
 	return true
 }
