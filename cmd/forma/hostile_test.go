@@ -35,8 +35,9 @@ const (
 	// hostileLimit is the apps' scriptTimeoutMs.
 	hostileLimit = 100 * time.Millisecond
 	// hostileMargin is generous: the machine running the suite may be busy.
-	// A script stopped at its limit answers in ~limit + 50 ms; before this
-	// suite, several of these requests never answered at all.
+	// A script stopped at its limit answers in ~limit + 50 ms (an abandoned
+	// regexp match: up to ~250 ms); before this suite, several of these
+	// requests never answered at all.
 	hostileMargin = 1500 * time.Millisecond
 	// rssBound is what the server may hold after the suite (Go keeps some
 	// freed memory; one hostile call may use its 64 MiB plus garbage).
@@ -176,8 +177,8 @@ type hostileHook struct {
 	src  string // the body of beforeSave(record, ctx)
 	// title is what the rep types (a crafted value for the regexp cases)
 	title string
-	// want is in the error message; "" accepts any script failure that is
-	// a limit (timeout, memory, stack) or a clear runtime error
+	// want is in the error message (one of several separated by "||"); ""
+	// accepts any script failure (a limit or a clear runtime error)
 	want string
 }
 
@@ -202,8 +203,8 @@ var hostileHooks = []hostileHook{
 	{"eval_bigint", `record.title = String(eval("1n << 4294967296n"))`, "x", "code generation from strings is disabled"},
 	{"regexp_lookahead", `if (new RegExp("^(a+)+(?=b)").test(record.title)) record.title = "y"`, evilTitle, "needs a backtracking engine"},
 	{"regexp_string", `if (record.title.match("^(a+)+(?=b)")) record.title = "y"`, evilTitle, "needs a backtracking engine"},
-	{"regexp_second_match", `record.title = ("x" + record.title).replace(/x|(a+)+b/g, "")`, evilTitle, "a single match took longer than 50 ms"},
-	{"regexp_exec_loop", `const re = /x|(a+)+b/g; let m, n = 0; const s = "x" + record.title; while ((m = re.exec(s)) !== null) n++; record.title = String(n)`, evilTitle, "a single match took longer than 50 ms"},
+	{"regexp_second_match", `record.title = ("x" + record.title).replace(/x|(a+)+b/g, "")`, evilTitle, "a single match took longer than 40 ms||ran longer than 100ms"},
+	{"regexp_exec_loop", `const re = /x|(a+)+b/g; let m, n = 0; const s = "x" + record.title; while ((m = re.exec(s)) !== null) n++; record.title = String(n)`, evilTitle, "a single match took longer than 40 ms||ran longer than 100ms"},
 	{"regexp_re2_size", `record.title = String(/(?:a*){1000}b/.test(record.title.repeat(20000)))`, evilTitle, "exceeds the script time limit"},
 }
 
@@ -211,7 +212,7 @@ var hostileHooks = []hostileHook{
 // expensive; each rule is on its own entity.
 var hostileRules = []struct{ name, expr, title, want string }{
 	{"rule_lookahead", `title.match("^(a+)+(?=b)") == null`, evilTitle, "needs a backtracking engine"},
-	{"rule_second_match", `("x" + title).replace(new RegExp("x|(a+)+b", "g"), "") != "zz"`, evilTitle, "a single match took longer than 50 ms"},
+	{"rule_second_match", `("x" + title).replace(new RegExp("x|(a+)+b", "g"), "") != "zz"`, evilTitle, "a single match took longer than 40 ms||ran longer than 100ms"},
 }
 
 func hostileApps() (calm, hostile map[string]any) {
@@ -332,7 +333,11 @@ func hostileSuite(t *testing.T, s *hostileServer) {
 			if status != 422 || e == nil {
 				t.Fatalf("status %d, body %v", status, body)
 			}
-			if c.want != "" && !strings.Contains(msg, c.want) {
+			found := c.want == ""
+			for _, w := range strings.Split(c.want, "||") {
+				found = found || strings.Contains(msg, w)
+			}
+			if !found {
 				t.Errorf("error lacks %q: %s", c.want, msg)
 			}
 			if el > hostileLimit+hostileMargin {

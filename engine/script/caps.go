@@ -529,9 +529,9 @@ for (const [k, sym, fl] of [["match", SymMatch, ""], ["matchAll", SymMatchAll, "
 //     reBudget, derived from the call's time limit.
 //   - goja runs a scan from lastIndex > 0 on regexp2, a backtracking
 //     engine, even for RE2 patterns: (a+)+b is exponential there. regexp2
-//     gives up after reTimeoutMs (forbid.go) and reports "no match"; a
-//     null result that took that long is turned into a RangeError here so
-//     the script does not go on with a wrong answer.
+//     gives up after a timeout (forbid.go) and reports "no match"; a null
+//     result that took reTimeoutMs or more is turned into a RangeError here
+//     so the script does not go on with a possibly wrong answer.
 const sCodeAt = SP.charCodeAt, now = Date.now, reIgnoreCase = gopd(RP, "ignoreCase").get, reMultiline = gopd(RP, "multiline").get,
   reGlobal = gopd(RP, "global").get, reSticky = gopd(RP, "sticky").get;
 // A regexp's source and flags never change (RegExp.prototype.compile is
@@ -565,10 +565,10 @@ function scanCheck(rx, s, what) {
   return li > 0;
 }
 // A regexp2 scan that gives up answers "no match": when a no-match took
-// the timeout's length (wall time: regexp2's clock is wall time too), the
-// answer may be wrong, so the script gets an error instead.
+// reTimeoutMs or more (wall time, like regexp2's clock; see forbid.go),
+// the answer may be wrong, so the script gets an error instead.
 function timedOut(t0, what) {
-  if (now() - t0 >= reTimeoutMs) throw new RangeErr(what + ": a single match took longer than " + reTimeoutMs + " ms and was abandoned");
+  if (now() - t0 >= reTimeoutMs) throw new RangeErr(what + ": a single match took longer than " + reTimeoutMs + " ms and was abandoned (the pattern backtracks too much on this text)");
 }
 replace(RP, "exec", orig => ({exec(string) {
   const s = Str(string);

@@ -187,20 +187,23 @@ func astralToUTF16(s string) string {
 // and so every match after the first of replace, match, matchAll and split)
 // on regexp2, a backtracking engine, even for patterns RE2 could run, and
 // regexp2 checks no interrupt: /(a+)+b/ is exponential there. With this
-// timeout a scan gives up and goja sees "no match"; the exec/test wrappers
-// (caps.go) turn a "no match" that took this long into a RangeError. It is
-// process-wide (regexp2 copies it into each pattern when it compiles), so a
-// script can overrun its own limit by at most this much in one match.
-const regexpTimeout = 50 * time.Millisecond
+// timeout a scan gives up and goja sees "no match". It is process-wide
+// (regexp2 copies it into each pattern when it compiles it).
+//
+// regexp2 measures it on a coarse clock that a goroutine advances every
+// 100 ms, and adds one period to each deadline: a scan gives up 150-250 ms
+// after it started, and never before 50 ms unless that goroutine lagged by
+// over 100 ms. The exec/test wrappers (caps.go) turn every "no match" from
+// a scan that took regexpSuspect or more into a RangeError, so a script
+// never goes on with an answer that may be wrong. A script can therefore
+// overrun its own limit by one abandoned match (≤ ~250 ms), and a legitimate
+// scan of a very long text that finds nothing after 40 ms fails too.
+const (
+	regexpTimeout = 50 * time.Millisecond
+	regexpSuspect = 40 * time.Millisecond
+)
 
-func init() {
-	regexp2.DefaultMatchTimeout = regexpTimeout
-	// regexp2 reads a clock that a goroutine advances every period (100 ms
-	// by default) and adds one period to each deadline: 5 ms keeps the
-	// overrun near regexpTimeout. The goroutine stops a second after the
-	// last match that needed it.
-	regexp2.SetTimeoutCheckPeriod(5 * time.Millisecond)
-}
+func init() { regexp2.DefaultMatchTimeout = regexpTimeout }
 
 // regexpCost is the size of the RE2 program of pattern (instructions): RE2
 // matching costs up to ~35 ns per input character and instruction

@@ -58,7 +58,7 @@ func installPrelude(rt *goja.Runtime, opts Options) error {
 	})
 	maxStr, maxArr, maxBytes := capLimits(opts.MaxMemory)
 	if _, err := fn(goja.Undefined(), rt.ToValue(maxStr), rt.ToValue(maxArr), rt.ToValue(maxBytes), isProxy, reRefusal, jsonCost,
-		reCost, rt.ToValue(regexpBudget(opts.Timeout)), rt.ToValue(regexpTimeout.Milliseconds())); err != nil {
+		reCost, rt.ToValue(regexpBudget(opts.Timeout)), rt.ToValue(regexpSuspect.Milliseconds())); err != nil {
 		return fmt.Errorf("install caps: %w", err)
 	}
 	return nil
