@@ -44,8 +44,16 @@ import (
 // Forbidden reports the first construct of prog that scripts may not use,
 // with its offset in prog's source; ok is false when there is none.
 func Forbidden(prog *ast.Program) (idx file.Idx, msg string, ok bool) {
+	f := &folder{memo: map[ast.Expression]foldInfo{}}
 	walk(reflect.ValueOf(prog), func(n any) bool {
 		switch x := n.(type) {
+		case *ast.BinaryExpression, *ast.UnaryExpression, *ast.ConditionalExpression:
+			e := x.(ast.Expression)
+			if inf := f.info(e); inf.depth > maxExprDepth {
+				idx, msg, ok = e.Idx0(), fmt.Sprintf("expression nests more than %d operators deep; compiling it would take time quadratic in its depth (split it up, or join an array)", maxExprDepth), true
+			} else if f.cost > maxFoldBytes {
+				idx, msg, ok = e.Idx0(), fmt.Sprintf("constant expression would build more than %d MiB of text while compiling (join an array or use a template literal instead)", maxFoldBytes>>20), true
+			}
 		case *ast.NumberLiteral:
 			if _, big := x.Value.(*big.Int); big {
 				idx, msg, ok = x.Idx, "BigInt literals are not supported in Forma scripts (a BigInt operation cannot be interrupted by the time or memory limit)", true
@@ -58,6 +66,58 @@ func Forbidden(prog *ast.Program) (idx file.Idx, msg string, ok bool) {
 		return !ok
 	})
 	return
+}
+
+// Compiling is script execution too: goja folds constant expressions by
+// running them, and checks whether an operand is constant by walking its
+// whole subtree, at every level of a chain of operators. Measured (goja
+// 2026-09): x + "a" + "a" + … with 80 000 terms (480 kB of source) takes
+// 45 s to compile, and "50 chars" + "50 chars" + … with 20 000 terms 40 s,
+// uninterruptibly, before any limit applies. Both are refused here: chains
+// of operators deeper than maxExprDepth, and constant expressions whose
+// folding would copy more than maxFoldBytes of text in total.
+const (
+	maxExprDepth = 1000
+	maxFoldBytes = 64 << 20
+)
+
+type foldInfo struct {
+	depth int   // operators on the longest path down
+	konst bool  // goja folds it
+	size  int64 // length of its value as text, when constant
+}
+
+type folder struct {
+	memo map[ast.Expression]foldInfo
+	cost int64 // bytes all folds copy, summed
+}
+
+func (f *folder) info(e ast.Expression) foldInfo {
+	if r, ok := f.memo[e]; ok {
+		return r
+	}
+	var r foldInfo
+	switch x := e.(type) {
+	case *ast.StringLiteral:
+		r = foldInfo{konst: true, size: int64(len(x.Value))}
+	case *ast.NumberLiteral, *ast.BooleanLiteral, *ast.NullLiteral:
+		r = foldInfo{konst: true, size: 24}
+	case *ast.UnaryExpression:
+		o := f.info(x.Operand)
+		r = foldInfo{depth: o.depth + 1, konst: o.konst, size: 24}
+	case *ast.BinaryExpression:
+		l, rt := f.info(x.Left), f.info(x.Right)
+		r = foldInfo{depth: max(l.depth, rt.depth) + 1, konst: l.konst && rt.konst, size: 24}
+		if r.konst {
+			r.size = l.size + rt.size
+			f.cost += r.size
+		}
+	case *ast.ConditionalExpression:
+		t, c, a := f.info(x.Test), f.info(x.Consequent), f.info(x.Alternate)
+		r = foldInfo{depth: max(t.depth, c.depth, a.depth) + 1, konst: t.konst && c.konst && a.konst, size: max(c.size, a.size)}
+	}
+	f.memo[e] = r
+	return r
 }
 
 var astPkg = reflect.TypeOf(ast.Identifier{}).PkgPath()

@@ -243,7 +243,7 @@ func TestChargeShares(t *testing.T) {
 // in one native step.
 func TestHostileLogging(t *testing.T) {
 	e := mustNew(t, map[string]string{"l.js": `function run() {
-  const a = new Array(1 << 20).fill(0), o = {};
+  const a = new Array(1 << 18).fill(0), o = {};
   for (let i = 0; i < 20000; i++) o["k" + i] = i;
   for (let i = 0; i < 49; i++) { console.log(a); console.log(o) }
   console.log({b: 1, a: [1, "x", null, undefined, NaN, () => 1, new Date(0)], n: 1.5})
@@ -261,4 +261,29 @@ func TestHostileLogging(t *testing.T) {
 		t.Errorf("got %s, want %s", logs[100].Message, want)
 	}
 	t.Logf("%v", time.Since(start))
+}
+
+// Compiling runs script code too (constant folding, and goja's constant
+// checks are quadratic in an operator chain's depth): what would make it
+// slow is refused before goja.Compile, with its position.
+func TestHostileCompile(t *testing.T) {
+	term := `"` + strings.Repeat("x", 50) + `"`
+	for name, c := range map[string]struct{ src, msg string }{
+		"deepChain":  {"function run(x) {\n  return x" + strings.Repeat(` + "a"`, 80000) + "\n}", "nests more than 1000 operators deep"},
+		"foldConcat": {"function run() {\n  return " + strings.Repeat(`"`+strings.Repeat("y", 200)+`" + `, 990) + term + "\n}", "would build more than 64 MiB"},
+		"bigint":     {"function run() {\n  return 3n ** 30000000n\n}", "BigInt literals"},
+	} {
+		start := time.Now()
+		_, err := New(map[string]string{"c.js": c.src}, Options{})
+		el := time.Since(start)
+		se := asErr(t, err)
+		if se.Kind != KindSyntax || !strings.Contains(se.Message, c.msg) || se.Line != 2 || el > 2*time.Second {
+			t.Errorf("%s: %+v after %v", name, se, el)
+		}
+	}
+	// Ordinary concatenations compile as before.
+	e := mustNew(t, map[string]string{"c.js": "function run(a) { return a.x + " + strings.Repeat(term+" + ", 200) + "1 }"}, Options{})
+	if r, _, err := e.Call(context.Background(), "c.js", "run", map[string]any{"x": 1}, Env{}); err != nil || len(r.(string)) != 200*50+2 {
+		t.Fatalf("%v %v", r, err)
+	}
 }
