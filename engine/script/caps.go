@@ -202,13 +202,38 @@ function replaceBound(sLen, r, matches, patLen, isRe) {
   }
   return b;
 }
+// replaceAll with a string pattern: the built-in collects every position
+// natively first (~330 bytes each: "x".repeat(1 << 24).replaceAll("x", "")
+// allocated 5 GB over 22 s). Past maxNativeMatches possible matches the
+// positions are found here with indexOf, one at a time, and the result is
+// built as they are found.
+const maxNativeMatches = floor(maxBytes / 1024);
+function jsReplaceAll(s, p, replacement, fn, what) {
+  const adv = p.length > 0 ? p.length : 1, parts = [];
+  let total = 0, next = 0, n = 0;
+  for (let pos = apply(sIndexOf, s, [p, 0]); pos >= 0; pos = pos + adv > s.length ? -1 : apply(sIndexOf, s, [p, pos + adv])) {
+    if (++n > maxArr) tooBig(what + " with more than " + maxArr + " matches");
+    const rep = fn ? Str(apply(replacement, undefined, [p, pos, s])) : substitution(replacement, p, pos, s, none, undefined);
+    const pre = apply(sSlice, s, [next, pos]);
+    if ((total += pre.length + rep.length) > maxStr) tooBig(what + " result");
+    parts[parts.length] = pre;
+    parts[parts.length] = rep;
+    next = pos + p.length;
+  }
+  const rest = apply(sSlice, s, [next]);
+  if (total + rest.length > maxStr) tooBig(what + " result");
+  parts[parts.length] = rest;
+  return apply(AP.join, parts, [""]);
+}
 for (const k of ["replace", "replaceAll"]) replace(SP, k, orig => ({[k](pattern, replacement) {
-  const s = str(this, "String.prototype." + k);
-  if (isObj(pattern) || typeof replacement === "function") return apply(orig, s, [pattern, replacement]);
-  const p = Str(pattern), r = Str(replacement);
+  const s = str(this, "String.prototype." + k), what = "String.prototype." + k;
+  if (isObj(pattern)) return apply(orig, s, [pattern, replacement]);
+  const p = Str(pattern), fn = typeof replacement === "function", r = fn ? "" : Str(replacement);
   const matches = k === "replace" ? 1 : (p.length === 0 ? s.length + 1 : floor(s.length / p.length));
+  if (matches > maxNativeMatches) return jsReplaceAll(s, p, fn ? replacement : r, fn, what);
+  if (fn) return apply(orig, s, [p, replacement]);
   if (replaceBound(s.length, r, matches, p.length, false) <= maxStr) return apply(orig, s, [p, r]);
-  return apply(orig, s, [p, countingReplacer(r, "String.prototype." + k)]);
+  return apply(orig, s, [p, countingReplacer(r, what)]);
 }})[k]);
 const RP = RegExp.prototype;
 replace(RP, SymReplace, orig => ({[SymReplace](string, replacement) {

@@ -146,6 +146,8 @@ func TestHostileOneShotResults(t *testing.T) {
 		{"replace", `function run() { return "x".repeat(1 << 22).replace(/x/g, "").length }`, "", "limit"},
 		{"replaceFn", `function run() { return "x".repeat(1 << 22).replace(/x/g, () => "yy").length }`, "", "limit"},
 		{"splitRe", `function run() { return /x/[Symbol.split]("x".repeat(1 << 22)).length }`, "", "limit"},
+		{"replaceAllString", `function run() { return "x".repeat(1 << 24).replaceAll("x", "").length }`, "", "limit"},
+		{"replaceAllFn", `function run() { return "x".repeat(1 << 24).replaceAll("x", () => "").length }`, "", "limit"},
 		{"jsonParse", `function run() { return JSON.parse("[" + "0,".repeat(1 << 22) + "0]").length }`, KindRuntime, "RangeError: JSON.parse of 8388611 characters exceeds the script memory limit"},
 		{"jsonParseObjects", `function run() { return JSON.parse("[" + "{},".repeat(1 << 20) + "{}]").length }`, KindRuntime, "JSON.parse of"},
 		{"encodeURI", `function run() { return encodeURIComponent("\uffff".repeat(1 << 24)).length }`, KindRuntime, "encodeURIComponent of 16777216 characters exceeds"},
@@ -165,10 +167,11 @@ function end() { return s.replace(/$/g, "!").slice(-3) }
 function split() { const p = s.split(/b/); return p.length + ":" + p[0] + ":" + p[p.length - 1] + ":" + (s + "x").split(/(b)/, 5).join() }
 function emptySplit() { return s.split(/(?:)/).length + ":" + t.split(/x*/).length }
 function same() { return t.replace(/(a)(b)/g, "$2$1") === t.replace(/(a)(b)/g, (m, a, b) => b + a) && t.split(/b/).join() === (t + "").split(/b/, 10000).join() }
+function replaceAll() { const u = "ab".repeat(50000), v = "abc".repeat(20000); return [u.replaceAll("a", "$&$&") === "aab".repeat(50000), u.replaceAll("b", (m, i) => i % 4 === 1 ? "B" : m).slice(0, 8), v.replaceAll("", "-") === "-" + v.split("").join("-") + "-", u.replaceAll("ab", "$$").length].join() }
 function small() { return JSON.parse("[1,2]").length + encodeURIComponent("a b") }
 `}, Options{Timeout: 5 * time.Second})
 	for fn, want := range map[string]string{"match": "20000", "replace": "40000", "swap": "baba", "fn": "AbAb", "matchAll": "20000",
-		"named": "[a]b[a]", "end": "ab!", "split": "20001:a::a,b,a,b,a", "emptySplit": "40000:2000", "same": "true", "small": "2a%20b"} {
+		"named": "[a]b[a]", "end": "ab!", "split": "20001:a::a,b,a,b,a", "emptySplit": "40000:2000", "same": "true", "small": "2a%20b", "replaceAll": "true,aBabaBab,true,50000"} {
 		start := time.Now()
 		r, _, err := e.Call(context.Background(), "ok.js", fn, nil, Env{})
 		t.Logf("%s: %v", fn, time.Since(start))
