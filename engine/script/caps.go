@@ -269,6 +269,23 @@ for (const k of ["keys", "values", "entries"]) {
 const TAP = getProto(Int8Array.prototype), taLenD = gopd(TAP, "length");
 const taLen = taLenD !== undefined ? taLenD.get : undefined;
 function typedLen(o) { try { return apply(taLen, o, none); } catch (e) { return 0; } } // not a typed array: the built-in throws
+// sort without a comparator: the built-in compares natively, O(n log n)
+// ToString conversions (measured: 5-7 s for 1 Mi elements, uninterruptible).
+// Past maxNativeSort elements the same order is given by a comparator in
+// JS, so every comparison is a point where the time limit can stop it.
+// (The built-in keeps undefined and holes last before it calls one.)
+const maxNativeSort = 8192, numCompare = (a, b) => a < b ? -1 : a > b ? 1 : a === 0 && b === 0 ? (1 / a < 1 / b ? -1 : 1 / a > 1 / b ? 1 : 0) : a === a ? (b === b ? 0 : -1) : (b === b ? 1 : 0);
+function strCompare(a, b) { const x = Str(a), y = Str(b); return x < y ? -1 : x > y ? 1 : 0; }
+for (const k of ["sort", "toSorted"]) {
+  replace(AP, k, orig => ({[k](comparefn) {
+    if (comparefn === undefined && lenOf(this, "Array.prototype." + k) > maxNativeSort) comparefn = strCompare;
+    return apply(orig, this, [comparefn]);
+  }})[k]);
+  replace(TAP, k, orig => ({[k](comparefn) {
+    if (comparefn === undefined && typedLen(this) > maxNativeSort) comparefn = numCompare;
+    return apply(orig, this, [comparefn]);
+  }})[k]);
+}
 for (const k of ["join", "toLocaleString"]) {
   replace(TAP, k, orig => ({[k](...args) {
     if (typedLen(this) > maxArr) tooBig("%TypedArray%.prototype." + k + " on more than " + maxArr + " elements");

@@ -138,6 +138,27 @@ func TestHostileRegexp(t *testing.T) {
 	}
 }
 
+// A default sort compares natively (O(n log n) ToString): large arrays are
+// sorted through a JS comparator, which the time limit can stop.
+func TestHostileSort(t *testing.T) {
+	runHostile(t, Options{Timeout: 2 * time.Second}, []hostileCase{
+		{"array", `function run() { const a = new Array(1 << 20).fill(0); for (let i = 0; i < a.length; i++) a[i] = (i * 7919) % 1000003; return a.sort().length }`, "", "limit"},
+		{"typed", `function run() { const a = new Float64Array(1 << 22); for (let i = 0; i < 1 << 20; i++) a[i] = (i * 7919) % 1000003; return a.sort().length }`, "", "limit"},
+	})
+	e := mustNew(t, map[string]string{"s.js": `function run() {
+  const a = [];
+  for (let i = 0; i < 20000; i++) a.push(i % 7 === 0 ? undefined : i % 5 === 0 ? null : (i * 7919) % 10007);
+  a[30000] = 1;
+  const x = a.slice().sort(), f = new Float64Array([3, -0, 0, NaN, -1, 2, NaN, 0]).sort();
+  return JSON.stringify(x.slice(0, 12)) + x.length + x.indexOf(undefined) + ":" + Array.from(f).join() + (1 / f[1]) + ":" + [3, 1, 2].sort().join()
+}`}, Options{Timeout: 5 * time.Second})
+	r, _, err := e.Call(context.Background(), "s.js", "run", nil, Env{})
+	// as V8 sorts: numbers as text, undefined then holes last, -0 before 0, NaN last
+	if want := `[0,1,1,10,100,100,10000,10002,10003,10004,10005,10006]3000117143:-1,0,0,0,2,3,NaN,NaN-Infinity:1,2,3`; err != nil || r != want {
+		t.Fatalf("got %v %v\nwant %s", r, err, want)
+	}
+}
+
 // One built-in call may not produce more than the memory limit allows.
 func TestHostileOneShotResults(t *testing.T) {
 	runHostile(t, Options{Timeout: time.Second, MaxMemory: 64 << 20}, []hostileCase{
