@@ -743,6 +743,22 @@ replace(Object, "assign", orig => ({assign(target, ...sources) {
   for (let i = 0; i < sources.length; i++) checkKeys(sources[i], "Object.assign");
   return apply(orig, Object, [target, ...sources]);
 }}).assign);
+
+// --- Symbol.for: the registry belongs to the runtime, which is pooled and
+// outlives the call, so every key registered would stay for good (one call
+// after another could fill the process). Keys are bounded in length and
+// number per runtime.
+{
+  const symFor = Symbol.for, known = new Set(), setHas = Set.prototype.has, setAdd = Set.prototype.add;
+  replace(Symbol, "for", () => ({for(key) {
+    const k = Str(key);
+    if (!apply(setHas, known, [k])) {
+      if (k.length > 256 || known.size >= 1024) throw new RangeErr("Symbol.for: at most 1024 keys of up to 256 characters in Forma scripts");
+      apply(setAdd, known, [k]);
+    }
+    return apply(symFor, Symbol, [k]);
+  }}).for);
+}
 })`
 
 var capsPrg = sync.OnceValue(func() *goja.Program {

@@ -315,3 +315,21 @@ func TestHostileCompile(t *testing.T) {
 		t.Fatalf("%v %v", r, err)
 	}
 }
+
+// Pooled runtimes outlive calls: what a call can leave in one (the
+// Symbol.for registry) is bounded.
+func TestHostileRuntimeState(t *testing.T) {
+	e := mustNew(t, map[string]string{"s.js": `function run(a) { for (let i = 0; i < 600; i++) Symbol.for(a.p + i); return Symbol.keyFor(Symbol.for("k")) }
+function long() { return Symbol.for("x".repeat(1e6)) }`}, Options{PoolSize: 1})
+	var err error
+	for i := 0; i < 3 && err == nil; i++ {
+		_, _, err = e.Call(context.Background(), "s.js", "run", map[string]any{"p": fmt.Sprint("call", i, "-")}, Env{})
+	}
+	if se := asErr(t, err); !strings.Contains(se.Message, "Symbol.for: at most 1024 keys") {
+		t.Fatalf("%+v", se)
+	}
+	_, _, err = e.Call(context.Background(), "s.js", "long", nil, Env{})
+	if se := asErr(t, err); !strings.Contains(se.Message, "Symbol.for: at most 1024 keys of up to 256 characters") {
+		t.Fatalf("%+v", se)
+	}
+}

@@ -48,11 +48,15 @@ func installPrelude(rt *goja.Runtime, opts Options) error {
 		key := flags + "/" + src
 		c, ok := costs[key]
 		if !ok {
-			if len(costs) >= 256 {
-				clear(costs)
-			}
 			c = regexpCost(src, flags)
-			costs[key] = c
+			// The runtime outlives the call: keep a bounded cache of
+			// short patterns only.
+			if len(key) <= 1024 {
+				if len(costs) >= 256 {
+					clear(costs)
+				}
+				costs[key] = c
+			}
 		}
 		return rt.ToValue(c)
 	})
