@@ -194,6 +194,8 @@ var hostileHooks = []hostileHook{
 	{"match_bomb", `record.title = String("x".repeat(1 << 22).match(/x/g).length)`, "x", ""},
 	{"json_bomb", `record.title = String(JSON.parse("[" + "0,".repeat(1 << 22) + "0]").length)`, "x", "JSON.parse of"},
 	{"split_bomb", `record.title = String("x".repeat(1 << 23).split("").length)`, "x", "exceeds the script memory limit"},
+	{"keys_of_string", `record.title = String(Object.keys("x".repeat(3e6)).length)`, "x", "Object.keys of 3000000 elements exceeds the script memory limit"},
+	{"locale_compare", `record.title = String("x".repeat(1e6).localeCompare("y".repeat(1e6)))`, "x", "localeCompare of 2000000 characters"},
 	{"throw_to_string", `throw { toString() { for (;;) {} } }`, "x", "[object Object]"},
 	{"message_getter", `class E extends Error { get message() { for (;;) {} } } throw new E()`, "x", "while its thrown value was being converted"},
 	{"name_getter", `class E extends Error { get name() { for (;;) {} } } throw new E("m")`, "x", "while its thrown value was being converted"},

@@ -52,8 +52,16 @@ import (
 // up to length), split, apply-style argument copies (make([]Value, length)),
 // spread. Native loops over length without allocating much: join,
 // indexOf/includes/lastIndexOf, forEach/some/every/find*, reduce, reverse,
-// copyWithin, shift/unshift. Not coverable from JS: operators (string +,
-// BigInt ** and <<) - the memory guard handles those between instructions.
+// copyWithin, shift/unshift. Not coverable from JS: operators. String +
+// grows a string by at most the two operands (the memory guard sees it
+// between instructions); BigInt operators cannot run at all, as no BigInt
+// value can be made (forbid.go).
+//
+// Further down: regexp matching (exec/test wrappers: a scan budget and the
+// regexp2 timeout), default sort, replaceAll with a string pattern,
+// JSON.parse, case mapping, localeCompare, Object.keys & co. over arrays and
+// strings, Symbol.for, and the removal of BigInt and of code generation
+// from strings (eval, Function).
 //
 // Receivers and array-likes whose length is an accessor or comes through a
 // Proxy are refused by the wrapped methods unless they are genuine arrays
