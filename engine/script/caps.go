@@ -68,7 +68,7 @@ import (
 // (the wrapper could not otherwise be sure the built-in sees the length it
 // checked). Wrappers convert arguments once and pass primitives on, so
 // user valueOf/toString run exactly once, as with the built-ins.
-const capsJS = `(function(maxStr, maxArr, maxBytes, isProxy, reRefusal, jsonCost, reCost, reBudget, reTimeoutMs) {
+const capsJS = `(function(maxStr, maxArr, maxBytes, isProxy, reRefusal, jsonCost, reCost, reBudget, reTimeoutMs, classOf) {
 "use strict";
 const apply = Reflect.apply, construct = Reflect.construct, gopd = Reflect.getOwnPropertyDescriptor, defProp = Object.defineProperty,
   getProto = Object.getPrototypeOf, setProto = Object.setPrototypeOf, ownKeys = Reflect.ownKeys, isArray = Array.isArray,
@@ -729,14 +729,17 @@ replace(SP, "localeCompare", orig => ({localeCompare(that, ...rest) {
 // character string allocated 3 GB; of a 1 Mi array 265 MB). Ordinary
 // objects hold their properties already, so listing them costs about as
 // much again, which the memory guard sees.
-const sValueOf = SP.valueOf;
+// elementCount runs for every object hardening freezes and lists, so it
+// throws nothing for ordinary objects (exceptions cost ~1 µs each).
+const sValueOf = SP.valueOf, isView = ArrayBuffer.isView;
 function elementCount(o) {
-  if (typeof o === "string") return o.length;
-  if (!isObj(o) || isProxy(o)) return 0;
+  const t = typeof o;
+  if (t === "string") return o.length;
+  if (t !== "object" || o === null || isProxy(o)) return 0; // functions: most intrinsics
   if (isArray(o)) return o.length;
-  const n = typedLen(o);
-  if (n > 0) return n;
-  try { return apply(sValueOf, o, none).length; } catch (e) { return 0; } // a String object
+  if (isView(o)) return typedLen(o);
+  if (classOf(o) === "String") return apply(sValueOf, o, none).length;
+  return 0;
 }
 function checkKeys(o, what) {
   const n = elementCount(o);
@@ -745,7 +748,8 @@ function checkKeys(o, what) {
 for (const [obj, name, k] of [[Object, "Object", "keys"], [Object, "Object", "values"], [Object, "Object", "entries"],
     [Object, "Object", "getOwnPropertyNames"], [Object, "Object", "getOwnPropertyDescriptors"], [Object, "Object", "freeze"],
     [Object, "Object", "seal"], [Object, "Object", "isFrozen"], [Object, "Object", "isSealed"], [Reflect, "Reflect", "ownKeys"]]) {
-  replace(obj, k, orig => ({[k](o, ...rest) { checkKeys(o, name + "." + k); return apply(orig, obj, [o, ...rest]); }})[k]);
+  // one argument each; no rest/spread: hardening calls these for every intrinsic
+  replace(obj, k, orig => ({[k](o) { checkKeys(o, name + "." + k); return apply(orig, obj, [o]); }})[k]);
 }
 replace(Object, "assign", orig => ({assign(target, ...sources) {
   for (let i = 0; i < sources.length; i++) checkKeys(sources[i], "Object.assign");

@@ -60,9 +60,17 @@ func installPrelude(rt *goja.Runtime, opts Options) error {
 		}
 		return rt.ToValue(c)
 	})
+	// classOf is an object's internal class ("String" for a String
+	// object), read without running script code.
+	classOf := rt.ToValue(func(call goja.FunctionCall) goja.Value {
+		if o, ok := call.Argument(0).(*goja.Object); ok {
+			return rt.ToValue(o.ClassName())
+		}
+		return rt.ToValue("")
+	})
 	maxStr, maxArr, maxBytes := capLimits(opts.MaxMemory)
 	if _, err := fn(goja.Undefined(), rt.ToValue(maxStr), rt.ToValue(maxArr), rt.ToValue(maxBytes), isProxy, reRefusal, jsonCost,
-		reCost, rt.ToValue(regexpBudget(opts.Timeout)), rt.ToValue(regexpSuspect.Milliseconds())); err != nil {
+		reCost, rt.ToValue(regexpBudget(opts.Timeout)), rt.ToValue(regexpSuspect.Milliseconds()), classOf); err != nil {
 		return fmt.Errorf("install caps: %w", err)
 	}
 	return nil
