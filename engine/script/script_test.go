@@ -523,7 +523,7 @@ func BenchmarkPooledCall(b *testing.B) {
 }
 
 func BenchmarkPooledCallWithEnv(b *testing.B) {
-	e := mustNew(b, map[string]string{"t.js": `function f(a) { return a.x + ctx.user.id }`}, Options{PoolSize: 1})
+	e := mustNew(b, map[string]string{"t.js": `function f(a) { return a.x + ctx.user.id }`}, Options{PoolSize: 1, Globals: []string{"ctx"}})
 	args := map[string]any{"x": 1}
 	env := Env{Globals: map[string]any{"ctx": map[string]any{"user": map[string]any{"id": 7, "name": "ann"}}}}
 	b.ReportAllocs()
