@@ -300,6 +300,7 @@ func TestHostileCompile(t *testing.T) {
 		"deepChain":  {"function run(x) {\n  return x" + strings.Repeat(` + "a"`, 80000) + "\n}", "nests more than 1000 operators deep"},
 		"foldConcat": {"function run() {\n  return " + strings.Repeat(`"`+strings.Repeat("y", 200)+`" + `, 990) + term + "\n}", "would build more than 64 MiB"},
 		"bigint":     {"function run() {\n  return 3n ** 30000000n\n}", "BigInt literals"},
+		"deepBlocks": {"function run() {\n  " + strings.Repeat("{", 40000) + strings.Repeat("}", 40000) + "\n}", "nests more than 1500 levels deep"},
 	} {
 		start := time.Now()
 		_, err := New(map[string]string{"c.js": c.src}, Options{})
