@@ -600,9 +600,16 @@ function infoOf(rx) {
   apply(wmSet, reInfo, [rx, i]);
   return i;
 }
+// lastIndexOf reads a regexp's lastIndex (an own data property, never an
+// accessor) as the built-in will: a value that is not a number (an object
+// with valueOf) is converted once here and stored back, so the built-in
+// cannot be handed a different start than the one checked.
 function lastIndexOf(rx) {
-  const d = gopd(rx, "lastIndex");
-  return d !== undefined && "value" in d ? toLen(d.value) : 0;
+  const v = rx.lastIndex;
+  if (typeof v === "number") return toLen(v);
+  const n = toLen(v);
+  rx.lastIndex = n;
+  return n;
 }
 // scanCheck refuses a scan whose input × program size exceeds the budget;
 // it returns whether goja will scan on regexp2 (a global or sticky regexp

@@ -334,3 +334,21 @@ function long() { return Symbol.for("x".repeat(1e6)) }`}, Options{PoolSize: 1})
 		t.Fatalf("%+v", se)
 	}
 }
+
+// lastIndex is read once: a valueOf that answers differently the second
+// time cannot move the scan past the checked budget.
+func TestHostileLastIndex(t *testing.T) {
+	e := mustNew(t, map[string]string{"l.js": `function run() {
+  const r = /(?:a*){1000}b/g, s = "a".repeat(500000);
+  let n = 0;
+  r.lastIndex = {valueOf() { return n++ ? 0 : s.length - 10 }};
+  return r.exec(s)
+}`}, Options{Timeout: time.Second})
+	// Read twice, it would start the scan at 0: 35 s of RE2 over the
+	// whole text. Read once, the scan covers the last 10 characters.
+	start := time.Now()
+	r, _, err := e.Call(context.Background(), "l.js", "run", nil, Env{})
+	if el := time.Since(start); err != nil || r != nil || el > 2*time.Second {
+		t.Fatalf("%v %v after %v", r, err, el)
+	}
+}
