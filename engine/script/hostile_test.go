@@ -121,6 +121,10 @@ func TestHostileRegexp(t *testing.T) {
 		{"search", `function run() { return (` + evil + `).search({toString() { return "^(a+)+(?=b)" }}) }`, KindRuntime, "needs a backtracking engine"},
 		// RE2 patterns: linear, but proportional to the program's size.
 		{"re2Budget", `function run() { return /(?:a*){1000}b/.test("a".repeat(500000)) }`, KindRuntime, "RangeError: RegExp.prototype.test: matching /(?:a*){1000}b/ over 500000 characters exceeds the script time limit"},
+		{"re2BudgetMatch", `function run() { return "a".repeat(500000).match(/(?:a*){1000}b/) }`, KindRuntime, "RegExp.prototype.exec: matching /(?:a*){1000}b/ over 500000 characters"},
+		{"re2BudgetReplace", `function run() { return "a".repeat(500000).replace(/(?:a*){1000}b/g, "") }`, KindRuntime, "exceeds the script time limit"},
+		{"re2BudgetSearch", `function run() { return "a".repeat(500000).search(/(?:a*){1000}b/) }`, KindRuntime, "exceeds the script time limit"},
+		{"re2BudgetSplit", `function run() { return "a".repeat(500000).split(/(?:a*){1000}b/) }`, KindRuntime, "exceeds the script time limit"},
 		// goja runs scans past index 0 on its backtracking engine, whatever the pattern.
 		{"lastIndex", `function run() { const r = /(a+)+b/g; r.lastIndex = 1; return r.exec("x" + ` + evil + `) }`, "", "limit"},
 		{"secondMatch", `function run() { return ("x" + ` + evil + `).replace(/x|(a+)+b/g, "") }`, "", "limit"},
