@@ -202,6 +202,12 @@ func generate(app *schema.App, ei int, le *Entity) (string, schema.Problems) {
 			problems.Add(path, "not a valid expression: %s", firstLine(err.Error()))
 			return expr{}, false
 		}
+		// What scripts may not use (BigInt, backtracking regular
+		// expressions) is refused at the expression's own path.
+		if _, _, msg := script.CheckSource(path, "(\n"+text+"\n)"); msg != "" {
+			problems.Add(path, "%s", msg)
+			return expr{}, false
+		}
 		for _, r := range refs {
 			if ref, target, ok := strings.Cut(r, "."); ok {
 				if !slices.Contains(le.RefReads[ref], target) {

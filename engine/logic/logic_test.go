@@ -120,6 +120,13 @@ func TestCompileProblems(t *testing.T) {
 		{"unknown function", `round(net * rate, 2)`, `rnd(net * rate, 2)`, "/entities/1/fields/2/expr", `unknown function "rnd"`},
 		{"did you mean", `round(net * rate, 2)`, `roud(net * rate, 2)`, "/entities/1/fields/2/expr", `(did you mean "round"?)`},
 		{"rule syntax", `"net >= 0"`, `"net >= "`, "/entities/1/validations/0/expr", "not a valid expression"},
+		// What the sandbox cannot bound is refused at apply, at its pointer
+		// (script.Forbidden), and quickly: constant BigInt folding would burn
+		// seconds and 512 MB in the compiler.
+		{"bigint in script", `throw new Error('unlucky');`, `throw new Error(String(3n ** 30000000n));`, "/scripts/deal", "line 4, column 49: BigInt literals are not supported"},
+		{"bigint in formula", `"net + tax"`, `"net + Number(1n << 4294967296n)"`, "/entities/1/fields/0/expr", "BigInt literals are not supported"},
+		{"backtracking rule", `"net >= 0"`, `"net >= 0 && (/^(a+)+(?=b)/).test(String(net))"`, "/entities/1/validations/0/expr", "needs a backtracking engine"},
+		{"backtracking script", `record.rate = 0.5;`, `record.rate = /(\\w+)\\1/.test(record.name) ? 1 : 0.5;`, "/scripts/deal", "line 2, column 39: regular expression"},
 	}
 	for _, c := range cases {
 		doc := strings.Replace(dealDoc, c.from, c.to, 1)
@@ -132,7 +139,11 @@ func TestCompileProblems(t *testing.T) {
 			t.Logf("%s: refused by schema: %v", c.name, problems)
 			continue
 		}
+		start := time.Now()
 		_, problems = Compile(app)
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("%s: compiled in %v", c.name, el)
+		}
 		if len(problems) != 1 || problems[0].Path != c.path || !strings.Contains(problems[0].Message, c.msg) {
 			t.Errorf("%s: %v", c.name, problems)
 		}

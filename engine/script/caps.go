@@ -52,15 +52,23 @@ import (
 // up to length), split, apply-style argument copies (make([]Value, length)),
 // spread. Native loops over length without allocating much: join,
 // indexOf/includes/lastIndexOf, forEach/some/every/find*, reduce, reverse,
-// copyWithin, shift/unshift. Not coverable from JS: operators (string +,
-// BigInt ** and <<) - the memory guard handles those between instructions.
+// copyWithin, shift/unshift. Not coverable from JS: operators. String +
+// grows a string by at most the two operands (the memory guard sees it
+// between instructions); BigInt operators cannot run at all, as no BigInt
+// value can be made (forbid.go).
+//
+// Further down: regexp matching (exec/test wrappers: a scan budget and the
+// regexp2 timeout), default sort, replaceAll with a string pattern,
+// JSON.parse, case mapping, localeCompare, Object.keys & co. over arrays and
+// strings, Symbol.for, and the removal of BigInt and of code generation
+// from strings (eval, Function).
 //
 // Receivers and array-likes whose length is an accessor or comes through a
 // Proxy are refused by the wrapped methods unless they are genuine arrays
 // (the wrapper could not otherwise be sure the built-in sees the length it
 // checked). Wrappers convert arguments once and pass primitives on, so
 // user valueOf/toString run exactly once, as with the built-ins.
-const capsJS = `(function(maxStr, maxArr, maxBytes, isProxy) {
+const capsJS = `(function(maxStr, maxArr, maxBytes, isProxy, reRefusal, jsonCost, reCost, reBudget, reTimeoutMs, classOf) {
 "use strict";
 const apply = Reflect.apply, construct = Reflect.construct, gopd = Reflect.getOwnPropertyDescriptor, defProp = Object.defineProperty,
   getProto = Object.getPrototypeOf, setProto = Object.setPrototypeOf, ownKeys = Reflect.ownKeys, isArray = Array.isArray,
@@ -202,13 +210,38 @@ function replaceBound(sLen, r, matches, patLen, isRe) {
   }
   return b;
 }
+// replaceAll with a string pattern: the built-in collects every position
+// natively first (~330 bytes each: "x".repeat(1 << 24).replaceAll("x", "")
+// allocated 5 GB over 22 s). Past maxNativeMatches possible matches the
+// positions are found here with indexOf, one at a time, and the result is
+// built as they are found.
+const maxNativeMatches = floor(maxBytes / 1024);
+function jsReplaceAll(s, p, replacement, fn, what) {
+  const adv = p.length > 0 ? p.length : 1, parts = [];
+  let total = 0, next = 0, n = 0;
+  for (let pos = apply(sIndexOf, s, [p, 0]); pos >= 0; pos = pos + adv > s.length ? -1 : apply(sIndexOf, s, [p, pos + adv])) {
+    if (++n > maxArr) tooBig(what + " with more than " + maxArr + " matches");
+    const rep = fn ? Str(apply(replacement, undefined, [p, pos, s])) : substitution(replacement, p, pos, s, none, undefined);
+    const pre = apply(sSlice, s, [next, pos]);
+    if ((total += pre.length + rep.length) > maxStr) tooBig(what + " result");
+    parts[parts.length] = pre;
+    parts[parts.length] = rep;
+    next = pos + p.length;
+  }
+  const rest = apply(sSlice, s, [next]);
+  if (total + rest.length > maxStr) tooBig(what + " result");
+  parts[parts.length] = rest;
+  return apply(AP.join, parts, [""]);
+}
 for (const k of ["replace", "replaceAll"]) replace(SP, k, orig => ({[k](pattern, replacement) {
-  const s = str(this, "String.prototype." + k);
-  if (isObj(pattern) || typeof replacement === "function") return apply(orig, s, [pattern, replacement]);
-  const p = Str(pattern), r = Str(replacement);
+  const s = str(this, "String.prototype." + k), what = "String.prototype." + k;
+  if (isObj(pattern)) return apply(orig, s, [pattern, replacement]);
+  const p = Str(pattern), fn = typeof replacement === "function", r = fn ? "" : Str(replacement);
   const matches = k === "replace" ? 1 : (p.length === 0 ? s.length + 1 : floor(s.length / p.length));
+  if (matches > maxNativeMatches) return jsReplaceAll(s, p, fn ? replacement : r, fn, what);
+  if (fn) return apply(orig, s, [p, replacement]);
   if (replaceBound(s.length, r, matches, p.length, false) <= maxStr) return apply(orig, s, [p, r]);
-  return apply(orig, s, [p, countingReplacer(r, "String.prototype." + k)]);
+  return apply(orig, s, [p, countingReplacer(r, what)]);
 }})[k]);
 const RP = RegExp.prototype;
 replace(RP, SymReplace, orig => ({[SymReplace](string, replacement) {
@@ -244,6 +277,23 @@ for (const k of ["keys", "values", "entries"]) {
 const TAP = getProto(Int8Array.prototype), taLenD = gopd(TAP, "length");
 const taLen = taLenD !== undefined ? taLenD.get : undefined;
 function typedLen(o) { try { return apply(taLen, o, none); } catch (e) { return 0; } } // not a typed array: the built-in throws
+// sort without a comparator: the built-in compares natively, O(n log n)
+// ToString conversions (measured: 5-7 s for 1 Mi elements, uninterruptible).
+// Past maxNativeSort elements the same order is given by a comparator in
+// JS, so every comparison is a point where the time limit can stop it.
+// (The built-in keeps undefined and holes last before it calls one.)
+const maxNativeSort = 8192, numCompare = (a, b) => a < b ? -1 : a > b ? 1 : a === 0 && b === 0 ? (1 / a < 1 / b ? -1 : 1 / a > 1 / b ? 1 : 0) : a === a ? (b === b ? 0 : -1) : (b === b ? 1 : 0);
+function strCompare(a, b) { const x = Str(a), y = Str(b); return x < y ? -1 : x > y ? 1 : 0; }
+for (const k of ["sort", "toSorted"]) {
+  replace(AP, k, orig => ({[k](comparefn) {
+    if (comparefn === undefined && lenOf(this, "Array.prototype." + k) > maxNativeSort) comparefn = strCompare;
+    return apply(orig, this, [comparefn]);
+  }})[k]);
+  replace(TAP, k, orig => ({[k](comparefn) {
+    if (comparefn === undefined && typedLen(this) > maxNativeSort) comparefn = numCompare;
+    return apply(orig, this, [comparefn]);
+  }})[k]);
+}
 for (const k of ["join", "toLocaleString"]) {
   replace(TAP, k, orig => ({[k](...args) {
     if (typedLen(this) > maxArr) tooBig("%TypedArray%.prototype." + k + " on more than " + maxArr + " elements");
@@ -436,6 +486,297 @@ for (const name of ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array"
     }
     if (n * bpe > maxBytes) tooBig(name + " of " + n + " elements");
   });
+}
+
+// --- No BigInt (forbid.go): literals are refused at compile time; these are
+// every way to make a BigInt value at run time.
+for (const name of ["BigInt", "BigInt64Array", "BigUint64Array"]) delete G[name];
+if (typeof DataView === "function") {
+  for (const k of ["getBigInt64", "setBigInt64", "getBigUint64", "setBigUint64"]) delete DataView.prototype[k];
+}
+
+// --- No code generation from strings (forbid.go): compiling is running
+// too (constant folding), outside the compile-time checks.
+function noCodeGen(name) {
+  const f = ({[name]: function() { throw new EvalError(name + ": code generation from strings is disabled in Forma scripts"); }})[name];
+  return f;
+}
+{
+  const Fn = noCodeGen("Function");
+  defProp(Fn, "prototype", {value: Function.prototype, writable: false, enumerable: false, configurable: false});
+  defProp(Function.prototype, "constructor", {value: Fn, writable: true, enumerable: false, configurable: true});
+  defProp(G, "Function", {value: Fn, writable: true, enumerable: false, configurable: true});
+  defProp(G, "eval", {value: noCodeGen("eval"), writable: true, enumerable: false, configurable: true});
+  for (const [name, proto] of [["GeneratorFunction", getProto(function*(){})], ["AsyncFunction", getProto(async function(){})]]) {
+    const C = noCodeGen(name);
+    defProp(C, "prototype", {value: proto, writable: false, enumerable: false, configurable: false});
+    defProp(proto, "constructor", {value: C, writable: false, enumerable: false, configurable: true});
+  }
+}
+
+// --- Regular expressions: only patterns that run on RE2 (forbid.go).
+const RE = RegExp, reSource = gopd(RP, "source").get, reUnicode = gopd(RP, "unicode").get, reDotAll = gopd(RP, "dotAll").get;
+function isRegExp(v) {
+  if (!isObj(v) || isProxy(v) || v === RP) return false;
+  try { apply(reSource, v, none); return true; } catch (e) { return false; }
+}
+function checkPattern(p, f) {
+  const why = reRefusal(p, f);
+  if (why !== "") throw new SyntaxError(why);
+}
+{
+  const W = fix(({RegExp: function(pattern, flags) {
+    let p, f;
+    if (isRegExp(pattern)) {
+      p = apply(reSource, pattern, none);
+      f = flags === undefined ? (apply(reUnicode, pattern, none) ? "u" : "") + (apply(reDotAll, pattern, none) ? "s" : "") : (flags = Str(flags));
+    } else {
+      // Converted once here, so the built-in sees the checked text.
+      p = pattern = pattern === undefined ? "" : Str(pattern);
+      f = flags = flags === undefined ? "" : Str(flags);
+    }
+    checkPattern(p, f);
+    if (new.target === undefined) return apply(RE, undefined, [pattern, flags]);
+    return construct(RE, [pattern, flags], new.target === W ? RE : new.target);
+  }}).RegExp, RE);
+  for (const k of ownKeys(RE)) {
+    if (k === "name" || k === "length" || k === "prototype") continue;
+    defProp(W, k, gopd(RE, k));
+  }
+  defProp(W, "prototype", {value: RP, writable: false, enumerable: false, configurable: false});
+  defProp(RP, "constructor", {value: W, writable: true, enumerable: false, configurable: true});
+  setProto(W, getProto(RE));
+  defProp(G, "RegExp", {value: W, writable: true, enumerable: false, configurable: true});
+  delete RP.compile; // Annex B: recompiles a regexp in place from a string
+}
+// String methods that build a regexp from a string with the intrinsic
+// RegExp (not the global one checked above).
+const SymMatch = Symbol.match, SymMatchAll = Symbol.matchAll, SymSearch = Symbol.search, SymSplit = Symbol.split;
+for (const [k, sym, fl] of [["match", SymMatch, ""], ["matchAll", SymMatchAll, "g"], ["search", SymSearch, ""]]) {
+  replace(SP, k, orig => ({[k](regexp) {
+    if (regexp !== undefined && regexp !== null) {
+      if (isObj(regexp)) {
+        // A regexp, or an object with its own matcher: the built-in calls
+        // it. Any other object becomes a pattern through its text.
+        if (!isRegExp(regexp) && typeof dataGet(regexp, sym, "String.prototype." + k) !== "function") regexp = Str(regexp);
+      } else regexp = Str(regexp);
+      if (typeof regexp === "string") checkPattern(regexp, fl);
+    }
+    return apply(orig, this, [regexp]);
+  }})[k]);
+}
+
+// Matching. Every regexp operation (match, matchAll, replace, split,
+// search, test) ends in RegExp.prototype.exec or test: goja's generic paths,
+// which all runtimes use once the prototype is frozen, look exec up per
+// match and loop natively. With exec and test wrapped in JS here, each match
+// enters the VM, so the time limit and the memory guard can stop a loop of
+// matches between two of them. What one match may cost is bounded too:
+//   - the first scan (lastIndex 0) runs on RE2, in time linear in the input
+//     but proportional to the compiled pattern's size (measured up to ~35 ns
+//     per character and instruction: (?:a*){1000}b takes 35 s over 500 k
+//     characters). reCost (Go) gives that size; input × size may not exceed
+//     reBudget, derived from the call's time limit.
+//   - goja runs a scan from lastIndex > 0 on regexp2, a backtracking
+//     engine, even for RE2 patterns: (a+)+b is exponential there. regexp2
+//     gives up after a timeout (forbid.go) and reports "no match"; a null
+//     result that took reTimeoutMs or more is turned into a RangeError here
+//     so the script does not go on with a possibly wrong answer.
+const sCodeAt = SP.charCodeAt, now = Date.now, reIgnoreCase = gopd(RP, "ignoreCase").get, reMultiline = gopd(RP, "multiline").get,
+  reGlobal = gopd(RP, "global").get, reSticky = gopd(RP, "sticky").get;
+// A regexp's source and flags never change (RegExp.prototype.compile is
+// removed), so what the checks need is computed once per regexp object:
+// [program size, global or sticky], or null for a non-regexp.
+const reInfo = new WeakMap(), wmGet = WeakMap.prototype.get, wmSet = WeakMap.prototype.set;
+function infoOf(rx) {
+  if (!isObj(rx)) return null;
+  let i = apply(wmGet, reInfo, [rx]);
+  if (i !== undefined) return i;
+  try {
+    const src = apply(reSource, rx, none);
+    const fl = (apply(reIgnoreCase, rx, none) ? "i" : "") + (apply(reMultiline, rx, none) ? "m" : "") + (apply(reDotAll, rx, none) ? "s" : "") + (apply(reUnicode, rx, none) ? "u" : "");
+    i = [reCost(src, fl), apply(reGlobal, rx, none) || apply(reSticky, rx, none), src];
+  } catch (e) { i = null; } // not a regexp: the built-in throws
+  apply(wmSet, reInfo, [rx, i]);
+  return i;
+}
+// lastIndexOf reads a regexp's lastIndex (an own data property, never an
+// accessor) as the built-in will: a value that is not a number (an object
+// with valueOf) is converted once here and stored back, so the built-in
+// cannot be handed a different start than the one checked.
+function lastIndexOf(rx) {
+  const v = rx.lastIndex;
+  if (typeof v === "number") return toLen(v);
+  const n = toLen(v);
+  rx.lastIndex = n;
+  return n;
+}
+// scanCheck refuses a scan whose input × program size exceeds the budget;
+// it returns whether goja will scan on regexp2 (a global or sticky regexp
+// from lastIndex > 0; patterns that need regexp2 are refused).
+function scanCheck(rx, s, what) {
+  const i = infoOf(rx);
+  if (i === null) return false;
+  const li = i[1] ? lastIndexOf(rx) : 0, n = li < s.length ? s.length - li : 0;
+  if (n * i[0] > reBudget) throw new RangeErr(what + ": matching /" + apply(sSlice, i[2], [0, 40]) + "/ over " + n + " characters exceeds the script time limit");
+  return li > 0;
+}
+// A regexp2 scan that gives up answers "no match": when a no-match took
+// reTimeoutMs or more (wall time, like regexp2's clock; see forbid.go),
+// the answer may be wrong, so the script gets an error instead.
+function timedOut(t0, what) {
+  if (now() - t0 >= reTimeoutMs) throw new RangeErr(what + ": a single match took longer than " + reTimeoutMs + " ms and was abandoned (the pattern backtracks too much on this text)");
+}
+replace(RP, "exec", orig => ({exec(string) {
+  const s = Str(string);
+  if (!scanCheck(this, s, "RegExp.prototype.exec")) return apply(orig, this, [s]);
+  const t0 = now(), r = apply(orig, this, [s]);
+  if (r === null) timedOut(t0, "RegExp.prototype.exec");
+  return r;
+}}).exec);
+replace(RP, "test", orig => ({test(string) {
+  const s = Str(string);
+  if (!scanCheck(this, s, "RegExp.prototype.test")) return apply(orig, this, [s]);
+  const t0 = now(), r = apply(orig, this, [s]);
+  if (r === false) timedOut(t0, "RegExp.prototype.test");
+  return r;
+}}).test);
+// split: goja's generic path (the one frozen runtimes take) tries a sticky
+// copy of the regexp at every position, each one a call of the wrapped exec
+// (~10 µs): seconds for a 100 kB text. jsSplit finds the matches with a
+// global copy instead, one exec per match, which gives the same parts.
+function jsSplit(rx, s, lim) {
+  const f = flagsOf(rx), fu = hasFlag(f, "u") || hasFlag(f, "v");
+  let gf = "g";
+  for (const c of ["i", "m", "s", "u", "v"]) if (hasFlag(f, c)) gf += c;
+  const g = new G.RegExp(rx, gf), out = [], size = s.length;
+  if (lim === 0) return out;
+  if (size === 0) return regExpExec(g, s) !== null ? out : [s];
+  let p = 0, q = 0;
+  while (q < size) {
+    g.lastIndex = q;
+    const z = regExpExec(g, s);
+    if (z === null) break;
+    const m = toLen(z.index);
+    if (m >= size) break;
+    const e = Math.min(toLen(g.lastIndex), size);
+    if (e === p) { q = advance(s, m, fu); continue; }
+    out[out.length] = apply(sSlice, s, [p, m]);
+    if (out.length === lim) return out;
+    if (out.length > maxArr) tooBig("RegExp.prototype[Symbol.split] result of more than " + maxArr + " parts");
+    p = e;
+    for (let i = 1, n = toLen(z.length); i < n; i++) {
+      out[out.length] = z[i];
+      if (out.length === lim) return out;
+    }
+    q = p === m ? advance(s, p, fu) : p;
+  }
+  out[out.length] = apply(sSlice, s, [p]);
+  return out;
+}
+replace(RP, SymSplit, orig => ({[SymSplit](string, limit) {
+  const s = Str(string), lim = limit === undefined ? 4294967295 : Num(limit) >>> 0;
+  // A plain regexp (not a subclass with its own species or exec).
+  if (infoOf(this) !== null && this.constructor === G.RegExp && this.exec === RP.exec) return jsSplit(this, s, lim);
+  if (lim <= maxArr) return apply(orig, this, [s, lim]);
+  const r = apply(orig, this, [s, maxArr + 1]);
+  if (r.length > maxArr) tooBig("RegExp.prototype[Symbol.split] result of more than " + maxArr + " parts");
+  return r;
+}})[SymSplit]);
+function regExpExec(rx, s) {
+  const ex = rx.exec;
+  if (typeof ex !== "function") return apply(RP.exec, rx, [s]);
+  const r = apply(ex, rx, [s]);
+  if (r !== null && !isObj(r)) throw new TypeErr("exec result must be an object or null");
+  return r;
+}
+function advance(s, i, fullUnicode) {
+  if (!fullUnicode || i + 1 >= s.length) return i + 1;
+  const c = apply(sCodeAt, s, [i]);
+  if (c < 0xD800 || c > 0xDBFF) return i + 1;
+  const d = apply(sCodeAt, s, [i + 1]);
+  return d >= 0xDC00 && d <= 0xDFFF ? i + 2 : i + 1;
+}
+function flagsOf(rx) { return Str(rx.flags); }
+function hasFlag(f, c) { return apply(sIndexOf, f, [c]) >= 0; }
+
+// --- JSON.parse: the built-in builds the whole value natively. jsonCost
+// (Go) estimates what goja will allocate for the text before it runs.
+replace(JSON, "parse", orig => ({parse(text, reviver) {
+  const s = Str(text);
+  if (jsonCost(s) > maxBytes / 2) tooBig("JSON.parse of " + s.length + " characters");
+  return apply(orig, JSON, [s, reviver]);
+}}).parse);
+
+// --- Natively grown strings: a bound on what each allocates per input
+// character (case mapping and normalization go through x/text on runes:
+// "\u00e9".repeat(1e7).toUpperCase() allocated 351 MB; localeCompare of two
+// 30 M strings 1.2 GB).
+for (const [obj, k, factor] of [[G, "encodeURI", 9], [G, "encodeURIComponent", 9], [G, "escape", 6],
+    [SP, "normalize", 40], [SP, "toUpperCase", 40], [SP, "toLowerCase", 40], [SP, "toLocaleUpperCase", 40], [SP, "toLocaleLowerCase", 40]]) {
+  replace(obj, k, orig => ({[k](...args) {
+    if (obj === G) {
+      const s = Str(args[0]);
+      if (s.length * factor > maxStr) tooBig(k + " of " + s.length + " characters");
+      return apply(orig, undefined, [s]);
+    }
+    const s = str(this, "String.prototype." + k);
+    if (s.length * factor > maxStr) tooBig("String.prototype." + k + " of " + s.length + " characters");
+    return apply(orig, s, args);
+  }})[k]);
+}
+replace(SP, "localeCompare", orig => ({localeCompare(that, ...rest) {
+  const s = str(this, "String.prototype.localeCompare"), t = Str(that);
+  if ((s.length + t.length) * 40 > maxStr) tooBig("String.prototype.localeCompare of " + (s.length + t.length) + " characters");
+  return apply(orig, s, [t, ...rest]);
+}}).localeCompare);
+
+// --- Own keys, values and entries: for an array, a typed array or a string
+// the built-ins make one entry per element natively (Object.keys of a 30 M
+// character string allocated 3 GB; of a 1 Mi array 265 MB). Ordinary
+// objects hold their properties already, so listing them costs about as
+// much again, which the memory guard sees.
+// elementCount runs for every object hardening freezes and lists, so it
+// throws nothing for ordinary objects (exceptions cost ~1 µs each).
+const sValueOf = SP.valueOf, isView = ArrayBuffer.isView;
+function elementCount(o) {
+  const t = typeof o;
+  if (t === "string") return o.length;
+  if (t !== "object" || o === null || isProxy(o)) return 0; // functions: most intrinsics
+  if (isArray(o)) return o.length;
+  if (isView(o)) return typedLen(o);
+  if (classOf(o) === "String") return apply(sValueOf, o, none).length;
+  return 0;
+}
+function checkKeys(o, what) {
+  const n = elementCount(o);
+  if (n > maxIter) tooBig(what + " of " + n + " elements");
+}
+for (const [obj, name, k] of [[Object, "Object", "keys"], [Object, "Object", "values"], [Object, "Object", "entries"],
+    [Object, "Object", "getOwnPropertyNames"], [Object, "Object", "getOwnPropertyDescriptors"], [Object, "Object", "freeze"],
+    [Object, "Object", "seal"], [Object, "Object", "isFrozen"], [Object, "Object", "isSealed"], [Reflect, "Reflect", "ownKeys"]]) {
+  // one argument each; no rest/spread: hardening calls these for every intrinsic
+  replace(obj, k, orig => ({[k](o) { checkKeys(o, name + "." + k); return apply(orig, obj, [o]); }})[k]);
+}
+replace(Object, "assign", orig => ({assign(target, ...sources) {
+  for (let i = 0; i < sources.length; i++) checkKeys(sources[i], "Object.assign");
+  return apply(orig, Object, [target, ...sources]);
+}}).assign);
+
+// --- Symbol.for: the registry belongs to the runtime, which is pooled and
+// outlives the call, so every key registered would stay for good (one call
+// after another could fill the process). Keys are bounded in length and
+// number per runtime.
+{
+  const symFor = Symbol.for, known = new Set(), setHas = Set.prototype.has, setAdd = Set.prototype.add;
+  replace(Symbol, "for", () => ({for(key) {
+    const k = Str(key);
+    if (!apply(setHas, known, [k])) {
+      if (k.length > 256 || known.size >= 1024) throw new RangeErr("Symbol.for: at most 1024 keys of up to 256 characters in Forma scripts");
+      apply(setAdd, known, [k]);
+    }
+    return apply(symFor, Symbol, [k]);
+  }}).for);
 }
 })`
 

@@ -258,9 +258,11 @@ function callback() {
 		start := time.Now()
 		_, _, err := e.Call(context.Background(), "r.js", fn, nil, Env{})
 		se := asErr(t, err)
-		// the guard may trip first on the callback path's garbage: either is fine
+		// the guard may trip first on the callback path's garbage: either is
+		// fine. Matches are found one exec at a time (caps.go), which is slow
+		// but interruptible: the bound is the time limit.
 		capped := se.Kind == KindRuntime && strings.Contains(se.Message, "exceeds the script memory limit")
-		if !capped && se.Kind != KindMemory || time.Since(start) > 2*time.Second {
+		if !capped && se.Kind != KindMemory && se.Kind != KindTimeout || time.Since(start) > 6*time.Second {
 			t.Fatalf("%s: %+v after %v", fn, se, time.Since(start))
 		}
 		t.Logf("%s: %v after %v", fn, se, time.Since(start))

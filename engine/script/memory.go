@@ -3,6 +3,7 @@ package script
 import (
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,27 +11,40 @@ import (
 //
 // goja has no allocation limit, and Go cannot attribute allocations to a
 // goroutine. One package-wide watchdog goroutine (running only while calls
-// are in flight) samples runtime/metrics every memTick and interrupts a call
-// when, since that call started, either
-//   - the heap's live objects grew by more than MaxMemory
-//     ("/memory/classes/heap/objects:bytes"), or
-//   - the process allocated more than memChurnFactor × MaxMemory in total
-//     ("/gc/heap/allocs:bytes"; the backstop for a GC cycle hiding growth).
+// are in flight) samples runtime/metrics every memTick and charges what the
+// process gained since the previous sample to the calls then in flight, in
+// equal shares:
+//   - growth of the heap's live objects ("/memory/classes/heap/objects:bytes";
+//     it falls when a GC frees garbage, and so does the charge), and
+//   - bytes allocated in total ("/gc/heap/allocs:bytes"; the backstop for a
+//     GC cycle hiding growth, limit memChurnFactor × MaxMemory).
 //
-// Both figures are process-wide, so the guard is approximate: allocations by
-// other goroutines (other calls, HTTP handlers) during a call count against
-// it, and a single native built-in call (e.g. "x".repeat(1e9)) allocates
-// before the next sample. It bounds runaway scripts; it is not an exact quota.
+// Calls waiting in a native function (db.find) run no script code and are
+// left out of the shares while they wait, unless every call is waiting.
+// A call whose own charge goes over its limit is interrupted; the others go
+// on. A call running alone is charged all the growth during its run; two
+// calls side by side each pay half of what both did, so a hook that runs
+// for a few milliseconds beside a script that allocates hundreds of
+// megabytes pays for a few milliseconds of it, not for all of it (as it did
+// when each call was charged the whole process's growth since it started).
+//
+// It stays approximate: allocations by other goroutines (HTTP handlers,
+// natives) count too, and a script that allocates beside another that
+// does not is stopped later (its share is halved). What a single built-in
+// step allocates before the next sample is bounded by the caps (caps.go).
 const (
 	memTick        = 2 * time.Millisecond
 	memChurnFactor = 8
 )
 
 type memCall struct {
-	limit   uint64
-	heap0   uint64
-	allocs0 uint64
-	fire    func()
+	limit    int64
+	fire     func()
+	lastHeap uint64 // heap and allocs when last charged
+	lastAll  uint64
+	heap     int64 // charge: share of live-heap growth, never below 0
+	allocs   int64 // charge: share of bytes allocated
+	inNative atomic.Bool
 }
 
 var mon struct {
@@ -54,8 +68,8 @@ func readMem() (heap, allocs uint64) {
 // memWatch starts watching one call; fire is called (once at most by the
 // caller's guard) when the call goes over limit.
 func memWatch(limit int64, fire func()) *memCall {
-	c := &memCall{limit: uint64(limit), fire: fire}
-	c.heap0, c.allocs0 = readMem()
+	c := &memCall{limit: limit, fire: fire}
+	c.lastHeap, c.lastAll = readMem()
 	mon.mu.Lock()
 	if mon.calls == nil {
 		mon.calls = map[*memCall]struct{}{}
@@ -78,24 +92,48 @@ func (c *memCall) done() {
 func monitor() {
 	t := time.NewTicker(memTick)
 	defer t.Stop()
-	var batch []*memCall
+	var over []*memCall
 	for range t.C {
+		heap, allocs := readMem()
+		over = over[:0]
 		mon.mu.Lock()
 		if len(mon.calls) == 0 {
 			mon.running = false
 			mon.mu.Unlock()
 			return
 		}
-		batch = batch[:0]
-		for c := range mon.calls {
-			batch = append(batch, c)
-		}
+		over = charge(mon.calls, heap, allocs, over)
 		mon.mu.Unlock()
-		heap, allocs := readMem()
-		for _, c := range batch {
-			if (heap > c.heap0 && heap-c.heap0 > c.limit) || allocs-c.allocs0 > c.limit*memChurnFactor {
-				c.fire()
-			}
+		for _, c := range over {
+			c.fire()
 		}
 	}
+}
+
+// charge shares what the process gained since each call's last sample
+// among the calls in flight and returns those over their limit.
+func charge(calls map[*memCall]struct{}, heap, allocs uint64, over []*memCall) []*memCall {
+	var n int64
+	for c := range calls {
+		if !c.inNative.Load() {
+			n++
+		}
+	}
+	all := n == 0
+	if all {
+		n = int64(len(calls))
+	}
+	for c := range calls {
+		dHeap, dAll := int64(heap)-int64(c.lastHeap), int64(allocs-c.lastAll)
+		c.lastHeap, c.lastAll = heap, allocs
+		if !all && c.inNative.Load() {
+			continue
+		}
+		c.heap = max(c.heap+dHeap/n, 0)
+		c.allocs += dAll / n
+		if c.heap > c.limit || c.allocs > c.limit*memChurnFactor {
+			over = append(over, c)
+		}
+	}
+	return over
 }

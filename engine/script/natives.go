@@ -204,7 +204,15 @@ func (v *vm) dispatcher(obj, fname string) func(goja.FunctionCall) goja.Value {
 			}
 			args[i] = x
 		}
+		// While Go works for the script, the memory guard does not
+		// charge the call for the process's growth (memory.go).
+		if v.mem != nil {
+			v.mem.inNative.Store(true)
+		}
 		res, err := fn(v.nativeCtx, args)
+		if v.mem != nil {
+			v.mem.inNative.Store(false)
+		}
 		if err != nil {
 			panic(v.newError(err.Error()))
 		}

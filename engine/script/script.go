@@ -24,8 +24,11 @@
 // Limits per call: wall time (Options.Timeout, via time.AfterFunc →
 // Runtime.Interrupt; ctx cancellation interrupts too), call-stack depth
 // (Runtime.SetMaxCallStackSize) and a memory guard (see memory.go) that is
-// approximate: Go cannot attribute allocations to a goroutine, so it watches
-// process-wide heap growth during the call.
+// approximate: Go cannot attribute allocations to a goroutine, so the
+// process's heap growth is shared among the calls running script code.
+// Single built-in steps that could allocate or run long natively are capped
+// (caps.go), and what cannot be interrupted is refused (forbid.go: BigInt,
+// backtracking regexps, eval).
 //
 // The global object holds only ECMAScript built-ins, `console` and the
 // helper library (library.go). What a call hands in — arguments, Env.Globals
@@ -287,6 +290,12 @@ func compileScript(name, src string, params []string) (*compiled, error) {
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}
+	// Refused before goja.Compile, which folds constant BigInt expressions
+	// (forbid.go): compiling must not be where a script outlives its limit.
+	if idx, msg, bad := Forbidden(prog); bad {
+		p := prog.File.Position(int(idx) - prog.File.Base())
+		return nil, &Error{Script: name, Kind: KindSyntax, Line: p.Line, Column: p.Column, Message: msg}
+	}
 	funcs := map[string]bool{}
 	add := func(list []*ast.Binding) {
 		for _, b := range list {
@@ -473,15 +482,13 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	timer := time.AfterFunc(e.opts.Timeout, func() { g.stop(reasonTimeout) })
 	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
 	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
+	v.mem = mw
 	res, recs, runErr := v.run(callCtx, c, function, args, env.Globals, env.Natives)
 	// Converting the result or a thrown value can run script code (getters,
-	// toString), so it happens while the limits still apply.
-	var thrown string
-	var ex *goja.Exception
+	// toString, Proxy traps), so it happens while the limits still apply:
+	// after ClearInterrupt nothing may call into JS again.
 	if runErr == nil {
 		out.Result, runErr = v.plain(c.name, res)
-	} else if errors.As(runErr, &ex) {
-		thrown = v.describeThrown(ex.Value())
 	}
 	if runErr == nil && recs != nil {
 		out.Changes = make([]map[string]any, len(args))
@@ -494,14 +501,17 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 			}
 		}
 	}
+	var se *Error
+	if runErr != nil {
+		se = v.toError(c, runErr, e.opts)
+	}
 	timer.Stop()
 	stopCtx()
 	mw.done()
 	g.finish() // after this no Interrupt can reach the runtime
 	v.rt.ClearInterrupt()
 
-	if runErr != nil {
-		se := toError(c, runErr, thrown, e.opts)
+	if se != nil {
 		switch se.Kind {
 		case KindRuntime, KindArgs, KindResult, KindNotFound:
 		default:
@@ -513,37 +523,44 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	return out, nil
 }
 
-// toError maps a goja error to *Error with the script's line.
-func toError(c *compiled, err error, thrown string, opts Options) *Error {
+// toError maps an error of a call to *Error with the script's line. It must
+// run before the call's interrupt is cleared: describing a thrown value calls
+// into JS (an Error's toString, a name or message getter), which is only
+// bounded while the deadline can still interrupt it. It never calls
+// (*goja.Exception).Error or String, nor errors.As on goja's types (their
+// Unwrap walks the thrown value's prototype chain, which a Proxy turns into
+// script code); it looks at the concrete types only.
+func (v *vm) toError(c *compiled, err error, opts Options) *Error {
 	name := c.name
-	var se *Error
-	if errors.As(err, &se) {
-		return se
-	}
-	out := &Error{Script: name, Kind: KindRuntime, Message: err.Error()}
+	out := &Error{Script: name, Kind: KindRuntime}
 	var stack []goja.StackFrame
-	var intr *goja.InterruptedError
-	var so *goja.StackOverflowError
-	var ex *goja.Exception
-	switch {
-	case errors.As(err, &intr):
-		stack = intr.Stack()
-		switch r, _ := intr.Value().(stopReason); r {
-		case reasonTimeout:
-			out.Kind, out.Message = KindTimeout, fmt.Sprintf("script ran longer than %v and was stopped", opts.Timeout)
-		case reasonMemory:
-			out.Kind, out.Message = KindMemory, fmt.Sprintf("script allocated more than %d MiB and was stopped", opts.MaxMemory>>20)
-		case reasonCanceled:
-			out.Kind, out.Message = KindCanceled, "call canceled by the caller"
-		default:
-			out.Message = fmt.Sprint(intr.Value())
-		}
-	case errors.As(err, &so):
-		stack = so.Stack()
+	switch e := err.(type) {
+	case *Error:
+		return e
+	case *goja.InterruptedError:
+		stack = e.Stack()
+		out.Kind, out.Message = interruptKind(e, opts)
+	case *goja.StackOverflowError:
+		stack = e.Stack()
 		out.Kind, out.Message = KindStack, fmt.Sprintf("maximum call stack depth (%d) exceeded", opts.MaxCallStack)
-	case errors.As(err, &ex):
-		stack = ex.Stack()
-		out.Message = thrown
+	case *goja.Exception:
+		stack = e.Stack()
+		msg, derr := v.describeThrown(e.Value())
+		switch d := derr.(type) {
+		case nil:
+			out.Message = msg
+		case *goja.InterruptedError:
+			// The thrown value's own toString/getters ran into the limit.
+			out.Kind, out.Message = interruptKind(d, opts)
+			out.Message += " (while its thrown value was being converted)"
+		case *goja.StackOverflowError:
+			out.Kind, out.Message = KindStack, fmt.Sprintf("maximum call stack depth (%d) exceeded (while its thrown value was being converted)", opts.MaxCallStack)
+		default:
+			out.Message = msg
+		}
+	default:
+		// A Go error of this package (wrapper, conversion): plain text.
+		out.Message = err.Error()
 	}
 	for _, f := range stack {
 		if f.SrcName() == name {
@@ -558,18 +575,47 @@ func toError(c *compiled, err error, thrown string, opts Options) *Error {
 	return out
 }
 
+// interruptKind is the kind and message of an interrupted call.
+func interruptKind(intr *goja.InterruptedError, opts Options) (kind, msg string) {
+	switch r, _ := intr.Value().(stopReason); r {
+	case reasonTimeout:
+		return KindTimeout, fmt.Sprintf("script ran longer than %v and was stopped", opts.Timeout)
+	case reasonMemory:
+		return KindMemory, fmt.Sprintf("script allocated more than %d MiB and was stopped", opts.MaxMemory>>20)
+	case reasonCanceled:
+		return KindCanceled, "call canceled by the caller"
+	default:
+		return KindRuntime, fmt.Sprint(intr.Value())
+	}
+}
+
 // describeThrown formats a thrown value: "TypeError: x" for Error objects,
 // `uncaught "boom"` / "uncaught 42" / `uncaught {"a":1}` / "uncaught null"
-// for other values.
-func (v *vm) describeThrown(val goja.Value) string {
+// for other values. It runs script code (toString, getters), so it must run
+// under the call's limits; err is the interrupt or stack overflow that
+// stopped it, if any.
+func (v *vm) describeThrown(val goja.Value) (string, error) {
 	if val == nil {
-		return "uncaught undefined"
+		return "uncaught undefined", nil
 	}
-	r, err := v.describe(goja.Undefined(), val)
-	if err != nil {
-		return "uncaught exception (value cannot be printed)"
+	var r goja.Value
+	err := v.guarded(func() error {
+		var err error
+		r, err = v.describe(goja.Undefined(), val)
+		return err
+	})
+	switch err.(type) {
+	case nil:
+	case *goja.InterruptedError, *goja.StackOverflowError:
+		return "uncaught exception (value cannot be printed)", err
+	default:
+		return "uncaught exception (value cannot be printed)", nil
 	}
-	return truncate(r.String(), 1000)
+	s, ok := r.Export().(string)
+	if !ok {
+		return "uncaught exception (value cannot be printed)", nil
+	}
+	return truncate(s, 1000), nil
 }
 
 func truncate(s string, n int) string {

@@ -1,10 +1,14 @@
 package script
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +29,7 @@ type vm struct {
 	// (natives.go); record makers per shared Shape.
 	natives    map[string]map[string]Native
 	nativeCtx  context.Context
+	mem        *memCall                   // the memory guard's record of the current call
 	nativeObjs []goja.Value               // the declared native objects, in parameter order
 	exports    map[*compiled]*goja.Object // top-level scopes of Options.Reuse scripts
 	e          *Engine
@@ -274,7 +279,7 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 // object and every built-in are frozen or sealed, and the script's own
 // bindings live in the wrapper function run afresh for each call.
 func (v *vm) clean() bool {
-	v.natives, v.nativeCtx = nil, nil
+	v.natives, v.nativeCtx, v.mem = nil, nil, nil
 	v.rt.ClearInterrupt()
 	return true
 }
@@ -317,15 +322,90 @@ func (v *vm) format(a goja.Value) (s string) {
 		if _, fn := goja.AssertFunction(a); fn {
 			return "[function]"
 		}
-		b, err := json.Marshal(obj.Export())
-		if err == nil && len(b) <= MaxLogLineBytes*2 {
-			return string(b)
-		} else if err == nil {
-			return string(b[:MaxLogLineBytes])
+		var b bytes.Buffer
+		v.formatJSON(&b, obj, 0, MaxLogLineBytes*2)
+		if b.Len() <= MaxLogLineBytes*2 {
+			return b.String()
 		}
-		return a.String()
+		return strings.ToValidUTF8(string(b.Bytes()[:MaxLogLineBytes]), "")
 	}
 	return a.String()
+}
+
+// formatJSON writes x as JSON into b, as json.Marshal(x.Export()) would
+// (keys sorted, dates as RFC 3339, functions and NaN as null), but stops
+// once b holds more than limit bytes: logging a million-element array
+// costs what is printed, not one uninterruptible native walk of it all.
+func (v *vm) formatJSON(b *bytes.Buffer, x goja.Value, depth, limit int) {
+	if b.Len() > limit {
+		return
+	}
+	if x == nil || goja.IsUndefined(x) || goja.IsNull(x) {
+		b.WriteString("null")
+		return
+	}
+	o, ok := x.(*goja.Object)
+	if !ok {
+		e := x.Export()
+		if f, ok := e.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			b.WriteString("null")
+			return
+		}
+		if j, err := json.Marshal(e); err == nil {
+			b.Write(j)
+		} else {
+			b.WriteString("null")
+		}
+		return
+	}
+	if _, fn := goja.AssertFunction(o); fn {
+		b.WriteString("null")
+		return
+	}
+	if depth > maxDepth {
+		b.WriteString(`"…"`)
+		return
+	}
+	switch o.ClassName() {
+	case "Date":
+		j, _ := json.Marshal(o.Export())
+		b.Write(j)
+		return
+	case "Array":
+		n := o.Get("length").ToInteger()
+		b.WriteByte('[')
+		for i := int64(0); i < n; i++ {
+			if b.Len() > limit {
+				return
+			}
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			v.formatJSON(b, o.Get(strconv.FormatInt(i, 10)), depth+1, limit)
+		}
+		b.WriteByte(']')
+		return
+	}
+	// Keys lists them all (goja has no lazy walk); sorting is skipped for
+	// objects too big to print whole anyway.
+	keys := o.Keys()
+	if len(keys) <= 1000 {
+		sort.Strings(keys)
+	}
+	b.WriteByte('{')
+	for i, k := range keys {
+		if b.Len() > limit {
+			return
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		j, _ := json.Marshal(k)
+		b.Write(j)
+		b.WriteByte(':')
+		v.formatJSON(b, o.Get(k), depth+1, limit)
+	}
+	b.WriteByte('}')
 }
 
 func (v *vm) finishLogs() []LogLine {
