@@ -259,3 +259,77 @@ func TestServersSeeMigrationsAtOnce(t *testing.T) {
 	// Two processes on one SQLite file hold to the same rule.
 	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
 }
+
+// TestServersRaceRenames runs 100 clients against two `forma serve`
+// processes on one database — each creating, reading, patching, listing by
+// a filter and deleting records, naming either name of a field — while the
+// first process renames that field back and forth. No request may answer
+// 5xx or go unanswered; every refusal is a clean 4xx.
+func TestServersRaceRenames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildForma(t)
+	run := func(t *testing.T, args ...string) {
+		a := startServer(t, bin, args...)
+		b := startServer(t, bin, args...)
+		a.must(201, "POST", "/api/meta/apps", crmDoc("notes", true, false))
+		var (
+			stop             atomic.Bool
+			wg               sync.WaitGroup
+			fivexx, answers  atomic.Int64
+			created, patched atomic.Int64
+		)
+		for i := range 100 {
+			s := [2]*server{a, b}[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := 0; !stop.Load(); n++ {
+					field := [2]string{"notes", "memo"}[(i+n)%2]
+					check := func(what string, st int, out map[string]any) {
+						answers.Add(1)
+						if st >= 500 || st == 0 {
+							if fivexx.Add(1) <= 10 {
+								t.Errorf("%s during renames: %d %v", what, st, out)
+							}
+						}
+					}
+					st, rec := s.try("POST", "/api/data/crm/deal", map[string]any{"title": fmt.Sprintf("race %d %d", i, n), field: "x", "qty": n})
+					check("create", st, rec)
+					st2, out := s.try("GET", "/api/data/crm/deal?limit=5&filter="+url.QueryEscape(field+` ~ "x" && qty >= 0`), nil)
+					check("list", st2, out)
+					if st != 201 {
+						continue
+					}
+					created.Add(1)
+					id, _ := rec["id"].(string)
+					st, out = s.try("GET", "/api/data/crm/deal/"+id, nil)
+					check("get", st, out)
+					st, out = s.try("PATCH", "/api/data/crm/deal/"+id, map[string]any{"version": rec["version"], field: "y"})
+					check("patch", st, out)
+					if st == 200 {
+						patched.Add(1)
+					}
+					if n%2 == 0 {
+						st, out = s.try("DELETE", "/api/data/crm/deal/"+id, nil)
+						check("delete", st, out)
+					}
+				}
+			}()
+		}
+		for k := range 6 {
+			time.Sleep(300 * time.Millisecond)
+			a.must(201, "POST", "/api/meta/apps", crmDoc([2]string{"memo", "notes"}[k%2], true, false))
+		}
+		time.Sleep(300 * time.Millisecond)
+		stop.Store(true)
+		wg.Wait()
+		t.Logf("%d answers (%d creates, %d patches) during 6 renames, %d of them 5xx", answers.Load(), created.Load(), patched.Load(), fivexx.Load())
+		if created.Load() == 0 || patched.Load() == 0 {
+			t.Errorf("no write went through during the renames (%d creates, %d patches)", created.Load(), patched.Load())
+		}
+	}
+	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)) })
+	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
+}

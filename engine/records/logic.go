@@ -12,8 +12,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/filter"
+	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/filter"
+	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
