@@ -255,7 +255,9 @@ func TestServersSeeMigrationsAtOnce(t *testing.T) {
 			t.Errorf("refused creates left records: %v", refused)
 		}
 	}
-	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)) })
+	// Each process opens at most 8 connections: the test database serves
+	// other test packages at the same time, within max_connections (100).
+	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)+"&pool_max_conns=8") })
 	// Two processes on one SQLite file hold to the same rule.
 	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
 }
@@ -330,6 +332,6 @@ func TestServersRaceRenames(t *testing.T) {
 			t.Errorf("no write went through during the renames (%d creates, %d patches)", created.Load(), patched.Load())
 		}
 	}
-	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)) })
+	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)+"&pool_max_conns=8") })
 	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
 }

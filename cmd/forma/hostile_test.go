@@ -245,7 +245,9 @@ func TestHostileScripts(t *testing.T) {
 		t.Skip("starts real server processes")
 	}
 	t.Run("sqlite", func(t *testing.T) { hostileSuite(t, startHostileServer(t, "")) })
-	t.Run("postgres", func(t *testing.T) { hostileSuite(t, startHostileServer(t, storetest.PostgresURL(t))) })
+	t.Run("postgres", func(t *testing.T) {
+		hostileSuite(t, startHostileServer(t, storetest.PostgresURL(t)+"&pool_max_conns=8"))
+	})
 }
 
 func hostileSuite(t *testing.T, s *hostileServer) {

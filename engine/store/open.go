@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 	var (
 		dialector gorm.Dialector
 		dialect   Dialect
+		maxConns  = defaultPoolSize
 	)
 	switch {
 	case dbURL == "" || strings.HasPrefix(dbURL, "sqlite:"):
@@ -94,7 +96,12 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		dialector = sqlite.Open(sqliteDSN(path))
 		dialect = SQLite{}
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		cfg, err := pgx.ParseConfig(dbURL)
+		pgURL, n, err := poolSize(dbURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", redact(err, dbURL))
+		}
+		maxConns = n
+		cfg, err := pgx.ParseConfig(pgURL)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", redact(err, dbURL))
 		}
@@ -124,8 +131,8 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(4)
 		sqlDB.SetMaxIdleConns(4)
 	} else {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetMaxOpenConns(maxConns)
+		sqlDB.SetMaxIdleConns(maxConns)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
@@ -179,6 +186,33 @@ func sqliteDSN(path string) string {
 }
 
 // redact keeps a connection URL's password out of error messages and logs.
+// defaultPoolSize is how many PostgreSQL connections one process opens at
+// most. Several servers on one database share its max_connections (100 by
+// default): `pool_max_conns` in the URL sets a smaller pool per process.
+const defaultPoolSize = 32
+
+// poolSize takes the pool_max_conns parameter (the name pgxpool uses) out of
+// a PostgreSQL URL, which would otherwise reach the server as an unknown
+// setting, and returns the URL without it and the pool size.
+func poolSize(dbURL string) (string, int, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", 0, fmt.Errorf("bad database URL: %w", err)
+	}
+	q := u.Query()
+	v := q.Get("pool_max_conns")
+	if v == "" {
+		return dbURL, defaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return "", 0, fmt.Errorf("pool_max_conns must be a whole number from 1 to 1000, not %q", v)
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
 func redact(err error, dbURL string) error {
 	u, perr := url.Parse(dbURL)
 	if perr != nil || u.User == nil {
