@@ -104,9 +104,10 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
   const cardTitle = (r: DataRecord) => (title ? displayValue(title, r[title.name], i18n) : r.id);
 
   return (
-    <div className="kanban-wrap">
+    <>
       {moveErr && <div className="alert alert-error" role="alert" data-testid="kanban-error">{moveErr}</div>}
       {more && <p className="muted small" data-testid="kanban-more">{t("kanban.more", { n: BOARD_LIMIT })}</p>}
+      <div className="kanban-wrap">
       <DndContext sensors={sensors} collisionDetection={collision}
         onDragStart={(e) => setActive((e.active.data.current as DataRecord) ?? null)} onDragEnd={end} onDragCancel={() => setActive(null)}>
         <div className="kanban" data-testid="kanban">
@@ -129,7 +130,8 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
         </div>
         <DragOverlay dropAnimation={null}>{active ? <div className="kanban-card drag-overlay"><strong>{cardTitle(active)}</strong></div> : null}</DragOverlay>
       </DndContext>
-    </div>
+      </div>
+    </>
   );
 }
 
