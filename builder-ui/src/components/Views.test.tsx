@@ -5,6 +5,7 @@ import { formatMoney } from "../fields";
 import { mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
 import { ListView } from "./ListView";
 import { rangeFilter, weeks } from "./Calendar";
+import { RecordForm } from "./RecordForm";
 
 const app: AppDocument = {
   name: "crm",
@@ -152,6 +153,20 @@ describe("calendar", () => {
     expect(w[w.length - 1][6] >= new Date(2026, 10, 30)).toBe(true);
     expect(rangeFilter({ id: "x", name: "at", type: "datetime" }, new Date(2026, 10, 1), ""))
       .toBe('at >= "2026-11-01T00:00:00+08:00" && at < "2026-12-01T00:00:00+08:00"');
+  });
+});
+
+describe("record form", () => {
+  it("shows the owner and creator by name", async () => {
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/data/crm/deal/r1") return { body: { ...rows()[0], owner: "u9", created_by: "u9" } };
+      if (c.url.pathname === "/api/directory/users") return { body: { items: [{ id: "u9", name: "Rita Rep", email: "rita@example.com" }] } };
+      if (c.url.pathname === "/api/data/crm/store/st1") return { body: { id: "st1", name: "静安店" } };
+      return undefined;
+    });
+    renderWith(<RecordForm app={app} entity={deal} id="r1" />);
+    await waitFor(() => expect(screen.getByTestId("field-owner").textContent).toBe("Rita Rep"));
+    expect(screen.getByTestId("field-created_by").textContent).toBe("Rita Rep");
   });
 });
 
