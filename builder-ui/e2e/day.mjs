@@ -6,6 +6,8 @@
 // refused move snap back with the reason), look at the month in the
 // calendar, read the history ("web"), invite a rep in the Admin area, and
 // (first run) open the invitation link as the rep to choose a password.
+// Before that, in Chinese at 1280×800: a Chinese-named app built by dragging,
+// its API names derived from the labels (pinyin) as they are typed.
 // Screenshots: e2e/screenshots/day-<lang>-<width>-NN-<step>.png.
 import { join } from "node:path";
 
@@ -16,6 +18,7 @@ const CONFIGS = [
 
 export async function day({ browser, base, shots, api, email, password }) {
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
+  await chineseApp({ browser, base, shots, email, password });
   let seeded = null;
   for (const cfg of CONFIGS) {
     const ctx = await browser.newContext({ locale: cfg.locale, viewport: cfg.viewport });
@@ -137,6 +140,38 @@ export async function day({ browser, base, shots, api, email, password }) {
     }
     await ctx.close();
   }
+}
+
+// chineseApp: New app and Add entity take their names from Chinese labels,
+// a dragged field's name follows its label, and the app publishes.
+async function chineseApp({ browser, base, shots, email, password }) {
+  const ctx = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const tid = (id) => page.getByTestId(id);
+  await page.goto(base + "/#/login");
+  await tid("login-email").fill(email);
+  await tid("login-password").fill(password);
+  await tid("login-submit").click();
+  await tid("new-app").click();
+  await tid("new-app-label").fill("门店销售");
+  if ((await tid("new-app-name").inputValue()) !== "mendian_xiaoshou") throw new Error("app name from 门店销售: " + (await tid("new-app-name").inputValue()));
+  await tid("new-app-create").click();
+  await tid("add-entity").click();
+  await tid("entity-label").fill("门店");
+  await tid("entity-save").click();
+  await tid("designer-entity-mendian").waitFor();
+  await dragTo(page, tid("palette-text"), tid("field-dropzone"));
+  await tid("designer-field-text_1").click();
+  await tid("config-label").fill("门店名称");
+  await tid("designer-field-mendian_mingcheng").waitFor();
+  await dragTo(page, tid("palette-phone"), tid("field-dropzone"));
+  await tid("config-label").fill("联系电话");
+  await tid("designer-field-lianxi_dianhua").waitFor();
+  await page.screenshot({ path: join(shots, "day-zh-CN-1280-00-chinese-app.png"), fullPage: true });
+  await tid("publish").click();
+  await tid("plan-apply").click();
+  await tid("publish-ok").waitFor();
+  await ctx.close();
 }
 
 // seed: an account with a Chinese name and two opportunities closing on the

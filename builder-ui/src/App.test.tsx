@@ -165,3 +165,26 @@ describe("App: the first minutes", () => {
     expect(screen.getByTestId("new-app-dialog")).toBeTruthy();
   });
 });
+
+describe("App: the admin area", () => {
+  it("is linked for admins and refused to others", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    let admin = true;
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "a@example.com", admin } };
+      if (c.url.pathname === "/api/meta/apps") return { body: { items: [{ name: "crm", version: 1 }] } };
+      if (c.url.pathname === "/api/admin/users") return { body: { items: [{ id: "u1", email: "a@example.com", admin: true, active: true, roles: [] }] } };
+      if (c.url.pathname === "/api/admin/teams") return { body: { items: [] } };
+    });
+    const { unmount } = renderWith(<App />);
+    fireEvent.click(await screen.findByTestId("nav-admin"));
+    expect(await screen.findByTestId("user-row-a@example.com")).toBeTruthy();
+    expect(window.location.hash).toBe("#/admin");
+    unmount();
+    admin = false;
+    window.location.hash = "#/admin/users";
+    renderWith(<App />);
+    expect((await screen.findByRole("alert")).textContent).toContain("You do not have permission");
+    expect(screen.queryByTestId("nav-admin")).toBeNull();
+  });
+});

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { api, type AppDocument, type AppInfo } from "../api";
 import { TEMPLATES, type Template } from "../templates";
 import { saveDraft } from "../designer/drafts";
+import { loadPinyin } from "../designer/naming";
 import { NAME_RE } from "../designer/model";
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
@@ -15,6 +16,11 @@ export function AppList({ admin }: { admin?: boolean }) {
   const [attempt, setAttempt] = useState(0);
   const [creating, setCreating] = useState(false);
   const [gallery, setGallery] = useState(false);
+
+  // Admins name apps here: fetch pinyin-pro (its own chunk) ahead of New app.
+  useEffect(() => {
+    if (admin) void loadPinyin();
+  }, [admin]);
 
   useEffect(() => {
     let live = true;
