@@ -76,10 +76,17 @@ export async function day({ browser, base, shots, api, email, password }) {
     const to = cfg.first ? "qualified" : "proposal";
     const card = () => page.locator(`[data-testid=kanban-card][data-id="${opp.id}"]`);
     await tid(`kanban-col-${from}`).locator(`[data-id="${opp.id}"]`).waitFor();
-    // On the phone two columns fit side by side: the board is scrolled to
-    // the card's column first.
-    if (!cfg.first) await tid(`kanban-col-${from}`).evaluate((el) => el.scrollIntoView({ inline: "start", block: "nearest" }));
-    await dragTo(page, card(), tid(`kanban-col-${to}`));
+    // With the mouse on the desktop; with the keyboard on the phone (Space
+    // lifts the focused card, → moves it a column, Space drops).
+    if (cfg.first) await dragTo(page, card(), tid(`kanban-col-${to}`));
+    else {
+      await card().focus();
+      await page.keyboard.press("Space");
+      await page.waitForTimeout(100);
+      await page.keyboard.press("ArrowRight");
+      await page.waitForTimeout(100);
+      await page.keyboard.press("Space");
+    }
     await tid(`kanban-col-${to}`).locator(`[data-id="${opp.id}"]`).waitFor();
     await waitFor(async () => (await api(token, "GET", `/api/data/pipeline/opportunity/${opp.id}`)).stage === to, "kanban move saved");
     await shot("kanban-moved");

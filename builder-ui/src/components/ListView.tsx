@@ -340,10 +340,12 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
                         );
                       }
                       const canEdit = i > 0 && editable(c);
+                      const startEdit = () => setEditing({ id: r.id, name: c.name, value: toInput(c.field!, r[c.name]) });
                       return (
                         <td key={x.id} data-label={c.label} data-testid={`cell-${c.name}`} className={canEdit ? "cell-editable" : undefined}
-                          title={canEdit ? t("list.editCell") : undefined}
-                          onClick={canEdit ? (e) => { e.stopPropagation(); setEditing({ id: r.id, name: c.name, value: toInput(c.field!, r[c.name]) }); } : undefined}>
+                          title={canEdit ? t("list.editCell") : undefined} tabIndex={canEdit ? 0 : undefined}
+                          onClick={canEdit ? (e) => { e.stopPropagation(); startEdit(); } : undefined}
+                          onKeyDown={canEdit ? (e) => { if (e.key === "Enter" || e.key === "F2") { e.preventDefault(); startEdit(); } } : undefined}>
                           {i === 0 ? (
                             <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
                               onClick={(e) => e.stopPropagation()} title={t("list.open")}>

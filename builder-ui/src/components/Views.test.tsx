@@ -5,6 +5,7 @@ import { formatMoney } from "../fields";
 import { mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
 import { ListView } from "./ListView";
 import { rangeFilter, weeks } from "./Calendar";
+import { columnJump } from "./Kanban";
 import { RecordForm } from "./RecordForm";
 
 const app: AppDocument = {
@@ -75,6 +76,10 @@ describe("list view", () => {
     fireEvent.keyDown(screen.getByTestId("cell-input"), { key: "Enter" });
     await waitFor(() => expect(screen.queryByTestId("cell-input")).toBeNull());
     expect(within(screen.getAllByTestId("list-row")[0]).getByTestId("cell-amount").textContent).toBe("99.00");
+    // The keyboard: Enter on a focused cell edits it.
+    fireEvent.keyDown(within(screen.getAllByTestId("list-row")[1]).getByTestId("cell-stage"), { key: "Enter" });
+    expect((screen.getByTestId("cell-input") as HTMLSelectElement).value).toBe("won");
+    fireEvent.keyDown(screen.getByTestId("cell-input"), { key: "Escape" });
     // Escape leaves a cell without saving.
     fireEvent.click(within(screen.getAllByTestId("list-row")[1]).getByTestId("cell-close_on"));
     fireEvent.keyDown(screen.getByTestId("cell-input"), { key: "Escape" });
@@ -131,6 +136,21 @@ describe("kanban", () => {
     expect((await screen.findByTestId("kanban-error")).textContent).toContain("Someone changed this record");
     expect(within(screen.getByTestId("kanban-col-lead")).getAllByTestId("kanban-card")).toHaveLength(1);
     expect(within(none).queryAllByTestId("kanban-card")).toHaveLength(0);
+  });
+});
+
+describe("kanban keyboard", () => {
+  it("moves a lifted card a whole column per arrow key", () => {
+    const rect = (left: number) => ({ left, top: 0, width: 200, height: 400, right: left + 200, bottom: 400 });
+    const context = {
+      droppableRects: new Map([["a", rect(0)], ["b", rect(210)], ["c", rect(420)]]),
+      collisionRect: { left: 230, top: 50, width: 160, height: 60, right: 390, bottom: 110 },
+    };
+    const key = (code: string) => ({ code, preventDefault() {} }) as unknown as KeyboardEvent;
+    const args = { context, currentCoordinates: { x: 230, y: 50 } } as unknown as Parameters<typeof columnJump>[1];
+    expect(columnJump(key("ArrowRight"), args)).toEqual({ x: 440, y: 50 }); // centre 310 → 520
+    expect(columnJump(key("ArrowLeft"), args)).toEqual({ x: 20, y: 50 }); // centre 310 → 100
+    expect(columnJump(key("ArrowDown"), args)).toBeUndefined();
   });
 });
 
