@@ -9,7 +9,7 @@ import {
 import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
 import { rememberRecord, useNames, type NameKey } from "../names";
-import { href, navigate } from "../router";
+import { href, navigate, rememberListQuery } from "../router";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
@@ -74,6 +74,8 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
   const layout = listViewOf(app, entity.name);
   const filterFields = useMemo(() => filterableFields(entity.fields), [entity]);
   const [params, setParams] = useSearchParams();
+  const queryText = params.toString();
+  useEffect(() => rememberListQuery(app.name, entity.name, queryText), [app.name, entity.name, queryText]);
   const set = (patch: Record<string, string | null>, replace = true) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {

@@ -6,7 +6,7 @@ import {
   type InputValue,
 } from "../fields";
 import { useI18n, type MessageKey } from "../i18n";
-import { href, navigate } from "../router";
+import { href, listHref, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
 import { RefPicker, UserPicker } from "./RefPicker";
 import { useNames } from "../names";
@@ -192,7 +192,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
       <div className="page-head">
         <h1>{title}</h1>
         <div className="page-actions">
-          <a className="btn btn-ghost" href={href({ name: "list", app: app.name, entity: entity.name })} data-testid="back-to-list">
+          <a className="btn btn-ghost" href={listHref(app.name, entity.name)} data-testid="back-to-list">
             {t("form.backToList")}
           </a>
           {id && (

@@ -7,6 +7,7 @@ import { ListView } from "./ListView";
 import { rangeFilter, weeks } from "./Calendar";
 import { columnJump } from "./Kanban";
 import { RecordForm } from "./RecordForm";
+import { listHref } from "../router";
 
 const app: AppDocument = {
   name: "crm",
@@ -97,6 +98,8 @@ describe("list view", () => {
     await screen.findByTestId("kanban");
     expect(window.location.hash).toBe("#/a/crm/deal?sort=amount&view=kanban");
     expect(calls[calls.length - 1].url.searchParams.get("sort")).toBe("amount");
+    // Back from a record returns to this view.
+    expect(listHref("crm", "deal")).toBe("#/a/crm/deal?sort=amount&view=kanban");
   });
 
   it("starts from the URL", async () => {
