@@ -136,7 +136,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           </select>
         </label>
       )}
-      {showFilter && <FilterBuilder fields={filterFields} value={filterModel} onApply={applyFilter} />}
+      {showFilter && <FilterBuilder fields={filterFields} app={app} value={filterModel} onApply={applyFilter} />}
       {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
       {view === "kanban" && by ? (
         <Kanban key={by.name} app={app} entity={entity} field={by} filter={filter} sort={sort} />

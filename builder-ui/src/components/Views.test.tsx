@@ -102,6 +102,32 @@ describe("list view", () => {
     expect(listHref("crm", "deal")).toBe("#/a/crm/deal?sort=amount&view=kanban");
   });
 
+  it("filters by a store picked by name and by a person, and names system fields", async () => {
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/data/crm/deal") return { body: { items: rows() } };
+      if (c.url.pathname === "/api/data/crm/store") return { body: { items: [{ id: "st1", name: "静安店" }] } };
+      if (c.url.pathname === "/api/data/crm/store/st1") return { body: { id: "st1", name: "静安店" } };
+      if (c.url.pathname === "/api/directory/users") return { body: { items: [{ id: "u9", name: "Rita Rep", email: "rita@example.com" }] } };
+      return undefined;
+    });
+    renderWith(<ListView app={app} entity={deal} />);
+    await screen.findAllByTestId("list-row");
+    fireEvent.click(screen.getByTestId("filter-toggle"));
+    fireEvent.click(screen.getByTestId("filter-add"));
+    const field = screen.getByTestId("filter-field") as HTMLSelectElement;
+    expect(Array.from(field.options).map((o) => o.textContent)).toContain("Owner");
+    fireEvent.change(field, { target: { value: "store" } });
+    fireEvent.change(screen.getByTestId("filter-value-pick"), { target: { value: "静安" } });
+    fireEvent.click(await screen.findByTestId("ref-option"));
+    fireEvent.click(screen.getByTestId("filter-add"));
+    fireEvent.change(screen.getAllByTestId("filter-field")[1], { target: { value: "rep" } });
+    fireEvent.click(screen.getByTestId("filter-value-me"));
+    fireEvent.click(screen.getByTestId("filter-apply"));
+    await waitFor(() => expect(window.location.hash).toContain("filter="));
+    const last = calls.filter((c) => c.url.pathname === "/api/data/crm/deal").pop()!;
+    expect(last.url.searchParams.get("filter")).toBe('store = "st1" && rep = @me');
+  });
+
   it("starts from the URL", async () => {
     window.location.hash = "#/a/crm/deal?view=calendar&month=2026-11&filter=" + encodeURIComponent('stage = "won"');
     const calls = serve();
