@@ -54,6 +54,21 @@ export async function day({ browser, base, shots, api, email, password }) {
     if (!amount.includes("1,234,567.50")) throw new Error("money not grouped: " + amount);
     await shot("list");
 
+    if (cfg.first) {
+      // A filter by a store picked by name: the list, then the URL, keep it.
+      await tid("filter-toggle").click();
+      await tid("filter-add").click();
+      await tid("filter-field").last().selectOption("account");
+      await tid("filter-value-pick").fill("静安");
+      await tid("ref-option").first().click();
+      await tid("filter-apply").click();
+      await waitFor(async () => (await tid("list-row").count()) === 2, "two rows of 静安店");
+      if (!/filter=/.test(page.url())) throw new Error("the filter is not in the URL: " + page.url());
+      await shot("filter-picked-store");
+      await page.goto(base + "/#/a/pipeline/opportunity");
+      await row.waitFor();
+    }
+
     // Inline edit: a refusal lands on the cell, then a good value is saved.
     await row.getByTestId("cell-stage").click();
     await tid("cell-input").selectOption("");
@@ -191,6 +206,8 @@ async function seed(api, token) {
     { title: "Spring order", account: acct.id, stage: "lead", amount: "1234567.5", probability: 20, close_date: `${month}-15` });
   await api(token, "POST", "/api/data/pipeline/opportunity",
     { title: "Store refit", account: acct.id, stage: "proposal", amount: "88000", close_date: `${month}-15` });
+  const other = await api(token, "POST", "/api/data/pipeline/account", { name: "徐汇店", industry: "retail" });
+  await api(token, "POST", "/api/data/pipeline/opportunity", { title: "Xuhui deal", account: other.id, stage: "won", amount: "5000" });
   return { acct, opp, month };
 }
 
