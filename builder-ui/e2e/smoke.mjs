@@ -11,6 +11,7 @@
 // record through the form, meeting a server validation error first; sees
 // the record written before the rename still there; filters the list; looks
 // at it on a phone-sized screen; and checks a Chinese browser gets Chinese.
+// Then e2e/day.mjs: the ops manager's day at 1280×800 (en) and 390×844 (zh-CN).
 // Screenshots of every step land in e2e/screenshots/.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
@@ -19,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { day } from "./day.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -189,6 +191,9 @@ async function run() {
   const label = await zh.getByTestId("login-submit").textContent();
   if (!/[\u4e00-\u9fff]/.test(label || "")) throw new Error("zh-CN browser got login button " + JSON.stringify(label));
   await zh.screenshot({ path: join(shots, "09-login-zh.png") });
+
+  // The ops manager's day: views, inline editing, the admin area (e2e/day.mjs).
+  await day({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);

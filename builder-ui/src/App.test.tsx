@@ -77,7 +77,7 @@ describe("App", () => {
       if (c.url.pathname === "/api/auth/logout") return { status: 204 };
     });
     renderWith(<App />);
-    await screen.findByText("No apps have been installed yet.");
+    await screen.findByTestId("apps-empty");
     fireEvent.click(screen.getByTestId("logout"));
     await screen.findByTestId("login-email");
     await waitFor(() => expect(calls.some((c) => c.url.pathname === "/api/auth/logout" && c.method === "POST")).toBe(true));
@@ -128,5 +128,63 @@ describe("App designer entry points", () => {
       window.dispatchEvent(new HashChangeEvent("hashchange"));
     });
     expect((await screen.findByRole("alert")).textContent).toContain("You do not have permission");
+  });
+});
+
+describe("App: the first minutes", () => {
+  it("offers an admin with no apps to start blank or install the sample template", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    let installed = false;
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "admin@example.com", admin: true } };
+      if (c.method === "GET" && c.url.pathname === "/api/meta/apps") return { body: { items: installed ? [{ name: "pipeline", version: 1 }] : [] } };
+      if (c.method === "POST" && c.url.pathname === "/api/meta/apps") {
+        installed = true;
+        return { status: 201, body: { app: "pipeline", version: 1, dryRun: false, applied: true, plan: { fromVersion: 0, toVersion: 1, destructive: false, steps: [] } } };
+      }
+      if (c.url.pathname === "/api/meta/apps/pipeline") return { body: { name: "pipeline", label: "Sales pipeline", entities: [{ name: "account", fields: [] }] } };
+      if (c.url.pathname.startsWith("/api/data/")) return { body: { items: [] } };
+    });
+    renderWith(<App />);
+    expect(await screen.findByTestId("start-blank")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("template-install-pipeline"));
+    await waitFor(() => expect(window.location.hash).toBe("#/a/pipeline"));
+    const post = calls.find((c) => c.method === "POST" && c.url.pathname === "/api/meta/apps")!;
+    expect((post.body as { name: string }).name).toBe("pipeline");
+    expect(post.url.searchParams.has("dryRun")).toBe(false);
+  });
+
+  it("start blank opens the new-app dialog", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "admin@example.com", admin: true } };
+      if (c.url.pathname === "/api/meta/apps") return { body: { items: [] } };
+    });
+    renderWith(<App />);
+    fireEvent.click(await screen.findByTestId("start-blank"));
+    expect(screen.getByTestId("new-app-dialog")).toBeTruthy();
+  });
+});
+
+describe("App: the admin area", () => {
+  it("is linked for admins and refused to others", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    let admin = true;
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "a@example.com", admin } };
+      if (c.url.pathname === "/api/meta/apps") return { body: { items: [{ name: "crm", version: 1 }] } };
+      if (c.url.pathname === "/api/admin/users") return { body: { items: [{ id: "u1", email: "a@example.com", admin: true, active: true, roles: [] }] } };
+      if (c.url.pathname === "/api/admin/teams") return { body: { items: [] } };
+    });
+    const { unmount } = renderWith(<App />);
+    fireEvent.click(await screen.findByTestId("nav-admin"));
+    expect(await screen.findByTestId("user-row-a@example.com")).toBeTruthy();
+    expect(window.location.hash).toBe("#/admin");
+    unmount();
+    admin = false;
+    window.location.hash = "#/admin/users";
+    renderWith(<App />);
+    expect((await screen.findByRole("alert")).textContent).toContain("You do not have permission");
+    expect(screen.queryByTestId("nav-admin")).toBeNull();
   });
 });

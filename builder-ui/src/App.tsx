@@ -10,6 +10,8 @@ import { Setup } from "./components/Setup";
 const AppList = lazy(() => import("./components/AppList").then((m) => ({ default: m.AppList })));
 const AppShell = lazy(() => import("./components/AppShell").then((m) => ({ default: m.AppShell })));
 const Designer = lazy(() => import("./components/Designer").then((m) => ({ default: m.Designer })));
+const Admin = lazy(() => import("./components/Admin").then((m) => ({ default: m.Admin })));
+const ResetPassword = lazy(() => import("./components/ResetPassword").then((m) => ({ default: m.ResetPassword })));
 import { ErrorBox, Icon, Loading } from "./components/common";
 import { ApiError } from "./api";
 
@@ -67,7 +69,7 @@ function Shell() {
   const loggedIn = useCallback(() => {
     setAuthed(true);
     setSessionEnded(false);
-    if (route.name === "login" || route.name === "setup") navigate({ name: "apps" });
+    if (route.name === "login" || route.name === "setup" || route.name === "reset") navigate({ name: "apps" });
   }, [route.name]);
 
   async function logout() {
@@ -94,16 +96,26 @@ function Shell() {
         )}
         <a className="brand" href={href({ name: "apps" })}>{t("app.name")}</a>
         <div className="topbar-spacer" />
+        {authed && admin && (
+          <a className="btn btn-ghost" href={href({ name: "admin" })} data-testid="nav-admin">{t("header.admin")}</a>
+        )}
         <LangSwitch />
         {authed && (
           <button type="button" className="btn btn-ghost" data-testid="logout" onClick={logout}>{t("header.logout")}</button>
         )}
       </header>
       <Suspense fallback={<main className="main"><Loading /></main>}>
-      {!authed && route.name === "setup" ? (
+      {route.name === "reset" ? (
+        <ResetPassword token={route.token} onLoggedIn={() => { loggedIn(); navigate({ name: "apps" }); }} />
+      ) : !authed && route.name === "setup" ? (
         <Setup token={route.token} onLoggedIn={() => { loggedIn(); navigate({ name: "apps" }); }} />
       ) : !authed ? (
         <Login onLoggedIn={loggedIn} sessionEnded={sessionEnded} />
+      ) : route.name === "admin" ? (
+        <main className="main">
+          {me === undefined ? <Loading /> : admin ? <Admin tab={route.tab} meId={me?.id} />
+            : <ErrorBox error={new ApiError(403, "forbidden", "")} />}
+        </main>
       ) : !("app" in route) ? (
         <main className="main"><AppList admin={admin} /></main>
       ) : route.name === "design" ? (

@@ -274,6 +274,29 @@ async function request<T>(method: string, path: string, body?: unknown, opts: { 
   return data as T;
 }
 
+// Admin: users (with active), teams (nested by parentId), the audit log.
+export interface AdminUser extends User {
+  active: boolean;
+  createdAt?: string;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+  parentId?: string;
+  createdAt?: string;
+}
+
+export interface AuditRecord {
+  id?: string;
+  at: string;
+  actor?: string;
+  action: string;
+  target?: string;
+  detail?: unknown;
+  ip?: string;
+}
+
 // DirectoryUser is what any signed-in user may know of a colleague.
 export interface DirectoryUser {
   id: string;
@@ -322,6 +345,24 @@ export const api = {
   // Active colleagues, for user fields: by name or email (q), or one by id.
   directory: (p: { q?: string; id?: string; limit?: number }) =>
     request<{ items: DirectoryUser[] }>("GET", "/api/directory/users" + query(p)),
+  // Admin area (admins only; the server checks).
+  users: () => request<{ items: AdminUser[] }>("GET", "/api/admin/users"),
+  // inviteUser creates a user without a password: the answer carries the
+  // one-time reset token with which they choose one.
+  inviteUser: (body: { email: string; name?: string; roles?: string[]; teamId?: string }) =>
+    request<{ user: AdminUser; resetToken: string }>("POST", "/api/admin/users", body),
+  updateUser: (id: string, body: { name?: string; roles?: string[]; teamId?: string; active?: boolean }) =>
+    request<AdminUser>("PATCH", `/api/admin/users/${seg(id)}`, body),
+  resetUserPassword: (id: string) => request<{ resetToken: string }>("POST", `/api/admin/users/${seg(id)}/reset-password`),
+  // completeReset sets a password with a reset token (no login).
+  completeReset: (token: string, password: string) =>
+    request<{ user: User }>("POST", "/api/auth/reset-password", { token, password }, { auth: false }),
+  teams: () => request<{ items: Team[] }>("GET", "/api/admin/teams"),
+  createTeam: (body: { name: string; parentId?: string }) => request<Team>("POST", "/api/admin/teams", body),
+  updateTeam: (id: string, body: { name?: string; parentId?: string }) => request<Team>("PATCH", `/api/admin/teams/${seg(id)}`, body),
+  deleteTeam: (id: string) => request<unknown>("DELETE", `/api/admin/teams/${seg(id)}`),
+  audit: (p: { action?: string; limit?: number; cursor?: string } = {}) =>
+    request<{ items: AuditRecord[]; nextCursor?: string | null }>("GET", "/api/admin/audit" + query(p)),
   history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
     request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
 };

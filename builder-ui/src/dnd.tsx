@@ -56,7 +56,7 @@ export function DndArea<T>({ children, onDrop, onOver, overlay }: {
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
     useSensor(TouchSensor, { activationConstraint: { delay: 200, tolerance: 6 } }),
-    useSensor(KeyboardSensor),
+    useSensor(KeyboardSensor, { scrollBehavior: "auto" }), // instant, so quick presses add up
   );
   const [active, setActive] = useState<T | null>(null);
   const over = (e: DragMoveEvent) => onOver?.(dropAt(e.over, pointerY(e)));

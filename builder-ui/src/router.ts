@@ -104,3 +104,25 @@ export function useRoute(): Route {
   const { pathname } = useLocation();
   return useMemo(() => parsePath(pathname), [pathname]);
 }
+
+// A list's last query (view, filter, sort, month) per entity for this tab,
+// so "back to the list" returns to the view the user left.
+const listKey = (app: string, entity: string) => `forma.list.${app}/${entity}`;
+
+export function rememberListQuery(app: string, entity: string, q: string): void {
+  try {
+    sessionStorage.setItem(listKey(app, entity), q);
+  } catch {
+    /* not remembered */
+  }
+}
+
+export function listHref(app: string, entity: string): string {
+  let q = "";
+  try {
+    q = sessionStorage.getItem(listKey(app, entity)) ?? "";
+  } catch {
+    q = "";
+  }
+  return href({ name: "list", app, entity }, q);
+}

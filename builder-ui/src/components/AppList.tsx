@@ -1,10 +1,12 @@
 import { useEffect, useState } from "react";
-import { api, type AppInfo } from "../api";
+import { api, type AppDocument, type AppInfo } from "../api";
+import { TEMPLATES, type Template } from "../templates";
 import { saveDraft } from "../designer/drafts";
+import { loadPinyin } from "../designer/naming";
 import { NAME_RE } from "../designer/model";
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
-import { ErrorBox, Icon, Loading } from "./common";
+import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { NameLabelDialog } from "./Dialog";
 
 export function AppList({ admin }: { admin?: boolean }) {
@@ -13,6 +15,12 @@ export function AppList({ admin }: { admin?: boolean }) {
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
   const [creating, setCreating] = useState(false);
+  const [gallery, setGallery] = useState(false);
+
+  // Admins name apps here: fetch pinyin-pro (its own chunk) ahead of New app.
+  useEffect(() => {
+    if (admin) void loadPinyin();
+  }, [admin]);
 
   useEffect(() => {
     let live = true;
@@ -29,6 +37,11 @@ export function AppList({ admin }: { admin?: boolean }) {
         <h1>{t("apps.title")}</h1>
         {admin && (
           <div className="page-actions">
+            {apps && apps.length > 0 && (
+              <button type="button" className="btn" aria-expanded={gallery} data-testid="templates-toggle" onClick={() => setGallery((g) => !g)}>
+                {t("apps.templates")}
+              </button>
+            )}
             <button type="button" className="btn btn-primary" data-testid="new-app" onClick={() => setCreating(true)}>
               <Icon.plus /> {t("apps.new")}
             </button>
@@ -37,7 +50,10 @@ export function AppList({ admin }: { admin?: boolean }) {
       </div>
       {error ? <ErrorBox error={error} onRetry={() => setAttempt((a) => a + 1)} /> : null}
       {!apps && !error && <Loading />}
-      {apps && apps.length === 0 && <p className="muted">{t("apps.empty")}</p>}
+      {apps && apps.length === 0 && !admin && <p className="muted" data-testid="apps-empty">{t("apps.emptyUser")}</p>}
+      {apps && admin && (apps.length === 0 || gallery) && (
+        <GetStarted first={apps.length === 0} taken={apps.map((a) => a.name)} onBlank={() => setCreating(true)} />
+      )}
       {apps && apps.length > 0 && (
         <ul className="app-grid">
           {apps.map((a) => (
@@ -57,6 +73,60 @@ export function AppList({ admin }: { admin?: boolean }) {
       )}
       {creating && <NewAppDialog taken={(apps ?? []).map((a) => a.name)} onCancel={() => setCreating(false)} />}
     </section>
+  );
+}
+
+// GetStarted: what an admin can do on an empty home page (and from
+// "Templates" later): start blank, or install a template and open it.
+function GetStarted({ first, taken, onBlank }: { first: boolean; taken: string[]; onBlank: () => void }) {
+  const { t } = useI18n();
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  async function install(tpl: Template) {
+    setBusy(tpl.name);
+    setError(null);
+    try {
+      const doc = (await tpl.load()) as AppDocument;
+      await api.applyApp(doc);
+      navigate({ name: "app", app: doc.name });
+    } catch (e) {
+      setError(errorText(e, t));
+      setBusy(null);
+    }
+  }
+  return (
+    <div className="get-started" data-testid="get-started">
+      {first && (
+        <>
+          <h2>{t("apps.startTitle")}</h2>
+          <p className="muted">{t("apps.startIntro")}</p>
+        </>
+      )}
+      {error && <div className="alert alert-error" role="alert" data-testid="template-error">{error}</div>}
+      <ul className="app-grid">
+        {first && (
+          <li className="app-item">
+            <button type="button" className="card app-card start-card" data-testid="start-blank" onClick={onBlank}>
+              <strong><Icon.plus /> {t("apps.startBlank")}</strong>
+              <span className="muted small">{t("apps.startBlankText")}</span>
+            </button>
+          </li>
+        )}
+        {TEMPLATES.filter((tpl) => !taken.includes(tpl.name)).map((tpl) => (
+          <li key={tpl.name} className="app-item">
+            <div className="card app-card template-card" data-testid={`template-${tpl.name}`}>
+              <span className="tag">{t("apps.fromTemplate")}</span>
+              <strong>{t(tpl.title)}</strong>
+              <span className="muted small">{t(tpl.description)}</span>
+              <button type="button" className="btn btn-primary btn-small" disabled={busy !== null} data-testid={`template-install-${tpl.name}`}
+                onClick={() => void install(tpl)}>
+                {busy === tpl.name ? t("apps.installing") : t("apps.install")}
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

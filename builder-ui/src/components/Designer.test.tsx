@@ -1,6 +1,6 @@
 import { act, fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
+import { keyboardDrag, mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
 import { Designer } from "./Designer";
 import { saveDraft } from "../designer/drafts";
 import { loadPinyin } from "../designer/naming";
@@ -80,6 +80,20 @@ describe("Designer", () => {
     fireEvent.click(screen.getByTestId("field-down-amount"));
     expect(names()).toEqual(["title", "amount", "stage"]);
     expect((screen.getByTestId("field-up-title") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("reorders with the keyboard: Space lifts a field's handle, arrows move it, Space drops", async () => {
+    serve(() => undefined);
+    renderWith(<Designer app="crm" />);
+    await screen.findByTestId("designer-field-title");
+    const row = (n: string) => screen.getByTestId(`designer-field-${n}`);
+    // title, amount, stage stacked 40 px apart; title's handle moved down 80 px lands on stage's lower half.
+    await keyboardDrag(handle("title"), row("title"), [
+      [screen.getByTestId("field-dropzone"), [0, 0, 300, 200]],
+      [row("title"), [0, 0, 300, 40]], [row("amount"), [0, 40, 300, 40]], [row("stage"), [0, 80, 300, 40]],
+      [handle("title"), [0, 10, 20, 20]],
+    ], "ArrowDown", 4);
+    expect(names()).toEqual(["amount", "stage", "title"]);
   });
 
   it("edits the config of a field into the document that is published", async () => {

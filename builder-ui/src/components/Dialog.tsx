@@ -37,7 +37,13 @@ export function NameLabelDialog({
   const [name, setName] = useState("");
   const [label, setLabel] = useState("");
   const [nameTyped, setNameTyped] = useState(false);
-  usePinyin();
+  // A label typed before pinyin-pro arrived is spelled again once it has.
+  const pinyinReady = usePinyin();
+  useEffect(() => {
+    if (pinyinReady && !nameTyped && label) setName(nameFromLabel(label));
+    // only when pinyin arrives
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pinyinReady]);
   const [error, setError] = useState<string | null>(null);
   function submit(e: FormEvent) {
     e.preventDefault();

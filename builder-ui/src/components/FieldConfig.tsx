@@ -107,7 +107,7 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
   onDelete: () => void;
 }) {
   const { t } = useI18n();
-  usePinyin();
+  const pinyinReady = usePinyin();
   const entity = doc.entities[entityIndex];
   const nameTaken = entity.fields.some((f) => f.id !== field.id && f.name === field.name);
   const badName = !NAME_RE.test(field.name);
@@ -120,6 +120,15 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
     return n ? uniqueName(n, taken) : "";
   };
   const follows = !published && (/^[a-z]+_\d+$/.test(field.name) || field.name === derived(field.label ?? ""));
+  // A label typed before pinyin-pro arrived is spelled again once it has.
+  useEffect(() => {
+    if (pinyinReady && follows && field.label) {
+      const n = derived(field.label);
+      if (n && n !== field.name) onChange({ name: n });
+    }
+    // only when pinyin arrives
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pinyinReady]);
   const setLabel = (label: string) => {
     const n = follows ? derived(label) : "";
     onChange(n ? { label, name: n } : { label });

@@ -1,24 +1,28 @@
 import { useMemo, useState } from "react";
-import type { Field } from "../api";
+import type { AppDocument, Field } from "../api";
 import { fieldLabel, fromLocalInput, toLocalInput } from "../fields";
 import {
   conditionText, defaultCondition, filterText, filterType, operatorLabel, operatorsFor,
   type Condition, type FilterModel, type Join, type Op,
 } from "../filter";
-import { useI18n } from "../i18n";
+import { useI18n, type MessageKey } from "../i18n";
 import { Icon } from "./common";
+import { RefPicker, UserPicker } from "./RefPicker";
 
 export const emptyFilter: FilterModel = { join: "and", conditions: [] };
 
 interface Props {
   fields: Field[];
+  // With the app, a reference is picked by its record and a user by name
+  // (the filter compares ids: store = "<id>", owner = "<id>" or @me).
+  app?: AppDocument;
   value?: FilterModel;
   onApply: (text: string, model: FilterModel) => void;
 }
 
 // FilterBuilder edits rows of [field][operator][value] joined by AND or OR,
 // and shows the filter-language text it writes.
-export function FilterBuilder({ fields, value, onApply }: Props) {
+export function FilterBuilder({ fields, app, value, onApply }: Props) {
   const { t } = useI18n();
   const [model, setModel] = useState<FilterModel>(value ?? emptyFilter);
   const text = useMemo(() => filterText(fields, model), [fields, model]);
@@ -41,7 +45,7 @@ export function FilterBuilder({ fields, value, onApply }: Props) {
         </label>
       )}
       {model.conditions.map((c, i) => (
-        <ConditionRow key={i} fields={fields} cond={c} onChange={(nc) => update(i, nc)} onRemove={() => remove(i)} />
+        <ConditionRow key={i} fields={fields} app={app} cond={c} onChange={(nc) => update(i, nc)} onRemove={() => remove(i)} />
       ))}
       <div className="filter-actions">
         <button type="button" className="btn" data-testid="filter-add" onClick={add}><Icon.plus /> {t("filter.add")}</button>
@@ -61,8 +65,8 @@ export function FilterBuilder({ fields, value, onApply }: Props) {
   );
 }
 
-function ConditionRow({ fields, cond, onChange, onRemove }: {
-  fields: Field[]; cond: Condition; onChange: (c: Condition) => void; onRemove: () => void;
+function ConditionRow({ fields, app, cond, onChange, onRemove }: {
+  fields: Field[]; app?: AppDocument; cond: Condition; onChange: (c: Condition) => void; onRemove: () => void;
 }) {
   const { t } = useI18n();
   const field = fields.find((f) => f.name === cond.field) ?? fields[0];
@@ -83,13 +87,13 @@ function ConditionRow({ fields, cond, onChange, onRemove }: {
   return (
     <div className="filter-row" data-testid="filter-row">
       <select aria-label={t("filter.field")} value={field.name} data-testid="filter-field" onChange={(e) => setField(e.target.value)}>
-        {fields.map((f) => <option key={f.name} value={f.name}>{fieldLabel(f)}</option>)}
+        {fields.map((f) => <option key={f.name} value={f.name}>{f.id.startsWith("_") ? t(("sys." + f.name) as MessageKey) : fieldLabel(f)}</option>)}
       </select>
       <select aria-label={t("filter.operator")} value={cond.op} data-testid="filter-op" onChange={(e) => setOp(e.target.value as Op)}>
         {ops.map((op) => <option key={op} value={op}>{t(operatorLabel(field, op))}</option>)}
       </select>
       {cond.op !== "empty" && cond.op !== "notEmpty" && (
-        <ValueInput field={field} cond={cond} onChange={(value) => onChange({ ...cond, value })} />
+        <ValueInput field={field} cond={cond} app={app} onChange={(value) => onChange({ ...cond, value })} />
       )}
       <button type="button" className="btn btn-icon" aria-label={t("filter.remove")} data-testid="filter-remove" onClick={onRemove}>
         <Icon.x />
@@ -101,11 +105,25 @@ function ConditionRow({ fields, cond, onChange, onRemove }: {
   );
 }
 
-function ValueInput({ field, cond, onChange }: { field: Field; cond: Condition; onChange: (v: string | string[]) => void }) {
+function ValueInput({ field, cond, app, onChange }: { field: Field; cond: Condition; app?: AppDocument; onChange: (v: string | string[]) => void }) {
   const { t } = useI18n();
   const type = filterType(field);
   const label = t("filter.value");
   const str = Array.isArray(cond.value) ? cond.value.join(", ") : cond.value;
+  const single = cond.op === "=" || cond.op === "!=";
+
+  if (app && single && type === "user") {
+    return (
+      <span className="filter-pick">
+        <UserPicker value={str === "@me" ? "" : str} onChange={onChange} testId="filter-value-pick" />
+        <button type="button" className={"btn btn-small" + (str === "@me" ? " btn-active" : "")} data-testid="filter-value-me"
+          onClick={() => onChange("@me")}>{t("filter.me")}</button>
+      </span>
+    );
+  }
+  if (app && single && type === "ref") {
+    return <RefPicker app={app} target={app.entities.find((e) => e.name === field.entity)} value={str} onChange={onChange} testId="filter-value-pick" />;
+  }
 
   if ((type === "select" || type === "multiselect") && field.options?.length) {
     if (cond.op === "in") {

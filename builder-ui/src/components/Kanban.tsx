@@ -6,7 +6,7 @@
 import { useEffect, useState, type ReactNode } from "react";
 import {
   closestCenter, DndContext, DragOverlay, KeyboardSensor, PointerSensor, pointerWithin, TouchSensor, useDraggable,
-  useDroppable, useSensor, useSensors, type CollisionDetection, type DragEndEvent,
+  useDroppable, useSensor, useSensors, type CollisionDetection, type DragEndEvent, type KeyboardCoordinateGetter,
 } from "@dnd-kit/core";
 import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
 import { displayValue, fieldLabel, labelField } from "../fields";
@@ -21,6 +21,18 @@ const NONE = "\u0000none";
 const collision: CollisionDetection = (args) => {
   const hits = pointerWithin(args);
   return hits.length ? hits : closestCenter(args);
+};
+
+// columnJump: with the keyboard, ← and → move a lifted card to the centre of
+// the previous or next column (the board scrolls along, at once rather than
+// smoothly, so quick presses add up).
+export const columnJump: KeyboardCoordinateGetter = (event, { context: { droppableRects, collisionRect }, currentCoordinates }) => {
+  if (!collisionRect || (event.code !== "ArrowRight" && event.code !== "ArrowLeft")) return undefined;
+  event.preventDefault();
+  const cx = collisionRect.left + collisionRect.width / 2;
+  const centres = [...droppableRects.values()].map((r) => r.left + r.width / 2).sort((a, b) => a - b);
+  const target = event.code === "ArrowRight" ? centres.find((c) => c > cx + 1) : [...centres].reverse().find((c) => c < cx - 1);
+  return target === undefined ? undefined : { x: currentCoordinates.x + (target - cx), y: currentCoordinates.y };
 };
 
 // moveError says why a move was refused, with the field's label where the server named it.
@@ -46,7 +58,7 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
     useSensor(TouchSensor, { activationConstraint: { delay: 200, tolerance: 6 } }),
-    useSensor(KeyboardSensor),
+    useSensor(KeyboardSensor, { coordinateGetter: columnJump, scrollBehavior: "auto" }),
   );
 
   useEffect(() => {
@@ -104,9 +116,10 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
   const cardTitle = (r: DataRecord) => (title ? displayValue(title, r[title.name], i18n) : r.id);
 
   return (
-    <div className="kanban-wrap">
+    <>
       {moveErr && <div className="alert alert-error" role="alert" data-testid="kanban-error">{moveErr}</div>}
       {more && <p className="muted small" data-testid="kanban-more">{t("kanban.more", { n: BOARD_LIMIT })}</p>}
+      <div className="kanban-wrap">
       <DndContext sensors={sensors} collisionDetection={collision}
         onDragStart={(e) => setActive((e.active.data.current as DataRecord) ?? null)} onDragEnd={end} onDragCancel={() => setActive(null)}>
         <div className="kanban" data-testid="kanban">
@@ -129,7 +142,8 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
         </div>
         <DragOverlay dropAnimation={null}>{active ? <div className="kanban-card drag-overlay"><strong>{cardTitle(active)}</strong></div> : null}</DragOverlay>
       </DndContext>
-    </div>
+      </div>
+    </>
   );
 }
 

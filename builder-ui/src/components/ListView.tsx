@@ -9,7 +9,7 @@ import {
 import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
 import { rememberRecord, useNames, type NameKey } from "../names";
-import { href, navigate } from "../router";
+import { href, navigate, rememberListQuery } from "../router";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
@@ -74,6 +74,8 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
   const layout = listViewOf(app, entity.name);
   const filterFields = useMemo(() => filterableFields(entity.fields), [entity]);
   const [params, setParams] = useSearchParams();
+  const queryText = params.toString();
+  useEffect(() => rememberListQuery(app.name, entity.name, queryText), [app.name, entity.name, queryText]);
   const set = (patch: Record<string, string | null>, replace = true) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(patch)) {
@@ -134,7 +136,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           </select>
         </label>
       )}
-      {showFilter && <FilterBuilder fields={filterFields} value={filterModel} onApply={applyFilter} />}
+      {showFilter && <FilterBuilder fields={filterFields} app={app} value={filterModel} onApply={applyFilter} />}
       {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
       {view === "kanban" && by ? (
         <Kanban key={by.name} app={app} entity={entity} field={by} filter={filter} sort={sort} />
@@ -340,10 +342,12 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
                         );
                       }
                       const canEdit = i > 0 && editable(c);
+                      const startEdit = () => setEditing({ id: r.id, name: c.name, value: toInput(c.field!, r[c.name]) });
                       return (
                         <td key={x.id} data-label={c.label} data-testid={`cell-${c.name}`} className={canEdit ? "cell-editable" : undefined}
-                          title={canEdit ? t("list.editCell") : undefined}
-                          onClick={canEdit ? (e) => { e.stopPropagation(); setEditing({ id: r.id, name: c.name, value: toInput(c.field!, r[c.name]) }); } : undefined}>
+                          title={canEdit ? t("list.editCell") : undefined} tabIndex={canEdit ? 0 : undefined}
+                          onClick={canEdit ? (e) => { e.stopPropagation(); startEdit(); } : undefined}
+                          onKeyDown={canEdit ? (e) => { if (e.key === "Enter" || e.key === "F2") { e.preventDefault(); startEdit(); } } : undefined}>
                           {i === 0 ? (
                             <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
                               onClick={(e) => e.stopPropagation()} title={t("list.open")}>

@@ -6,9 +6,10 @@ import {
   type InputValue,
 } from "../fields";
 import { useI18n, type MessageKey } from "../i18n";
-import { href, navigate } from "../router";
+import { href, listHref, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
 import { RefPicker, UserPicker } from "./RefPicker";
+import { useNames } from "../names";
 
 type Banner =
   | { kind: "saved" }
@@ -191,7 +192,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
       <div className="page-head">
         <h1>{title}</h1>
         <div className="page-actions">
-          <a className="btn btn-ghost" href={href({ name: "list", app: app.name, entity: entity.name })} data-testid="back-to-list">
+          <a className="btn btn-ghost" href={listHref(app.name, entity.name)} data-testid="back-to-list">
             {t("form.backToList")}
           </a>
           {id && (
@@ -212,7 +213,8 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
               {SYSTEM_COLUMNS.map((c) => (
                 <div key={c} className="sys-row">
                   <dt>{t(("sys." + c) as MessageKey)}</dt>
-                  <dd data-testid={`field-${c}`}>{displaySystem(c, record[c], i18n)}</dd>
+                  <dd data-testid={`field-${c}`}>{(c === "owner" || c === "created_by") && typeof record[c] === "string" && record[c]
+                    ? <UserName id={record[c] as string} /> : displaySystem(c, record[c], i18n)}</dd>
                 </div>
               ))}
             </dl>
@@ -349,7 +351,9 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
 
   let input;
   if (readOnly) {
-    input = <div className="readonly-value" {...common}>{displayValue(f, record?.[f.name], i18n)}</div>;
+    const v = record?.[f.name];
+    const named = (f.type === "user" || f.type === "ref") && typeof v === "string" && v;
+    input = <div className="readonly-value" {...common}>{named ? <RefName app={app} field={f} id={v} /> : displayValue(f, v, i18n)}</div>;
   } else {
     switch (f.type) {
       case "longtext":
@@ -433,4 +437,16 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
       )}
     </div>
   );
+}
+
+// UserName and RefName show a user or a referenced record by name (read-only places).
+function UserName({ id }: { id: string }) {
+  const names = useNames(undefined, [{ kind: "user", id }]);
+  return <>{names({ kind: "user", id })}</>;
+}
+
+function RefName({ app, field, id }: { app: AppDocument; field: Field; id: string }) {
+  const key = field.type === "user" ? { kind: "user" as const, id } : { kind: "ref" as const, entity: field.entity ?? "", id };
+  const names = useNames(app, [key]);
+  return <>{names(key)}</>;
 }

@@ -5,6 +5,9 @@ import { formatMoney } from "../fields";
 import { mockFetch, pointerDrag, renderWith, type Call } from "../test/util";
 import { ListView } from "./ListView";
 import { rangeFilter, weeks } from "./Calendar";
+import { columnJump } from "./Kanban";
+import { RecordForm } from "./RecordForm";
+import { listHref } from "../router";
 
 const app: AppDocument = {
   name: "crm",
@@ -74,6 +77,10 @@ describe("list view", () => {
     fireEvent.keyDown(screen.getByTestId("cell-input"), { key: "Enter" });
     await waitFor(() => expect(screen.queryByTestId("cell-input")).toBeNull());
     expect(within(screen.getAllByTestId("list-row")[0]).getByTestId("cell-amount").textContent).toBe("99.00");
+    // The keyboard: Enter on a focused cell edits it.
+    fireEvent.keyDown(within(screen.getAllByTestId("list-row")[1]).getByTestId("cell-stage"), { key: "Enter" });
+    expect((screen.getByTestId("cell-input") as HTMLSelectElement).value).toBe("won");
+    fireEvent.keyDown(screen.getByTestId("cell-input"), { key: "Escape" });
     // Escape leaves a cell without saving.
     fireEvent.click(within(screen.getAllByTestId("list-row")[1]).getByTestId("cell-close_on"));
     fireEvent.keyDown(screen.getByTestId("cell-input"), { key: "Escape" });
@@ -91,6 +98,34 @@ describe("list view", () => {
     await screen.findByTestId("kanban");
     expect(window.location.hash).toBe("#/a/crm/deal?sort=amount&view=kanban");
     expect(calls[calls.length - 1].url.searchParams.get("sort")).toBe("amount");
+    // Back from a record returns to this view.
+    expect(listHref("crm", "deal")).toBe("#/a/crm/deal?sort=amount&view=kanban");
+  });
+
+  it("filters by a store picked by name and by a person, and names system fields", async () => {
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/data/crm/deal") return { body: { items: rows() } };
+      if (c.url.pathname === "/api/data/crm/store") return { body: { items: [{ id: "st1", name: "静安店" }] } };
+      if (c.url.pathname === "/api/data/crm/store/st1") return { body: { id: "st1", name: "静安店" } };
+      if (c.url.pathname === "/api/directory/users") return { body: { items: [{ id: "u9", name: "Rita Rep", email: "rita@example.com" }] } };
+      return undefined;
+    });
+    renderWith(<ListView app={app} entity={deal} />);
+    await screen.findAllByTestId("list-row");
+    fireEvent.click(screen.getByTestId("filter-toggle"));
+    fireEvent.click(screen.getByTestId("filter-add"));
+    const field = screen.getByTestId("filter-field") as HTMLSelectElement;
+    expect(Array.from(field.options).map((o) => o.textContent)).toContain("Owner");
+    fireEvent.change(field, { target: { value: "store" } });
+    fireEvent.change(screen.getByTestId("filter-value-pick"), { target: { value: "静安" } });
+    fireEvent.click(await screen.findByTestId("ref-option"));
+    fireEvent.click(screen.getByTestId("filter-add"));
+    fireEvent.change(screen.getAllByTestId("filter-field")[1], { target: { value: "rep" } });
+    fireEvent.click(screen.getByTestId("filter-value-me"));
+    fireEvent.click(screen.getByTestId("filter-apply"));
+    await waitFor(() => expect(window.location.hash).toContain("filter="));
+    const last = calls.filter((c) => c.url.pathname === "/api/data/crm/deal").pop()!;
+    expect(last.url.searchParams.get("filter")).toBe('store = "st1" && rep = @me');
   });
 
   it("starts from the URL", async () => {
@@ -133,6 +168,21 @@ describe("kanban", () => {
   });
 });
 
+describe("kanban keyboard", () => {
+  it("moves a lifted card a whole column per arrow key", () => {
+    const rect = (left: number) => ({ left, top: 0, width: 200, height: 400, right: left + 200, bottom: 400 });
+    const context = {
+      droppableRects: new Map([["a", rect(0)], ["b", rect(210)], ["c", rect(420)]]),
+      collisionRect: { left: 230, top: 50, width: 160, height: 60, right: 390, bottom: 110 },
+    };
+    const key = (code: string) => ({ code, preventDefault() {} }) as unknown as KeyboardEvent;
+    const args = { context, currentCoordinates: { x: 230, y: 50 } } as unknown as Parameters<typeof columnJump>[1];
+    expect(columnJump(key("ArrowRight"), args)).toEqual({ x: 440, y: 50 }); // centre 310 → 520
+    expect(columnJump(key("ArrowLeft"), args)).toEqual({ x: 20, y: 50 }); // centre 310 → 100
+    expect(columnJump(key("ArrowDown"), args)).toBeUndefined();
+  });
+});
+
 describe("calendar", () => {
   it("puts records on their day and moves between months", async () => {
     window.location.hash = "#/a/crm/deal?view=calendar&month=2026-11";
@@ -152,6 +202,20 @@ describe("calendar", () => {
     expect(w[w.length - 1][6] >= new Date(2026, 10, 30)).toBe(true);
     expect(rangeFilter({ id: "x", name: "at", type: "datetime" }, new Date(2026, 10, 1), ""))
       .toBe('at >= "2026-11-01T00:00:00+08:00" && at < "2026-12-01T00:00:00+08:00"');
+  });
+});
+
+describe("record form", () => {
+  it("shows the owner and creator by name", async () => {
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/data/crm/deal/r1") return { body: { ...rows()[0], owner: "u9", created_by: "u9" } };
+      if (c.url.pathname === "/api/directory/users") return { body: { items: [{ id: "u9", name: "Rita Rep", email: "rita@example.com" }] } };
+      if (c.url.pathname === "/api/data/crm/store/st1") return { body: { id: "st1", name: "静安店" } };
+      return undefined;
+    });
+    renderWith(<RecordForm app={app} entity={deal} id="r1" />);
+    await waitFor(() => expect(screen.getByTestId("field-owner").textContent).toBe("Rita Rep"));
+    expect(screen.getByTestId("field-created_by").textContent).toBe("Rita Rep");
   });
 });
 

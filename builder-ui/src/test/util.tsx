@@ -75,3 +75,26 @@ export async function pointerDrag(handle: HTMLElement, over: HTMLElement, zone: 
     spy.mockRestore();
   }
 }
+
+// keyboardDrag lifts `handle` with Space, presses `key` n times (@dnd-kit's
+// keyboard sensor moves 25 px a press) and drops with Space. boxes lays out
+// the elements the drag measures ([left, top, width, height]); jsdom has
+// none. The drag overlay (what moves) starts where `lifted` is.
+export async function keyboardDrag(handle: HTMLElement, lifted: Element, boxes: [Element, [number, number, number, number]][], key: string, n: number) {
+  const rects = new Map(boxes.map(([el, [left, top, width, height]]) =>
+    [el, { x: left, y: top, left, top, width, height, right: left + width, bottom: top + height, toJSON() {} } as DOMRect]));
+  const spy = vi.spyOn(Element.prototype, "getBoundingClientRect").mockImplementation(function (this: Element) {
+    if (this.classList.contains("drag-overlay") || this.querySelector(":scope > .drag-overlay")) return rects.get(lifted)!;
+    return rects.get(this) ?? ({ x: -5000, y: -5000, left: -5000, top: -5000, width: 0, height: 0, right: -5000, bottom: -5000, toJSON() {} } as DOMRect);
+  });
+  try {
+    handle.focus();
+    await act(async () => { fireEvent.keyDown(handle, { code: "Space", key: " " }); });
+    // The sensor listens for the next keys from the next tick on.
+    await act(() => new Promise((r) => setTimeout(r, 10)));
+    for (let i = 0; i < n; i++) await act(async () => { fireEvent.keyDown(document, { code: key, key }); });
+    await act(async () => { fireEvent.keyDown(document, { code: "Space", key: " " }); });
+  } finally {
+    spy.mockRestore();
+  }
+}

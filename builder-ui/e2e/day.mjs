@@ -1,0 +1,240 @@
+// The ops manager's day in the web UI, run by smoke.mjs against the same
+// `forma serve`, once at 1280×800 in English and once at 390×844 in
+// Chinese: install the sample app from the template gallery (first run),
+// see money and references by name in the list, edit a cell in place (and
+// meet the server's refusal on the cell), move a kanban card (and see a
+// refused move snap back with the reason), look at the month in the
+// calendar, read the history ("web"), invite a rep in the Admin area, and
+// (first run) open the invitation link as the rep to choose a password.
+// Before that, in Chinese at 1280×800: a Chinese-named app built by dragging,
+// its API names derived from the labels (pinyin) as they are typed.
+// Screenshots: e2e/screenshots/day-<lang>-<width>-NN-<step>.png.
+import { join } from "node:path";
+
+const CONFIGS = [
+  { lang: "en", locale: "en-US", viewport: { width: 1280, height: 800 }, first: true },
+  { lang: "zh-CN", locale: "zh-CN", viewport: { width: 390, height: 844 }, first: false },
+];
+
+export async function day({ browser, base, shots, api, email, password }) {
+  const { token } = await api(null, "POST", "/api/auth/login", { email, password });
+  await chineseApp({ browser, base, shots, email, password });
+  let seeded = null;
+  for (const cfg of CONFIGS) {
+    const ctx = await browser.newContext({ locale: cfg.locale, viewport: cfg.viewport });
+    const page = await ctx.newPage();
+    let n = 0;
+    const shot = (name) => page.screenshot({ path: join(shots, `day-${cfg.lang}-${cfg.viewport.width}-${String(++n).padStart(2, "0")}-${name}.png`), fullPage: true });
+    const tid = (id) => page.getByTestId(id);
+
+    await page.goto(base + "/#/login");
+    await tid("login-email").fill(email);
+    await tid("login-password").fill(password);
+    await tid("login-submit").click();
+    await tid("nav-admin").waitFor();
+    if (cfg.lang === "zh-CN" && !/[\u4e00-\u9fff]/.test(await tid("logout").textContent())) throw new Error("zh-CN run is not in Chinese");
+
+    if (cfg.first) {
+      // The template gallery installs the bundled sample app and opens it.
+      await tid("templates-toggle").click();
+      await tid("template-pipeline").waitFor();
+      await shot("templates");
+      await tid("template-install-pipeline").click();
+      await page.waitForURL(/#\/a\/pipeline/);
+      seeded = await seed(api, token);
+    }
+    const { opp, month } = seeded;
+
+    // The list: money with separators, the account by name.
+    await page.goto(base + "/#/a/pipeline/opportunity");
+    const row = page.locator(`[data-testid=list-row][data-id="${opp.id}"]`);
+    await row.waitFor();
+    await waitText(row.getByTestId("cell-account"), "静安店");
+    const amount = await row.getByTestId("cell-amount").textContent();
+    if (!amount.includes("1,234,567.50")) throw new Error("money not grouped: " + amount);
+    await shot("list");
+
+    if (cfg.first) {
+      // A filter by a store picked by name: the list, then the URL, keep it.
+      await tid("filter-toggle").click();
+      await tid("filter-add").click();
+      await tid("filter-field").last().selectOption("account");
+      await tid("filter-value-pick").fill("静安");
+      await tid("ref-option").first().click();
+      await tid("filter-apply").click();
+      await waitFor(async () => (await tid("list-row").count()) === 2, "two rows of 静安店");
+      if (!/filter=/.test(page.url())) throw new Error("the filter is not in the URL: " + page.url());
+      await shot("filter-picked-store");
+      await page.goto(base + "/#/a/pipeline/opportunity");
+      await row.waitFor();
+    }
+
+    // Inline edit: a refusal lands on the cell, then a good value is saved.
+    await row.getByTestId("cell-stage").click();
+    await tid("cell-input").selectOption("");
+    await tid("cell-error-stage").waitFor();
+    await shot("cell-refused");
+    await tid("cell-input").press("Escape");
+    await row.getByTestId("cell-probability").click();
+    await tid("cell-input").fill(cfg.first ? "40" : "60");
+    await tid("cell-input").press("Enter");
+    await waitText(row.getByTestId("cell-probability"), cfg.first ? "40" : "60");
+    const after = await api(token, "GET", `/api/data/pipeline/opportunity/${opp.id}`);
+    if (after.probability !== (cfg.first ? 40 : 60)) throw new Error("inline edit not saved: " + JSON.stringify(after));
+    await shot("cell-saved");
+
+    // Kanban: a move is saved; a move to "no value" is refused and snaps back.
+    await tid("view-kanban").click();
+    await tid("kanban").waitFor();
+    if (!/view=kanban/.test(page.url())) throw new Error("the view is not in the URL: " + page.url());
+    const from = cfg.first ? "lead" : "qualified";
+    const to = cfg.first ? "qualified" : "proposal";
+    const card = () => page.locator(`[data-testid=kanban-card][data-id="${opp.id}"]`);
+    await tid(`kanban-col-${from}`).locator(`[data-id="${opp.id}"]`).waitFor();
+    // With the mouse on the desktop; with the keyboard on the phone (Space
+    // lifts the focused card, → moves it a column, Space drops).
+    if (cfg.first) await dragTo(page, card(), tid(`kanban-col-${to}`));
+    else {
+      await card().focus();
+      await page.keyboard.press("Space");
+      await page.waitForTimeout(100);
+      await page.keyboard.press("ArrowRight");
+      await page.waitForTimeout(100);
+      await page.keyboard.press("Space");
+    }
+    await tid(`kanban-col-${to}`).locator(`[data-id="${opp.id}"]`).waitFor();
+    await waitFor(async () => (await api(token, "GET", `/api/data/pipeline/opportunity/${opp.id}`)).stage === to, "kanban move saved");
+    await shot("kanban-moved");
+    if (cfg.first) {
+      // No stage is refused (422: stage is required).
+      await dragTo(page, card(), tid("kanban-col-none"));
+    } else {
+      // Someone else changed the record meanwhile: the move is refused (409).
+      await api(token, "PATCH", `/api/data/pipeline/opportunity/${opp.id}`, { probability: 70, version: (await api(token, "GET", `/api/data/pipeline/opportunity/${opp.id}`)).version });
+      await tid(`kanban-col-${to}`).evaluate((el) => el.scrollIntoView({ inline: "start", block: "nearest" }));
+      await dragTo(page, card(), tid("kanban-col-negotiation"));
+    }
+    await tid("kanban-error").waitFor();
+    await tid(`kanban-col-${to}`).locator(`[data-id="${opp.id}"]`).waitFor();
+    await shot("kanban-refused");
+
+    // Calendar: the month of the close dates, the record on its day.
+    await tid("view-calendar").click();
+    await tid("calendar").waitFor();
+    await tid(`cal-day-${month}-15`).getByTestId("cal-event").first().waitFor();
+    await shot("calendar");
+
+    // History: changes made here say "web", those through the API "API".
+    await page.goto(base + `/#/a/pipeline/opportunity/${opp.id}/history`);
+    await tid("history-entry").first().waitFor();
+    const paths = await tid("history-path").evaluateAll((els) => els.map((e) => e.getAttribute("data-path")));
+    if (!paths.includes("web") || !paths.includes("api")) throw new Error("history paths: " + paths.join(","));
+    await shot("history");
+
+    // Admin: invite a rep; the one-time link is shown to copy.
+    await tid("nav-admin").click();
+    await tid("invite-open").click();
+    const rep = `rep-${cfg.lang.toLowerCase()}@example.com`;
+    await tid("invite-email").fill(rep);
+    await tid("invite-name").fill(cfg.first ? "Rita Rep" : "王小红");
+    await tid("invite-submit").click();
+    const link = await tid("invite-link").inputValue();
+    if (!/#\/reset\/.+/.test(link)) throw new Error("invitation link: " + link);
+    await tid(`user-row-${rep}`).waitFor();
+    await shot("admin-invited");
+    await tid("admin-tab-audit").click();
+    await tid("audit-row").first().waitFor();
+    await shot("admin-audit");
+
+    if (cfg.first) {
+      // The rep opens the link, chooses a password, and is signed in.
+      const repCtx = await browser.newContext({ locale: cfg.locale, viewport: cfg.viewport });
+      const rp = await repCtx.newPage();
+      await rp.goto(link);
+      await rp.getByTestId("reset-rule").waitFor();
+      await rp.getByTestId("reset-password").fill("rep pass phrase 1");
+      await rp.getByTestId("reset-again").fill("rep pass phrase 1");
+      await rp.screenshot({ path: join(shots, `day-${cfg.lang}-${cfg.viewport.width}-${String(++n).padStart(2, "0")}-rep-password.png`), fullPage: true });
+      await rp.getByTestId("reset-submit").click();
+      await rp.getByTestId("app-link-pipeline").waitFor();
+      await rp.screenshot({ path: join(shots, `day-${cfg.lang}-${cfg.viewport.width}-${String(++n).padStart(2, "0")}-rep-home.png`), fullPage: true });
+      await repCtx.close();
+    }
+    await ctx.close();
+  }
+}
+
+// chineseApp: New app and Add entity take their names from Chinese labels,
+// a dragged field's name follows its label, and the app publishes.
+async function chineseApp({ browser, base, shots, email, password }) {
+  const ctx = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const tid = (id) => page.getByTestId(id);
+  await page.goto(base + "/#/login");
+  await tid("login-email").fill(email);
+  await tid("login-password").fill(password);
+  await tid("login-submit").click();
+  await tid("new-app").click();
+  await tid("new-app-label").fill("门店销售");
+  if ((await tid("new-app-name").inputValue()) !== "mendian_xiaoshou") throw new Error("app name from 门店销售: " + (await tid("new-app-name").inputValue()));
+  await tid("new-app-create").click();
+  await tid("add-entity").click();
+  await tid("entity-label").fill("门店");
+  await tid("entity-save").click();
+  await tid("designer-entity-mendian").waitFor();
+  await dragTo(page, tid("palette-text"), tid("field-dropzone"));
+  await tid("designer-field-text_1").click();
+  await tid("config-label").fill("门店名称");
+  await tid("designer-field-mendian_mingcheng").waitFor();
+  await dragTo(page, tid("palette-phone"), tid("field-dropzone"));
+  await tid("config-label").fill("联系电话");
+  await tid("designer-field-lianxi_dianhua").waitFor();
+  await page.screenshot({ path: join(shots, "day-zh-CN-1280-00-chinese-app.png"), fullPage: true });
+  await tid("publish").click();
+  await tid("plan-apply").click();
+  await tid("publish-ok").waitFor();
+  await ctx.close();
+}
+
+// seed: an account with a Chinese name and two opportunities closing on the
+// 15th of this month, one in "lead".
+async function seed(api, token) {
+  const now = new Date();
+  const month = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+  const acct = await api(token, "POST", "/api/data/pipeline/account", { name: "静安店", industry: "retail" });
+  const opp = await api(token, "POST", "/api/data/pipeline/opportunity",
+    { title: "Spring order", account: acct.id, stage: "lead", amount: "1234567.5", probability: 20, close_date: `${month}-15` });
+  await api(token, "POST", "/api/data/pipeline/opportunity",
+    { title: "Store refit", account: acct.id, stage: "proposal", amount: "88000", close_date: `${month}-15` });
+  const other = await api(token, "POST", "/api/data/pipeline/account", { name: "徐汇店", industry: "retail" });
+  await api(token, "POST", "/api/data/pipeline/opportunity", { title: "Xuhui deal", account: other.id, stage: "won", amount: "5000" });
+  return { acct, opp, month };
+}
+
+// dragTo drags with the mouse in small steps, as a person does (@dnd-kit
+// starts a drag after the pointer has moved a few pixels, then follows it).
+export async function dragTo(page, from, to) {
+  await from.scrollIntoViewIfNeeded();
+  const a = await from.boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2 + 8, a.y + a.height / 2 + 8, { steps: 4 });
+  const b = await to.boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + Math.min(b.height - 4, 60), { steps: 12 });
+  await page.waitForTimeout(50);
+  await page.mouse.up();
+  await page.waitForTimeout(80);
+}
+
+async function waitText(loc, want) {
+  await waitFor(async () => ((await loc.textContent()) ?? "").includes(want), `text ${JSON.stringify(want)}`);
+}
+
+async function waitFor(check, what, ms = 10000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("timed out waiting for " + what);
+}
