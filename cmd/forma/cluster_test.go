@@ -56,6 +56,13 @@ func startServer(t *testing.T, bin string, args ...string) *server {
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "FORMA_ADMIN_EMAIL="+clusterAdmin, "FORMA_ADMIN_PASSWORD="+clusterPassword, "FORMA_DB=")
 	cmd.Stdout, cmd.Stderr = &s.log, &s.log
+	if dir := os.Getenv("FORMA_TEST_SERVER_LOGS"); dir != "" {
+		// For a hung run: the log (and a SIGQUIT goroutine dump) outlives
+		// the test process.
+		if f, err := os.CreateTemp(dir, "serve-*.log"); err == nil {
+			cmd.Stdout, cmd.Stderr = io.MultiWriter(&s.log, f), io.MultiWriter(&s.log, f)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
