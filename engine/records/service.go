@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -107,7 +106,7 @@ func New(db *store.DB, catalog *store.Catalog) *Service {
 // creation time and the primary key index doubles as the default order.
 func (s *Service) newID() string {
 	s.mu.Lock()
-	id := ulid.MustNew(ulid.Timestamp(time.Now()), s.entropy)
+	id := ulid.MustNew(ulid.Timestamp(s.db.Clock.Now()), s.entropy)
 	s.mu.Unlock()
 	return strings.ToLower(id.String())
 }

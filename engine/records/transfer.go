@@ -52,7 +52,7 @@ func (s *Service) transferOwner(ctx context.Context, actor, from, to string) (ma
 		}
 	}
 
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	c := Caller{UserID: actor, Path: PathSystem}
 	changes := []byte(`{"owner":{"old":`)
 	changes = appendString(changes, from)

@@ -296,7 +296,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if len(problems) > 0 {
 		return nil, s.invalid(ctx, info, c, fields, values, nil, problems)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	id := s.newID()
 	ownerSet := false
 	for _, f := range fields {
@@ -447,7 +447,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		}
 		return nil, s.invalid(ctx, info, c, fields, values, old, problems)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	var run *logicRun
 	if info.logic {
 		if run, err = s.newRun(info, c); err != nil {
@@ -618,7 +618,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 			return err
 		}
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	// What the delete does to other records (cascade, setNull) is read
 	// first: each such record gets its own history entry.
 	fall := &fallout{}
