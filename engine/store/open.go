@@ -46,7 +46,7 @@ type DB struct {
 	// SQLite file): the job queue opens its own pool from it.
 	URL string
 
-	stmts     stmtCache
+	stmts      stmtCache
 	sqlitePath string
 	writeSlot  chan struct{} // SQLite: one write transaction at a time in this process
 
