@@ -91,6 +91,9 @@ type Service struct {
 	applying sync.Map
 
 	scriptLog *scriptlog.Log
+
+	subsMu sync.Mutex
+	subs   []Subscriber // record events' subscribers (events.go)
 }
 
 // SetScriptLog makes the service write script console lines and failures

@@ -384,7 +384,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	} else if !ok {
 		return nil, forbidden("this %s record would be outside what your role may create (owner or condition)", info.entity.Name)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec)); err != nil {
+	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec), nil, rec); err != nil {
 		return nil, err
 	}
 	if run != nil {
@@ -514,7 +514,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	} else if !ok {
 		return nil, forbidden("after this change the %s record would be outside what your role may update", info.entity.Name)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec)); err != nil {
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec), old, rec); err != nil {
 		return nil, err
 	}
 	if run != nil {
@@ -643,7 +643,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return s.missingOrStale(ctx, tx, info, id)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil)); err != nil {
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil), old, nil); err != nil {
 		return err
 	}
 	if err := fall.writeHistory(ctx, tx, s, c, now); err != nil {
