@@ -36,8 +36,10 @@ type Test struct {
 	now time.Time
 }
 
-// NewTest returns a test clock showing t (UTC).
-func NewTest(t time.Time) *Test { return &Test{now: t.UTC()} }
+// NewTest returns a test clock showing t (UTC). A test clock keeps whole
+// microseconds, the precision both databases store: a time written and
+// read back compares equal to the clock's.
+func NewTest(t time.Time) *Test { return &Test{now: t.UTC().Truncate(time.Microsecond)} }
 
 // Now returns the clock's time.
 func (c *Test) Now() time.Time {
@@ -56,7 +58,7 @@ func (c *Test) NowOrNil() *time.Time {
 func (c *Test) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	c.now = c.now.Add(d).Truncate(time.Microsecond)
 	return c.now
 }
 
@@ -64,5 +66,5 @@ func (c *Test) Advance(d time.Duration) time.Time {
 func (c *Test) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = t.UTC()
+	c.now = t.UTC().Truncate(time.Microsecond)
 }

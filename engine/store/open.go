@@ -164,6 +164,24 @@ func (db *DB) Now() time.Time { return db.Clock.Now().UTC().Truncate(time.Micros
 // SQLitePath is the file of an SQLite database ("" on PostgreSQL).
 func (db *DB) SQLitePath() string { return db.sqlitePath }
 
+// OpenSQLitePool opens another pool of at most n connections on this
+// SQLite database's file, with the same settings as the main one (WAL,
+// busy timeout, BEGIN IMMEDIATE). The job queue works through its own pool
+// of one, as River's SQLite driver advises; its writes and this process's
+// writers meet at SQLite's lock, where the busy timeout queues them.
+func (db *DB) OpenSQLitePool(n int) (*sql.DB, error) {
+	if db.sqlitePath == "" {
+		return nil, fmt.Errorf("store: not an SQLite database")
+	}
+	p, err := sql.Open("sqlite", sqliteDSN(db.sqlitePath))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite pool: %w", err)
+	}
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	return p, nil
+}
+
 // Close releases the connection pool.
 func (db *DB) Close() error { return db.SQL.Close() }
 
