@@ -333,4 +333,3 @@ func TestPeriodic(t *testing.T) {
 		}
 	})
 }
-
