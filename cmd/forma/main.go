@@ -115,6 +115,9 @@ func serveCmd() *cobra.Command {
 				fmt.Fprintf(out, "Log in with your admin account (in the web UI, or POST %s/api/auth/login {\"email\", \"password\"})\n", url)
 			}
 			fmt.Fprintf(out, "Try the sample sales-pipeline app: go run ./cmd/forma app apply schema/testdata/pipeline.json (README, Quick start)\n")
+			if err := eng.Start(ctx); err != nil {
+				return err
+			}
 			app := eng.Handler()
 			errc := make(chan error, 1)
 			go func() { errc <- app.Listen(addr) }()

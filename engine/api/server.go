@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -41,6 +42,8 @@ type Server struct {
 	Log     *slog.Logger
 	// ScriptLog holds the console lines and failures of app scripts.
 	ScriptLog *scriptlog.Log
+	// Jobs is the durable job queue (the admin's jobs routes); nil: none.
+	Jobs *jobs.Queue
 	// UI is the built web UI served at every path outside /api (nil: none).
 	UI fs.FS
 	// ReadTimeout bounds the reading of a request's headers, and with the

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riverqueue/river"
+
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -127,6 +130,58 @@ func TestRecordEventsInTheWriteTransaction(t *testing.T) {
 		rows.Close()
 		if len(got) != 2 || got[acct.ID()] != "" || got[deal.ID()] == "" {
 			t.Errorf("delete events (id → cause): %v", got)
+		}
+	})
+}
+
+type outboxArgs struct {
+	ID    string `json:"id"`
+	Event string `json:"event"`
+}
+
+func (outboxArgs) Kind() string { return "test_outbox" }
+
+// A subscriber that enqueues a durable job in the write's transaction: the
+// job exists exactly when the write committed.
+func TestEventJobsCommitWithTheWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		applyDoc(t, db, eventsDoc)
+		q, err := jobs.New(ctx, db, jobs.Options{NoWork: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Stop(context.Background()) })
+		if err := jobs.Register(q, river.WorkFunc(func(context.Context, *river.Job[outboxArgs]) error { return nil })); err != nil {
+			t.Fatal(err)
+		}
+		recs := records.New(db, store.NewCatalog(db, 0))
+		recs.Subscribe(func(ctx context.Context, tx store.Conn, ev *records.Event) error {
+			_, err := q.InsertTx(ctx, tx, outboxArgs{ID: ev.ID, Event: ev.Kind}, nil)
+			return err
+		})
+		recs.Subscribe(func(ctx context.Context, tx store.Conn, ev *records.Event) error {
+			if ev.Record != nil && ev.Record.Get("title") == "boom" {
+				return errors.New("refused after the job was enqueued")
+			}
+			return nil
+		})
+		count := func() int {
+			res, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds("test_outbox").First(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(res.Jobs)
+		}
+		admin := records.Caller{Admin: true}
+		if _, err := recs.Create(ctx, admin, "ev", "deal", []byte(`{"title": "fine"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := recs.Create(ctx, admin, "ev", "deal", []byte(`{"title": "boom"}`)); err == nil {
+			t.Fatal("the refused write passed")
+		}
+		if n := count(); n != 1 {
+			t.Errorf("%d jobs, want 1 (the committed write's only)", n)
 		}
 	})
 }

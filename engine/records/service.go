@@ -13,6 +13,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
@@ -91,6 +92,8 @@ type Service struct {
 	applying sync.Map
 
 	scriptLog *scriptlog.Log
+
+	jobs *jobs.Queue // after-hooks run as its jobs (afterhooks.go); nil: inline after commit
 
 	subsMu sync.Mutex
 	subs   []Subscriber // record events' subscribers (events.go)

@@ -398,7 +398,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
-	if run != nil {
+	if run != nil && s.jobs == nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
 	}
 	return s.answer(ctx, c, info, rec)
@@ -528,7 +528,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
-	if run != nil {
+	if run != nil && s.jobs == nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
 	}
 	return s.answer(ctx, c, info, rec)
@@ -663,7 +663,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err := tx.Commit(); err != nil {
 		return s.writeError(err)
 	}
-	if run != nil {
+	if run != nil && s.jobs == nil {
 		_ = run.afterHook(ctx, info, logic.AfterDelete, old, old) // logged; the delete stands
 	}
 	return nil
