@@ -31,7 +31,7 @@ func TestRecordEventsInTheWriteTransaction(t *testing.T) {
 		if _, err := db.SQL.Exec(`CREATE TABLE ev_outbox (record_id TEXT, kind TEXT, path TEXT, cause TEXT)`); err != nil {
 			t.Fatal(err)
 		}
-		recs := records.New(db, store.NewCatalog(db, 0))
+		recs := records.New(db, store.NewCatalog(db))
 		var (
 			mu   sync.Mutex
 			seen []records.Event
@@ -155,7 +155,7 @@ func TestEventJobsCommitWithTheWrite(t *testing.T) {
 		if err := jobs.Register(q, river.WorkFunc(func(context.Context, *river.Job[outboxArgs]) error { return nil })); err != nil {
 			t.Fatal(err)
 		}
-		recs := records.New(db, store.NewCatalog(db, 0))
+		recs := records.New(db, store.NewCatalog(db))
 		recs.Subscribe(func(ctx context.Context, tx store.Conn, ev *records.Event) error {
 			_, err := q.InsertTx(ctx, tx, outboxArgs{ID: ev.ID, Event: ev.Kind}, nil)
 			return err
