@@ -98,6 +98,22 @@ func newFixture(t *testing.T, db *store.DB, opts jobs.Options) *fixture {
 	return f
 }
 
+// run lets the test clock go by, 100ms every 20ms, until the test ends.
+func (f *fixture) run(t *testing.T) {
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+				f.clk.Advance(100 * time.Millisecond)
+			}
+		}
+	}()
+}
+
 func (f *fixture) marked(t *testing.T, key string) bool {
 	t.Helper()
 	var n int
@@ -330,6 +346,69 @@ func TestPeriodic(t *testing.T) {
 				t.Fatal("the periodic job did not run on start")
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// goneArgs is a kind an older version registered and this one does not.
+type goneArgs struct {
+	N int `json:"n"`
+}
+
+func (goneArgs) Kind() string { return "test_gone" }
+
+// oldMarkArgs is test_mark as an older version wrote it: its key was an
+// object, which no longer decodes into markArgs.
+type oldMarkArgs struct {
+	Key map[string]int `json:"key"`
+}
+
+func (oldMarkArgs) Kind() string { return "test_mark" }
+
+// Jobs that cannot run — a kind no worker knows, a payload that no longer
+// decodes — fail with their error, are retried and discarded; they crash
+// nothing and the queue keeps working past them.
+func TestBadJobsAreDiscarded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, jobs.Options{Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+		f.run(t)
+		// The jobs were inserted by an older version of the program.
+		old, err := jobs.New(ctx, db, jobs.Options{NoWork: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer old.Stop(ctx)
+		nop := func(context.Context, *river.Job[goneArgs]) error { return nil }
+		if err := jobs.Register(old, river.WorkFunc(nop)); err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Register(old, river.WorkFunc(func(context.Context, *river.Job[oldMarkArgs]) error { return nil })); err != nil {
+			t.Fatal(err)
+		}
+		gone, err := old.Insert(ctx, goneArgs{N: 1}, &river.InsertOpts{MaxAttempts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		garbled, err := old.Insert(ctx, oldMarkArgs{Key: map[string]int{"a": 1}}, &river.InsertOpts{MaxAttempts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := f.waitState(t, gone.Job.ID, rivertype.JobStateDiscarded)
+		if len(g.Errors) != 3 || !strings.Contains(g.Errors[0].Error, "test_gone") {
+			t.Errorf("unknown kind's errors: %+v", g.Errors)
+		}
+		b := f.waitState(t, garbled.Job.ID, rivertype.JobStateDiscarded)
+		if len(b.Errors) != 3 || !strings.Contains(b.Errors[0].Error, "unmarshal") {
+			t.Errorf("undecodable payload's errors: %+v", b.Errors)
+		}
+		next, err := f.q.Insert(ctx, markArgs{Key: "next"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.waitState(t, next.Job.ID, rivertype.JobStateCompleted)
+		if !f.marked(t, "next") {
+			t.Error("the queue stopped working")
 		}
 	})
 }
