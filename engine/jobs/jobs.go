@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,7 +63,9 @@ type Options struct {
 	// NoWork makes a queue that inserts and manages jobs but runs none
 	// (Start only starts nothing): CLI commands.
 	NoWork bool
-	Log    *slog.Logger
+	// Probe registers the test-only probe job kind (probe.go).
+	Probe bool
+	Log   *slog.Logger
 }
 
 // Periodic is a job enqueued on a cron schedule.
@@ -134,11 +137,24 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Queue, error) {
 		q.close()
 		return nil, err
 	}
+	if opts.Probe {
+		if err := q.registerProbe(ctx); err != nil {
+			q.close()
+			return nil, err
+		}
+	}
 	return q, nil
 }
 
 func (q *Queue) config(work bool, schema string) (*river.Config, error) {
+	role := "insert"
+	if work {
+		role = "work"
+	}
 	cfg := &river.Config{
+		// The process id in the client id tells, in a job's attempted_by,
+		// which process ran it.
+		ID:                   fmt.Sprintf("forma_%d_%s_%d", os.Getpid(), role, time.Now().UnixNano()),
 		Schema:               schema,
 		Workers:              q.workers,
 		MaxAttempts:          q.opts.MaxAttempts,
