@@ -113,6 +113,7 @@ func (s *Server) New() *fiber.App {
 	data.Get("/:app/:entity/:id/history", s.recordHistory)
 
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
+	s.jobRoutes(app) // jobs.go
 	app.Get("/api/directory/users", s.requireUser, s.listDirectory)
 
 	app.Use("/api", func(c *fiber.Ctx) error {
