@@ -25,6 +25,9 @@ type Config struct {
 	DataDir string // SQLite folder when DBURL is empty (default ./forma_data)
 	DBURL   string // postgres://… for PostgreSQL
 	Access  access.Options
+	// MetricsToken lets a scraper read /metrics with this bearer token
+	// (admins always may); "" for none.
+	MetricsToken string
 	// Jobs configures the durable job queue (workers, rescue timeout…).
 	Jobs jobs.Options
 	Log  *slog.Logger
@@ -40,8 +43,9 @@ type Engine struct {
 	ScriptLog *scriptlog.Log
 	// Jobs is the durable job queue; its workers run once Start is called
 	// (forma serve), while every command may enqueue.
-	Jobs *jobs.Queue
-	log  *slog.Logger
+	Jobs         *jobs.Queue
+	log          *slog.Logger
+	metricsToken string
 }
 
 // Open opens (and if needed creates) the database and the services on it.
@@ -75,7 +79,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, log: cfg.Log}, nil
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
 
 // Start runs the job workers (forma serve). Register extra job kinds
@@ -84,7 +88,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
-	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, UI: builderui.FS()}
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS()}
 	return s.New()
 }
 

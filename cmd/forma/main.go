@@ -58,7 +58,7 @@ func (f *dbFlags) open(ctx context.Context) (*engine.Engine, error) {
 	opts := f.jobs
 	// The probe job kind is for crash and load tests only (engine/jobs/probe.go).
 	opts.Probe = os.Getenv("FORMA_JOBS_PROBE") == "1"
-	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, Jobs: opts, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

@@ -82,6 +82,9 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testScrapeToken is the /metrics scrape token of test servers.
+const testScrapeToken = "scrape-token-for-tests"
+
 // env is a running API on one test database, with a logged-in admin.
 type env struct {
 	t       *testing.T
@@ -151,7 +154,7 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 			q.Stop(ctx)
 		})
 	}
-	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log}
+	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken}
 	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {

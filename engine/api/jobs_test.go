@@ -195,3 +195,47 @@ func TestAdminJobs(t *testing.T) {
 		wantErr(t, "anonymous", st, body, 401, "unauthorized")
 	})
 }
+
+// /metrics shows requests by route pattern and status and jobs by kind and
+// state, to admins and to the scrape token only.
+func TestMetrics(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnvJobs(t, db, shopDoc(), &jobs.Options{})
+		sale := e.create("shop/sale", map[string]any{"number": "m-1"})
+		e.get("shop/sale", str(sale["id"]))
+		e.do("GET", "/api/data/shop/sale/nosuchid", nil)
+		e.eventually("the after-hook job completed", func() bool {
+			return len(e.jobsOf(records.AfterHookKind, rivertype.JobStateCompleted)) == 1
+		})
+		st, raw := e.raw(e.token, "GET", "/metrics", nil)
+		text := string(raw)
+		for _, want := range []string{
+			`forma_http_requests_total{method="GET",route="/api/data/:app/:entity/:id",status="200"} 1`,
+			`forma_http_requests_total{method="GET",route="/api/data/:app/:entity/:id",status="404"} 1`,
+			`forma_http_requests_total{method="POST",route="/api/data/:app/:entity",status="201"} 1`,
+			`forma_http_request_seconds_count{method="GET",route="/api/data/:app/:entity/:id"} 2`,
+			`forma_jobs{kind="forma_after_hook",state="completed"} 1`,
+			`forma_job_run_seconds_count{kind="forma_after_hook",outcome="completed"} 1`,
+			`forma_job_wait_seconds_count{kind="forma_after_hook"} 1`,
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if st != 200 || strings.Contains(text, "nosuchid") || strings.Contains(text, str(sale["id"])) {
+			t.Errorf("/metrics: %d, raw paths in labels:\n%s", st, clip(text))
+		}
+		if st, _ := e.raw(testScrapeToken, "GET", "/metrics", nil); st != 200 {
+			t.Errorf("scrape token: %d", st)
+		}
+		st, body := e.doAs("", "GET", "/metrics", nil)
+		wantErr(t, "anonymous /metrics", st, body, 401, "unauthorized")
+		st, body = e.doAs("wrong-token", "GET", "/metrics", nil)
+		wantErr(t, "wrong token /metrics", st, body, 401, "unauthorized")
+		if _, err := e.acc.CreateUserWith(context.Background(), access.NewUser{Email: "rep@example.com", Password: "rep password 1", Roles: []string{"rep"}}); err != nil {
+			t.Fatal(err)
+		}
+		st, body = e.doAs(e.login("rep@example.com", "rep password 1"), "GET", "/metrics", nil)
+		wantErr(t, "rep /metrics", st, body, 403, "forbidden")
+	})
+}

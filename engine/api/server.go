@@ -44,6 +44,10 @@ type Server struct {
 	ScriptLog *scriptlog.Log
 	// Jobs is the durable job queue (the admin's jobs routes); nil: none.
 	Jobs *jobs.Queue
+	// MetricsToken, when set, lets a scraper read /metrics with
+	// "Authorization: Bearer <MetricsToken>" (metrics.go); admins always may.
+	MetricsToken string
+	metrics      *httpMetrics
 	// UI is the built web UI served at every path outside /api (nil: none).
 	UI fs.FS
 	// ReadTimeout bounds the reading of a request's headers, and with the
@@ -77,7 +81,10 @@ func (s *Server) New() *fiber.App {
 		IdleTimeout:  DefaultIdleTimeout,
 	})
 	s.harden(app)
+	metrics := s.initMetrics() // metrics.go
+	app.Use(s.countRequests)   // first, so it counts every answer
 	app.Use(guardEdge)
+	app.Get("/metrics", metrics...)
 	app.Get("/api/health", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})

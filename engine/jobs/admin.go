@@ -33,6 +33,8 @@ func riverState(s string) rivertype.JobState {
 	return rivertype.JobState(s)
 }
 
+func riverStateOf(s string) rivertype.JobState { return rivertype.JobState(s) }
+
 func viewState(s rivertype.JobState) string {
 	if s == rivertype.JobStateAvailable {
 		return "queued"

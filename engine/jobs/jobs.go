@@ -101,7 +101,9 @@ type Queue struct {
 	pool *pgxpool.Pool // PostgreSQL: River's own pgx pool
 	side *sql.DB       // SQLite: River's own pool of one connection
 
-	started bool
+	started     bool
+	m           *metrics
+	unsubscribe func()
 }
 
 // DefaultMaxAttempts is how often a job runs at most unless its kind says
@@ -132,7 +134,7 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Queue, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	q := &Queue{db: db, clock: db.Clock, log: opts.Log, opts: opts, workers: river.NewWorkers()}
+	q := &Queue{db: db, clock: db.Clock, log: opts.Log, opts: opts, workers: river.NewWorkers(), m: newMetrics()}
 	if err := q.open(ctx); err != nil {
 		q.close()
 		return nil, err
@@ -289,6 +291,9 @@ func (q *Queue) Start(ctx context.Context) error {
 		return nil
 	}
 	c := q.runner()
+	events, unsubscribe := c.subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	q.unsubscribe = unsubscribe
+	go q.observe(events)
 	if err := c.start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
@@ -296,15 +301,16 @@ func (q *Queue) Start(ctx context.Context) error {
 }
 
 type starter struct {
-	start func(context.Context) error
-	stop  func(context.Context) error
+	start     func(context.Context) error
+	stop      func(context.Context) error
+	subscribe func(...river.EventKind) (<-chan *river.Event, func())
 }
 
 func (q *Queue) runner() starter {
 	if q.work != nil {
-		return starter{q.work.Start, q.work.Stop}
+		return starter{q.work.Start, q.work.Stop, q.work.Subscribe}
 	}
-	return starter{q.ins.Start, q.ins.Stop}
+	return starter{q.ins.Start, q.ins.Stop, q.ins.Subscribe}
 }
 
 // Stop waits for running jobs to finish (until ctx ends; then they are
@@ -313,6 +319,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	var err error
 	if q.started && !q.opts.NoWork {
 		err = q.runner().stop(ctx)
+		q.unsubscribe()
 	}
 	q.close()
 	return err
