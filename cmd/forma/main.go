@@ -136,7 +136,7 @@ func serveCmd() *cobra.Command {
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
-	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 20, "jobs this process runs at once")
+	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 50, "jobs this process runs at once")
 	cmd.Flags().DurationVar(&db.jobs.RescueAfter, "jobs-rescue-after", time.Hour, "how long a job may run before it counts as lost (its process died) and runs again elsewhere")
 	cmd.Flags().DurationVar(&db.jobs.PollInterval, "jobs-poll", time.Second, "how often workers look for due jobs unprompted (PostgreSQL also wakes them with LISTEN/NOTIFY)")
 	return cmd

@@ -42,8 +42,12 @@ import (
 
 // Options configure a Queue. Zero values take the defaults.
 type Options struct {
-	// Workers is how many jobs this process runs at once (default 20).
+	// Workers is how many jobs this process runs at once (default 50).
 	Workers int
+	// FetchCooldown is the least time between two fetches of due jobs by
+	// this process (default 20ms). A process runs at most Workers jobs per
+	// cooldown: River's own default, 100ms, held 20 workers to 200 jobs/s.
+	FetchCooldown time.Duration
 	// RescueAfter is how long a job may stay running before another
 	// process (or this one, restarted) takes it to be lost and runs it
 	// again (default 1h). Jobs time out at the same bound.
@@ -114,7 +118,10 @@ const DefaultMaxAttempts = 10
 // dialects, at start-up). Register the job kinds, then Start.
 func New(ctx context.Context, db *store.DB, opts Options) (*Queue, error) {
 	if opts.Workers <= 0 {
-		opts.Workers = 20
+		opts.Workers = 50
+	}
+	if opts.FetchCooldown <= 0 {
+		opts.FetchCooldown = 20 * time.Millisecond
 	}
 	if opts.RescueAfter <= 0 {
 		opts.RescueAfter = time.Hour
@@ -164,7 +171,7 @@ func (q *Queue) config(work bool, schema string) (*river.Config, error) {
 		RescueStuckJobsAfter: q.opts.RescueAfter,
 		JobTimeout:           min(time.Minute, q.opts.RescueAfter),
 		FetchPollInterval:    q.opts.PollInterval,
-		FetchCooldown:        min(100*time.Millisecond, q.opts.PollInterval),
+		FetchCooldown:        min(q.opts.FetchCooldown, q.opts.PollInterval),
 		ErrorHandler:         &errorLog{log: q.log},
 		Logger:               q.riverLog(),
 		Test:                 river.TestConfig{Time: q.clock},
