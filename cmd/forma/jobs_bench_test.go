@@ -21,7 +21,7 @@ func TestJobsThroughput(t *testing.T) {
 	}
 	measure := func(t *testing.T, p *probeDB, dbArgs []string, procs, n int) {
 		for i := 0; i < procs; i++ {
-			startJobs(t, dbArgs)
+			startJobs(t, dbArgs, "--jobs-workers", "50") // the default
 		}
 		start := time.Now()
 		p.enqueue("bench", n, 0)

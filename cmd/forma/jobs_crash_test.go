@@ -24,8 +24,10 @@ type jobProc struct {
 }
 
 // startJobs starts `forma serve` (this test binary as main) with the probe
-// kind registered and a short rescue timeout, and waits until it serves.
-func startJobs(t *testing.T, dbArgs []string) *jobProc {
+// kind registered, a short rescue timeout and 20 workers (each holds a
+// database connection while it runs: two servers beside other tests must
+// stay under PostgreSQL's max_connections), and waits until it serves.
+func startJobs(t *testing.T, dbArgs []string, extra ...string) *jobProc {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,7 +35,7 @@ func startJobs(t *testing.T, dbArgs []string) *jobProc {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &jobProc{cmd: forma(append([]string{"serve", "--addr", addr, "--jobs-rescue-after", "3s", "--jobs-poll", "100ms"}, dbArgs...))}
+	p := &jobProc{cmd: forma(append([]string{"serve", "--addr", addr, "--jobs-rescue-after", "3s", "--jobs-poll", "100ms", "--jobs-workers", "20"}, append(dbArgs, extra...)...))}
 	p.cmd.Env = append(p.cmd.Env, "FORMA_JOBS_PROBE=1", "FORMA_ADMIN_EMAIL=jobs@example.com", "FORMA_ADMIN_PASSWORD=jobs-pass-1", "FORMA_DB=")
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
@@ -194,8 +196,8 @@ func TestJobsTwoServers(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	p := openProbe(t, url, "")
 	dbArgs := []string{"--db", url}
-	p.enqueue("shared", burst, 1)
 	a, b := startJobs(t, dbArgs), startJobs(t, dbArgs)
+	p.enqueue("shared", burst, 1)
 	p.waitFor("the shared burst completed", 3*time.Minute, func() bool { return p.completed() == burst })
 	if runs := p.exactlyOnce("shared", burst); runs != burst {
 		t.Errorf("%d runs for %d jobs without a crash: some job ran twice", runs, burst)
