@@ -53,7 +53,8 @@ type Options struct {
 	// again (default 1h). Jobs time out at the same bound.
 	RescueAfter time.Duration
 	// PollInterval is how often workers look for due jobs without being
-	// told (default 1s; PostgreSQL is also woken by LISTEN/NOTIFY).
+	// told (default: 1s on PostgreSQL, which LISTEN/NOTIFY wakes at once
+	// anyway; 200ms on SQLite, where polling is all there is).
 	PollInterval time.Duration
 	// MaxAttempts is how often a job runs before it is discarded, unless
 	// its kind says otherwise (default 10).
@@ -128,6 +129,9 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Queue, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
+		if db.Dialect.Name() == "sqlite" {
+			opts.PollInterval = 200 * time.Millisecond
+		}
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
