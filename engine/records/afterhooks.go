@@ -75,14 +75,12 @@ func (s *Service) enqueueAfterHook(ctx context.Context, tx store.Conn, ev *Event
 	if rec == nil {
 		return nil
 	}
-	app, err := s.catalog.App(ctx, ev.App)
-	if err != nil {
-		return err
-	}
-	if _, ok := app.Entity(ev.Entity).Hooks[event]; !ok {
+	// The document of the write's own version, in hand: no query (see
+	// Subscriber).
+	if _, ok := ev.info.entity.Hooks[event]; !ok {
 		return nil
 	}
-	args := afterHookArgs{App: ev.App, Version: app.Version, Entity: ev.Entity, Event: event, ID: ev.ID, Caller: ev.Caller}
+	args := afterHookArgs{App: ev.App, Version: ev.info.app.Version, Entity: ev.Entity, Event: event, ID: ev.ID, Caller: ev.Caller}
 	args.Record, _ = rec.MarshalJSON()
 	if ev.Kind == EventUpdated && ev.Previous != nil {
 		args.Previous, _ = ev.Previous.MarshalJSON()
@@ -90,7 +88,7 @@ func (s *Service) enqueueAfterHook(ctx context.Context, tx store.Conn, ev *Event
 	if ev.Kind == EventDeleted {
 		args.Previous = args.Record // afterDelete sees the deleted record as ctx.previous too
 	}
-	_, err = s.jobs.InsertTx(ctx, tx, args, nil)
+	_, err := s.jobs.InsertTx(ctx, tx, args, nil)
 	return err
 }
 

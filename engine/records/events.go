@@ -46,6 +46,13 @@ type Event struct {
 	// where there is none (Previous on create, Record on delete) and for
 	// bulk changes that do not read whole records (owner transfer).
 	Record, Previous *Record
+
+	// info is the entity at the version the write ran under: a subscriber
+	// inside the records package reads the document from it, since a
+	// subscriber may not query outside the write's transaction (with
+	// every pooled connection queued behind a migration's lock that waits
+	// for this transaction, it would wait forever).
+	info *entityInfo
 }
 
 // Change is one field's change in an event.
@@ -70,8 +77,11 @@ func (e *Event) ChangeMap() (map[string]Change, error) {
 // do does not let the write pass without it.
 //
 // A subscriber runs while the write holds its locks (on SQLite, the
-// database's one write lock): it must be quick and must not write through
-// the records service.
+// database's one write lock): it must be quick, must use no connection
+// but tx (not the pool, not the records service, not the catalog): a
+// migration waiting for this write's locks queues every other query on
+// the table, and a subscriber waiting for a pooled connection behind them
+// would wait forever.
 type Subscriber func(ctx context.Context, tx store.Conn, ev *Event) error
 
 // Subscribe adds fn to the subscribers of every record event. Register

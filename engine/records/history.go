@@ -171,7 +171,7 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 		return nil
 	}
 	return s.emit(ctx, tx, &Event{App: info.app.Name, Entity: info.entity.Name, ID: id, Kind: eventKind(op), Version: version,
-		Changes: changes, Actor: c.UserID, Path: c.path(), At: at, Cause: cause, Caller: c, Record: new, Previous: old})
+		Changes: changes, Actor: c.UserID, Path: c.path(), At: at, Cause: cause, Caller: c, Record: new, Previous: old, info: info})
 }
 
 // HistoryEntry is one change of a record.
