@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	builderui "github.com/formaapp/forma/builder-ui"
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -23,7 +25,12 @@ type Config struct {
 	DataDir string // SQLite folder when DBURL is empty (default ./forma_data)
 	DBURL   string // postgres://… for PostgreSQL
 	Access  access.Options
-	Log     *slog.Logger
+	// MetricsToken lets a scraper read /metrics with this bearer token
+	// (admins always may); "" for none.
+	MetricsToken string
+	// Jobs configures the durable job queue (workers, rescue timeout…).
+	Jobs jobs.Options
+	Log  *slog.Logger
 }
 
 // Engine is an open Forma runtime.
@@ -34,7 +41,11 @@ type Engine struct {
 	Records *records.Service
 	// ScriptLog is where app scripts' console lines and failures go.
 	ScriptLog *scriptlog.Log
-	log       *slog.Logger
+	// Jobs is the durable job queue; its workers run once Start is called
+	// (forma serve), while every command may enqueue.
+	Jobs         *jobs.Queue
+	log          *slog.Logger
+	metricsToken string
 }
 
 // Open opens (and if needed creates) the database and the services on it.
@@ -55,14 +66,41 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	scripts := scriptlog.New(db, 0)
 	recs := records.New(db, cat)
 	recs.SetScriptLog(scripts)
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, log: cfg.Log}, nil
+	if cfg.Jobs.Log == nil {
+		cfg.Jobs.Log = cfg.Log
+	}
+	q, err := jobs.New(ctx, db, cfg.Jobs)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if err := recs.UseJobs(q); err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
+
+// Start runs the job workers (forma serve). Register extra job kinds
+// (jobs.Register on e.Jobs) before it.
+func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
-	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, UI: builderui.FS()}
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS()}
 	return s.New()
 }
 
-// Close releases the database.
-func (e *Engine) Close() error { return e.DB.Close() }
+// Close stops the job workers, letting running jobs finish for up to 10
+// seconds (those still running then are cancelled and rescued later), and
+// releases the database.
+func (e *Engine) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	jerr := e.Jobs.Stop(ctx)
+	if err := e.DB.Close(); err != nil {
+		return err
+	}
+	return jerr
+}

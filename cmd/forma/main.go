@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
@@ -45,6 +46,7 @@ func main() {
 type dbFlags struct {
 	data string
 	db   string
+	jobs jobs.Options // serve sets the workers' flags
 }
 
 func (f *dbFlags) register(cmd *cobra.Command) {
@@ -53,7 +55,10 @@ func (f *dbFlags) register(cmd *cobra.Command) {
 }
 
 func (f *dbFlags) open(ctx context.Context) (*engine.Engine, error) {
-	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	opts := f.jobs
+	// The probe job kind is for crash and load tests only (engine/jobs/probe.go).
+	opts.Probe = os.Getenv("FORMA_JOBS_PROBE") == "1"
+	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -115,6 +120,9 @@ func serveCmd() *cobra.Command {
 				fmt.Fprintf(out, "Log in with your admin account (in the web UI, or POST %s/api/auth/login {\"email\", \"password\"})\n", url)
 			}
 			fmt.Fprintf(out, "Try the sample sales-pipeline app: go run ./cmd/forma app apply schema/testdata/pipeline.json (README, Quick start)\n")
+			if err := eng.Start(ctx); err != nil {
+				return err
+			}
 			app := eng.Handler()
 			errc := make(chan error, 1)
 			go func() { errc <- app.Listen(addr) }()
@@ -128,6 +136,9 @@ func serveCmd() *cobra.Command {
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
+	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 50, "jobs this process runs at once")
+	cmd.Flags().DurationVar(&db.jobs.RescueAfter, "jobs-rescue-after", time.Hour, "how long a job may run before it counts as lost (its process died) and runs again elsewhere")
+	cmd.Flags().DurationVar(&db.jobs.PollInterval, "jobs-poll", 0, "how often workers look for due jobs unprompted (default 1s on PostgreSQL, which LISTEN/NOTIFY also wakes; 200ms on SQLite)")
 	return cmd
 }
 

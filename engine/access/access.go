@@ -210,7 +210,6 @@ func newID() string { return strings.ToLower(ulid.Make().String()) }
 
 // now is the current time in UTC at the microsecond precision PostgreSQL
 // keeps, so a value reads back exactly as written on both dialects.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
@@ -237,3 +236,7 @@ func (s *Service) firstAdminLock(tx *gorm.DB) error {
 	}
 	return nil
 }
+
+// gormNow is the engine clock's time (store.DB.Now) for code that has only
+// a GORM handle: store.Open makes GORM's NowFunc read the engine clock.
+func gormNow(g *gorm.DB) time.Time { return g.NowFunc().UTC().Truncate(time.Microsecond) }

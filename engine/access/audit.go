@@ -121,7 +121,7 @@ func (s *Service) Audit(ctx context.Context, e Entry) error {
 		}
 		detail = b
 	}
-	row := &auditRow{ID: newID(), At: now(), Actor: e.Actor, Action: e.Action,
+	row := &auditRow{ID: newID(), At: s.db.Now(), Actor: e.Actor, Action: e.Action,
 		Target: clipRunes(e.Target, maxAuditTarget), Detail: string(detail), IP: clipRunes(e.IP, 64)}
 	if err := s.db.Gorm.WithContext(ctx).Create(row).Error; err != nil {
 		return fmt.Errorf("access: write audit log: %w", err)

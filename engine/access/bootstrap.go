@@ -47,7 +47,7 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (string
 		if err := tx.Where("kind = ?", KindSetup).Delete(&tokenRow{}).Error; err != nil {
 			return err
 		}
-		t := now()
+		t := s.db.Now()
 		expires := t.Add(SetupTTL)
 		plain, _, err := insertToken(tx, nil, KindSetup, "setup", t, &expires)
 		token = plain
@@ -91,7 +91,7 @@ func (s *Service) Setup(ctx context.Context, setupToken, email, password, name s
 		// Mark the token used, and by whom. The revoked_at condition makes
 		// the claim hold even without the lock.
 		res := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", tok.ID).
-			Updates(map[string]any{"revoked_at": now(), "user_id": row.ID})
+			Updates(map[string]any{"revoked_at": s.db.Now(), "user_id": row.ID})
 		if res.Error != nil {
 			return fmt.Errorf("access: use setup token: %w", res.Error)
 		}
@@ -120,7 +120,7 @@ func (s *Service) setupToken(g *gorm.DB, hash string) (*tokenRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: look up setup token: %w", err)
 	}
-	if tok.RevokedAt != nil || tok.ExpiresAt == nil || !now().Before(*tok.ExpiresAt) {
+	if tok.RevokedAt != nil || tok.ExpiresAt == nil || !s.db.Now().Before(*tok.ExpiresAt) {
 		return nil, ErrUnauthorized
 	}
 	return &tok, nil

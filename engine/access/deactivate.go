@@ -24,7 +24,7 @@ import (
 func revokeAll(tx *gorm.DB, userID string) error {
 	err := tx.Model(&tokenRow{}).
 		Where("user_id = ? AND kind IN ? AND revoked_at IS NULL", userID, []string{KindSession, KindAPI, KindReset}).
-		Update("revoked_at", now()).Error
+		Update("revoked_at", gormNow(tx)).Error
 	if err != nil {
 		return fmt.Errorf("access: revoke tokens: %w", err)
 	}

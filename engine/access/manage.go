@@ -125,7 +125,7 @@ func issueReset(tx *gorm.DB, userID string) (string, error) {
 	if err := tx.Where("user_id = ? AND kind = ?", userID, KindReset).Delete(&tokenRow{}).Error; err != nil {
 		return "", fmt.Errorf("access: drop old reset tokens: %w", err)
 	}
-	t := now()
+	t := gormNow(tx)
 	expires := t.Add(ResetTTL)
 	plain, _, err := insertToken(tx, &userID, KindReset, "reset", t, &expires)
 	return plain, err
@@ -200,7 +200,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (*Us
 			}
 		}
 		if len(set) > 0 {
-			set["updated_at"] = now()
+			set["updated_at"] = s.db.Now()
 			res := tx.Model(&userRow{}).Where("id = ?", id).Updates(set)
 			if res.Error != nil {
 				return fmt.Errorf("access: update user: %w", res.Error)
@@ -278,7 +278,7 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, newPassword 
 		if err != nil {
 			return err
 		}
-		t := now()
+		t := s.db.Now()
 		// The revoked_at condition makes the token single-use even when two
 		// calls race.
 		res := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", tok.ID).Update("revoked_at", t)
@@ -322,7 +322,7 @@ func resetToken(g *gorm.DB, hash string) (*tokenRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: look up reset token: %w", err)
 	}
-	if tok.RevokedAt != nil || tok.UserID == nil || tok.ExpiresAt == nil || !now().Before(*tok.ExpiresAt) {
+	if tok.RevokedAt != nil || tok.UserID == nil || tok.ExpiresAt == nil || !gormNow(g).Before(*tok.ExpiresAt) {
 		return nil, ErrUnauthorized
 	}
 	return &tok, nil

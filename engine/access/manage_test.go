@@ -296,7 +296,7 @@ func TestInviteAndReset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Gorm.Model(&tokenRow{}).Where("hash = ?", hashToken(r3)).Update("expires_at", now().Add(-time.Second)).Error; err != nil {
+		if err := db.Gorm.Model(&tokenRow{}).Where("hash = ?", hashToken(r3)).Update("expires_at", db.Now().Add(-time.Second)).Error; err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.CompletePasswordReset(ctx, r3, "fourth password"); !errors.Is(err, ErrUnauthorized) {
@@ -349,13 +349,13 @@ func TestLoginThrottling(t *testing.T) {
 
 		// The window passes.
 		if err := db.Gorm.Model(&attemptRow{}).Where(`"key" = ?`, "email:ann@example.com").
-			Update("window_start", now().Add(-ThrottleWindow-time.Second)).Error; err != nil {
+			Update("window_start", db.Now().Add(-ThrottleWindow-time.Second)).Error; err != nil {
 			t.Fatal(err)
 		}
 		mustLogin(t, s, "ann@example.com")
 		// An expired window restarts at 1.
 		db.Gorm.Model(&attemptRow{}).Where(`"key" = ?`, "email:ghost@example.com").
-			Update("window_start", now().Add(-ThrottleWindow-time.Second))
+			Update("window_start", db.Now().Add(-ThrottleWindow-time.Second))
 		if err := fail("ghost@example.com", ""); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("after window: %v", err)
 		}
@@ -379,7 +379,7 @@ func TestLoginThrottling(t *testing.T) {
 			t.Fatalf("other address: %v", err)
 		}
 		db.Gorm.Model(&attemptRow{}).Where(`"key" = ?`, "addr:10.0.0.1").
-			Update("window_start", now().Add(-ThrottleWindow-time.Second))
+			Update("window_start", db.Now().Add(-ThrottleWindow-time.Second))
 		if _, _, _, err := s.LoginFrom(ctx, "bob@example.com", pw, "10.0.0.1"); err != nil {
 			t.Fatalf("address after window: %v", err)
 		}

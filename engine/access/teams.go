@@ -88,7 +88,7 @@ func (s *Service) CreateTeam(ctx context.Context, name, parentID string) (*Team,
 	if err := checkTeamName(name); err != nil {
 		return nil, err
 	}
-	row := &teamRow{ID: newID(), Name: name, CreatedAt: now()}
+	row := &teamRow{ID: newID(), Name: name, CreatedAt: s.db.Now()}
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if taken, err := teamNameTaken(tx, name, ""); err != nil {
 			return err

@@ -76,7 +76,7 @@ func limitFor(key string) int {
 // that parallel attempts cannot all slip through before the first failure
 // is written. A successful login gives the reservation back (release).
 func (s *Service) reserve(ctx context.Context, keys []string) error {
-	t := now()
+	t := s.db.Now()
 	expired := t.Add(-ThrottleWindow)
 	var wait time.Duration
 	for _, k := range keys {
@@ -149,7 +149,7 @@ func (s *Service) clearFailures(ctx context.Context, key string) {
 // back to zero); any server may
 // run it now and then. It returns how many it deleted.
 func (s *Service) PurgeLoginAttempts(ctx context.Context) (int64, error) {
-	res := s.db.Gorm.WithContext(ctx).Where("window_start <= ? OR failures <= 0", now().Add(-ThrottleWindow)).Delete(&attemptRow{})
+	res := s.db.Gorm.WithContext(ctx).Where("window_start <= ? OR failures <= 0", s.db.Now().Add(-ThrottleWindow)).Delete(&attemptRow{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("access: purge login attempts: %w", res.Error)
 	}

@@ -114,7 +114,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*User, error)
 			return nil, err
 		}
 	}
-	t := now()
+	t := s.db.Now()
 	if e.kind != kind || (e.expires != nil && !t.Before(*e.expires)) {
 		return nil, ErrUnauthorized
 	}
@@ -174,7 +174,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	}
 	res := s.db.Gorm.WithContext(ctx).Model(&tokenRow{}).
 		Where("hash = ? AND kind = ? AND revoked_at IS NULL", hash, kind).
-		Update("revoked_at", now())
+		Update("revoked_at", s.db.Now())
 	if res.Error != nil {
 		return fmt.Errorf("access: revoke token: %w", res.Error)
 	}
@@ -200,7 +200,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, userID, name string, ttl t
 	if err != nil {
 		return "", TokenInfo{}, err
 	}
-	t := now()
+	t := s.db.Now()
 	var expires *time.Time
 	if ttl > 0 {
 		e := t.Add(ttl)
@@ -262,7 +262,7 @@ func (s *Service) RevokeToken(ctx context.Context, userID, tokenID string) error
 	if row.RevokedAt != nil {
 		return nil
 	}
-	err = g.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", row.ID).Update("revoked_at", now()).Error
+	err = g.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", row.ID).Update("revoked_at", s.db.Now()).Error
 	if err != nil {
 		return fmt.Errorf("access: revoke token: %w", err)
 	}

@@ -76,7 +76,7 @@ func (s *Service) newUserRow(email, password, name string, admin bool) (*userRow
 	if err != nil {
 		return nil, fmt.Errorf("access: hash password: %w", err)
 	}
-	t := now()
+	t := s.db.Now()
 	return &userRow{
 		ID: newID(), Email: email, Name: name, PasswordHash: string(h),
 		Admin: admin, Active: true, CreatedAt: t, UpdatedAt: t,
@@ -183,7 +183,7 @@ func (s *Service) login(ctx context.Context, email, password string) (string, ti
 	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil || !row.Active {
 		return "", time.Time{}, nil, ErrBadCredentials
 	}
-	t := now()
+	t := s.db.Now()
 	expires := t.Add(s.sessionTTL)
 	var (
 		token string
@@ -239,7 +239,7 @@ func (s *Service) SetActive(ctx context.Context, userID string, active bool) err
 	id := strings.ToLower(userID)
 	return s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&userRow{}).Where("id = ?", id).
-			Updates(map[string]any{"active": active, "updated_at": now()})
+			Updates(map[string]any{"active": active, "updated_at": s.db.Now()})
 		if res.Error != nil {
 			return fmt.Errorf("access: set active: %w", res.Error)
 		}

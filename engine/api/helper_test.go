@@ -21,6 +21,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -81,6 +82,9 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testScrapeToken is the /metrics scrape token of test servers.
+const testScrapeToken = "scrape-token-for-tests"
+
 // env is a running API on one test database, with a logged-in admin.
 type env struct {
 	t       *testing.T
@@ -90,11 +94,32 @@ type env struct {
 	token   string // the admin's session token
 	admin   *access.User
 	dialect string
+	jobs    *jobs.Queue // nil unless newEnvJobs(…, true)
+}
+
+// eventually polls cond until it holds or 30 seconds passed (jobs run
+// asynchronously; the bound is generous for a busy machine).
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not within 30s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // newEnv starts the API on db, creates an admin, logs in, and applies doc
-// when it is not empty.
+// when it is not empty. After-hooks run inline (there is no job queue).
 func newEnv(t *testing.T, db *store.DB, doc string) *env {
+	t.Helper()
+	return newEnvJobs(t, db, doc, nil)
+}
+
+// newEnvJobs is newEnv with, when opts is not nil, a running job queue
+// (after-hooks are its jobs), polling every 20ms unless opts says.
+func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	acc, err := access.New(ctx, db, access.Options{BcryptCost: bcrypt.MinCost})
@@ -105,9 +130,32 @@ func newEnv(t *testing.T, db *store.DB, doc string) *env {
 	recs := records.New(db, cat)
 	sl := scriptlog.New(db, 0)
 	recs.SetScriptLog(sl)
-	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl,
-		Log: slog.New(slog.NewTextHandler(testLog{t}, nil))}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name()}
+	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
+	var q *jobs.Queue
+	if opts != nil {
+		o := *opts
+		if o.PollInterval == 0 {
+			o.PollInterval = 20 * time.Millisecond
+		}
+		o.Log = log
+		var err error
+		if q, err = jobs.New(ctx, db, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := recs.UseJobs(q); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Stop(ctx)
+		})
+	}
+	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
 )
@@ -104,7 +105,7 @@ func shopDoc() string {
 }
 
 func shopEnv(t *testing.T, db *store.DB) *env {
-	return newEnv(t, db, shopDoc())
+	return newEnvJobs(t, db, shopDoc(), &jobs.Options{})
 }
 
 // Formulas and rollups are stored, kept current through refs and children,
@@ -267,15 +268,21 @@ func TestLogicHooks(t *testing.T) {
 		if e.get("shop/sale", str(failed["id"]))["number"] != "FAIL" {
 			t.Error("the write did not survive its failing after-hook")
 		}
-		st, body = e.do("GET", "/api/meta/apps/shop/scripts/log?level=error", nil)
-		logs := items(t, body)
+		// The after-hook is a job: it runs once the write committed.
+		var logs []map[string]any
+		e.eventually("the after-hook's failure in the script log", func() bool {
+			st, body = e.do("GET", "/api/meta/apps/shop/scripts/log?level=error", nil)
+			logs = items(t, body)
+			return len(logs) > 0 && logs[0]["event"] == "afterSave"
+		})
 		if st != 200 || len(logs) < 1 || !strings.Contains(str(logs[0]["message"]), "after-hook failed") || logs[0]["event"] != "afterSave" || num(t, logs[0]["line"]) != 10 {
 			t.Errorf("after-hook failure in the log: %d %v", st, logs)
 		}
-		st, body = e.do("GET", "/api/meta/apps/shop/scripts/log?level=info", nil)
-		if logs := items(t, body); st != 200 || len(logs) == 0 || !strings.HasPrefix(str(logs[0]["message"]), "saved") {
-			t.Errorf("console.info lines: %d %v", st, body)
-		}
+		e.eventually("afterSave's console.info lines", func() bool {
+			st, body = e.do("GET", "/api/meta/apps/shop/scripts/log?level=info", nil)
+			logs := items(t, body)
+			return st == 200 && len(logs) > 0 && strings.HasPrefix(str(logs[0]["message"]), "saved")
+		})
 		// The log is for admins only.
 		st, body = e.doAs(rep, "GET", "/api/meta/apps/shop/scripts/log", nil)
 		wantErr(t, "rep reads log", st, body, 403, "forbidden")

@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -41,6 +42,12 @@ type Server struct {
 	Log     *slog.Logger
 	// ScriptLog holds the console lines and failures of app scripts.
 	ScriptLog *scriptlog.Log
+	// Jobs is the durable job queue (the admin's jobs routes); nil: none.
+	Jobs *jobs.Queue
+	// MetricsToken, when set, lets a scraper read /metrics with
+	// "Authorization: Bearer <MetricsToken>" (metrics.go); admins always may.
+	MetricsToken string
+	metrics      *httpMetrics
 	// UI is the built web UI served at every path outside /api (nil: none).
 	UI fs.FS
 	// ReadTimeout bounds the reading of a request's headers, and with the
@@ -74,7 +81,10 @@ func (s *Server) New() *fiber.App {
 		IdleTimeout:  DefaultIdleTimeout,
 	})
 	s.harden(app)
+	metrics := s.initMetrics() // metrics.go
+	app.Use(s.countRequests)   // first, so it counts every answer
 	app.Use(guardEdge)
+	app.Get("/metrics", metrics...)
 	app.Get("/api/health", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
@@ -110,6 +120,7 @@ func (s *Server) New() *fiber.App {
 	data.Get("/:app/:entity/:id/history", s.recordHistory)
 
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
+	s.jobRoutes(app) // jobs.go
 	app.Get("/api/directory/users", s.requireUser, s.listDirectory)
 
 	app.Use("/api", func(c *fiber.Ctx) error {

@@ -140,14 +140,20 @@ func changesJSON(fields []*schema.Field, old, new *Record) []byte {
 	return append(b, '}')
 }
 
-// writeHistory records one change of the record id in the transaction tx.
-func (s *Service) writeHistory(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte) error {
-	return s.writeHistoryCause(ctx, tx, info, c, id, version, op, at, changes, "")
+// writeHistory records one change of the record id in the transaction tx
+// and emits its event (events.go). old and new are the record before and
+// after, where the writer has them.
+func (s *Service) writeHistory(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, old, new *Record) error {
+	return s.writeHistoryCause(ctx, tx, info, c, id, version, op, at, changes, "", old, new)
 }
 
 // writeHistoryCause is writeHistory for a change that another one caused
 // (a cascade of a delete): cause says which.
-func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string) error {
+//
+// It is the one place every record change passes through, so it is where
+// the change's event is emitted: in the same transaction, after the
+// history entry.
+func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string, old, new *Record) error {
 	var actor any = c.UserID
 	if c.UserID == "" {
 		actor = nil
@@ -161,7 +167,11 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
-	return nil
+	if len(s.subscribers()) == 0 {
+		return nil
+	}
+	return s.emit(ctx, tx, &Event{App: info.app.Name, Entity: info.entity.Name, ID: id, Kind: eventKind(op), Version: version,
+		Changes: changes, Actor: c.UserID, Path: c.path(), At: at, Cause: cause, Caller: c, Record: new, Previous: old, info: info})
 }
 
 // HistoryEntry is one change of a record.

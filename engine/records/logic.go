@@ -214,7 +214,7 @@ func (r *logicRun) log(event, entity, id string, h logic.Hook, lines []script.Lo
 }
 
 func (r *logicRun) logError(event, entity, id string, h logic.Hook, se *script.Error) {
-	r.entries = append(r.entries, scriptlog.Entry{App: r.app, At: time.Now().UTC(), Level: "error", Script: h.Script, Function: h.Function,
+	r.entries = append(r.entries, scriptlog.Entry{App: r.app, At: r.s.db.Now(), Level: "error", Script: h.Script, Function: h.Function,
 		Event: event, Entity: entity, RecordID: id, UserID: r.c.UserID, Line: se.Line, Message: se.Kind + ": " + se.Message})
 }
 

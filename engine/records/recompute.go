@@ -463,12 +463,12 @@ func (s *Service) clearRefs(ctx context.Context, tx store.Conn, f *fallout, now 
 // by the caller who deleted, with its cause.
 func (f *fallout) writeHistory(ctx context.Context, tx store.Conn, s *Service, c Caller, now time.Time) error {
 	for _, ch := range f.deleted {
-		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.old), OpDelete, now, changesJSON(ch.info.fields, ch.old, nil), ch.cause); err != nil {
+		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.old), OpDelete, now, changesJSON(ch.info.fields, ch.old, nil), ch.cause, ch.old, nil); err != nil {
 			return err
 		}
 	}
 	for _, ch := range f.nulled {
-		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.new), OpUpdate, now, changesJSON(ch.info.fields, ch.old, ch.new), ch.cause); err != nil {
+		if err := s.writeHistoryCause(ctx, tx, ch.info, c, ch.old.ID(), recordVersion(ch.new), OpUpdate, now, changesJSON(ch.info.fields, ch.old, ch.new), ch.cause, ch.old, ch.new); err != nil {
 			return err
 		}
 	}

@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
@@ -92,6 +92,11 @@ type Service struct {
 	applying sync.Map
 
 	scriptLog *scriptlog.Log
+
+	jobs *jobs.Queue // after-hooks run as its jobs (afterhooks.go); nil: inline after commit
+
+	subsMu sync.Mutex
+	subs   []Subscriber // record events' subscribers (events.go)
 }
 
 // SetScriptLog makes the service write script console lines and failures
@@ -107,7 +112,7 @@ func New(db *store.DB, catalog *store.Catalog) *Service {
 // creation time and the primary key index doubles as the default order.
 func (s *Service) newID() string {
 	s.mu.Lock()
-	id := ulid.MustNew(ulid.Timestamp(time.Now()), s.entropy)
+	id := ulid.MustNew(ulid.Timestamp(s.db.Clock.Now()), s.entropy)
 	s.mu.Unlock()
 	return strings.ToLower(id.String())
 }

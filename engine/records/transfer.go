@@ -52,7 +52,7 @@ func (s *Service) transferOwner(ctx context.Context, actor, from, to string) (ma
 		}
 	}
 
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	c := Caller{UserID: actor, Path: PathSystem}
 	changes := []byte(`{"owner":{"old":`)
 	changes = appendString(changes, from)
@@ -117,7 +117,7 @@ func (s *Service) transferEntity(ctx context.Context, tx store.Conn, info *entit
 		return 0, s.transferError(info, err)
 	}
 	for _, m := range ms {
-		if err := s.writeHistory(ctx, tx, info, c, m.id, m.version, OpUpdate, now, changes); err != nil {
+		if err := s.writeHistory(ctx, tx, info, c, m.id, m.version, OpUpdate, now, changes, nil, nil); err != nil {
 			return 0, err
 		}
 	}

@@ -296,7 +296,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if len(problems) > 0 {
 		return nil, s.invalid(ctx, info, c, fields, values, nil, problems)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	id := s.newID()
 	ownerSet := false
 	for _, f := range fields {
@@ -384,7 +384,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	} else if !ok {
 		return nil, forbidden("this %s record would be outside what your role may create (owner or condition)", info.entity.Name)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec)); err != nil {
+	if err := s.writeHistory(ctx, tx, info, c, id, 1, OpCreate, now, changesJSON(info.fields, nil, rec), nil, rec); err != nil {
 		return nil, err
 	}
 	if run != nil {
@@ -398,7 +398,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
-	if run != nil {
+	if run != nil && s.jobs == nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
 	}
 	return s.answer(ctx, c, info, rec)
@@ -447,7 +447,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		}
 		return nil, s.invalid(ctx, info, c, fields, values, old, problems)
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	var run *logicRun
 	if info.logic {
 		if run, err = s.newRun(info, c); err != nil {
@@ -514,7 +514,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	} else if !ok {
 		return nil, forbidden("after this change the %s record would be outside what your role may update", info.entity.Name)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec)); err != nil {
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec), old, rec); err != nil {
 		return nil, err
 	}
 	if run != nil {
@@ -528,7 +528,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	if err := tx.Commit(); err != nil {
 		return nil, s.writeError(err)
 	}
-	if run != nil {
+	if run != nil && s.jobs == nil {
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
 	}
 	return s.answer(ctx, c, info, rec)
@@ -618,7 +618,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 			return err
 		}
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := s.db.Now()
 	// What the delete does to other records (cascade, setNull) is read
 	// first: each such record gets its own history entry.
 	fall := &fallout{}
@@ -643,7 +643,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return s.missingOrStale(ctx, tx, info, id)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil)); err != nil {
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil), old, nil); err != nil {
 		return err
 	}
 	if err := fall.writeHistory(ctx, tx, s, c, now); err != nil {
@@ -663,7 +663,7 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 	if err := tx.Commit(); err != nil {
 		return s.writeError(err)
 	}
-	if run != nil {
+	if run != nil && s.jobs == nil {
 		_ = run.afterHook(ctx, info, logic.AfterDelete, old, old) // logged; the delete stands
 	}
 	return nil

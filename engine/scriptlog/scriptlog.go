@@ -121,7 +121,7 @@ func (l *Log) Write(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := l.db.Now()
 	rows := make([]Entry, len(entries))
 	counts := map[string]int{}
 	for i, e := range entries {

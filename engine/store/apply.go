@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -266,7 +265,7 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 	if err != nil {
 		return plan, fmt.Errorf("store: encode plan: %w", err)
 	}
-	now := time.Now().UTC()
+	now := db.Clock.Now().UTC()
 	if _, err := q.ExecContext(ctx, "INSERT INTO _forma_app_versions (app, version, document, plan, applied_by, applied_at) VALUES (?, ?, ?, ?, ?, ?)",
 		app.Name, plan.ToVersion, string(docJSON), string(planJSON), opts.AppliedBy, now); err != nil {
 		return plan, fmt.Errorf("store: record version: %w", err)

@@ -27,6 +27,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/filter"
 )
 
@@ -38,8 +39,16 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect Dialect
 
-	stmts     stmtCache
-	writeSlot chan struct{} // SQLite: one write transaction at a time in this process
+	// Clock is the engine's time (clock.Real unless a test sets another
+	// before use): timestamps written, expiries, cache lifetimes.
+	Clock clock.Clock
+	// URL is the connection URL Open was given ("" for the embedded
+	// SQLite file): the job queue opens its own pool from it.
+	URL string
+
+	stmts      stmtCache
+	sqlitePath string
+	writeSlot  chan struct{} // SQLite: one write transaction at a time in this process
 
 	// PostgreSQL: pgx caches prepared statements per connection, and a
 	// statement prepared before a migration fails once after it ("cached
@@ -74,7 +83,7 @@ func (db *DB) SchemaChanged() { db.schemaGen.Add(1) }
 // dbURL forms: "postgres://…" or "postgresql://…"; "sqlite:///abs/path.db" or
 // "sqlite://rel/path.db".
 func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
-	db := &DB{writeSlot: make(chan struct{}, 1)}
+	db := &DB{writeSlot: make(chan struct{}, 1), Clock: clock.Real{}, URL: dbURL}
 	var (
 		dialector gorm.Dialector
 		dialect   Dialect
@@ -92,6 +101,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 			}
 			path = filepath.Join(dataDir, "forma.db")
 		}
+		db.sqlitePath = path
 		registerSQLiteFunctions()
 		dialector = sqlite.Open(sqliteDSN(path))
 		dialect = SQLite{}
@@ -114,7 +124,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc:                func() time.Time { return db.Clock.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect.Name(), redact(err, dbURL))
@@ -145,6 +155,31 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Now is the clock's time in UTC, to the microsecond that both dialects
+// store.
+func (db *DB) Now() time.Time { return db.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+// SQLitePath is the file of an SQLite database ("" on PostgreSQL).
+func (db *DB) SQLitePath() string { return db.sqlitePath }
+
+// OpenSQLitePool opens another pool of at most n connections on this
+// SQLite database's file, with the same settings as the main one (WAL,
+// busy timeout, BEGIN IMMEDIATE). The job queue works through its own pool
+// of one, as River's SQLite driver advises; its writes and this process's
+// writers meet at SQLite's lock, where the busy timeout queues them.
+func (db *DB) OpenSQLitePool(n int) (*sql.DB, error) {
+	if db.sqlitePath == "" {
+		return nil, fmt.Errorf("store: not an SQLite database")
+	}
+	p, err := sql.Open("sqlite", sqliteDSN(db.sqlitePath))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite pool: %w", err)
+	}
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	return p, nil
 }
 
 // Close releases the connection pool.
