@@ -13,6 +13,7 @@ import "encoding/json"
 type App struct {
 	Name        string            `json:"name"`
 	Label       string            `json:"label,omitempty"`
+	Labels      Labels            `json:"labels,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Version     int               `json:"version,omitempty"` // assigned by the server on apply; ignored on input
 	Entities    []Entity          `json:"entities"`
@@ -30,6 +31,10 @@ type App struct {
 	// Settings tune how the app runs; nil means the defaults.
 	Settings *Settings `json:"settings,omitempty"`
 }
+
+// Labels are a label's variants by language tag ("en", "zh-CN"): "label"
+// is the one shown when the user's language has no variant of its own.
+type Labels map[string]string
 
 // Settings are per-app options.
 type Settings struct {
@@ -54,6 +59,7 @@ type Entity struct {
 	ID      string            `json:"id,omitempty"`
 	Name    string            `json:"name"`
 	Label   string            `json:"label,omitempty"`
+	Labels  Labels            `json:"labels,omitempty"`
 	Fields  []Field           `json:"fields"`
 	Indexes []Index           `json:"indexes,omitempty"`
 	Hooks   map[string]string `json:"hooks,omitempty"`
@@ -68,6 +74,7 @@ type Field struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
 	Label    string    `json:"label,omitempty"`
+	Labels   Labels    `json:"labels,omitempty"`
 	Type     FieldType `json:"type"`
 	Required bool      `json:"required,omitempty"`
 	Unique   bool      `json:"unique,omitempty"`

@@ -61,7 +61,12 @@ func decodeJSON(b []byte) any {
 // /entities/0/fields/2); an unknown key at the key itself
 // (/entities/0/fields/2/requird). Malformed JSON gives a single problem at
 // path "" with the line and column.
-func Parse(doc []byte) (*App, Problems) {
+func Parse(doc []byte) (*App, Problems) { return ParseWith(doc, DeriveOptions{}) }
+
+// ParseWith is Parse, deriving the names a document leaves out from their
+// labels (deriveNames) as opts says: an app, entity, field or role may
+// give "label" (or "labels") and no "name".
+func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, Problems{{Path: "", Message: "the document is empty; expected a JSON object describing an app"}}
 	}
@@ -87,6 +92,14 @@ func Parse(doc []byte) (*App, Problems) {
 	if probs := hugeNumbers(inst, ""); len(probs) > 0 {
 		sortProblems(probs)
 		return nil, probs
+	}
+
+	if deriveNames(inst, opts) {
+		b, err := json.Marshal(inst)
+		if err != nil {
+			return nil, Problems{{Path: "", Message: "cannot read the document: " + err.Error()}}
+		}
+		doc = b
 	}
 
 	var probs Problems

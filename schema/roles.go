@@ -13,6 +13,7 @@ import (
 type Role struct {
 	Name        string                `json:"name"`
 	Label       string                `json:"label,omitempty"`
+	Labels      Labels                `json:"labels,omitempty"`
 	Description string                `json:"description,omitempty"`
 	Entities    map[string]EntityRule `json:"entities,omitempty"` // an entity left out grants nothing
 }
