@@ -110,6 +110,7 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
+	s.designRoutes(meta) // design.go: names, drafts
 
 	data := app.Group("/api/data", s.requireUser)
 	data.Get("/:app/:entity", s.listRecords)
