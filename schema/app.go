@@ -56,13 +56,17 @@ type Validation struct {
 type Entity struct {
 	// ID is optional and stable across versions: when present, a changed name
 	// is a rename (the table keeps its data). Without it, entities match by name.
-	ID      string            `json:"id,omitempty"`
-	Name    string            `json:"name"`
-	Label   string            `json:"label,omitempty"`
-	Labels  Labels            `json:"labels,omitempty"`
-	Fields  []Field           `json:"fields"`
-	Indexes []Index           `json:"indexes,omitempty"`
-	Hooks   map[string]string `json:"hooks,omitempty"`
+	ID     string  `json:"id,omitempty"`
+	Name   string  `json:"name"`
+	Label  string  `json:"label,omitempty"`
+	Labels Labels  `json:"labels,omitempty"`
+	Fields []Field `json:"fields"`
+	// Reference marks shared master data (stores, products, regions):
+	// every role of the app may read all of its records, whatever its
+	// own rules say; writing it stays as the roles grant.
+	Reference bool              `json:"reference,omitempty"`
+	Indexes   []Index           `json:"indexes,omitempty"`
+	Hooks     map[string]string `json:"hooks,omitempty"`
 	// Validations are checked on every create and update, after the
 	// beforeSave hook and the formulas; every failing rule is reported.
 	Validations []Validation `json:"validations,omitempty"`

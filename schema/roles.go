@@ -126,6 +126,25 @@ func (a *App) EffectiveRoles() map[string]*Role {
 		}
 		out[name] = r
 	}
+	// Reference data is readable by every role, in full: a rep who may
+	// create an order can pick its store. The roles' write grants and field
+	// rules stay as written. Roles of the document are copied, not changed.
+	for _, e := range a.Entities {
+		if !e.Reference {
+			continue
+		}
+		for name, r := range out {
+			cp := *r
+			cp.Entities = make(map[string]EntityRule, len(r.Entities)+1)
+			for k, v := range r.Entities {
+				cp.Entities[k] = v
+			}
+			rule := cp.Entities[e.Name]
+			rule.Read = &Scope{Scope: ScopeAll}
+			cp.Entities[e.Name] = rule
+			out[name] = &cp
+		}
+	}
 	return out
 }
 
