@@ -107,6 +107,8 @@ type draftAnswer struct {
 	// Problems are what publishing the document would be refused for now
 	// (the document's own problems; the migration's show on a dry run).
 	Problems schema.Problems `json:"problems"`
+	// Warnings are traps that do not stop publishing (schema.RoleWarnings).
+	Warnings schema.Problems `json:"warnings"`
 	// RoleDefaults are the scopes the three sales roles grant on an entity
 	// (rep own, manager team, executive all): a role written out in the
 	// document grants only what it lists, so the designer gives each new
@@ -194,8 +196,10 @@ func (s *Server) draftAnswer(c *fiber.Ctx, d *store.Draft, cur *schema.App, save
 	}
 	a.Stale = a.CurrentVersion != d.BaseVersion
 	app, probs := schema.ParseWith([]byte(d.Document), schema.DeriveOptions{Previous: cur})
+	a.Warnings = schema.Problems{}
 	if app != nil {
 		probs = s.Records.CheckApp(app)
+		a.Warnings = nonNil(app.RoleWarnings())
 	}
 	a.Problems = probs
 	if a.Problems == nil {

@@ -133,6 +133,8 @@ func (s *Server) apply(c *fiber.Ctx, doc []byte, from applyFrom) error {
 		"dryRun":  dry,
 		"applied": !dry && plan.ToVersion != plan.FromVersion,
 		"plan":    plan,
+		// Traps the designer warns of; they do not stop the apply.
+		"warnings": nonNil(app.RoleWarnings()),
 	})
 }
 
@@ -244,4 +246,12 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 		s.openapiMu.Unlock()
 	}
 	return sendJSON(c, 200, body)
+}
+
+// nonNil answers an empty list rather than null.
+func nonNil(p schema.Problems) schema.Problems {
+	if p == nil {
+		return schema.Problems{}
+	}
+	return p
 }
