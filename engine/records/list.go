@@ -544,7 +544,8 @@ func filterError(err error) error {
 	var fe *filter.Error
 	if errors.As(err, &fe) {
 		return &Error{Status: 400, Code: CodeBadFilter, Message: fe.Error(),
-			Details: []schema.Problem{{Path: fmt.Sprintf("/filter/%d", fe.Pos), Message: fe.Message}}}
+			Details: []schema.Problem{{Path: fmt.Sprintf("/filter/%d", fe.Pos), Code: ProblemFilter,
+				Params: map[string]any{"position": fe.Pos}, Message: fe.Message}}}
 	}
 	return errorf(400, CodeBadFilter, "%v", err)
 }
