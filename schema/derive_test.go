@@ -153,3 +153,29 @@ func TestParseKeepsPublishedNames(t *testing.T) {
 		t.Errorf("app %v %v", app, probs)
 	}
 }
+
+func TestSchemaProblemCodes(t *testing.T) {
+	for _, c := range []struct{ doc, path, code string }{
+		{`{"name": "a", "entities": [], "extra": 1}`, "/extra", "unknown_field"},
+		{`{"entities": []}`, "", "required"},
+		{`{"name": 3, "entities": []}`, "/name", "type"},
+		{`{"name": "A b", "entities": []}`, "/name", "invalid_name"},
+		{`{"name": "a", "label": "` + strings.Repeat("x", 256) + `", "entities": []}`, "/label", "max_length"},
+		{`{"name": "a", "entities": [{"name": "e", "fields": [{"id": "f", "name": "f", "type": "txt"}]}]}`, "/entities/0/fields/0/type", "option"},
+		{`{"name": "a", "settings": {"scriptTimeoutMs": 0}, "entities": []}`, "/settings/scriptTimeoutMs", "min"},
+	} {
+		_, probs := Parse([]byte(c.doc))
+		found := false
+		for _, p := range probs {
+			if p.Path == c.path {
+				found = true
+				if p.Code != c.code {
+					t.Errorf("%s: %s code %q, want %q", c.doc, c.path, p.Code, c.code)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no problem at %q: %v", c.doc, c.path, probs)
+		}
+	}
+}

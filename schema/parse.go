@@ -320,7 +320,46 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	default:
 		add(loc, "%s", l.Message)
 	}
+	code, params := leafCode(kw, sch)
+	for i := range out {
+		out[i].Code, out[i].Params = code, params
+	}
 	return out
+}
+
+// leafCode is the stable code (and params) of a problem with a schema
+// keyword, as records' problems have them.
+func leafCode(kw string, sch map[string]any) (string, map[string]any) {
+	switch kw {
+	case "additionalProperties":
+		return "unknown_field", nil
+	case "required":
+		return "required", nil
+	case "type":
+		return "type", map[string]any{"expected": sch["type"]}
+	case "enum":
+		return "option", map[string]any{"options": sch["enum"]}
+	case "pattern":
+		if sch["pattern"] == NamePattern {
+			return "invalid_name", nil
+		}
+		return "pattern", map[string]any{"pattern": sch["pattern"]}
+	case "minLength":
+		return "min_length", map[string]any{"limit": sch["minLength"]}
+	case "maxLength":
+		return "max_length", map[string]any{"limit": sch["maxLength"]}
+	case "minItems":
+		return "min_items", map[string]any{"limit": sch["minItems"]}
+	case "maxItems":
+		return "max_items", map[string]any{"limit": sch["maxItems"]}
+	case "uniqueItems":
+		return "duplicate_value", nil
+	case "minimum":
+		return "min", map[string]any{"limit": sch["minimum"]}
+	case "maximum":
+		return "max", map[string]any{"limit": sch["maximum"]}
+	}
+	return "invalid", nil
 }
 
 // maxNumberLength and maxExponent bound the number literals of a document;
