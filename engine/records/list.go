@@ -443,7 +443,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		if err != nil {
 			return nil, filterError(err)
 		}
-		w, a, err := filter.Compile(node, info, s.encodeLiteral(info, &c), s.dialect)
+		w, a, err := filter.Compile(node, callerFilter{s, info, c}, s.encodeLiteral(info, &c), s.dialect)
 		if err != nil {
 			return nil, filterError(err)
 		}
