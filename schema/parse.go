@@ -94,7 +94,17 @@ func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 		return nil, probs
 	}
 
-	if deriveNames(inst, opts) {
+	// "systemFields" is what GET /api/meta/apps/{app} answers beside the
+	// document (the system columns' labels); a document read and sent back
+	// may carry it, and it is dropped.
+	dropped := false
+	if m, ok := inst.(map[string]any); ok {
+		if _, has := m["systemFields"]; has {
+			delete(m, "systemFields")
+			dropped = true
+		}
+	}
+	if deriveNames(inst, opts) || dropped {
 		b, err := json.Marshal(inst)
 		if err != nil {
 			return nil, Problems{{Path: "", Message: "cannot read the document: " + err.Error()}}

@@ -124,3 +124,37 @@ func TestPlanListsMetadataChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestSystemFieldLabels: the app document answers the system fields with
+// labels, for members too, and a document read and sent back applies.
+func TestSystemFieldLabels(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, refShopDoc(true, `, "labels": {"en": "Shop", "zh-CN": "商店"}`))
+		if _, err := e.acc.CreateUserWith(context.Background(), access.NewUser{Email: "rep@example.com", Password: "rep password 1", Roles: []string{"rep"}}); err != nil {
+			t.Fatal(err)
+		}
+		rep := e.login("rep@example.com", "rep password 1")
+		for _, tok := range []string{e.token, rep} {
+			st, body := e.doAs(tok, "GET", "/api/meta/apps/shop", nil)
+			if st != 200 {
+				t.Fatalf("get: %d %v", st, body)
+			}
+			sf := body["systemFields"].([]any)
+			byName := map[string]map[string]any{}
+			for _, f := range sf {
+				m := f.(map[string]any)
+				byName[str(m["name"])] = m
+			}
+			if len(sf) != 6 || byName["created_at"]["label"] != "Created" || byName["owner"]["labels"].(map[string]any)["zh-CN"] != "负责人" {
+				t.Errorf("systemFields %v", sf)
+			}
+			if body["labels"].(map[string]any)["zh-CN"] != "商店" || body["entities"].([]any)[0].(map[string]any)["reference"] != true {
+				t.Errorf("labels or reference missing from the view: %v", body)
+			}
+		}
+		_, raw := e.raw(e.token, "GET", "/api/meta/apps/shop", nil)
+		if st, body := e.do("POST", "/api/meta/apps", raw); st != 200 && st != 201 {
+			t.Errorf("round trip: %d %v", st, body)
+		}
+	})
+}

@@ -362,3 +362,21 @@ type applyFrom struct {
 
 // now stamps drafts; it decides nothing.
 func (s *Server) now() time.Time { return time.Now().UTC() }
+
+// sendDocument answers an app document with, beside it, the system fields
+// every entity has and their labels ("systemFields"), which the UI shows in
+// lists and filters. The key is not part of the document: a document read
+// and sent back is refused for it, so the designer drops it (as "version"
+// is ignored).
+func sendDocument(c *fiber.Ctx, app *schema.App) error {
+	b, err := json.Marshal(app)
+	if err != nil {
+		return err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	m["systemFields"], _ = json.Marshal(schema.SystemFields())
+	return c.JSON(m)
+}

@@ -146,7 +146,7 @@ func (s *Server) getApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s.Records.DocumentView(doc, doc, caller(c)))
+	return sendDocument(c, s.Records.DocumentView(doc, doc, caller(c)))
 }
 
 // memberVersion is what a member who is not the admin may know of a
@@ -194,7 +194,7 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return c.JSON(s.Records.DocumentView(doc, current, caller(c)))
+	return sendDocument(c, s.Records.DocumentView(doc, current, caller(c)))
 }
 
 // maxOpenAPICache bounds the cached OpenAPI documents (apps × versions ×
