@@ -113,6 +113,7 @@ func (s *Server) New() *fiber.App {
 	s.designRoutes(meta) // design.go: names, drafts
 
 	data := app.Group("/api/data", s.requireUser)
+	s.viewRoutes(data) // views.go; before /:id, which would take "views"
 	data.Get("/:app/:entity", s.listRecords)
 	data.Post("/:app/:entity", s.createRecord)
 	data.Get("/:app/:entity/:id", s.getRecord)
