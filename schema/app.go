@@ -94,6 +94,10 @@ type Field struct {
 
 	// select and multiselect
 	Options []string `json:"options,omitempty"`
+	// OptionLabels shows options in other languages: option → language →
+	// label ("won": {"zh-CN": "赢单"}). The option itself, in any language,
+	// is what records store and filters compare.
+	OptionLabels map[string]Labels `json:"optionLabels,omitempty"`
 
 	// Default is the value a new record gets when the writer leaves the field out.
 	Default json.RawMessage `json:"default,omitempty"`

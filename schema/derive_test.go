@@ -179,3 +179,26 @@ func TestSchemaProblemCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionLabels(t *testing.T) {
+	ok := `{"name": "a", "entities": [{"name": "deal", "fields": [{"id": "f", "name": "stage", "type": "select",
+	  "options": ["赢单", "lost"], "optionLabels": {"赢单": {"en": "Won"}, "lost": {"zh-CN": "输单"}}}]}]}`
+	app, probs := Parse([]byte(ok))
+	if len(probs) > 0 || app.Entities[0].Fields[0].OptionLabels["赢单"]["en"] != "Won" {
+		t.Fatalf("%v %v", app, probs)
+	}
+	for doc, path := range map[string]string{
+		strings.Replace(ok, `"lost": {"zh-CN"`, `"nope": {"zh-CN"`, 1):                                                         "/entities/0/fields/0/optionLabels/nope",
+		`{"name": "a", "entities": [{"name": "d", "fields": [{"id": "f", "name": "t", "type": "text", "optionLabels": {}}]}]}`: "/entities/0/fields/0/optionLabels",
+		strings.Replace(ok, `{"en": "Won"}`, `{"en": 3}`, 1):                                                                   "/entities/0/fields/0/optionLabels/赢单/en",
+	} {
+		_, probs := Parse([]byte(doc))
+		found := false
+		for _, p := range probs {
+			found = found || p.Path == path
+		}
+		if !found {
+			t.Errorf("no problem at %s: %v", path, probs)
+		}
+	}
+}

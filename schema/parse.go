@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -234,6 +235,13 @@ func schemaProblems(ve *jsonschema.ValidationError, inst any) Problems {
 // value it failed on.
 func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	loc := l.InstanceLocation
+	// The validator percent-encodes the pointer (a key 赢单 comes as
+	// %E8%B5%A2%E5%8D%95, and % itself as %25): report the key as written.
+	if strings.Contains(loc, "%") {
+		if u, err := url.PathUnescape(loc); err == nil {
+			loc = u
+		}
+	}
 	kwPtr := l.AbsoluteKeywordLocation
 	if i := strings.IndexByte(kwPtr, '#'); i >= 0 {
 		kwPtr = kwPtr[i+1:]
