@@ -1,6 +1,7 @@
 package schema
 
 import (
+	_ "embed"
 	"strconv"
 	"strings"
 	"unicode"
@@ -20,6 +21,40 @@ const (
 
 // NameKinds are the kinds DeriveName accepts.
 var NameKinds = []string{KindApp, KindEntity, KindField, KindRole}
+
+//go:embed pinyin_browser.txt
+var browserPinyinText string
+
+// browserPinyin holds the characters whose reading the browser's preview
+// spells otherwise than go-pinyin (pinyin_browser.txt): the browser's
+// reading wins, so the server derives the name the designer showed.
+var browserPinyin = func() map[rune]string {
+	m := map[rune]string{}
+	for _, line := range strings.Split(browserPinyinText, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		hex, py, _ := strings.Cut(line, " ")
+		r, err := strconv.ParseUint(hex, 16, 32)
+		if err != nil {
+			panic("schema: pinyin_browser.txt: " + line)
+		}
+		m[rune(r)] = py
+	}
+	return m
+}()
+
+// hanLetters spells one Han character as the browser does.
+func hanLetters(r rune) string {
+	if py, ok := browserPinyin[r]; ok {
+		return py
+	}
+	py := ""
+	if ps := pinyin.SinglePinyin(r, pinyinArgs); len(ps) > 0 {
+		py = ps[0]
+	}
+	return asciiLetters(strings.ReplaceAll(py, "ü", "v"))
+}
 
 var pinyinArgs = func() pinyin.Args {
 	a := pinyin.NewArgs()
@@ -57,11 +92,7 @@ func NameFromLabel(label string) string {
 		switch {
 		case unicode.Is(unicode.Han, r):
 			flushLatin()
-			py := ""
-			if ps := pinyin.SinglePinyin(r, pinyinArgs); len(ps) > 0 {
-				py = ps[0]
-			}
-			han = append(han, asciiLetters(strings.ReplaceAll(py, "ü", "v")))
+			han = append(han, hanLetters(r))
 		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
 			flushHan()
 			latin.WriteRune(unicode.ToLower(r))

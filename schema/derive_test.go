@@ -102,7 +102,7 @@ func TestParseDerivesNames(t *testing.T) {
 	if strings.Join(fields, ",") != "mingcheng,mingcheng_2,owner_2,mingcheng_3,region,field" {
 		t.Errorf("field names %v", fields)
 	}
-	if app.Roles[0].Name != "dianzhang" || app.Roles[0].Labels["en"] != "Store manager" {
+	if app.Roles[0].Name != "dianchang" || app.Roles[0].Labels["en"] != "Store manager" {
 		t.Errorf("role %+v", app.Roles[0])
 	}
 
