@@ -170,3 +170,42 @@ func TestDrafts(t *testing.T) {
 
 	})
 }
+
+// TestDraftStartsFromPublished: an admin without a draft of a published
+// app starts from its document with the three sales roles written out
+// (ready to edit) and the role warnings of that document.
+func TestDraftStartsFromPublished(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, refShopDoc(false, ""))
+		st, body := e.do("GET", "/api/meta/apps/shop/draft", nil)
+		if st != 200 || body["saved"] != false || num(t, body["baseVersion"]) != 1 || body["stale"] != false {
+			t.Fatalf("start: %d %v", st, body)
+		}
+		doc := body["document"].(map[string]any)
+		roles := doc["roles"].([]any)
+		if len(roles) != 3 {
+			t.Fatalf("roles %v", roles)
+		}
+		rep := roles[0].(map[string]any)
+		if rep["name"] != "rep" || rep["entities"].(map[string]any)["store"].(map[string]any)["read"] != "own" {
+			t.Errorf("rep %v", rep)
+		}
+		if len(body["warnings"].([]any)) == 0 || body["roleDefaults"].(map[string]any)["manager"] != "team" {
+			t.Errorf("warnings or defaults missing: %v", body)
+		}
+		// Publishing that document as it is changes no rights: the roles
+		// written out grant what the defaults granted.
+		if st, body := e.do("PUT", "/api/meta/apps/shop/draft", map[string]any{"baseVersion": 1, "document": doc}); st != 200 {
+			t.Fatalf("put: %d %v", st, body)
+		}
+		st, body = e.do("POST", "/api/meta/apps/shop/draft/publish", nil)
+		if st != 201 {
+			t.Fatalf("publish: %d %v", st, body)
+		}
+		for _, s := range body["plan"].(map[string]any)["steps"].([]any) {
+			if m := s.(map[string]any); m["op"] != "meta" {
+				t.Errorf("table step from roles written out: %v", m)
+			}
+		}
+	})
+}
