@@ -13,6 +13,7 @@ import "encoding/json"
 type App struct {
 	Name        string            `json:"name"`
 	Label       string            `json:"label,omitempty"`
+	Labels      Labels            `json:"labels,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Version     int               `json:"version,omitempty"` // assigned by the server on apply; ignored on input
 	Entities    []Entity          `json:"entities"`
@@ -30,6 +31,10 @@ type App struct {
 	// Settings tune how the app runs; nil means the defaults.
 	Settings *Settings `json:"settings,omitempty"`
 }
+
+// Labels are a label's variants by language tag ("en", "zh-CN"): "label"
+// is the one shown when the user's language has no variant of its own.
+type Labels map[string]string
 
 // Settings are per-app options.
 type Settings struct {
@@ -51,12 +56,17 @@ type Validation struct {
 type Entity struct {
 	// ID is optional and stable across versions: when present, a changed name
 	// is a rename (the table keeps its data). Without it, entities match by name.
-	ID      string            `json:"id,omitempty"`
-	Name    string            `json:"name"`
-	Label   string            `json:"label,omitempty"`
-	Fields  []Field           `json:"fields"`
-	Indexes []Index           `json:"indexes,omitempty"`
-	Hooks   map[string]string `json:"hooks,omitempty"`
+	ID     string  `json:"id,omitempty"`
+	Name   string  `json:"name"`
+	Label  string  `json:"label,omitempty"`
+	Labels Labels  `json:"labels,omitempty"`
+	Fields []Field `json:"fields"`
+	// Reference marks shared master data (stores, products, regions):
+	// every role of the app may read all of its records, whatever its
+	// own rules say; writing it stays as the roles grant.
+	Reference bool              `json:"reference,omitempty"`
+	Indexes   []Index           `json:"indexes,omitempty"`
+	Hooks     map[string]string `json:"hooks,omitempty"`
 	// Validations are checked on every create and update, after the
 	// beforeSave hook and the formulas; every failing rule is reported.
 	Validations []Validation `json:"validations,omitempty"`
@@ -68,6 +78,7 @@ type Field struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
 	Label    string    `json:"label,omitempty"`
+	Labels   Labels    `json:"labels,omitempty"`
 	Type     FieldType `json:"type"`
 	Required bool      `json:"required,omitempty"`
 	Unique   bool      `json:"unique,omitempty"`
@@ -83,6 +94,10 @@ type Field struct {
 
 	// select and multiselect
 	Options []string `json:"options,omitempty"`
+	// OptionLabels shows options in other languages: option → language →
+	// label ("won": {"zh-CN": "赢单"}). The option itself, in any language,
+	// is what records store and filters compare.
+	OptionLabels map[string]Labels `json:"optionLabels,omitempty"`
 
 	// Default is the value a new record gets when the writer leaves the field out.
 	Default json.RawMessage `json:"default,omitempty"`

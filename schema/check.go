@@ -285,6 +285,7 @@ var attrRules = []attrRule{
 	{"precision", func(f *Field) bool { return f.Precision != nil }, []FieldType{Decimal}},
 	{"scale", func(f *Field) bool { return f.Scale != nil }, []FieldType{Decimal}},
 	{"options", func(f *Field) bool { return f.Options != nil }, []FieldType{Select, MultiSelect}},
+	{"optionLabels", func(f *Field) bool { return f.OptionLabels != nil }, []FieldType{Select, MultiSelect}},
 	{"entity", func(f *Field) bool { return f.Entity != "" }, []FieldType{Ref}},
 	{"onDelete", func(f *Field) bool { return f.OnDelete != "" }, []FieldType{Ref}},
 	{"expr", func(f *Field) bool { return f.Expr != "" }, []FieldType{Formula}},
@@ -406,6 +407,11 @@ func (c *checker) checkOptions(f *Field, fp string) {
 			c.p.Add(op, "duplicate value %q (same as item %d)", o, j)
 		} else {
 			seen[o] = k
+		}
+	}
+	for _, o := range sortedKeys(f.OptionLabels) {
+		if _, ok := seen[o]; !ok {
+			c.p.Add(fp+"/optionLabels/"+escapePtr(o), "%q is not one of the field's options", o)
 		}
 	}
 }

@@ -143,3 +143,31 @@ const nameRule = "must start with a lowercase letter and contain only lowercase 
 
 // idRule is the human wording of IDPattern.
 const idRule = "must be 1 to 64 letters, digits, underscores or hyphens"
+
+// SystemField describes a system column for people: its label in the UI's
+// languages, so lists and filters show "Created" or "创建时间", not created_at.
+type SystemField struct {
+	Name   string    `json:"name"`
+	Type   FieldType `json:"type"`
+	Label  string    `json:"label"`
+	Labels Labels    `json:"labels"`
+}
+
+// SystemFields lists the system columns every entity has, with labels.
+func SystemFields() []SystemField {
+	labels := map[string][2]string{
+		"id":         {"ID", "编号"},
+		"created_at": {"Created", "创建时间"},
+		"updated_at": {"Updated", "更新时间"},
+		"created_by": {"Created by", "创建人"},
+		"owner":      {"Owner", "负责人"},
+		"version":    {"Version", "版本"},
+	}
+	out := make([]SystemField, 0, len(SystemColumns))
+	for _, c := range SystemColumns {
+		t, _ := SystemColumnType(c)
+		l := labels[c]
+		out = append(out, SystemField{Name: c, Type: t, Label: l[0], Labels: Labels{"en": l[0], "zh-CN": l[1]}})
+	}
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -61,7 +62,12 @@ func decodeJSON(b []byte) any {
 // /entities/0/fields/2); an unknown key at the key itself
 // (/entities/0/fields/2/requird). Malformed JSON gives a single problem at
 // path "" with the line and column.
-func Parse(doc []byte) (*App, Problems) {
+func Parse(doc []byte) (*App, Problems) { return ParseWith(doc, DeriveOptions{}) }
+
+// ParseWith is Parse, deriving the names a document leaves out from their
+// labels (deriveNames) as opts says: an app, entity, field or role may
+// give "label" (or "labels") and no "name".
+func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return nil, Problems{{Path: "", Message: "the document is empty; expected a JSON object describing an app"}}
 	}
@@ -87,6 +93,24 @@ func Parse(doc []byte) (*App, Problems) {
 	if probs := hugeNumbers(inst, ""); len(probs) > 0 {
 		sortProblems(probs)
 		return nil, probs
+	}
+
+	// "systemFields" is what GET /api/meta/apps/{app} answers beside the
+	// document (the system columns' labels); a document read and sent back
+	// may carry it, and it is dropped.
+	dropped := false
+	if m, ok := inst.(map[string]any); ok {
+		if _, has := m["systemFields"]; has {
+			delete(m, "systemFields")
+			dropped = true
+		}
+	}
+	if deriveNames(inst, opts) || dropped {
+		b, err := json.Marshal(inst)
+		if err != nil {
+			return nil, Problems{{Path: "", Message: "cannot read the document: " + err.Error()}}
+		}
+		doc = b
 	}
 
 	var probs Problems
@@ -211,6 +235,13 @@ func schemaProblems(ve *jsonschema.ValidationError, inst any) Problems {
 // value it failed on.
 func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	loc := l.InstanceLocation
+	// The validator percent-encodes the pointer (a key 赢单 comes as
+	// %E8%B5%A2%E5%8D%95, and % itself as %25): report the key as written.
+	if strings.Contains(loc, "%") {
+		if u, err := url.PathUnescape(loc); err == nil {
+			loc = u
+		}
+	}
 	kwPtr := l.AbsoluteKeywordLocation
 	if i := strings.IndexByte(kwPtr, '#'); i >= 0 {
 		kwPtr = kwPtr[i+1:]
@@ -307,7 +338,46 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	default:
 		add(loc, "%s", l.Message)
 	}
+	code, params := leafCode(kw, sch)
+	for i := range out {
+		out[i].Code, out[i].Params = code, params
+	}
 	return out
+}
+
+// leafCode is the stable code (and params) of a problem with a schema
+// keyword, as records' problems have them.
+func leafCode(kw string, sch map[string]any) (string, map[string]any) {
+	switch kw {
+	case "additionalProperties":
+		return "unknown_field", nil
+	case "required":
+		return "required", nil
+	case "type":
+		return "type", map[string]any{"expected": sch["type"]}
+	case "enum":
+		return "option", map[string]any{"options": sch["enum"]}
+	case "pattern":
+		if sch["pattern"] == NamePattern {
+			return "invalid_name", nil
+		}
+		return "pattern", map[string]any{"pattern": sch["pattern"]}
+	case "minLength":
+		return "min_length", map[string]any{"limit": sch["minLength"]}
+	case "maxLength":
+		return "max_length", map[string]any{"limit": sch["maxLength"]}
+	case "minItems":
+		return "min_items", map[string]any{"limit": sch["minItems"]}
+	case "maxItems":
+		return "max_items", map[string]any{"limit": sch["maxItems"]}
+	case "uniqueItems":
+		return "duplicate_value", nil
+	case "minimum":
+		return "min", map[string]any{"limit": sch["minimum"]}
+	case "maximum":
+		return "max", map[string]any{"limit": sch["maximum"]}
+	}
+	return "invalid", nil
 }
 
 // maxNumberLength and maxExponent bound the number literals of a document;

@@ -129,35 +129,35 @@ func TestParseMalformedJSON(t *testing.T) {
 }
 
 func TestParseNotAnObject(t *testing.T) {
-	expectProblems(t, []byte(`[]`), Problem{"", "must be an object, not an array"})
-	expectProblems(t, []byte(`null`), Problem{"", "must be an object, not null"})
-	expectProblems(t, []byte(`{}`), Problem{"", `missing required field "name"`}, Problem{"", `missing required field "entities"`})
+	expectProblems(t, []byte(`[]`), Problem{Path: "", Message: "must be an object, not an array"})
+	expectProblems(t, []byte(`null`), Problem{Path: "", Message: "must be an object, not null"})
+	expectProblems(t, []byte(`{}`), Problem{Path: "", Message: `missing required field "name"`}, Problem{Path: "", Message: `missing required field "entities"`})
 }
 
 func TestParseWrongTypes(t *testing.T) {
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [
 		{"id": "f1", "name": "closed", "type": "boolean", "required": "yes"}]}]}`),
-		Problem{"/entities/0/fields/0/required", `must be a boolean (true or false), not the string "yes"`})
+		Problem{Path: "/entities/0/fields/0/required", Message: `must be a boolean (true or false), not the string "yes"`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": {}}]}`),
-		Problem{"/entities/0/fields", "must be an array, not an object"})
+		Problem{Path: "/entities/0/fields", Message: "must be an array, not an object"})
 	expectProblems(t, []byte(`{"name": "crm", "entities": {"deal": {}}}`),
-		Problem{"/entities", "must be an array, not an object"})
+		Problem{Path: "/entities", Message: "must be an array, not an object"})
 	expectProblems(t, []byte(`{"name": 7, "entities": []}`),
-		Problem{"/name", "must be a string, not the number 7"})
+		Problem{Path: "/name", Message: "must be a string, not the number 7"})
 	expectProblems(t, []byte(`{"name": "crm", "version": "3", "entities": []}`),
-		Problem{"/version", "must be a whole number, not the string"})
+		Problem{Path: "/version", Message: "must be a whole number, not the string"})
 	expectProblems(t, []byte(`{"name": "crm", "version": 3.0, "entities": []}`),
-		Problem{"/version", "must be a whole number written without a decimal point or exponent, not 3.0"})
+		Problem{Path: "/version", Message: "must be a whole number written without a decimal point or exponent, not 3.0"})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [
 		{"id": "f1", "name": "title", "type": "text", "maxLength": 1e3}]}]}`),
-		Problem{"/entities/0/fields/0/maxLength", "must be a whole number written without a decimal point"})
+		Problem{Path: "/entities/0/fields/0/maxLength", Message: "must be a whole number written without a decimal point"})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [
 		{"id": "f1", "name": "amount", "type": "decimal", "min": "0"}]}]}`),
-		Problem{"/entities/0/fields/0/min", `must be a number, not the string "0"`})
+		Problem{Path: "/entities/0/fields/0/min", Message: `must be a number, not the string "0"`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [], "scripts": {"x": 5}, "forms": [1], "roles": {}}`),
-		Problem{"/scripts/x", "must be a string, not the number 5"},
-		Problem{"/forms/0", "must be an object, not the number 1"},
-		Problem{"/roles", "must be an array, not an object"})
+		Problem{Path: "/scripts/x", Message: "must be a string, not the number 5"},
+		Problem{Path: "/forms/0", Message: "must be an object, not the number 1"},
+		Problem{Path: "/roles", Message: "must be an array, not an object"})
 }
 
 // Huge exponents would make exact arithmetic explode (jsonschema/v5 even
@@ -166,14 +166,14 @@ func TestParseHugeNumbers(t *testing.T) {
 	expectProblems(t, []byte(`{"name": "crm", "version": 1e1000000000, "entities": [{"name": "d", "fields": [
 		{"id": "f", "name": "x", "type": "decimal", "precision": 1e999999, "min": -1E-9999999, "default": 1e401}]}],
 		"dashboards": [{"n": [1e308, 1e-400, 1e-401]}]}`),
-		Problem{"/version", "number 1e1000000000 is out of range"},
-		Problem{"/entities/0/fields/0/min", "number -1E-9999999 is out of range"},
-		Problem{"/entities/0/fields/0/precision", "number 1e999999 is out of range"},
-		Problem{"/entities/0/fields/0/default", "number 1e401 is out of range"},
-		Problem{"/dashboards/0/n/2", "number 1e-401 is out of range"})
+		Problem{Path: "/version", Message: "number 1e1000000000 is out of range"},
+		Problem{Path: "/entities/0/fields/0/min", Message: "number -1E-9999999 is out of range"},
+		Problem{Path: "/entities/0/fields/0/precision", Message: "number 1e999999 is out of range"},
+		Problem{Path: "/entities/0/fields/0/default", Message: "number 1e401 is out of range"},
+		Problem{Path: "/dashboards/0/n/2", Message: "number 1e-401 is out of range"})
 	long := strings.Repeat("9", 401)
 	expectProblems(t, []byte(`{"name": "crm", "entities": [], "forms": [{"x": `+long+`}]}`),
-		Problem{"/forms/0/x", "is out of range"})
+		Problem{Path: "/forms/0/x", Message: "is out of range"})
 	// Check alone on a Go value with absurd numbers stays quick.
 	huge, p := json.Number("1e999999999"), 1000000000
 	app := &App{Name: "crm", Entities: []Entity{{Name: "d", Fields: []Field{{ID: "f", Name: "x", Type: Decimal, Max: &huge, Precision: &p}}}}}
@@ -184,40 +184,40 @@ func TestParseHugeNumbers(t *testing.T) {
 
 func TestParseUnknownKeys(t *testing.T) {
 	expectProblems(t, []byte(`{"name": "crm", "entites": [], "entities": []}`),
-		Problem{"/entites", `unknown field "entites" (did you mean "entities"?)`})
+		Problem{Path: "/entites", Message: `unknown field "entites" (did you mean "entities"?)`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "feilds": [], "fields": []}]}`),
-		Problem{"/entities/0/feilds", `unknown field "feilds" (did you mean "fields"?)`})
+		Problem{Path: "/entities/0/feilds", Message: `unknown field "feilds" (did you mean "fields"?)`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [
 		{"id": "f1", "name": "title", "type": "text", "requird": true}]}]}`),
-		Problem{"/entities/0/fields/0/requird", `unknown field "requird" (did you mean "required"?)`})
+		Problem{Path: "/entities/0/fields/0/requird", Message: `unknown field "requird" (did you mean "required"?)`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [{"id": "f1", "name": "title", "type": "text"}],
 		"indexes": [{"fields": ["title"], "uniq": true}]}]}`),
-		Problem{"/entities/0/indexes/0/uniq", `unknown field "uniq" (did you mean "unique"?)`})
+		Problem{Path: "/entities/0/indexes/0/uniq", Message: `unknown field "uniq" (did you mean "unique"?)`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [
 		{"name": "parent", "fields": [{"id": "p1", "name": "n", "type": "rollup", "rollup": {"entity": "child", "via": "parent", "op": "count", "where": "x"}}]},
 		{"name": "child", "fields": [{"id": "c1", "name": "parent", "type": "ref", "entity": "parent"}]}]}`),
-		Problem{"/entities/0/fields/0/rollup/where", `unknown field "where"`})
+		Problem{Path: "/entities/0/fields/0/rollup/where", Message: `unknown field "where"`})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [], "hooks": {"onSave": "deal#x"}}], "scripts": {"deal": ""}}`),
-		Problem{"/entities/0/hooks/onSave", `unknown hook "onSave": hooks are beforeSave, afterSave, beforeDelete, afterDelete`})
+		Problem{Path: "/entities/0/hooks/onSave", Message: `unknown hook "onSave": hooks are beforeSave, afterSave, beforeDelete, afterDelete`})
 }
 
 func TestParseInjectionNames(t *testing.T) {
 	const rule = "must start with a lowercase letter and contain only lowercase letters, digits and underscores"
 	expectProblems(t, []byte(`{"name": "x\"; DROP TABLE users; --", "entities": []}`),
-		Problem{"/name", rule})
+		Problem{Path: "/name", Message: rule})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal; DROP TABLE x", "fields": [
 		{"id": "f1", "name": "a\" OR 1=1 --", "type": "text"},
 		{"id": "f2'--", "name": "b", "type": "text"}]}]}`),
-		Problem{"/entities/0/name", rule},
-		Problem{"/entities/0/fields/0/name", rule},
-		Problem{"/entities/0/fields/1/id", "letters, digits, underscores or hyphens"})
+		Problem{Path: "/entities/0/name", Message: rule},
+		Problem{Path: "/entities/0/fields/0/name", Message: rule},
+		Problem{Path: "/entities/0/fields/1/id", Message: "letters, digits, underscores or hyphens"})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [
 		{"id": "f1", "name": "acct", "type": "ref", "entity": "users; --"}],
 		"indexes": [{"fields": ["id); DROP TABLE x; --"]}]}]}`),
-		Problem{"/entities/0/fields/0/entity", rule},
-		Problem{"/entities/0/indexes/0/fields/0", rule})
+		Problem{Path: "/entities/0/fields/0/entity", Message: rule},
+		Problem{Path: "/entities/0/indexes/0/fields/0", Message: rule})
 	expectProblems(t, []byte(`{"name": "crm", "entities": [], "scripts": {"../../etc/passwd": "x"}}`),
-		Problem{"/scripts/..~1..~1etc~1passwd", `script name "../../etc/passwd" ` + rule})
+		Problem{Path: "/scripts/..~1..~1etc~1passwd", Message: `script name "../../etc/passwd" ` + rule})
 	if ValidName("Robert'); DROP TABLE students;--") || ValidName("_x") || ValidName("a-b") || ValidName(strings.Repeat("a", 64)) || ValidName("") {
 		t.Error("ValidName accepts an unsafe name")
 	}
@@ -242,17 +242,17 @@ func TestParseReportsEverythingAtOnce(t *testing.T) {
 	  ]
 	}`
 	expectProblems(t, []byte(doc),
-		Problem{"/entities/0/fields/0/requird", `unknown field "requird"`},
-		Problem{"/entities/0/fields/1/default", `"lost" is not one of the options: open, won`},
-		Problem{"/entities/0/fields/2/entity", `no entity named "acount" in this app (did you mean "account"?)`},
-		Problem{"/entities/0/fields/3/id", `duplicate field id "f3"`},
-		Problem{"/entities/0/fields/3/name", `"order" is a reserved word`},
-		Problem{"/entities/0/fields/3/maxLength", `"maxLength" does not apply to integer fields`},
-		Problem{"/entities/0/fields/4/expr", `unknown field "amount"`},
-		Problem{"/entities/0/fields/4/expr", `unknown field "probability"`},
-		Problem{"/entities/0/indexes/0/fields/1", `unknown field "nope"`},
-		Problem{"/entities/0/hooks/beforeSave", `no script named "deal"`},
-		Problem{"/entities/1/fields/0/type", `must be one of text, longtext, integer, decimal, boolean, date, datetime, select, multiselect, email, phone, url, ref, user, file, json, formula, rollup, autonumber, not the string "txt"`},
+		Problem{Path: "/entities/0/fields/0/requird", Message: `unknown field "requird"`},
+		Problem{Path: "/entities/0/fields/1/default", Message: `"lost" is not one of the options: open, won`},
+		Problem{Path: "/entities/0/fields/2/entity", Message: `no entity named "acount" in this app (did you mean "account"?)`},
+		Problem{Path: "/entities/0/fields/3/id", Message: `duplicate field id "f3"`},
+		Problem{Path: "/entities/0/fields/3/name", Message: `"order" is a reserved word`},
+		Problem{Path: "/entities/0/fields/3/maxLength", Message: `"maxLength" does not apply to integer fields`},
+		Problem{Path: "/entities/0/fields/4/expr", Message: `unknown field "amount"`},
+		Problem{Path: "/entities/0/fields/4/expr", Message: `unknown field "probability"`},
+		Problem{Path: "/entities/0/indexes/0/fields/1", Message: `unknown field "nope"`},
+		Problem{Path: "/entities/0/hooks/beforeSave", Message: `no script named "deal"`},
+		Problem{Path: "/entities/1/fields/0/type", Message: `must be one of text, longtext, integer, decimal, boolean, date, datetime, select, multiselect, email, phone, url, ref, user, file, json, formula, rollup, autonumber, not the string "txt"`},
 	)
 }
 
@@ -261,50 +261,50 @@ func TestParseSchemaBounds(t *testing.T) {
 		return []byte(`{"name": "crm", "entities": [{"name": "deal", "fields": [` + f + `]}]}`)
 	}
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "text", "maxLength": 0}`),
-		Problem{"/entities/0/fields/0/maxLength", "must be at least 1"})
+		Problem{Path: "/entities/0/fields/0/maxLength", Message: "must be at least 1"})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "text", "maxLength": 2000000}`),
-		Problem{"/entities/0/fields/0/maxLength", "must be at most 1048576"})
+		Problem{Path: "/entities/0/fields/0/maxLength", Message: "must be at most 1048576"})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "decimal", "precision": 19}`),
-		Problem{"/entities/0/fields/0/precision", "must be at most 18"})
+		Problem{Path: "/entities/0/fields/0/precision", Message: "must be at most 18"})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "decimal", "precision": 0}`),
-		Problem{"/entities/0/fields/0/precision", "must be at least 1"})
+		Problem{Path: "/entities/0/fields/0/precision", Message: "must be at least 1"})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "decimal", "scale": -1}`),
-		Problem{"/entities/0/fields/0/scale", "must be at least 0"})
+		Problem{Path: "/entities/0/fields/0/scale", Message: "must be at least 0"})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "select", "options": []}`),
-		Problem{"/entities/0/fields/0/options", "must have at least 1 item"})
+		Problem{Path: "/entities/0/fields/0/options", Message: "must have at least 1 item"})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "select", "options": ["a", "b", "a", ""]}`),
-		Problem{"/entities/0/fields/0/options/2", `duplicate value "a" (same as item 0)`},
-		Problem{"/entities/0/fields/0/options/3", "must not be empty"})
+		Problem{Path: "/entities/0/fields/0/options/2", Message: `duplicate value "a" (same as item 0)`},
+		Problem{Path: "/entities/0/fields/0/options/3", Message: "must not be empty"})
 	opts := make([]string, 501)
 	for i := range opts {
 		opts[i] = `"o` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `"`
 	}
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "select", "options": [`+strings.Join(opts, ",")+`]}`),
-		Problem{"/entities/0/fields/0/options", "must have at most 500 items"})
+		Problem{Path: "/entities/0/fields/0/options", Message: "must have at most 500 items"})
 	expectProblems(t, field(`{"id": "", "name": "t", "type": "text"}`),
-		Problem{"/entities/0/fields/0/id", "must be 1 to 64 letters"})
+		Problem{Path: "/entities/0/fields/0/id", Message: "must be 1 to 64 letters"})
 	expectProblems(t, field(`{"name": "t", "type": "text"}`),
-		Problem{"/entities/0/fields/0", `missing required field "id"`})
+		Problem{Path: "/entities/0/fields/0", Message: `missing required field "id"`})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "text", "rollup": {"op": "sum"}}`),
-		Problem{"/entities/0/fields/0/rollup", `missing required field "entity"`},
-		Problem{"/entities/0/fields/0/rollup", `missing required field "via"`},
-		Problem{"/entities/0/fields/0/rollup", `"rollup" does not apply to text fields`})
+		Problem{Path: "/entities/0/fields/0/rollup", Message: `missing required field "entity"`},
+		Problem{Path: "/entities/0/fields/0/rollup", Message: `missing required field "via"`},
+		Problem{Path: "/entities/0/fields/0/rollup", Message: `"rollup" does not apply to text fields`})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "ref", "entity": "deal", "onDelete": "nullify"}`),
-		Problem{"/entities/0/fields/0/onDelete", `must be one of restrict, cascade, setNull, not the string "nullify"`})
+		Problem{Path: "/entities/0/fields/0/onDelete", Message: `must be one of restrict, cascade, setNull, not the string "nullify"`})
 	expectProblems(t, field(`{"id": "f1", "name": "t", "type": "formula", "expr": "1", "returns": "json"}`),
-		Problem{"/entities/0/fields/0/returns", "must be one of text, integer, decimal, boolean, date, datetime"})
+		Problem{Path: "/entities/0/fields/0/returns", Message: "must be one of text, integer, decimal, boolean, date, datetime"})
 
 	var ents []string
 	for i := 0; i < 201; i++ {
 		ents = append(ents, `{"name": "e`+strings.Repeat("x", i/26)+string(rune('a'+i%26))+`", "fields": []}`)
 	}
 	expectProblems(t, []byte(`{"name": "crm", "entities": [`+strings.Join(ents, ",")+`]}`),
-		Problem{"/entities", "must have at most 200 items"})
+		Problem{Path: "/entities", Message: "must have at most 200 items"})
 	var fields []string
 	for i := 0; i < 501; i++ {
 		fields = append(fields, `{"id": "f`+string(rune('a'+i%26))+strings.Repeat("x", i/26)+`", "name": "f`+string(rune('a'+i%26))+strings.Repeat("x", i/26)+`", "type": "text"}`)
 	}
-	expectProblems(t, field(strings.Join(fields, ",")), Problem{"/entities/0/fields", "must have at most 500 items"})
+	expectProblems(t, field(strings.Join(fields, ",")), Problem{Path: "/entities/0/fields", Message: "must have at most 500 items"})
 }
 
 func TestSchemaJSON(t *testing.T) {

@@ -8,8 +8,14 @@ import (
 // Problem is one thing wrong with an app document, located by a JSON pointer
 // (RFC 6901) into the document, e.g. "/entities/0/fields/2/type".
 type Problem struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
+	Path string `json:"path"`
+	// Code is a stable name of the kind of problem ("required",
+	// "max_length", "duplicate_value" …) and Params its particulars (the
+	// field, the limit, the value), so a UI can word it in the user's
+	// language with the field's label. Message is the English wording.
+	Code    string         `json:"code,omitempty"`
+	Params  map[string]any `json:"params,omitempty"`
+	Message string         `json:"message"`
 }
 
 // Problems is every problem found in a document. Checks report all of them at

@@ -13,6 +13,7 @@ import (
 type Role struct {
 	Name        string                `json:"name"`
 	Label       string                `json:"label,omitempty"`
+	Labels      Labels                `json:"labels,omitempty"`
 	Description string                `json:"description,omitempty"`
 	Entities    map[string]EntityRule `json:"entities,omitempty"` // an entity left out grants nothing
 }
@@ -124,6 +125,25 @@ func (a *App) EffectiveRoles() map[string]*Role {
 			r.Entities[e.Name] = EntityRule{Create: s, Read: s, Update: s, Delete: s}
 		}
 		out[name] = r
+	}
+	// Reference data is readable by every role, in full: a rep who may
+	// create an order can pick its store. The roles' write grants and field
+	// rules stay as written. Roles of the document are copied, not changed.
+	for _, e := range a.Entities {
+		if !e.Reference {
+			continue
+		}
+		for name, r := range out {
+			cp := *r
+			cp.Entities = make(map[string]EntityRule, len(r.Entities)+1)
+			for k, v := range r.Entities {
+				cp.Entities[k] = v
+			}
+			rule := cp.Entities[e.Name]
+			rule.Read = &Scope{Scope: ScopeAll}
+			cp.Entities[e.Name] = rule
+			out[name] = &cp
+		}
 	}
 	return out
 }

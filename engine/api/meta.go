@@ -61,6 +61,12 @@ func (s *Server) memberApp(c *fiber.Ctx) (*schema.App, error) {
 // only answers the plan. allowDestructive=1 lets drops and lossy conversions
 // through (their data is archived).
 func (s *Server) applyApp(c *fiber.Ctx) error {
+	return s.apply(c, c.Body(), applyFrom{})
+}
+
+// apply validates doc and migrates to it, or with dryRun=1 only answers
+// the plan; from says whether it is a draft (publishDraft).
+func (s *Server) apply(c *fiber.Ctx, doc []byte, from applyFrom) error {
 	dry, err := boolParam(c, "dryRun")
 	if err != nil {
 		return err
@@ -69,9 +75,21 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	app, problems := schema.Parse(c.Body())
+	if from.draft {
+		// A draft may leave its app's name out; the path names it.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(doc, &m) == nil && m != nil {
+			m["name"], _ = json.Marshal(from.name)
+			m["version"], _ = json.Marshal(from.base)
+			doc, _ = json.Marshal(m)
+		}
+	}
+	app, problems, err := s.parseApp(c, doc)
+	if err != nil {
+		return err
+	}
 	if len(problems) > 0 {
-		if !json.Valid(c.Body()) {
+		if !json.Valid(doc) {
 			// Not JSON at all: the same answer as a malformed record body,
 			// with where the syntax breaks.
 			return &Error{Status: 400, Code: "invalid_json", Message: "the app document is not valid JSON", Details: problems}
@@ -86,6 +104,10 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	plan, _, err := s.Records.Apply(c.UserContext(), app, store.ApplyOptions{
 		DryRun: dry, AllowDestructive: allow, AppliedBy: user(c).ID, BaseVersion: app.Version,
 	})
+	if errors.Is(err, store.ErrStale) {
+		return apiError(409, "version_conflict", "app %s was published by someone else after version %d, which this document was edited from; "+
+			"reload the current version, bring your changes over and publish again (nothing was changed)", app.Name, app.Version)
+	}
 	if err != nil {
 		return err
 	}
@@ -95,6 +117,11 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 	if !dry && plan.ToVersion != plan.FromVersion {
 		s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditAppApply, Target: app.Name,
 			Detail: map[string]any{"fromVersion": plan.FromVersion, "toVersion": plan.ToVersion, "destructive": plan.Destructive}})
+	}
+	if !dry && from.draft {
+		if err := s.DB.DeleteDraft(c.UserContext(), from.name, user(c).ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 	}
 	status := 200
 	if !dry && plan.ToVersion != plan.FromVersion {
@@ -106,6 +133,8 @@ func (s *Server) applyApp(c *fiber.Ctx) error {
 		"dryRun":  dry,
 		"applied": !dry && plan.ToVersion != plan.FromVersion,
 		"plan":    plan,
+		// Traps the designer warns of; they do not stop the apply.
+		"warnings": nonNil(app.RoleWarnings()),
 	})
 }
 
@@ -117,7 +146,7 @@ func (s *Server) getApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(s.Records.DocumentView(doc, doc, caller(c)))
+	return sendDocument(c, s.Records.DocumentView(doc, doc, caller(c)))
 }
 
 // memberVersion is what a member who is not the admin may know of a
@@ -165,7 +194,7 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return c.JSON(s.Records.DocumentView(doc, current, caller(c)))
+	return sendDocument(c, s.Records.DocumentView(doc, current, caller(c)))
 }
 
 // maxOpenAPICache bounds the cached OpenAPI documents (apps × versions ×
@@ -217,4 +246,12 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 		s.openapiMu.Unlock()
 	}
 	return sendJSON(c, 200, body)
+}
+
+// nonNil answers an empty list rather than null.
+func nonNil(p schema.Problems) schema.Problems {
+	if p == nil {
+		return schema.Problems{}
+	}
+	return p
 }

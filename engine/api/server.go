@@ -110,8 +110,10 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
+	s.designRoutes(meta) // design.go: names, drafts
 
 	data := app.Group("/api/data", s.requireUser)
+	s.viewRoutes(data) // views.go; before /:id, which would take "views"
 	data.Get("/:app/:entity", s.listRecords)
 	data.Post("/:app/:entity", s.createRecord)
 	data.Get("/:app/:entity/:id", s.getRecord)

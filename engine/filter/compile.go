@@ -22,6 +22,32 @@ type Resolver interface {
 	Column(name string) (Column, bool)
 }
 
+// RefResolver is a Resolver that also follows a ref field one hop, for
+// comparisons such as store.name ~ "静安". A Resolver without it knows no
+// dotted names.
+type RefResolver interface {
+	Resolver
+	// Ref resolves the ref field name; false for an unknown or hidden one.
+	Ref(name string) (Ref, bool)
+}
+
+// Ref is a ref field as a filter follows it: the comparison on the
+// target's field becomes
+//
+//	<SQL> IN (SELECT "id" FROM <Table> WHERE <Where> AND <comparison>)
+//
+// so only target records the caller may read (Where, with Args) count,
+// and Target resolves the target's fields as the caller sees them.
+type Ref struct {
+	SQL    string // the ref column, quoted
+	Table  string // the target table, quoted
+	Where  string // the caller's row condition on the target; "" for every row
+	Args   []any
+	None   bool // the caller may read no target record at all
+	Target Resolver
+	Enc    Encoder
+}
+
 // Encoder converts a literal to the driver value stored in column c. v is a
 // string, a json.Number (numbers) or a bool; for ~ on a multiselect it is the
 // option name (a string). An error becomes an *Error at the comparison's
@@ -130,6 +156,9 @@ func typeSet(ts ...schema.FieldType) map[schema.FieldType]bool {
 }
 
 func (c *compiler) compare(n *Compare) error {
+	if name, field, dotted := strings.Cut(n.Field, "."); dotted {
+		return c.viaRef(n, name, field)
+	}
 	col, ok := c.r.Column(n.Field)
 	if !ok {
 		return errorf(n.Pos, "unknown field %q", n.Field)
@@ -338,4 +367,50 @@ func (c *compiler) encode(n *Compare, col Column, v Value) (any, error) {
 		return nil, errorf(n.Pos, "%s", err.Error())
 	}
 	return x, nil
+}
+
+// viaRef compiles a comparison on a field of the record a ref points at.
+func (c *compiler) viaRef(n *Compare, name, field string) error {
+	rr, ok := c.r.(RefResolver)
+	if !ok {
+		return errorf(n.Pos, "unknown field %q", n.Field)
+	}
+	ref, ok := rr.Ref(name)
+	if !ok || ref.Target == nil {
+		return errorf(n.Pos, "unknown field %q", n.Field)
+	}
+	if _, ok := ref.Target.Column(field); !ok {
+		return errorf(n.Pos, "unknown field %q", n.Field)
+	}
+	if ref.None {
+		// The caller reads no target record: none matches. The comparison
+		// is still checked, so a wrong one is reported all the same.
+		probe := &compiler{r: ref.Target, enc: ref.Enc, pg: c.pg}
+		m := *n
+		m.Field = field
+		if err := probe.compare(&m); err != nil {
+			return err
+		}
+		c.b.WriteString("1=0")
+		return nil
+	}
+	c.b.WriteString(ref.SQL + ` IN (SELECT "id" FROM ` + ref.Table + " WHERE ")
+	if ref.Where != "" {
+		c.b.WriteString(ref.Where + " AND ")
+		c.args = append(c.args, ref.Args...)
+	}
+	r, enc := c.r, c.enc
+	c.r, c.enc = ref.Target, ref.Enc
+	if c.enc == nil {
+		c.enc = func(_ Column, v any) (any, error) { return v, nil }
+	}
+	m := *n
+	m.Field = field
+	err := c.compare(&m)
+	c.r, c.enc = r, enc
+	if err != nil {
+		return err
+	}
+	c.b.WriteString(")")
+	return nil
 }

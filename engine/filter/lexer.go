@@ -142,6 +142,22 @@ func (l *lexer) word() (token, error) {
 	if !validName(w) {
 		return token{}, errorf(start, "invalid name %q: names are lower-case letters, digits and _, starting with a letter", clip(w))
 	}
+	// ref.field follows a reference one hop (store.name ~ "静安").
+	if l.pos < len(l.src) && l.src[l.pos] == '.' {
+		l.pos++
+		at := l.pos
+		for l.pos < len(l.src) && (isWord(l.src[l.pos]) || isDigit(l.src[l.pos])) {
+			l.pos++
+		}
+		f := l.src[at:l.pos]
+		if !validName(f) {
+			return token{}, errorf(at, "after %s. comes a field of the entity %s points at, e.g. %s.name", w, w, w)
+		}
+		if l.pos < len(l.src) && l.src[l.pos] == '.' {
+			return token{}, errorf(l.pos, "a filter follows one reference only: %s.%s, not further", w, f)
+		}
+		w += "." + f
+	}
 	return token{kind: tIdent, pos: start, text: w}, nil
 }
 

@@ -330,7 +330,8 @@ func (p *Program) Compute(ctx context.Context, entity string, values map[string]
 		pair, _ := e.([]any)
 		if len(pair) == 2 {
 			name, _ := pair[0].(string)
-			out.Problems.Add("/"+name, "formula %s failed: %v", name, pair[1])
+			out.Problems = append(out.Problems, schema.Problem{Path: "/" + name, Code: "formula", Params: map[string]any{"field": name},
+				Message: fmt.Sprintf("formula %s failed: %v", name, pair[1])})
 		}
 	}
 	failed, _ := m["failed"].([]any)
@@ -348,11 +349,18 @@ func (p *Program) Compute(ctx context.Context, entity string, values map[string]
 		if v.Field != "" {
 			path = "/" + v.Field
 		}
-		if why, _ := pair[1].(string); why != "" {
-			out.Problems.Add(path, "%s (the rule could not be checked: %s)", v.Message, why)
-		} else {
-			out.Problems.Add(path, "%s", v.Message)
+		// The rule's own message is the designer's words; code "rule" with
+		// the rule's index lets a UI show it in place.
+		params := map[string]any{"rule": i}
+		if v.Field != "" {
+			params["field"] = v.Field
 		}
+		msg := v.Message
+		if why, _ := pair[1].(string); why != "" {
+			msg = fmt.Sprintf("%s (the rule could not be checked: %s)", v.Message, why)
+			params["error"] = why
+		}
+		out.Problems = append(out.Problems, schema.Problem{Path: path, Code: "rule", Params: params, Message: msg})
 	}
 	return out, nil
 }

@@ -443,7 +443,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		if err != nil {
 			return nil, filterError(err)
 		}
-		w, a, err := filter.Compile(node, info, s.encodeLiteral(info, &c), s.dialect)
+		w, a, err := filter.Compile(node, callerFilter{s, info, c}, s.encodeLiteral(info, &c), s.dialect)
 		if err != nil {
 			return nil, filterError(err)
 		}
@@ -544,7 +544,8 @@ func filterError(err error) error {
 	var fe *filter.Error
 	if errors.As(err, &fe) {
 		return &Error{Status: 400, Code: CodeBadFilter, Message: fe.Error(),
-			Details: []schema.Problem{{Path: fmt.Sprintf("/filter/%d", fe.Pos), Message: fe.Message}}}
+			Details: []schema.Problem{{Path: fmt.Sprintf("/filter/%d", fe.Pos), Code: ProblemFilter,
+				Params: map[string]any{"position": fe.Pos}, Message: fe.Message}}}
 	}
 	return errorf(400, CodeBadFilter, "%v", err)
 }

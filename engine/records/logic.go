@@ -566,14 +566,22 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 		}
 		v, err := fromScript(f, nv, false)
 		if err != nil {
-			problems.Add("/"+f.Name, "%s (set by %s) %v", f.Name, res.Hook, err)
+			code, params := ProblemType, map[string]any{"hook": res.Hook.String()}
+			var ve *valueError
+			if errors.As(err, &ve) {
+				code = ve.code
+				for k, v := range ve.params {
+					params[k] = v
+				}
+			}
+			addProblem(&problems, "/"+f.Name, f.Name, code, params, "%s (set by %s) %v", f.Name, res.Hook, err)
 			continue
 		}
 		if sameValue(v, w.values[f.Name]) {
 			continue
 		}
 		if f.Required && blank(v) {
-			problems.Add("/"+f.Name, "%s is required (cleared by %s)", f.Name, res.Hook)
+			addProblem(&problems, "/"+f.Name, f.Name, ProblemRequired, map[string]any{"hook": res.Hook.String()}, "%s is required (cleared by %s)", f.Name, res.Hook)
 			continue
 		}
 		w.put(f, v)
@@ -632,7 +640,7 @@ func (r *logicRun) compute(ctx context.Context, tx store.Conn, w *working, rules
 	for _, f := range le.Formulas {
 		v, err := fromScript(storedAs(f), out.Values[f.Name], true)
 		if err != nil {
-			problems.Add("/"+f.Name, "formula %s gave %v which %v", f.Name, out.Values[f.Name], err)
+			addProblem(&problems, "/"+f.Name, f.Name, ProblemFormula, nil, "formula %s gave %v which %v", f.Name, out.Values[f.Name], err)
 			continue
 		}
 		if !sameValue(v, w.values[f.Name]) {

@@ -43,41 +43,41 @@ func coerce(f *schema.Field, v any) (any, error) {
 		schema.Ref, schema.User, schema.File, schema.Date:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("must be a string, not %s", jsonKind(v))
+			return nil, verr(ProblemType, map[string]any{"expected": "string", "got": jsonKind(v)}, "must be a string, not %s", jsonKind(v))
 		}
 		max := maxTextLen
 		if f.MaxLength != nil {
 			max = *f.MaxLength
 		}
 		if n := utf8.RuneCountInString(s); n > max {
-			return nil, fmt.Errorf("must be at most %d characters (got %d)", max, n)
+			return nil, verr(ProblemMaxLength, map[string]any{"limit": max, "length": n}, "must be at most %d characters (got %d)", max, n)
 		}
 		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-			return nil, fmt.Errorf("must be valid UTF-8 text without NUL characters")
+			return nil, verr(ProblemInvalidText, nil, "must be valid UTF-8 text without NUL characters")
 		}
 		switch t {
 		case schema.Email, schema.Phone, schema.URL, schema.Date:
 			if err := schema.CheckFormat(t, s); err != nil {
-				return nil, err
+				return nil, &valueError{code: ProblemFormat, params: map[string]any{"format": string(t)}, msg: err.Error()}
 			}
 		case schema.Select:
 			if !slices.Contains(f.Options, s) {
-				return nil, fmt.Errorf("must be one of %s", quoteList(f.Options))
+				return nil, verr(ProblemOption, map[string]any{"options": f.Options, "value": s}, "must be one of %s", quoteList(f.Options))
 			}
 		case schema.Ref, schema.User:
 			if s == "" || len(s) > 64 {
-				return nil, fmt.Errorf("must be a record id")
+				return nil, verr(ProblemInvalidID, nil, "must be a record id")
 			}
 		}
 		return s, nil
 	case schema.Integer, schema.AutoNumber:
 		n, ok := v.(json.Number)
 		if !ok {
-			return nil, fmt.Errorf("must be a whole number, not %s", jsonKind(v))
+			return nil, verr(ProblemType, map[string]any{"expected": "integer", "got": jsonKind(v)}, "must be a whole number, not %s", jsonKind(v))
 		}
 		i, err := strconv.ParseInt(string(n), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("must be a whole number between -9223372036854775808 and 9223372036854775807")
+			return nil, verr(ProblemOutOfRange, map[string]any{"expected": "integer"}, "must be a whole number between -9223372036854775808 and 9223372036854775807")
 		}
 		if err := checkRange(f, decimal.NewFromInt(i)); err != nil {
 			return nil, err
@@ -91,19 +91,19 @@ func coerce(f *schema.Field, v any) (any, error) {
 		case string:
 			text = strings.TrimSpace(n)
 		default:
-			return nil, fmt.Errorf("must be a number, not %s", jsonKind(v))
+			return nil, verr(ProblemType, map[string]any{"expected": "number", "got": jsonKind(v)}, "must be a number, not %s", jsonKind(v))
 		}
 		d, err := decimal.NewFromString(text)
 		if err != nil || len(text) > 64 {
-			return nil, fmt.Errorf("must be a number like 1234.50")
+			return nil, verr(ProblemType, map[string]any{"expected": "number", "got": "string"}, "must be a number like 1234.50")
 		}
 		scale := f.DecimalScale()
 		if -d.Exponent() > int32(scale) && !d.Equal(d.Truncate(int32(scale))) {
-			return nil, fmt.Errorf("must have at most %d decimal places", scale)
+			return nil, verr(ProblemScale, map[string]any{"limit": scale}, "must have at most %d decimal places", scale)
 		}
 		intDigits := f.DecimalPrecision() - scale
 		if d.Abs().Cmp(decimal.New(1, int32(intDigits))) >= 0 {
-			return nil, fmt.Errorf("must have at most %d digits before the decimal point", intDigits)
+			return nil, verr(ProblemDigits, map[string]any{"limit": intDigits}, "must have at most %d digits before the decimal point", intDigits)
 		}
 		if err := checkRange(f, d); err != nil {
 			return nil, err
@@ -112,30 +112,30 @@ func coerce(f *schema.Field, v any) (any, error) {
 	case schema.Boolean:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fmt.Errorf("must be true or false, not %s", jsonKind(v))
+			return nil, verr(ProblemType, map[string]any{"expected": "boolean", "got": jsonKind(v)}, "must be true or false, not %s", jsonKind(v))
 		}
 		return b, nil
 	case schema.DateTime:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("must be a date-time string, not %s", jsonKind(v))
+			return nil, verr(ProblemType, map[string]any{"expected": "datetime", "got": jsonKind(v)}, "must be a date-time string, not %s", jsonKind(v))
 		}
 		tm, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil || tm.Year() < 1 || tm.Year() > 9999 {
-			return nil, fmt.Errorf("must be a date-time with a time zone, like 2026-11-21T09:30:00+08:00")
+			return nil, verr(ProblemFormat, map[string]any{"format": "datetime"}, "must be a date-time with a time zone, like 2026-11-21T09:30:00+08:00")
 		}
 		return tm.UTC().Truncate(time.Microsecond), nil
 	case schema.MultiSelect:
 		arr, ok := v.([]any)
 		if !ok {
-			return nil, fmt.Errorf("must be an array of options, not %s", jsonKind(v))
+			return nil, verr(ProblemType, map[string]any{"expected": "array", "got": jsonKind(v)}, "must be an array of options, not %s", jsonKind(v))
 		}
 		seen := map[string]bool{}
 		out := make([]string, 0, len(arr))
 		for _, e := range arr {
 			s, ok := e.(string)
 			if !ok || !slices.Contains(f.Options, s) {
-				return nil, fmt.Errorf("every item must be one of %s", quoteList(f.Options))
+				return nil, verr(ProblemOption, map[string]any{"options": f.Options}, "every item must be one of %s", quoteList(f.Options))
 			}
 			if !seen[s] {
 				seen[s] = true
@@ -150,11 +150,11 @@ func coerce(f *schema.Field, v any) (any, error) {
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("must be JSON: %v", err)
+			return nil, verr(ProblemType, map[string]any{"expected": "json"}, "must be JSON: %v", err)
 		}
 		return json.RawMessage(raw), nil
 	}
-	return nil, fmt.Errorf("fields of type %s cannot be written", f.Type)
+	return nil, verr(ProblemReadOnly, map[string]any{"reason": "computed"}, "fields of type %s cannot be written", f.Type)
 }
 
 // checkJSON refuses what a json field cannot store on every dialect:
@@ -165,14 +165,14 @@ func checkJSON(v any) error {
 	switch x := v.(type) {
 	case string:
 		if strings.ContainsRune(x, 0) {
-			return fmt.Errorf("must not contain NUL characters (\\u0000)")
+			return verr(ProblemInvalidText, nil, "must not contain NUL characters (\\u0000)")
 		}
 		if !utf8.ValidString(x) {
-			return fmt.Errorf("must be valid UTF-8 text")
+			return verr(ProblemInvalidText, nil, "must be valid UTF-8 text")
 		}
 	case json.Number:
 		if !saneNumber(string(x)) {
-			return fmt.Errorf("holds the number %.40s, which is too large or too precise to store", x)
+			return verr(ProblemOutOfRange, nil, "holds the number %.40s, which is too large or too precise to store", x)
 		}
 	case []any:
 		for _, e := range x {
@@ -183,10 +183,10 @@ func checkJSON(v any) error {
 	case map[string]any:
 		for k, e := range x {
 			if strings.ContainsRune(k, 0) {
-				return fmt.Errorf("must not contain NUL characters (\\u0000)")
+				return verr(ProblemInvalidText, nil, "must not contain NUL characters (\\u0000)")
 			}
 			if !utf8.ValidString(k) {
-				return fmt.Errorf("must have keys of valid UTF-8 text")
+				return verr(ProblemInvalidText, nil, "must have keys of valid UTF-8 text")
 			}
 			if err := checkJSON(e); err != nil {
 				return err
@@ -213,12 +213,12 @@ func saneNumber(s string) bool {
 func checkRange(f *schema.Field, d decimal.Decimal) error {
 	if f.Min != nil {
 		if min, err := decimal.NewFromString(string(*f.Min)); err == nil && d.LessThan(min) {
-			return fmt.Errorf("must be at least %s", min)
+			return verr(ProblemMin, map[string]any{"limit": min.String()}, "must be at least %s", min)
 		}
 	}
 	if f.Max != nil {
 		if max, err := decimal.NewFromString(string(*f.Max)); err == nil && d.GreaterThan(max) {
-			return fmt.Errorf("must be at most %s", max)
+			return verr(ProblemMax, map[string]any{"limit": max.String()}, "must be at most %s", max)
 		}
 	}
 	return nil

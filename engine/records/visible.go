@@ -58,7 +58,7 @@ func (s *Service) DocumentView(doc, current *schema.App, c Caller) *schema.App {
 	}
 	v := &view{old: s.Permissions(doc, c), cur: s.Permissions(current, c), doc: doc, current: current,
 		fields: map[string]map[string]bool{}}
-	out := &schema.App{Name: doc.Name, Label: doc.Label, Description: doc.Description, Version: doc.Version,
+	out := &schema.App{Name: doc.Name, Label: doc.Label, Labels: doc.Labels, Description: doc.Description, Version: doc.Version,
 		Entities: []schema.Entity{}}
 	for i := range doc.Entities {
 		if e, ok := v.entity(&doc.Entities[i]); ok {
@@ -203,7 +203,7 @@ func (v *view) entity(e *schema.Entity) (schema.Entity, bool) {
 	if !v.entityVisible(e.Name) {
 		return schema.Entity{}, false
 	}
-	out := schema.Entity{ID: e.ID, Name: e.Name, Label: e.Label, Fields: []schema.Field{}}
+	out := schema.Entity{ID: e.ID, Name: e.Name, Label: e.Label, Labels: e.Labels, Reference: e.Reference, Fields: []schema.Field{}}
 	for _, f := range e.Fields {
 		if !v.fieldVisible(e.Name, f.Name) {
 			continue

@@ -40,7 +40,7 @@ func decodeBody(body []byte) (map[string]any, error) {
 		var se *strictjson.Error
 		errors.As(err, &se)
 		return nil, &Error{Status: 422, Code: CodeInvalid, Message: "the body cannot be read as sent: " + se.Error(),
-			Details: schema.Problems{{Path: se.Pointer, Message: se.Message}}}
+			Details: schema.Problems{{Path: se.Pointer, Code: ProblemInvalidText, Params: pointerField(se.Pointer), Message: se.Message}}}
 	}
 	return obj, nil
 }
@@ -64,11 +64,11 @@ func (s *Service) validate(info *entityInfo, body map[string]any, create bool) (
 		switch {
 		case k == "version" && !create:
 		case f == nil:
-			problems.Add("/"+pointerEscaper.Replace(k), "unknown field %q", k)
+			addProblem(&problems, "/"+pointerEscaper.Replace(k), k, ProblemUnknownField, nil, "unknown field %q", k)
 		case readOnly[k]:
-			problems.Add("/"+k, "%s is set by the server and cannot be written", k)
+			addProblem(&problems, "/"+k, k, ProblemReadOnly, map[string]any{"reason": "system"}, "%s is set by the server and cannot be written", k)
 		case f.Type.Computed():
-			problems.Add("/"+k, "%s is a computed %s field and cannot be written", k, f.Type)
+			addProblem(&problems, "/"+k, k, ProblemReadOnly, map[string]any{"reason": "computed"}, "%s is a computed %s field and cannot be written", k, f.Type)
 		}
 	}
 	var (
@@ -89,17 +89,17 @@ func (s *Service) validate(info *entityInfo, body map[string]any, create bool) (
 		}
 		if !present {
 			if create && f.Required {
-				problems.Add("/"+f.Name, "%s is required", f.Name)
+				addProblem(&problems, "/"+f.Name, f.Name, ProblemRequired, nil, "%s is required", f.Name)
 			}
 			continue
 		}
 		v, err := coerce(f, raw)
 		if err != nil {
-			problems.Add("/"+f.Name, "%s %v", f.Name, err)
+			addValueProblem(&problems, "/"+f.Name, f.Name, err)
 			continue
 		}
 		if f.Required && blank(v) {
-			problems.Add("/"+f.Name, "%s is required", f.Name)
+			addProblem(&problems, "/"+f.Name, f.Name, ProblemRequired, nil, "%s is required", f.Name)
 			continue
 		}
 		fields = append(fields, f)
@@ -181,7 +181,14 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 		default:
 			continue
 		}
-		missing := func() { problems.Add("/"+f.Name, "%s: no %s with id %q", f.Name, what, id) }
+		missing := func() {
+			target := f.Entity
+			if f.Type == schema.User {
+				target = "user"
+			}
+			addProblem(&problems, "/"+f.Name, f.Name, ProblemRefMissing, map[string]any{"target": target, "value": id},
+				"%s: no %s with id %q", f.Name, what, id)
+		}
 		q, args := "SELECT 1 FROM "+store.Quote(table)+` WHERE "id" = ?`, []any{id}
 		switch {
 		case g == nil || g.all:
@@ -212,14 +219,14 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 func (s *Service) checkFieldRules(info *entityInfo, c Caller, body map[string]any) (schema.Problems, error) {
 	hidden, readonly := s.fieldRules(info, c)
 	var problems schema.Problems
-	var ro []schema.Problem
+	var ro schema.Problems
 	for k := range body {
 		switch {
 		case hidden[k]:
 			delete(body, k)
-			problems.Add("/"+pointerEscaper.Replace(k), "unknown field %q", k)
+			addProblem(&problems, "/"+pointerEscaper.Replace(k), k, ProblemUnknownField, nil, "unknown field %q", k)
 		case readonly[k]:
-			ro = append(ro, schema.Problem{Path: "/" + k, Message: k + " is read-only for your role"})
+			addProblem(&ro, "/"+k, k, ProblemReadOnly, map[string]any{"reason": "role"}, "%s is read-only for your role", k)
 		}
 	}
 	if len(ro) > 0 {
@@ -430,11 +437,11 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 	}
 	var version any
 	if rawVersion, ok := obj["version"]; !ok {
-		problems.Add("/version", "version is required: send the version you read, so a concurrent change is not overwritten")
+		addProblem(&problems, "/version", "version", ProblemRequired, nil, "version is required: send the version you read, so a concurrent change is not overwritten")
 	} else if v, err := coerce(&schema.Field{Name: "version", Type: schema.Integer}, rawVersion); err != nil {
-		problems.Add("/version", "version %v", err)
+		addValueProblem(&problems, "/version", "version", err)
 	} else if v == nil {
-		problems.Add("/version", "version must be the version you read, not null")
+		addProblem(&problems, "/version", "version", ProblemRequired, nil, "version must be the version you read, not null")
 	} else {
 		version = v
 	}
@@ -688,7 +695,15 @@ func (s *Service) writeError(err error) error {
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"), strings.Contains(msg, "SQLSTATE 23503"):
 		return errorf(409, CodeReferenced, "other records refer to this record (or a referenced record is missing)")
 	case strings.Contains(msg, "UNIQUE constraint failed"), strings.Contains(msg, "SQLSTATE 23505"):
-		return errorf(409, CodeDuplicate, "another record already has this value in a unique field")
+		e := errorf(409, CodeDuplicate, "another record already has this value in a unique field")
+		cols := uniqueColumns(err)
+		var ps schema.Problems
+		for _, c := range cols {
+			addProblem(&ps, "/"+c, c, ProblemDuplicate, map[string]any{"fields": cols},
+				"another record already has this %s", c)
+		}
+		e.Details = ps
+		return e
 	}
 	return fmt.Errorf("records: %w", err)
 }

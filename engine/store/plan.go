@@ -81,6 +81,7 @@ func (db *DB) plan(ctx context.Context, q querier, old, new *schema.App, allow b
 	if err := p.build(ctx); err != nil {
 		return nil, err
 	}
+	p.metaSteps() // metaplan.go: forms, roles, labels, scripts
 	return p.plan, nil
 }
 

@@ -5,6 +5,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, ApiError, type ApplyResult, type FieldType } from "../api";
 import { dropDraft, loadDraft } from "../designer/drafts";
+import { useServerDraft } from "../designer/serverDraft";
+import { DraftBar } from "./DraftBar";
 import {
   addEntity, COMPUTED, FIELD_TYPES, fieldKey, hasErrors, insertField, mapErrors, moveField, NAME_RE, newField, noErrors,
   removeEntity, removeField, setFieldType, updateEntity, updateField, type DDoc, type DesignErrors, type DField,
@@ -84,6 +86,12 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
     // Only a different app reloads; #/design/x/new → #/design/x after the first publish keeps the screen.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [app]);
+
+  // Every change is saved on the server as this admin's draft (serverDraft.ts).
+  const serverDraft = useServerDraft(app, doc, dirty, stored ? doc?.version ?? 0 : 0, (d) => {
+    setDoc(normalize(d));
+    setDirty(true);
+  });
 
   if (loadError) return <section className="page"><ErrorBox error={loadError} onRetry={() => void load()} /></section>;
   if (!doc) return <Loading />;
@@ -197,6 +205,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
       const r = await api.applyApp(sent, { allowDestructive });
       setPlan(null);
       dropDraft(app);
+      void serverDraft.discard().catch(() => undefined);
       await load(true);
       setPublished(r.version);
       if (draft) navigate({ name: "design", app });
@@ -241,6 +250,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         </div>
       </div>
       {dirty && stored && <p className="muted small" data-testid="designer-dirty">{t("design.unsaved")}</p>}
+      <DraftBar {...serverDraft} onDiscard={() => void serverDraft.discard().then(() => load(), () => undefined)} />
       {published !== null && (
         <div className="alert alert-ok" role="status" data-testid="publish-ok">{t("design.published", { n: published })}</div>
       )}

@@ -10,6 +10,7 @@ import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
 import { rememberRecord, useNames, type NameKey } from "../names";
 import { href, navigate, rememberListQuery } from "../router";
+import { SavedViews } from "./SavedViews";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
@@ -128,6 +129,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           </a>
         </div>
       </div>
+      <SavedViews app={app.name} entity={entity.name} current={{ view, by: by?.name, filter, sort }} onPick={(p) => set(p, false)} />
       {by && (view === "kanban" ? boards : dates).length > 1 && (
         <label className="inline-field view-by">
           <span className="small muted">{view === "kanban" ? t("view.groupBy") : t("view.dateField")}</span>

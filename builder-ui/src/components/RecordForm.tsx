@@ -8,6 +8,7 @@ import {
 import { useI18n, type MessageKey } from "../i18n";
 import { href, listHref, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
+import { problemText, type Problem } from "../problems";
 import { RefPicker, UserPicker } from "./RefPicker";
 import { useNames } from "../names";
 
@@ -27,13 +28,13 @@ export function fieldOfPath(path: string, fields: Field[]): string | null {
   return name && fields.some((f) => f.name === name) ? name : null;
 }
 
-export function splitDetails(err: ApiError, fields: Field[]): { byField: Record<string, string[]>; general: string[] } {
+export function splitDetails(err: ApiError, fields: Field[], text: (d: Problem) => string = (d) => d.message): { byField: Record<string, string[]>; general: string[] } {
   const byField: Record<string, string[]> = {};
   const general: string[] = [];
   for (const d of err.details) {
     const f = fieldOfPath(d.path ?? "", fields);
-    if (f) (byField[f] ??= []).push(d.message);
-    else general.push(d.path ? `${d.path}: ${d.message}` : d.message);
+    if (f) (byField[f] ??= []).push(text(d));
+    else general.push(d.path ? `${d.path}: ${text(d)}` : text(d));
   }
   return { byField, general };
 }
@@ -146,7 +147,9 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
         setErrors(byField);
         setBanner({ kind: "script", message: err.message, script: err.script });
       } else if (err instanceof ApiError && err.details.length > 0 && (err.status === 422 || err.status === 403 || err.status === 409)) {
-        const { byField, general } = splitDetails(err, fields);
+        // Problems in the user's language, with the field's label (problems.ts).
+        const label = (n: string) => { const f = fields.find((x) => x.name === n); return f ? fieldLabel(f) : n; };
+        const { byField, general } = splitDetails(err, fields, (d) => problemText(d, t, label));
         setErrors(byField);
         setBanner(err.status === 422 ? { kind: "validation", messages: general } : { kind: "error", error: err });
       } else {

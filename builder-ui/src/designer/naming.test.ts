@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadPinyin, nameFromLabel, uniqueName } from "./naming";
+// Label → name vectors shared with the server (schema/derive_test.go).
+import vectors from "../../../schema/testdata/names.json";
 
 beforeAll(() => loadPinyin());
 
@@ -29,4 +31,15 @@ describe("uniqueName", () => {
     expect(uniqueName("store", (n) => taken.has(n))).toBe("store_3");
     expect(uniqueName("deal", (n) => taken.has(n))).toBe("deal");
   });
+});
+
+// The server derives the same names (schema.NameFromLabel); both test
+// these vectors, so the live preview shows what publishing will give.
+
+describe("nameFromLabel agrees with the server", () => {
+  for (const [label, name] of vectors.vectors as [string, string][]) {
+    it(`${JSON.stringify(label)} → ${JSON.stringify(name)}`, () => {
+      expect(nameFromLabel(label)).toBe(name);
+    });
+  }
 });

@@ -1,0 +1,95 @@
+// Saved views of a list as tabs (GET/POST/DELETE /api/data/{app}/{entity}/views):
+// the user's own and those an admin shared with their roles. Picking a tab
+// puts its view, field, filter and sort in the URL; "Save view" keeps the
+// current ones under a name. The server checks a view's filter and sort
+// under its creator's rules.
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, getToken } from "../api";
+import { useI18n } from "../i18n";
+
+export interface SavedView {
+  id: string;
+  name: string;
+  labels?: Record<string, string>;
+  kind: string;
+  filter: string;
+  sort: string;
+  options?: { by?: string };
+  roles: string[];
+  owner: string;
+  version: number;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", "X-Forma-Client": "web" };
+  const token = getToken();
+  if (token) headers.Authorization = "Bearer " + token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) {
+    const e = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? "http_" + res.status, e?.message ?? "");
+  }
+  return data as T;
+}
+
+export function SavedViews({ app, entity, current, onPick }: {
+  app: string; entity: string;
+  current: { view: string; by?: string; filter: string; sort: string };
+  onPick: (p: Record<string, string | null>) => void;
+}) {
+  const { t, lang } = useI18n();
+  const [views, setViews] = useState<SavedView[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const base = `/api/data/${encodeURIComponent(app)}/${encodeURIComponent(entity)}/views`;
+  const load = useCallback(() => {
+    call<{ items: SavedView[] }>("GET", base).then(
+      (r) => setViews((r?.items ?? []).filter((v) => v && typeof v.id === "string").map((v) => ({ ...v, roles: v.roles ?? [] }))),
+      () => setViews([]));
+  }, [base]);
+  useEffect(load, [load]);
+
+  const save = async () => {
+    const name = window.prompt(t("views.namePrompt"));
+    if (!name?.trim()) return;
+    setError(null);
+    try {
+      await call("POST", base, { name: name.trim(), kind: current.view, filter: current.filter, sort: current.sort,
+        options: current.by ? { by: current.by } : {} });
+      load();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const remove = async (v: SavedView) => {
+    try {
+      await call("DELETE", `${base}/${encodeURIComponent(v.id)}`);
+      load();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const active = (v: SavedView) => v.filter === current.filter && v.sort === current.sort && v.kind === current.view;
+
+  return (
+    <div className="saved-views tabs" role="tablist" aria-label={t("views.title")} data-testid="saved-views">
+      {views.map((v) => (
+        <span key={v.id} className="saved-view">
+          <button type="button" role="tab" aria-selected={active(v)} className={"btn btn-small" + (active(v) ? " btn-active" : "")}
+            data-testid={`saved-view-${v.id}`}
+            onClick={() => onPick({ view: v.kind === "list" ? null : v.kind, by: v.options?.by ?? null, filter: v.filter || null, sort: v.sort || null })}>
+            {v.labels?.[lang] || v.name}{v.roles.length > 0 ? " · " + t("views.shared") : ""}
+          </button>
+          {v.roles.length === 0 && (
+            <button type="button" className="btn btn-small btn-link" aria-label={t("views.delete")} data-testid={`saved-view-delete-${v.id}`}
+              onClick={() => void remove(v)}>×</button>
+          )}
+        </span>
+      ))}
+      <button type="button" className="btn btn-small" data-testid="saved-view-save" onClick={() => void save()}>{t("views.save")}</button>
+      {error && <span className="error small" role="alert" data-testid="saved-view-error">{error}</span>}
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+package records
+
+import (
+	"github.com/formaapp/forma/engine/filter"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
+)
+
+// callerFilter resolves a list filter's names for one caller, following a
+// ref one hop (filter.RefResolver): store.name ~ "静安" compares the name of
+// the store records the caller may read, under the target entity's row and
+// field rules, so a filter finds no more through a ref than the caller
+// could read of the target directly. A target field hidden from them is an
+// unknown field, as on the target itself.
+type callerFilter struct {
+	s    *Service
+	info *entityInfo // as the caller sees it (visible)
+	c    Caller
+}
+
+func (r callerFilter) Column(name string) (filter.Column, bool) { return r.info.Column(name) }
+
+func (r callerFilter) Ref(name string) (filter.Ref, bool) {
+	f := r.info.byName[name]
+	if f == nil || f.Type != schema.Ref {
+		return filter.Ref{}, false
+	}
+	t := r.s.infoOf(r.info.app, f.Entity)
+	if t == nil {
+		return filter.Ref{}, false
+	}
+	g, err := r.s.grant(t, r.c, schema.OpRead)
+	if err != nil {
+		return filter.Ref{}, false
+	}
+	tv := r.s.visible(t, r.c)
+	ref := filter.Ref{SQL: store.Quote(f.Name), Table: store.Quote(t.table), Target: targetColumns{tv, r.s.perReaderFields(t)},
+		Enc: r.s.encodeLiteral(tv, &r.c)}
+	switch {
+	case g.none:
+		ref.None = true
+	case !g.all:
+		ref.Where, ref.Args = g.where, g.args
+	}
+	return ref, true
+}
+
+// targetColumns are a ref target's fields a filter may compare: those the
+// caller sees, less rollups whose value depends on the reader.
+type targetColumns struct {
+	info      *entityInfo
+	perReader map[string]bool
+}
+
+func (t targetColumns) Column(name string) (filter.Column, bool) {
+	if t.perReader[name] {
+		return filter.Column{}, false
+	}
+	return t.info.Column(name)
+}
+
+// perReaderFields names the rollups of info counted per reader.
+func (s *Service) perReaderFields(info *entityInfo) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range info.fields {
+		if f.Type == schema.Rollup && f.Rollup.PerReader() {
+			m[f.Name] = true
+		}
+	}
+	return m
+}
