@@ -35,10 +35,14 @@ const (
 
 // kitApp is the test app: "item" holds one field of every type, "account"
 // is what item refs point at (restrict), "note" refs item with setNull, and
-// "secret" is a sentinel that injection attempts must leave alone.
+// "secret" is a sentinel that injection attempts must leave alone. Its
+// scripts may run for 2 s: the tests that use it are not about script time
+// limits (logic_test.go's shop app is), and on a loaded 2-core machine a
+// trivial formula's wall time can pass the default 100 ms.
 const kitApp = `{
   "name": "kit",
   "label": "Test kit",
+  "settings": {"scriptTimeoutMs": 2000},
   "entities": [
     {"id": "e_account", "name": "account", "fields": [
       {"id": "a1", "name": "name", "type": "text", "required": true, "maxLength": 100},

@@ -66,13 +66,9 @@ func (e *env) peer(db *store.DB) *env {
 	return p
 }
 
-// kitNotesAs is the kit app with item's notes field (id i2) renamed. Its
-// scripts may run for 2 s: these tests load a 2-core machine with a hundred
-// clients, where a trivial formula's wall time can pass the default 100 ms
-// limit, and they are about migrations, not script time limits.
+// kitNotesAs is the kit app with item's notes field (id i2) renamed.
 func kitNotesAs(notes string) string {
-	doc := strings.Replace(kitApp, `"name": "notes",`, `"name": "`+notes+`",`, 1)
-	return strings.Replace(doc, `"label": "Test kit",`, `"label": "Test kit", "settings": {"scriptTimeoutMs": 2000},`, 1)
+	return strings.Replace(kitApp, `"name": "notes",`, `"name": "`+notes+`",`, 1)
 }
 
 // A migration applied through one server holds on another from its very
@@ -160,9 +156,6 @@ func TestMigrationSeenByOtherServer(t *testing.T) {
 // answers what that document says (the field it named is unknown: 422).
 func TestRequestsRacingMigration(t *testing.T) {
 	eachPair(t, func(t *testing.T, a, b *env) {
-		if st, body := a.do("POST", "/api/meta/apps", kitNotesAs("notes")); st != 201 {
-			t.Fatalf("apply the kit with a 2 s script limit: %d %v", st, body)
-		}
 		const clients = 100
 		names := [2]string{"notes", "memo"}
 		var (
