@@ -4,8 +4,8 @@
 // see money and references by name in the list, edit a cell in place (and
 // meet the server's refusal on the cell), move a kanban card (and see a
 // refused move snap back with the reason), look at the month in the
-// calendar, read the history ("web"), invite a rep in the Admin area, and
-// (first run) open the invitation link as the rep to choose a password.
+// calendar, read the history ("web"), invite a rep in the Admin area, look at
+// its Jobs tab, and (first run) open the invitation link as the rep to choose a password.
 // Before that, in Chinese at 1280×800: a Chinese-named app built by dragging,
 // its API names derived from the labels (pinyin) as they are typed.
 // Screenshots: e2e/screenshots/day-<lang>-<width>-NN-<step>.png.
@@ -145,6 +145,22 @@ export async function day({ browser, base, shots, api, email, password }) {
     await tid("admin-tab-audit").click();
     await tid("audit-row").first().waitFor();
     await shot("admin-audit");
+    // Jobs: the counts by state; on the first run, an after-hook that always
+    // fails (a durable job), discarded after its attempts, with the error of
+    // every attempt and a Retry button.
+    await tid("admin-tab-jobs").click();
+    await tid("job-states").waitFor();
+    if (cfg.first) {
+      const job = await failingJob(api, token);
+      await tid("job-state-discarded").click();
+      await page.waitForURL(/state=discarded/);
+      await tid(`job-row-${job.id}`).getByTestId("job-retry").waitFor();
+      await tid(`job-row-${job.id}`).getByTestId("job-expand").click();
+      await tid("job-errors").waitFor();
+    } else {
+      await page.locator('[data-testid^="job-row-"], [data-testid="jobs-empty"]').first().waitFor();
+    }
+    await shot("admin-jobs");
 
     if (cfg.first) {
       // The rep opens the link, chooses a password, and is signed in.
@@ -209,6 +225,26 @@ async function seed(api, token) {
   const other = await api(token, "POST", "/api/data/pipeline/account", { name: "徐汇店", industry: "retail" });
   await api(token, "POST", "/api/data/pipeline/opportunity", { title: "Xuhui deal", account: other.id, stage: "won", amount: "5000" });
   return { acct, opp, month };
+}
+
+// failingJob publishes a small app whose afterSave hook throws, saves a
+// record, and waits until its after-hook job has failed every attempt and is
+// discarded (5 attempts, about 15 s of backoff).
+async function failingJob(api, token) {
+  await api(token, "POST", "/api/meta/apps", {
+    name: "jobs_demo", label: "Jobs demo",
+    entities: [{ name: "note", fields: [{ id: "n1", name: "title", type: "text" }], hooks: { afterSave: "note#afterSave" } }],
+    scripts: { note: "function afterSave(record, ctx) { throw new Error('the mail server is down'); }" },
+  });
+  await api(token, "POST", "/api/data/jobs_demo/note", { title: "hello" });
+  const until = Date.now() + 90000;
+  while (Date.now() < until) {
+    const page = await api(token, "GET", "/api/admin/jobs?state=discarded");
+    const job = page.items.find((j) => j.errors.length === j.maxAttempts);
+    if (job) return job;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error("the failing after-hook job was not discarded within 90 s");
 }
 
 // dragTo drags with the mouse in small steps, as a person does (@dnd-kit

@@ -297,6 +297,37 @@ export interface AuditRecord {
   ip?: string;
 }
 
+// Jobs: the durable job queue as the admin sees it (GET /api/admin/jobs).
+export const JOB_STATES = ["queued", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"] as const;
+
+export interface JobAttemptError {
+  attempt: number;
+  at: string;
+  error: string;
+}
+
+export interface Job {
+  id: number;
+  kind: string;
+  state: string;
+  queue?: string;
+  attempt: number;
+  maxAttempts: number;
+  createdAt: string;
+  nextRunAt?: string;
+  attemptedAt?: string;
+  finalizedAt?: string;
+  lastError?: string;
+  errors: JobAttemptError[];
+  args: unknown;
+}
+
+export interface JobPage {
+  items: Job[];
+  nextCursor?: string;
+  counts: Record<string, number>;
+}
+
 // DirectoryUser is what any signed-in user may know of a colleague.
 export interface DirectoryUser {
   id: string;
@@ -363,6 +394,10 @@ export const api = {
   deleteTeam: (id: string) => request<unknown>("DELETE", `/api/admin/teams/${seg(id)}`),
   audit: (p: { action?: string; limit?: number; cursor?: string } = {}) =>
     request<{ items: AuditRecord[]; nextCursor?: string | null }>("GET", "/api/admin/audit" + query(p)),
+  jobs: (p: { state?: string; kind?: string; limit?: number; cursor?: string } = {}) =>
+    request<JobPage>("GET", "/api/admin/jobs" + query(p)),
+  retryJob: (id: number) => request<Job>("POST", `/api/admin/jobs/${id}/retry`),
+  cancelJob: (id: number) => request<Job>("POST", `/api/admin/jobs/${id}/cancel`),
   history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
     request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
 };

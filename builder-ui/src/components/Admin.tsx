@@ -1,16 +1,18 @@
 // The Admin area (admins): users — invite (a one-time link to choose a
 // password), name, roles, team, deactivate/reactivate, reset password —
-// nested teams, and the audit log with its action filter. Everything goes
+// nested teams, the audit log with its action filter, and the durable jobs
+// (AdminJobs.tsx). Everything goes
 // through /api/admin/*, so the server's checks apply (an admin cannot
 // deactivate themselves, a team in use cannot be deleted…).
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, type AdminUser, type AuditRecord, type Team } from "../api";
 import { useI18n, type MessageKey } from "../i18n";
 import { href } from "../router";
+import { Jobs } from "./AdminJobs";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 
-export type AdminTab = "users" | "teams" | "audit";
-const TABS: AdminTab[] = ["users", "teams", "audit"];
+export type AdminTab = "users" | "teams" | "audit" | "jobs";
+const TABS: AdminTab[] = ["users", "teams", "audit", "jobs"];
 const DEFAULT_ROLES = ["rep", "manager", "executive"];
 export const AUDIT_ACTIONS = [
   "login", "login_failed", "logout", "token_create", "token_revoke", "app_apply", "user_create", "user_update",
@@ -70,6 +72,7 @@ export function Admin({ tab, meId }: { tab?: string; meId?: string }) {
       {current === "users" && <Users meId={meId} />}
       {current === "teams" && <Teams />}
       {current === "audit" && <Audit />}
+      {current === "jobs" && <Jobs />}
     </section>
   );
 }
