@@ -25,5 +25,9 @@ export default defineConfig({
     restoreMocks: true,
     // Datetime tests convert between local time and RFC 3339: pin the zone.
     env: { TZ: "Asia/Shanghai" },
+    // The designer's drag tests render the whole designer; on a loaded
+    // 2-core machine one took over vitest's default 5 s. They assert
+    // behaviour, not speed.
+    testTimeout: 20000,
   },
 });
