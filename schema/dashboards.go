@@ -304,6 +304,20 @@ func (a *App) checkWidgetShape(p *Problems, wp string, w *Widget) {
 	if (w.Stacked || w.Horizontal) && w.Type != WidgetBar {
 		p.Add(wp, "stacked and horizontal belong to bar widgets")
 	}
+	// Count distinct does not add up across groups, so "other" and pivot
+	// totals (summed from the groups) cannot carry it.
+	if q.Other || (w.Type == WidgetPivot && (w.Totals == nil || *w.Totals)) {
+		for i, m := range q.Measures {
+			if x, err := ParseMeasure(m.Expr); err == nil {
+				for _, a := range x.Aggs() {
+					if a.Agg == "count_distinct" {
+						p.Add(wp+ptr("query", "measures", i, "expr"), "count_distinct does not add up into \"other\" or pivot totals; drop other or set \"totals\": false")
+						break
+					}
+				}
+			}
+		}
+	}
 	nd := len(q.Dimensions)
 	switch w.Type {
 	case WidgetKPI:
@@ -450,6 +464,18 @@ func (a *App) checkQuery(p *Problems, qp string, q *Query, d *Dashboard) {
 	}
 	if q.Limit < 0 || q.Limit > 10000 {
 		p.Add(qp+"/limit", "limit must be between 1 and 10000")
+	}
+	if q.Other && d == nil {
+		for i, m := range q.Measures {
+			if x, err := ParseMeasure(m.Expr); err == nil {
+				for _, a := range x.Aggs() {
+					if a.Agg == "count_distinct" {
+						p.Add(qp+ptr("measures", i, "expr"), "count_distinct does not add up into \"other\"")
+						break
+					}
+				}
+			}
+		}
 	}
 	if q.Other && (q.Limit == 0 || len(q.Dimensions) != 1) {
 		p.Add(qp+"/other", "other sums up the rows after the top N: it needs a limit and exactly one dimension")
