@@ -170,3 +170,188 @@ func TestDashBuckets(t *testing.T) {
 		}
 	})
 }
+
+// TestDashTopNAndPivot: top 3 products by takings with the rest as
+// "other", and the month × region pivot with row, column and grand totals
+// (an average total is over the rows, not the cells); drill-downs list
+// exactly the counted orders.
+func TestDashTopNAndPivot(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newShop(t, db)
+		d := s.dash("admin", "")
+		byProduct := map[string]*agg{}
+		var all agg
+		for _, o := range s.orders {
+			if byProduct[o.product] == nil {
+				byProduct[o.product] = &agg{}
+			}
+			byProduct[o.product].add(o)
+			all.add(o)
+		}
+		ranked := sortedKeys(byProduct)
+		sort.SliceStable(ranked, func(i, j int) bool { return byProduct[ranked[i]].sum.GreaterThan(byProduct[ranked[j]].sum) })
+		rows := rowsOf(widgetOf(t, d, "top"))
+		if len(rows) != 4 || rows[3]["other"] != true {
+			t.Fatalf("top 3 and other: %v", rows)
+		}
+		rest := all.sum
+		restN := all.n
+		for i := 0; i < 3; i++ {
+			if keys(rows[i])[0] != ranked[i] {
+				t.Errorf("rank %d is %v, want %s", i+1, keys(rows[i])[0], ranked[i])
+			}
+			if labels := rows[i]["labels"].([]any); labels[0] == "" || labels[0] == ranked[i] {
+				t.Errorf("a product shows by its name: %v", labels)
+			}
+			wantDec(t, fmt.Sprintf("rank %d", i+1), vals(rows[i])[0], byProduct[ranked[i]].sum)
+			rest = rest.Sub(byProduct[ranked[i]].sum)
+			restN -= byProduct[ranked[i]].n
+			s.checkDrill("admin", fmt.Sprintf("rank %d", i+1), rows[i], 1, 0)
+		}
+		wantDec(t, "other", vals(rows[3])[0], rest)
+		wantDec(t, "other count", vals(rows[3])[1], decimal.NewFromInt(int64(restN)))
+		s.checkDrill("admin", "other", rows[3], 1, 0)
+
+		// Pivot: month (Shanghai) × the store's region.
+		type cell struct{ month, region string }
+		cells, byMonth, byRegion := map[cell]*agg{}, map[string]*agg{}, map[string]*agg{}
+		for _, o := range s.orders {
+			c := cell{bucketOf(o.at, "month"), s.region[o.store]}
+			for _, a := range []**agg{ptrTo(cells, c), ptrTo(byMonth, c.month), ptrTo(byRegion, c.region)} {
+				if *a == nil {
+					*a = &agg{}
+				}
+				(*a).add(o)
+			}
+		}
+		pw := widgetOf(t, d, "regions")
+		avgOf := func(a *agg) decimal.Decimal { return a.sum.DivRound(decimal.NewFromInt(int64(a.withAmount)), 6) }
+		seen := 0
+		for _, r := range rowsOf(pw) {
+			k := keys(r)
+			region, _ := k[1].(string)
+			a := cells[cell{k[0].(string), region}]
+			if a == nil {
+				t.Errorf("unexpected cell %v", k)
+				continue
+			}
+			seen++
+			wantDec(t, fmt.Sprint("cell ", k), vals(r)[0], decimal.NewFromInt(int64(a.n)))
+			wantDec(t, fmt.Sprint("cell sum ", k), vals(r)[1], a.sum)
+			wantDec(t, fmt.Sprint("cell avg ", k), vals(r)[2], avgOf(a))
+			s.checkDrill("admin", fmt.Sprint("cell ", k), r, 0, 1)
+		}
+		if seen != len(cells) {
+			t.Errorf("pivot has %d cells, want %d", seen, len(cells))
+		}
+		pv := pw["pivot"].(map[string]any)
+		for _, rt := range pv["rowTotals"].([]any) {
+			r := rt.(map[string]any)
+			a := byMonth[keys(r)[0].(string)]
+			wantDec(t, fmt.Sprint("month total ", keys(r)), vals(r)[1], a.sum)
+			wantDec(t, fmt.Sprint("month avg ", keys(r)), vals(r)[2], avgOf(a))
+			s.checkDrill("admin", fmt.Sprint("month total ", keys(r)), r, 0, 1)
+		}
+		for _, ct := range pv["colTotals"].([]any) {
+			r := ct.(map[string]any)
+			region, _ := keys(r)[1].(string)
+			a := byRegion[region]
+			wantDec(t, "region total "+region, vals(r)[1], a.sum)
+			wantDec(t, "region count "+region, vals(r)[0], decimal.NewFromInt(int64(a.n)))
+			s.checkDrill("admin", "region total "+region, r, 0, 1)
+		}
+		total := pv["total"].(map[string]any)
+		wantDec(t, "grand total", vals(total)[1], all.sum)
+		wantDec(t, "grand avg", vals(total)[2], avgOf(&all))
+	})
+}
+
+func ptrTo[K comparable](m map[K]*agg, k K) **agg {
+	if m[k] == nil {
+		m[k] = nil
+	}
+	p := new(*agg)
+	*p = m[k]
+	if *p == nil {
+		*p = &agg{}
+		m[k] = *p
+	}
+	return p
+}
+
+// TestDashMeasures: arithmetic over aggregates, min, max, avg, count
+// distinct and a ref shown by its label, per store, against sums computed
+// here; decimals add up exactly.
+func TestDashMeasures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newShop(t, db)
+		r := s.adhoc("admin", map[string]any{"entity": "sale", "measures": []any{
+			map[string]any{"name": "weighted", "expr": "sum(amount * probability) / 100"},
+			map[string]any{"name": "per_order", "expr": "sum(amount) / count()"},
+			map[string]any{"name": "lo", "expr": "min(amount)"},
+			map[string]any{"name": "hi", "expr": "max(amount)"},
+			map[string]any{"name": "avg_qty", "expr": "avg(qty)"},
+			map[string]any{"name": "products", "expr": "count_distinct(product)"},
+			map[string]any{"name": "n", "expr": "count(amount)"},
+			map[string]any{"name": "total", "expr": "sum(amount)"},
+			map[string]any{"name": "margin", "expr": "(sum(amount) - sum(cost)) / sum(amount) * 100"},
+		}, "dimensions": []any{map[string]any{"field": "store"}}})
+		type want struct {
+			weighted, total, cost, qty decimal.Decimal
+			n, withAmount, rows        int
+			lo, hi                     *decimal.Decimal
+			products                   map[string]bool
+		}
+		ws := map[string]*want{}
+		for _, o := range s.orders {
+			w := ws[o.store]
+			if w == nil {
+				w = &want{products: map[string]bool{}}
+				ws[o.store] = w
+			}
+			w.rows++
+			w.qty = w.qty.Add(decimal.NewFromInt(o.qty))
+			w.products[o.product] = true
+			w.cost = w.cost.Add(o.cost)
+			if o.amount != nil {
+				w.withAmount++
+				w.total = w.total.Add(*o.amount)
+				w.weighted = w.weighted.Add(o.amount.Mul(decimal.NewFromInt(o.probability)))
+				if w.lo == nil || o.amount.LessThan(*w.lo) {
+					w.lo = o.amount
+				}
+				if w.hi == nil || o.amount.GreaterThan(*w.hi) {
+					w.hi = o.amount
+				}
+			}
+		}
+		rows := rowsOf(r)
+		if len(rows) != len(ws) {
+			t.Fatalf("%d stores, want %d: %v", len(rows), len(ws), rows)
+		}
+		for _, row := range rows {
+			id, _ := keys(row)[0].(string)
+			w := ws[id]
+			v := vals(row)
+			wantDec(t, id+" weighted", v[0], w.weighted.DivRound(decimal.NewFromInt(100), 6))
+			wantDec(t, id+" per order", v[1], w.total.DivRound(decimal.NewFromInt(int64(w.rows)), 6))
+			wantDec(t, id+" min", v[2], *w.lo)
+			wantDec(t, id+" max", v[3], *w.hi)
+			wantDec(t, id+" avg qty", v[4], w.qty.DivRound(decimal.NewFromInt(int64(w.rows)), 6))
+			wantDec(t, id+" products", v[5], decimal.NewFromInt(int64(len(w.products))))
+			wantDec(t, id+" count(amount) skips nulls", v[6], decimal.NewFromInt(int64(w.withAmount)))
+			wantDec(t, id+" exact sum", v[7], w.total)
+			m := w.total.Sub(w.cost).DivRound(w.total, 6).Mul(decimal.NewFromInt(100))
+			if got := dec(t, v[8]); got == nil || got.Sub(m).Abs().GreaterThan(decimal.RequireFromString("0.001")) {
+				t.Errorf("%s margin = %v, want %s", id, v[8], m)
+			}
+			label := row["labels"].([]any)[0]
+			if id != "" && (label == "" || label == id) {
+				t.Errorf("store %s shows as %v, want its name", id, label)
+			}
+			if id == "" && keys(row)[0] != nil {
+				t.Errorf("orders without a store group under null: %v", row)
+			}
+		}
+	})
+}

@@ -341,7 +341,9 @@ func (cp *compiler) agg(a *schema.MeasureExpr) (int, error) {
 				ap.typ = t
 			}
 		}
-		ap.scale, ap.real = scale, real
+		if a.Agg != "count" && a.Agg != "count_distinct" {
+			ap.scale, ap.real = scale, real // a count is a plain number of rows
+		}
 		switch a.Agg {
 		case "count":
 			ap.sql = "COUNT(" + x + ")"

@@ -107,9 +107,17 @@ type Result struct {
 	Cached bool    `json:"cached"`
 	// Error is set instead of data when the widget cannot be answered for
 	// this viewer (a hidden field, an entity they may not read).
-	Error *records.Error `json:"error,omitempty"`
+	Error *WidgetError `json:"error,omitempty"`
 
 	reads []string
+}
+
+// WidgetError is why a widget has no data for this viewer, in the error
+// shape of the API.
+type WidgetError struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // Period is the resolved period of an answer, local times in its zone.
@@ -202,7 +210,8 @@ func (e *Engine) Dashboard(ctx context.Context, c records.Caller, appName, name 
 				return nil, err
 			}
 			w := &d.Widgets[i]
-			r = &Result{ID: w.ID, Type: w.Type, Title: w.Title, Columns: []Column{}, Rows: []Row{}, Error: re}
+			r = &Result{ID: w.ID, Type: w.Type, Title: w.Title, Columns: []Column{}, Rows: []Row{},
+				Error: &WidgetError{Status: re.Status, Code: re.Code, Message: re.Message}}
 		}
 		out.Widgets = append(out.Widgets, r)
 	}
