@@ -369,3 +369,5 @@ func sortedKeys[V any](m map[string]V) []string {
 var _ = strings.Contains
 var _ = storetest.Each
 var _ json.Number
+
+func decNum(n int64) decimal.Decimal { return decimal.NewFromInt(n) }
