@@ -643,33 +643,36 @@ func (cp *compiler) bucketSQL(col string, t schema.FieldType, bucket string) str
 		}
 		return "date_trunc('" + bucket + "', " + x + ")"
 	}
-	local := col
+	// SQLite's date functions take the column and modifiers directly:
+	// date("at", '480 minutes') is the Shanghai day of a UTC text.
+	args := col
 	if t == schema.DateTime {
-		local = cp.sqliteLocal(col)
+		args = cp.sqliteLocal(col)
 	}
 	switch bucket {
 	case "hour":
-		return "strftime('%Y-%m-%dT%H:00', " + local + ")"
+		return "strftime('%Y-%m-%dT%H:00', " + args + ")"
 	case "day":
-		return "date(" + local + ")"
+		return "date(" + args + ")"
 	case "week":
-		return "date(" + local + ", 'weekday 0', '-6 days')"
+		return "date(" + args + ", 'weekday 0', '-6 days')"
 	case "month":
-		return "strftime('%Y-%m', " + local + ")"
+		return "strftime('%Y-%m', " + args + ")"
 	case "quarter":
-		return "(strftime('%Y', " + local + ") || '-Q' || ((CAST(strftime('%m', " + local + ") AS INTEGER) + 2) / 3))"
+		return "(strftime('%Y', " + args + ") || '-Q' || ((CAST(strftime('%m', " + args + ") AS INTEGER) + 2) / 3))"
 	}
-	return "strftime('%Y', " + local + ")"
+	return "strftime('%Y', " + args + ")"
 }
 
-// sqliteLocal converts a stored UTC datetime text to local time text. Over
-// a period in which the zone keeps one offset (Asia/Shanghai, or any zone
-// between its DST changes) that is a plain modifier; otherwise each value
-// goes through the Go function the store registers.
+// sqliteLocal is the arguments of an SQLite date function that read a
+// stored UTC datetime text as local time. Over a period in which the zone
+// keeps one offset (Asia/Shanghai, or any zone between its DST changes)
+// that is the column and a modifier; otherwise each value goes through the
+// Go function the store registers.
 func (cp *compiler) sqliteLocal(col string) string {
 	p := cp.p
 	if p.loc == time.UTC {
-		return "datetime(" + col + ")"
+		return col
 	}
 	lo, hi := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 	if p.period != nil {
@@ -679,7 +682,7 @@ func (cp *compiler) sqliteLocal(col string) string {
 		}
 	}
 	if off, ok := fixedOffset(p.loc, lo, hi); ok {
-		return "datetime(" + col + ", '" + strconv.Itoa(off/60) + " minutes')"
+		return col + ", '" + strconv.Itoa(off/60) + " minutes'"
 	}
 	return store.LocalTimeFunc + "(" + col + ", '" + p.loc.String() + "')"
 }
