@@ -355,3 +355,41 @@ func TestDashMeasures(t *testing.T) {
 		}
 	})
 }
+
+// TestDashDaylightSaving: buckets in a zone whose offset changes (New
+// York) are the zone's local days and hours, on both dialects.
+func TestDashDaylightSaving(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newShop(t, db)
+		// Around the night clocks go forward (2026-03-08 02:00 → 03:00).
+		for _, at := range []string{"2026-03-08T00:30:00-05:00", "2026-03-08T01:59:00-05:00", "2026-03-08T03:10:00-04:00", "2026-03-08T23:30:00-04:00"} {
+			tm, _ := time.Parse(time.RFC3339, at)
+			a := decimal.RequireFromString("1.00")
+			s.addOrder(seedOrder{owner: s.users["rep1"].ID, at: tm, amount: &a, qty: 1, cost: a, product: s.products[0]})
+		}
+		for _, bucket := range []string{"day", "hour"} {
+			want := map[string]int{}
+			for _, o := range s.orders {
+				l := o.at.In(ny)
+				k := l.Format("2006-01-02")
+				if bucket == "hour" {
+					k = l.Format("2006-01-02T15") + ":00"
+				}
+				want[k]++
+			}
+			r := s.adhoc("admin", map[string]any{"entity": "sale", "timeZone": "America/New_York",
+				"measures":   []any{map[string]any{"name": "n", "expr": "count()"}},
+				"dimensions": []any{map[string]any{"field": "at", "bucket": bucket}}})
+			got := map[string]int{}
+			for _, row := range rowsOf(r) {
+				if n := dec(t, vals(row)[0]).IntPart(); n > 0 {
+					got[keys(row)[0].(string)] = int(n)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s buckets in New York:\n got %v\nwant %v", bucket, got, want)
+			}
+		}
+	})
+}

@@ -171,20 +171,17 @@ func (e *Engine) compile(ctx context.Context, c records.Caller, app *schema.App,
 	for _, j := range p.joins {
 		keys = append(keys, j.scope.Key())
 	}
-	if strings.Contains(q.Filter, "@me") || hasUserDims(p) {
+	// A filter naming the viewer (@me, or a user parameter set to "me")
+	// answers per viewer, whatever their roles.
+	usesMe := strings.Contains(q.Filter, "@me")
+	for _, v := range params {
+		usesMe = usesMe || v == "me"
+	}
+	if usesMe {
 		keys = append(keys, "me="+c.UserID)
 	}
 	p.scopeKey = strings.Join(keys, "\x02")
 	return p, nil
-}
-
-func hasUserDims(p *plan) bool {
-	for _, d := range p.dims {
-		if d.kind == dimUser {
-			return true
-		}
-	}
-	return false
 }
 
 // readSet is every entity whose writes may change an answer over entity:

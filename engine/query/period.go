@@ -110,7 +110,9 @@ func bucketStart(t time.Time, bucket string) time.Time {
 func nextBucket(t time.Time, bucket string) time.Time {
 	switch bucket {
 	case "hour":
-		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location())
+		// Absolute time: the local hour after 01:00 on the night clocks go
+		// forward is 03:00, and time.Date would not say which 02:00 it means.
+		return t.Add(time.Hour)
 	case "day":
 		return t.AddDate(0, 0, 1)
 	case "week":

@@ -54,8 +54,11 @@ func bindValue(v filter.Value, params map[string]string) (filter.Value, bool) {
 			return v, true
 		}
 		val := params[v.Str]
-		if val == "" {
+		switch val {
+		case "":
 			return v, false
+		case "me": // a user parameter set to the viewer
+			return filter.Value{Kind: filter.Variable, Str: "me"}, true
 		}
 		return filter.Value{Kind: filter.String, Str: val}, true
 	case filter.List:

@@ -470,11 +470,20 @@ func (p *plan) fill(groups []*group) []*group {
 		}
 	}
 	var keys []string
-	for t := from; t.Before(to); t = nextBucket(t, d.bucket) {
-		keys = append(keys, bucketKey(t, d.bucket))
+	seenKey := map[string]bool{}
+	for t := from; t.Before(to); {
+		if k := bucketKey(t, d.bucket); !seenKey[k] { // the hour clocks go back happens twice
+			seenKey[k] = true
+			keys = append(keys, k)
+		}
 		if len(keys) > 5000 {
 			return groups
 		}
+		next := nextBucket(t, d.bucket)
+		if !next.After(t) {
+			break
+		}
+		t = next
 	}
 	// The other dimensions' combinations seen (one empty one without any).
 	type combo struct {
