@@ -239,14 +239,11 @@ func (s *Server) adHocQuery(c *fiber.Ctx) error {
 		Query *schema.Query `json:"query"`
 		Type  string        `json:"type"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Query == nil {
-		msg := "send {\"query\": {\"entity\": …, \"measures\": [...], …}}"
-		if err != nil {
-			msg = "invalid query body: " + err.Error()
-		}
-		return apiError(400, "invalid_json", "%s", msg)
+	if err := decodeStrict(c.Body(), &body); err != nil {
+		return err
+	}
+	if body.Query == nil {
+		return apiError(400, "invalid_json", "send {\"query\": {\"entity\": …, \"measures\": [...], …}}")
 	}
 	if body.Type != "" && !containsString(schema.WidgetTypes, body.Type) {
 		return &Error{Status: 422, Code: "validation_failed", Message: "the query is not valid",

@@ -100,7 +100,9 @@ func TestDashAdHocInjection(t *testing.T) {
 			t.Fatal("an ad-hoc query changed data")
 		}
 		st, body := s.do("POST", "/api/query/shop", `{"query": {"entity": "sale", "measures": [{"name": "n", "expr": "count()"}]}, "sql": "SELECT 1"}`)
-		wantErr(t, "unknown body key", st, body, 400, "invalid_json")
+		wantErr(t, "unknown body key", st, body, 422, "validation_failed")
+		st, body = s.do("POST", "/api/query/shop", `{"query": {"entity": "sale", "entity": "secret", "measures": [{"name": "n", "expr": "count()"}]}}`)
+		wantErr(t, "a key given twice", st, body, 422, "validation_failed")
 	})
 }
 
