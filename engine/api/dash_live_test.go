@@ -48,7 +48,7 @@ func secondServer(t *testing.T, db *store.DB) *fiber.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := store.NewCatalog(db, time.Minute)
+	cat := store.NewCatalog(db)
 	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: records.New(db, cat),
 		Log: slog.New(slog.NewTextHandler(testLog{t}, nil))}
 	return srv.New()
