@@ -132,7 +132,7 @@ function drillHref(app: string, widget: Widget, drill: string | null | undefined
   return href({ name: "list", app, entity: widget.query.entity }, drill ? new URLSearchParams({ filter: drill }) : undefined);
 }
 
-function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widget; r: DashResult; lang: Lang }) {
+export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widget; r: DashResult; lang: Lang }) {
   const { t } = useI18n();
   if (r.error) {
     return <div className="alert alert-error" data-testid="widget-error">{r.error.code === "field_hidden" ? t("dash.hidden") : r.error.message}</div>;
