@@ -3,7 +3,15 @@
 // (the x axis) and optionally a second (one series per value); pie and
 // funnel one dimension. A click on a point, bar or slice opens its records.
 import { useEffect, useRef } from "react";
-import * as echarts from "echarts";
+// Only the charts, components and renderer used here: the full build is
+// three times the size.
+import * as echarts from "echarts/core";
+import { BarChart, FunnelChart, LineChart, PieChart } from "echarts/charts";
+import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { SVGRenderer } from "echarts/renderers";
+import type { EChartsOption, SeriesOption } from "echarts";
+
+echarts.use([BarChart, LineChart, PieChart, FunnelChart, GridComponent, TooltipComponent, LegendComponent, SVGRenderer]);
 import type { DashResult, DashRow, Widget } from "../api";
 import type { Lang } from "../i18n";
 import { formatNumber, seriesColor } from "./Dashboard";
@@ -18,7 +26,7 @@ export interface ChartProps {
 
 // chartOption builds the ECharts option and, per series and data index, the
 // row a click opens.
-export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option: echarts.EChartsOption; rows: DashRow[][] } {
+export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option: EChartsOption; rows: DashRow[][] } {
   const measures = r.columns.filter((c) => c.kind === "measure");
   const dims = r.columns.filter((c) => c.kind === "dimension");
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -26,7 +34,7 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
   if (widget.type === "pie" || widget.type === "funnel") {
     const data = r.rows.map((row) => ({ name: labelOf(row, 0), value: num(row.values[0]), itemStyle: { color: seriesColor(labelOf(row, 0)) } }));
     return {
-      option: { tooltip, series: [{ type: widget.type, data, radius: widget.type === "pie" ? ["35%", "70%"] : undefined }] as echarts.SeriesOption[] },
+      option: { tooltip, series: [{ type: widget.type, data, radius: widget.type === "pie" ? ["35%", "70%"] : undefined }] as SeriesOption[] },
       rows: [r.rows],
     };
   }
@@ -40,7 +48,7 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
       cats.push(c);
     }
   }
-  const series: echarts.SeriesOption[] = [];
+  const series: SeriesOption[] = [];
   const rows: DashRow[][] = [];
   const type = widget.type === "line" ? "line" : "bar";
   const stack = widget.stacked ? "total" : undefined;
@@ -59,14 +67,14 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
         data[i] = num(row.values[0]);
         at[i] = row;
       }
-      series.push({ type, name, data, stack, itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as echarts.SeriesOption);
+      series.push({ type, name, data, stack, itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
       rows.push(at);
     }
   } else {
     measures.forEach((m, mi) => {
       const name = m.label || m.name;
       series.push({ type, name, data: r.rows.map((row) => num(row.values[mi])), stack,
-        itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as echarts.SeriesOption);
+        itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
       rows.push(r.rows);
     });
   }
@@ -90,7 +98,7 @@ export function Chart(props: ChartProps) {
   const { option, rows } = chartOption(props);
   useEffect(() => {
     if (!el.current) return;
-    let chart: echarts.ECharts;
+    let chart: echarts.EChartsType;
     try {
       chart = echarts.init(el.current, undefined, { renderer: "svg" });
     } catch {
