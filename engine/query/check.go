@@ -3,7 +3,7 @@ package query
 import (
 	"fmt"
 
-	"github.com/formaapp/forma/engine/records/filter"
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/schema"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/records"
-	"github.com/formaapp/forma/engine/records/filter"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )

@@ -10,8 +10,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/records"
-	"github.com/formaapp/forma/engine/records/filter"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
