@@ -282,7 +282,7 @@ type widgetAnswer struct {
 
 // invalidate bumps the sale entity's change counter, as a write would.
 func (d *dashTarget) invalidate(tb testing.TB) {
-	if _, err := d.eng.DB.SQL.Exec(d.eng.DB.Rebind(`INSERT INTO _forma_change_counters (app, entity, n) VALUES ('shop', 'sale', 1) ON CONFLICT (app, entity) DO UPDATE SET n = _forma_change_counters.n + 1`)); err != nil {
+	if _, err := d.eng.DB.SQL.Exec(d.eng.DB.Rebind(`INSERT INTO _forma_change_counters (app, entity, slot, n) VALUES ('shop', 'sale', 0, 1) ON CONFLICT (app, entity, slot) DO UPDATE SET n = _forma_change_counters.n + 1`)); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -167,7 +167,7 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
-	if err := noteChange(ctx, tx, info); err != nil { // scope.go
+	if err := noteChange(ctx, tx, info, id); err != nil { // scope.go
 		return err
 	}
 	if len(s.subscribers()) == 0 {

@@ -113,8 +113,8 @@ func (s *Service) EncodeValue(app *schema.App, entity, field string, v any) (any
 // caches that must notice it (engine/query's dashboard results). It is
 // called once per record change from writeHistory, which every write path
 // goes through; it can move onto the record events once they exist.
-func noteChange(ctx context.Context, tx store.Conn, info *entityInfo) error {
-	return store.BumpChanges(ctx, tx, info.app.Name, info.entity.Name)
+func noteChange(ctx context.Context, tx store.Conn, info *entityInfo, id string) error {
+	return store.BumpChanges(ctx, tx, info.app.Name, info.entity.Name, id)
 }
 
 // CheckFilter compiles a filter over entity of a document being applied
