@@ -147,7 +147,7 @@ export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widg
       return (
         <div className="kpi">
           <a className="kpi-value" data-testid="kpi-value" href={drillHref(app, widget, row?.drill)}>
-            {formatNumber(row?.values[0], lang, measures[0]?.unit)}
+            {formatNumber(row?.values[0], lang)}{measures[0]?.unit ? <> <span className="kpi-unit">{measures[0].unit}</span></> : null}
           </a>
           {pct !== undefined && (
             <div className={"kpi-change " + (pct !== null && Number(pct) < 0 ? "down" : "up")} data-testid="kpi-change">
@@ -174,9 +174,9 @@ export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widg
             <tbody>
               {r.rows.map((row, ri) => (
                 <tr key={ri}>
-                  {dims.map((_, i) => <td key={i}>{label(row, i)}</td>)}
+                  {dims.map((d, i) => <td key={i} data-label={d.label || d.name}>{label(row, i)}</td>)}
                   {row.values.map((v, i) => (
-                    <td key={"m" + i} className="num"><a href={drillHref(app, widget, row.drill)}>{formatNumber(v, lang, measures[i]?.unit)}</a></td>
+                    <td key={"m" + i} className="num" data-label={measures[i]?.label || measures[i]?.name}><a href={drillHref(app, widget, row.drill)}>{formatNumber(v, lang, measures[i]?.unit)}</a></td>
                   ))}
                 </tr>
               ))}
@@ -227,20 +227,20 @@ function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashR
               {colTotals.map((ct, ci) => {
                 const cell = cells.get(key(rt.keys[0]) + "|" + key(ct.keys[1]));
                 return (
-                  <td key={ci} className="num">
+                  <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}>
                     {cell ? <a href={drillHref(app, widget, cell.drill)}>{formatNumber(cell.values[0], lang, unit)}</a> : "—"}
                   </td>
                 );
               })}
-              <td className="num total"><a href={drillHref(app, widget, rt.drill)}>{formatNumber(rt.values[0], lang, unit)}</a></td>
+              <td className="num total" data-label={t("dash.total")}><a href={drillHref(app, widget, rt.drill)}>{formatNumber(rt.values[0], lang, unit)}</a></td>
             </tr>
           ))}
           <tr className="total">
             <th>{t("dash.total")}</th>
             {colTotals.map((ct, ci) => (
-              <td key={ci} className="num"><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit)}</a></td>
+              <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit)}</a></td>
             ))}
-            <td className="num" data-testid="pivot-total">
+            <td className="num" data-testid="pivot-total" data-label={t("dash.total")}>
               {r.pivot && <a href={drillHref(app, widget, r.pivot.total.drill)}>{formatNumber(r.pivot.total.values[0], lang, unit)}</a>}
             </td>
           </tr>

@@ -89,12 +89,13 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
                 ))}
               </div>
             </aside>
-            <DropList zone="grid" className="dash-editor-canvas" testId="dash-canvas" label={t("dash.grid")}>
-              {widgets.length === 0 && <li className="muted small">{t("dash.empty")}</li>}
+            <DropList zone="grid" className={"dash-editor-canvas cols-" + cols} testId="dash-canvas" label={t("dash.grid")}>
+              {widgets.length === 0 && <li className="muted small dash-editor-empty">{t("dash.empty")}</li>}
               {widgets.map((w, i) => (
                 <DragRow<Drag> key={w.id} id={"w-" + w.id} data={{ kind: "widget", id: w.id }} zone="grid" index={i}
                   className={"card dash-editor-tile" + (w.id === widgetId ? " active" : "")} testId={`tile-${w.id}`}
-                  handleLabel={t("dash.move")} onClick={() => setWidgetId(w.id)}>
+                  handleLabel={t("dash.move")} onClick={() => setWidgetId(w.id)}
+                  style={{ gridColumn: `${w.layout.x + 1} / span ${Math.min(w.layout.w, cols)}`, gridRow: `${w.layout.y + 1} / span ${w.layout.h}` }}>
                   <div className="dash-editor-tile-body">
                     <strong>{w.title || w.id}</strong> <span className="muted small">{t(`dash.type.${w.type}`)} · {w.layout.w}×{w.layout.h}</span>
                     <span className="dash-size">
