@@ -29,7 +29,8 @@ type Engine struct {
 	Catalog *store.Catalog
 	// UserLabels names users for user dimensions (id → name); nil shows ids.
 	UserLabels func(ctx context.Context, ids []string) (map[string]string, error)
-	// Now is the clock date presets resolve against; nil is time.Now.
+	// Now is the clock date presets resolve against; nil is the store's
+	// clock (DB.Clock), which tests move.
 	Now func() time.Time
 
 	cache   *cache
@@ -46,6 +47,9 @@ func New(db *store.DB, recs *records.Service, cat *store.Catalog) *Engine {
 func (e *Engine) now() time.Time {
 	if e.Now != nil {
 		return e.Now()
+	}
+	if e.DB.Clock != nil {
+		return e.DB.Clock.Now()
 	}
 	return time.Now()
 }
