@@ -25,7 +25,7 @@ type App struct {
 	Forms       []Form            `json:"forms,omitempty"`
 	Flows       []json.RawMessage `json:"flows,omitempty"`
 	Automations []json.RawMessage `json:"automations,omitempty"`
-	Dashboards  []json.RawMessage `json:"dashboards,omitempty"`
+	Dashboards  []Dashboard       `json:"dashboards,omitempty"` // dashboards.go
 	Roles       []Role            `json:"roles,omitempty"`
 
 	// Settings tune how the app runs; nil means the defaults.

@@ -68,6 +68,7 @@ func (a *App) Check() Problems {
 	c.run()
 	a.checkRoles(&c.p)
 	a.checkForms(&c.p)
+	a.checkDashboards(&c.p)
 	sortProblems(c.p)
 	return c.p
 }

@@ -336,6 +336,74 @@ export interface DirectoryUser {
   teamId?: string;
 }
 
+// Dashboards (GET /api/dash/{app}): the document's "dashboards" section.
+export type WidgetType = "kpi" | "line" | "bar" | "pie" | "funnel" | "table" | "pivot";
+
+export interface DashQuery {
+  entity: string;
+  measures: { name: string; label?: string; expr: string; unit?: string }[];
+  dimensions?: { name?: string; label?: string; field: string; bucket?: string }[];
+  filter?: string;
+  period?: { field: string; param?: string; preset?: string };
+  sort?: string;
+  limit?: number;
+  other?: boolean;
+  timeZone?: string;
+}
+
+export interface Widget {
+  id: string;
+  type: WidgetType;
+  title?: string;
+  layout: { x: number; y: number; w: number; h: number };
+  query: DashQuery;
+  stacked?: boolean;
+  horizontal?: boolean;
+  compare?: string;
+  target?: number;
+  totals?: boolean;
+}
+
+export interface DashboardDef {
+  name: string;
+  label?: string;
+  columns?: number;
+  timeZone?: string;
+  params?: { name: string; label?: string; type: "daterange" | "ref" | "user"; entity?: string; default?: string }[];
+  widgets: Widget[];
+}
+
+// A widget's answer: dimension keys (and labels for refs and users), measure
+// values, and for every row the records filter listing its records (drill).
+export interface DashRow {
+  keys: (string | number | boolean | null)[];
+  labels?: string[];
+  values: (number | string | null)[];
+  other?: boolean;
+  drill: string | null;
+}
+
+export interface DashResult {
+  id?: string;
+  type?: WidgetType;
+  title?: string;
+  columns: { name: string; label?: string; kind: "dimension" | "measure"; type?: string; bucket?: string; unit?: string }[];
+  rows: DashRow[];
+  pivot?: { rows: unknown[]; cols: unknown[]; rowLabels?: string[]; colLabels?: string[]; rowTotals: DashRow[]; colTotals: DashRow[]; total: DashRow };
+  kpi?: { previous?: (number | null)[]; previousDrill?: string; change?: (number | null)[]; percent?: (number | null)[]; target?: number; progress?: number };
+  period?: { from: string; to: string; timeZone: string };
+  sqlMs: number;
+  cached: boolean;
+  error?: { status: number; code: string; message: string };
+}
+
+export interface DashboardResult {
+  name: string;
+  label?: string;
+  params: Record<string, string>;
+  widgets: DashResult[];
+}
+
 export const api = {
   async login(email: string, password: string): Promise<LoginResult> {
     const r = await request<LoginResult>("POST", "/api/auth/login", { email, password }, { auth: false });
@@ -363,6 +431,10 @@ export const api = {
     request<ScriptTestResult>("POST", `/api/meta/apps/${seg(app)}/scripts/test`, body),
   apps: () => request<Page<AppInfo>>("GET", "/api/meta/apps"),
   app: (app: string) => request<AppDocument>("GET", `/api/meta/apps/${seg(app)}`),
+  dashboards: (app: string) => request<{ items: DashboardDef[] }>("GET", `/api/dash/${seg(app)}`),
+  dashboard: (app: string, name: string, params: Record<string, string>) =>
+    request<DashboardResult>("GET", `/api/dash/${seg(app)}/${seg(name)}` + query(params)),
+  adhoc: (app: string, q: DashQuery, type?: WidgetType) => request<DashResult>("POST", `/api/query/${seg(app)}`, { query: q, type }),
   list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string } = {}) =>
     request<Page<DataRecord>>("GET", `/api/data/${seg(app)}/${seg(entity)}` + query(p)),
   get: (app: string, entity: string, id: string) =>
@@ -401,3 +473,43 @@ export const api = {
   history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
     request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
 };
+
+// watchDashboard follows GET /api/dash/{app}/{name}/events (server-sent
+// events, read through fetch so the token travels in the Authorization
+// header) and calls onChange with the widgets to reload. It reconnects
+// after a dropped stream until signal aborts.
+export async function watchDashboard(app: string, name: string, onChange: (widgets: string[]) => void, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const token = getToken();
+      const res = await fetch(`/api/dash/${seg(app)}/${seg(name)}/events`, {
+        headers: token ? { Authorization: "Bearer " + token } : {}, signal,
+      });
+      const reader = res.ok ? res.body?.getReader() : undefined;
+      if (!reader) return; // no stream (an error answer, or a test's mock)
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let end;
+        while ((end = buf.indexOf("\n\n")) >= 0) {
+          const event = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const data = event.split("\n").find((l) => l.startsWith("data: "));
+          if (data) {
+            try {
+              onChange((JSON.parse(data.slice(6)) as { widgets: string[] }).widgets ?? []);
+            } catch {
+              /* not ours */
+            }
+          }
+        }
+      }
+    } catch {
+      if (signal.aborted) return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

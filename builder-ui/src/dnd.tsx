@@ -5,7 +5,7 @@
 // zones (a list) and drop rows (an item of a list at an index); DndArea says
 // where a drop lands: over a row's upper half before it, over its lower
 // half after it, over the empty part of a zone at its end.
-import { useState, type ReactNode } from "react";
+import { useState, type CSSProperties, type ReactNode } from "react";
 import {
   closestCenter, DndContext, DragOverlay, KeyboardSensor, PointerSensor, pointerWithin, TouchSensor, useDraggable,
   useDroppable, useSensor, useSensors, type Active, type CollisionDetection, type DragEndEvent, type DragMoveEvent,
@@ -126,13 +126,13 @@ export function DropList({ zone, className, testId, label, children }: {
 }
 
 // DragRow: an <li> of a DropList that is reordered by its handle (⋮⋮).
-export function DragRow<T>({ id, data, zone, index, className, testId, dataId, onClick, handleLabel, disabled, children }: {
+export function DragRow<T>({ id, data, zone, index, className, testId, dataId, onClick, handleLabel, disabled, style, children }: {
   id: string; data: T; zone: string; index: number; className: string; testId: string; dataId?: string;
-  onClick?: () => void; handleLabel: string; disabled?: boolean; children: ReactNode;
+  onClick?: () => void; handleLabel: string; disabled?: boolean; style?: CSSProperties; children: ReactNode;
 }) {
   const { ref, handle, isDragging } = useDragRow(id, data, zone, index, disabled);
   return (
-    <li ref={ref} className={className + (isDragging ? " is-dragging" : "")} data-testid={testId} data-id={dataId} onClick={onClick}>
+    <li ref={ref} className={className + (isDragging ? " is-dragging" : "")} data-testid={testId} data-id={dataId} onClick={onClick} style={style}>
       {!disabled && <span className="drag-handle" {...handle} aria-label={handleLabel}>⋮⋮</span>}
       {children}
     </li>

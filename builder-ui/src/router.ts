@@ -18,6 +18,7 @@ export type Route =
   | { name: "new"; app: string; entity: string }
   | { name: "record"; app: string; entity: string; id: string }
   | { name: "history"; app: string; entity: string; id: string }
+  | { name: "dash"; app: string; dashboard: string }
   | { name: "design"; app: string; draft?: boolean };
 
 // Order matters: the first match wins ("new" before ":id").
@@ -28,6 +29,7 @@ const patterns: { name: Route["name"]; path: string; draft?: boolean }[] = [
   { name: "admin", path: "/admin/:tab?" },
   { name: "design", path: "/design/:app/new", draft: true },
   { name: "design", path: "/design/:app" },
+  { name: "dash", path: "/d/:app/:dashboard" },
   { name: "app", path: "/a/:app" },
   { name: "list", path: "/a/:app/:entity" },
   { name: "new", path: "/a/:app/:entity/new" },

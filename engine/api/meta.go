@@ -99,6 +99,9 @@ func (s *Server) apply(c *fiber.Ctx, doc []byte, from applyFrom) error {
 	if problems := s.Records.CheckApp(app); len(problems) > 0 {
 		return problems
 	}
+	if problems := s.Query.CheckApp(app); len(problems) > 0 {
+		return problems
+	}
 	// The migration and the recomputation of the formulas and rollups it
 	// adds or redefines commit together, or not at all.
 	plan, _, err := s.Records.Apply(c.UserContext(), app, store.ApplyOptions{

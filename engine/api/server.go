@@ -20,6 +20,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/query"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -53,6 +54,8 @@ type Server struct {
 	// ReadTimeout bounds the reading of a request's headers, and with the
 	// body's length its body (edge.go); 0 is DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// Query answers dashboards and ad-hoc queries (nil: built by New).
+	Query *query.Engine
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -124,6 +127,7 @@ func (s *Server) New() *fiber.App {
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
 	s.jobRoutes(app) // jobs.go
 	app.Get("/api/directory/users", s.requireUser, s.listDirectory)
+	s.dashRoutes(app) // dash.go
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())

@@ -167,6 +167,9 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
+	if err := noteChange(ctx, tx, info, id); err != nil { // scope.go
+		return err
+	}
 	if len(s.subscribers()) == 0 {
 		return nil
 	}

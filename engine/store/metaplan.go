@@ -163,10 +163,13 @@ func (p *planner) metaSteps() {
 
 	for _, sec := range []struct {
 		name     string
-		old, new []json.RawMessage
-	}{{"flows", old.Flows, nw.Flows}, {"automations", old.Automations, nw.Automations}, {"dashboards", old.Dashboards, nw.Dashboards}} {
+		old, new any
+		n, m     int
+	}{{"flows", old.Flows, nw.Flows, len(old.Flows), len(nw.Flows)},
+		{"automations", old.Automations, nw.Automations, len(old.Automations), len(nw.Automations)},
+		{"dashboards", old.Dashboards, nw.Dashboards, len(old.Dashboards), len(nw.Dashboards)}} {
 		if !same(sec.old, sec.new) {
-			meta("", "/"+sec.name, "%s changed (%d → %d)", sec.name, len(sec.old), len(sec.new))
+			meta("", "/"+sec.name, "%s changed (%d → %d)", sec.name, sec.n, sec.m)
 		}
 	}
 }

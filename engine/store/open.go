@@ -202,6 +202,7 @@ func registerSQLiteFunctions() {
 				}
 				return args[0], nil
 			})
+		registerLocalTime() // localtime.go
 	})
 }
 

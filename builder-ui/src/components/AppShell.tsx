@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, ApiError, type AppDocument } from "../api";
+import { api, ApiError, type AppDocument, type DashboardDef } from "../api";
 import { entityLabel } from "../fields";
 import { useI18n } from "../i18n";
 import { href, type Route } from "../router";
@@ -7,6 +7,7 @@ import { ErrorBox, Loading } from "./common";
 import { ListView } from "./ListView";
 import { RecordForm } from "./RecordForm";
 import { History } from "./History";
+import { DashboardView } from "./Dashboard";
 
 export type AppRoute = Exclude<Extract<Route, { app: string }>, { name: "design" }>;
 
@@ -15,6 +16,15 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
   const [doc, setDoc] = useState<AppDocument | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
+  const [dashboards, setDashboards] = useState<DashboardDef[]>([]);
+
+  useEffect(() => {
+    let live = true;
+    api.dashboards(route.app).then((d) => live && setDashboards(d.items ?? []), () => live && setDashboards([]));
+    return () => {
+      live = false;
+    };
+  }, [route.app, attempt]);
 
   useEffect(() => {
     let live = true;
@@ -26,12 +36,15 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
     };
   }, [route.app, attempt]);
 
-  const current = "entity" in route ? route.entity : doc?.entities[0]?.name;
+  const current = "entity" in route ? route.entity : route.name === "dash" ? undefined : doc?.entities[0]?.name;
+  const dash = route.name === "dash" ? dashboards.find((d) => d.name === route.dashboard) : undefined;
   const entity = doc?.entities.find((e) => e.name === current);
 
   let content;
   if (error) content = <ErrorBox error={error} onRetry={() => setAttempt((a) => a + 1)} />;
   else if (!doc) content = <Loading />;
+  else if (route.name === "dash")
+    content = dash ? <DashboardView key={route.dashboard} app={doc.name} def={dash} /> : <Loading />;
   else if (doc.entities.length === 0) content = <p className="muted">{t("nav.noEntities")}</p>;
   else if (!entity) content = <ErrorBox error={new ApiError(404, "not_found", current ?? "")} />;
   else if (route.name === "app" || route.name === "list")
@@ -57,6 +70,22 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
             </li>
           ))}
         </ul>
+        {dashboards.length > 0 && (
+          <>
+            <div className="sidebar-title">{t("nav.dashboards")}</div>
+            <ul>
+              {dashboards.map((d) => {
+                const active = route.name === "dash" && route.dashboard === d.name;
+                return (
+                  <li key={d.name}>
+                    <a href={href({ name: "dash", app: route.app, dashboard: d.name })} data-testid={`dash-link-${d.name}`}
+                      className={active ? "active" : undefined} aria-current={active ? "page" : undefined}>{d.label || d.name}</a>
+                  </li>
+                );
+              })}
+            </ul>
+          </>
+        )}
         {admin && (
           <a className="sidebar-design" href={href({ name: "design", app: route.app })} data-testid="nav-design">{t("nav.design")}</a>
         )}

@@ -22,13 +22,14 @@ import { ScriptEditor } from "./ScriptEditor";
 import { FormsEditor } from "./FormsEditor";
 import { ListViewEditor } from "./ListViewEditor";
 import { RolesEditor } from "./RolesEditor";
+import { DashboardsEditor } from "./DashboardsEditor";
 import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
 
 function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
 
-type Tab = "model" | "scripts" | "forms" | "list" | "roles";
+type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -242,6 +243,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                 </button>
               );
             })}
+            <button type="button" role="tab" aria-selected={tab === "dashboards"} data-testid="tab-dashboards" onClick={() => setTab("dashboards")}
+              className={"btn btn-small" + (tab === "dashboards" ? " btn-active" : "")}>{t("design.tabDashboards")}</button>
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
           <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
@@ -285,6 +288,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         <ListViewEditor doc={doc} onChange={edit} errors={errors} />
       ) : tab === "roles" ? (
         <RolesEditor doc={doc} onChange={edit} errors={errors} />
+      ) : tab === "dashboards" ? (
+        <DashboardsEditor doc={doc} onChange={edit} stored={stored} />
       ) : (
         <div className="designer-grid">
           <aside className="designer-col designer-entities" aria-label={t("design.entities")}>

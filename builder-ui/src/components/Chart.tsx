@@ -1,0 +1,120 @@
+// Charts of the Dashboards screen, drawn by Apache ECharts (its own chunk:
+// only a dashboard with a chart loads it). Line and bar take one dimension
+// (the x axis) and optionally a second (one series per value); pie and
+// funnel one dimension. A click on a point, bar or slice opens its records.
+import { useEffect, useRef } from "react";
+// Only the charts, components and renderer used here: the full build is
+// three times the size.
+import * as echarts from "echarts/core";
+import { BarChart, FunnelChart, LineChart, PieChart } from "echarts/charts";
+import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { SVGRenderer } from "echarts/renderers";
+import type { EChartsOption, SeriesOption } from "echarts";
+
+echarts.use([BarChart, LineChart, PieChart, FunnelChart, GridComponent, TooltipComponent, LegendComponent, SVGRenderer]);
+import type { DashResult, DashRow, Widget } from "../api";
+import type { Lang } from "../i18n";
+import { formatNumber, seriesColor } from "./Dashboard";
+
+export interface ChartProps {
+  widget: Widget;
+  r: DashResult;
+  lang: Lang;
+  labelOf: (row: DashRow, i: number) => string;
+  onDrill: (row: DashRow) => void;
+}
+
+// chartOption builds the ECharts option and, per series and data index, the
+// row a click opens.
+export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option: EChartsOption; rows: DashRow[][] } {
+  const measures = r.columns.filter((c) => c.kind === "measure");
+  const dims = r.columns.filter((c) => c.kind === "dimension");
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const tooltip = { trigger: "item" as const, valueFormatter: (v: unknown) => formatNumber(v, lang, measures[0]?.unit) };
+  if (widget.type === "pie" || widget.type === "funnel") {
+    const data = r.rows.map((row) => ({ name: labelOf(row, 0), value: num(row.values[0]), itemStyle: { color: seriesColor(labelOf(row, 0)) } }));
+    return {
+      option: { tooltip, series: [{ type: widget.type, data, radius: widget.type === "pie" ? ["35%", "70%"] : undefined }] as SeriesOption[] },
+      rows: [r.rows],
+    };
+  }
+  // Categories: the first dimension's values in answer order.
+  const cats: string[] = [];
+  const catIndex = new Map<string, number>();
+  for (const row of r.rows) {
+    const c = labelOf(row, 0);
+    if (!catIndex.has(c)) {
+      catIndex.set(c, cats.length);
+      cats.push(c);
+    }
+  }
+  const series: SeriesOption[] = [];
+  const rows: DashRow[][] = [];
+  const type = widget.type === "line" ? "line" : "bar";
+  const stack = widget.stacked ? "total" : undefined;
+  if (dims.length > 1) {
+    const bySeries = new Map<string, DashRow[]>();
+    for (const row of r.rows) {
+      const s = labelOf(row, 1);
+      if (!bySeries.has(s)) bySeries.set(s, []);
+      bySeries.get(s)!.push(row);
+    }
+    for (const [name, list] of bySeries) {
+      const data: (number | null)[] = cats.map(() => null);
+      const at: DashRow[] = [];
+      for (const row of list) {
+        const i = catIndex.get(labelOf(row, 0))!;
+        data[i] = num(row.values[0]);
+        at[i] = row;
+      }
+      series.push({ type, name, data, stack, itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
+      rows.push(at);
+    }
+  } else {
+    measures.forEach((m, mi) => {
+      const name = m.label || m.name;
+      series.push({ type, name, data: r.rows.map((row) => num(row.values[mi])), stack,
+        itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
+      rows.push(r.rows);
+    });
+  }
+  const cat = { type: "category" as const, data: cats };
+  const val = { type: "value" as const, axisLabel: { formatter: (v: number) => formatNumber(v, lang) } };
+  return {
+    option: {
+      tooltip: { ...tooltip, trigger: "axis" },
+      legend: series.length > 1 ? { type: "scroll", bottom: 0 } : undefined,
+      grid: { left: 8, right: 8, top: 16, bottom: series.length > 1 ? 32 : 8, containLabel: true },
+      xAxis: widget.horizontal ? val : cat,
+      yAxis: widget.horizontal ? { ...cat, inverse: true } : val,
+      series,
+    },
+    rows,
+  };
+}
+
+export function Chart(props: ChartProps) {
+  const el = useRef<HTMLDivElement>(null);
+  const { option, rows } = chartOption(props);
+  useEffect(() => {
+    if (!el.current) return;
+    let chart: echarts.EChartsType;
+    try {
+      chart = echarts.init(el.current, undefined, { renderer: "svg" });
+    } catch {
+      return; // no layout (tests)
+    }
+    chart.setOption(option);
+    chart.on("click", (p) => {
+      const row = rows[p.seriesIndex ?? 0]?.[p.dataIndex];
+      if (row) props.onDrill(row);
+    });
+    const ro = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => chart.resize());
+    ro?.observe(el.current);
+    return () => {
+      ro?.disconnect();
+      chart.dispose();
+    };
+  });
+  return <div ref={el} className="dash-chart" data-testid="chart" />;
+}

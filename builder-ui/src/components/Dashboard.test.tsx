@@ -1,0 +1,91 @@
+import { screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { DashboardDef, DashResult } from "../api";
+import { mockFetch, renderWith } from "../test/util";
+import { chartOption } from "./Chart";
+import { DashboardView, formatKey, seriesColor } from "./Dashboard";
+
+const def: DashboardDef = {
+  name: "sales", label: "Sales", timeZone: "Asia/Shanghai",
+  params: [{ name: "period", type: "daterange", default: "thisMonth" }],
+  widgets: [
+    { id: "takings", type: "kpi", title: "Takings", layout: { x: 0, y: 0, w: 4, h: 2 }, compare: "previousPeriod", target: 1000,
+      query: { entity: "sale", measures: [{ name: "total", expr: "sum(amount)", unit: "CNY" }], period: { field: "at", param: "period" } } },
+    { id: "regions", type: "pivot", layout: { x: 4, y: 0, w: 8, h: 4 },
+      query: { entity: "sale", measures: [{ name: "n", expr: "count()" }], dimensions: [{ field: "at", bucket: "month" }, { field: "store.region" }] } },
+    { id: "margin", type: "kpi", layout: { x: 0, y: 2, w: 4, h: 2 }, query: { entity: "sale", measures: [{ name: "c", expr: "sum(cost)" }] } },
+  ],
+};
+
+const answer = {
+  name: "sales", params: { period: "thisMonth" },
+  widgets: [
+    { id: "takings", type: "kpi", columns: [{ name: "total", kind: "measure", unit: "CNY" }], sqlMs: 1.25, cached: false,
+      rows: [{ keys: [], values: [12345.5], drill: 'at >= "2026-11-01T00:00:00+08:00"' }],
+      kpi: { previous: [10000], previousDrill: 'at < "2026-11-01T00:00:00+08:00"', change: [2345.5], percent: [23.46], target: 1000, progress: 1234.55 } },
+    { id: "regions", type: "pivot", sqlMs: 2, cached: true,
+      columns: [{ name: "at", kind: "dimension", bucket: "month" }, { name: "store_region", kind: "dimension" }, { name: "n", kind: "measure" }],
+      rows: [{ keys: ["2026-01", "north"], values: [3], drill: "c1" }, { keys: ["2026-01", "south"], values: [2], drill: "c2" }],
+      pivot: { rows: ["2026-01"], cols: ["north", "south"],
+        rowTotals: [{ keys: ["2026-01", null], labels: ["2026-01", ""], values: [5], drill: "r1" }],
+        colTotals: [{ keys: [null, "north"], labels: ["", "north"], values: [3], drill: "k1" }, { keys: [null, "south"], labels: ["", "south"], values: [2], drill: "k2" }],
+        total: { keys: [null, null], values: [5], drill: "" } } },
+    { id: "margin", type: "kpi", columns: [], rows: [], sqlMs: 0, cached: false, error: { status: 403, code: "field_hidden", message: "hidden" } },
+  ],
+};
+
+describe("DashboardView", () => {
+  it("shows figures in the language, totals, hidden widgets, and links every figure to its records", async () => {
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/dash/shop/sales") return { body: answer };
+    });
+    renderWith(<DashboardView app="shop" def={def} />);
+    const kpi = await screen.findByTestId("kpi-value");
+    expect(kpi.textContent).toBe("12,345.5 CNY");
+    expect(decodeURIComponent(kpi.getAttribute("href")!)).toBe('#/a/shop/sale?filter=at >= "2026-11-01T00:00:00+08:00"'.replace(/ /g, "+"));
+    expect(screen.getByTestId("kpi-change").textContent).toContain("+23.46%");
+    expect(screen.getByTestId("kpi-target").textContent).toContain("1,234.55% of target 1,000");
+    const pivot = screen.getByTestId("pivot");
+    expect(within(pivot).getByText("Jan 2026")).toBeTruthy();
+    expect(screen.getByTestId("pivot-total").textContent).toBe("5");
+    expect(within(screen.getByTestId("widget-margin")).getByTestId("widget-error").textContent).toBe("This widget uses a field hidden from you.");
+    expect(screen.getByTestId("widget-regions").textContent).toContain("from cache");
+    expect(calls.some((c) => c.url.pathname === "/api/dash/shop/sales/events")).toBe(true);
+  });
+
+  it("formats numbers and date buckets for zh-CN", async () => {
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/dash/shop/sales") return { body: answer };
+    });
+    renderWith(<DashboardView app="shop" def={def} />, "zh-CN");
+    expect((await screen.findByTestId("kpi-value")).textContent).toBe("12,345.5 CNY");
+    expect(within(screen.getByTestId("pivot")).getByText("2026年1月")).toBeTruthy();
+    expect(screen.getByTestId("widget-margin").textContent).toContain("此组件使用了对你隐藏的字段");
+  });
+});
+
+describe("charts", () => {
+  const r: DashResult = {
+    columns: [{ name: "day", kind: "dimension", bucket: "day" }, { name: "store", kind: "dimension" }, { name: "total", kind: "measure" }],
+    rows: [
+      { keys: ["2026-01-01", "a"], labels: ["", "Shop A"], values: [1], drill: "x1" },
+      { keys: ["2026-01-01", "b"], labels: ["", "Shop B"], values: [2], drill: "x2" },
+      { keys: ["2026-01-02", "a"], labels: ["", "Shop A"], values: [3], drill: "x3" },
+    ],
+    sqlMs: 1, cached: false,
+  };
+  const widget = { id: "w", type: "bar" as const, layout: { x: 0, y: 0, w: 6, h: 4 }, stacked: true, horizontal: true,
+    query: { entity: "sale", measures: [{ name: "total", expr: "sum(amount)" }] } };
+  it("draws one series per value of the second dimension, same colour for the same series, clicks open rows", () => {
+    const label = (row: DashResult["rows"][number], i: number) => formatKey(row, i, i === 0 ? "day" : undefined, "en", "Other");
+    const { option, rows } = chartOption({ widget, r, lang: "en", labelOf: label, onDrill: () => undefined });
+    const series = option.series as { name: string; data: (number | null)[]; stack?: string; itemStyle: { color: string } }[];
+    expect(series.map((s) => s.name)).toEqual(["Shop A", "Shop B"]);
+    expect(series[0].data).toEqual([1, 3]);
+    expect(series[1].data).toEqual([2, null]);
+    expect(series[0].stack).toBe("total");
+    expect(series[0].itemStyle.color).toBe(seriesColor("Shop A"));
+    expect((option.yAxis as { type: string }).type).toBe("category"); // horizontal bars
+    expect(rows[0][1].drill).toBe("x3");
+  });
+});

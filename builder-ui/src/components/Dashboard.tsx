@@ -1,0 +1,302 @@
+// The Dashboards screen: a dashboard's widgets on its grid (one column on a
+// phone), its parameters in the URL (?period=thisMonth&store=…), figures
+// formatted for the language, refreshed when the server says the data
+// changed, and every figure a link to the records behind it.
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { useSearchParams } from "react-router";
+import { api, watchDashboard, type DashboardDef, type DashResult, type DashRow, type DataRecord, type DirectoryUser, type Widget } from "../api";
+import { useI18n, type Lang } from "../i18n";
+import { href } from "../router";
+import { ErrorBox, Loading } from "./common";
+
+const Chart = lazy(() => import("./Chart").then((m) => ({ default: m.Chart })));
+
+const PRESETS = ["today", "yesterday", "last7Days", "last30Days", "last90Days", "thisWeek", "lastWeek",
+  "thisMonth", "lastMonth", "thisQuarter", "lastQuarter", "thisYear", "lastYear"] as const;
+
+// formatNumber writes a figure in the language's digits and separators.
+export function formatNumber(v: unknown, lang: Lang, unit?: string): string {
+  if (v === null || v === undefined || v === "") return "—";
+  const n = typeof v === "number" ? v : Number(v);
+  if (Number.isNaN(n)) return String(v);
+  const s = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 }).format(n);
+  return unit ? `${s} ${unit}` : s;
+}
+
+// formatKey shows a dimension value: date buckets in the language's format,
+// refs and users by their labels.
+export function formatKey(row: DashRow, i: number, bucket: string | undefined, lang: Lang, other: string): string {
+  if (row.other) return other;
+  const label = row.labels?.[i];
+  const key = row.keys[i];
+  if (key === null || key === undefined) return "—";
+  if (!bucket || typeof key !== "string") return label || String(key);
+  const utc = (y: number, m = 1, d = 1, h = 0) => new Date(Date.UTC(y, m - 1, d, h));
+  const f = (d: Date, o: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat(lang, { ...o, timeZone: "UTC" }).format(d);
+  const [y, m, d] = key.split(/[-T:]/).map(Number);
+  switch (bucket) {
+    case "hour": return f(utc(y, m, d, Number(key.slice(11, 13))), { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    case "day": case "week": return f(utc(y, m, d), { month: "short", day: "numeric" });
+    case "month": return f(utc(y, m), { year: "numeric", month: "short" });
+  }
+  return key;
+}
+
+// A series keeps its colour wherever it appears: the colour is a function
+// of its name.
+const PALETTE = ["#2f6fed", "#12b886", "#f59f00", "#e8590c", "#7048e8", "#0ca678", "#d6336c", "#1098ad", "#5c940d", "#495057"];
+export function seriesColor(name: string): string {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}
+
+export function DashboardView({ app, def }: { app: string; def: DashboardDef }) {
+  const { t, lang } = useI18n();
+  const [search, setSearch] = useSearchParams();
+  const params = useMemo(() => {
+    const p: Record<string, string> = {};
+    for (const d of def.params ?? []) {
+      const v = search.get(d.name);
+      if (v) p[d.name] = v;
+    }
+    return p;
+  }, [search, def]);
+  const [result, setResult] = useState<Record<string, DashResult>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    api.dashboard(app, def.name, params).then((r) => {
+      if (!live) return;
+      const byId: Record<string, DashResult> = {};
+      for (const w of r.widgets) if (w.id) byId[w.id] = w;
+      setResult(byId);
+      setError(null);
+      setLoaded(true);
+    }, (e) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [app, def.name, params, tick]);
+
+  // Live: reload when a write changes what a widget reads.
+  useEffect(() => {
+    const ctl = new AbortController();
+    void watchDashboard(app, def.name, (widgets) => widgets.length && setTick((n) => n + 1), ctl.signal);
+    return () => ctl.abort();
+  }, [app, def.name]);
+
+  const setParam = (name: string, value: string) => {
+    const next = new URLSearchParams(search);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setSearch(next);
+  };
+
+  const cols = def.columns || 12;
+  return (
+    <div className="dashboard" data-testid="dashboard">
+      <div className="toolbar">
+        <h1>{def.label || def.name}</h1>
+        <div className="dash-params">
+          {(def.params ?? []).map((p) => (
+            <ParamInput key={p.name} app={app} param={p} value={params[p.name] ?? ""} onChange={(v) => setParam(p.name, v)} />
+          ))}
+        </div>
+      </div>
+      {error ? <ErrorBox error={error} onRetry={() => setTick((n) => n + 1)} /> : null}
+      {!loaded && !error ? <Loading /> : null}
+      <div className="dash-grid" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))` }}>
+        {def.widgets.map((w) => (
+          <div key={w.id} className="card dash-widget" data-testid={`widget-${w.id}`}
+            style={{ gridColumn: `${w.layout.x + 1} / span ${w.layout.w}`, gridRow: `${w.layout.y + 1} / span ${w.layout.h}` }}>
+            <div className="dash-widget-title">{w.title || w.id}</div>
+            {result[w.id] ? <WidgetBody app={app} widget={w} r={result[w.id]} lang={lang} /> : loaded ? <div className="muted">—</div> : null}
+            {result[w.id] && !result[w.id].error && (
+              <div className="dash-widget-foot muted">
+                {result[w.id].cached ? t("dash.cached") : t("dash.sqlMs", { ms: result[w.id].sqlMs.toFixed(1) })}
+              </div>
+            )}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function drillHref(app: string, widget: Widget, drill: string | null | undefined): string | undefined {
+  if (drill === null || drill === undefined) return undefined;
+  return href({ name: "list", app, entity: widget.query.entity }, drill ? new URLSearchParams({ filter: drill }) : undefined);
+}
+
+export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widget; r: DashResult; lang: Lang }) {
+  const { t } = useI18n();
+  if (r.error) {
+    return <div className="alert alert-error" data-testid="widget-error">{r.error.code === "field_hidden" ? t("dash.hidden") : r.error.message}</div>;
+  }
+  const measures = r.columns.filter((c) => c.kind === "measure");
+  const dims = r.columns.filter((c) => c.kind === "dimension");
+  const label = (row: DashRow, i: number) => formatKey(row, i, dims[i]?.bucket, lang, t("dash.other"));
+  switch (widget.type) {
+    case "kpi": {
+      const row = r.rows[0];
+      const pct = r.kpi?.percent?.[0];
+      return (
+        <div className="kpi">
+          <a className="kpi-value" data-testid="kpi-value" href={drillHref(app, widget, row?.drill)}>
+            {formatNumber(row?.values[0], lang)}{measures[0]?.unit ? <> <span className="kpi-unit">{measures[0].unit}</span></> : null}
+          </a>
+          {pct !== undefined && (
+            <div className={"kpi-change " + (pct !== null && Number(pct) < 0 ? "down" : "up")} data-testid="kpi-change">
+              {pct === null ? "—" : (Number(pct) > 0 ? "+" : "") + formatNumber(pct, lang) + "%"} {t("dash.vsPrevious")}
+              {r.kpi?.previousDrill !== undefined && (
+                <> (<a href={drillHref(app, widget, r.kpi.previousDrill)}>{formatNumber(r.kpi?.previous?.[0], lang)}</a>)</>
+              )}
+            </div>
+          )}
+          {r.kpi?.target !== undefined && (
+            <div className="kpi-target" data-testid="kpi-target">
+              <progress max={100} value={Math.min(100, Number(r.kpi.progress ?? 0))} />
+              {t("dash.ofTarget", { percent: formatNumber(r.kpi.progress, lang), target: formatNumber(r.kpi.target, lang) })}
+            </div>
+          )}
+        </div>
+      );
+    }
+    case "table":
+      return (
+        <div className="dash-table-wrap">
+          <table className="list dash-table">
+            <thead><tr>{r.columns.map((c) => <th key={c.name}>{c.label || c.name}</th>)}</tr></thead>
+            <tbody>
+              {r.rows.map((row, ri) => (
+                <tr key={ri}>
+                  {dims.map((d, i) => <td key={i} data-label={d.label || d.name}>{label(row, i)}</td>)}
+                  {row.values.map((v, i) => (
+                    <td key={"m" + i} className="num" data-label={measures[i]?.label || measures[i]?.name}><a href={drillHref(app, widget, row.drill)}>{formatNumber(v, lang, measures[i]?.unit)}</a></td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      );
+    case "pivot":
+      return <Pivot app={app} widget={widget} r={r} lang={lang} />;
+  }
+  return (
+    <Suspense fallback={<Loading />}>
+      <Chart widget={widget} r={r} lang={lang} labelOf={label}
+        onDrill={(row) => {
+          const h = drillHref(app, widget, row.drill);
+          if (h) window.location.hash = h.slice(1);
+        }} />
+    </Suspense>
+  );
+}
+
+// Pivot: rows × columns of the first measure, with row, column and grand
+// totals; every cell and total opens its records.
+function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashResult; lang: Lang }) {
+  const { t } = useI18n();
+  const dims = r.columns.filter((c) => c.kind === "dimension");
+  const unit = r.columns.find((c) => c.kind === "measure")?.unit;
+  const key = (v: unknown) => JSON.stringify(v ?? null);
+  const cells = new Map<string, DashRow>();
+  for (const row of r.rows) cells.set(key(row.keys[0]) + "|" + key(row.keys[1]), row);
+  const rowTotals = r.pivot?.rowTotals ?? [];
+  const colTotals = r.pivot?.colTotals ?? [];
+  const other = t("dash.other");
+  return (
+    <div className="dash-table-wrap">
+      <table className="list dash-pivot" data-testid="pivot">
+        <thead>
+          <tr>
+            <th>{dims[0]?.label} \ {dims[1]?.label}</th>
+            {colTotals.map((c, i) => <th key={i}>{formatKey(c, 1, dims[1]?.bucket, lang, other)}</th>)}
+            <th>{t("dash.total")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rowTotals.map((rt, ri) => (
+            <tr key={ri}>
+              <th>{formatKey(rt, 0, dims[0]?.bucket, lang, other)}</th>
+              {colTotals.map((ct, ci) => {
+                const cell = cells.get(key(rt.keys[0]) + "|" + key(ct.keys[1]));
+                return (
+                  <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}>
+                    {cell ? <a href={drillHref(app, widget, cell.drill)}>{formatNumber(cell.values[0], lang, unit)}</a> : "—"}
+                  </td>
+                );
+              })}
+              <td className="num total" data-label={t("dash.total")}><a href={drillHref(app, widget, rt.drill)}>{formatNumber(rt.values[0], lang, unit)}</a></td>
+            </tr>
+          ))}
+          <tr className="total">
+            <th>{t("dash.total")}</th>
+            {colTotals.map((ct, ci) => (
+              <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit)}</a></td>
+            ))}
+            <td className="num" data-testid="pivot-total" data-label={t("dash.total")}>
+              {r.pivot && <a href={drillHref(app, widget, r.pivot.total.drill)}>{formatNumber(r.pivot.total.values[0], lang, unit)}</a>}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ParamInput({ app, param, value, onChange }: {
+  app: string; param: NonNullable<DashboardDef["params"]>[number]; value: string; onChange: (v: string) => void;
+}) {
+  const { t } = useI18n();
+  const [options, setOptions] = useState<{ id: string; label: string }[]>([]);
+  useEffect(() => {
+    let live = true;
+    if (param.type === "ref" && param.entity) {
+      api.list(app, param.entity, { limit: 200 }).then((p) => live && setOptions(p.items.map((r: DataRecord) => ({
+        id: r.id, label: String(Object.entries(r).find(([k, v]) => typeof v === "string" && !["id", "owner", "created_by", "created_at", "updated_at"].includes(k))?.[1] ?? r.id),
+      }))), () => undefined);
+    } else if (param.type === "user") {
+      api.directory({ limit: 100 }).then((p) => live && setOptions(p.items.map((u: DirectoryUser) => ({ id: u.id, label: u.name || u.email }))), () => undefined);
+    }
+    return () => {
+      live = false;
+    };
+  }, [app, param]);
+  const label = param.label || param.name;
+  if (param.type === "daterange") {
+    const custom = value.includes("..") ? value.split("..") : null;
+    return (
+      <label className="dash-param">
+        <span>{label}</span>
+        <select data-testid={`param-${param.name}`} value={custom ? "custom" : value || param.default || ""}
+          onChange={(e) => onChange(e.target.value === "custom" ? (param.default?.includes("..") ? param.default : "") : e.target.value)}>
+          {!param.default && <option value="">{t("dash.allTime")}</option>}
+          {PRESETS.map((p) => <option key={p} value={p}>{t(`dash.preset.${p}`)}</option>)}
+          <option value="custom">{t("dash.custom")}</option>
+        </select>
+        {custom && (
+          <>
+            <input type="date" value={custom[0]} onChange={(e) => onChange(e.target.value + ".." + custom[1])} />
+            <input type="date" value={custom[1]} onChange={(e) => onChange(custom[0] + ".." + e.target.value)} />
+          </>
+        )}
+      </label>
+    );
+  }
+  return (
+    <label className="dash-param">
+      <span>{label}</span>
+      <select data-testid={`param-${param.name}`} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{t("dash.any")}</option>
+        {param.type === "user" && <option value="me">{t("dash.me")}</option>}
+        {options.map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
+      </select>
+    </label>
+  );
+}

@@ -1,0 +1,79 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { useState } from "react";
+import { describe, expect, it } from "vitest";
+import type { DashboardDef } from "../api";
+import { pack } from "../designer/dashboards";
+import type { DDoc } from "../designer/model";
+import { mockFetch, pointerDrag, renderWith } from "../test/util";
+import { DashboardsEditor } from "./DashboardsEditor";
+
+const base = (): DDoc => ({
+  name: "shop", version: 2,
+  entities: [
+    { name: "store", fields: [{ id: "s1", name: "name", type: "text" }, { id: "s2", name: "region", type: "select", options: ["north", "south"] }] },
+    { name: "sale", fields: [
+      { id: "o1", name: "title", type: "text" }, { id: "o2", name: "amount", type: "decimal" },
+      { id: "o3", name: "at", type: "datetime" }, { id: "o4", name: "store", type: "ref", entity: "store" }] },
+  ],
+});
+
+let latest: DDoc = base();
+function Harness({ initial }: { initial: DDoc }) {
+  const [doc, setDoc] = useState(initial);
+  latest = doc;
+  return <DashboardsEditor doc={doc} onChange={setDoc} stored />;
+}
+const dash = () => (latest.dashboards as DashboardDef[])[0];
+
+describe("DashboardsEditor", () => {
+  it("drops widgets from the palette onto the grid, resizes and moves them, picks measures and buckets, and previews", async () => {
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/query/shop") {
+        return { body: { columns: [{ name: "n", kind: "measure" }], rows: [{ keys: [], values: [42], drill: "" }], sqlMs: 1, cached: false } };
+      }
+    });
+    renderWith(<Harness initial={base()} />);
+    fireEvent.click(screen.getByTestId("dash-add"));
+    expect(dash().name).toBe("dashboard_1");
+    fireEvent.click(screen.getByTestId("palette-kpi"));
+    const canvas = screen.getByTestId("dash-canvas");
+    await pointerDrag(screen.getByTestId("palette-line"), canvas, canvas);
+    expect(dash().widgets.map((w) => w.id)).toEqual(["kpi_1", "line_1"]);
+    // The line groups the sales by day of their datetime, over the period parameter.
+    const line = dash().widgets[1];
+    expect(line.query.entity).toBe("store"); // the first entity; changed below
+    // Dropped before the KPI: moved to the front, the grid re-packed.
+    await pointerDrag(screen.getByTestId("tile-line_1").querySelector(".drag-handle") as HTMLElement, screen.getByTestId("tile-kpi_1"), canvas, true);
+    expect(dash().widgets.map((w) => [w.id, w.layout.x, w.layout.y])).toEqual([["line_1", 0, 0], ["kpi_1", 6, 0]]);
+    fireEvent.click(screen.getByTestId("tile-wider-kpi_1"));
+    expect(dash().widgets[1].layout.w).toBe(4);
+
+    // Configure the KPI: sales, sum of amount, with a preview.
+    fireEvent.click(screen.getByTestId("tile-kpi_1"));
+    const cfg = screen.getByTestId("widget-config");
+    fireEvent.change(within(cfg).getByTestId("w-entity"), { target: { value: "sale" } });
+    fireEvent.change(within(cfg).getByTestId("w-agg-0"), { target: { value: "sum" } });
+    expect(dash().widgets[1].query.measures[0].expr).toBe("sum(amount)");
+    fireEvent.change(within(cfg).getByTestId("w-period"), { target: { value: "at" } });
+    expect(dash().widgets[1].query.period).toEqual({ field: "at", param: "period" });
+    expect((await screen.findByTestId("kpi-value")).textContent).toBe("42");
+    const lastQuery = () => calls.filter((c) => c.url.pathname === "/api/query/shop").at(-1)?.body as { query: { period?: unknown } } | undefined;
+    await waitFor(() => expect(lastQuery()?.query.period).toEqual({ field: "at", preset: "thisMonth" })); // the parameter's default
+
+    // The line: by the store's region, then by a datetime bucketed by month.
+    fireEvent.click(screen.getByTestId("tile-line_1"));
+    fireEvent.change(within(screen.getByTestId("widget-config")).getByTestId("w-entity"), { target: { value: "sale" } });
+    fireEvent.click(screen.getByTestId("w-add-dim"));
+    fireEvent.change(screen.getByTestId("w-dfield-0"), { target: { value: "store.region" } });
+    fireEvent.change(screen.getByTestId("w-dfield-0"), { target: { value: "at" } });
+    fireEvent.change(screen.getByTestId("w-bucket-0"), { target: { value: "month" } });
+    expect(dash().widgets[0].query.dimensions).toEqual([{ field: "at", bucket: "month" }]);
+    fireEvent.click(screen.getByTestId("tile-remove-kpi_1"));
+    expect(dash().widgets.map((w) => w.id)).toEqual(["line_1"]);
+  });
+
+  it("packs widgets left to right, wrapping to a new row", () => {
+    const w = (id: string, width: number, h = 2) => ({ id, type: "kpi" as const, layout: { x: 9, y: 9, w: width, h }, query: { entity: "sale", measures: [] } });
+    expect(pack([w("a", 6, 4), w("b", 4), w("c", 4)]).map((x) => [x.id, x.layout.x, x.layout.y])).toEqual([["a", 0, 0], ["b", 6, 0], ["c", 0, 4]]);
+  });
+});
