@@ -239,6 +239,9 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 			}
 		}
 		for _, stmt := range s.SQL {
+			if s.Concurrently {
+				break // after commit: startIndexBuilds
+			}
 			if _, err := q.ExecContext(ctx, stmt); err != nil {
 				return plan, &StepError{Step: *s, Err: err}
 			}
@@ -296,5 +299,6 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 	}
 	committed = true
 	db.SchemaChanged()
+	db.startIndexBuilds()
 	return plan, nil
 }

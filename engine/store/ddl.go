@@ -56,6 +56,13 @@ type physIndex struct {
 	Columns []string
 	Unique  bool
 	Key     string // identity across versions: by field ids, so renames keep it
+	// Desc, when set, gives each column's direction (true = descending);
+	// nil means all ascending.
+	Desc []bool
+	// View marks an index that a list view asks for (viewIndex). On
+	// PostgreSQL it is built concurrently after the migration commits, so
+	// it may not exist yet when a later migration drops it.
+	View bool
 }
 
 func entityIndexes(app string, e *schema.Entity) []physIndex {
@@ -123,8 +130,16 @@ func createIndexSQL(d Dialect, ix physIndex) string {
 	cols := make([]string, len(ix.Columns))
 	for i, c := range ix.Columns {
 		cols[i] = Quote(c)
+		desc := ix.Desc != nil && ix.Desc[i]
+		if desc {
+			cols[i] += " DESC"
+		}
 		if d.Name() == "postgres" && c != "id" {
-			cols[i] += " NULLS FIRST"
+			if desc {
+				cols[i] += " NULLS LAST" // nulls are the smallest value
+			} else {
+				cols[i] += " NULLS FIRST"
+			}
 		}
 	}
 	u := ""
@@ -134,4 +149,25 @@ func createIndexSQL(d Dialect, ix physIndex) string {
 	return fmt.Sprintf("CREATE %sINDEX %s ON %s (%s)", u, Quote(ix.Name), Quote(ix.Table), strings.Join(cols, ", "))
 }
 
-func dropIndexSQL(ix physIndex) string { return "DROP INDEX " + Quote(ix.Name) }
+func dropIndexSQL(ix physIndex) string {
+	if ix.View {
+		return "DROP INDEX IF EXISTS " + Quote(ix.Name)
+	}
+	return "DROP INDEX " + Quote(ix.Name)
+}
+
+// describeIndex names an index's columns with their directions for a plan.
+func describeIndex(ix physIndex) string {
+	parts := make([]string, len(ix.Columns))
+	for i, c := range ix.Columns {
+		parts[i] = c
+		if ix.Desc != nil && ix.Desc[i] {
+			parts[i] += " desc"
+		}
+	}
+	s := strings.Join(parts, ", ")
+	if ix.View {
+		s += " (for a list view)"
+	}
+	return s
+}
