@@ -87,6 +87,9 @@ func (s *Service) readable(ctx context.Context, c Caller, app, entity string) (*
 	return info, g, nil
 }
 
+// listHook, when set (by tests), sees each list page's SQL and arguments.
+var listHook func(query string, args []any)
+
 // Get returns one record.
 func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
 	return retry(func() (*Record, error) { return s.getOne(ctx, c, app, entity, id, fields, expand) })
@@ -481,8 +484,14 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		}
 		b.WriteString(store.Quote(k.field.Name))
 		// Nulls sort as the smallest value on both dialects (SQLite's own
-		// rule); PostgreSQL indexes are built NULLS FIRST to match.
+		// rule); PostgreSQL indexes are built NULLS FIRST to match. id is
+		// never null and its index columns carry no NULLS clause: the
+		// ORDER BY must not either, or PostgreSQL sorts again what an index
+		// walked backwards gives in order (DESC NULLS FIRST ≠ NULLS LAST).
 		switch {
+		case k.field.Name == "id" && k.desc:
+			b.WriteString(" DESC")
+		case k.field.Name == "id":
 		case k.desc && s.dialect == "postgres":
 			b.WriteString(" DESC NULLS LAST")
 		case k.desc:
@@ -494,6 +503,9 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	b.WriteString(" LIMIT ")
 	b.WriteString(strconv.Itoa(limit + 1))
 
+	if listHook != nil {
+		listHook(b.String(), args)
+	}
 	rows, err := s.db.Pool().QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: list: %w", err)
@@ -652,10 +664,70 @@ func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string
 		}
 		vals[i] = encode(s.dialect, f, val)
 	}
+	return afterCursor(keys, vals)
+}
+
+// notNull reports whether a column never holds null (system columns the
+// store declares NOT NULL).
+func notNull(f *schema.Field) bool {
+	switch f.Name {
+	case "id", "created_at", "updated_at", "version":
+		return true
+	}
+	return false
+}
+
+// afterCursor is the condition "the row comes after vals in the order of
+// keys", written so that an index in the order of the sort can seek to the
+// cursor instead of reading every row before it:
+//
+//   - where every key has the same direction and every value is set, one
+//     row-value comparison, (a, b, id) > (?, ?, ?), which both SQLite and
+//     PostgreSQL turn into an index range. Nulls sort as the smallest value:
+//     ascending, a row with a null key before the deciding one compares as
+//     null and is left out, rightly (it comes before the cursor);
+//     descending, such rows come after the cursor, so this form is used
+//     only when no key can be null.
+//   - otherwise the expanded form (a > ?) OR (a = ? AND b < ?) OR …, with
+//     in front a row-value bound over the leading keys that share the
+//     first key's direction, (a, b) >= (?, ?), which is implied by the rest
+//     but, unlike an OR, gives the planner a range to start the index walk
+//     at. The bound is left out where nulls would fall outside it.
+func afterCursor(keys []sortKey, vals []any) (string, []any, error) {
+	uniform, set := true, true
+	nullable := false
+	for i, k := range keys {
+		uniform = uniform && k.desc == keys[0].desc
+		set = set && vals[i] != nil
+		nullable = nullable || !notNull(k.field)
+	}
+	if uniform && set && (!keys[0].desc || !nullable) {
+		op := " > "
+		if keys[0].desc {
+			op = " < "
+		}
+		return rowValue(keys) + op + placeholders(len(keys)), vals, nil
+	}
+
+	var args []any
+	// The leading bound: keys with the first key's direction and a set
+	// value; descending only over columns that cannot be null.
+	n := 0
+	for n < len(keys) && keys[n].desc == keys[0].desc && vals[n] != nil && (!keys[0].desc || notNull(keys[n].field)) {
+		n++
+	}
+	var bound string
+	if n > 0 {
+		op := " >= "
+		if keys[0].desc {
+			op = " <= "
+		}
+		bound = rowValue(keys[:n]) + op + placeholders(n) + " AND "
+		args = append(args, vals[:n]...)
+	}
 	// Rows after the cursor: for some i, keys before i equal the cursor's
 	// and key i is strictly after it. Nulls are the smallest value.
 	var ors []string
-	var args []any
 	for i, k := range keys {
 		var ands []string
 		for j := 0; j < i; j++ {
@@ -676,6 +748,9 @@ func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string
 			args = append(args, vals[i])
 		case vals[i] == nil:
 			continue // nothing comes after null in descending order
+		case notNull(k.field):
+			ands = append(ands, col+" < ?")
+			args = append(args, vals[i])
 		default:
 			ands = append(ands, "("+col+" < ? OR "+col+" IS NULL)")
 			args = append(args, vals[i])
@@ -685,5 +760,25 @@ func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string
 	if len(ors) == 0 {
 		return "1 = 0", nil, nil
 	}
-	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+	return "(" + bound + "(" + strings.Join(ors, " OR ") + "))", args, nil
+}
+
+// rowValue is the keys' columns as a row value, "(a, b)"; one key is
+// written bare.
+func rowValue(keys []sortKey) string {
+	if len(keys) == 1 {
+		return store.Quote(keys[0].field.Name)
+	}
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = store.Quote(k.field.Name)
+	}
+	return "(" + strings.Join(cols, ", ") + ")"
+}
+
+func placeholders(n int) string {
+	if n == 1 {
+		return "?"
+	}
+	return "(?" + strings.Repeat(", ?", n-1) + ")"
 }
