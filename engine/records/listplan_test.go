@@ -167,3 +167,39 @@ func TestListPlanUsesViewIndex(t *testing.T) {
 		}
 	})
 }
+
+// Past the floor, an estimated count is PostgreSQL's planner estimate
+// (countExact false); SQLite counts (no statistics for a filter).
+func TestListCountEstimate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := ticketService(t, db, ticketDoc)
+		fillTickets(t, db, 30000)
+		admin := records.Caller{UserID: "admin", Admin: true}
+		q := records.Query{Filter: `severity >= 4 && status = "open"`, Sort: "-severity,subject", Limit: 5, Count: records.CountExact}
+		p, err := s.List(ctx, admin, "desk", "ticket", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exact := *p.Count
+		if exact != 8000 || !p.CountExact { // two in three open × two in five severe
+			t.Fatalf("exact count = %d (%v)", exact, p.CountExact)
+		}
+		q.Count = records.CountEstimate
+		p, err = s.List(ctx, admin, "desk", "ticket", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := *p.Count
+		if db.Dialect.Name() == "postgres" {
+			if p.CountExact || got < exact/2 || got > exact*2 {
+				t.Fatalf("estimate = %d (exact %v), counted %d", got, p.CountExact, exact)
+			}
+		} else if got != exact || !p.CountExact {
+			t.Fatalf("SQLite estimate = %d (exact %v), want the count %d", got, p.CountExact, exact)
+		}
+		if len(p.Items) != 5 {
+			t.Fatalf("%d items", len(p.Items))
+		}
+	})
+}

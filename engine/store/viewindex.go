@@ -73,8 +73,8 @@ func readsOwn(doc *schema.App, entity string) bool {
 //
 // Directions are stored flipped when needed so that the first sort key is
 // ascending: a B-tree is walked either way, so (a, b DESC, id) serves both
-// "a,-b" and "-a,b". An all-ascending result is then the same index as a
-// declared one over those columns, and shares its key.
+// "a,-b" and "-a,b". The result is then the same index as one declared
+// over those columns in those directions, and shares its key and name.
 func viewIndex(app string, e *schema.Entity, f *schema.Form, lead []string) (physIndex, bool) {
 	id := func(name string) (string, bool) {
 		if fd := e.Field(name); fd != nil {
@@ -139,29 +139,8 @@ func viewIndex(app string, e *schema.Entity, f *schema.Form, lead []string) (phy
 	}
 	// Flip so that the first key after the fixed ones is ascending; fixed
 	// (equality) columns are always ascending.
-	if nEq < len(cols) && desc[nEq] {
-		for i := nEq; i < len(desc); i++ {
-			desc[i] = !desc[i]
-		}
-	}
-	mixed := false
-	for _, d := range desc {
-		mixed = mixed || d
-	}
-	var key string
-	if mixed {
-		parts := make([]string, len(ids))
-		for i, s := range ids {
-			parts[i] = s
-			if desc[i] {
-				parts[i] += "-"
-			}
-		}
-		key = "view|" + strings.Join(parts, ",")
-	} else {
-		desc = nil
-		key = "false|" + strings.Join(ids, ",") // a declared index's key
-	}
+	desc = ascendingFirst(desc, nEq)
+	key := indexKey(false, ids, desc)
 	table := schema.TableName(app, e.Name)
 	h := sha1.Sum([]byte(table + "|" + key + "|" + strings.Join(cols, ",")))
 	return physIndex{Name: "ix_" + hex.EncodeToString(h[:])[:16], Table: table, Columns: cols, Desc: desc, Key: key, View: true}, true
@@ -196,4 +175,22 @@ func equalityFields(src string) []string {
 	}
 	walk(n)
 	return out
+}
+
+// HasIndex reports whether the entity has index ix in app document doc:
+// declared, or asked for by a list view (the same columns in the same
+// directions, or all reversed).
+func HasIndex(doc *schema.App, e *schema.Entity, ix schema.Index) bool {
+	probe := *e
+	probe.Indexes = []schema.Index{ix}
+	want := entityIndexes(doc.Name, &probe)
+	if len(want) == 0 {
+		return false
+	}
+	for _, have := range appIndexes(doc, e) {
+		if have.Key == want[0].Key {
+			return true
+		}
+	}
+	return false
 }
