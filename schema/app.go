@@ -152,6 +152,10 @@ type Index struct {
 	Unique bool     `json:"unique,omitempty"`
 }
 
+// IndexFieldPattern is what an index entry matches: a name, "-" before it
+// for a descending column.
+const IndexFieldPattern = "^-?[a-z][a-z0-9_]{0,62}$"
+
 // IndexField splits an index entry into its field name and direction.
 func IndexField(entry string) (name string, desc bool) {
 	if len(entry) > 0 && entry[0] == '-' {
