@@ -187,6 +187,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			fmtDur(res.p(50)), fmtDur(res.p(99)), res.errors)
 		if res.errors > 0 {
 			fmt.Fprintf(out, "  first error: %s\n", res.firstErr)
+			// The server logs why (a 500 says only "internal error").
+			for _, line := range strings.Split(srvLog.String(), "\n") {
+				if strings.Contains(line, "level=ERROR") {
+					fmt.Fprintf(out, "  server: %.300s\n", line)
+					break
+				}
+			}
 		}
 	}
 	return nil
