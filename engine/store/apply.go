@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -299,6 +300,8 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 	}
 	committed = true
 	db.SchemaChanged()
-	db.startIndexBuilds()
+	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Concurrently }) {
+		db.startIndexBuilds()
+	}
 	return plan, nil
 }
