@@ -207,3 +207,20 @@ func (db *DB) buildIndex(ctx context.Context, r indexBuildRow) error {
 // buildHook, when set (by tests), runs before each concurrent build; an
 // error fails the build there.
 var buildHook func(name string) error
+
+// indexKnown reports whether a list view's index exists, or (PostgreSQL)
+// is queued or being built after an earlier migration.
+func (p *planner) indexKnown(ctx context.Context, ix physIndex) (bool, error) {
+	var query string
+	if p.d.Name() == "postgres" {
+		query = `SELECT (SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?)
+			+ (SELECT COUNT(*) FROM _forma_index_builds WHERE name = ?)`
+	} else {
+		query = "SELECT COUNT(*) + 0 * LENGTH(?) FROM sqlite_master WHERE type = 'index' AND name = ?"
+	}
+	var n int
+	if err := p.q.QueryRowContext(ctx, query, ix.Name, ix.Name).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: look up index %s: %w", ix.Name, err)
+	}
+	return n > 0, nil
+}

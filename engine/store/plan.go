@@ -402,6 +402,15 @@ func (p *planner) build(ctx context.Context) error {
 		for _, ix := range appIndexes(p.new, m.new) {
 			_, create := want[ix.Key]
 			create = create || rebuild[m.new]
+			if !create && ix.View {
+				// Apps applied before list views indexed themselves have
+				// views whose index was never built: build it now.
+				known, err := p.indexKnown(ctx, ix)
+				if err != nil {
+					return err
+				}
+				create = !known
+			}
 			// A unique index that stays is checked too: a conversion of its
 			// columns (rounding) can make two values one.
 			if !create && !ix.Unique {

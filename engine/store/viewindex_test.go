@@ -204,3 +204,38 @@ func planText(p *store.Plan) string {
 	}
 	return b.String()
 }
+
+// An app whose view predates self-indexing views (its index was never
+// built) gets the index at its next migration.
+func TestViewIndexBuiltForOlderApps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		apply(t, db, ticketApp("-severity,subject", `status = "open"`), store.ApplyOptions{})
+		db.WaitIndexBuilds()
+		// As an older server left it: no view indexes.
+		for _, name := range queryStrings(t, db, indexNamesSQL(db)) {
+			exec(t, db, "DROP INDEX "+store.Quote(name))
+		}
+		if isPG(db) {
+			exec(t, db, "DELETE FROM _forma_index_builds")
+		}
+		if defs := viewIndexDefs(t, db); len(defs) != 0 {
+			t.Fatalf("setup: %q", defs)
+		}
+		// Any change: here a new field.
+		doc := strings.Replace(ticketApp("-severity,subject", `status = "open"`), `{"id": "t1", "name": "subject", "type": "text"},`,
+			`{"id": "t1", "name": "subject", "type": "text"}, {"id": "t9", "name": "note", "type": "text"},`, 1)
+		apply(t, db, doc, store.ApplyOptions{})
+		db.WaitIndexBuilds()
+		if defs := viewIndexDefs(t, db); !hasDef(defs, "status, severity, subject desc, id") {
+			t.Fatalf("indexes = %q", defs)
+		}
+	})
+}
+
+// indexNamesSQL lists the ticket table's indexes over subject.
+func indexNamesSQL(db *store.DB) string {
+	if isPG(db) {
+		return `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'desk_ticket' AND indexdef LIKE '%subject%'`
+	}
+	return `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'desk_ticket' AND sql LIKE '%subject%'`
+}
