@@ -143,11 +143,25 @@ var RollupVisibilities = []string{RollupAll, RollupReader}
 // PerReader reports whether the rollup's value depends on who reads it.
 func (r *RollupSpec) PerReader() bool { return r != nil && r.Visibility == RollupReader }
 
-// Index is a database index over one or more fields of an entity.
+// Index is a database index over one or more fields of an entity. A field
+// written "-name" is descending in the index: an index in a sort's mixed
+// directions ("-severity", "subject") serves that sort without sorting.
 type Index struct {
 	Name   string   `json:"name,omitempty"`
 	Fields []string `json:"fields"`
 	Unique bool     `json:"unique,omitempty"`
+}
+
+// IndexFieldPattern is what an index entry matches: a name, "-" before it
+// for a descending column.
+const IndexFieldPattern = "^-?[a-z][a-z0-9_]{0,62}$"
+
+// IndexField splits an index entry into its field name and direction.
+func IndexField(entry string) (name string, desc bool) {
+	if len(entry) > 0 && entry[0] == '-' {
+		return entry[1:], true
+	}
+	return entry, false
 }
 
 // FieldType names the kind of value a field holds.

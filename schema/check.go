@@ -733,8 +733,9 @@ func (c *checker) checkIndexes(ei int) {
 			continue
 		}
 		seen := map[string]int{}
-		for m, name := range ix.Fields {
+		for m, entry := range ix.Fields {
 			fp := ip + ptr("fields", m)
+			name, _ := IndexField(entry)
 			if _, ok := c.fieldType(ei, name); !ok {
 				c.p.Add(fp, "unknown field %q: entity %q has no such field or system column%s", name, e.Name, didYouMean(name, c.fieldNames(ei)))
 			} else if j, dup := seen[name]; dup {

@@ -300,6 +300,8 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 			rule = nameRule
 		case IDPattern:
 			rule = idRule
+		case IndexFieldPattern:
+			rule = nameRule + `, after an optional "-" (descending)`
 		}
 		if propName {
 			add(loc, "%s name %q %s", singular(parentSeg(loc)), lastSeg(loc), rule)

@@ -156,6 +156,24 @@ export type DataRecord = Record<string, unknown> & {
 export interface Page<T> {
   items: T[];
   nextCursor?: string | null;
+  // Asked for with count=exact|estimate: records in the whole list.
+  count?: number;
+  countExact?: boolean;
+}
+
+// One proposal of the index advisor: the shape of a slow list (never its
+// values) and the index that would serve it.
+export interface IndexAdvice {
+  id: string;
+  entity: string;
+  filter: string;
+  sort: string;
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  index: { fields: string[] };
+  exists: boolean;
+  effect: { dialect: string; sorts: boolean; matches: number; expect: string; now: string[] };
 }
 
 export interface HistoryEntry {
@@ -435,7 +453,9 @@ export const api = {
   dashboard: (app: string, name: string, params: Record<string, string>) =>
     request<DashboardResult>("GET", `/api/dash/${seg(app)}/${seg(name)}` + query(params)),
   adhoc: (app: string, q: DashQuery, type?: WidgetType) => request<DashResult>("POST", `/api/query/${seg(app)}`, { query: q, type }),
-  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string } = {}) =>
+  advice: (app: string) => request<{ items: IndexAdvice[] }>("GET", `/api/meta/apps/${seg(app)}/advice`),
+  applyAdvice: (app: string, id: string) => request<ApplyResult>("POST", `/api/meta/apps/${seg(app)}/advice/${seg(id)}/apply`),
+  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string; count?: "exact" | "estimate" } = {}) =>
     request<Page<DataRecord>>("GET", `/api/data/${seg(app)}/${seg(entity)}` + query(p)),
   get: (app: string, entity: string, id: string) =>
     request<DataRecord>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`),

@@ -28,6 +28,8 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 		Cursor: c.Query("cursor"),
 		Fields: c.Query("fields"),
 		Expand: c.Query("expand"),
+		Count:  c.Query("count"),
+		Totals: c.Query("totals"),
 	})
 	if err != nil {
 		return err

@@ -99,6 +99,7 @@ type env struct {
 	admin   *access.User
 	dialect string
 	jobs    *jobs.Queue // nil unless newEnvJobs(…, true)
+	recs    *records.Service
 }
 
 // eventually polls cond until it holds or 30 seconds passed (jobs run
@@ -159,7 +160,7 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 		})
 	}
 	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)

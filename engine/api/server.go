@@ -114,6 +114,7 @@ func (s *Server) New() *fiber.App {
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
 	s.designRoutes(meta) // design.go: names, drafts
+	s.indexRoutes(meta)  // advice.go
 
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data) // views.go; before /:id, which would take "views"

@@ -16,3 +16,11 @@ func SetDocumentHook(fn func(app string)) (restore func()) {
 	documentHook = fn
 	return func() { documentHook = old }
 }
+
+// SetListHook makes fn see each list page's SQL (with "?" placeholders) and
+// arguments; the returned func restores the previous hook.
+func SetListHook(fn func(query string, args []any)) (restore func()) {
+	old := listHook
+	listHook = fn
+	return func() { listHook = old }
+}

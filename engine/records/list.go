@@ -25,6 +25,8 @@ type Query struct {
 	Cursor string
 	Fields string // "title,amount"
 	Expand string // "account"
+	Count  string // "", CountExact or CountEstimate
+	Totals string // "count,sum:amount,avg:amount"
 }
 
 // Limits of a list request.
@@ -38,6 +40,13 @@ const (
 type Page struct {
 	Items      []*Record
 	NextCursor string // "" on the last page
+
+	// Count, when the query asked for one, is how many records the list
+	// has (all pages); CountExact says whether it was counted or estimated.
+	Count      *int64
+	CountExact bool
+	// Totals, when asked for, aggregate every record of the list.
+	Totals []TotalValue
 }
 
 // MarshalJSON writes {"items": [...], "nextCursor": "…" | null}.
@@ -52,7 +61,21 @@ func (p *Page) AppendJSON(b []byte) []byte {
 		}
 		b = r.appendJSON(b)
 	}
-	return endPage(b, p.NextCursor)
+	b = endPage(b, p.NextCursor)
+	if p.Count == nil && p.Totals == nil {
+		return b
+	}
+	b = b[:len(b)-1] // reopen the object
+	if p.Count != nil {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, *p.Count, 10)
+		b = append(b, `,"countExact":`...)
+		b = strconv.AppendBool(b, p.CountExact)
+	}
+	if p.Totals != nil {
+		b = appendTotals(b, p.Totals)
+	}
+	return append(b, '}')
 }
 
 // endPage closes a page's items array and appends its nextCursor (null on
@@ -86,6 +109,9 @@ func (s *Service) readable(ctx context.Context, c Caller, app, entity string) (*
 	}
 	return info, g, nil
 }
+
+// listHook, when set (by tests), sees each list page's SQL and arguments.
+var listHook func(query string, args []any)
 
 // Get returns one record.
 func (s *Service) Get(ctx context.Context, c Caller, app, entity, id string, fields, expand string) (*Record, error) {
@@ -394,49 +420,123 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	}
 	probed := false // the page was read together with the app's version
 	defer func() { err = s.settled(ctx, info, !probed, err) }()
+	lp, err := s.planList(info, g, c, q)
+	if err != nil {
+		return nil, err
+	}
+	query, args := lp.statement(s.dialect)
+	if listHook != nil {
+		listHook(query, args)
+	}
+	start := s.now()
+	rows, err := s.db.Pool().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("records: list: %w", err)
+	}
+	var seen sql.NullInt64
+	recs, err := s.scan(rows, lp.read, &seen)
+	if err != nil {
+		return nil, err
+	}
+	s.advisor.observe(lp, s.now().Sub(start), start)
+	info = lp.info
+	if len(recs) > 0 && seen.Int64 != int64(info.app.Version) {
+		return nil, store.ErrAppMoved
+	}
+	// An empty page saw no version: settled reads it.
+	// Expansions, per-reader rollups, counts and totals run statements of
+	// their own.
+	probed = len(recs) > 0 && len(lp.exp) == 0 && len(lp.rr) == 0 && q.Count == "" && q.Totals == ""
+	page := &Page{Items: recs}
+	if len(recs) > lp.limit {
+		page.Items = recs[:lp.limit]
+		page.NextCursor = makeCursor(lp.keys, q, page.Items[lp.limit-1])
+	}
+	if err := s.fillPerReader(ctx, s.db.Pool(), info, lp.rr, page.Items); err != nil {
+		return nil, err
+	}
+	if err := s.expand(ctx, c, info, page.Items, lp.exp); err != nil {
+		return nil, err
+	}
+	if lp.sel != nil && len(lp.read) != len(lp.sel) {
+		for _, r := range page.Items {
+			r.fields, r.values = lp.sel, r.values[:len(lp.sel)]
+		}
+	}
+	if page.Items == nil {
+		page.Items = []*Record{}
+	}
+	if err := s.countAndTotals(ctx, lp, q, page); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// listPlan is a list request resolved against the entity and the caller:
+// what to read, in which order, under which conditions.
+type listPlan struct {
+	info   *entityInfo // as the caller sees it
+	sel    []*schema.Field
+	read   []*schema.Field // sel plus the sort keys and refs the page needs
+	exp    []*schema.Field
+	keys   []sortKey
+	rr     []readerRollup
+	limit  int
+	node   filter.Node // the filter, nil for none
+	where  []string    // row rule and filter: every row of the list
+	args   []any
+	cursor string // the rows after the cursor, "" on the first page
+	cargs  []any
+	totals []total
+}
+
+func (s *Service) planList(info *entityInfo, g *grant, c Caller, q Query) (*listPlan, error) {
 	info = s.visible(info, c)
-	limit := q.Limit
+	lp := &listPlan{info: info, limit: q.Limit}
 	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 1 || limit > MaxLimit:
+	case lp.limit == 0:
+		lp.limit = DefaultLimit
+	case lp.limit < 1 || lp.limit > MaxLimit:
 		return nil, errorf(400, CodeBadQuery, "limit must be between 1 and %d", MaxLimit)
 	}
-	sel, err := info.selection(q.Fields)
-	if err != nil {
+	var err error
+	if lp.sel, err = info.selection(q.Fields); err != nil {
 		return nil, err
 	}
-	exp, err := info.expansions(q.Expand)
-	if err != nil {
+	if lp.exp, err = info.expansions(q.Expand); err != nil {
 		return nil, err
 	}
-	keys, err := info.sortKeys(q.Sort)
-	if err != nil {
+	if lp.keys, err = info.sortKeys(q.Sort); err != nil {
 		return nil, err
 	}
-	rr, err := s.readerRollups(info, c)
-	if err != nil {
+	if lp.rr, err = s.readerRollups(info, c); err != nil {
+		return nil, err
+	}
+	switch q.Count {
+	case "", CountExact, CountEstimate:
+	default:
+		return nil, &Error{Status: 400, Code: CodeBadQuery, Message: fmt.Sprintf("count must be %q or %q", CountExact, CountEstimate),
+			Details: []schema.Problem{{Path: "/count", Message: fmt.Sprintf("unknown count %q", q.Count)}}}
+	}
+	if lp.totals, err = info.parseTotals(q.Totals, lp.rr); err != nil {
 		return nil, err
 	}
 	// The page must read its sort keys (for the cursor) and refs (to expand)
 	// even when fields leaves them out; they are dropped from the output.
-	read := sel
-	if read != nil {
-		read = append([]*schema.Field{}, sel...)
-		for _, k := range keys {
-			read = appendMissing(read, k.field)
+	lp.read = lp.sel
+	if lp.read != nil {
+		lp.read = append([]*schema.Field{}, lp.sel...)
+		for _, k := range lp.keys {
+			lp.read = appendMissing(lp.read, k.field)
 		}
-		for _, f := range exp {
-			read = appendMissing(read, f)
+		for _, f := range lp.exp {
+			lp.read = appendMissing(lp.read, f)
 		}
 	} else {
-		read = info.fields
+		lp.read = info.fields
 	}
-
-	var where []string
-	var args []any
 	if !g.all {
-		where, args = append(where, g.where), append(args, g.args...)
+		lp.where, lp.args = append(lp.where, g.where), append(lp.args, g.args...)
 	}
 	if strings.TrimSpace(q.Filter) != "" {
 		node, err := filter.Parse(q.Filter)
@@ -447,33 +547,59 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		if err != nil {
 			return nil, filterError(err)
 		}
-		if err := refusePerReader(rr, node, nil); err != nil {
+		if err := refusePerReader(lp.rr, node, nil); err != nil {
 			return nil, err
 		}
-		where, args = append(where, w), append(args, a...)
+		lp.node = node
+		lp.where, lp.args = append(lp.where, w), append(lp.args, a...)
 	}
-	if err := refusePerReader(rr, nil, keys); err != nil {
+	if err := refusePerReader(lp.rr, nil, lp.keys); err != nil {
 		return nil, err
 	}
 	if q.Cursor != "" {
-		w, a, err := s.cursorWhere(info, keys, q)
-		if err != nil {
+		if lp.cursor, lp.cargs, err = s.cursorWhere(info, lp.keys, q); err != nil {
 			return nil, err
 		}
-		where, args = append(where, w), append(args, a...)
 	}
+	return lp, nil
+}
 
+// whereClause is " WHERE …" over the row rule and filter, and the cursor
+// when withCursor is set ("" when there is no condition).
+func (lp *listPlan) whereClause(withCursor bool) (string, []any) {
+	where, args := lp.where, lp.args
+	if withCursor && lp.cursor != "" {
+		where = append(append([]string{}, where...), lp.cursor)
+		args = append(append([]any{}, args...), lp.cargs...)
+	}
+	if len(where) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// statement is the page's SELECT: the columns, the app's version (probe),
+// the conditions, the order and one row more than the page to know
+// whether another follows.
+func (lp *listPlan) statement(dialect string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	b.WriteString(columnList(read))
+	b.WriteString(columnList(lp.read))
 	b.WriteString(versionProbe)
-	args = append([]any{info.app.Name}, args...)
 	b.WriteString(" FROM ")
-	b.WriteString(store.Quote(info.table))
-	if len(where) > 0 {
-		b.WriteString(" WHERE ")
-		b.WriteString(strings.Join(where, " AND "))
-	}
+	b.WriteString(store.Quote(lp.info.table))
+	w, wargs := lp.whereClause(true)
+	b.WriteString(w)
+	args := append([]any{lp.info.app.Name}, wargs...)
+	b.WriteString(orderBy(lp.keys, dialect))
+	b.WriteString(" LIMIT ")
+	b.WriteString(strconv.Itoa(lp.limit + 1))
+	return b.String(), args
+}
+
+// orderBy is " ORDER BY …" for keys.
+func orderBy(keys []sortKey, dialect string) string {
+	var b strings.Builder
 	b.WriteString(" ORDER BY ")
 	for i, k := range keys {
 		if i > 0 {
@@ -481,54 +607,40 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 		}
 		b.WriteString(store.Quote(k.field.Name))
 		// Nulls sort as the smallest value on both dialects (SQLite's own
-		// rule); PostgreSQL indexes are built NULLS FIRST to match.
+		// rule); PostgreSQL indexes are built NULLS FIRST to match. id is
+		// never null and its index columns carry no NULLS clause: the
+		// ORDER BY must not either, or PostgreSQL sorts again what an index
+		// walked backwards gives in order (DESC NULLS FIRST ≠ NULLS LAST).
 		switch {
-		case k.desc && s.dialect == "postgres":
+		case k.field.Name == "id" && k.desc:
+			b.WriteString(" DESC")
+		case k.field.Name == "id":
+		case k.desc && dialect == "postgres":
 			b.WriteString(" DESC NULLS LAST")
 		case k.desc:
 			b.WriteString(" DESC")
-		case s.dialect == "postgres":
+		case dialect == "postgres":
 			b.WriteString(" NULLS FIRST")
 		}
 	}
-	b.WriteString(" LIMIT ")
-	b.WriteString(strconv.Itoa(limit + 1))
+	return b.String()
+}
 
-	rows, err := s.db.Pool().QueryContext(ctx, b.String(), args...)
+// ListStatement answers the SQL (with "?" placeholders) and arguments of
+// the page q asks for, as List would run it: for benchmarks that compare a
+// list's cost with its query's, and for EXPLAIN.
+func (s *Service) ListStatement(ctx context.Context, c Caller, app, entity string, q Query) (_ string, _ []any, err error) {
+	info, g, err := s.readable(ctx, c, app, entity)
 	if err != nil {
-		return nil, fmt.Errorf("records: list: %w", err)
+		return "", nil, err
 	}
-	var seen sql.NullInt64
-	recs, err := s.scan(rows, read, &seen)
+	defer func() { err = s.settled(ctx, info, true, err) }()
+	lp, err := s.planList(info, g, c, q)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	if len(recs) > 0 && seen.Int64 != int64(info.app.Version) {
-		return nil, store.ErrAppMoved
-	}
-	// An empty page saw no version: settled reads it.
-	// Expansions and per-reader rollups run statements of their own.
-	probed = len(recs) > 0 && len(exp) == 0 && len(rr) == 0
-	page := &Page{Items: recs}
-	if len(recs) > limit {
-		page.Items = recs[:limit]
-		page.NextCursor = makeCursor(keys, q, page.Items[limit-1])
-	}
-	if err := s.fillPerReader(ctx, s.db.Pool(), info, rr, page.Items); err != nil {
-		return nil, err
-	}
-	if err := s.expand(ctx, c, info, page.Items, exp); err != nil {
-		return nil, err
-	}
-	if sel != nil && len(read) != len(sel) {
-		for _, r := range page.Items {
-			r.fields, r.values = sel, r.values[:len(sel)]
-		}
-	}
-	if page.Items == nil {
-		page.Items = []*Record{}
-	}
-	return page, nil
+	query, args := lp.statement(s.dialect)
+	return query, args, nil
 }
 
 func appendMissing(list []*schema.Field, f *schema.Field) []*schema.Field {
@@ -652,10 +764,70 @@ func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string
 		}
 		vals[i] = encode(s.dialect, f, val)
 	}
+	return afterCursor(keys, vals)
+}
+
+// notNull reports whether a column never holds null (system columns the
+// store declares NOT NULL).
+func notNull(f *schema.Field) bool {
+	switch f.Name {
+	case "id", "created_at", "updated_at", "version":
+		return true
+	}
+	return false
+}
+
+// afterCursor is the condition "the row comes after vals in the order of
+// keys", written so that an index in the order of the sort can seek to the
+// cursor instead of reading every row before it:
+//
+//   - where every key has the same direction and every value is set, one
+//     row-value comparison, (a, b, id) > (?, ?, ?), which both SQLite and
+//     PostgreSQL turn into an index range. Nulls sort as the smallest value:
+//     ascending, a row with a null key before the deciding one compares as
+//     null and is left out, rightly (it comes before the cursor);
+//     descending, such rows come after the cursor, so this form is used
+//     only when no key can be null.
+//   - otherwise the expanded form (a > ?) OR (a = ? AND b < ?) OR …, with
+//     in front a row-value bound over the leading keys that share the
+//     first key's direction, (a, b) >= (?, ?), which is implied by the rest
+//     but, unlike an OR, gives the planner a range to start the index walk
+//     at. The bound is left out where nulls would fall outside it.
+func afterCursor(keys []sortKey, vals []any) (string, []any, error) {
+	uniform, set := true, true
+	nullable := false
+	for i, k := range keys {
+		uniform = uniform && k.desc == keys[0].desc
+		set = set && vals[i] != nil
+		nullable = nullable || !notNull(k.field)
+	}
+	if uniform && set && (!keys[0].desc || !nullable) {
+		op := " > "
+		if keys[0].desc {
+			op = " < "
+		}
+		return rowValue(keys) + op + placeholders(len(keys)), vals, nil
+	}
+
+	var args []any
+	// The leading bound: keys with the first key's direction and a set
+	// value; descending only over columns that cannot be null.
+	n := 0
+	for n < len(keys) && keys[n].desc == keys[0].desc && vals[n] != nil && (!keys[0].desc || notNull(keys[n].field)) {
+		n++
+	}
+	var bound string
+	if n > 0 {
+		op := " >= "
+		if keys[0].desc {
+			op = " <= "
+		}
+		bound = rowValue(keys[:n]) + op + placeholders(n) + " AND "
+		args = append(args, vals[:n]...)
+	}
 	// Rows after the cursor: for some i, keys before i equal the cursor's
 	// and key i is strictly after it. Nulls are the smallest value.
 	var ors []string
-	var args []any
 	for i, k := range keys {
 		var ands []string
 		for j := 0; j < i; j++ {
@@ -676,6 +848,9 @@ func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string
 			args = append(args, vals[i])
 		case vals[i] == nil:
 			continue // nothing comes after null in descending order
+		case notNull(k.field):
+			ands = append(ands, col+" < ?")
+			args = append(args, vals[i])
 		default:
 			ands = append(ands, "("+col+" < ? OR "+col+" IS NULL)")
 			args = append(args, vals[i])
@@ -685,5 +860,25 @@ func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string
 	if len(ors) == 0 {
 		return "1 = 0", nil, nil
 	}
-	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+	return "(" + bound + "(" + strings.Join(ors, " OR ") + "))", args, nil
+}
+
+// rowValue is the keys' columns as a row value, "(a, b)"; one key is
+// written bare.
+func rowValue(keys []sortKey) string {
+	if len(keys) == 1 {
+		return store.Quote(keys[0].field.Name)
+	}
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = store.Quote(k.field.Name)
+	}
+	return "(" + strings.Join(cols, ", ") + ")"
+}
+
+func placeholders(n int) string {
+	if n == 1 {
+		return "?"
+	}
+	return "(?" + strings.Repeat(", ?", n-1) + ")"
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -97,6 +98,11 @@ type Service struct {
 
 	subsMu sync.Mutex
 	subs   []Subscriber // record events' subscribers (events.go)
+
+	// clock, when set, times list queries for the index advisor instead
+	// of the store's clock (tests set it).
+	clock   func() time.Time
+	advisor *advisor
 }
 
 // SetScriptLog makes the service write script console lines and failures
@@ -105,7 +111,8 @@ func (s *Service) SetScriptLog(log *scriptlog.Log) { s.scriptLog = log }
 
 // New returns a records service over db, reading app documents from catalog.
 func New(db *store.DB, catalog *store.Catalog) *Service {
-	return &Service{db: db, catalog: catalog, dialect: db.Dialect.Name(), entropy: ulid.Monotonic(rand.Reader, 0)}
+	return &Service{db: db, catalog: catalog, dialect: db.Dialect.Name(), entropy: ulid.Monotonic(rand.Reader, 0),
+		advisor: newAdvisor()}
 }
 
 // newID returns a new record id: a ULID in lower case, so ids sort by

@@ -221,7 +221,11 @@ func (v *view) entity(e *schema.Entity) (schema.Entity, bool) {
 		out.Fields = append(out.Fields, f)
 	}
 	for _, ix := range e.Indexes {
-		if v.readsVisible(e.Name, ix.Fields) {
+		names := make([]string, len(ix.Fields))
+		for i, entry := range ix.Fields {
+			names[i], _ = schema.IndexField(entry)
+		}
+		if v.readsVisible(e.Name, names) {
 			out.Indexes = append(out.Indexes, ix)
 		}
 	}

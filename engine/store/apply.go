@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -239,6 +240,9 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 			}
 		}
 		for _, stmt := range s.SQL {
+			if s.Concurrently {
+				break // after commit: startIndexBuilds
+			}
 			if _, err := q.ExecContext(ctx, stmt); err != nil {
 				return plan, &StepError{Step: *s, Err: err}
 			}
@@ -296,5 +300,8 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 	}
 	committed = true
 	db.SchemaChanged()
+	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Concurrently }) {
+		db.startIndexBuilds()
+	}
 	return plan, nil
 }

@@ -25,3 +25,10 @@ func FailAtStep(k int) (restore func()) {
 	}
 	return func() { stepHook = nil }
 }
+
+// FailIndexBuilds runs fn before each concurrent index build (PostgreSQL);
+// its error fails the build. The returned function removes it.
+func FailIndexBuilds(fn func(name string) error) (restore func()) {
+	buildHook = fn
+	return func() { buildHook = nil }
+}

@@ -116,7 +116,7 @@ type scriptLogRow struct {
 func (scriptLogRow) TableName() string { return "_forma_script_log" }
 
 func (db *DB) migrateSystem(ctx context.Context) error {
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}); err != nil {
 		return fmt.Errorf("store: create system tables: %w", err)
 	}
 	return nil

@@ -57,6 +57,8 @@ type DB struct {
 	// them before it is used again.
 	schemaGen atomic.Int64
 	connGen   sync.Map // *pgx.Conn → the schemaGen its caches are from
+
+	builds sync.WaitGroup // concurrent index builds running (indexbuild.go)
 }
 
 // resetSession runs when database/sql hands out a used PostgreSQL connection.
@@ -154,6 +156,8 @@ func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	// Index builds a crash or a failure left undone are tried again.
+	db.startIndexBuilds()
 	return db, nil
 }
 
@@ -182,8 +186,12 @@ func (db *DB) OpenSQLitePool(n int) (*sql.DB, error) {
 	return p, nil
 }
 
-// Close releases the connection pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close waits for the index builds this process runs, then releases the
+// connection pool.
+func (db *DB) Close() error {
+	db.builds.Wait()
+	return db.SQL.Close()
+}
 
 var registerOnce sync.Once
 
@@ -215,6 +223,13 @@ func sqliteDSN(path string) string {
 	// Per connection: 64 MiB of page cache so hot
 	// pages are read without a system call each.
 	q.Add("_pragma", "cache_size(-65536)")
+	// Sorts and temporary B-trees that no index avoids stay in memory
+	// instead of spilling to temporary files (SQLite's default).
+	q.Add("_pragma", "temp_store(MEMORY)")
+	// Reads of the database file go through a memory map rather than a
+	// read system call per page (256 MiB of address space per connection;
+	// pages are shared with the OS cache, not copied).
+	q.Add("_pragma", "mmap_size(268435456)")
 	// Write transactions take the write lock at BEGIN, so two writers never
 	// deadlock upgrading a read lock.
 	q.Set("_txlock", "immediate")

@@ -23,6 +23,10 @@ type Step struct {
 	Destructive bool     `json:"destructive,omitempty"`
 	SQL         []string `json:"sql,omitempty"`
 	Path        string   `json:"path,omitempty"`
+	// Concurrently marks a step run after the migration commits (PostgreSQL
+	// CREATE INDEX CONCURRENTLY, which cannot run in a transaction and does
+	// not block writes); its progress is in IndexBuilds.
+	Concurrently bool `json:"concurrently,omitempty"`
 
 	// exec runs in the migration's transaction before SQL, for work that
 	// needs Go: archiving with a generated name, catalog look-ups, backfills.
@@ -234,14 +238,14 @@ func (p *planner) build(ctx context.Context) error {
 	)
 	for _, m := range matched {
 		want := map[string]physIndex{}
-		for _, ix := range entityIndexes(p.app, m.new) {
+		for _, ix := range appIndexes(p.new, m.new) {
 			want[ix.Key] = ix
 		}
 		newIdx[m.new] = want
 		if rebuild[m.new] {
 			continue // the rebuilt table gets every index afresh
 		}
-		for _, ix := range entityIndexes(p.app, m.old) {
+		for _, ix := range appIndexes(p.old, m.old) {
 			oldNames[ix.Name] = true
 			w, keep := want[ix.Key]
 			switch {
@@ -251,8 +255,7 @@ func (p *planner) build(ctx context.Context) error {
 				ixRenames = append(ixRenames, indexRename{m.new.Name, ix.Name, w.Name})
 				delete(want, ix.Key)
 			default:
-				p.step(Step{Op: "drop_index", Entity: m.new.Name, Description: fmt.Sprintf("drop index on %s", strings.Join(ix.Columns, ", ")),
-					SQL: []string{dropIndexSQL(ix)}})
+				p.step(p.dropIndexStep(m.new.Name, ix))
 			}
 		}
 	}
@@ -265,16 +268,16 @@ func (p *planner) build(ctx context.Context) error {
 	for _, r := range ixRenames {
 		if twoPhase {
 			p.step(Step{Op: "rename_index", Entity: r.entity, Description: fmt.Sprintf("rename index %s to %s (via a temporary name)", r.from, r.to),
-				SQL: []string{"ALTER INDEX " + Quote(r.from) + " RENAME TO " + Quote(tempName("ix", r.from))}})
+				SQL: []string{"ALTER INDEX IF EXISTS " + Quote(r.from) + " RENAME TO " + Quote(tempName("ix", r.from))}})
 		} else {
 			p.step(Step{Op: "rename_index", Entity: r.entity, Description: fmt.Sprintf("rename index %s to %s", r.from, r.to),
-				SQL: []string{"ALTER INDEX " + Quote(r.from) + " RENAME TO " + Quote(r.to)}})
+				SQL: []string{"ALTER INDEX IF EXISTS " + Quote(r.from) + " RENAME TO " + Quote(r.to)}})
 		}
 	}
 	if twoPhase {
 		for _, r := range ixRenames {
 			p.step(Step{Op: "rename_index", Entity: r.entity, Description: fmt.Sprintf("rename index %s to %s", r.from, r.to),
-				SQL: []string{"ALTER INDEX " + Quote(tempName("ix", r.from)) + " RENAME TO " + Quote(r.to)}})
+				SQL: []string{"ALTER INDEX IF EXISTS " + Quote(tempName("ix", r.from)) + " RENAME TO " + Quote(r.to)}})
 		}
 	}
 
@@ -360,22 +363,25 @@ func (p *planner) build(ctx context.Context) error {
 		exists[e.Name] = true
 		stmts := []string{sqlCreate}
 		var laterIdx []physIndex
-		for _, ix := range entityIndexes(p.app, e) {
+		desc := fmt.Sprintf("create entity %s with %d fields", e.Name, len(e.Fields))
+		for _, ix := range appIndexes(p.new, e) {
 			if slices.ContainsFunc(ix.Columns, func(c string) bool { return later[c] }) {
 				laterIdx = append(laterIdx, ix)
 				continue
 			}
 			stmts = append(stmts, createIndexSQL(p.d, ix))
+			if ix.View {
+				desc += "; index " + describeIndex(ix)
+			}
 		}
-		p.step(Step{Op: "create_entity", Entity: e.Name, Path: c.Path,
-			Description: fmt.Sprintf("create entity %s with %d fields", e.Name, len(e.Fields)), SQL: stmts})
+		p.step(Step{Op: "create_entity", Entity: e.Name, Path: c.Path, Description: desc, SQL: stmts})
 		for _, f := range laterFields {
 			deferred = append(deferred, Step{Op: "add_field", Entity: e.Name, Field: f.Name,
 				Description: fmt.Sprintf("add ref %s.%s → %s", e.Name, f.Name, f.Entity),
 				SQL:         []string{"ALTER TABLE " + Quote(table) + " ADD COLUMN " + columnDef(p.d, p.app, f)}})
 		}
 		for _, ix := range laterIdx {
-			deferred = append(deferred, Step{Op: "add_index", Entity: e.Name, Description: fmt.Sprintf("index %s", strings.Join(ix.Columns, ", ")),
+			deferred = append(deferred, Step{Op: "add_index", Entity: e.Name, Description: fmt.Sprintf("index %s", describeIndex(ix)),
 				SQL: []string{createIndexSQL(p.d, ix)}})
 		}
 	}
@@ -393,9 +399,18 @@ func (p *planner) build(ctx context.Context) error {
 	// 6. Indexes of matched entities that are new or renamed.
 	for _, m := range matched {
 		want := newIdx[m.new]
-		for _, ix := range entityIndexes(p.app, m.new) {
+		for _, ix := range appIndexes(p.new, m.new) {
 			_, create := want[ix.Key]
 			create = create || rebuild[m.new]
+			if !create && ix.View {
+				// Apps applied before list views indexed themselves have
+				// views whose index was never built: build it now.
+				known, err := p.indexKnown(ctx, ix)
+				if err != nil {
+					return err
+				}
+				create = !known
+			}
 			// A unique index that stays is checked too: a conversion of its
 			// columns (rounding) can make two values one.
 			if !create && !ix.Unique {
@@ -418,8 +433,7 @@ func (p *planner) build(ctx context.Context) error {
 			if !create {
 				continue
 			}
-			p.step(Step{Op: "add_index", Entity: m.new.Name, Description: fmt.Sprintf("index %s", strings.Join(ix.Columns, ", ")),
-				SQL: []string{createIndexSQL(p.d, ix)}})
+			p.step(p.addIndexStep(m.new.Name, ix, rebuild[m.new]))
 		}
 	}
 	return nil

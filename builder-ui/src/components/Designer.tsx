@@ -285,7 +285,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
       ) : tab === "forms" ? (
         <FormsEditor doc={doc} onChange={edit} errors={errors} />
       ) : tab === "list" ? (
-        <ListViewEditor doc={doc} onChange={edit} errors={errors} />
+        <ListViewEditor doc={doc} onChange={edit} errors={errors} stored={stored} dirty={dirty} onApplied={() => void load(true)} />
       ) : tab === "roles" ? (
         <RolesEditor doc={doc} onChange={edit} errors={errors} />
       ) : tab === "dashboards" ? (

@@ -14,11 +14,17 @@ import { filterableFields } from "../filter";
 import { useI18n } from "../i18n";
 import { Icon } from "./common";
 import { FilterBuilder } from "./FilterBuilder";
+import { IndexPanel } from "./IndexAdvice";
 import { EntityPicker, formsErrors, ProblemList } from "./FormsEditor";
 
 const UNSORTABLE = new Set(["json", "multiselect"]);
 
-export function ListViewEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d: DDoc) => void; errors: DesignErrors }) {
+export function ListViewEditor({ doc, onChange, errors, stored = false, dirty = false, onApplied = () => {} }: {
+  doc: DDoc; onChange: (d: DDoc) => void; errors: DesignErrors;
+  // stored: the app is published (its tables exist); dirty: unpublished
+  // edits, which applying advice (a new version) would overtake.
+  stored?: boolean; dirty?: boolean; onApplied?: () => void;
+}) {
   const { t } = useI18n();
   const [ei, setEi] = useState(0);
   const entity = doc.entities[Math.min(ei, doc.entities.length - 1)];
@@ -121,6 +127,11 @@ export function ListViewEditor({ doc, onChange, errors }: { doc: DDoc; onChange:
           </label>
           <FilterBuilder key={entity.name} fields={filterableFields(fields)}
             onApply={(text) => onChange(patchList(doc, entity.name, { filter: text }))} />
+          {stored && (
+            <IndexPanel key={"indexes-" + entity.name} app={doc.name} entity={entity.name} fields={fields} columns={cols}
+              indexes={(entity as { indexes?: { fields: string[] }[] }).indexes ?? []} sort={view?.sort}
+              canApply={!dirty} onApplied={onApplied} />
+          )}
         </div>
         <div className="layout-preview">
           <h2 className="panel-title">{t("listView.preview")}</h2>
