@@ -180,22 +180,7 @@ func (v *view) filterVisible(entity, src string) bool {
 		return false
 	}
 	var names []string
-	var walk func(filter.Node)
-	walk = func(n filter.Node) {
-		switch n := n.(type) {
-		case *filter.And:
-			walk(n.Left)
-			walk(n.Right)
-		case *filter.Or:
-			walk(n.Left)
-			walk(n.Right)
-		case *filter.Not:
-			walk(n.X)
-		case *filter.Compare:
-			names = append(names, n.Field)
-		}
-	}
-	walk(node)
+	filter.Fields(node, func(c *filter.Compare) { names = append(names, c.Field) })
 	return v.readsVisible(entity, names)
 }
 
