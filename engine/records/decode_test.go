@@ -89,7 +89,10 @@ func FuzzDecodeBody(f *testing.F) {
 		if obj == nil {
 			t.Fatalf("%q: accepted as no object", body)
 		}
-		if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 || bytes.Contains(body, []byte(`\u0000`)) {
+		// A NUL escape is checked in the decoded strings (checkText): the
+		// body's text may hold an escaped backslash before "u0000", which
+		// is no NUL (the fuzzer found that this check once read it as one).
+		if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
 			t.Fatalf("accepted %q", body)
 		}
 		var walk func(v any)
