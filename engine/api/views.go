@@ -186,23 +186,8 @@ func (s *Server) createView(c *fiber.Ctx) error {
 	}
 	now := s.now()
 	v := &store.View{ID: strings.ToLower(ulid.Make().String()), App: app, Entity: entity, Owner: user(c).ID,
-		Labels: in.Labels, Kind: "list", Columns: in.Columns, Options: in.Options, Roles: in.Roles,
-		CreatedAt: now, UpdatedAt: now}
-	if in.Name != nil {
-		v.Name = *in.Name
-	}
-	if in.Kind != nil {
-		v.Kind = *in.Kind
-	}
-	if in.Filter != nil {
-		v.Filter = *in.Filter
-	}
-	if in.Sort != nil {
-		v.Sort = *in.Sort
-	}
-	if in.Position != nil {
-		v.Position = *in.Position
-	}
+		Kind: "list", CreatedAt: now, UpdatedAt: now}
+	in.applyTo(v)
 	if err := s.checkViewBody(c, v, doc); err != nil {
 		return err
 	}
@@ -259,6 +244,37 @@ func (s *Server) patchView(c *fiber.Ctx) error {
 			Details: schema.Problems{{Path: "/version", Code: "required", Params: map[string]any{"field": "version"},
 				Message: "version is required: send the version you read"}}}
 	}
+	in.applyTo(v)
+	if err := s.checkViewBody(c, v, doc); err != nil {
+		return err
+	}
+	v.UpdatedAt = s.now()
+	if err := s.DB.UpdateView(c.UserContext(), v, *in.Version); err != nil {
+		if errors.Is(err, store.ErrViewStale) {
+			return apiError(409, "version_conflict", "the view was changed since you read it; reload it and try again")
+		}
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (s *Server) deleteView(c *fiber.Ctx) error {
+	if _, err := s.memberApp(c); err != nil {
+		return err
+	}
+	v, err := s.viewFor(c)
+	if err != nil {
+		return err
+	}
+	if err := s.DB.DeleteView(c.UserContext(), v.App, v.Entity, v.ID); err != nil {
+		return err
+	}
+	return c.SendStatus(204)
+}
+
+// applyTo sets on v what the body gives, leaving the rest as it is: a
+// create starts from a new view, a patch from the stored one.
+func (in *viewBody) applyTo(v *store.View) {
 	if in.Name != nil {
 		v.Name = *in.Name
 	}
@@ -286,29 +302,4 @@ func (s *Server) patchView(c *fiber.Ctx) error {
 	if in.Position != nil {
 		v.Position = *in.Position
 	}
-	if err := s.checkViewBody(c, v, doc); err != nil {
-		return err
-	}
-	v.UpdatedAt = s.now()
-	if err := s.DB.UpdateView(c.UserContext(), v, *in.Version); err != nil {
-		if errors.Is(err, store.ErrViewStale) {
-			return apiError(409, "version_conflict", "the view was changed since you read it; reload it and try again")
-		}
-		return err
-	}
-	return c.JSON(v)
-}
-
-func (s *Server) deleteView(c *fiber.Ctx) error {
-	if _, err := s.memberApp(c); err != nil {
-		return err
-	}
-	v, err := s.viewFor(c)
-	if err != nil {
-		return err
-	}
-	if err := s.DB.DeleteView(c.UserContext(), v.App, v.Entity, v.ID); err != nil {
-		return err
-	}
-	return c.SendStatus(204)
 }
