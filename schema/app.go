@@ -24,8 +24,8 @@ type App struct {
 	// core engine stores them verbatim so one document carries a whole app.
 	Forms       []Form            `json:"forms,omitempty"`
 	Flows       []json.RawMessage `json:"flows,omitempty"`
-	Automations []json.RawMessage `json:"automations,omitempty"`
-	Dashboards  []Dashboard       `json:"dashboards,omitempty"` // dashboards.go
+	Automations []Automation      `json:"automations,omitempty"` // automations.go
+	Dashboards  []Dashboard       `json:"dashboards,omitempty"`  // dashboards.go
 	Roles       []Role            `json:"roles,omitempty"`
 
 	// Settings tune how the app runs; nil means the defaults.

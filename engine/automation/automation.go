@@ -1,0 +1,80 @@
+// Package automation runs an app's automations: it watches record events
+// (and the clock, for timers and schedules), checks each automation's
+// trigger and condition, and runs its actions as durable jobs — writing
+// only through the records service, with path "automation".
+//
+// The pieces, by file:
+//   - automation.go: the Service and the Start contract every trigger uses.
+//   - events.go, condition.go: event triggers (created, updated,
+//     fieldChanged, deleted, transition) and conditions.
+//   - runs.go, actions.go: runs, their step jobs, idempotency, the run log.
+//   - timers.go, schedules.go: timer and schedule triggers on the clock.
+//   - check.go: what is refused when an app is applied.
+package automation
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
+)
+
+// MaxDepth is how many automation writes may lead to one another (an
+// automation's write triggering an automation whose write triggers …)
+// before the next start is refused and logged as a stopped loop.
+const MaxDepth = 5
+
+// Start is one occurrence of one automation's trigger for one record. The
+// run it begins is keyed by (App, Automation, RecordID, Occurrence):
+// starting the same occurrence twice is one run, so a retried trigger
+// never runs the actions twice.
+type Start struct {
+	App        string `json:"app"`
+	Version    int    `json:"version"` // the app version whose automation runs
+	Automation string `json:"automation"`
+	Entity     string `json:"entity"`
+	RecordID   string `json:"recordId"`
+	// Occurrence names the trigger occurrence within (automation, record):
+	// "created", "updated@7" (the record's version), "deleted",
+	// "timer@2026-03-05T09:00:00Z" (the firing time),
+	// "schedule@2026-03-09T01:00:00Z" (the cron slot, UTC).
+	Occurrence string `json:"occurrence"`
+	// CheckCondition makes the run check the automation's condition on
+	// the record as it is when the run starts (timers and schedules); event
+	// triggers check it inside the write's transaction instead.
+	CheckCondition bool `json:"checkCondition,omitempty"`
+	// Depth counts the automation writes that led to this start (0 for a
+	// person's write or the clock).
+	Depth int `json:"depth,omitempty"`
+}
+
+// Service runs automations. Create it with New, call Register before the
+// job queue starts.
+type Service struct {
+	db      *store.DB
+	catalog *store.Catalog
+	records *records.Service
+	access  *access.Service
+	jobs    *jobs.Queue
+	log     *slog.Logger
+}
+
+// New returns the automation service over the engine's services.
+func New(db *store.DB, cat *store.Catalog, recs *records.Service, acc *access.Service, q *jobs.Queue, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{db: db, catalog: cat, records: recs, access: acc, jobs: q, log: log}
+}
+
+// Register subscribes to record events and registers the job kinds on the
+// queue (before it starts).
+func (s *Service) Register(ctx context.Context) error {
+	if err := s.registerRuns(ctx); err != nil {
+		return err
+	}
+	return s.registerTimers(ctx)
+}

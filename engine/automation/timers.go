@@ -1,0 +1,5 @@
+package automation
+
+import "context"
+
+func (s *Service) registerTimers(ctx context.Context) error { return nil }
