@@ -60,6 +60,9 @@ type Service struct {
 	access  *access.Service
 	jobs    *jobs.Queue
 	log     *slog.Logger
+	// start is StartTx; tests of one trigger replace it to see the starts
+	// their trigger makes.
+	start func(ctx context.Context, tx store.Conn, st Start) error
 }
 
 // New returns the automation service over the engine's services.
@@ -67,7 +70,9 @@ func New(db *store.DB, cat *store.Catalog, recs *records.Service, acc *access.Se
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{db: db, catalog: cat, records: recs, access: acc, jobs: q, log: log}
+	s := &Service{db: db, catalog: cat, records: recs, access: acc, jobs: q, log: log}
+	s.start = s.StartTx
+	return s
 }
 
 // Register subscribes to record events and registers the job kinds on the
