@@ -21,19 +21,26 @@ const maxTeamName = 100
 var ErrInUse = errors.New("in use")
 
 // Team is one team as the API shows it. ParentID is "" for a top-level team.
+// ManagerID is the user who manages the team ("" for none): automations
+// notify them about the records of the team's members (ManagerOf).
 type Team struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	ParentID  string    `json:"parentId,omitempty"`
+	ManagerID string    `json:"managerId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
 // teamRow is one team in _forma_teams. The parent is checked in code (it
 // must exist and must not make a cycle) rather than by a foreign key.
 type teamRow struct {
-	ID        string  `gorm:"primaryKey;size:26"`
-	Name      string  `gorm:"size:100;not null;uniqueIndex:idx_forma_teams_name"`
-	ParentID  *string `gorm:"size:26;index:idx_forma_teams_parent"`
+	ID       string  `gorm:"primaryKey;size:26"`
+	Name     string  `gorm:"size:100;not null;uniqueIndex:idx_forma_teams_name"`
+	ParentID *string `gorm:"size:26;index:idx_forma_teams_parent"`
+	// ManagerID is checked in code (an active user when set) like the
+	// parent. A nullable column: adding it to a table with rows is safe on
+	// both dialects.
+	ManagerID *string `gorm:"size:26"`
 	CreatedAt time.Time
 }
 
@@ -44,14 +51,48 @@ func (r *teamRow) team() *Team {
 	if r.ParentID != nil {
 		t.ParentID = *r.ParentID
 	}
+	if r.ManagerID != nil {
+		t.ManagerID = *r.ManagerID
+	}
 	return t
 }
 
 // TeamUpdate changes a team; nil fields stay. ParentID "" makes the team
-// top-level.
+// top-level; ManagerID "" leaves it without a manager.
 type TeamUpdate struct {
-	Name     *string
-	ParentID *string
+	Name      *string
+	ParentID  *string
+	ManagerID *string
+}
+
+// NewTeam is a team to create. ParentID and ManagerID "" mean none.
+type NewTeam struct {
+	Name      string
+	ParentID  string
+	ManagerID string
+}
+
+// checkManager validates a manager id: it must name an active user. It
+// returns the id lower-cased, as ids are stored.
+func checkManager(g *gorm.DB, id string) (string, error) {
+	id = strings.ToLower(strings.TrimSpace(id))
+	if !plainID(id) {
+		// Not an id at all (and maybe not storable, as NUL is not on
+		// PostgreSQL): nothing to look up.
+		return "", &InputError{Field: "managerId", Message: "no such user"}
+	}
+	var row userRow
+	err := g.Select("id", "active").Where("id = ?", id).Take(&row).Error
+	if isNotFound(err) {
+		return "", &InputError{Field: "managerId", Message: "no such user"}
+	}
+	if err != nil {
+		return "", fmt.Errorf("access: look up manager: %w", err)
+	}
+	if !row.Active {
+		return "", &InputError{Field: "managerId", Message: "is a deactivated user"}
+	}
+	return id, nil
 }
 
 func checkTeamName(name string) error {
@@ -84,7 +125,13 @@ func teamExists(g *gorm.DB, id string) (bool, error) {
 // CreateTeam adds a team under parentID ("" for top level). A bad or taken
 // name, or an unknown parent, is an *InputError.
 func (s *Service) CreateTeam(ctx context.Context, name, parentID string) (*Team, error) {
-	name = strings.TrimSpace(name)
+	return s.CreateTeamWith(ctx, NewTeam{Name: name, ParentID: parentID})
+}
+
+// CreateTeamWith is CreateTeam with a manager too; a manager that is not an
+// active user is an *InputError.
+func (s *Service) CreateTeamWith(ctx context.Context, in NewTeam) (*Team, error) {
+	name, parentID := strings.TrimSpace(in.Name), in.ParentID
 	if err := checkTeamName(name); err != nil {
 		return nil, err
 	}
@@ -103,6 +150,13 @@ func (s *Service) CreateTeam(ctx context.Context, name, parentID string) (*Team,
 				return &InputError{Field: "parentId", Message: "no such team"}
 			}
 			row.ParentID = &parentID
+		}
+		if in.ManagerID != "" {
+			m, err := checkManager(tx, in.ManagerID)
+			if err != nil {
+				return err
+			}
+			row.ManagerID = &m
 		}
 		if err := tx.Create(row).Error; err != nil {
 			return fmt.Errorf("access: create team: %w", err)
@@ -204,8 +258,19 @@ func (s *Service) UpdateTeam(ctx context.Context, id string, up TeamUpdate) (*Te
 				row.ParentID = &parent
 			}
 		}
+		if up.ManagerID != nil {
+			if *up.ManagerID == "" {
+				row.ManagerID = nil
+			} else {
+				m, err := checkManager(tx, *up.ManagerID)
+				if err != nil {
+					return err
+				}
+				row.ManagerID = &m
+			}
+		}
 		if err := tx.Model(&teamRow{}).Where("id = ?", id).
-			Updates(map[string]any{"name": row.Name, "parent_id": row.ParentID}).Error; err != nil {
+			Updates(map[string]any{"name": row.Name, "parent_id": row.ParentID, "manager_id": row.ManagerID}).Error; err != nil {
 			return fmt.Errorf("access: update team: %w", err)
 		}
 		out = row.team()
@@ -298,4 +363,86 @@ func (s *Service) teamLock(tx *gorm.DB) error {
 		return fmt.Errorf("access: lock teams: %w", err)
 	}
 	return nil
+}
+
+// plainID says whether id could be an id: 1 to 26 lower-case letters and
+// digits.
+func plainID(id string) bool {
+	if id == "" || len(id) > 26 {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ManagerOf returns the id of the manager who answers for userID's records:
+// the manager of the user's team; when the team has none, when the user is
+// that manager, or when the manager has been deactivated since, the manager
+// of the nearest team above that has one who fits. "" (and no error) when
+// nobody does — the user has no team, or no team up the tree has a fitting
+// manager — or the user is unknown.
+func (s *Service) ManagerOf(ctx context.Context, userID string) (string, error) {
+	g := s.db.Gorm.WithContext(ctx)
+	userID = strings.ToLower(userID)
+	if !plainID(userID) {
+		return "", nil
+	}
+	var u userRow
+	err := g.Select("id", "team_id").Where("id = ?", userID).Take(&u).Error
+	if isNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("access: look up user: %w", err)
+	}
+	if u.TeamID == nil {
+		return "", nil
+	}
+	// The whole team table is small (an organisation's teams): one query,
+	// then walk up in memory.
+	var rows []teamRow
+	if err := g.Select("id", "parent_id", "manager_id").Find(&rows).Error; err != nil {
+		return "", fmt.Errorf("access: list teams: %w", err)
+	}
+	byID := make(map[string]*teamRow, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	var chain []string // managers from the user's team up, nearest first
+	seen := map[string]bool{}
+	for id := *u.TeamID; id != "" && !seen[id]; {
+		seen[id] = true // a cycle in the data cannot loop
+		t := byID[id]
+		if t == nil {
+			break
+		}
+		if t.ManagerID != nil && *t.ManagerID != userID {
+			chain = append(chain, *t.ManagerID)
+		}
+		id = ""
+		if t.ParentID != nil {
+			id = *t.ParentID
+		}
+	}
+	if len(chain) == 0 {
+		return "", nil
+	}
+	var active []userRow
+	if err := g.Select("id").Where("id IN ? AND active = ?", chain, true).Find(&active).Error; err != nil {
+		return "", fmt.Errorf("access: look up managers: %w", err)
+	}
+	ok := map[string]bool{}
+	for _, r := range active {
+		ok[r.ID] = true
+	}
+	for _, m := range chain {
+		if ok[m] {
+			return m, nil
+		}
+	}
+	return "", nil
 }

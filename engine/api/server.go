@@ -20,6 +20,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/query"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
@@ -56,6 +57,8 @@ type Server struct {
 	ReadTimeout time.Duration
 	// Query answers dashboards and ad-hoc queries (nil: built by New).
 	Query *query.Engine
+	// Notify keeps users' in-app notifications (nil: built by New).
+	Notify *notify.Service
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -128,7 +131,8 @@ func (s *Server) New() *fiber.App {
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
 	s.jobRoutes(app) // jobs.go
 	app.Get("/api/directory/users", s.requireUser, s.listDirectory)
-	s.dashRoutes(app) // dash.go
+	s.dashRoutes(app)         // dash.go
+	s.notificationRoutes(app) // notifications.go
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -153,17 +154,18 @@ func (s *Server) listTeams(c *fiber.Ctx) error {
 
 func (s *Server) createTeam(c *fiber.Ctx) error {
 	var in struct {
-		Name     string `json:"name"`
-		ParentID string `json:"parentId"`
+		Name      string  `json:"name"`
+		ParentID  string  `json:"parentId"`
+		ManagerID *string `json:"managerId"` // null or absent: none
 	}
 	if err := decodeStrict(c.Body(), &in); err != nil {
 		return err
 	}
-	t, err := s.Access.CreateTeam(c.UserContext(), in.Name, in.ParentID)
+	t, err := s.Access.CreateTeamWith(c.UserContext(), access.NewTeam{Name: in.Name, ParentID: in.ParentID, ManagerID: deref(in.ManagerID)})
 	if err != nil {
 		return err
 	}
-	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: t.ID, Detail: map[string]any{"op": "create", "name": in.Name, "parentId": in.ParentID}})
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: t.ID, Detail: map[string]any{"op": "create", "name": in.Name, "parentId": in.ParentID, "managerId": t.ManagerID}})
 	return c.Status(201).JSON(t)
 }
 
@@ -171,15 +173,26 @@ func (s *Server) patchTeam(c *fiber.Ctx) error {
 	var in struct {
 		Name     *string `json:"name"`
 		ParentID *string `json:"parentId"`
+		// ManagerID: absent keeps the manager, null (or "") clears it, an id
+		// sets it.
+		ManagerID optionalString `json:"managerId"`
 	}
 	if err := decodeStrict(c.Body(), &in); err != nil {
 		return err
 	}
-	t, err := s.Access.UpdateTeam(c.UserContext(), c.Params("id"), access.TeamUpdate{Name: in.Name, ParentID: in.ParentID})
+	up := access.TeamUpdate{Name: in.Name, ParentID: in.ParentID}
+	if in.ManagerID.Set {
+		up.ManagerID = &in.ManagerID.Value
+	}
+	t, err := s.Access.UpdateTeam(c.UserContext(), c.Params("id"), up)
 	if err != nil {
 		return err
 	}
-	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: t.ID, Detail: map[string]any{"op": "update", "name": in.Name, "parentId": in.ParentID}})
+	detail := map[string]any{"op": "update", "name": in.Name, "parentId": in.ParentID}
+	if in.ManagerID.Set {
+		detail["managerId"] = t.ManagerID
+	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: t.ID, Detail: detail})
 	return c.JSON(t)
 }
 
@@ -193,4 +206,27 @@ func (s *Server) deleteTeam(c *fiber.Ctx) error {
 	}
 	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditTeamChange, Target: c.Params("id"), Detail: map[string]any{"op": "delete"}})
 	return c.SendStatus(204)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// optionalString is a JSON field that may be absent (Set false), null
+// (Set, Value "") or a string.
+type optionalString struct {
+	Set   bool
+	Value string
+}
+
+func (o *optionalString) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = ""
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
 }

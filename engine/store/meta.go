@@ -115,8 +115,27 @@ type scriptLogRow struct {
 
 func (scriptLogRow) TableName() string { return "_forma_script_log" }
 
+// notificationRow is one in-app notification of one user, written and read
+// by engine/notify; store only creates the table. ID is a ULID made from
+// the engine clock, so it orders a user's notifications by time and pages
+// them. (dedupe_key, user_id) is unique: a retried action notifies once.
+type notificationRow struct {
+	ID         string     `gorm:"primaryKey;size:26;index:idx_forma_notifications_user,priority:2"`
+	UserID     string     `gorm:"column:user_id;size:26;not null;index:idx_forma_notifications_user,priority:1;index:idx_forma_notifications_unread,priority:1;uniqueIndex:idx_forma_notifications_key,priority:2"`
+	App        string     `gorm:"size:63;not null"`
+	Entity     string     `gorm:"size:63;not null"`
+	RecordID   string     `gorm:"column:record_id;size:64;not null"`
+	Automation string     `gorm:"size:63;not null"`
+	Message    string     `gorm:"not null"`
+	DedupeKey  string     `gorm:"column:dedupe_key;size:300;not null;uniqueIndex:idx_forma_notifications_key,priority:1"`
+	CreatedAt  time.Time  `gorm:"not null"`
+	ReadAt     *time.Time `gorm:"index:idx_forma_notifications_unread,priority:2"`
+}
+
+func (notificationRow) TableName() string { return "_forma_notifications" }
+
 func (db *DB) migrateSystem(ctx context.Context) error {
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}, &notificationRow{}); err != nil {
 		return fmt.Errorf("store: create system tables: %w", err)
 	}
 	return nil
