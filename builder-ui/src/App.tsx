@@ -13,6 +13,8 @@ const Designer = lazy(() => import("./components/Designer").then((m) => ({ defau
 const Admin = lazy(() => import("./components/Admin").then((m) => ({ default: m.Admin })));
 const ResetPassword = lazy(() => import("./components/ResetPassword").then((m) => ({ default: m.ResetPassword })));
 import { ErrorBox, Icon, Loading } from "./components/common";
+// The bell is shown only once signed in: its own chunk too.
+const Bell = lazy(() => import("./components/Bell").then((m) => ({ default: m.Bell })));
 import { ApiError } from "./api";
 
 export function LangSwitch() {
@@ -99,6 +101,7 @@ function Shell() {
         {authed && admin && (
           <a className="btn btn-ghost" href={href({ name: "admin" })} data-testid="nav-admin">{t("header.admin")}</a>
         )}
+        {authed && <Suspense fallback={null}><Bell /></Suspense>}
         <LangSwitch />
         {authed && (
           <button type="button" className="btn btn-ghost" data-testid="logout" onClick={logout}>{t("header.logout")}</button>

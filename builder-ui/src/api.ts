@@ -302,7 +302,28 @@ export interface Team {
   id: string;
   name: string;
   parentId?: string;
+  // The user who manages the team: automations notify them ("the owner's
+  // manager") about the records of the team's members.
+  managerId?: string;
   createdAt?: string;
+}
+
+// One in-app notification of the signed-in user (GET /api/me/notifications).
+export interface Notification {
+  id: string;
+  app: string;
+  entity: string;
+  recordId: string;
+  automation: string;
+  message: string;
+  createdAt: string;
+  readAt: string | null;
+}
+
+export interface NotificationPage {
+  items: Notification[];
+  unread: number;
+  nextCursor?: string | null;
 }
 
 export interface AuditRecord {
@@ -481,8 +502,13 @@ export const api = {
   completeReset: (token: string, password: string) =>
     request<{ user: User }>("POST", "/api/auth/reset-password", { token, password }, { auth: false }),
   teams: () => request<{ items: Team[] }>("GET", "/api/admin/teams"),
-  createTeam: (body: { name: string; parentId?: string }) => request<Team>("POST", "/api/admin/teams", body),
-  updateTeam: (id: string, body: { name?: string; parentId?: string }) => request<Team>("PATCH", `/api/admin/teams/${seg(id)}`, body),
+  createTeam: (body: { name: string; parentId?: string; managerId?: string }) => request<Team>("POST", "/api/admin/teams", body),
+  // managerId null clears the team's manager.
+  updateTeam: (id: string, body: { name?: string; parentId?: string; managerId?: string | null }) => request<Team>("PATCH", `/api/admin/teams/${seg(id)}`, body),
+  notifications: (p: { unread?: boolean; limit?: number; cursor?: string } = {}) =>
+    request<NotificationPage>("GET", "/api/me/notifications" + query({ unread: p.unread ? 1 : undefined, limit: p.limit, cursor: p.cursor })),
+  readNotification: (id: string) => request<{ unread: number }>("POST", `/api/me/notifications/${seg(id)}/read`),
+  readAllNotifications: () => request<{ marked: number; unread: number }>("POST", "/api/me/notifications/read-all"),
   deleteTeam: (id: string) => request<unknown>("DELETE", `/api/admin/teams/${seg(id)}`),
   audit: (p: { action?: string; limit?: number; cursor?: string } = {}) =>
     request<{ items: AuditRecord[]; nextCursor?: string | null }>("GET", "/api/admin/audit" + query(p)),
@@ -531,5 +557,54 @@ export async function watchDashboard(app: string, name: string, onChange: (widge
       if (signal.aborted) return;
     }
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// watchUnread follows GET /api/me/notifications/stream (server-sent events
+// read through fetch, so the token travels in the Authorization header as
+// for the dashboards) and calls onUnread with the unread count at connect
+// and at every change. A dropped stream or a server restart reconnects,
+// waiting longer after each failure (1 s doubling to 30 s); a 401 or 403
+// ends it, as does signal.
+export async function watchUnread(onUnread: (n: number) => void, signal: AbortSignal, retryMs = 1000): Promise<void> {
+  let wait = retryMs;
+  while (!signal.aborted) {
+    try {
+      const token = getToken();
+      const res = await fetch("/api/me/notifications/stream", {
+        headers: token ? { Authorization: "Bearer " + token, Accept: "text/event-stream" } : { Accept: "text/event-stream" }, signal,
+      });
+      if (res.status === 401 || res.status === 403) return;
+      const reader = res.ok ? res.body?.getReader() : undefined;
+      if (reader) {
+        const dec = new TextDecoder();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += dec.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+          let end;
+          while ((end = buf.indexOf("\n\n")) >= 0) {
+            const event = buf.slice(0, end).split("\n");
+            buf = buf.slice(end + 2);
+            if (!event.includes("event: unread")) continue;
+            const data = event.find((l) => l.startsWith("data: "));
+            try {
+              const n = (JSON.parse(data?.slice(6) ?? "") as { unread?: unknown }).unread;
+              if (typeof n === "number") {
+                onUnread(n);
+                wait = retryMs; // a working stream resets the back-off
+              }
+            } catch {
+              /* not ours */
+            }
+          }
+        }
+      }
+    } catch {
+      if (signal.aborted) return;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 30 * retryMs);
   }
 }

@@ -83,6 +83,49 @@ describe("Admin: teams and audit", () => {
     expect(teamPaths([...teams, { id: "t3", name: "Shanghai", parentId: "t2" }]).get("t3")).toBe("Sales / East / Shanghai");
   });
 
+  it("picks, changes and clears a team's manager among active users", async () => {
+    const calls = serve((c) => {
+      if (c.method === "GET" && c.url.pathname === "/api/admin/users")
+        return { body: { items: [...users(), { id: "u9", email: "gone@example.com", name: "Gus", admin: false, active: false, roles: [] }] } };
+      if (c.method === "GET" && c.url.pathname === "/api/admin/teams") return { body: { items: [{ ...teams[0], managerId: "u1" }, teams[1]] } };
+      if (c.method === "PATCH") return { body: { ...teams[1], ...(c.body as object) } };
+      if (c.method === "POST") return { status: 201, body: { id: "t3", name: "West", managerId: "u2" } };
+      return undefined;
+    });
+    renderWith(<Admin tab="teams" />);
+    await screen.findByTestId("team-East");
+    const sales = (await screen.findByTestId("team-manager-Sales")) as HTMLSelectElement;
+    await waitFor(() => expect(sales.value).toBe("u1"));
+    expect(screen.getByTestId("team-manager-hint").textContent).toContain("team above");
+    const east = screen.getByTestId("team-manager-East") as HTMLSelectElement;
+    expect(east.value).toBe("");
+    // Deactivated users are not offered.
+    expect(Array.from(east.options).map((o) => o.textContent)).toEqual(["No manager", "Boss", "Rita"]);
+    fireEvent.change(east, { target: { value: "u2" } });
+    await waitFor(() => expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ managerId: "u2" }));
+    expect(calls.find((c) => c.method === "PATCH")!.url.pathname).toBe("/api/admin/teams/t2");
+    fireEvent.change(sales, { target: { value: "" } });
+    await waitFor(() => expect(calls.filter((c) => c.method === "PATCH")[1]?.body).toEqual({ managerId: null }));
+    fireEvent.change(screen.getByTestId("team-name"), { target: { value: "West" } });
+    fireEvent.change(screen.getByTestId("team-manager"), { target: { value: "u2" } });
+    fireEvent.click(screen.getByTestId("team-add"));
+    await waitFor(() => expect(calls.find((c) => c.method === "POST")?.body).toEqual({ name: "West", managerId: "u2" }));
+  });
+
+  it("names the team manager in Chinese and marks a deactivated one", async () => {
+    serve((c) => {
+      if (c.method === "GET" && c.url.pathname === "/api/admin/users")
+        return { body: { items: [...users(), { id: "u9", email: "gone@example.com", name: "Gus", admin: false, active: false, roles: [] }] } };
+      if (c.method === "GET" && c.url.pathname === "/api/admin/teams") return { body: { items: [{ ...teams[0], managerId: "u9" }] } };
+      return undefined;
+    });
+    renderWith(<Admin tab="teams" />, "zh-CN");
+    const sales = (await screen.findByTestId("team-manager-Sales")) as HTMLSelectElement;
+    await waitFor(() => expect(sales.value).toBe("u9"));
+    expect(sales.options[sales.selectedIndex].textContent).toBe("Gus（已停用）");
+    expect(sales.options[0].textContent).toBe("无经理");
+  });
+
   it("filters the audit log by action and names the people", async () => {
     const calls = serve((c) => (c.url.pathname === "/api/admin/audit"
       ? { body: { items: [{ id: "a1", at: "2026-11-21T01:30:00Z", actor: "u1", action: "user_create", target: "rita@example.com", detail: { roles: ["rep"] }, ip: "10.0.0.1" }], nextCursor: null } }

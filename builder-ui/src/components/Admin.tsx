@@ -117,6 +117,21 @@ function TeamSelect({ teams, value, onChange, testId, exclude }: { teams: Team[]
   );
 }
 
+// ManagerSelect picks a team's manager among the active users; a manager
+// deactivated since stays listed (marked) so the choice shows as it is.
+function ManagerSelect({ users, value, onChange, testId }: { users: AdminUser[]; value: string; onChange: (v: string) => void; testId: string }) {
+  const { t } = useI18n();
+  const name = (u: AdminUser) => u.name || u.email;
+  const shown = users.filter((u) => u.active || u.id === value).sort((a, b) => name(a).localeCompare(name(b)));
+  return (
+    <select value={value} data-testid={testId} aria-label={t("admin.manager")} onChange={(e) => onChange(e.target.value)}>
+      <option value="">{t("admin.noManager")}</option>
+      {value && !users.some((u) => u.id === value) && <option value={value}>{value}</option>}
+      {shown.map((u) => <option key={u.id} value={u.id}>{u.active ? name(u) : t("admin.deactivatedUser", { name: name(u) })}</option>)}
+    </select>
+  );
+}
+
 function Users({ meId }: { meId?: string }) {
   const { t } = useI18n();
   const [users, setUsers] = useState<AdminUser[] | null>(null);
@@ -309,13 +324,18 @@ function EditUserRow({ u, roles, teams, onSaved, onCancel }: {
 function Teams() {
   const { t } = useI18n();
   const [teams, setTeams] = useState<Team[] | null>(null);
+  const [users, setUsers] = useState<AdminUser[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [name, setName] = useState("");
   const [parent, setParent] = useState("");
+  const [manager, setManager] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const load = useCallback(() => {
     setError(null);
     api.teams().then((r) => setTeams(r.items ?? []), setError);
+  }, []);
+  useEffect(() => {
+    api.users().then((r) => setUsers(r.items ?? []), () => undefined);
   }, []);
   useEffect(load, [load]);
 
@@ -347,18 +367,25 @@ function Teams() {
     <div>
       <form className="inline-form" data-testid="team-form" onSubmit={(e) => {
         e.preventDefault();
-        if (name.trim()) void act(() => api.createTeam({ name: name.trim(), parentId: parent || undefined })).then(() => setName(""));
+        if (name.trim()) void act(() => api.createTeam({ name: name.trim(), parentId: parent || undefined, managerId: manager || undefined })).then(() => {
+          setName("");
+          setManager("");
+        });
       }}>
         <input value={name} placeholder={t("admin.teamName")} aria-label={t("admin.teamName")} data-testid="team-name" onChange={(e) => setName(e.target.value)} />
         <label className="inline-field"><span className="small muted">{t("admin.parentTeam")}</span>
           <TeamSelect teams={teams} value={parent} onChange={setParent} testId="team-parent" /></label>
+        <label className="inline-field"><span className="small muted">{t("admin.manager")}</span>
+          <ManagerSelect users={users} value={manager} onChange={setManager} testId="team-manager" /></label>
         <button type="submit" className="btn btn-primary" disabled={!name.trim()} data-testid="team-add"><Icon.plus /> {t("admin.addTeam")}</button>
       </form>
+      <p className="small muted" data-testid="team-manager-hint">{t("admin.managerHint")}</p>
       {problem && <div className="alert alert-error" role="alert" data-testid="team-error">{problem}</div>}
       {rows.length === 0 ? <p className="muted" data-testid="teams-empty">{t("admin.noTeams")}</p> : (
         <ul className="team-tree">
           {rows.map(({ team, depth }) => (
-            <TeamRow key={team.id} team={team} depth={depth} teams={teams} onRename={(n) => void act(() => api.updateTeam(team.id, { name: n }))}
+            <TeamRow key={team.id} team={team} depth={depth} teams={teams} users={users}
+              onManager={(m) => void act(() => api.updateTeam(team.id, { managerId: m || null }))} onRename={(n) => void act(() => api.updateTeam(team.id, { name: n }))}
               onMove={(p) => void act(() => api.updateTeam(team.id, { parentId: p }))} onDelete={() => void act(() => api.deleteTeam(team.id))} />
           ))}
         </ul>
@@ -367,8 +394,9 @@ function Teams() {
   );
 }
 
-function TeamRow({ team, depth, teams, onRename, onMove, onDelete }: {
-  team: Team; depth: number; teams: Team[]; onRename: (n: string) => void; onMove: (parent: string) => void; onDelete: () => void;
+function TeamRow({ team, depth, teams, users, onRename, onMove, onManager, onDelete }: {
+  team: Team; depth: number; teams: Team[]; users: AdminUser[]; onRename: (n: string) => void; onMove: (parent: string) => void;
+  onManager: (managerId: string) => void; onDelete: () => void;
 }) {
   const { t } = useI18n();
   const [name, setName] = useState(team.name);
@@ -378,6 +406,8 @@ function TeamRow({ team, depth, teams, onRename, onMove, onDelete }: {
         onBlur={() => name.trim() && name !== team.name && onRename(name.trim())} />
       <label className="inline-field"><span className="small muted">{t("admin.parentTeam")}</span>
         <TeamSelect teams={teams} value={team.parentId ?? ""} exclude={team.id} onChange={onMove} testId={`team-parent-${team.name}`} /></label>
+      <label className="inline-field"><span className="small muted">{t("admin.manager")}</span>
+        <ManagerSelect users={users} value={team.managerId ?? ""} onChange={onManager} testId={`team-manager-${team.name}`} /></label>
       <button type="button" className="btn btn-small btn-ghost danger-text" data-testid={`team-delete-${team.name}`} onClick={onDelete}>{t("admin.delete")}</button>
     </li>
   );
