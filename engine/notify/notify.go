@@ -12,6 +12,8 @@ package notify
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +39,9 @@ const (
 	// MaxMessage is the most bytes of a message kept; a longer one is cut
 	// on a character boundary and ends in "…".
 	MaxMessage = 4096
-	// MaxKey is the most bytes of a Key (the column's size).
+	// MaxKey is the most bytes of a Key stored as it is (the column's
+	// size); a longer key is stored as "sha256:" and its hex digest, which
+	// keeps keys apart just as well.
 	MaxKey = 300
 )
 
@@ -97,8 +101,9 @@ func (s *Service) newID() string {
 // Send stores ns inside tx; a (Key, UserID) already stored is skipped (a
 // retried action notifies once). Returns how many were new. ID, CreatedAt
 // and ReadAt are set here (new, now, unread). A notification without a
-// UserID or a Key, or with a value longer than its column, is an error and
-// stores nothing: those are the caller's bugs, not a user's input. A message
+// UserID or a Key, or with an app, entity, automation or record id longer
+// than its column, is an error and stores nothing: those are the caller's
+// bugs, not a user's input. A key longer than MaxKey is hashed. A message
 // longer than MaxMessage is cut; invalid UTF-8 and NUL (which PostgreSQL
 // cannot store) are replaced, so a message is never refused.
 func (s *Service) Send(ctx context.Context, tx store.Conn, ns []Notification) (int, error) {
@@ -107,8 +112,8 @@ func (s *Service) Send(ctx context.Context, tx store.Conn, ns []Notification) (i
 		switch {
 		case n.UserID == "" || len(n.UserID) > sizeUserID:
 			return 0, fmt.Errorf("notify: send: notification %d: user id %q", i, n.UserID)
-		case n.Key == "" || len(n.Key) > MaxKey:
-			return 0, fmt.Errorf("notify: send: notification %d: key of %d bytes (1 to %d)", i, len(n.Key), MaxKey)
+		case n.Key == "":
+			return 0, fmt.Errorf("notify: send: notification %d: no key", i)
 		case len(n.App) > sizeName || len(n.Entity) > sizeName || len(n.Automation) > sizeName || len(n.RecordID) > sizeRecord:
 			return 0, fmt.Errorf("notify: send: notification %d: app, entity, automation or record id too long", i)
 		}
@@ -120,7 +125,7 @@ func (s *Service) Send(ctx context.Context, tx store.Conn, ns []Notification) (i
 		// failing the transaction (a failed INSERT would abort a PostgreSQL
 		// transaction, and with it the action's other writes).
 		res, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (id, user_id, app, entity, record_id, automation, message, dedupe_key, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (dedupe_key, user_id) DO NOTHING`,
-			s.newID(), strings.ToLower(n.UserID), clean(n.App), clean(n.Entity), clean(n.RecordID), clean(n.Automation), message(n.Message), clean(n.Key), now)
+			s.newID(), strings.ToLower(n.UserID), clean(n.App), clean(n.Entity), clean(n.RecordID), clean(n.Automation), message(n.Message), storedKey(n.Key), now)
 		if err != nil {
 			return added, fmt.Errorf("notify: send: %w", err)
 		}
@@ -131,6 +136,16 @@ func (s *Service) Send(ctx context.Context, tx store.Conn, ns []Notification) (i
 		added += int(k)
 	}
 	return added, nil
+}
+
+// storedKey is the key as stored: clean, and hashed when too long.
+func storedKey(k string) string {
+	k = clean(k)
+	if len(k) <= MaxKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // clean makes s storable on both dialects: valid UTF-8 without NUL.
