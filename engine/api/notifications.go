@@ -22,6 +22,13 @@ import (
 // open stream per poll.
 var NotificationPoll = 2 * time.Second
 
+// NotificationStreamLife is how long one stream lasts before the server
+// ends it cleanly; the client then reconnects (and gets the count again at
+// once). The server's write timeout (DefaultWriteTimeout) bounds every
+// response, a stream included: ended by the server first, a stream closes
+// properly instead of being cut off mid-chunk.
+var NotificationStreamLife = DefaultWriteTimeout - 5*time.Second
+
 // notificationKeepAlive is how often an idle stream sends a comment line,
 // so proxies keep it open and a gone client is noticed.
 const notificationKeepAlive = 15 * time.Second
@@ -121,7 +128,8 @@ func (s *Server) unreadAnswer(c *fiber.Ctx) error {
 
 // notificationStream answers GET /api/me/notifications/stream: server-sent
 // events, an "unread" event with {"unread": n} at once and again whenever
-// the count changes (read every NotificationPoll). It authenticates like
+// the count changes (read every NotificationPoll), for NotificationStreamLife;
+// the client reconnects after. It authenticates like
 // every route (Authorization: Bearer; the web UI reads the stream through
 // fetch, as it does the dashboards' events) and checks the token again at
 // every poll, so a stream ends when its session is revoked or its user
@@ -153,8 +161,12 @@ func (s *Server) notificationStream(c *fiber.Ctx) error {
 		defer poll.Stop()
 		keepAlive := time.NewTicker(notificationKeepAlive)
 		defer keepAlive.Stop()
+		life := time.NewTimer(NotificationStreamLife)
+		defer life.Stop()
 		for {
 			select {
+			case <-life.C:
+				return // the client reconnects
 			case <-poll.C:
 				if u, err := s.Access.Authenticate(ctx, tok); err != nil || u.ID != me {
 					return // revoked, expired or deactivated: the client reconnects and gets its 401

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
 )
 
 // notifiers holds one notify service per database handle, as a server
@@ -357,4 +359,42 @@ func TestTeamManagerRoutes(t *testing.T) {
 		st, body = e.doAs(repTok, "PATCH", "/api/admin/teams/"+north, map[string]any{"managerId": nil})
 		wantErr(t, "rep sets a manager", st, body, 403, "forbidden")
 	})
+}
+
+// TestNotificationStreamEndsCleanly: a stream ends by itself before the
+// server's write timeout would cut it, with a proper end of the body, and a
+// new one starts with the count.
+func TestNotificationStreamEndsCleanly(t *testing.T) {
+	old := api.NotificationStreamLife
+	api.NotificationStreamLife = 300 * time.Millisecond
+	defer func() { api.NotificationStreamLife = old }()
+	e := newEnv(t, storetest.SQLite(t), "")
+	ann, tok := e.userToken("ann@example.com")
+	sendNotes(t, e.db, e.acc, ann, "one")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.app.Listener(ln)
+	defer e.app.ShutdownWithTimeout(time.Second)
+	for range 2 {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/me/notifications/stream", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("the stream was cut off: %v", err)
+		}
+		if !strings.Contains(string(body), "event: unread\ndata: {\"unread\":1}\n\n") {
+			t.Fatalf("stream body %q", body)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("the stream lasted %v", d)
+		}
+	}
 }
