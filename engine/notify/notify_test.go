@@ -20,14 +20,14 @@ import (
 )
 
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	db  *store.DB
 	clk *clock.Test
 	acc *access.Service
 	s   *Service
 }
 
-func newFixture(t *testing.T, db *store.DB) *fixture {
+func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	clk := clock.NewTest(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	db.Clock = clk
