@@ -516,6 +516,15 @@ export const api = {
     request<JobPage>("GET", "/api/admin/jobs" + query(p)),
   retryJob: (id: number) => request<Job>("POST", `/api/admin/jobs/${id}/retry`),
   cancelJob: (id: number) => request<Job>("POST", `/api/admin/jobs/${id}/cancel`),
+  // An app's webhook signing secret (app admins; reading it is audited),
+  // and rotating it (the answer is the new one).
+  webhookSecret: (app: string) => request<{ secret: string }>("GET", `/api/meta/apps/${seg(app)}/webhook-secret`),
+  rotateWebhookSecret: (app: string) => request<{ secret: string }>("POST", `/api/meta/apps/${seg(app)}/webhook-secret/rotate`),
+  // Whether an app's webhooks may reach private and loopback addresses
+  // (platform admins; audited).
+  webhookSettings: (app: string) => request<{ allowPrivate: boolean }>("GET", `/api/admin/apps/${seg(app)}/webhooks`),
+  setWebhookSettings: (app: string, allowPrivate: boolean) =>
+    request<{ allowPrivate: boolean }>("PUT", `/api/admin/apps/${seg(app)}/webhooks`, { allowPrivate }),
   history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
     request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
 };

@@ -25,6 +25,7 @@ import (
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/webhook"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -59,6 +60,9 @@ type Server struct {
 	Query *query.Engine
 	// Notify keeps users' in-app notifications (nil: built by New).
 	Notify *notify.Service
+	// Webhooks keeps the apps' webhook secrets and allowances (nil: built
+	// by New; the engine passes the one its automations deliver with).
+	Webhooks *webhook.Service
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -116,8 +120,9 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
-	s.designRoutes(meta) // design.go: names, drafts
-	s.indexRoutes(meta)  // advice.go
+	s.designRoutes(meta)       // design.go: names, drafts
+	s.indexRoutes(meta)        // advice.go
+	s.webhookRoutes(meta, app) // webhooks.go
 
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data) // views.go; before /:id, which would take "views"

@@ -9,14 +9,15 @@ import { api, ApiError, type AdminUser, type AuditRecord, type Team } from "../a
 import { useI18n, type MessageKey } from "../i18n";
 import { href } from "../router";
 import { Jobs } from "./AdminJobs";
+import { Webhooks } from "./AdminWebhooks";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 
-export type AdminTab = "users" | "teams" | "audit" | "jobs";
-const TABS: AdminTab[] = ["users", "teams", "audit", "jobs"];
+export type AdminTab = "users" | "teams" | "audit" | "jobs" | "webhooks";
+const TABS: AdminTab[] = ["users", "teams", "audit", "jobs", "webhooks"];
 const DEFAULT_ROLES = ["rep", "manager", "executive"];
 export const AUDIT_ACTIONS = [
   "login", "login_failed", "logout", "token_create", "token_revoke", "app_apply", "user_create", "user_update",
-  "password_reset", "team_change", "user_transfer",
+  "password_reset", "team_change", "user_transfer", "webhook_secret_read", "webhook_secret_rotate", "webhook_settings",
 ];
 
 // resetLink is the link a person opens to choose a password.
@@ -73,6 +74,7 @@ export function Admin({ tab, meId }: { tab?: string; meId?: string }) {
       {current === "teams" && <Teams />}
       {current === "audit" && <Audit />}
       {current === "jobs" && <Jobs />}
+      {current === "webhooks" && <Webhooks />}
     </section>
   );
 }
