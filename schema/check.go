@@ -66,6 +66,7 @@ func (a *App) Check() Problems {
 	}
 	c := &checker{app: a, ents: map[string]int{}}
 	c.run()
+	c.checkAutomations()
 	a.checkRoles(&c.p)
 	a.checkForms(&c.p)
 	a.checkDashboards(&c.p)
