@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
 )
 
 // Kinds of record events.
@@ -40,6 +41,9 @@ type Event struct {
 	// Cause is set for a change another write caused: "cascade from …",
 	// "setNull from …".
 	Cause string
+	// Transition names the flow transition the write took ("" for none);
+	// set by flows, read by automations' transition trigger.
+	Transition string
 	// Caller is who made the write (with their roles and team).
 	Caller Caller
 	// Record is the record after the change and Previous before it; nil
@@ -53,6 +57,15 @@ type Event struct {
 	// every pooled connection queued behind a migration's lock that waits
 	// for this transaction, it would wait forever).
 	info *entityInfo
+}
+
+// Document is the app document of the version the write ran under, in
+// hand (no query): what a subscriber reads the app's rules from.
+func (e *Event) Document() *schema.App {
+	if e.info == nil {
+		return nil
+	}
+	return e.info.app
 }
 
 // Change is one field's change in an event.

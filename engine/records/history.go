@@ -21,6 +21,8 @@ const (
 	PathFlow   = "flow"
 	PathImport = "import"
 	PathSystem = "system"
+	// PathAutomation is an automation's action (Caller.Automation names it).
+	PathAutomation = "automation"
 )
 
 // History operations.
@@ -162,8 +164,12 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 	if cause == "" {
 		why = nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes), why)
+	var auto any = c.Automation
+	if c.Automation == "" {
+		auto = nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes), why, auto)
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
@@ -190,6 +196,9 @@ type HistoryEntry struct {
 	// directly: "cascade from account 01h…" (onDelete cascade), "setNull
 	// from account 01h…" (onDelete setNull). Empty for direct changes.
 	Cause string
+	// Automation names the automation whose action made the change (Path
+	// "automation"); empty otherwise.
+	Automation string
 }
 
 // HistoryPage is one page of a record's history, newest first.
@@ -228,6 +237,10 @@ func (p *HistoryPage) AppendJSON(b []byte) []byte {
 			b = append(b, "null"...)
 		} else {
 			b = appendString(b, h.Cause)
+		}
+		if h.Automation != "" {
+			b = append(b, `,"automation":`...)
+			b = appendString(b, h.Automation)
 		}
 		b = append(b, '}')
 	}
@@ -296,7 +309,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 	if cursor != "" && !validHistoryCursor(cursor) {
 		return nil, errorf(400, CodeBadQuery, "cursor is not one this API gave out")
 	}
-	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause" FROM ` + historyTable +
+	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation" FROM ` + historyTable +
 		` WHERE "app" = ? AND "entity" = ? AND "record_id" = ?`
 	args := []any{info.app.Name, info.entity.Name, id}
 	if cursor != "" {
@@ -315,9 +328,10 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			h     HistoryEntry
 			actor sql.NullString
 			cause sql.NullString
+			auto  sql.NullString
 			at    any
 		)
-		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause); err != nil {
+		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause, &auto); err != nil {
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		t, err := decode(s.dialect, historyAt, at)
@@ -325,7 +339,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		h.At, _ = t.(time.Time)
-		h.Actor, h.Cause = actor.String, cause.String
+		h.Actor, h.Cause, h.Automation = actor.String, cause.String, auto.String
 		if len(hidden) > 0 {
 			h.Changes = withoutFields(h.Changes, hidden)
 		}

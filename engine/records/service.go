@@ -30,6 +30,18 @@ type Caller struct {
 	// (the default when empty), PathWeb, PathScript, PathFlow, PathImport
 	// or PathSystem.
 	Path string
+	// Automation names the automation whose action makes the write (with
+	// Path PathAutomation): the history shows it.
+	Automation string `json:"automation,omitempty"`
+	// Depth counts the automation writes that led to this one: 0 for a
+	// person's write, 1 for an automation's reaction to it, and so on.
+	// Automations stop a chain at automation.MaxDepth.
+	Depth int `json:"depth,omitempty"`
+	// Step, set by the automation engine on an action's write, names the
+	// run step the write performs ("<run id>/<index>"): its event
+	// subscriber marks the step done inside the write's transaction, so the
+	// effect and its record commit together.
+	Step string `json:"step,omitempty"`
 }
 
 // Error is a failure the caller can act on: it carries the HTTP status, a

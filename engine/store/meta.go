@@ -77,6 +77,9 @@ type historyRow struct {
 	// "cascade from account 01h…" for a record an onDelete cascade removed.
 	// Empty for direct changes.
 	Cause string `gorm:"size:300"`
+	// Automation names the automation whose action made the change (path
+	// "automation"); empty otherwise.
+	Automation string `gorm:"size:63"`
 }
 
 func (historyRow) TableName() string { return "_forma_history" }
