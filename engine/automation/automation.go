@@ -14,12 +14,14 @@ package automation
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/schema"
 )
 
 // MaxDepth is how many automation writes may lead to one another (an
@@ -49,6 +51,12 @@ type Start struct {
 	// Depth counts the automation writes that led to this start (0 for a
 	// person's write or the clock).
 	Depth int `json:"depth,omitempty"`
+	// Parent is the run whose action's write made this start (event
+	// triggers), so a stopped loop can show its chain.
+	Parent string `json:"parent,omitempty"`
+	// Previous is the record before the write, in the API's form (event
+	// triggers of updates and deletes): what webhooks send as previous.
+	Previous json.RawMessage `json:"previous,omitempty"`
 }
 
 // Service runs automations. Create it with New, call Register before the
@@ -63,7 +71,66 @@ type Service struct {
 	// start is StartTx; tests of one trigger replace it to see the starts
 	// their trigger makes.
 	start func(ctx context.Context, tx store.Conn, st Start) error
+
+	notify   Notifier // notify actions (engine/notify, wired by the engine)
+	webhooks Webhooks // webhook actions (engine/webhook, wired by the engine)
+	exprs    exprs
 }
+
+// Notification is one in-app notification a notify action stores
+// (engine/notify.Notification's fields that an action sets).
+type Notification struct {
+	UserID, App, Entity, RecordID, Automation, Message string
+	// Key makes a retried action notify once: the run id and the step.
+	Key string
+}
+
+// Notifier stores notify actions' notifications: engine/notify's Service
+// behind a small adapter (the engine wires it with UseNotify).
+type Notifier interface {
+	// Resolve returns the ids of the active users to names, for a record
+	// of app whose owner is owner and whose user fields hold userFields.
+	Resolve(ctx context.Context, app string, to schema.Recipients, owner string, userFields map[string]string) ([]string, error)
+	// Send stores ns inside tx; a (Key, UserID) already stored is skipped.
+	Send(ctx context.Context, tx store.Conn, ns []Notification) (int, error)
+	// Users describes users for the dry run: id → name and email.
+	Users(ctx context.Context, ids []string) ([]User, error)
+}
+
+// User is a recipient as the dry run shows it.
+type User struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// Delivery is one webhook POST (engine/webhook.Delivery).
+type Delivery struct {
+	App, URL, Event, IdempotencyKey string
+	Body                            []byte
+}
+
+// DeliveryResult is what a delivery got back (engine/webhook.Result).
+type DeliveryResult struct {
+	Status    int
+	Permanent bool // retrying cannot help (a 4xx other than 408/429, a refused address)
+	Snippet   string
+}
+
+// Webhooks sends webhook actions: engine/webhook's Service and CheckURL
+// behind a small adapter (the engine wires it with UseWebhooks).
+type Webhooks interface {
+	CheckURL(raw string, allowPrivate bool) error
+	AllowsPrivate(ctx context.Context, app string) (bool, error)
+	// Deliver POSTs d, signed; err != nil for a non-2xx or a network failure.
+	Deliver(ctx context.Context, d Delivery) (DeliveryResult, error)
+}
+
+// UseNotify makes notify actions store notifications through n.
+func (s *Service) UseNotify(n Notifier) { s.notify = n }
+
+// UseWebhooks makes webhook actions deliver through w.
+func (s *Service) UseWebhooks(w Webhooks) { s.webhooks = w }
 
 // New returns the automation service over the engine's services.
 func New(db *store.DB, cat *store.Catalog, recs *records.Service, acc *access.Service, q *jobs.Queue, log *slog.Logger) *Service {

@@ -2,23 +2,131 @@ package automation
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/schema"
 )
 
 // CheckApp returns what is wrong with app's automations beyond what
-// schema.Check finds (filters, crons, webhook addresses), each problem at
-// its JSON pointer, so a bad automation is refused when the app is applied.
+// schema.Check finds (filters, expressions, crons, webhook addresses),
+// each problem at its JSON pointer, so a bad automation is refused when
+// the app is applied.
 func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems {
 	var p schema.Problems
+	var allowPrivate *bool // asked once, only when there is a webhook
 	for i := range app.Automations {
 		a := &app.Automations[i]
+		e := app.Entity(a.Entity)
+		if e == nil {
+			continue // schema.Check reports it
+		}
+		ap := fmt.Sprintf("/automations/%d", i)
 		switch a.Trigger.Type {
 		case schema.TriggerTimer:
 			checkTimer(app, i, a, &p)
 		case schema.TriggerSchedule:
 			checkSchedule(app, i, a, &p)
 		}
+		if a.Condition != "" {
+			if err := s.checkCondition(app, a); err != nil {
+				p.Add(ap+"/condition", "%v", err)
+			}
+		}
+		each := func(path string, actions []schema.Action) {
+			for j := range actions {
+				x := &actions[j]
+				xp := fmt.Sprintf("%s/%d", path, j)
+				for _, name := range sortedKeys(x.Fields) {
+					v, err := parseValue(x.Fields[name])
+					if err == nil && v.expr != "" {
+						err = checkExpr(e, v.expr)
+					}
+					if err != nil {
+						p.Add(xp+"/fields/"+escapePtr(name), "%v", err)
+					}
+				}
+				if x.Type == schema.ActionWebhook && x.URL != "" {
+					if allowPrivate == nil {
+						ok, err := s.webhooks.AllowsPrivate(ctx, app.Name)
+						if err != nil {
+							p.Add(xp+"/url", "cannot read whether this app may call private addresses: %v", err)
+							continue
+						}
+						allowPrivate = &ok
+					}
+					if err := s.webhooks.CheckURL(x.URL, *allowPrivate); err != nil {
+						p.Add(xp+"/url", "%v", err)
+					}
+				}
+				if x.Type == schema.ActionScript {
+					if err := s.checkFunction(app, x.Function); err != nil {
+						p.Add(xp+"/function", "%v", err)
+					}
+				}
+			}
+		}
+		each(ap+"/actions", a.Actions)
+		for k := range a.Variants {
+			each(fmt.Sprintf("%s/variants/%d/actions", ap, k), a.Variants[k].Actions)
+		}
 	}
 	return p
+}
+
+// checkCondition compiles a's condition against its entity: previous.FIELD
+// only where there is a previous record (updated, fieldChanged), and no
+// ref's fields where the record is gone (deleted).
+func (s *Service) checkCondition(app *schema.App, a *schema.Automation) error {
+	n, err := filter.Parse(a.Condition)
+	if err != nil {
+		return err
+	}
+	e := app.Entity(a.Entity)
+	var bad error
+	filter.Fields(n, func(c *filter.Compare) {
+		if bad != nil {
+			return
+		}
+		name, prev := strings.CutPrefix(c.Field, previousPrefix)
+		switch {
+		case prev && a.Trigger.Type != schema.TriggerUpdated && a.Trigger.Type != schema.TriggerFieldChanged:
+			bad = fmt.Errorf("filter: %s: previous values exist only for updated and fieldChanged triggers, not %s", c.Field, a.Trigger.Type)
+		case prev && strings.Contains(name, "."):
+			bad = fmt.Errorf("filter: %s: previous values are the record's own fields", c.Field)
+		case prev && c.Value.Kind == filter.Variable:
+			bad = fmt.Errorf("filter: %s cannot be compared with @%s", c.Field, c.Value.Str)
+		case prev:
+			// The comparison must make sense for the field (and the field
+			// exist): compiled as a comparison of the field itself.
+			one := *c
+			one.Field = name
+			if err := s.records.CheckFilter(app, e.Name, &one); err != nil {
+				bad = err
+			}
+		case a.Trigger.Type == schema.TriggerDeleted && strings.Contains(c.Field, "."):
+			bad = fmt.Errorf("filter: %s: a deleted record's condition reads its own fields only", c.Field)
+		}
+	})
+	if bad != nil {
+		return bad
+	}
+	sub, _ := substitute(n, func(c *filter.Compare) (bool, bool, error) {
+		return true, strings.HasPrefix(c.Field, previousPrefix), nil
+	})
+	return s.records.CheckFilter(app, e.Name, sub)
+}
+
+// checkFunction refuses a script action whose function the app's scripts
+// do not define at top level (schema.Check has found the script itself).
+func (s *Service) checkFunction(app *schema.App, fn string) error {
+	script, name, ok := schema.ParseHook(fn)
+	if !ok || app.Scripts[script] == "" {
+		return nil // schema.Check reports it
+	}
+	if !hasFunction(app.Scripts[script], name) {
+		return fmt.Errorf("script %q has no top-level function %q", script, name)
+	}
+	return nil
 }

@@ -1,0 +1,293 @@
+package automation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/schema"
+)
+
+// view is the triggering record as a step sees it: as the automation's
+// role reads it (expressions, templates, webhook bodies), and whole for
+// routing a notification (owner, user fields), which reveals nothing.
+type view struct {
+	plain map[string]any // values as scripts take them
+	api   map[string]any // the API's value form (numbers exact)
+	raw   json.RawMessage
+	full  map[string]any // the whole record, API form
+	prev  json.RawMessage
+	gone  bool // the record was deleted
+}
+
+// readView reads run's record as c reads it. A deleted record is read
+// from the values the run kept (what c may read of them).
+func (s *Service) readView(ctx context.Context, app *schema.App, run *runInfo, c records.Caller) (*view, error) {
+	read := c
+	read.Step = ""
+	v := &view{}
+	readable, err := s.records.Readable(app, run.Entity, read)
+	if err != nil {
+		return nil, err
+	}
+	if run.Previous != "" {
+		prev, err := apiValues([]byte(run.Previous))
+		if err != nil {
+			return nil, err
+		}
+		v.prev = encodeJSON(project(prev, readable))
+		if run.event() == "deleted" {
+			v.gone = true
+			v.full = prev
+			v.api = project(prev, readable)
+			v.raw = encodeJSON(v.api)
+			v.plain = plainValues(v.api)
+			return v, nil
+		}
+	}
+	rec, err := s.records.Get(ctx, read, app.Name, run.Entity, run.RecordID, "", "")
+	var re *records.Error
+	if errors.As(err, &re) && re.Status == 404 {
+		return nil, permanent{fmt.Errorf("the %s record %s no longer exists (or the automation's role may not read it)", run.Entity, run.RecordID)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.raw, _ = rec.MarshalJSON()
+	if v.api, err = apiValues(v.raw); err != nil {
+		return nil, err
+	}
+	v.plain = rec.Plain()
+	if read.Admin {
+		v.full = v.api
+	} else {
+		all, err := s.records.Get(ctx, records.Caller{Admin: true}, app.Name, run.Entity, run.RecordID, "", "")
+		if err != nil {
+			return nil, err
+		}
+		raw, _ := all.MarshalJSON()
+		if v.full, err = apiValues(raw); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// project keeps the keys of m that keep allows.
+func project(m map[string]any, keep map[string]bool) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if keep[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// plainValues turns API-form values into what scripts take (numbers as
+// numbers).
+func plainValues(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				out[k] = i
+			} else if f, err := n.Float64(); err == nil {
+				out[k] = f
+			}
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// fieldValues computes an action's field values over the record.
+func (s *Service) fieldValues(ctx context.Context, fields map[string]json.RawMessage, v *view) (map[string]any, error) {
+	out := make(map[string]any, len(fields))
+	for _, name := range sortedKeys(fields) {
+		val, err := parseValue(fields[name])
+		if err != nil {
+			return nil, permanent{fmt.Errorf("%s: %v", name, err)}
+		}
+		switch {
+		case val.expr != "":
+			r, err := s.exprs.eval(ctx, val.expr, v.plain)
+			if err != nil {
+				return nil, permanent{fmt.Errorf("%s: %v", name, err)}
+			}
+			out[name] = r
+		case val.template != nil:
+			out[name] = render(*val.template, v.api)
+		default:
+			out[name] = val.literal
+		}
+	}
+	return out, nil
+}
+
+// classify makes a refusal of the records service (a 4xx other than a
+// concurrent change) permanent: the same write would be refused again.
+func classify(err error) error {
+	var re *records.Error
+	if errors.As(err, &re) && re.Status >= 400 && re.Status < 500 && re.Status != 409 {
+		return permanent{err}
+	}
+	if errors.As(err, &re) && re.Status == 409 && re.Code != records.CodeConflict {
+		return permanent{err} // a duplicate value or a referenced record
+	}
+	return err
+}
+
+// payload is a webhook's JSON body (engine/webhook.Payload).
+type payload struct {
+	Event      string          `json:"event"`
+	App        string          `json:"app"`
+	Entity     string          `json:"entity"`
+	ID         string          `json:"id"`
+	Automation string          `json:"automation"`
+	OccurredAt time.Time       `json:"occurredAt"`
+	Record     json.RawMessage `json:"record,omitempty"`
+	Previous   json.RawMessage `json:"previous,omitempty"`
+}
+
+func (s *Service) webhookBody(app *schema.App, run *runInfo, v *view) []byte {
+	p := payload{Event: run.event(), App: app.Name, Entity: run.Entity, ID: run.RecordID, Automation: run.Automation, OccurredAt: run.At.UTC(), Previous: v.prev}
+	if v.gone {
+		p.Record = json.RawMessage("null")
+	} else {
+		p.Record = v.raw
+	}
+	return encodeJSON(p)
+}
+
+// userFields are the user ids in the record's fields named by to.Fields.
+func userFields(to *schema.Recipients, full map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, f := range to.Fields {
+		if id, ok := full[f].(string); ok && id != "" {
+			out[f] = id
+		}
+	}
+	return out
+}
+
+// act performs action idx of run. It returns the step's detail for the
+// run log; an error marked permanent fails the run at once, another is
+// retried. Where the effect is a record write, the write's event marks the
+// step done in the write's transaction (events.go); a notification is
+// stored in the transaction that marks it.
+func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation, run *runInfo, idx int, x *schema.Action, detail string, attempt int) (string, error) {
+	c := caller(a, run, idx)
+	v, err := s.readView(ctx, app, run, c)
+	if err != nil {
+		return "", err
+	}
+	switch x.Type {
+	case schema.ActionSet:
+		if v.gone {
+			return "", permanent{errors.New("the record was deleted: there is nothing to set")}
+		}
+		return "", s.patch(ctx, app, run, c, func(v *view) (map[string]any, error) { return s.fieldValues(ctx, x.Fields, v) })
+	case schema.ActionCreate:
+		values, err := s.fieldValues(ctx, x.Fields, v)
+		if err != nil {
+			return "", err
+		}
+		if _, set := values["owner"]; !set && v.full["owner"] != nil {
+			values["owner"] = v.full["owner"] // the new record belongs to whoever owns the triggering one
+		}
+		if _, err := s.records.Create(ctx, c, app.Name, x.Entity, encodeJSON(values)); err != nil {
+			return "", classify(err)
+		}
+		return "", nil
+	case schema.ActionScript:
+		if v.gone {
+			return "", permanent{errors.New("the record was deleted: there is nothing to run the function with")}
+		}
+		read := c
+		read.Step = ""
+		obj, err := s.records.RunFunction(ctx, read, app, run.Entity, run.RecordID, x.Function)
+		if err != nil {
+			return "", classify(err)
+		}
+		if len(obj) == 0 {
+			return fmt.Sprintf("%s returned no fields to set", x.Function), nil
+		}
+		return "", s.patch(ctx, app, run, c, func(*view) (map[string]any, error) { return obj, nil })
+	case schema.ActionNotify:
+		if s.notify == nil {
+			return "", permanent{errors.New("notifications are not available on this server")}
+		}
+		owner, _ := v.full["owner"].(string)
+		ids, err := s.notify.Resolve(ctx, app.Name, *x.To, owner, userFields(x.To, v.full))
+		if err != nil {
+			return "", err
+		}
+		msg := render(x.Message, v.api)
+		ns := make([]Notification, len(ids))
+		for i, id := range ids {
+			ns[i] = Notification{UserID: id, App: app.Name, Entity: run.Entity, RecordID: run.RecordID, Automation: a.Name, Message: msg, Key: stepKey(run.ID, idx)}
+		}
+		tx, err := s.db.Begin(ctx)
+		if err != nil {
+			return "", err
+		}
+		defer tx.Rollback()
+		n, err := s.notify.Send(ctx, tx, ns)
+		if err != nil {
+			return "", err
+		}
+		if _, err := s.finishStepTx(ctx, tx, run.ID, idx, fmt.Sprintf("notified %d of %d users", n, len(ids))); err != nil {
+			return "", err
+		}
+		return "", tx.Commit()
+	case schema.ActionWebhook:
+		if s.webhooks == nil {
+			return "", permanent{errors.New("webhooks are not available on this server")}
+		}
+		res, err := s.webhooks.Deliver(ctx, Delivery{App: app.Name, URL: x.URL, Event: run.event(), IdempotencyKey: stepKey(run.ID, idx), Body: s.webhookBody(app, run, v)})
+		_ = river.RecordOutput(ctx, map[string]any{"status": res.Status, "attempt": attempt})
+		if err != nil {
+			msg := fmt.Errorf("HTTP %d: %v", res.Status, err)
+			if res.Status == 0 {
+				msg = err
+			}
+			if res.Permanent {
+				return "", permanent{fmt.Errorf("attempt %d: %w", attempt, msg)}
+			}
+			return "", msg
+		}
+		return appendDetail(detail, fmt.Sprintf("attempt %d: HTTP %d", attempt, res.Status)), nil
+	}
+	return "", permanent{fmt.Errorf("unknown action type %q", x.Type)}
+}
+
+// patch writes the values compute returns to run's record as c, with the
+// version it read: a concurrent change makes it read and compute again.
+func (s *Service) patch(ctx context.Context, app *schema.App, run *runInfo, c records.Caller, compute func(*view) (map[string]any, error)) error {
+	var last error
+	for try := 0; try < 5; try++ {
+		v, err := s.readView(ctx, app, run, c)
+		if err != nil {
+			return err
+		}
+		values, err := compute(v)
+		if err != nil {
+			return err
+		}
+		values["version"] = v.full["version"]
+		_, last = s.records.Patch(ctx, c, app.Name, run.Entity, run.RecordID, encodeJSON(values))
+		var re *records.Error
+		if errors.As(last, &re) && re.Code == records.CodeConflict {
+			continue
+		}
+		return classify(last)
+	}
+	return last
+}
