@@ -14,7 +14,9 @@ import (
 	builderui "github.com/formaapp/forma/builder-ui"
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -43,7 +45,11 @@ type Engine struct {
 	ScriptLog *scriptlog.Log
 	// Jobs is the durable job queue; its workers run once Start is called
 	// (forma serve), while every command may enqueue.
-	Jobs         *jobs.Queue
+	Jobs *jobs.Queue
+	// Notify keeps in-app notifications; Automations runs the apps'
+	// automations (subscribed to record events, step jobs registered).
+	Notify       *notify.Service
+	Automations  *automation.Service
 	log          *slog.Logger
 	metricsToken string
 }
@@ -79,7 +85,18 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
+	// Automations subscribe to record events and register their job
+	// kinds before the queue starts.
+	notes := notify.New(db, acc)
+	autos := automation.New(db, cat, recs, acc, q, cfg.Log)
+	autos.UseNotify(notes)
+	if err := autos.Register(ctx); err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Automations: autos,
+		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
 
 // Start runs the job workers (forma serve). Register extra job kinds
@@ -88,7 +105,8 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
-	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS()}
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
+		Notify: e.Notify, Automations: e.Automations}
 	return s.New()
 }
 

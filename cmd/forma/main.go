@@ -181,7 +181,7 @@ func appCmd() *cobra.Command {
 					return err
 				}
 				defer eng.Close()
-				if problems := eng.Records.CheckApp(app); len(problems) > 0 {
+				if problems := append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...); len(problems) > 0 {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}

@@ -52,6 +52,9 @@ func (s *Server) applyAdvice(c *fiber.Ctx) error {
 	if problems := s.Records.CheckApp(next); len(problems) > 0 {
 		return problems
 	}
+	if problems := s.checkAutomations(ctx, next); len(problems) > 0 {
+		return problems
+	}
 	plan, _, err := s.Records.Apply(ctx, next, store.ApplyOptions{AppliedBy: user(c).ID, BaseVersion: doc.Version})
 	if err != nil {
 		return err

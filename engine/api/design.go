@@ -198,7 +198,7 @@ func (s *Server) draftAnswer(c *fiber.Ctx, d *store.Draft, cur *schema.App, save
 	app, probs := schema.ParseWith([]byte(d.Document), schema.DeriveOptions{Previous: cur})
 	a.Warnings = schema.Problems{}
 	if app != nil {
-		probs = s.Records.CheckApp(app)
+		probs = append(s.Records.CheckApp(app), s.checkAutomations(c.UserContext(), app)...)
 		a.Warnings = nonNil(app.RoleWarnings())
 	}
 	a.Problems = probs

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,6 +101,9 @@ func (s *Server) apply(c *fiber.Ctx, doc []byte, from applyFrom) error {
 		return problems
 	}
 	if problems := s.Query.CheckApp(app); len(problems) > 0 {
+		return problems
+	}
+	if problems := s.checkAutomations(c.UserContext(), app); len(problems) > 0 {
 		return problems
 	}
 	// The migration and the recomputation of the formulas and rollups it
@@ -257,4 +261,13 @@ func nonNil(p schema.Problems) schema.Problems {
 		return schema.Problems{}
 	}
 	return p
+}
+
+// checkAutomations compiles app's automations (conditions, expressions,
+// crons, webhook addresses) when there is an automation service.
+func (s *Server) checkAutomations(ctx context.Context, app *schema.App) schema.Problems {
+	if s.Automations == nil {
+		return nil
+	}
+	return s.Automations.CheckApp(ctx, app)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/query"
@@ -63,6 +64,9 @@ type Server struct {
 	// Webhooks keeps the apps' webhook secrets and allowances (nil: built
 	// by New; the engine passes the one its automations deliver with).
 	Webhooks *webhook.Service
+	// Automations checks apps' automations when they are applied and
+	// serves their run log, dry run and variant report (nil: none).
+	Automations *automation.Service
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document

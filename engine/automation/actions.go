@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/schema"
 )
@@ -230,9 +231,9 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 			return "", err
 		}
 		msg := render(x.Message, v.api)
-		ns := make([]Notification, len(ids))
+		ns := make([]notify.Notification, len(ids))
 		for i, id := range ids {
-			ns[i] = Notification{UserID: id, App: app.Name, Entity: run.Entity, RecordID: run.RecordID, Automation: a.Name, Message: msg, Key: stepKey(run.ID, idx)}
+			ns[i] = notify.Notification{UserID: id, App: app.Name, Entity: run.Entity, RecordID: run.RecordID, Automation: a.Name, Message: msg, Key: stepKey(run.ID, idx)}
 		}
 		tx, err := s.db.Begin(ctx)
 		if err != nil {
@@ -281,6 +282,11 @@ func (s *Service) patch(ctx context.Context, app *schema.App, run *runInfo, c re
 		if err != nil {
 			return err
 		}
+		if unchanged(values, v.full) {
+			// Nothing to change: no write (an update event would start
+			// automations again for nothing), the step is done.
+			return s.finishStep(ctx, run.ID, stepIndex(c), "nothing to change")
+		}
 		values["version"] = v.full["version"]
 		_, last = s.records.Patch(ctx, c, app.Name, run.Entity, run.RecordID, encodeJSON(values))
 		var re *records.Error
@@ -290,4 +296,24 @@ func (s *Service) patch(ctx context.Context, app *schema.App, run *runInfo, c re
 		return classify(last)
 	}
 	return last
+}
+
+// unchanged reports whether writing values would leave rec as it is.
+func unchanged(values, rec map[string]any) bool {
+	norm, err := apiValues(encodeJSON(values))
+	if err != nil {
+		return false
+	}
+	for k, v := range norm {
+		if !sameValue(v, rec[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// stepIndex is the step a step's caller performs.
+func stepIndex(c records.Caller) int {
+	_, i, _ := parseStepKey(c.Step)
+	return i
 }

@@ -19,9 +19,9 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
-	"github.com/formaapp/forma/schema"
 )
 
 // MaxDepth is how many automation writes may lead to one another (an
@@ -72,29 +72,9 @@ type Service struct {
 	// their trigger makes.
 	start func(ctx context.Context, tx store.Conn, st Start) error
 
-	notify   Notifier // notify actions (engine/notify, wired by the engine)
+	notify   *notify.Service // notify actions (wired by the engine)
 	webhooks Webhooks // webhook actions (engine/webhook, wired by the engine)
 	exprs    exprs
-}
-
-// Notification is one in-app notification a notify action stores
-// (engine/notify.Notification's fields that an action sets).
-type Notification struct {
-	UserID, App, Entity, RecordID, Automation, Message string
-	// Key makes a retried action notify once: the run id and the step.
-	Key string
-}
-
-// Notifier stores notify actions' notifications: engine/notify's Service
-// behind a small adapter (the engine wires it with UseNotify).
-type Notifier interface {
-	// Resolve returns the ids of the active users to names, for a record
-	// of app whose owner is owner and whose user fields hold userFields.
-	Resolve(ctx context.Context, app string, to schema.Recipients, owner string, userFields map[string]string) ([]string, error)
-	// Send stores ns inside tx; a (Key, UserID) already stored is skipped.
-	Send(ctx context.Context, tx store.Conn, ns []Notification) (int, error)
-	// Users describes users for the dry run: id → name and email.
-	Users(ctx context.Context, ids []string) ([]User, error)
 }
 
 // User is a recipient as the dry run shows it.
@@ -120,14 +100,13 @@ type DeliveryResult struct {
 // Webhooks sends webhook actions: engine/webhook's Service and CheckURL
 // behind a small adapter (the engine wires it with UseWebhooks).
 type Webhooks interface {
-	CheckURL(raw string, allowPrivate bool) error
 	AllowsPrivate(ctx context.Context, app string) (bool, error)
 	// Deliver POSTs d, signed; err != nil for a non-2xx or a network failure.
 	Deliver(ctx context.Context, d Delivery) (DeliveryResult, error)
 }
 
 // UseNotify makes notify actions store notifications through n.
-func (s *Service) UseNotify(n Notifier) { s.notify = n }
+func (s *Service) UseNotify(n *notify.Service) { s.notify = n }
 
 // UseWebhooks makes webhook actions deliver through w.
 func (s *Service) UseWebhooks(w Webhooks) { s.webhooks = w }

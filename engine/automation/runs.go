@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/riverqueue/river"
 
+	"github.com/formaapp/forma/engine/automation/ab"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
@@ -56,19 +56,19 @@ const StepKind = "forma_automation_step"
 const StepAttempts = 8
 
 type runRow struct {
-	ID         string `gorm:"primaryKey;size:26;index:idx_forma_automation_runs_log,priority:3"`
-	App        string `gorm:"size:63;not null;uniqueIndex:idx_forma_automation_runs_key,priority:1;index:idx_forma_automation_runs_log,priority:1"`
-	Automation string `gorm:"size:63;not null;uniqueIndex:idx_forma_automation_runs_key,priority:2;index:idx_forma_automation_runs_log,priority:2"`
-	RecordID   string `gorm:"column:record_id;size:64;not null;uniqueIndex:idx_forma_automation_runs_key,priority:3"`
-	Occurrence string `gorm:"size:80;not null;uniqueIndex:idx_forma_automation_runs_key,priority:4"`
-	Entity     string `gorm:"size:63;not null"`
-	Version    int    `gorm:"not null"`
-	Variant    string `gorm:"size:63"`
-	Status     string `gorm:"size:16;not null"`
-	Message    string `gorm:"size:2000"`
-	Depth      int    `gorm:"not null"`
-	Parent     string `gorm:"size:26"` // the run whose write started this one
-	Previous   string // the record before the write, API form ("" for none)
+	ID         string    `gorm:"primaryKey;size:26;index:idx_forma_automation_runs_log,priority:3"`
+	App        string    `gorm:"size:63;not null;uniqueIndex:idx_forma_automation_runs_key,priority:1;index:idx_forma_automation_runs_log,priority:1"`
+	Automation string    `gorm:"size:63;not null;uniqueIndex:idx_forma_automation_runs_key,priority:2;index:idx_forma_automation_runs_log,priority:2"`
+	RecordID   string    `gorm:"column:record_id;size:64;not null;uniqueIndex:idx_forma_automation_runs_key,priority:3"`
+	Occurrence string    `gorm:"size:80;not null;uniqueIndex:idx_forma_automation_runs_key,priority:4"`
+	Entity     string    `gorm:"size:63;not null"`
+	Version    int       `gorm:"not null"`
+	Variant    string    `gorm:"size:63"`
+	Status     string    `gorm:"size:16;not null"`
+	Message    string    `gorm:"size:2000"`
+	Depth      int       `gorm:"not null"`
+	Parent     string    `gorm:"size:26"` // the run whose write started this one
+	Previous   string    // the record before the write, API form ("" for none)
 	At         time.Time `gorm:"not null"`
 	FinishedAt *time.Time
 }
@@ -253,41 +253,19 @@ func (s *Service) variantTx(ctx context.Context, tx store.Conn, app string, a *s
 	return i, nil
 }
 
-// pickIndex picks a variant by weight, deterministically from the
-// automation and the record (engine/automation/ab.Pick once it lands).
-var pickIndex = func(automation, recordID string, weights []int) int {
-	h := fnv.New64a()
-	h.Write([]byte(automation + "\x00" + recordID))
-	total := 0
-	for _, w := range weights {
-		total += w
-	}
-	if total <= 0 {
-		return 0
-	}
-	n := int(h.Sum64() % uint64(total))
-	for i, w := range weights {
-		if n < w {
-			return i
-		}
-		n -= w
-	}
-	return len(weights) - 1
-}
-
 func pickVariant(a *schema.Automation, recordID string) int {
 	weights := make([]int, len(a.Variants))
 	for i, v := range a.Variants {
 		weights[i] = v.Weight
 	}
-	return pickIndex(a.Name, recordID, weights)
+	return ab.Pick(a.Name, recordID, weights)
 }
 
 // runInfo is a run as its steps need it.
 type runInfo struct {
 	ID, App, Automation, RecordID, Occurrence, Entity, Variant, Status, Previous string
-	Version, Depth                                                              int
-	At                                                                          time.Time
+	Version, Depth                                                               int
+	At                                                                           time.Time
 }
 
 func (s *Service) loadRun(ctx context.Context, q store.Conn, id string) (*runInfo, error) {
