@@ -73,7 +73,7 @@ type Service struct {
 	start func(ctx context.Context, tx store.Conn, st Start) error
 
 	notify   *notify.Service // notify actions (wired by the engine)
-	webhooks Webhooks // webhook actions (engine/webhook, wired by the engine)
+	webhooks Webhooks        // webhook actions (engine/webhook, wired by the engine)
 	exprs    exprs
 }
 

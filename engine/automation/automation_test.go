@@ -312,7 +312,7 @@ func TestFieldChangedWithPrevious(t *testing.T) {
 		b := f.create("lead", `{"name": "deal b", "stage": "lost"}`)
 		f.patch("lead", a.ID(), `{"stage": "won"}`)
 		f.patch("lead", b.ID(), `{"stage": "won"}`) // previous.stage = "lost": refused
-		f.patch("lead", a.ID(), `{"budget": "10"}`)  // stage did not change
+		f.patch("lead", a.ID(), `{"budget": "10"}`) // stage did not change
 		run := f.settled("won", a.ID())
 		if run.Status != StatusSucceeded || run.Occurrence != "updated@2" {
 			t.Fatalf("run = %+v", run)
