@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -337,4 +338,45 @@ func TestAllowsPrivate(t *testing.T) {
 			t.Fatal("still allowed after SetAllowPrivate(false)")
 		}
 	})
+}
+
+// BenchmarkDeliver is one signed delivery to a loopback receiver that
+// answers 204 at once: the per-webhook cost besides the job queue (two
+// small reads — allowance and secret —, HMAC, the POST on a kept-alive
+// connection). It reports p50 and p99 of an attempt.
+func BenchmarkDeliver(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			var db *store.DB
+			if dialect == "sqlite" {
+				db = storetest.SQLite(b)
+			} else {
+				db = storetest.Postgres(b)
+			}
+			s := New(db)
+			ctx := context.Background()
+			if err := s.SetAllowPrivate(ctx, "bench", true, ""); err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(204)
+			}))
+			defer srv.Close()
+			body := []byte(`{"event":"created","app":"bench","entity":"deal","id":"01j","record":{"title":"Acme","amount":"1200.00"}}`)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if _, err := s.Deliver(ctx, Delivery{App: "bench", URL: srv.URL + "/hook", Event: "created", IdempotencyKey: fmt.Sprint(i), Body: body}); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
 }
