@@ -380,3 +380,22 @@ func BenchmarkDeliver(b *testing.B) {
 		})
 	}
 }
+
+// TestDeliverTLS: certificates are verified (a self-signed receiver is a
+// failure), and an https receiver the client trusts is delivered to.
+func TestDeliverTLS(t *testing.T) {
+	db := storetest.SQLite(t)
+	s := New(db)
+	allow(t, s, "sales")
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer srv.Close()
+	res, err := s.Deliver(context.Background(), Delivery{App: "sales", URL: srv.URL, Body: []byte(`{}`)})
+	if err == nil || res.Status != 0 || res.Permanent {
+		t.Fatalf("self-signed receiver: %+v, %v", res, err)
+	}
+	// Trusting the test CA (as a system pool would a real one) delivers.
+	s.private.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	if res, err := s.Deliver(context.Background(), Delivery{App: "sales", URL: srv.URL, Body: []byte(`{}`)}); err != nil || res.Status != 200 {
+		t.Fatalf("trusted receiver: %+v, %v", res, err)
+	}
+}
