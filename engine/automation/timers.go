@@ -2,12 +2,21 @@ package automation
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/formaapp/forma/engine/filter"
+	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -77,7 +86,497 @@ func ParseOffset(s string) (time.Duration, error) {
 	return total, nil
 }
 
-func (s *Service) registerTimers(ctx context.Context) error { return nil }
+// Timer states.
+const (
+	timerPending   = "pending"
+	timerFired     = "fired"
+	timerCancelled = "cancelled"
+)
+
+// TickEvery is how often the clock job runs Tick in production.
+const TickEvery = 30 * time.Second
+
+// timersDDL keeps one timer per (app, automation, record): the next firing
+// of a timer automation for that record. Times are Unix microseconds (UTC):
+// one integer compares the same way on both dialects.
+var timersDDL = []string{
+	`CREATE TABLE IF NOT EXISTS _forma_automation_timers (
+		app VARCHAR(63) NOT NULL,
+		automation VARCHAR(63) NOT NULL,
+		record_id VARCHAR(64) NOT NULL,
+		entity VARCHAR(63) NOT NULL,
+		field VARCHAR(63) NOT NULL,
+		base VARCHAR(64) NOT NULL,
+		fire_at BIGINT NOT NULL,
+		state VARCHAR(16) NOT NULL,
+		reason VARCHAR(200) NOT NULL DEFAULT '',
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (app, automation, record_id))`,
+	`CREATE INDEX IF NOT EXISTS idx_forma_automation_timers_due ON _forma_automation_timers (state, fire_at)`,
+	`CREATE TABLE IF NOT EXISTS _forma_automation_schedules (
+		app VARCHAR(63) NOT NULL,
+		automation VARCHAR(63) NOT NULL,
+		cron VARCHAR(200) NOT NULL,
+		time_zone VARCHAR(64) NOT NULL,
+		next_at BIGINT NOT NULL,
+		last_slot BIGINT,
+		last_records INTEGER,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (app, automation))`,
+}
+
+// tickArgs is the clock job: it runs Tick.
+type tickArgs struct{}
+
+func (tickArgs) Kind() string { return "automation_tick" }
+
+// InsertOpts: one tick at a time (a slow tick is not piled upon) and no
+// retry (the next tick comes anyway).
+func (tickArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+}
+
+// registerTimers creates the timer and schedule tables, watches record
+// events for timer triggers and, with a job queue, ticks every TickEvery.
+func (s *Service) registerTimers(ctx context.Context) error {
+	if err := s.migrateTimers(ctx); err != nil {
+		return err
+	}
+	if s.records != nil {
+		s.records.Subscribe(s.timerEvent)
+	}
+	if s.jobs == nil {
+		return nil
+	}
+	if err := jobs.Register(s.jobs, river.WorkFunc(func(ctx context.Context, _ *river.Job[tickArgs]) error {
+		return s.Tick(ctx)
+	})); err != nil {
+		return fmt.Errorf("automation: %w", err)
+	}
+	if err := s.jobs.AddPeriodic(jobs.Periodic{ID: "automation_tick", Cron: "@every " + TickEvery.String(),
+		Args: func() river.JobArgs { return tickArgs{} }, RunOnStart: true}); err != nil {
+		return fmt.Errorf("automation: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) migrateTimers(ctx context.Context) error {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("automation: create timer tables: %w", err)
+	}
+	defer tx.Rollback()
+	if s.db.Dialect.Name() == "postgres" {
+		// Servers starting together would race each other's CREATE TABLE
+		// IF NOT EXISTS (a duplicate type error on PostgreSQL).
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('forma automation timers ' || current_schema()))`); err != nil {
+			return fmt.Errorf("automation: create timer tables: %w", err)
+		}
+	}
+	for _, ddl := range timersDDL {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("automation: create timer tables: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("automation: create timer tables: %w", err)
+	}
+	return nil
+}
+
+// Tick does what the clock says is due: it fires the timers whose time has
+// come and starts the schedules whose slot has come. The clock job calls it
+// every TickEvery; tests call it after moving the clock. Any number of
+// servers may tick at once: each timer and each slot is claimed by one.
+func (s *Service) Tick(ctx context.Context) error {
+	return errors.Join(s.tickTimers(ctx), s.tickSchedules(ctx))
+}
+
+// timerKey names one timer row.
+type timerKey struct{ app, automation, recordID string }
+
+// timerEvent keeps the timers of the event's record in step with it, inside
+// the write's transaction (so a rolled-back write changes no timer): for
+// each enabled timer automation of the entity, a set field schedules a
+// firing at value + offset (a changed value reschedules it), a cleared
+// field or a deleted record cancels it, and so does the automation's
+// unless holding for the record.
+func (s *Service) timerEvent(ctx context.Context, tx store.Conn, ev *records.Event) error {
+	doc := ev.Document()
+	if doc == nil {
+		return nil
+	}
+	for i := range doc.Automations {
+		a := &doc.Automations[i]
+		if a.Entity != ev.Entity || a.Trigger.Type != schema.TriggerTimer || !a.IsEnabled() {
+			continue
+		}
+		if err := s.timerFor(ctx, tx, doc, a, ev); err != nil {
+			return fmt.Errorf("automation %s: timer: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+type timerRow struct {
+	timerKey
+	entity, field, base, state string
+	fireAt                     int64
+}
+
+func (s *Service) timerFor(ctx context.Context, tx store.Conn, doc *schema.App, a *schema.Automation, ev *records.Event) error {
+	k := timerKey{doc.Name, a.Name, ev.ID}
+	now := s.db.Clock.Now()
+	if ev.Kind == records.EventDeleted {
+		return setTimerState(ctx, tx, k, nil, timerCancelled, "record deleted", now)
+	}
+	e := doc.Entity(a.Entity)
+	if e == nil {
+		return nil
+	}
+	typ, ok := timerField(e, a.Trigger.Field)
+	if !ok {
+		return nil // refused when the app is applied
+	}
+	off, err := ParseOffset(a.Trigger.Offset)
+	if err != nil {
+		return nil // refused when the app is applied
+	}
+	base, known, err := timerBase(ev, a.Trigger.Field, typ)
+	if err != nil {
+		return err
+	}
+	cur, err := readTimer(ctx, tx, k)
+	if err != nil {
+		return err
+	}
+	if !known {
+		// The write left the field alone: only unless may have changed.
+		if cur == nil || cur.state != timerPending || a.Trigger.Unless == "" {
+			return nil
+		}
+		if held, err := s.unlessHolds(ctx, tx, doc, a, ev.ID); err != nil || !held {
+			return err
+		}
+		return setTimerState(ctx, tx, k, &cur.fireAt, timerCancelled, "unless held", now)
+	}
+	if base == "" {
+		return setTimerState(ctx, tx, k, nil, timerCancelled, "field cleared", now)
+	}
+	bt, err := parseBase(base)
+	if err != nil {
+		return err
+	}
+	fireAt := bt.Add(off).UnixMicro()
+	if cur != nil && cur.base == base && cur.field == a.Trigger.Field && cur.fireAt == fireAt {
+		// Same firing as before: a fired or cancelled timer stays so.
+		if cur.state != timerPending || a.Trigger.Unless == "" {
+			return nil
+		}
+		if held, err := s.unlessHolds(ctx, tx, doc, a, ev.ID); err != nil || !held {
+			return err
+		}
+		return setTimerState(ctx, tx, k, &cur.fireAt, timerCancelled, "unless held", now)
+	}
+	// A new firing (the first, or the field moved): the old one never
+	// happens.
+	state, reason := timerPending, ""
+	if a.Trigger.Unless != "" {
+		held, err := s.unlessHolds(ctx, tx, doc, a, ev.ID)
+		if err != nil {
+			return err
+		}
+		if held {
+			state, reason = timerCancelled, "unless held"
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO _forma_automation_timers
+		(app, automation, record_id, entity, field, base, fire_at, state, reason, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app, automation, record_id) DO UPDATE SET entity = excluded.entity, field = excluded.field,
+		base = excluded.base, fire_at = excluded.fire_at, state = excluded.state, reason = excluded.reason,
+		updated_at = excluded.updated_at`,
+		k.app, k.automation, k.recordID, a.Entity, a.Trigger.Field, base, fireAt, state, reason, now.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("schedule timer: %w", err)
+	}
+	return nil
+}
+
+// timerBase is the value of field after the event's write, as the timer
+// stores it (datetime: RFC 3339 in UTC; date: YYYY-MM-DD; "" when empty);
+// known is false when the event does not say (an update that left it
+// alone).
+func timerBase(ev *records.Event, field string, typ schema.FieldType) (base string, known bool, err error) {
+	var v any
+	switch {
+	case ev.Record != nil:
+		v = ev.Record.Get(field)
+	default:
+		m, err := ev.ChangeMap()
+		if err != nil {
+			return "", false, err
+		}
+		c, ok := m[field]
+		if !ok {
+			return "", false, nil
+		}
+		if len(c.New) > 0 && string(c.New) != "null" {
+			var s string
+			if err := json.Unmarshal(c.New, &s); err != nil {
+				return "", false, fmt.Errorf("value of %s: %w", field, err)
+			}
+			v = s
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+		return "", true, nil
+	case time.Time:
+		if typ == schema.Date {
+			return x.Format(time.DateOnly), true, nil
+		}
+		return x.UTC().Format(time.RFC3339Nano), true, nil
+	case string:
+		if x == "" {
+			return "", true, nil
+		}
+		if typ == schema.Date {
+			if len(x) > 10 {
+				x = x[:10]
+			}
+			if _, err := time.Parse(time.DateOnly, x); err != nil {
+				return "", false, fmt.Errorf("value of %s: %w", field, err)
+			}
+			return x, true, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return "", false, fmt.Errorf("value of %s: %w", field, err)
+		}
+		return t.UTC().Format(time.RFC3339Nano), true, nil
+	}
+	return "", false, fmt.Errorf("value of %s: unexpected %T", field, v)
+}
+
+// parseBase reads a stored base: a date counts from its midnight UTC.
+func parseBase(base string) (time.Time, error) {
+	if len(base) == len(time.DateOnly) {
+		return time.Parse(time.DateOnly, base)
+	}
+	return time.Parse(time.RFC3339Nano, base)
+}
+
+func readTimer(ctx context.Context, q store.Conn, k timerKey) (*timerRow, error) {
+	r := timerRow{timerKey: k}
+	err := q.QueryRowContext(ctx, `SELECT entity, field, base, state, fire_at FROM _forma_automation_timers
+		WHERE app = ? AND automation = ? AND record_id = ?`, k.app, k.automation, k.recordID).
+		Scan(&r.entity, &r.field, &r.base, &r.state, &r.fireAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read timer: %w", err)
+	}
+	return &r, nil
+}
+
+// setTimerState moves a pending timer (firing at fireAt, when given) to
+// state; it reports whether it did (false: no such pending timer — another
+// server took it, or it was rescheduled).
+func setTimerState(ctx context.Context, q store.Conn, k timerKey, fireAt *int64, state, reason string, now time.Time) error {
+	_, err := claimTimer(ctx, q, k, fireAt, state, reason, now)
+	return err
+}
+
+func claimTimer(ctx context.Context, q store.Conn, k timerKey, fireAt *int64, state, reason string, now time.Time) (bool, error) {
+	query := `UPDATE _forma_automation_timers SET state = ?, reason = ?, updated_at = ?
+		WHERE app = ? AND automation = ? AND record_id = ? AND state = 'pending'`
+	args := []any{state, reason, now.UnixMicro(), k.app, k.automation, k.recordID}
+	if fireAt != nil {
+		query += ` AND fire_at = ?`
+		args = append(args, *fireAt)
+	}
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("timer to %s: %w", state, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("timer to %s: %w", state, err)
+	}
+	return n == 1, nil
+}
+
+// unlessHolds says whether a's unless filter holds for record id as q
+// sees it now. It compiles the filter from the document in hand (no query
+// but q's), as the whole record's reader: unless is the automation's own
+// rule, not a reader's view. A filter that does not compile (refused when
+// the app is applied) is logged and counts as not holding, so a bad rule
+// cannot block the entity's writes.
+func (s *Service) unlessHolds(ctx context.Context, q store.Conn, doc *schema.App, a *schema.Automation, id string) (bool, error) {
+	where, args, err := s.compileRecordFilter(doc, a.Entity, a.Trigger.Unless)
+	if err != nil {
+		s.log.Warn("automation: timer's unless does not compile", "app", doc.Name, "automation", a.Name, "error", err)
+		return false, nil
+	}
+	var one int
+	err = q.QueryRowContext(ctx, `SELECT 1 FROM `+store.Quote(schema.TableName(doc.Name, a.Entity))+
+		` WHERE "id" = ? AND (`+where+`)`, append([]any{id}, args...)...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check unless: %w", err)
+	}
+	return true, nil
+}
+
+// compileRecordFilter compiles src over entity of doc as the platform
+// admin would read it (every field): an automation's own filters are its
+// rules, not a person's view. It reads no database.
+func (s *Service) compileRecordFilter(doc *schema.App, entity, src string) (string, []any, error) {
+	n, err := filter.Parse(src)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.records.CompileFilter(records.Caller{Admin: true}, doc, entity, n)
+}
+
+// maxTimersPerTick bounds one tick's work; the rest are due at the next.
+const maxTimersPerTick = 5000
+
+// tickTimers fires the pending timers that are due.
+func (s *Service) tickTimers(ctx context.Context) error {
+	now := s.db.Clock.Now()
+	rows, err := s.db.Pool().QueryContext(ctx, `SELECT app, automation, record_id, entity, field, base, state, fire_at
+		FROM _forma_automation_timers WHERE state = 'pending' AND fire_at <= ? ORDER BY fire_at LIMIT ?`,
+		now.UnixMicro(), maxTimersPerTick)
+	if err != nil {
+		return fmt.Errorf("automation: due timers: %w", err)
+	}
+	var due []timerRow
+	for rows.Next() {
+		var r timerRow
+		if err := rows.Scan(&r.app, &r.automation, &r.recordID, &r.entity, &r.field, &r.base, &r.state, &r.fireAt); err != nil {
+			rows.Close()
+			return fmt.Errorf("automation: due timers: %w", err)
+		}
+		due = append(due, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("automation: due timers: %w", err)
+	}
+	var errs []error
+	for i := range due {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.fireTimer(ctx, &due[i], now); err != nil {
+			// One failing timer stays pending for the next tick; the
+			// others still fire.
+			s.log.Error("automation: timer failed", "app", due[i].app, "automation", due[i].automation,
+				"record", due[i].recordID, "error", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fireTimer fires one due timer: it re-checks the automation (still there,
+// enabled, the same timer) and its unless against the record as it is now,
+// then claims the timer and starts the run in one transaction, so the run
+// starts exactly when the timer is marked fired.
+func (s *Service) fireTimer(ctx context.Context, t *timerRow, now time.Time) error {
+	cancel := func(reason string) error {
+		return setTimerState(ctx, s.db.Pool(), t.timerKey, &t.fireAt, timerCancelled, reason, now)
+	}
+	doc, err := s.catalog.App(ctx, t.app)
+	if errors.Is(err, store.ErrNotFound) {
+		return cancel("app removed")
+	}
+	if err != nil {
+		return err
+	}
+	a := doc.Automation(t.automation)
+	switch {
+	case a == nil:
+		return cancel("automation removed")
+	case !a.IsEnabled():
+		return cancel("automation disabled")
+	case a.Trigger.Type != schema.TriggerTimer || a.Entity != t.entity:
+		return cancel("automation is no longer a timer on " + t.entity)
+	case a.Trigger.Field != t.field:
+		// The stored value is another field's; the record's next write
+		// schedules the timer on the new field.
+		return cancel("automation's field changed")
+	}
+	off, err := ParseOffset(a.Trigger.Offset)
+	if err != nil {
+		return cancel("offset does not parse")
+	}
+	bt, err := parseBase(t.base)
+	if err != nil {
+		return cancel("stored value does not parse")
+	}
+	if want := bt.Add(off).UnixMicro(); want != t.fireAt {
+		// The offset changed since the timer was set: it fires at the
+		// new time.
+		if _, err := s.db.Pool().ExecContext(ctx, `UPDATE _forma_automation_timers SET fire_at = ?, updated_at = ?
+			WHERE app = ? AND automation = ? AND record_id = ? AND state = 'pending' AND fire_at = ?`,
+			want, now.UnixMicro(), t.app, t.automation, t.recordID, t.fireAt); err != nil {
+			return fmt.Errorf("reschedule timer: %w", err)
+		}
+		if want > now.UnixMicro() {
+			return nil
+		}
+		t.fireAt = want
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM `+store.Quote(schema.TableName(doc.Name, a.Entity))+` WHERE "id" = ?`, t.recordID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerCancelled, "record deleted", now); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("read record: %w", err)
+	}
+	if a.Trigger.Unless != "" {
+		held, err := s.unlessHolds(ctx, tx, doc, a, t.recordID)
+		if err != nil {
+			return err
+		}
+		if held {
+			if _, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerCancelled, "unless held", now); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}
+	}
+	claimed, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerFired, "", now)
+	if err != nil || !claimed {
+		return err // not claimed: another server fired it, or it moved
+	}
+	st := Start{App: doc.Name, Version: doc.Version, Automation: a.Name, Entity: a.Entity, RecordID: t.recordID,
+		Occurrence: "timer@" + time.UnixMicro(t.fireAt).UTC().Format(time.RFC3339), CheckCondition: true}
+	if err := s.start(ctx, tx, st); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("fire timer: %w", err)
+	}
+	return nil
+}
 
 // timerField returns the type of the field a timer may count from: a date
 // or datetime field (a formula or rollup returning one counts), or the

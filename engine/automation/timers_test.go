@@ -1,10 +1,20 @@
 package automation
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/formaapp/forma/engine/clock"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -120,4 +130,300 @@ func TestCheckTimer(t *testing.T) {
 	var p schema.Problems
 	checkTimer(timerApp(), 0, &schema.Automation{Entity: "nope", Trigger: schema.Trigger{Type: "timer", Field: "x", Offset: "1h"}}, &p)
 	problemsAt(t, p, nil)
+}
+
+// fixture is one database with an app applied, the automation service on
+// it and a recorder in place of StartTx.
+type fixture struct {
+	t     *testing.T
+	db    *store.DB
+	clk   *clock.Test
+	cat   *store.Catalog
+	recs  *records.Service
+	svc   *Service
+	mu    sync.Mutex
+	start []Start
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // a Sunday
+
+func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, db: db, clk: clock.NewTest(t0)}
+	db.Clock = f.clk
+	f.cat = store.NewCatalog(db)
+	f.recs = records.New(db, f.cat)
+	f.apply(doc)
+	f.svc = New(db, f.cat, f.recs, nil, nil, slog.New(slog.DiscardHandler))
+	f.svc.start = func(ctx context.Context, tx store.Conn, st Start) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.start = append(f.start, st)
+		return nil
+	}
+	if err := f.svc.registerTimers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) apply(doc string) {
+	f.t.Helper()
+	app, problems := schema.Parse([]byte(doc))
+	if len(problems) > 0 {
+		f.t.Fatalf("parse: %v", problems)
+	}
+	if _, _, err := f.recs.Apply(context.Background(), app, store.ApplyOptions{}); err != nil {
+		f.t.Fatalf("apply: %v", err)
+	}
+}
+
+var admin = records.Caller{Admin: true}
+
+func (f *fixture) create(entity, body string) string {
+	f.t.Helper()
+	r, err := f.recs.Create(context.Background(), admin, "sales", entity, []byte(body))
+	if err != nil {
+		f.t.Fatalf("create %s: %v", body, err)
+	}
+	return r.ID()
+}
+
+func (f *fixture) patch(entity, id, body string) {
+	f.t.Helper()
+	if _, err := f.recs.Patch(context.Background(), admin, "sales", entity, id, []byte(body)); err != nil {
+		f.t.Fatalf("patch %s: %v", body, err)
+	}
+}
+
+func (f *fixture) tick() {
+	f.t.Helper()
+	if err := f.svc.Tick(context.Background()); err != nil {
+		f.t.Fatalf("tick: %v", err)
+	}
+}
+
+// starts returns the starts recorded since the last call.
+func (f *fixture) starts() []Start {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.start
+	f.start = nil
+	return out
+}
+
+func (f *fixture) timerState(automation, id string) (state, reason string) {
+	f.t.Helper()
+	err := f.db.SQL.QueryRow(f.db.Rebind(`SELECT state, reason FROM _forma_automation_timers WHERE app = 'sales' AND automation = ? AND record_id = ?`),
+		automation, id).Scan(&state, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ""
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return state, reason
+}
+
+const timerDoc = `{"name": "sales", "entities": [{"id": "e1", "name": "quote", "fields": [
+	{"id": "f1", "name": "title", "type": "text"},
+	{"id": "f2", "name": "opened_at", "type": "datetime"},
+	{"id": "f3", "name": "replied_at", "type": "datetime"},
+	{"id": "f4", "name": "due_on", "type": "date"},
+	{"id": "f5", "name": "status", "type": "text"}]}],
+ "automations": [
+	{"name": "silence", "entity": "quote", "trigger": {"type": "timer", "field": "opened_at", "offset": "72h", "unless": "replied_at != null"},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "no reply"}]},
+	{"name": "due_eve", "entity": "quote", "trigger": {"type": "timer", "field": "due_on", "offset": "-1d12h"},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "due soon"}]},
+	{"name": "off", "enabled": false, "entity": "quote", "trigger": {"type": "timer", "field": "opened_at", "offset": "1h"},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "never"}]}]}`
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// A timer fires once, at value + offset and not before, with the firing
+// time as its occurrence; a date field counts from its midnight (UTC); a
+// disabled automation keeps no timer and never fires.
+func TestTimerFiresOnceAtValuePlusOffset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, timerDoc)
+		id := f.create("quote", `{"title": "Q1", "opened_at": "`+ts(t0)+`", "due_on": "2026-03-10"}`)
+		if st, _ := f.timerState("silence", id); st != "pending" {
+			t.Fatalf("silence timer: %q, want pending", st)
+		}
+		if st, _ := f.timerState("off", id); st != "" {
+			t.Fatalf("a disabled automation keeps a timer: %q", st)
+		}
+		f.tick()
+		f.clk.Set(t0.Add(72*time.Hour - time.Second))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("fired early: %+v", got)
+		}
+		f.clk.Set(t0.Add(72 * time.Hour))
+		f.tick()
+		got := f.starts()
+		want := Start{App: "sales", Version: 1, Automation: "silence", Entity: "quote", RecordID: id,
+			Occurrence: "timer@2026-03-04T12:00:00Z", CheckCondition: true}
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("starts at 72h: %+v, want %+v", got, want)
+		}
+		if st, _ := f.timerState("silence", id); st != "fired" {
+			t.Fatalf("after firing: %q", st)
+		}
+		f.clk.Advance(time.Hour)
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("fired twice: %+v", got)
+		}
+		// An update that leaves the field alone does not re-arm it.
+		f.patch("quote", id, `{"title": "Q1 bis", "version": 1}`)
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("an unrelated update re-armed the timer: %+v", got)
+		}
+		// due_on 2026-03-10 - 1d12h = 2026-03-08T12:00Z.
+		f.clk.Set(time.Date(2026, 3, 8, 11, 59, 0, 0, time.UTC))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("date timer early: %+v", got)
+		}
+		f.clk.Set(time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC))
+		f.tick()
+		if got := f.starts(); len(got) != 1 || got[0].Automation != "due_eve" || got[0].Occurrence != "timer@2026-03-08T12:00:00Z" {
+			t.Fatalf("date timer: %+v", got)
+		}
+		f.clk.Advance(30 * 24 * time.Hour)
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("later: %+v", got)
+		}
+	})
+}
+
+// A timer whose datetime field changes fires at the new time only.
+func TestTimerRescheduledWhenFieldChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, timerDoc)
+		id := f.create("quote", `{"title": "Q1", "opened_at": "`+ts(t0)+`"}`)
+		f.clk.Advance(5 * time.Hour)
+		f.patch("quote", id, `{"opened_at": "`+ts(t0.Add(10*time.Hour))+`", "version": 1}`)
+		f.clk.Set(t0.Add(72 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("fired at the old time: %+v", got)
+		}
+		f.clk.Set(t0.Add(82 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 1 || got[0].Occurrence != "timer@2026-03-04T22:00:00Z" {
+			t.Fatalf("at the new time: %+v", got)
+		}
+		// Moved again after firing: it fires again, at the newer time.
+		f.patch("quote", id, `{"opened_at": "`+ts(t0.Add(100*time.Hour))+`", "version": 2}`)
+		f.clk.Set(t0.Add(172 * time.Hour))
+		f.tick()
+		f.tick()
+		if got := f.starts(); len(got) != 1 || got[0].Occurrence != "timer@2026-03-08T16:00:00Z" {
+			t.Fatalf("moved after firing: %+v", got)
+		}
+	})
+}
+
+// Unless cancels a timer when it holds before the firing: set by a write,
+// found true at the tick (a change the timer did not see being written),
+// or true from the start.
+func TestTimerCancelledByUnless(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, timerDoc)
+		replied := f.create("quote", `{"title": "replied", "opened_at": "`+ts(t0)+`"}`)
+		sneaky := f.create("quote", `{"title": "sneaky", "opened_at": "`+ts(t0)+`"}`)
+		already := f.create("quote", `{"title": "already", "opened_at": "`+ts(t0)+`", "replied_at": "`+ts(t0)+`"}`)
+		f.clk.Advance(10 * time.Hour)
+		f.patch("quote", replied, `{"replied_at": "`+ts(f.clk.Now())+`", "version": 1}`)
+		if st, why := f.timerState("silence", replied); st != "cancelled" || why != "unless held" {
+			t.Fatalf("after the reply: %s %q", st, why)
+		}
+		if st, why := f.timerState("silence", already); st != "cancelled" || why != "unless held" {
+			t.Fatalf("replied from the start: %s %q", st, why)
+		}
+		// Written around the records service: the tick re-checks.
+		if _, err := db.SQL.Exec(db.Rebind(`UPDATE sales_quote SET replied_at = ? WHERE id = ?`), f.clk.Now(), sneaky); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(t0.Add(72 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("fired despite unless: %+v", got)
+		}
+		if st, why := f.timerState("silence", sneaky); st != "cancelled" || why != "unless held" {
+			t.Fatalf("re-checked at the tick: %s %q", st, why)
+		}
+		// A new opened_at while the reply stands schedules nothing.
+		f.patch("quote", replied, `{"opened_at": "`+ts(f.clk.Now())+`", "version": 2}`)
+		f.clk.Advance(100 * time.Hour)
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("fired despite unless: %+v", got)
+		}
+	})
+}
+
+// Deleting the record or clearing the field cancels its timer.
+func TestTimerCancelledByDeleteOrClear(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, timerDoc)
+		gone := f.create("quote", `{"title": "gone", "opened_at": "`+ts(t0)+`"}`)
+		cleared := f.create("quote", `{"title": "cleared", "opened_at": "`+ts(t0)+`"}`)
+		kept := f.create("quote", `{"title": "kept", "opened_at": "`+ts(t0)+`"}`)
+		if err := f.recs.Delete(context.Background(), admin, "sales", "quote", gone, 0); err != nil {
+			t.Fatal(err)
+		}
+		f.patch("quote", cleared, `{"opened_at": null, "version": 1}`)
+		for id, why := range map[string]string{gone: "record deleted", cleared: "field cleared"} {
+			if st, r := f.timerState("silence", id); st != "cancelled" || r != why {
+				t.Errorf("%s: %s %q, want cancelled %q", id, st, r, why)
+			}
+		}
+		f.clk.Set(t0.Add(80 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 1 || got[0].RecordID != kept {
+			t.Fatalf("starts: %+v, want only %s", got, kept)
+		}
+	})
+}
+
+// Servers ticking at the same time fire each timer once.
+func TestTimerConcurrentTicksFireOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, timerDoc)
+		ids := map[string]bool{}
+		for i := range 12 {
+			ids[f.create("quote", fmt.Sprintf(`{"title": "q%d", "opened_at": "%s"}`, i, ts(t0.Add(time.Duration(i)*time.Minute))))] = true
+		}
+		f.clk.Set(t0.Add(73 * time.Hour))
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- f.svc.Tick(context.Background())
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := f.starts()
+		seen := map[string]int{}
+		for _, st := range got {
+			seen[st.RecordID]++
+		}
+		if len(got) != len(ids) || len(seen) != len(ids) {
+			t.Fatalf("%d starts over %d records, want one each: %v", len(got), len(seen), seen)
+		}
+	})
 }

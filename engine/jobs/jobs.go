@@ -296,6 +296,29 @@ func Register[T river.JobArgs](q *Queue, w river.Worker[T]) error {
 	return nil
 }
 
+// AddPeriodic adds a periodic job to a queue already opened, for a
+// service that registers its own job kinds and ticks (Options.Periodic is
+// for those known when the queue is opened). Call it before Start; a queue
+// that runs no work (NoWork) ignores it.
+func (q *Queue) AddPeriodic(p Periodic) error {
+	if q.opts.NoWork {
+		return nil
+	}
+	pj, err := periodicJob(p)
+	if err != nil {
+		return err
+	}
+	if q.work != nil {
+		_, err = q.work.PeriodicJobs().AddSafely(pj)
+	} else {
+		_, err = q.ins.PeriodicJobs().AddSafely(pj)
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: periodic job %s: %w", p.ID, err)
+	}
+	return nil
+}
+
 // Start runs the workers (and, on the leader, the periodic jobs and River's
 // maintenance: rescuing lost jobs, scheduling due ones, cleaning old ones).
 func (q *Queue) Start(ctx context.Context) error {
