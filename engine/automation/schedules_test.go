@@ -1,9 +1,17 @@
 package automation
 
 import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -38,4 +46,154 @@ func TestCheckSchedule(t *testing.T) {
 			problemsAt(t, p, c.want)
 		})
 	}
+}
+
+const scheduleDoc = `{"name": "sales", "entities": [{"id": "e1", "name": "opportunity", "fields": [
+	{"id": "f1", "name": "title", "type": "text"},
+	{"id": "f2", "name": "stage", "type": "text"}]}],
+ "automations": [
+	{"name": "monday_early", "entity": "opportunity",
+	 "trigger": {"type": "schedule", "cron": "30 7 * * 1", "timeZone": "Asia/Shanghai", "filter": "stage != \"won\""},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "stale"}]},
+	{"name": "monday_nine", "entity": "opportunity",
+	 "trigger": {"type": "schedule", "cron": "0 9 * * 1", "timeZone": "Asia/Shanghai"},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "week"}]},
+	{"name": "off", "enabled": false, "entity": "opportunity", "trigger": {"type": "schedule", "cron": "* * * * *"},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "never"}]}]}`
+
+// byAutomation groups starts: automation → occurrence → record ids.
+func byAutomation(sts []Start) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	for _, st := range sts {
+		if out[st.Automation] == nil {
+			out[st.Automation] = map[string][]string{}
+		}
+		out[st.Automation][st.Occurrence] = append(out[st.Automation][st.Occurrence], st.RecordID)
+		if !st.CheckCondition || st.Version < 1 || st.Entity != "opportunity" || st.App != "sales" {
+			panic(fmt.Sprintf("start %+v", st))
+		}
+	}
+	return out
+}
+
+// A weekly cron in Asia/Shanghai fires on the UTC day before (Monday 07:30
+// in Shanghai is Sunday 23:30 UTC), exactly at that instant, once a week,
+// over the records its filter selects; a disabled schedule never fires.
+func TestScheduleWeeklyInShanghai(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, scheduleDoc)
+		open1 := f.create("opportunity", `{"title": "a", "stage": "new"}`)
+		open2 := f.create("opportunity", `{"title": "b"}`)
+		f.create("opportunity", `{"title": "c", "stage": "won"}`)
+		f.tick() // Sunday 12:00 UTC: the schedules learn their next slot; no backfill
+		f.clk.Set(time.Date(2026, 3, 1, 23, 29, 59, 0, time.UTC))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("early: %+v", got)
+		}
+		f.clk.Set(time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC))
+		f.tick()
+		f.tick()
+		got := byAutomation(f.starts())
+		want := map[string]map[string][]string{"monday_early": {"schedule@2026-03-01T23:30:00Z": sortedIDs(open1, open2)}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("at Monday 07:30 Shanghai: %v, want %v", got, want)
+		}
+		// 09:00 Shanghai is 01:00 UTC, Monday.
+		f.clk.Set(time.Date(2026, 3, 2, 0, 59, 0, 0, time.UTC))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("early: %+v", got)
+		}
+		f.clk.Set(time.Date(2026, 3, 2, 1, 0, 30, 0, time.UTC)) // a tick half a minute late
+		f.tick()
+		got = byAutomation(f.starts())
+		if len(got) != 1 || len(got["monday_nine"]["schedule@2026-03-02T01:00:00Z"]) != 3 {
+			t.Fatalf("at Monday 09:00 Shanghai: %v", got)
+		}
+		// Nothing more during the week, then both again a week later.
+		for d := time.Hour; d < 6*24*time.Hour; d += 7 * time.Hour {
+			f.clk.Set(time.Date(2026, 3, 2, 1, 1, 0, 0, time.UTC).Add(d))
+			f.tick()
+		}
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("mid-week: %+v", got)
+		}
+		f.clk.Set(time.Date(2026, 3, 9, 2, 0, 0, 0, time.UTC))
+		f.tick()
+		got = byAutomation(f.starts())
+		// The tick after both slots passed starts each once, at its slot.
+		want = map[string]map[string][]string{
+			"monday_early": {"schedule@2026-03-08T23:30:00Z": sortedIDs(open1, open2)},
+			"monday_nine":  {"schedule@2026-03-09T01:00:00Z": got["monday_nine"]["schedule@2026-03-09T01:00:00Z"]},
+		}
+		if !reflect.DeepEqual(got, want) || len(got["monday_nine"]["schedule@2026-03-09T01:00:00Z"]) != 3 {
+			t.Fatalf("a week later: %v", got)
+		}
+		var n int
+		db.SQL.QueryRow(`SELECT COUNT(*) FROM _forma_automation_schedules WHERE automation = 'off'`).Scan(&n)
+		if n != 0 {
+			t.Fatal("a disabled schedule keeps a slot")
+		}
+	})
+}
+
+func sortedIDs(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
+}
+
+// Servers ticking at the same time start each record once per slot; a
+// changed cron moves the next slot (no backfill), and a schedule disabled
+// and enabled again starts from its next slot.
+func TestScheduleOncePerSlotAndCronChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, scheduleDoc)
+		for i := range 5 {
+			f.create("opportunity", fmt.Sprintf(`{"title": "o%d"}`, i))
+		}
+		f.tick()
+		f.clk.Set(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC))
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f.svc.Tick(context.Background()); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		got := byAutomation(f.starts())
+		if len(got["monday_early"]["schedule@2026-03-01T23:30:00Z"]) != 5 || len(got["monday_nine"]["schedule@2026-03-02T01:00:00Z"]) != 5 {
+			t.Fatalf("concurrent ticks: %v", got)
+		}
+		// Daily at 08:00 Shanghai (00:00 UTC) from now on.
+		f.apply(strings.Replace(scheduleDoc, `"cron": "0 9 * * 1"`, `"cron": "0 8 * * *"`, 1))
+		f.tick() // sees the new cron: next slot 2026-03-03T00:00Z
+		f.clk.Set(time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC))
+		f.tick()
+		got = byAutomation(f.starts())
+		if len(got) != 1 || len(got["monday_nine"]["schedule@2026-03-03T00:00:00Z"]) != 5 {
+			t.Fatalf("after the cron change: %v", got)
+		}
+		// Disabled over a slot, enabled again: the missed slot is not made up.
+		off := strings.Replace(strings.Replace(scheduleDoc, `"cron": "0 9 * * 1"`, `"cron": "0 8 * * *"`, 1),
+			`{"name": "monday_nine", "entity"`, `{"name": "monday_nine", "enabled": false, "entity"`, 1)
+		f.apply(off)
+		f.clk.Set(time.Date(2026, 3, 4, 0, 30, 0, 0, time.UTC))
+		f.tick()
+		f.apply(strings.Replace(scheduleDoc, `"cron": "0 9 * * 1"`, `"cron": "0 8 * * *"`, 1))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("made up a missed slot: %+v", got)
+		}
+		f.clk.Set(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))
+		f.tick()
+		got = byAutomation(f.starts())
+		if len(got) != 1 || len(got["monday_nine"]["schedule@2026-03-05T00:00:00Z"]) != 5 {
+			t.Fatalf("enabled again: %v", got)
+		}
+	})
 }
