@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/formaapp/forma/engine/clock"
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -424,6 +425,50 @@ func TestTimerConcurrentTicksFireOnce(t *testing.T) {
 		}
 		if len(got) != len(ids) || len(seen) != len(ids) {
 			t.Fatalf("%d starts over %d records, want one each: %v", len(got), len(seen), seen)
+		}
+	})
+}
+
+// In production the job queue ticks: the clock job runs Tick, which fires
+// a due timer without a test calling it.
+func TestTickJobFiresTimers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, timerDoc)
+		q, err := jobs.New(ctx, db, jobs.Options{PollInterval: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second service, with the queue, as a server would have it.
+		svc := New(db, f.cat, records.New(db, f.cat), nil, q, slog.New(slog.DiscardHandler))
+		svc.start = f.svc.start
+		if err := svc.registerTimers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		id := f.create("quote", `{"title": "Q1", "opened_at": "`+ts(t0.Add(-73*time.Hour))+`"}`)
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Stop(ctx)
+		})
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			f.mu.Lock()
+			n := len(f.start)
+			f.mu.Unlock()
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the clock job did not fire the due timer within 30s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := f.starts(); len(got) != 1 || got[0].RecordID != id {
+			t.Fatalf("starts: %+v", got)
 		}
 	})
 }
