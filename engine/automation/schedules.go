@@ -54,7 +54,7 @@ func scheduleZone(name string) (*time.Location, error) {
 
 // checkSchedule adds the problems of schedule automation i (cron, time
 // zone, filter) to p; CheckApp calls it for every schedule trigger. The
-// filter is only parsed here (see the TODO on checkTimer).
+// filter is only parsed here; checkTriggerFilter compiles it.
 func checkSchedule(app *schema.App, i int, a *schema.Automation, p *schema.Problems) {
 	tp := fmt.Sprintf("/automations/%d/trigger", i)
 	t := &a.Trigger

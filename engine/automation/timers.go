@@ -600,11 +600,10 @@ func timerField(e *schema.Entity, name string) (schema.FieldType, bool) {
 // unless) to p; CheckApp calls it for every timer trigger.
 //
 // The unless filter is only parsed here: compiling it against the entity
-// (unknown fields, wrong types) needs the records service, which CheckApp
-// has.
-// TODO(core): in CheckApp, compile Trigger.Unless (and the schedule's
-// Trigger.Filter) with s.records.CheckFilter(app, a.Entity, node) and
-// report at /automations/i/trigger/unless (…/filter).
+// (unknown fields, wrong types) needs the records service, which
+// checkTriggerFilter has.
+// TODO(core): CheckApp calls s.checkTriggerFilter(app, i, a, &p) for
+// timer and schedule triggers (after checkTimer/checkSchedule).
 func checkTimer(app *schema.App, i int, a *schema.Automation, p *schema.Problems) {
 	tp := fmt.Sprintf("/automations/%d/trigger", i)
 	t := &a.Trigger
@@ -643,6 +642,43 @@ func checkTimer(app *schema.App, i int, a *schema.Automation, p *schema.Problems
 		if x.set {
 			p.Add(tp+"/"+x.name, "a timer trigger takes no %s", x.name)
 		}
+	}
+}
+
+// checkTriggerFilter compiles a timer's unless or a schedule's filter
+// against the automation's entity (unknown fields, values of the wrong
+// type), adding a problem at /automations/i/trigger/unless (or /filter).
+// A syntax error is checkTimer's or checkSchedule's to report. Variables
+// are refused: a trigger's filter is read for no one (there is no @me).
+func (s *Service) checkTriggerFilter(app *schema.App, i int, a *schema.Automation, p *schema.Problems) {
+	name, src := "unless", a.Trigger.Unless
+	switch a.Trigger.Type {
+	case schema.TriggerTimer:
+	case schema.TriggerSchedule:
+		name, src = "filter", a.Trigger.Filter
+	default:
+		return
+	}
+	if src == "" || app.Entity(a.Entity) == nil {
+		return
+	}
+	n, err := filter.Parse(src)
+	if err != nil {
+		return
+	}
+	var variable *filter.Compare
+	filter.Fields(n, func(c *filter.Compare) {
+		if variable == nil && c.Value.Kind == filter.Variable {
+			variable = c
+		}
+	})
+	path := fmt.Sprintf("/automations/%d/trigger/%s", i, name)
+	if variable != nil {
+		p.Add(path, "%s: @%s means the person reading, and a %s trigger runs for no one", variable.Field, variable.Value.Str, a.Trigger.Type)
+		return
+	}
+	if err := s.records.CheckFilter(app, a.Entity, n); err != nil {
+		p.Add(path, "%v", err)
 	}
 }
 

@@ -472,3 +472,32 @@ func TestTickJobFiresTimers(t *testing.T) {
 		}
 	})
 }
+
+// A trigger's unless or filter is compiled against its entity when the app
+// is applied: unknown fields, wrong types and @me are refused at their
+// pointer.
+func TestCheckTriggerFilter(t *testing.T) {
+	db := storetest.SQLite(t)
+	cat := store.NewCatalog(db)
+	svc := New(db, cat, records.New(db, cat), nil, nil, nil)
+	app := timerApp()
+	cases := []struct {
+		trig schema.Trigger
+		want map[string]string
+	}{
+		{schema.Trigger{Type: "timer", Unless: `replied_at != null && title ~ "x"`}, nil},
+		{schema.Trigger{Type: "timer", Unless: `replyed_at != null`}, map[string]string{"/automations/2/trigger/unless": "replyed_at"}},
+		{schema.Trigger{Type: "timer", Unless: `replied_at > 12`}, map[string]string{"/automations/2/trigger/unless": "date-time"}},
+		{schema.Trigger{Type: "timer", Unless: `title = @me`}, map[string]string{"/automations/2/trigger/unless": "@me"}},
+		{schema.Trigger{Type: "timer", Unless: `replied_at !=`}, nil}, // checkTimer's to report
+		{schema.Trigger{Type: "schedule", Filter: `title = "a"`}, nil},
+		{schema.Trigger{Type: "schedule", Filter: `stage = "won"`}, map[string]string{"/automations/2/trigger/filter": "stage"}},
+		{schema.Trigger{Type: "schedule", Filter: `title = "a'); DROP TABLE sales_quote; --"`}, nil}, // a literal, bound
+		{schema.Trigger{Type: "created", Filter: `nope = 1`}, nil},
+	}
+	for _, c := range cases {
+		var p schema.Problems
+		svc.checkTriggerFilter(app, 2, &schema.Automation{Name: "x", Entity: "quote", Trigger: c.trig}, &p)
+		problemsAt(t, p, c.want)
+	}
+}
