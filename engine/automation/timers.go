@@ -113,6 +113,14 @@ var timersDDL = []string{
 		updated_at BIGINT NOT NULL,
 		PRIMARY KEY (app, automation, record_id))`,
 	`CREATE INDEX IF NOT EXISTS idx_forma_automation_timers_due ON _forma_automation_timers (state, fire_at)`,
+	`CREATE TABLE IF NOT EXISTS _forma_automation_timer_arms (
+		app VARCHAR(63) NOT NULL,
+		automation VARCHAR(63) NOT NULL,
+		field VARCHAR(63) NOT NULL,
+		offset_spec VARCHAR(40) NOT NULL,
+		armed INTEGER NOT NULL,
+		updated_at BIGINT NOT NULL,
+		PRIMARY KEY (app, automation))`,
 	`CREATE TABLE IF NOT EXISTS _forma_automation_schedules (
 		app VARCHAR(63) NOT NULL,
 		automation VARCHAR(63) NOT NULL,
@@ -191,7 +199,7 @@ func (s *Service) migrateTimers(ctx context.Context) error {
 // every TickEvery; tests call it after moving the clock. Any number of
 // servers may tick at once: each timer and each slot is claimed by one.
 func (s *Service) Tick(ctx context.Context) error {
-	return errors.Join(s.tickTimers(ctx), s.tickSchedules(ctx))
+	return errors.Join(s.armTimers(ctx), s.tickTimers(ctx), s.tickSchedules(ctx))
 }
 
 // timerKey names one timer row.
@@ -443,6 +451,158 @@ func (s *Service) compileRecordFilter(doc *schema.App, entity, src string) (stri
 		return "", nil, err
 	}
 	return s.records.CompileFilter(records.Caller{Admin: true}, doc, entity, n)
+}
+
+// maxArm bounds the records one arming reads for one automation.
+const maxArm = 200000
+
+// armTimers gives the records that already exist their timer when a timer
+// automation appears (a new rule, or one enabled again) or its field or
+// offset changes: the record events only arm the records written since.
+// Only firings still ahead are armed — a rule added today does not fire
+// at once for every quote opened last month (no backfill) — and a record
+// whose own timer is newer (its write was seen) keeps it.
+func (s *Service) armTimers(ctx context.Context) error {
+	apps, err := s.db.Apps(ctx)
+	if err != nil {
+		return fmt.Errorf("automation: arm timers: %w", err)
+	}
+	var errs []error
+	for _, info := range apps {
+		doc, err := s.catalog.App(ctx, info.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.armAppTimers(ctx, doc); err != nil {
+			s.log.Error("automation: arming timers failed", "app", doc.Name, "error", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) armAppTimers(ctx context.Context, doc *schema.App) error {
+	rows, err := s.db.Pool().QueryContext(ctx, `SELECT automation, field, offset_spec FROM _forma_automation_timer_arms WHERE app = ?`, doc.Name)
+	if err != nil {
+		return fmt.Errorf("read armed timers: %w", err)
+	}
+	have := map[string][2]string{}
+	for rows.Next() {
+		var name, field, offset string
+		if err := rows.Scan(&name, &field, &offset); err != nil {
+			rows.Close()
+			return fmt.Errorf("read armed timers: %w", err)
+		}
+		have[name] = [2]string{field, offset}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read armed timers: %w", err)
+	}
+	var errs []error
+	for i := range doc.Automations {
+		a := &doc.Automations[i]
+		if a.Trigger.Type != schema.TriggerTimer || !a.IsEnabled() {
+			continue
+		}
+		armed, ok := have[a.Name]
+		delete(have, a.Name)
+		if ok && armed == [2]string{a.Trigger.Field, a.Trigger.Offset} {
+			continue
+		}
+		if err := s.armTimer(ctx, doc, a); err != nil {
+			errs = append(errs, fmt.Errorf("automation %s: %w", a.Name, err))
+		}
+	}
+	// Forgotten when disabled or removed: enabled again, it is armed again.
+	for name := range have {
+		if _, err := s.db.Pool().ExecContext(ctx, `DELETE FROM _forma_automation_timer_arms WHERE app = ? AND automation = ?`, doc.Name, name); err != nil {
+			errs = append(errs, fmt.Errorf("forget armed timer %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// armTimer arms automation a for every record of its entity whose field
+// is set, reading them through the records service as the platform admin
+// (values decoded as everywhere else), a page at a time.
+func (s *Service) armTimer(ctx context.Context, doc *schema.App, a *schema.Automation) error {
+	e := doc.Entity(a.Entity)
+	if e == nil {
+		return nil
+	}
+	typ, ok := timerField(e, a.Trigger.Field)
+	off, err := ParseOffset(a.Trigger.Offset)
+	if !ok || err != nil {
+		return nil // refused when the app is applied
+	}
+	q := records.Query{Filter: a.Trigger.Field + " != null", Sort: "id", Limit: records.MaxLimit, Fields: "id," + a.Trigger.Field}
+	n := 0
+	for n < maxArm {
+		page, err := s.records.List(ctx, records.Caller{Admin: true, Path: records.PathSystem}, doc.Name, a.Entity, q)
+		if err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		now := s.db.Clock.Now()
+		tx, err := s.db.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Items {
+			n++
+			base, _, err := timerBase(&records.Event{Record: r}, a.Trigger.Field, typ)
+			if err != nil || base == "" {
+				continue
+			}
+			bt, err := parseBase(base)
+			if err != nil {
+				continue
+			}
+			fireAt := bt.Add(off)
+			if !fireAt.After(now) {
+				continue
+			}
+			// Replaces only a timer of another field, or one the
+			// automation's own change cancelled (disabled, removed);
+			// a pending one of the same base moves to the new offset.
+			_, err = tx.ExecContext(ctx, `INSERT INTO _forma_automation_timers
+				(app, automation, record_id, entity, field, base, fire_at, state, reason, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', '', ?)
+				ON CONFLICT (app, automation, record_id) DO UPDATE SET entity = excluded.entity, field = excluded.field,
+				base = excluded.base, fire_at = excluded.fire_at, state = excluded.state, reason = excluded.reason,
+				updated_at = excluded.updated_at
+				WHERE _forma_automation_timers.field <> excluded.field
+				OR (_forma_automation_timers.state = 'cancelled' AND _forma_automation_timers.reason LIKE 'automation%')
+				OR (_forma_automation_timers.state = 'pending' AND _forma_automation_timers.base = excluded.base)`,
+				doc.Name, a.Name, r.ID(), a.Entity, a.Trigger.Field, base, fireAt.UnixMicro(), now.UnixMicro())
+			if err != nil {
+				tx.Rollback()
+				return fmt.Errorf("arm timer: %w", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("arm timers: %w", err)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	if n >= maxArm {
+		s.log.Warn("automation: timer armed for the first records only", "app", doc.Name, "automation", a.Name, "limit", maxArm)
+	}
+	_, err = s.db.Pool().ExecContext(ctx, `INSERT INTO _forma_automation_timer_arms (app, automation, field, offset_spec, armed, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app, automation) DO UPDATE SET field = excluded.field,
+		offset_spec = excluded.offset_spec, armed = excluded.armed, updated_at = excluded.updated_at`,
+		doc.Name, a.Name, a.Trigger.Field, a.Trigger.Offset, n, s.db.Clock.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("mark armed: %w", err)
+	}
+	return nil
 }
 
 // maxTimersPerTick bounds one tick's work; the rest are due at the next.

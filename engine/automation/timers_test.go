@@ -501,3 +501,50 @@ func TestCheckTriggerFilter(t *testing.T) {
 		problemsAt(t, p, c.want)
 	}
 }
+
+// Records that exist when a timer automation appears get their timer at
+// the next tick (only firings still ahead: no backfill), and a changed
+// offset moves the pending ones.
+func TestTimerArmsExistingRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		bare := timerDoc[:strings.Index(timerDoc, `,
+ "automations"`)] + `}`
+		f := newFixture(t, db, bare)
+		r1 := f.create("quote", `{"title": "recent", "opened_at": "`+ts(t0.Add(-10*time.Hour))+`"}`)
+		r2 := f.create("quote", `{"title": "old", "opened_at": "`+ts(t0.Add(-100*time.Hour))+`"}`)
+		r3 := f.create("quote", `{"title": "never opened"}`)
+		f.apply(timerDoc)
+		f.tick()
+		if st, _ := f.timerState("silence", r1); st != "pending" {
+			t.Fatalf("recent quote: %q, want pending", st)
+		}
+		for _, id := range []string{r2, r3} {
+			if st, _ := f.timerState("silence", id); st != "" {
+				t.Fatalf("%s: %q, want no timer", id, st)
+			}
+		}
+		r4 := f.create("quote", `{"title": "new", "opened_at": "`+ts(t0)+`"}`)
+		f.apply(strings.Replace(timerDoc, `"offset": "72h"`, `"offset": "48h"`, 1))
+		f.tick()
+		f.clk.Set(t0.Add(38*time.Hour - time.Second))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("early: %+v", got)
+		}
+		f.clk.Set(t0.Add(38 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 1 || got[0].RecordID != r1 || got[0].Occurrence != "timer@"+ts(t0.Add(38*time.Hour)) || got[0].Version != 3 {
+			t.Fatalf("at 38h: %+v", got)
+		}
+		f.clk.Set(t0.Add(48 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 1 || got[0].RecordID != r4 || got[0].Occurrence != "timer@"+ts(t0.Add(48*time.Hour)) {
+			t.Fatalf("at 48h: %+v", got)
+		}
+		f.clk.Set(t0.Add(200 * time.Hour))
+		f.tick()
+		if got := f.starts(); len(got) != 0 {
+			t.Fatalf("later: %+v", got)
+		}
+	})
+}
