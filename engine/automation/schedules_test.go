@@ -81,7 +81,7 @@ func byAutomation(sts []Start) map[string]map[string][]string {
 // over the records its filter selects; a disabled schedule never fires.
 func TestScheduleWeeklyInShanghai(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, scheduleDoc)
+		f := newTimerFixture(t, db, scheduleDoc)
 		open1 := f.create("opportunity", `{"title": "a", "stage": "new"}`)
 		open2 := f.create("opportunity", `{"title": "b"}`)
 		f.create("opportunity", `{"title": "c", "stage": "won"}`)
@@ -148,7 +148,7 @@ func sortedIDs(ids ...string) []string {
 // and enabled again starts from its next slot.
 func TestScheduleOncePerSlotAndCronChange(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, scheduleDoc)
+		f := newTimerFixture(t, db, scheduleDoc)
 		for i := range 5 {
 			f.create("opportunity", fmt.Sprintf(`{"title": "o%d"}`, i))
 		}

@@ -133,9 +133,9 @@ func TestCheckTimer(t *testing.T) {
 	problemsAt(t, p, nil)
 }
 
-// fixture is one database with an app applied, the automation service on
+// timerFixture is one database with an app applied, the automation service on
 // it and a recorder in place of StartTx.
-type fixture struct {
+type timerFixture struct {
 	t     *testing.T
 	db    *store.DB
 	clk   *clock.Test
@@ -146,11 +146,11 @@ type fixture struct {
 	start []Start
 }
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // a Sunday
+var timerT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // a Sunday
 
-func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
+func newTimerFixture(t *testing.T, db *store.DB, doc string) *timerFixture {
 	t.Helper()
-	f := &fixture{t: t, db: db, clk: clock.NewTest(t0)}
+	f := &timerFixture{t: t, db: db, clk: clock.NewTest(timerT0)}
 	db.Clock = f.clk
 	f.cat = store.NewCatalog(db)
 	f.recs = records.New(db, f.cat)
@@ -168,7 +168,7 @@ func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
 	return f
 }
 
-func (f *fixture) apply(doc string) {
+func (f *timerFixture) apply(doc string) {
 	f.t.Helper()
 	app, problems := schema.Parse([]byte(doc))
 	if len(problems) > 0 {
@@ -179,25 +179,25 @@ func (f *fixture) apply(doc string) {
 	}
 }
 
-var admin = records.Caller{Admin: true}
+var timerAdmin = records.Caller{Admin: true}
 
-func (f *fixture) create(entity, body string) string {
+func (f *timerFixture) create(entity, body string) string {
 	f.t.Helper()
-	r, err := f.recs.Create(context.Background(), admin, "sales", entity, []byte(body))
+	r, err := f.recs.Create(context.Background(), timerAdmin, "sales", entity, []byte(body))
 	if err != nil {
 		f.t.Fatalf("create %s: %v", body, err)
 	}
 	return r.ID()
 }
 
-func (f *fixture) patch(entity, id, body string) {
+func (f *timerFixture) patch(entity, id, body string) {
 	f.t.Helper()
-	if _, err := f.recs.Patch(context.Background(), admin, "sales", entity, id, []byte(body)); err != nil {
+	if _, err := f.recs.Patch(context.Background(), timerAdmin, "sales", entity, id, []byte(body)); err != nil {
 		f.t.Fatalf("patch %s: %v", body, err)
 	}
 }
 
-func (f *fixture) tick() {
+func (f *timerFixture) tick() {
 	f.t.Helper()
 	if err := f.svc.Tick(context.Background()); err != nil {
 		f.t.Fatalf("tick: %v", err)
@@ -205,7 +205,7 @@ func (f *fixture) tick() {
 }
 
 // starts returns the starts recorded since the last call.
-func (f *fixture) starts() []Start {
+func (f *timerFixture) starts() []Start {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := f.start
@@ -213,7 +213,7 @@ func (f *fixture) starts() []Start {
 	return out
 }
 
-func (f *fixture) timerState(automation, id string) (state, reason string) {
+func (f *timerFixture) timerState(automation, id string) (state, reason string) {
 	f.t.Helper()
 	err := f.db.SQL.QueryRow(f.db.Rebind(`SELECT state, reason FROM _forma_automation_timers WHERE app = 'sales' AND automation = ? AND record_id = ?`),
 		automation, id).Scan(&state, &reason)
@@ -240,15 +240,15 @@ const timerDoc = `{"name": "sales", "entities": [{"id": "e1", "name": "quote", "
 	{"name": "off", "enabled": false, "entity": "quote", "trigger": {"type": "timer", "field": "opened_at", "offset": "1h"},
 	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "never"}]}]}`
 
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // A timer fires once, at value + offset and not before, with the firing
 // time as its occurrence; a date field counts from its midnight (UTC); a
 // disabled automation keeps no timer and never fires.
 func TestTimerFiresOnceAtValuePlusOffset(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, timerDoc)
-		id := f.create("quote", `{"title": "Q1", "opened_at": "`+ts(t0)+`", "due_on": "2026-03-10"}`)
+		f := newTimerFixture(t, db, timerDoc)
+		id := f.create("quote", `{"title": "Q1", "opened_at": "`+rfc3339(timerT0)+`", "due_on": "2026-03-10"}`)
 		if st, _ := f.timerState("silence", id); st != "pending" {
 			t.Fatalf("silence timer: %q, want pending", st)
 		}
@@ -256,12 +256,12 @@ func TestTimerFiresOnceAtValuePlusOffset(t *testing.T) {
 			t.Fatalf("a disabled automation keeps a timer: %q", st)
 		}
 		f.tick()
-		f.clk.Set(t0.Add(72*time.Hour - time.Second))
+		f.clk.Set(timerT0.Add(72*time.Hour - time.Second))
 		f.tick()
 		if got := f.starts(); len(got) != 0 {
 			t.Fatalf("fired early: %+v", got)
 		}
-		f.clk.Set(t0.Add(72 * time.Hour))
+		f.clk.Set(timerT0.Add(72 * time.Hour))
 		f.tick()
 		got := f.starts()
 		want := Start{App: "sales", Version: 1, Automation: "silence", Entity: "quote", RecordID: id,
@@ -305,23 +305,23 @@ func TestTimerFiresOnceAtValuePlusOffset(t *testing.T) {
 // A timer whose datetime field changes fires at the new time only.
 func TestTimerRescheduledWhenFieldChanges(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, timerDoc)
-		id := f.create("quote", `{"title": "Q1", "opened_at": "`+ts(t0)+`"}`)
+		f := newTimerFixture(t, db, timerDoc)
+		id := f.create("quote", `{"title": "Q1", "opened_at": "`+rfc3339(timerT0)+`"}`)
 		f.clk.Advance(5 * time.Hour)
-		f.patch("quote", id, `{"opened_at": "`+ts(t0.Add(10*time.Hour))+`", "version": 1}`)
-		f.clk.Set(t0.Add(72 * time.Hour))
+		f.patch("quote", id, `{"opened_at": "`+rfc3339(timerT0.Add(10*time.Hour))+`", "version": 1}`)
+		f.clk.Set(timerT0.Add(72 * time.Hour))
 		f.tick()
 		if got := f.starts(); len(got) != 0 {
 			t.Fatalf("fired at the old time: %+v", got)
 		}
-		f.clk.Set(t0.Add(82 * time.Hour))
+		f.clk.Set(timerT0.Add(82 * time.Hour))
 		f.tick()
 		if got := f.starts(); len(got) != 1 || got[0].Occurrence != "timer@2026-03-04T22:00:00Z" {
 			t.Fatalf("at the new time: %+v", got)
 		}
 		// Moved again after firing: it fires again, at the newer time.
-		f.patch("quote", id, `{"opened_at": "`+ts(t0.Add(100*time.Hour))+`", "version": 2}`)
-		f.clk.Set(t0.Add(172 * time.Hour))
+		f.patch("quote", id, `{"opened_at": "`+rfc3339(timerT0.Add(100*time.Hour))+`", "version": 2}`)
+		f.clk.Set(timerT0.Add(172 * time.Hour))
 		f.tick()
 		f.tick()
 		if got := f.starts(); len(got) != 1 || got[0].Occurrence != "timer@2026-03-08T16:00:00Z" {
@@ -335,12 +335,12 @@ func TestTimerRescheduledWhenFieldChanges(t *testing.T) {
 // or true from the start.
 func TestTimerCancelledByUnless(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, timerDoc)
-		replied := f.create("quote", `{"title": "replied", "opened_at": "`+ts(t0)+`"}`)
-		sneaky := f.create("quote", `{"title": "sneaky", "opened_at": "`+ts(t0)+`"}`)
-		already := f.create("quote", `{"title": "already", "opened_at": "`+ts(t0)+`", "replied_at": "`+ts(t0)+`"}`)
+		f := newTimerFixture(t, db, timerDoc)
+		replied := f.create("quote", `{"title": "replied", "opened_at": "`+rfc3339(timerT0)+`"}`)
+		sneaky := f.create("quote", `{"title": "sneaky", "opened_at": "`+rfc3339(timerT0)+`"}`)
+		already := f.create("quote", `{"title": "already", "opened_at": "`+rfc3339(timerT0)+`", "replied_at": "`+rfc3339(timerT0)+`"}`)
 		f.clk.Advance(10 * time.Hour)
-		f.patch("quote", replied, `{"replied_at": "`+ts(f.clk.Now())+`", "version": 1}`)
+		f.patch("quote", replied, `{"replied_at": "`+rfc3339(f.clk.Now())+`", "version": 1}`)
 		if st, why := f.timerState("silence", replied); st != "cancelled" || why != "unless held" {
 			t.Fatalf("after the reply: %s %q", st, why)
 		}
@@ -351,7 +351,7 @@ func TestTimerCancelledByUnless(t *testing.T) {
 		if _, err := db.SQL.Exec(db.Rebind(`UPDATE sales_quote SET replied_at = ? WHERE id = ?`), f.clk.Now(), sneaky); err != nil {
 			t.Fatal(err)
 		}
-		f.clk.Set(t0.Add(72 * time.Hour))
+		f.clk.Set(timerT0.Add(72 * time.Hour))
 		f.tick()
 		if got := f.starts(); len(got) != 0 {
 			t.Fatalf("fired despite unless: %+v", got)
@@ -360,7 +360,7 @@ func TestTimerCancelledByUnless(t *testing.T) {
 			t.Fatalf("re-checked at the tick: %s %q", st, why)
 		}
 		// A new opened_at while the reply stands schedules nothing.
-		f.patch("quote", replied, `{"opened_at": "`+ts(f.clk.Now())+`", "version": 2}`)
+		f.patch("quote", replied, `{"opened_at": "`+rfc3339(f.clk.Now())+`", "version": 2}`)
 		f.clk.Advance(100 * time.Hour)
 		f.tick()
 		if got := f.starts(); len(got) != 0 {
@@ -372,11 +372,11 @@ func TestTimerCancelledByUnless(t *testing.T) {
 // Deleting the record or clearing the field cancels its timer.
 func TestTimerCancelledByDeleteOrClear(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, timerDoc)
-		gone := f.create("quote", `{"title": "gone", "opened_at": "`+ts(t0)+`"}`)
-		cleared := f.create("quote", `{"title": "cleared", "opened_at": "`+ts(t0)+`"}`)
-		kept := f.create("quote", `{"title": "kept", "opened_at": "`+ts(t0)+`"}`)
-		if err := f.recs.Delete(context.Background(), admin, "sales", "quote", gone, 0); err != nil {
+		f := newTimerFixture(t, db, timerDoc)
+		gone := f.create("quote", `{"title": "gone", "opened_at": "`+rfc3339(timerT0)+`"}`)
+		cleared := f.create("quote", `{"title": "cleared", "opened_at": "`+rfc3339(timerT0)+`"}`)
+		kept := f.create("quote", `{"title": "kept", "opened_at": "`+rfc3339(timerT0)+`"}`)
+		if err := f.recs.Delete(context.Background(), timerAdmin, "sales", "quote", gone, 0); err != nil {
 			t.Fatal(err)
 		}
 		f.patch("quote", cleared, `{"opened_at": null, "version": 1}`)
@@ -385,7 +385,7 @@ func TestTimerCancelledByDeleteOrClear(t *testing.T) {
 				t.Errorf("%s: %s %q, want cancelled %q", id, st, r, why)
 			}
 		}
-		f.clk.Set(t0.Add(80 * time.Hour))
+		f.clk.Set(timerT0.Add(80 * time.Hour))
 		f.tick()
 		if got := f.starts(); len(got) != 1 || got[0].RecordID != kept {
 			t.Fatalf("starts: %+v, want only %s", got, kept)
@@ -396,12 +396,12 @@ func TestTimerCancelledByDeleteOrClear(t *testing.T) {
 // Servers ticking at the same time fire each timer once.
 func TestTimerConcurrentTicksFireOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, timerDoc)
+		f := newTimerFixture(t, db, timerDoc)
 		ids := map[string]bool{}
 		for i := range 12 {
-			ids[f.create("quote", fmt.Sprintf(`{"title": "q%d", "opened_at": "%s"}`, i, ts(t0.Add(time.Duration(i)*time.Minute))))] = true
+			ids[f.create("quote", fmt.Sprintf(`{"title": "q%d", "opened_at": "%s"}`, i, rfc3339(timerT0.Add(time.Duration(i)*time.Minute))))] = true
 		}
-		f.clk.Set(t0.Add(73 * time.Hour))
+		f.clk.Set(timerT0.Add(73 * time.Hour))
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
 		for range 4 {
@@ -434,7 +434,7 @@ func TestTimerConcurrentTicksFireOnce(t *testing.T) {
 func TestTickJobFiresTimers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db, timerDoc)
+		f := newTimerFixture(t, db, timerDoc)
 		q, err := jobs.New(ctx, db, jobs.Options{PollInterval: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
@@ -445,7 +445,7 @@ func TestTickJobFiresTimers(t *testing.T) {
 		if err := svc.registerTimers(ctx); err != nil {
 			t.Fatal(err)
 		}
-		id := f.create("quote", `{"title": "Q1", "opened_at": "`+ts(t0.Add(-73*time.Hour))+`"}`)
+		id := f.create("quote", `{"title": "Q1", "opened_at": "`+rfc3339(timerT0.Add(-73*time.Hour))+`"}`)
 		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -509,9 +509,9 @@ func TestTimerArmsExistingRecords(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		bare := timerDoc[:strings.Index(timerDoc, `,
  "automations"`)] + `}`
-		f := newFixture(t, db, bare)
-		r1 := f.create("quote", `{"title": "recent", "opened_at": "`+ts(t0.Add(-10*time.Hour))+`"}`)
-		r2 := f.create("quote", `{"title": "old", "opened_at": "`+ts(t0.Add(-100*time.Hour))+`"}`)
+		f := newTimerFixture(t, db, bare)
+		r1 := f.create("quote", `{"title": "recent", "opened_at": "`+rfc3339(timerT0.Add(-10*time.Hour))+`"}`)
+		r2 := f.create("quote", `{"title": "old", "opened_at": "`+rfc3339(timerT0.Add(-100*time.Hour))+`"}`)
 		r3 := f.create("quote", `{"title": "never opened"}`)
 		f.apply(timerDoc)
 		f.tick()
@@ -523,25 +523,25 @@ func TestTimerArmsExistingRecords(t *testing.T) {
 				t.Fatalf("%s: %q, want no timer", id, st)
 			}
 		}
-		r4 := f.create("quote", `{"title": "new", "opened_at": "`+ts(t0)+`"}`)
+		r4 := f.create("quote", `{"title": "new", "opened_at": "`+rfc3339(timerT0)+`"}`)
 		f.apply(strings.Replace(timerDoc, `"offset": "72h"`, `"offset": "48h"`, 1))
 		f.tick()
-		f.clk.Set(t0.Add(38*time.Hour - time.Second))
+		f.clk.Set(timerT0.Add(38*time.Hour - time.Second))
 		f.tick()
 		if got := f.starts(); len(got) != 0 {
 			t.Fatalf("early: %+v", got)
 		}
-		f.clk.Set(t0.Add(38 * time.Hour))
+		f.clk.Set(timerT0.Add(38 * time.Hour))
 		f.tick()
-		if got := f.starts(); len(got) != 1 || got[0].RecordID != r1 || got[0].Occurrence != "timer@"+ts(t0.Add(38*time.Hour)) || got[0].Version != 3 {
+		if got := f.starts(); len(got) != 1 || got[0].RecordID != r1 || got[0].Occurrence != "timer@"+rfc3339(timerT0.Add(38*time.Hour)) || got[0].Version != 3 {
 			t.Fatalf("at 38h: %+v", got)
 		}
-		f.clk.Set(t0.Add(48 * time.Hour))
+		f.clk.Set(timerT0.Add(48 * time.Hour))
 		f.tick()
-		if got := f.starts(); len(got) != 1 || got[0].RecordID != r4 || got[0].Occurrence != "timer@"+ts(t0.Add(48*time.Hour)) {
+		if got := f.starts(); len(got) != 1 || got[0].RecordID != r4 || got[0].Occurrence != "timer@"+rfc3339(timerT0.Add(48*time.Hour)) {
 			t.Fatalf("at 48h: %+v", got)
 		}
-		f.clk.Set(t0.Add(200 * time.Hour))
+		f.clk.Set(timerT0.Add(200 * time.Hour))
 		f.tick()
 		if got := f.starts(); len(got) != 0 {
 			t.Fatalf("later: %+v", got)
