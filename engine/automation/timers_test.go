@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -266,7 +267,7 @@ func TestTimerFiresOnceAtValuePlusOffset(t *testing.T) {
 		got := f.starts()
 		want := Start{App: "sales", Version: 1, Automation: "silence", Entity: "quote", RecordID: id,
 			Occurrence: "timer@2026-03-04T12:00:00Z", CheckCondition: true}
-		if len(got) != 1 || got[0] != want {
+		if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 			t.Fatalf("starts at 72h: %+v, want %+v", got, want)
 		}
 		if st, _ := f.timerState("silence", id); st != "fired" {
