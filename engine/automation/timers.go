@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -612,7 +613,7 @@ const maxTimersPerTick = 5000
 func (s *Service) tickTimers(ctx context.Context) error {
 	now := s.db.Clock.Now()
 	rows, err := s.db.Pool().QueryContext(ctx, `SELECT app, automation, record_id, entity, field, base, state, fire_at
-		FROM _forma_automation_timers WHERE state = 'pending' AND fire_at <= ? ORDER BY fire_at LIMIT ?`,
+		FROM _forma_automation_timers WHERE state = 'pending' AND fire_at <= ? ORDER BY fire_at, app, automation, record_id LIMIT ?`,
 		now.UnixMicro(), maxTimersPerTick)
 	if err != nil {
 		return fmt.Errorf("automation: due timers: %w", err)
@@ -630,12 +631,13 @@ func (s *Service) tickTimers(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("automation: due timers: %w", err)
 	}
+	tt := &timerTick{docs: map[string]*schema.App{}, probes: map[timerKey]timerProbe{}}
 	var errs []error
 	for i := range due {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.fireTimer(ctx, &due[i], now); err != nil {
+		if err := s.fireTimer(ctx, tt, &due[i], now); err != nil {
 			// One failing timer stays pending for the next tick; the
 			// others still fire.
 			s.log.Error("automation: timer failed", "app", due[i].app, "automation", due[i].automation,
@@ -643,23 +645,28 @@ func (s *Service) tickTimers(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, s.fireReady(ctx, tt, now)...)
 	return errors.Join(errs...)
 }
 
-// fireTimer fires one due timer: it re-checks the automation (still there,
-// enabled, the same timer) and its unless against the record as it is now,
-// then claims the timer and starts the run in one transaction, so the run
-// starts exactly when the timer is marked fired.
-func (s *Service) fireTimer(ctx context.Context, t *timerRow, now time.Time) error {
+// fireTimer readies one due timer for firing (fireReady): it re-checks the
+// automation (still there, enabled, the same timer, the same offset) and
+// cancels or moves a timer that no longer holds.
+func (s *Service) fireTimer(ctx context.Context, tt *timerTick, t *timerRow, now time.Time) error {
 	cancel := func(reason string) error {
 		return setTimerState(ctx, s.db.Pool(), t.timerKey, &t.fireAt, timerCancelled, reason, now)
 	}
-	doc, err := s.catalog.App(ctx, t.app)
-	if errors.Is(err, store.ErrNotFound) {
-		return cancel("app removed")
-	}
-	if err != nil {
-		return err
+	doc := tt.docs[t.app]
+	if doc == nil {
+		var err error
+		doc, err = s.catalog.App(ctx, t.app)
+		if errors.Is(err, store.ErrNotFound) {
+			return cancel("app removed")
+		}
+		if err != nil {
+			return err
+		}
+		tt.docs[t.app] = doc
 	}
 	a := doc.Automation(t.automation)
 	switch {
@@ -695,47 +702,130 @@ func (s *Service) fireTimer(ctx context.Context, t *timerRow, now time.Time) err
 		}
 		t.fireAt = want
 	}
+	tt.ready = append(tt.ready, readyTimer{timerRow: *t, doc: doc, a: a})
+	return nil
+}
+
+// fireReady fires the timers fireTimer made ready, up to timerBatch in one
+// transaction (one commit for many firings); a batch that fails is rolled
+// back and its timers fired one at a time, so one bad timer does not hold
+// back the others.
+func (s *Service) fireReady(ctx context.Context, tt *timerTick, now time.Time) []error {
+	var errs []error
+	for len(tt.ready) > 0 {
+		batch := tt.ready[:min(timerBatch, len(tt.ready))]
+		tt.ready = tt.ready[len(batch):]
+		if err := s.fireBatch(ctx, tt, batch, now); err == nil || len(batch) == 1 {
+			if err != nil {
+				s.log.Error("automation: timer failed", "app", batch[0].app, "automation", batch[0].automation,
+					"record", batch[0].recordID, "error", err)
+				errs = append(errs, err)
+			}
+			continue
+		}
+		for i := range batch {
+			if err := s.fireBatch(ctx, tt, batch[i:i+1], now); err != nil {
+				s.log.Error("automation: timer failed", "app", batch[i].app, "automation", batch[i].automation,
+					"record", batch[i].recordID, "error", err)
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errs
+}
+
+// timerBatch is how many timers fire in one transaction.
+const timerBatch = 50
+
+// readyTimer is a due timer whose automation still holds it.
+type readyTimer struct {
+	timerRow
+	doc *schema.App
+	a   *schema.Automation
+}
+
+// fireBatch fires timers in one transaction: for each, one read says
+// whether the record is still there and whether unless holds for it now;
+// then the timer is claimed (fired, or cancelled) and, fired, its run
+// started — so a run starts exactly when its timer is marked fired.
+func (s *Service) fireBatch(ctx context.Context, tt *timerTick, batch []readyTimer, now time.Time) error {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM `+store.Quote(schema.TableName(doc.Name, a.Entity))+` WHERE "id" = ?`, t.recordID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerCancelled, "record deleted", now); err != nil {
-			return err
-		}
-		return tx.Commit()
-	}
-	if err != nil {
-		return fmt.Errorf("read record: %w", err)
-	}
-	if a.Trigger.Unless != "" {
-		held, err := s.unlessHolds(ctx, tx, doc, a, t.recordID)
-		if err != nil {
-			return err
-		}
-		if held {
+	for i := range batch {
+		t := &batch[i]
+		p := s.timerProbe(tt, t.doc, t.a)
+		var held int
+		err = tx.QueryRowContext(ctx, p.query, append(slices.Clip(p.args), t.recordID)...).Scan(&held)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerCancelled, "record deleted", now); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("read record: %w", err)
+		case held == 1:
 			if _, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerCancelled, "unless held", now); err != nil {
 				return err
 			}
-			return tx.Commit()
+			continue
+		}
+		claimed, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerFired, "", now)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			continue // another server fired it, or it moved
+		}
+		st := Start{App: t.doc.Name, Version: t.doc.Version, Automation: t.a.Name, Entity: t.a.Entity, RecordID: t.recordID,
+			Occurrence: "timer@" + time.UnixMicro(t.fireAt).UTC().Format(time.RFC3339), CheckCondition: true}
+		if err := s.start(ctx, tx, st); err != nil {
+			return fmt.Errorf("start %s for %s: %w", t.a.Name, t.recordID, err)
 		}
 	}
-	claimed, err := claimTimer(ctx, tx, t.timerKey, &t.fireAt, timerFired, "", now)
-	if err != nil || !claimed {
-		return err // not claimed: another server fired it, or it moved
-	}
-	st := Start{App: doc.Name, Version: doc.Version, Automation: a.Name, Entity: a.Entity, RecordID: t.recordID,
-		Occurrence: "timer@" + time.UnixMicro(t.fireAt).UTC().Format(time.RFC3339), CheckCondition: true}
-	if err := s.start(ctx, tx, st); err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("fire timer: %w", err)
+		return fmt.Errorf("fire timers: %w", err)
 	}
 	return nil
+}
+
+// timerTick is what one tick reuses across the timers it fires: each app's
+// document (read once) and each automation's record probe (compiled once).
+type timerTick struct {
+	docs   map[string]*schema.App
+	probes map[timerKey]timerProbe // by app and automation
+	ready  []readyTimer
+}
+
+// timerProbe selects, for a record id (the last argument), 1 when the
+// automation's unless holds for it and 0 when not; no row when the record
+// is gone.
+type timerProbe struct {
+	query string
+	args  []any
+}
+
+func (s *Service) timerProbe(tt *timerTick, doc *schema.App, a *schema.Automation) timerProbe {
+	k := timerKey{app: doc.Name, automation: a.Name}
+	if p, ok := tt.probes[k]; ok {
+		return p
+	}
+	table := store.Quote(schema.TableName(doc.Name, a.Entity))
+	p := timerProbe{query: `SELECT 0 FROM ` + table + ` WHERE "id" = ?`}
+	if a.Trigger.Unless != "" {
+		where, args, err := s.compileRecordFilter(doc, a.Entity, a.Trigger.Unless)
+		if err != nil {
+			// As in unlessHolds: a bad rule is logged, not obeyed.
+			s.log.Warn("automation: timer's unless does not compile", "app", doc.Name, "automation", a.Name, "error", err)
+		} else {
+			p = timerProbe{query: `SELECT CASE WHEN (` + where + `) THEN 1 ELSE 0 END FROM ` + table + ` WHERE "id" = ?`, args: args}
+		}
+	}
+	tt.probes[k] = p
+	return p
 }
 
 // timerField returns the type of the field a timer may count from: a date
