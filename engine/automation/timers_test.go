@@ -12,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -634,6 +638,154 @@ func TestTimerFailedStartStaysPending(t *testing.T) {
 		f.tick()
 		if got := f.starts(); len(got) != 1 || got[0].RecordID != bad {
 			t.Fatalf("retried: %+v", got)
+		}
+	})
+}
+
+const silenceDoc = `{"name": "sales", "entities": [{"id": "e1", "name": "quote", "fields": [
+	{"id": "f1", "name": "title", "type": "text"},
+	{"id": "f2", "name": "opened_at", "type": "datetime"},
+	{"id": "f3", "name": "replied_at", "type": "datetime"},
+	{"id": "f4", "name": "status", "type": "select", "options": ["draft", "sent", "accepted"]}]}],
+ "automations": [
+	{"name": "silence_alert", "label": "No reply in 72h", "labels": {"zh-CN": "72小时未回复"}, "entity": "quote",
+	 "trigger": {"type": "timer", "field": "opened_at", "offset": "72h", "unless": "replied_at != null"},
+	 "condition": "status = \"sent\"",
+	 "actions": [{"type": "notify", "to": {"manager": true}, "message": "Quote {{title}} opened {{opened_at}}: no reply for 72 hours"}]}]}`
+
+// The issue's silence alert, end to end on the real engine pieces: a quote
+// opened and never answered notifies the manager of its owner's team once,
+// at 72 hours and not at 71; a quote answered at 10 hours never does.
+func TestSilenceAlertEndToEnd(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := clock.NewTest(timerT0)
+		db.Clock = clk
+		log := slog.New(slog.DiscardHandler)
+		acc, err := access.New(ctx, db, access.Options{BcryptCost: bcrypt.MinCost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat := store.NewCatalog(db)
+		recs := records.New(db, cat)
+		q, err := jobs.New(ctx, db, jobs.Options{PollInterval: 20 * time.Millisecond, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := recs.UseJobs(q); err != nil {
+			t.Fatal(err)
+		}
+		notes := notify.New(db, acc)
+		svc := New(db, cat, recs, acc, q, log)
+		svc.UseNotify(notes)
+		if err := svc.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Stop(ctx)
+		})
+		manager, err := acc.CreateUserWith(ctx, access.NewUser{Email: "mia@example.com", Password: "a long password", Name: "Mia Manager"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		team, err := acc.CreateTeamWith(ctx, access.NewTeam{Name: "East", ManagerID: manager.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := acc.CreateUserWith(ctx, access.NewUser{Email: "ray@example.com", Password: "a long password", Name: "Ray Rep", TeamID: team.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, problems := schema.Parse([]byte(silenceDoc))
+		if len(problems) > 0 {
+			t.Fatalf("parse: %v", problems)
+		}
+		if p := svc.CheckApp(ctx, app); len(p) > 0 {
+			t.Fatalf("check: %v", p)
+		}
+		if _, _, err := recs.Apply(ctx, app, store.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		asRep := records.Caller{UserID: rep.ID, Admin: true}
+		create := func(title string) string {
+			r, err := recs.Create(ctx, asRep, "sales", "quote", []byte(`{"title": "`+title+`", "status": "sent", "opened_at": "`+rfc3339(timerT0)+`"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.ID()
+		}
+		silent := create("Silent")
+		answered := create("Answered")
+		tick := func() {
+			t.Helper()
+			if err := svc.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		notified := func() []notify.Notification {
+			t.Helper()
+			page, err := notes.List(ctx, manager.ID, notify.Query{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return page.Items
+		}
+		// settle waits until no automation step job is left to run.
+		settle := func() {
+			t.Helper()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				var n int
+				if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = '` + StepKind + `' AND state NOT IN ('completed', 'discarded', 'cancelled')`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d step jobs still waiting after 30s", n)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+
+		clk.Set(timerT0.Add(10 * time.Hour))
+		if _, err := recs.Patch(ctx, asRep, "sales", "quote", answered, []byte(`{"replied_at": "`+rfc3339(clk.Now())+`", "version": 1}`)); err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(timerT0.Add(71 * time.Hour))
+		tick()
+		settle()
+		if got := notified(); len(got) != 0 {
+			t.Fatalf("at 71h: %+v", got)
+		}
+		clk.Set(timerT0.Add(72 * time.Hour))
+		tick()
+		tick()
+		settle()
+		got := notified()
+		if len(got) != 1 || got[0].RecordID != silent || got[0].Automation != "silence_alert" ||
+			!strings.HasPrefix(got[0].Message, "Quote Silent opened 2026-03-01T12:00:00") || !strings.HasSuffix(got[0].Message, ": no reply for 72 hours") {
+			t.Fatalf("at 72h the manager has %+v, want one notification for %s", got, silent)
+		}
+		if n, err := notes.List(ctx, rep.ID, notify.Query{Limit: 100}); err != nil || len(n.Items) != 0 {
+			t.Fatalf("the rep was notified: %+v %v", n, err)
+		}
+		clk.Set(timerT0.Add(200 * time.Hour))
+		tick()
+		settle()
+		if got := notified(); len(got) != 1 {
+			t.Fatalf("later: %+v", got)
+		}
+		var runs int
+		db.SQL.QueryRow(db.Rebind(`SELECT COUNT(*) FROM _forma_automation_runs WHERE record_id = ?`), answered).Scan(&runs)
+		if runs != 0 {
+			t.Fatalf("the answered quote has %d runs", runs)
 		}
 	})
 }
