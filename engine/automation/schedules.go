@@ -244,6 +244,7 @@ func (s *Service) tickSchedule(ctx context.Context, doc *schema.App, a *schema.A
 		ids = ids[:MaxScheduleRecords]
 	}
 	occ := "schedule@" + slot.Format(time.RFC3339)
+	ctx = withDocument(ctx, doc) // the starts need not read it again
 	for _, id := range ids {
 		st := Start{App: doc.Name, Version: doc.Version, Automation: a.Name, Entity: a.Entity, RecordID: id, Occurrence: occ, CheckCondition: true}
 		if err := s.start(ctx, tx, st); err != nil {

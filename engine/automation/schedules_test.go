@@ -3,6 +3,7 @@ package automation
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
 	"github.com/formaapp/forma/schema"
@@ -196,4 +198,53 @@ func TestScheduleOncePerSlotAndCronChange(t *testing.T) {
 			t.Fatalf("enabled again: %v", got)
 		}
 	})
+}
+
+// BenchmarkScheduleSlot measures one schedule slot over 1,000 records with
+// the real StartTx (a run, its steps and its first step job per record, in
+// the slot's one transaction); the jobs are not run.
+func BenchmarkScheduleSlot(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			var db *store.DB
+			if dialect == "sqlite" {
+				db = storetest.SQLite(b)
+			} else {
+				db = storetest.Postgres(b)
+			}
+			ctx := context.Background()
+			f := newTimerFixture(b, db, scheduleDoc)
+			q, err := jobs.New(ctx, db, jobs.Options{NoWork: true, Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { q.Stop(context.Background()) })
+			f.svc.jobs = q
+			if err := f.svc.registerRuns(ctx); err != nil {
+				b.Fatal(err)
+			}
+			f.svc.start = f.svc.StartTx
+			const n = 1000
+			for i := range n {
+				f.create("opportunity", fmt.Sprintf(`{"title": "o%d"}`, i))
+			}
+			f.tick()
+			slot := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+			b.ResetTimer()
+			for range b.N {
+				f.clk.Set(slot)
+				if err := f.svc.Tick(ctx); err != nil {
+					b.Fatal(err)
+				}
+				slot = slot.AddDate(0, 0, 7)
+			}
+			b.StopTimer()
+			var runs int
+			db.SQL.QueryRow(`SELECT COUNT(*) FROM _forma_automation_runs WHERE automation = 'monday_nine'`).Scan(&runs)
+			if runs != n*b.N {
+				b.Fatalf("%d runs, want %d", runs, n*b.N)
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "starts/s")
+		})
+	}
 }

@@ -782,7 +782,7 @@ func (s *Service) fireBatch(ctx context.Context, tt *timerTick, batch []readyTim
 		}
 		st := Start{App: t.doc.Name, Version: t.doc.Version, Automation: t.a.Name, Entity: t.a.Entity, RecordID: t.recordID,
 			Occurrence: "timer@" + time.UnixMicro(t.fireAt).UTC().Format(time.RFC3339), CheckCondition: true}
-		if err := s.start(ctx, tx, st); err != nil {
+		if err := s.start(withDocument(ctx, t.doc), tx, st); err != nil {
 			return fmt.Errorf("start %s for %s: %w", t.a.Name, t.recordID, err)
 		}
 	}
@@ -924,7 +924,7 @@ func (s *Service) checkTriggerFilter(app *schema.App, i int, a *schema.Automatio
 	})
 	path := fmt.Sprintf("/automations/%d/trigger/%s", i, name)
 	if variable != nil {
-		p.Add(path, "%s: @%s means the person reading, and a %s trigger runs for no one", variable.Field, variable.Value.Str, a.Trigger.Type)
+		p.Add(path, "%s: a %s trigger's %s cannot use @%s: it runs on the clock, for no one in particular", variable.Field, a.Trigger.Type, name, variable.Value.Str)
 		return
 	}
 	if err := s.records.CheckFilter(app, a.Entity, n); err != nil {
