@@ -606,6 +606,10 @@ func (s *Service) armTimer(ctx context.Context, doc *schema.App, a *schema.Autom
 	return nil
 }
 
+// keepDeadTimers is how long the timer of a deleted record is kept after
+// it would have fired.
+const keepDeadTimers = 30 * 24 * time.Hour
+
 // maxTimersPerTick bounds one tick's work; the rest are due at the next.
 const maxTimersPerTick = 5000
 
@@ -646,6 +650,12 @@ func (s *Service) tickTimers(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, s.fireReady(ctx, tt, now)...)
+	// A deleted record's (or app's) timer is kept a while, to say why it
+	// never fired, then dropped; the (state, fire_at) index finds them.
+	if _, err := s.db.Pool().ExecContext(ctx, `DELETE FROM _forma_automation_timers WHERE state = 'cancelled' AND fire_at < ?
+		AND reason IN ('record deleted', 'app removed')`, now.Add(-keepDeadTimers).UnixMicro()); err != nil {
+		errs = append(errs, fmt.Errorf("automation: drop old timers: %w", err))
+	}
 	return errors.Join(errs...)
 }
 

@@ -395,6 +395,15 @@ func TestTimerCancelledByDeleteOrClear(t *testing.T) {
 		if got := f.starts(); len(got) != 1 || got[0].RecordID != kept {
 			t.Fatalf("starts: %+v, want only %s", got, kept)
 		}
+		// A month after it would have fired, a deleted record's timer goes.
+		f.clk.Set(timerT0.Add(72*time.Hour + 30*24*time.Hour + time.Second))
+		f.tick()
+		if st, _ := f.timerState("silence", gone); st != "" {
+			t.Fatalf("deleted record's timer kept: %q", st)
+		}
+		if st, _ := f.timerState("silence", cleared); st != "cancelled" {
+			t.Fatalf("cleared field's timer: %q", st)
+		}
 	})
 }
 
@@ -786,6 +795,37 @@ func TestSilenceAlertEndToEnd(t *testing.T) {
 		db.SQL.QueryRow(db.Rebind(`SELECT COUNT(*) FROM _forma_automation_runs WHERE record_id = ?`), answered).Scan(&runs)
 		if runs != 0 {
 			t.Fatalf("the answered quote has %d runs", runs)
+		}
+	})
+}
+
+// A timer on updated_at is "no activity for a while": every write moves it.
+func TestTimerOnUpdatedAt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		doc := strings.Replace(timerDoc, `"automations": [`, `"automations": [
+	{"name": "idle", "entity": "quote", "trigger": {"type": "timer", "field": "updated_at", "offset": "7d"},
+	 "actions": [{"type": "notify", "to": {"owner": true}, "message": "idle"}]},`, 1)
+		f := newTimerFixture(t, db, doc)
+		id := f.create("quote", `{"title": "Q1"}`)
+		f.clk.Set(timerT0.Add(3 * 24 * time.Hour))
+		f.patch("quote", id, `{"title": "Q1 touched", "version": 1}`)
+		f.clk.Set(timerT0.Add(8 * 24 * time.Hour))
+		f.tick()
+		for _, st := range f.starts() {
+			if st.Automation == "idle" {
+				t.Fatalf("fired 7 days after creation despite the write at day 3: %+v", st)
+			}
+		}
+		f.clk.Set(timerT0.Add(10 * 24 * time.Hour))
+		f.tick()
+		var idle []Start
+		for _, st := range f.starts() {
+			if st.Automation == "idle" {
+				idle = append(idle, st)
+			}
+		}
+		if len(idle) != 1 || idle[0].Occurrence != "timer@"+rfc3339(timerT0.Add(10*24*time.Hour)) {
+			t.Fatalf("idle: %+v", idle)
 		}
 	})
 }
