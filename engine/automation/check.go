@@ -30,6 +30,8 @@ func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems
 		case schema.TriggerSchedule:
 			checkSchedule(app, i, a, &p)
 		}
+		// A timer's unless and a schedule's filter, against the entity.
+		s.checkTriggerFilter(app, i, a, &p)
 		if a.Condition != "" {
 			if err := s.checkCondition(app, a); err != nil {
 				p.Add(ap+"/condition", "%v", err)
