@@ -20,6 +20,7 @@ import (
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/webhook"
 )
 
 // Config says where the data lives and how the engine behaves.
@@ -90,12 +91,19 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	notes := notify.New(db, acc)
 	autos := automation.New(db, cat, recs, acc, q, cfg.Log)
 	autos.UseNotify(notes)
+	hooks := webhook.New(db)
+	if err := hooks.Migrate(ctx); err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	autos.UseWebhooks(hooks)
 	if err := autos.Register(ctx); err != nil {
 		q.Stop(ctx)
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Automations: autos,
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
 
@@ -106,7 +114,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
 	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
-		Notify: e.Notify, Automations: e.Automations}
+		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations}
 	return s.New()
 }
 

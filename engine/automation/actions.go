@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/webhook"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -145,20 +145,8 @@ func classify(err error) error {
 	return err
 }
 
-// payload is a webhook's JSON body (engine/webhook.Payload).
-type payload struct {
-	Event      string          `json:"event"`
-	App        string          `json:"app"`
-	Entity     string          `json:"entity"`
-	ID         string          `json:"id"`
-	Automation string          `json:"automation"`
-	OccurredAt time.Time       `json:"occurredAt"`
-	Record     json.RawMessage `json:"record,omitempty"`
-	Previous   json.RawMessage `json:"previous,omitempty"`
-}
-
 func (s *Service) webhookBody(app *schema.App, run *runInfo, v *view) []byte {
-	p := payload{Event: run.event(), App: app.Name, Entity: run.Entity, ID: run.RecordID, Automation: run.Automation, OccurredAt: run.At.UTC(), Previous: v.prev}
+	p := webhook.Payload{Event: run.event(), App: app.Name, Entity: run.Entity, ID: run.RecordID, Automation: run.Automation, OccurredAt: run.At.UTC(), Previous: v.prev}
 	if v.gone {
 		p.Record = json.RawMessage("null")
 	} else {
@@ -252,7 +240,7 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 		if s.webhooks == nil {
 			return "", permanent{errors.New("webhooks are not available on this server")}
 		}
-		res, err := s.webhooks.Deliver(ctx, Delivery{App: app.Name, URL: x.URL, Event: run.event(), IdempotencyKey: stepKey(run.ID, idx), Body: s.webhookBody(app, run, v)})
+		res, err := s.webhooks.Deliver(ctx, webhook.Delivery{App: app.Name, URL: x.URL, Event: run.event(), IdempotencyKey: stepKey(run.ID, idx), Body: s.webhookBody(app, run, v)})
 		_ = river.RecordOutput(ctx, map[string]any{"status": res.Status, "attempt": attempt})
 		if err != nil {
 			msg := fmt.Errorf("HTTP %d: %v", res.Status, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/webhook"
 )
 
 // MaxDepth is how many automation writes may lead to one another (an
@@ -84,25 +85,12 @@ type User struct {
 	Email string `json:"email"`
 }
 
-// Delivery is one webhook POST (engine/webhook.Delivery).
-type Delivery struct {
-	App, URL, Event, IdempotencyKey string
-	Body                            []byte
-}
-
-// DeliveryResult is what a delivery got back (engine/webhook.Result).
-type DeliveryResult struct {
-	Status    int
-	Permanent bool // retrying cannot help (a 4xx other than 408/429, a refused address)
-	Snippet   string
-}
-
-// Webhooks sends webhook actions: engine/webhook's Service and CheckURL
-// behind a small adapter (the engine wires it with UseWebhooks).
+// Webhooks delivers webhook actions: engine/webhook's Service (an
+// interface so the engine's tests may stand in a failing receiver).
 type Webhooks interface {
 	AllowsPrivate(ctx context.Context, app string) (bool, error)
 	// Deliver POSTs d, signed; err != nil for a non-2xx or a network failure.
-	Deliver(ctx context.Context, d Delivery) (DeliveryResult, error)
+	Deliver(ctx context.Context, d webhook.Delivery) (webhook.Result, error)
 }
 
 // UseNotify makes notify actions store notifications through n.

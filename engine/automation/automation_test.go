@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +22,7 @@ import (
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/engine/webhook"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -73,38 +77,48 @@ type fixture struct {
 	q     *jobs.Queue
 	s     *Service
 	notes *notify.Service
-	hooks *fakeHooks
+	hooks *receiver
+	wh    *webhook.Service
 	owner *access.User
 	rep   *access.User
 	app   *schema.App
 }
 
-// fakeHooks stands in for engine/webhook: it fails the first fails
-// deliveries of each key, then accepts.
-type fakeHooks struct {
+// receiver is a webhook receiver that answers 503 to the first fails
+// deliveries of each Idempotency-Key, then 200.
+type receiver struct {
 	mu    sync.Mutex
 	fails int
-	got   map[string][]Delivery
+	got   map[string][]delivery
 	ok    map[string]int
 }
 
-func (f *fakeHooks) AllowsPrivate(ctx context.Context, app string) (bool, error) { return false, nil }
+type delivery struct {
+	body []byte
+	sig  string
+}
 
-func (f *fakeHooks) Deliver(ctx context.Context, d Delivery) (DeliveryResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.got[d.IdempotencyKey] = append(f.got[d.IdempotencyKey], d)
-	if len(f.got[d.IdempotencyKey]) <= f.fails {
-		return DeliveryResult{Status: 503}, fmt.Errorf("receiver answered 503")
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	key := req.Header.Get("Idempotency-Key")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got[key] = append(r.got[key], delivery{body: body, sig: req.Header.Get(webhook.SignatureHeader)})
+	if len(r.got[key]) <= r.fails {
+		w.WriteHeader(503)
+		return
 	}
-	f.ok[d.IdempotencyKey]++
-	return DeliveryResult{Status: 200}, nil
+	r.ok[key]++
+	w.WriteHeader(200)
 }
 
 func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, db: db, clk: clock.NewTest(time.Now()), hooks: &fakeHooks{got: map[string][]Delivery{}, ok: map[string]int{}}}
+	f := &fixture{t: t, db: db, clk: clock.NewTest(time.Now()), hooks: &receiver{got: map[string][]delivery{}, ok: map[string]int{}}}
+	srv := httptest.NewServer(f.hooks)
+	t.Cleanup(srv.Close)
+	doc = strings.ReplaceAll(doc, "https://hooks.example.com/forma", srv.URL+"/hook")
 	db.Clock = f.clk
 	var err error
 	if f.acc, err = access.New(ctx, db, access.Options{BcryptCost: bcrypt.MinCost}); err != nil {
@@ -122,7 +136,12 @@ func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
 	f.notes = notify.New(db, f.acc)
 	f.s = New(db, cat, f.recs, f.acc, f.q, log)
 	f.s.UseNotify(f.notes)
-	f.s.UseWebhooks(f.hooks)
+	f.wh = webhook.New(db)
+	// The receiver listens on 127.0.0.1: the app's admin allowed it.
+	if err := f.wh.SetAllowPrivate(ctx, "crm", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	f.s.UseWebhooks(f.wh)
 	if err := f.s.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +542,8 @@ func TestWebhookRetried(t *testing.T) {
 			t.Fatalf("run = %+v", run)
 		}
 		st := run.Steps[0]
-		if st.Attempts != 3 || !strings.Contains(st.Detail, "attempt 1: HTTP 503") || !strings.Contains(st.Detail, "attempt 2: HTTP 503") || !strings.Contains(st.Detail, "attempt 3: HTTP 200") {
+		if st.Attempts != 3 || !strings.Contains(st.Detail, "attempt 1: HTTP 503") || !strings.Contains(st.Detail, "attempt 2: HTTP 503") ||
+			!strings.Contains(st.Detail, "attempt 3: HTTP 200") || strings.Contains(st.Detail, "/hook") {
 			t.Fatalf("webhook step = %+v", st)
 		}
 		key := run.ID + "/0"
@@ -533,14 +553,21 @@ func TestWebhookRetried(t *testing.T) {
 		if len(got) != 3 || ok != 1 {
 			t.Fatalf("deliveries %d, accepted %d", len(got), ok)
 		}
-		var body payload
-		if err := json.Unmarshal(got[2].Body, &body); err != nil {
+		secret, err := f.wh.Secret(context.Background(), "crm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := webhook.Verify(secret, got[2].sig, got[2].body, f.clk.Now(), time.Hour); err != nil {
+			t.Fatalf("signature: %v", err)
+		}
+		var body webhook.Payload
+		if err := json.Unmarshal(got[2].body, &body); err != nil {
 			t.Fatal(err)
 		}
 		var rec map[string]any
 		json.Unmarshal(body.Record, &rec)
 		if body.Event != "created" || body.Automation != "hook" || body.ID != lead.ID() || rec["name"] != "hook me" {
-			t.Fatalf("body = %s", got[2].Body)
+			t.Fatalf("body = %s", got[2].body)
 		}
 		if g := f.get("lead", lead.ID()).Get("grade"); g != "hooked" {
 			t.Fatalf("the action after the webhook: grade %v", g)
