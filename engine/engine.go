@@ -50,6 +50,7 @@ type Engine struct {
 	// Notify keeps in-app notifications; Automations runs the apps'
 	// automations (subscribed to record events, step jobs registered).
 	Notify       *notify.Service
+	Webhooks     *webhook.Service
 	Automations  *automation.Service
 	log          *slog.Logger
 	metricsToken string

@@ -21,11 +21,14 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/engine/webhook"
 )
 
 const (
@@ -100,6 +103,8 @@ type env struct {
 	dialect string
 	jobs    *jobs.Queue // nil unless newEnvJobs(…, true)
 	recs    *records.Service
+	autos   *automation.Service
+	hooks   *webhook.Service
 }
 
 // eventually polls cond until it holds or 30 seconds passed (jobs run
@@ -150,6 +155,20 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 		if err := recs.UseJobs(q); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Automations check every applied document, and run with a queue.
+	autos := automation.New(db, cat, recs, acc, q, log)
+	hooks := webhook.New(db)
+	autos.UseNotify(notify.New(db, acc))
+	autos.UseWebhooks(hooks)
+	if q != nil {
+		if err := autos.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := autos.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q != nil {
 		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -159,8 +178,9 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 			q.Stop(ctx)
 		})
 	}
-	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs}
+	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
+		Automations: autos, Webhooks: hooks}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)

@@ -127,6 +127,7 @@ func (s *Server) New() *fiber.App {
 	s.designRoutes(meta)       // design.go: names, drafts
 	s.indexRoutes(meta)        // advice.go
 	s.webhookRoutes(meta, app) // webhooks.go
+	s.automationRoutes(meta)   // automations.go
 
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data) // views.go; before /:id, which would take "views"

@@ -98,7 +98,9 @@ type variantRow struct {
 
 func (variantRow) TableName() string { return "_forma_automation_variants" }
 
-func (s *Service) migrate(ctx context.Context) error {
+// Migrate creates the run tables (Register does it too): a service that
+// only checks documents and reads run logs needs no queue.
+func (s *Service) Migrate(ctx context.Context) error {
 	if err := s.db.Gorm.WithContext(ctx).AutoMigrate(&runRow{}, &stepRow{}, &variantRow{}); err != nil {
 		return fmt.Errorf("automation: create tables: %w", err)
 	}
@@ -116,7 +118,7 @@ func (stepArgs) Kind() string { return StepKind }
 func (stepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: StepAttempts} }
 
 func (s *Service) registerRuns(ctx context.Context) error {
-	if err := s.migrate(ctx); err != nil {
+	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
 	s.records.Subscribe(s.onEvent)
