@@ -37,7 +37,8 @@ type ActionResult struct {
 // what each action would do over the record as it is. It changes nothing:
 // the condition is read in a transaction that is rolled back, nothing is
 // written, no notification stored and no webhook sent. A script action's
-// function runs (it can read but not write) to show what it would set.
+// function runs (it can read but not write; its log lines are dropped) to
+// show what it would set.
 func (s *Service) Test(ctx context.Context, app *schema.App, a *schema.Automation, id string) (*TestResult, error) {
 	e := app.Entity(a.Entity)
 	if e == nil {
@@ -162,7 +163,7 @@ func (s *Service) effect(ctx context.Context, app *schema.App, a *schema.Automat
 	case schema.ActionScript:
 		read := c
 		read.Step = ""
-		obj, err := s.records.RunFunction(ctx, read, app, run.Entity, run.RecordID, x.Function)
+		obj, err := s.records.PreviewFunction(ctx, read, app, run.Entity, run.RecordID, x.Function)
 		if err != nil {
 			return nil, err
 		}

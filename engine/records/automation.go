@@ -51,6 +51,16 @@ func (r *Record) Plain() map[string]any { return plainRecord(r.fields, r.values)
 // function runs with db.find and db.get under c's permissions. It returns
 // the object the function returned (nil for anything else).
 func (s *Service) RunFunction(ctx context.Context, c Caller, app *schema.App, entity, id, fn string) (map[string]any, error) {
+	return s.runFunction(ctx, c, app, entity, id, fn, true)
+}
+
+// PreviewFunction is RunFunction for a dry run: the function's console
+// lines and failure are not written to the app's script log.
+func (s *Service) PreviewFunction(ctx context.Context, c Caller, app *schema.App, entity, id, fn string) (map[string]any, error) {
+	return s.runFunction(ctx, c, app, entity, id, fn, false)
+}
+
+func (s *Service) runFunction(ctx context.Context, c Caller, app *schema.App, entity, id, fn string, log bool) (map[string]any, error) {
 	info := s.infoOf(app, entity)
 	if info == nil {
 		return nil, errorf(404, CodeNotFound, "no entity %q in app %q", entity, app.Name)
@@ -67,7 +77,9 @@ func (s *Service) RunFunction(ctx context.Context, c Caller, app *schema.App, en
 	if err != nil {
 		return nil, err
 	}
-	defer run.flush(ctx)
+	if log {
+		defer run.flush(ctx)
+	}
 	eng := run.prog.Scripts()
 	if eng == nil || !eng.Has(scr, function) {
 		return nil, fmt.Errorf("records: script %q has no top-level function %q", scr, function)
