@@ -22,12 +22,13 @@ func userCmd() *cobra.Command {
 	return cmd
 }
 
-// teamCmd is `forma admin team …`: create and list teams.
+// teamCmd is `forma admin team …`: create and list teams, and set a
+// team's manager.
 func teamCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "team", Short: "Manage teams"}
 	var (
-		db           dbFlags
-		name, parent string
+		db                    dbFlags
+		name, parent, manager string
 	)
 	create := &cobra.Command{
 		Use:   "create",
@@ -45,7 +46,11 @@ func teamCmd() *cobra.Command {
 					}
 					parentID = p.ID
 				}
-				t, err := eng.Access.CreateTeam(ctx, name, parentID)
+				managerID, err := userIDByEmail(ctx, eng, manager)
+				if err != nil {
+					return err
+				}
+				t, err := eng.Access.CreateTeamWith(ctx, access.NewTeam{Name: name, ParentID: parentID, ManagerID: managerID})
 				if err != nil {
 					return err
 				}
@@ -57,6 +62,45 @@ func teamCmd() *cobra.Command {
 	db.register(create)
 	create.Flags().StringVar(&name, "name", "", "team name")
 	create.Flags().StringVar(&parent, "parent", "", "name of the parent team")
+	create.Flags().StringVar(&manager, "manager", "", "email of the team's manager (an active user)")
+
+	var (
+		sdb             dbFlags
+		sName, sManager string
+		none            bool
+	)
+	setManager := &cobra.Command{
+		Use:   "set-manager",
+		Short: "Set (--manager EMAIL) or clear (--none) a team's manager",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if sName == "" || (sManager == "") == !none {
+				return fmt.Errorf("give --name and one of --manager or --none")
+			}
+			return withEngine(cmd, &sdb, func(ctx context.Context, eng *engine.Engine) error {
+				t, err := eng.Access.TeamByName(ctx, sName)
+				if err != nil {
+					return fmt.Errorf("team %q: %w", sName, err)
+				}
+				id, err := userIDByEmail(ctx, eng, sManager)
+				if err != nil {
+					return err
+				}
+				if _, err := eng.Access.UpdateTeam(ctx, t.ID, access.TeamUpdate{ManagerID: &id}); err != nil {
+					return err
+				}
+				if id == "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "team %s has no manager\n", t.Name)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "team %s is managed by %s\n", t.Name, strings.ToLower(strings.TrimSpace(sManager)))
+				}
+				return nil
+			})
+		},
+	}
+	sdb.register(setManager)
+	setManager.Flags().StringVar(&sName, "name", "", "team name")
+	setManager.Flags().StringVar(&sManager, "manager", "", "email of the new manager (an active user)")
+	setManager.Flags().BoolVar(&none, "none", false, "leave the team without a manager")
 
 	var ldb dbFlags
 	list := &cobra.Command{
@@ -72,18 +116,38 @@ func teamCmd() *cobra.Command {
 				for _, t := range ts {
 					names[t.ID] = t.Name
 				}
+				us, err := eng.Access.Users(ctx)
+				if err != nil {
+					return err
+				}
+				emails := map[string]string{}
+				for _, u := range us {
+					emails[u.ID] = u.Email
+				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPARENT\tID")
+				fmt.Fprintln(w, "NAME\tPARENT\tMANAGER\tID")
 				for _, t := range ts {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", t.Name, names[t.ParentID], t.ID)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Name, names[t.ParentID], emails[t.ManagerID], t.ID)
 				}
 				return w.Flush()
 			})
 		},
 	}
 	ldb.register(list)
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(create, setManager, list)
 	return cmd
+}
+
+// userIDByEmail is the id of the user with that email, "" for "".
+func userIDByEmail(ctx context.Context, eng *engine.Engine, email string) (string, error) {
+	if email == "" {
+		return "", nil
+	}
+	u, err := eng.Access.UserByEmail(ctx, email)
+	if err != nil {
+		return "", fmt.Errorf("manager %q: %w", email, err)
+	}
+	return u.ID, nil
 }
 
 func withEngine(cmd *cobra.Command, db *dbFlags, fn func(context.Context, *engine.Engine) error) error {

@@ -115,3 +115,54 @@ func openFor(t *testing.T, args []string) *engine.Engine {
 	t.Cleanup(func() { eng.Close() })
 	return eng
 }
+
+func TestAdminTeamManagerCommands(t *testing.T) {
+	eachDB(t, func(t *testing.T, db []string) {
+		cli := func(stdin string, args ...string) (string, string, int) {
+			t.Helper()
+			return run(t, stdin, append(args, db...)...)
+		}
+		for _, email := range []string{"boss@example.com", "lead@example.com", "gone@example.com"} {
+			if _, stderr, code := cli("a-password\n", "admin", "user", "create", "--email", email, "--password-stdin", "--roles", "manager"); code != 0 {
+				t.Fatalf("user %s: %s", email, stderr)
+			}
+		}
+		if _, stderr, code := cli("", "admin", "user", "deactivate", "--email", "gone@example.com"); code != 0 {
+			t.Fatalf("deactivate: %s", stderr)
+		}
+		if out, stderr, code := cli("", "admin", "team", "create", "--name", "North", "--manager", "Boss@Example.com"); code != 0 || !strings.Contains(out, "created team North") {
+			t.Fatalf("team create with manager: %d %q %q", code, out, stderr)
+		}
+		if _, stderr, code := cli("", "admin", "team", "create", "--name", "East", "--parent", "North"); code != 0 {
+			t.Fatalf("team create: %s", stderr)
+		}
+		if out, stderr, code := cli("", "admin", "team", "set-manager", "--name", "east", "--manager", "lead@example.com"); code != 0 || !strings.Contains(out, "managed by lead@example.com") {
+			t.Fatalf("set-manager: %d %q %q", code, out, stderr)
+		}
+		out, _, _ := cli("", "admin", "team", "list")
+		if !regexp.MustCompile(`(?m)^East\s+North\s+lead@example\.com\s`).MatchString(out) || !regexp.MustCompile(`(?m)^North\s+boss@example\.com\s`).MatchString(out) {
+			t.Fatalf("list:\n%s", out)
+		}
+		if out, stderr, code := cli("", "admin", "team", "set-manager", "--name", "East", "--none"); code != 0 || !strings.Contains(out, "no manager") {
+			t.Fatalf("clear: %d %q %q", code, out, stderr)
+		}
+		// Bad input: exit 2, nothing changed.
+		for _, c := range [][]string{
+			{"admin", "team", "set-manager", "--name", "North"},
+			{"admin", "team", "set-manager", "--name", "North", "--manager", "lead@example.com", "--none"},
+			{"admin", "team", "set-manager", "--manager", "lead@example.com"},
+			{"admin", "team", "set-manager", "--name", "Nowhere", "--manager", "lead@example.com"},
+			{"admin", "team", "set-manager", "--name", "North", "--manager", "nobody@example.com"},
+			{"admin", "team", "set-manager", "--name", "North", "--manager", "gone@example.com"},
+			{"admin", "team", "create", "--name", "West", "--manager", "gone@example.com"},
+		} {
+			if out, stderr, code := cli("", c...); code != 2 {
+				t.Errorf("%v: code %d out %q err %q", c, code, out, stderr)
+			}
+		}
+		out, _, _ = cli("", "admin", "team", "list")
+		if !regexp.MustCompile(`(?m)^North\s+boss@example\.com\s`).MatchString(out) || strings.Contains(out, "West") {
+			t.Fatalf("a refused command changed something:\n%s", out)
+		}
+	})
+}

@@ -97,6 +97,7 @@ describe("Bell", () => {
     const calls = serve([s], (c) => {
       if (c.method === "GET" && c.url.pathname === "/api/me/notifications") return { body: { items: notes(), unread: 1, nextCursor: null } };
       if (c.method === "POST" && c.url.pathname === "/api/me/notifications/n2/read") return { body: { unread: 0 } };
+      if (c.url.pathname === "/api/meta/apps") return { body: { items: [{ name: "crm", label: "Sales CRM", version: 1 }] } };
       return undefined;
     });
     renderWith(<Bell />);
@@ -107,7 +108,7 @@ describe("Bell", () => {
     const items = await screen.findAllByTestId("bell-item");
     expect(items).toHaveLength(2);
     expect(items[0].textContent).toContain("Quote Q-7: no reply for 72 hours");
-    expect(items[0].textContent).toContain("crm");
+    await waitFor(() => expect(items[0].textContent).toContain("Sales CRM")); // the app's label
     expect(items[0].textContent).toContain("5 minutes ago");
     expect(items[0].dataset.read).toBe("false");
     expect(items[1].textContent).toContain("yesterday");
@@ -129,14 +130,19 @@ describe("Bell", () => {
   it("marks all read, pages on, and shows an empty state in Chinese", async () => {
     const s = sseStream();
     let page = 0;
+    let allRead = false; // the server's state: the list reloads when the count changes
     const calls = serve([s], (c) => {
       if (c.method === "GET" && c.url.pathname === "/api/me/notifications") {
         page++;
+        const read = (n: ReturnType<typeof notes>[number]) => (allRead ? { ...n, readAt: n.readAt ?? minutesAgo(0) } : n);
         return c.url.searchParams.get("cursor") === "n1"
-          ? { body: { items: [{ ...notes()[0], id: "n0", message: "older" }], unread: 1, nextCursor: null } }
-          : { body: { items: notes(), unread: 1, nextCursor: "n1" } };
+          ? { body: { items: [read({ ...notes()[0], id: "n0", message: "older" })], unread: allRead ? 0 : 1, nextCursor: null } }
+          : { body: { items: notes().map(read), unread: allRead ? 0 : 1, nextCursor: "n1" } };
       }
-      if (c.method === "POST" && c.url.pathname === "/api/me/notifications/read-all") return { body: { marked: 1, unread: 0 } };
+      if (c.method === "POST" && c.url.pathname === "/api/me/notifications/read-all") {
+        allRead = true;
+        return { body: { marked: 1, unread: 0 } };
+      }
       return undefined;
     });
     renderWith(<Bell />);
@@ -149,6 +155,10 @@ describe("Bell", () => {
     fireEvent.click(screen.getByTestId("bell-read-all"));
     await waitFor(() => expect(screen.queryByTestId("bell-count")).toBeNull());
     await waitFor(() => expect(screen.getAllByTestId("bell-item").every((b) => b.dataset.read === "true")).toBe(true));
+    expect(screen.getAllByTestId("bell-item")).toHaveLength(3); // the pages shown stay
+    // A new notification while open: the newest page is read again.
+    await act(async () => s.unread(1));
+    await waitFor(() => expect(page).toBe(3));
     expect(calls.some((c) => c.method === "POST" && c.url.pathname === "/api/me/notifications/read-all")).toBe(true);
   });
 
@@ -180,6 +190,24 @@ describe("Bell", () => {
     fireEvent.keyDown(panel, { key: "Escape" });
     expect(screen.queryByTestId("bell-panel")).toBeNull();
     expect(document.activeElement).toBe(bell);
+    // Open again: ↓ on the bell moves into the list; Escape on the bell closes.
+    fireEvent.keyDown(bell, { key: "ArrowDown" });
+    await screen.findAllByTestId("bell-item");
+    bell.focus();
+    fireEvent.keyDown(bell, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(screen.getByTestId("bell-read-all"));
+    bell.focus();
+    fireEvent.keyDown(bell, { key: "Escape" });
+    expect(screen.queryByTestId("bell-panel")).toBeNull();
+  });
+
+  it("skips a disabled “mark all read” when moving with the arrows", async () => {
+    serve([sseStream()], (c) => (c.url.pathname === "/api/me/notifications" ? { body: { items: [{ ...notes()[1] }], unread: 0, nextCursor: null } } : undefined));
+    renderWith(<Bell />);
+    fireEvent.click(screen.getByTestId("bell"));
+    const [item] = await screen.findAllByTestId("bell-item");
+    fireEvent.keyDown(screen.getByTestId("bell-panel"), { key: "ArrowDown" });
+    expect(document.activeElement).toBe(item);
   });
 
   it("shows an error from the list and closes on a click outside", async () => {

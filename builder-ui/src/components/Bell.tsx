@@ -41,6 +41,8 @@ export function Bell({ retryMs }: { retryMs?: number } = {}) {
   const [items, setItems] = useState<Notification[] | null>(null);
   const [next, setNext] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
+  // App labels by name, read once the list is first opened.
+  const [apps, setApps] = useState<Map<string, string> | null>(null);
   const bell = useRef<HTMLButtonElement>(null);
   const panel = useRef<HTMLDivElement>(null);
 
@@ -60,10 +62,20 @@ export function Bell({ retryMs }: { retryMs?: number } = {}) {
     }, (e) => setError(errorText(e, t)));
   }, [t]);
 
-  // Opening reads the newest page afresh; a change of the count while open
-  // (a new notification) does too.
+  // Opening reads the newest page afresh; so does a rise of the count while
+  // open (a new notification). A fall (read here or elsewhere) keeps the
+  // pages already shown.
+  const seen = useRef(unread);
   useEffect(() => {
     if (open) load();
+  }, [open, load]);
+  useEffect(() => {
+    if (!open || apps) return;
+    api.apps().then((r) => setApps(new Map((r.items ?? []).map((a) => [a.name, a.label || a.name]))), () => setApps(new Map()));
+  }, [open, apps]);
+  useEffect(() => {
+    if (open && unread > seen.current) load();
+    seen.current = unread;
   }, [open, unread, load]);
 
   // A click outside closes the list.
@@ -113,7 +125,7 @@ export function Bell({ retryMs }: { retryMs?: number } = {}) {
       close();
       return;
     }
-    const all = Array.from(panel.current?.querySelectorAll<HTMLElement>("[data-nav]") ?? []);
+    const all = Array.from(panel.current?.querySelectorAll<HTMLElement>("[data-nav]:not(:disabled)") ?? []);
     if (all.length === 0) return;
     const at = all.indexOf(document.activeElement as HTMLElement);
     let to = -1;
@@ -131,12 +143,17 @@ export function Bell({ retryMs }: { retryMs?: number } = {}) {
   return (
     <div className="bell">
       <button type="button" ref={bell} className="btn btn-ghost btn-icon bell-button" aria-label={label} title={label}
-        aria-haspopup="true" aria-expanded={open} aria-controls="bell-panel" data-testid="bell"
+        aria-expanded={open} aria-controls="bell-panel" data-testid="bell"
         onClick={() => setOpen((o) => !o)}
         onKeyDown={(e) => {
-          if (e.key === "ArrowDown" && !open) {
+          if (e.key === "ArrowDown") {
+            // Opens the list, or when open moves into it.
             e.preventDefault();
-            setOpen(true);
+            if (!open) setOpen(true);
+            else panel.current?.querySelector<HTMLElement>("[data-nav]:not(:disabled)")?.focus();
+          } else if (e.key === "Escape" && open) {
+            e.preventDefault();
+            setOpen(false);
           }
         }}>
         <BellIcon />
@@ -164,7 +181,7 @@ export function Bell({ retryMs }: { retryMs?: number } = {}) {
                       {n.message}
                     </span>
                     <span className="small muted">
-                      {n.app} · <time dateTime={n.createdAt} title={i18n.dateTime(n.createdAt)}>{relativeTime(n.createdAt, lang, t("notify.justNow"))}</time>
+                      {apps?.get(n.app) ?? n.app} · <time dateTime={n.createdAt} title={i18n.dateTime(n.createdAt)}>{relativeTime(n.createdAt, lang, t("notify.justNow"))}</time>
                     </span>
                   </button>
                 </li>
