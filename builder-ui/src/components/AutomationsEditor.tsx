@@ -55,7 +55,7 @@ export function AutomationsEditor({ doc, onChange, stored, problems }: {
     return () => {
       live = false;
     };
-  }, [stored, doc.name]);
+  }, [stored, doc.name, doc.version]);
 
   // Open the first rule in trouble when problems arrive.
   useEffect(() => {
@@ -545,7 +545,9 @@ function TypedValue({ field, value, onChange, testId }: { field: Field | undefin
 // triggerSentence reads the trigger back: "When a Quote's Stage changes to Won".
 export function triggerSentence(t: (k: MessageKey, p?: Record<string, string | number>) => string, doc: DDoc, a: Automation, lang: string): string {
   const e = doc.entities.find((x) => x.name === a.entity);
-  const entity = e ? e.label || e.name : a.entity || "…";
+  const bare = e ? e.label || e.name : a.entity || "…";
+  // English sentences take the article with the entity: "an Opportunity", "a Quote".
+  const entity = lang === "en" ? withArticle(bare) : bare;
   const fieldL = (n: string | undefined) => {
     if (!n) return "…";
     const f = ruleFields(e).find((x) => x.name === n);
@@ -585,6 +587,10 @@ export function triggerSentence(t: (k: MessageKey, p?: Record<string, string | n
       s = t(`auto.s.${tr.type}` as MessageKey, { entity });
   }
   if (a.condition) s += t("auto.s.condition");
-  void lang;
   return s;
+}
+
+// withArticle: "an Opportunity", "a Quote" (English only).
+export function withArticle(name: string): string {
+  return (/^[aeiou]/i.test(name) ? "an " : "a ") + name;
 }

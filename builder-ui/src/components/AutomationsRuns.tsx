@@ -10,7 +10,7 @@ import { displayValue } from "../fields";
 import { filterableFields } from "../filter";
 import { useI18n, type MessageKey } from "../i18n";
 import { href } from "../router";
-import { fieldName } from "./AutomationsEditor";
+import { fieldName, withArticle } from "./AutomationsEditor";
 import { ErrorBox } from "./common";
 import { FilterBuilder } from "./FilterBuilder";
 import { RefPicker } from "./RefPicker";
@@ -199,7 +199,10 @@ function DryRun({ doc, a }: { doc: DDoc; a: Automation }) {
                     )}
                     {e.record && (
                       <div data-testid="auto-test-create">
-                        {t("auto.test.wouldCreate", { entity: entityOf(e.entity ?? def?.entity)?.label || e.entity || def?.entity || "" })}
+                        {(() => {
+                          const name = entityOf(e.entity ?? def?.entity)?.label || e.entity || def?.entity || "";
+                          return t("auto.test.wouldCreate", { entity: lang === "en" ? withArticle(name) : name });
+                        })()}
                         <ul className="auto-changes">
                           {Object.entries(e.record).map(([k, v]) => <li key={k}>{label(e.entity ?? def?.entity, k)}: <strong>{show(e.entity ?? def?.entity, k, v)}</strong></li>)}
                         </ul>
