@@ -11,7 +11,8 @@
 // record through the form, meeting a server validation error first; sees
 // the record written before the rename still there; filters the list; looks
 // at it on a phone-sized screen; and checks a Chinese browser gets Chinese.
-// Then e2e/day.mjs: the ops manager's day at 1280×800 (en) and 390×844 (zh-CN).
+// Then e2e/day.mjs: the ops manager's day at 1280×800 (en) and 390×844 (zh-CN),
+// and e2e/automations.mjs: automations built in the designer, in both.
 // Screenshots of every step land in e2e/screenshots/.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
@@ -21,6 +22,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { day } from "./day.mjs";
+import { automations } from "./automations.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -194,6 +196,9 @@ async function run() {
 
   // The ops manager's day: views, inline editing, the admin area (e2e/day.mjs).
   await day({ browser, base, shots, api, email, password });
+
+  // Automations built in the designer's Automations tab (e2e/automations.mjs).
+  await automations({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);

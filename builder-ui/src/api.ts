@@ -443,6 +443,72 @@ export interface DashboardResult {
   widgets: DashResult[];
 }
 
+// Automations (issue 12): the run log, the dry run and the A/B results of
+// one automation of an app (CONTRACT-12.md).
+export interface AutomationStep {
+  index: number;
+  type: string;
+  status: "pending" | "running" | "succeeded" | "failed" | "skipped" | string;
+  detail?: string;
+  attempts?: number;
+  at?: string;
+}
+
+export interface AutomationRun {
+  id: string;
+  at: string;
+  finishedAt?: string | null;
+  recordId: string;
+  entity: string;
+  occurrence?: string;
+  variant?: string;
+  status: "running" | "succeeded" | "failed" | "stopped" | "cancelled" | string;
+  message?: string;
+  depth?: number;
+  steps: AutomationStep[] | null;
+}
+
+export interface AutomationTestAction {
+  index: number;
+  type: string;
+  ok: boolean;
+  error?: string;
+  effect?: {
+    changes?: Record<string, unknown>;
+    entity?: string;
+    record?: Record<string, unknown>;
+    users?: { id: string; name?: string; email?: string }[];
+    message?: string;
+    url?: string;
+    body?: unknown;
+  };
+}
+
+export interface AutomationTestResult {
+  matched: boolean;
+  reason?: string;
+  variant?: string;
+  actions: AutomationTestAction[] | null;
+}
+
+export interface VariantStats {
+  name: string;
+  weight: number;
+  records: number;
+  reached: number;
+  rate: number;
+  z?: number;
+  p?: number;
+  significant?: boolean;
+}
+
+export interface VariantsResult {
+  goal: string;
+  test: string;
+  alpha: number;
+  variants: VariantStats[];
+}
+
 export const api = {
   async login(email: string, password: string): Promise<LoginResult> {
     const r = await request<LoginResult>("POST", "/api/auth/login", { email, password }, { auth: false });
@@ -527,6 +593,13 @@ export const api = {
     request<{ allowPrivate: boolean }>("PUT", `/api/admin/apps/${seg(app)}/webhooks`, { allowPrivate }),
   history: (app: string, entity: string, id: string, p: { limit?: number; cursor?: string } = {}) =>
     request<Page<HistoryEntry>>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/history` + query(p)),
+  automationRuns: (app: string, name: string, p: { limit?: number; cursor?: string; record?: string } = {}) =>
+    request<Page<AutomationRun>>("GET", `/api/meta/apps/${seg(app)}/automations/${seg(name)}/runs` + query(p)),
+  // testAutomation is the dry run: nothing is written or sent.
+  testAutomation: (app: string, name: string, body: { id: string; automation?: unknown }) =>
+    request<AutomationTestResult>("POST", `/api/meta/apps/${seg(app)}/automations/${seg(name)}/test`, body),
+  automationVariants: (app: string, name: string, goal: string) =>
+    request<VariantsResult>("GET", `/api/meta/apps/${seg(app)}/automations/${seg(name)}/variants` + query({ goal })),
 };
 
 // watchDashboard follows GET /api/dash/{app}/{name}/events (server-sent

@@ -3,7 +3,7 @@
 // pointer, touch or keyboard, or click; up/down buttons too), the selected field's settings on
 // the right; Publish shows the migration plan of a dry run, then applies it.
 import { useCallback, useEffect, useState } from "react";
-import { api, ApiError, type ApplyResult, type FieldType } from "../api";
+import { api, ApiError, type ApplyResult, type ErrorDetail, type FieldType } from "../api";
 import { dropDraft, loadDraft } from "../designer/drafts";
 import { useServerDraft } from "../designer/serverDraft";
 import { DraftBar } from "./DraftBar";
@@ -23,13 +23,14 @@ import { FormsEditor } from "./FormsEditor";
 import { ListViewEditor } from "./ListViewEditor";
 import { RolesEditor } from "./RolesEditor";
 import { DashboardsEditor } from "./DashboardsEditor";
+import { AutomationsEditor } from "./AutomationsEditor";
 import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
 
 function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
 
-type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards";
+type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -41,6 +42,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
   const [ei, setEi] = useState(0);
   const [fieldId, setFieldId] = useState<string | null>(null);
   const [errors, setErrors] = useState<DesignErrors>(noErrors);
+  // The last 422's details as sent: the Automations tab places /automations/… on its inputs.
+  const [details, setDetails] = useState<ErrorDetail[]>([]);
   const [publishError, setPublishError] = useState<unknown>(null);
   const [conflict, setConflict] = useState(false);
   const [published, setPublished] = useState<number | null>(null);
@@ -155,6 +158,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
     setConflict(false);
     setPublished(null);
     setErrors(noErrors());
+    setDetails([]);
     setBusy(true);
     const sent = doc;
     try {
@@ -175,6 +179,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
     if (e instanceof ApiError && e.status === 422 && e.details.length > 0) {
       const m = mapErrors(e.details, sent);
       setErrors(m);
+      setDetails(e.details);
       if (m.general.length > 0 || !hasErrors(m)) setPublishError(e);
       else setPublishError(new ApiError(e.status, e.code, e.message));
       // Only forms or roles in trouble: open their tab.
@@ -182,6 +187,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         const fi = Object.keys(m.forms)[0];
         if (fi !== undefined) setTab(sent.forms?.[Number(fi)]?.kind === "list" ? "list" : "forms");
         else if (Object.keys(m.roles).length) setTab("roles");
+        else if (e.details.some((d) => d.path?.startsWith("/automations/"))) setTab("automations");
       }
       // Show the first field in trouble.
       const first = Object.keys(m.fields)[0];
@@ -245,6 +251,10 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
             })}
             <button type="button" role="tab" aria-selected={tab === "dashboards"} data-testid="tab-dashboards" onClick={() => setTab("dashboards")}
               className={"btn btn-small" + (tab === "dashboards" ? " btn-active" : "")}>{t("design.tabDashboards")}</button>
+            <button type="button" role="tab" aria-selected={tab === "automations"} data-testid="tab-automations" onClick={() => setTab("automations")}
+              className={"btn btn-small" + (tab === "automations" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/automations/")) ? " has-error" : "")}>
+              {t("design.tabAutomations")}
+            </button>
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
           <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
@@ -290,6 +300,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         <RolesEditor doc={doc} onChange={edit} errors={errors} />
       ) : tab === "dashboards" ? (
         <DashboardsEditor doc={doc} onChange={edit} stored={stored} />
+      ) : tab === "automations" ? (
+        <AutomationsEditor doc={doc} onChange={edit} stored={stored} problems={details} />
       ) : (
         <div className="designer-grid">
           <aside className="designer-col designer-entities" aria-label={t("design.entities")}>

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { Field } from "../api";
+import { cronOf, example, moveIn, offsetText, parseFilterText, parseOffset, percentages, presetOf, problemsOf, setTriggerType, typedValue } from "./automations";
+import type { DDoc } from "./model";
+
+const fields: Field[] = [
+  { id: "a", name: "stage", type: "select", options: ["won", "lost"] },
+  { id: "b", name: "amount", type: "decimal" },
+  { id: "c", name: "title", type: "text" },
+  { id: "d", name: "previous.stage", type: "select", options: ["won", "lost"] },
+];
+
+describe("automations model", () => {
+  it("writes and reads cron presets", () => {
+    expect(cronOf({ kind: "daily", time: "09:05" })).toBe("5 9 * * *");
+    expect(cronOf({ kind: "weekly", day: 1, time: "09:00" })).toBe("0 9 * * 1");
+    expect(cronOf({ kind: "monthly", time: "18:30" })).toBe("30 18 1 * *");
+    expect(presetOf("0 9 * * 1")).toEqual({ kind: "weekly", day: 1, time: "09:00" });
+    expect(presetOf("30 18 1 * *")).toEqual({ kind: "monthly", time: "18:30" });
+    expect(presetOf("*/5 * * * *")).toEqual({ kind: "custom" });
+    expect(presetOf("0 9 1 * 1")).toEqual({ kind: "custom" });
+    expect(presetOf("99 9 * * *")).toEqual({ kind: "custom" });
+  });
+
+  it("reads and writes timer offsets", () => {
+    expect(parseOffset("72h")).toEqual({ amount: 72, unit: "h", before: false });
+    expect(parseOffset("-30m")).toEqual({ amount: 30, unit: "m", before: true });
+    expect(parseOffset("1d12h")).toBeNull();
+    expect(offsetText({ amount: 3, unit: "d", before: false })).toBe("3d");
+    expect(offsetText({ amount: 30, unit: "m", before: true })).toBe("-30m");
+  });
+
+  it("reads back the builder's filter text, and refuses what it cannot", () => {
+    expect(parseFilterText(fields, 'stage = "won" && amount >= 1000')).toEqual({ join: "and", conditions: [
+      { field: "stage", op: "=", value: "won" }, { field: "amount", op: ">=", value: "1000" }] });
+    expect(parseFilterText(fields, 'previous.stage != "lost" || title ~ "a \\"b\\""')).toEqual({ join: "or", conditions: [
+      { field: "previous.stage", op: "!=", value: "lost" }, { field: "title", op: "~", value: 'a "b"' }] });
+    expect(parseFilterText(fields, 'stage in ["won", "lost"] && title = null')).toEqual({ join: "and", conditions: [
+      { field: "stage", op: "in", value: ["won", "lost"] }, { field: "title", op: "empty", value: "" }] });
+    expect(parseFilterText(fields, "")).toEqual({ join: "and", conditions: [] });
+    expect(parseFilterText(fields, 'stage = "won" && amount > 1 || title = "x"')).toBeNull();
+    expect(parseFilterText(fields, "nope = 1")).toBeNull();
+    expect(parseFilterText(fields, "(stage = \"won\")")).toBeNull();
+    expect(parseFilterText(fields, "stage = \"won\" &&")).toBeNull();
+  });
+
+  it("types trigger values, moves actions, weighs variants, places problems and keeps trigger keys", () => {
+    expect(typedValue(fields[1], "1,500.5")).toBe(1500.5);
+    expect(typedValue({ id: "x", name: "ok", type: "boolean" }, "false")).toBe(false);
+    expect(typedValue(fields[0], "")).toBeUndefined();
+    expect(typedValue(fields[0], "\u0000null")).toBeNull();
+    expect(moveIn(["a", "b", "c"], 2, 0)).toEqual(["c", "a", "b"]);
+    expect(moveIn(["a", "b", "c"], 0, 3)).toEqual(["b", "c", "a"]);
+    expect(percentages([{ name: "A", weight: 1, actions: [] }, { name: "B", weight: 2, actions: [] }])).toEqual([33.3, 66.7]);
+    expect(percentages([{ name: "A", weight: 0, actions: [] }])).toEqual([0]);
+    expect(problemsOf([{ path: "/automations/2/actions/0/fields/a~1b", message: "x" }, { path: "/automations/20", message: "y" }], 2))
+      .toEqual([{ path: "/actions/0/fields/a/b", message: "x" }]);
+    expect(setTriggerType({ type: "timer", field: "at", offset: "4h", unless: "x" }, "schedule", { cron: "0 9 * * 1" })).toEqual({ type: "schedule", cron: "0 9 * * 1" });
+  });
+
+  it("builds the examples over the document's own fields", () => {
+    const doc: DDoc = { name: "crm", entities: [
+      { name: "lead", fields: [{ id: "1", name: "name", type: "text" }, { id: "2", name: "source", type: "select", options: ["web", "expo"] },
+        { id: "3", name: "grade", type: "select", options: ["A", "B"] }, { id: "4", name: "score", type: "integer" }, { id: "5", name: "budget", type: "decimal" }] },
+      { name: "opportunity", fields: [{ id: "6", name: "title", type: "text" }, { id: "7", name: "stage", type: "select", options: ["open", "won"] }] },
+    ] };
+    expect(example(doc, "gradeExpo", "Grade expo leads", "Asia/Shanghai")).toEqual({
+      name: "grade_expo", label: "Grade expo leads", enabled: true, entity: "lead", trigger: { type: "created" }, condition: 'source = "expo"',
+      actions: [{ type: "set", fields: { grade: "A", score: { expr: "budget / 1000" } } }, { type: "notify", to: { owner: true }, message: "New expo lead {{name}}" }],
+    });
+    expect(example(doc, "mondayStale", "x", "Asia/Shanghai").trigger).toEqual({ type: "schedule", cron: "0 9 * * 1", timeZone: "Asia/Shanghai", filter: 'stage != "won"' });
+    expect(example(doc, "notifyWon", "x", "UTC").trigger).toEqual({ type: "fieldChanged", field: "stage", to: "won" });
+    expect(example(doc, "silence", "x", "UTC").trigger).toEqual({ type: "timer", field: "created_at", offset: "72h" });
+  });
+});

@@ -1,0 +1,411 @@
+// The document's "automations" section (schema/automations.go is the
+// format), pure: new rules and the ready examples, the trigger's sentence,
+// cron presets, timer offsets, typed trigger values, moving actions, A/B
+// variants, and where a server problem's JSON pointer belongs.
+import type { ErrorDetail, Field } from "../api";
+import { systemFields } from "../filter";
+import type { DDoc, DEntity } from "./model";
+
+export type TriggerType = "created" | "updated" | "fieldChanged" | "deleted" | "transition" | "schedule" | "timer";
+export const TRIGGER_TYPES: TriggerType[] = ["created", "updated", "fieldChanged", "deleted", "transition", "schedule", "timer"];
+export type ActionType = "set" | "create" | "notify" | "webhook" | "script";
+export const ACTION_TYPES: ActionType[] = ["set", "create", "notify", "webhook", "script"];
+
+export interface Trigger {
+  type: TriggerType;
+  field?: string;
+  from?: unknown;
+  to?: unknown;
+  flow?: string;
+  transition?: string;
+  cron?: string;
+  timeZone?: string;
+  filter?: string;
+  offset?: string;
+  unless?: string;
+}
+
+export interface Recipients {
+  owner?: boolean;
+  manager?: boolean;
+  roles?: string[];
+  fields?: string[];
+  users?: string[];
+}
+
+// A value of a set or create action: a JSON value, an expression or a template.
+export type ActionValue = unknown;
+
+export interface Action {
+  type: ActionType;
+  entity?: string;
+  fields?: Record<string, ActionValue>;
+  to?: Recipients;
+  message?: string;
+  url?: string;
+  function?: string;
+}
+
+export interface Variant {
+  name: string;
+  weight: number;
+  actions: Action[];
+}
+
+export interface Automation {
+  name: string;
+  label?: string;
+  labels?: Record<string, string>;
+  enabled?: boolean;
+  entity: string;
+  role?: string;
+  trigger: Trigger;
+  condition?: string;
+  actions?: Action[];
+  variants?: Variant[];
+  [key: string]: unknown;
+}
+
+export function automationsOf(doc: DDoc): Automation[] {
+  return (doc.automations as Automation[] | undefined) ?? [];
+}
+
+export function withAutomations(doc: DDoc, list: Automation[]): DDoc {
+  const next: DDoc = { ...doc, automations: list };
+  if (list.length === 0) delete next.automations;
+  return next;
+}
+
+export const isEnabled = (a: Automation) => a.enabled !== false;
+
+export function uniqueAutomationName(base: string, taken: string[]): string {
+  if (!taken.includes(base)) return base;
+  for (let i = 2; ; i++) if (!taken.includes(`${base}_${i}`)) return `${base}_${i}`;
+}
+
+// blank is a rule on the first entity, run when a record is created, with one notify-the-owner action.
+export function blankAutomation(doc: DDoc): Automation {
+  const taken = automationsOf(doc).map((a) => a.name);
+  let n = 1;
+  while (taken.includes(`automation_${n}`)) n++;
+  return {
+    name: `automation_${n}`, enabled: true, entity: doc.entities[0]?.name ?? "", trigger: { type: "created" },
+    actions: [{ type: "notify", to: { owner: true }, message: "" }],
+  };
+}
+
+export type ExampleKey = "gradeExpo" | "silence" | "mondayStale" | "notifyWon";
+export const EXAMPLES: ExampleKey[] = ["gradeExpo", "silence", "mondayStale", "notifyWon"];
+
+const has = (e: DEntity | undefined, type: string[], prefer: string[] = []): Field | undefined =>
+  prefer.map((p) => e?.fields.find((f) => f.name === p && type.includes(f.type))).find(Boolean) ?? e?.fields.find((f) => type.includes(f.type));
+
+const pickEntity = (doc: DDoc, names: string[]) =>
+  names.map((n) => doc.entities.find((e) => e.name === n)).find(Boolean) ?? doc.entities[0];
+
+// example builds one of PRODUCT.md's cases over the document's own entities
+// and fields (by the usual names when they exist, the first fitting field
+// otherwise), so it is valid as far as the document allows.
+export function example(doc: DDoc, key: ExampleKey, label: string, tz: string): Automation {
+  const taken = automationsOf(doc).map((a) => a.name);
+  const title = (e: DEntity | undefined) => has(e, ["text"], ["title", "name"])?.name ?? "id";
+  switch (key) {
+    case "gradeExpo": {
+      const e = pickEntity(doc, ["lead", "customer"]);
+      const source = has(e, ["select", "text"], ["source"]);
+      const grade = has(e, ["select", "text"], ["grade"]);
+      const score = has(e, ["integer", "decimal"], ["score"]);
+      const budget = has(e, ["integer", "decimal"], ["budget", "amount"]);
+      const fields: Record<string, unknown> = {};
+      if (grade && grade !== source) fields[grade.name] = grade.options?.[0] ?? "A";
+      if (score && budget && score !== budget) fields[score.name] = { expr: `${budget.name} / 1000` };
+      const actions: Action[] = [];
+      if (Object.keys(fields).length) actions.push({ type: "set", fields });
+      actions.push({ type: "notify", to: { owner: true }, message: `New expo lead {{${title(e)}}}` });
+      return {
+        name: uniqueAutomationName("grade_expo", taken), label, enabled: true, entity: e?.name ?? "", trigger: { type: "created" },
+        condition: source ? `${source.name} = "${source.options?.find((o) => o.includes("expo")) ?? "expo"}"` : undefined, actions,
+      };
+    }
+    case "silence": {
+      const e = pickEntity(doc, ["quote"]);
+      const opened = has(e, ["datetime", "date"], ["opened_at"]);
+      const replied = has(e, ["datetime", "date"], ["replied_at"]);
+      return {
+        name: uniqueAutomationName("silence_alert", taken), label, enabled: true, entity: e?.name ?? "",
+        trigger: { type: "timer", field: opened?.name ?? "created_at", offset: "72h", ...(replied && replied !== opened ? { unless: `${replied.name} != null` } : {}) },
+        actions: [{ type: "notify", to: { manager: true }, message: `{{${title(e)}}}: no reply for 72 hours` }],
+      };
+    }
+    case "mondayStale": {
+      const e = pickEntity(doc, ["opportunity", "deal"]);
+      const stage = has(e, ["select"], ["stage", "status"]);
+      const won = stage?.options?.find((o) => /won|win|赢/.test(o));
+      return {
+        name: uniqueAutomationName("monday_stale", taken), label, enabled: true, entity: e?.name ?? "",
+        trigger: { type: "schedule", cron: "0 9 * * 1", timeZone: tz, ...(stage && won ? { filter: `${stage.name} != "${won}"` } : {}) },
+        actions: [{ type: "notify", to: { owner: true }, message: `{{${title(e)}}} has not moved for two weeks` }],
+      };
+    }
+    case "notifyWon": {
+      const e = pickEntity(doc, ["opportunity", "deal", "quote"]);
+      const stage = has(e, ["select"], ["stage", "status"]);
+      const won = stage?.options?.find((o) => /won|win|赢/.test(o)) ?? stage?.options?.[0];
+      return {
+        name: uniqueAutomationName("notify_won", taken), label, enabled: true, entity: e?.name ?? "",
+        trigger: stage ? { type: "fieldChanged", field: stage.name, ...(won ? { to: won } : {}) } : { type: "updated" },
+        actions: [{ type: "notify", to: { owner: true, manager: true }, message: `Won {{${title(e)}}}` }],
+      };
+    }
+  }
+}
+
+// Fields a rule can name: the entity's own and the system columns.
+export function ruleFields(e: DEntity | undefined): Field[] {
+  return [...(e?.fields ?? []), ...systemFields()];
+}
+
+export function dateFields(e: DEntity | undefined): Field[] {
+  return ruleFields(e).filter((f) => f.type === "date" || f.type === "datetime");
+}
+
+// Writable fields: what set and create write (not computed).
+export function writableFields(e: DEntity | undefined): Field[] {
+  return (e?.fields ?? []).filter((f) => !["formula", "rollup", "autonumber"].includes(f.type));
+}
+
+// Cron presets: every day at, every Monday (any weekday) at, first day of month at.
+export type CronPreset = { kind: "daily"; time: string } | { kind: "weekly"; day: number; time: string } | { kind: "monthly"; time: string } | { kind: "custom" };
+
+export function cronOf(p: CronPreset): string {
+  if (p.kind === "custom") return "";
+  const [h, m] = p.time.split(":").map((x) => Number(x) || 0);
+  if (p.kind === "daily") return `${m} ${h} * * *`;
+  if (p.kind === "weekly") return `${m} ${h} * * ${p.day}`;
+  return `${m} ${h} 1 * *`;
+}
+
+export function presetOf(cron: string | undefined): CronPreset {
+  const m = /^(\d{1,2}) (\d{1,2}) (\*|1) \* (\*|[0-6])$/.exec((cron ?? "").trim());
+  if (!m || Number(m[1]) > 59 || Number(m[2]) > 23) return { kind: "custom" };
+  const time = `${m[2].padStart(2, "0")}:${m[1].padStart(2, "0")}`;
+  if (m[3] === "1" && m[4] === "*") return { kind: "monthly", time };
+  if (m[3] === "*" && m[4] === "*") return { kind: "daily", time };
+  if (m[3] === "*") return { kind: "weekly", day: Number(m[4]), time };
+  return { kind: "custom" };
+}
+
+// Timer offsets: amount + unit, before (negative) or after.
+export type Unit = "m" | "h" | "d";
+export interface Offset {
+  amount: number;
+  unit: Unit;
+  before: boolean;
+}
+
+export function offsetText(o: Offset): string {
+  return (o.before ? "-" : "") + Math.max(0, Math.floor(o.amount)) + o.unit;
+}
+
+// parseOffset reads "72h", "-30m", "3d"; null for anything else ("1d12h"), edited as text.
+export function parseOffset(s: string | undefined): Offset | null {
+  const m = /^(-?)(\d+)([mhd])$/.exec((s ?? "").trim());
+  return m ? { amount: Number(m[2]), unit: m[3] as Unit, before: m[1] === "-" } : null;
+}
+
+// A trigger's from/to value from what was typed, by the field's type
+// (undefined: any value).
+export function typedValue(f: Field | undefined, raw: string): unknown {
+  if (raw === "") return undefined;
+  if (raw === "\u0000null") return null;
+  switch (f?.type) {
+    case "integer": case "decimal": {
+      const n = Number(raw.replace(/,/g, ""));
+      return raw.trim() !== "" && isFinite(n) ? n : raw;
+    }
+    case "boolean":
+      return raw === "true";
+    default:
+      return raw;
+  }
+}
+
+export function valueText(v: unknown): string {
+  if (v === undefined) return "";
+  if (v === null) return "\u0000null";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+// moveIn moves the item at from so it lands before the item that was at to (a drop between rows).
+export function moveIn<T>(list: T[], from: number, to: number): T[] {
+  const out = list.slice();
+  if (from < 0 || from >= out.length) return out;
+  const [x] = out.splice(from, 1);
+  out.splice(Math.max(0, Math.min(to > from ? to - 1 : to, out.length)), 0, x);
+  return out;
+}
+
+// Turning A/B on copies the actions into variants A and B at 50/50; off keeps the first variant's actions.
+export function withVariants(a: Automation, on: boolean): Automation {
+  const next = { ...a };
+  if (on) {
+    const acts = a.actions ?? [];
+    next.variants = [{ name: "A", weight: 50, actions: acts }, { name: "B", weight: 50, actions: structuredClone(acts) }];
+    delete next.actions;
+  } else {
+    next.actions = a.variants?.[0]?.actions ?? [];
+    delete next.variants;
+  }
+  return next;
+}
+
+export function percentages(vs: Variant[]): number[] {
+  const sum = vs.reduce((s, v) => s + Math.max(0, v.weight || 0), 0);
+  return vs.map((v) => (sum > 0 ? Math.round((Math.max(0, v.weight || 0) * 1000) / sum) / 10 : 0));
+}
+
+export function nextVariantName(vs: Variant[]): string {
+  for (let i = 0; ; i++) {
+    const n = i < 26 ? String.fromCharCode(65 + i) : "V" + i;
+    if (!vs.some((v) => v.name === n)) return n;
+  }
+}
+
+// clean drops empty optional keys, so the document carries only what was set.
+export function clean(a: Automation): Automation {
+  const out: Automation = { ...a, trigger: { ...a.trigger } };
+  for (const k of ["label", "role", "condition"] as const) if (!out[k]) delete out[k];
+  const t = out.trigger as unknown as Record<string, unknown>;
+  for (const k of Object.keys(t)) if (t[k] === undefined || t[k] === "") delete t[k];
+  return out;
+}
+
+// Keys a trigger type carries; a type change drops the others.
+const TRIGGER_KEYS: Record<TriggerType, (keyof Trigger)[]> = {
+  created: [], updated: [], deleted: [],
+  fieldChanged: ["field", "from", "to"],
+  transition: ["flow", "transition"],
+  schedule: ["cron", "timeZone", "filter"],
+  timer: ["field", "offset", "unless"],
+};
+
+export function setTriggerType(t: Trigger, type: TriggerType, defaults: Partial<Trigger>): Trigger {
+  const out: Trigger = { type };
+  for (const k of TRIGGER_KEYS[type]) {
+    const v = t[k] ?? defaults[k];
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+// The document's flows (the "flows" section is raw JSON until flows land): names and labels.
+export function flowsOf(doc: DDoc): { name: string; label: string; entity?: string; transitions: string[] }[] {
+  const raw = (doc.flows as unknown[] | undefined) ?? [];
+  return raw.flatMap((f) => {
+    const o = f as { name?: string; label?: string; entity?: string; transitions?: { name?: string }[] };
+    if (!o || typeof o.name !== "string") return [];
+    return [{ name: o.name, label: o.label || o.name, entity: o.entity, transitions: (o.transitions ?? []).map((t) => t?.name ?? "").filter(Boolean) }];
+  });
+}
+
+// Problems of automation i by their pointer inside it ("/trigger/field",
+// "/actions/0/entity"), ~1 and ~0 unescaped.
+export function problemsOf(details: ErrorDetail[], i: number): ErrorDetail[] {
+  const prefix = `/automations/${i}`;
+  return details.filter((d) => d.path === prefix || d.path?.startsWith(prefix + "/"))
+    .map((d) => ({ ...d, path: d.path.slice(prefix.length).replace(/~1/g, "/").replace(/~0/g, "~") }));
+}
+
+export function automationsWithProblems(details: ErrorDetail[]): Set<number> {
+  const out = new Set<number>();
+  for (const d of details) {
+    const m = /^\/automations\/(\d+)(?:\/|$)/.exec(d.path ?? "");
+    if (m) out.add(Number(m[1]));
+  }
+  return out;
+}
+
+// Pointers an input of the editor shows; anything else is listed at the top.
+const PLACED = [
+  /^\/(name|label|entity|role|condition)$/,
+  /^\/trigger\/(type|field|from|to|flow|transition|cron|timeZone|filter|offset|unless)$/,
+  /^(\/variants\/\d+)?\/actions\/\d+(\/(type|entity|message|url|function))?$/,
+  /^(\/variants\/\d+)?\/actions\/\d+\/(fields|to)(\/.*)?$/,
+  /^\/variants\/\d+\/(name|weight)$/,
+];
+
+export function isPlaced(path: string): boolean {
+  return PLACED.some((re) => re.test(path));
+}
+
+// browserTimeZone is the user's zone (e.g. Asia/Shanghai), UTC when unknown.
+export function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+const COMMON_ZONES = ["UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Europe/London",
+  "Europe/Berlin", "America/New_York", "America/Los_Angeles"];
+
+export function timeZones(current?: string): string[] {
+  let all: string[] = [];
+  try {
+    all = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.("timeZone") ?? [];
+  } catch {
+    all = [];
+  }
+  const set = new Set([...COMMON_ZONES, ...all, browserTimeZone(), ...(current ? [current] : [])]);
+  return [...set];
+}
+
+// parseFilterText reads back the filter text the visual builder writes
+// (field op value, all joined by && or all by ||), so a saved condition
+// opens in the builder; null for anything else (kept as text).
+export function parseFilterText(fields: Field[], text: string): { join: "and" | "or"; conditions: { field: string; op: string; value: string | string[] }[] } | null {
+  const s = text.trim();
+  if (!s) return { join: "and", conditions: [] };
+  const str = String.raw`"(?:[^"\\]|\\.)*"`;
+  const re = new RegExp(String.raw`\s*(?:(&&|\|\|)|([A-Za-z_][\w.]*)\s*(!=|>=|<=|!~|=|>|<|~|in(?=[\s\[]))\s*(${str}|-?\d+(?:\.\d+)?|true|false|null|@me|\[(?:[^\]"]|${str})*\]))\s*`, "y");
+  const conditions: { field: string; op: string; value: string | string[] }[] = [];
+  let join: "and" | "or" | null = null;
+  let expectCond = true;
+  re.lastIndex = 0;
+  while (re.lastIndex < s.length) {
+    const m = re.exec(s);
+    if (!m) return null;
+    if (m[1]) {
+      if (expectCond) return null;
+      const j = m[1] === "&&" ? "and" : "or";
+      if (join && join !== j) return null;
+      join = j;
+      expectCond = true;
+      continue;
+    }
+    if (!expectCond) return null;
+    const f = fields.find((x) => x.name === m[2]);
+    if (!f) return null;
+    const lit = m[4];
+    let op = m[3];
+    let value: string | string[] = "";
+    try {
+      if (lit === "null") {
+        if (op !== "=" && op !== "!=") return null;
+        op = op === "=" ? "empty" : "notEmpty";
+      } else if (lit.startsWith("[")) {
+        const items = (JSON.parse(lit) as unknown[]).map((x) => String(x));
+        value = f.type === "select" ? items : items.join(", ");
+      } else if (lit.startsWith('"')) {
+        value = JSON.parse(lit) as string;
+      } else value = lit;
+    } catch {
+      return null;
+    }
+    conditions.push({ field: f.name, op, value });
+    expectCond = false;
+  }
+  if (expectCond && conditions.length) return null;
+  return { join: join ?? "and", conditions };
+}
