@@ -124,6 +124,8 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
+	// exprcheck.go: the formula and filter editors' live check
+	meta.Post("/apps/:app/expressions/check", s.checkExpression)
 	s.designRoutes(meta)       // design.go: names, drafts
 	s.indexRoutes(meta)        // advice.go
 	s.webhookRoutes(meta, app) // webhooks.go
