@@ -468,6 +468,9 @@ export const api = {
     request<ApplyResult>("POST", "/api/meta/apps" + query({ dryRun: opts.dryRun ? 1 : undefined, allowDestructive: opts.allowDestructive ? 1 : undefined }), doc),
   testScript: (app: string, body: { entity: string; hook?: string; formula?: string; record: Record<string, unknown>; previous?: Record<string, unknown> }) =>
     request<ScriptTestResult>("POST", `/api/meta/apps/${seg(app)}/scripts/test`, body),
+  // The formula and condition editor's live check (src/expr.ts types it).
+  checkExpression: (app: string, body: unknown) =>
+    request<unknown>("POST", `/api/meta/apps/${seg(app)}/expressions/check`, body),
   apps: () => request<Page<AppInfo>>("GET", "/api/meta/apps"),
   app: (app: string) => request<AppDocument>("GET", `/api/meta/apps/${seg(app)}`),
   dashboards: (app: string) => request<{ items: DashboardDef[] }>("GET", `/api/dash/${seg(app)}`),

@@ -14,6 +14,7 @@ import { SavedViews } from "./SavedViews";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
+import { FilterText } from "./FilterText";
 import { Kanban } from "./Kanban";
 import { Calendar, monthOf, monthText } from "./Calendar";
 
@@ -139,6 +140,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
         </label>
       )}
       {showFilter && <FilterBuilder fields={filterFields} app={app} value={filterModel} onApply={applyFilter} />}
+      {showFilter && <FilterText app={app} entity={entity} filter={filter} onApply={(text) => applyFilter(text, emptyFilter)} />}
       {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
       {view === "kanban" && by ? (
         <Kanban key={by.name} app={app} entity={entity} field={by} filter={filter} sort={sort} />
