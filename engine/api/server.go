@@ -132,6 +132,7 @@ func (s *Server) New() *fiber.App {
 
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data) // views.go; before /:id, which would take "views"
+	s.bulkRoutes(data) // bulk.go; before /:id, which would take "bulk"
 	data.Get("/:app/:entity", s.listRecords)
 	data.Post("/:app/:entity", s.createRecord)
 	data.Get("/:app/:entity/:id", s.getRecord)
