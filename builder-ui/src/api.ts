@@ -225,6 +225,11 @@ export function onUnauthorized(fn: (() => void) | null): void {
   unauthorizedHandler = fn;
 }
 
+// signedIn is the user the last api.me() answered, for screens that only
+// need to know whether to offer admin actions (the server checks anyway).
+let signedIn: User | null = null;
+export const currentUser = (): User | null => signedIn;
+
 export function getToken(): string | null {
   try {
     return localStorage.getItem(TOKEN_KEY);
@@ -464,7 +469,8 @@ export const api = {
   // GET /api/auth/me answers the user, or {user} on some versions: both are read.
   async me(): Promise<User> {
     const r = await request<User | { user: User }>("GET", "/api/auth/me");
-    return r && typeof r === "object" && "user" in r && r.user ? r.user : (r as User);
+    signedIn = r && typeof r === "object" && "user" in r && r.user ? r.user : (r as User);
+    return signedIn;
   },
   applyApp: (doc: unknown, opts: { dryRun?: boolean; allowDestructive?: boolean } = {}) =>
     request<ApplyResult>("POST", "/api/meta/apps" + query({ dryRun: opts.dryRun ? 1 : undefined, allowDestructive: opts.allowDestructive ? 1 : undefined }), doc),

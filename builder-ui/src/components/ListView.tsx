@@ -10,7 +10,7 @@ import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
 import { rememberRecord, useNames, type NameKey } from "../names";
 import { href, navigate, rememberListQuery } from "../router";
-import { SavedViews } from "./SavedViews";
+import { SavedViews, shareRoles } from "./SavedViews";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
@@ -133,7 +133,8 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           </a>
         </div>
       </div>
-      <SavedViews app={app.name} entity={entity.name} current={{ view, by: by?.name, filter, sort }} onPick={(p) => set(p, false)} />
+      <SavedViews app={app.name} entity={entity.name} current={{ view, by: by?.name, filter, sort }} onPick={(p) => set(p, false)}
+        roles={shareRoles(app, t)} />
       {by && (view === "kanban" ? boards : dates).length > 1 && (
         <label className="inline-field view-by">
           <span className="small muted">{view === "kanban" ? t("view.groupBy") : t("view.dateField")}</span>
