@@ -99,12 +99,12 @@ func scanFormula(expr string) (refs, calls []string, err error) {
 				j++
 			}
 			if !closed {
-				return nil, nil, fmt.Errorf("unterminated string starting at column %d", col(i))
+				return nil, nil, ferr(i, "unterminated string starting at column %d", col(i))
 			}
 			i = j + 1
 			hasValue = true
 		case c == '`':
-			return nil, nil, fmt.Errorf("template strings (`) are not supported at column %d; use '…' or \"…\"", col(i))
+			return nil, nil, ferr(i, "template strings (`) are not supported at column %d; use '…' or \"…\"", col(i))
 		case isDigit(c) || (c == '.' && i+1 < n && isDigit(expr[i+1])):
 			j := i + 1
 			for j < n {
@@ -132,7 +132,7 @@ func scanFormula(expr string) (refs, calls []string, err error) {
 						chain = append(chain, part)
 						continue
 					}
-					return nil, nil, fmt.Errorf("expected a name after %q at column %d", strings.Join(chain, ".")+".", col(k))
+					return nil, nil, ferr(k, "expected a name after %q at column %d", strings.Join(chain, ".")+".", col(k))
 				}
 				break
 			}
@@ -157,11 +157,11 @@ func scanFormula(expr string) (refs, calls []string, err error) {
 			hasValue = !(len(chain) == 1 && formulaOperators[name])
 		case c == '.':
 			if !hasValue {
-				return nil, nil, fmt.Errorf("unexpected '.' at column %d", col(i))
+				return nil, nil, ferr(i, "unexpected '.' at column %d", col(i))
 			}
 			k := skipSpace(i + 1)
 			if k >= n || !isIdentStart(expr[k]) {
-				return nil, nil, fmt.Errorf("expected a name after '.' at column %d", col(i))
+				return nil, nil, ferr(i, "expected a name after '.' at column %d", col(i))
 			}
 			_, i = readIdent(k)
 			hasValue = true
@@ -175,11 +175,11 @@ func scanFormula(expr string) (refs, calls []string, err error) {
 				want = '['
 			}
 			if len(stack) == 0 {
-				return nil, nil, fmt.Errorf("unbalanced parentheses: %q at column %d has no opening %q", c, col(i), want)
+				return nil, nil, ferr(i, "unbalanced parentheses: %q at column %d has no opening %q", c, col(i), want)
 			}
 			top := stack[len(stack)-1]
 			if top.ch != want {
-				return nil, nil, fmt.Errorf("unbalanced parentheses: %q at column %d closes %q opened at column %d", c, col(i), top.ch, col(top.pos))
+				return nil, nil, ferr(i, "unbalanced parentheses: %q at column %d closes %q opened at column %d", c, col(i), top.ch, col(top.pos))
 			}
 			stack = stack[:len(stack)-1]
 			i++
@@ -189,7 +189,7 @@ func scanFormula(expr string) (refs, calls []string, err error) {
 			hasValue = false
 		default:
 			r, _ := utf8.DecodeRuneInString(expr[i:])
-			return nil, nil, fmt.Errorf("unexpected character %q at column %d", r, col(i))
+			return nil, nil, ferr(i, "unexpected character %q at column %d", r, col(i))
 		}
 	}
 	if len(stack) > 0 {
@@ -198,9 +198,22 @@ func scanFormula(expr string) (refs, calls []string, err error) {
 		if top.ch == '[' {
 			closing = "]"
 		}
-		return nil, nil, fmt.Errorf("unbalanced parentheses: %q opened at column %d is never closed with %q", top.ch, col(top.pos), closing)
+		return nil, nil, ferr(top.pos, "unbalanced parentheses: %q opened at column %d is never closed with %q", top.ch, col(top.pos), closing)
 	}
 	return refs, calls, nil
+}
+
+// FormulaError is a formula that does not scan, at Pos, the byte offset
+// of the character at fault (an editor marks it there).
+type FormulaError struct {
+	Pos     int
+	Message string
+}
+
+func (e *FormulaError) Error() string { return e.Message }
+
+func ferr(pos int, format string, args ...any) *FormulaError {
+	return &FormulaError{Pos: pos, Message: fmt.Sprintf(format, args...)}
 }
 
 func isSpace(c byte) bool      { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -159,6 +159,8 @@ export interface Page<T> {
   // Asked for with count=exact|estimate: records in the whole list.
   count?: number;
   countExact?: boolean;
+  // Asked for with totals=count,sum:amount,avg:amount: over the whole list.
+  totals?: { count?: number; sum?: Record<string, string | number | null>; avg?: Record<string, string | number | null> };
 }
 
 // One proposal of the index advisor: the shape of a slow list (never its
@@ -222,6 +224,11 @@ let unauthorizedHandler: (() => void) | null = null;
 export function onUnauthorized(fn: (() => void) | null): void {
   unauthorizedHandler = fn;
 }
+
+// signedIn is the user the last api.me() answered, for screens that only
+// need to know whether to offer admin actions (the server checks anyway).
+let signedIn: User | null = null;
+export const currentUser = (): User | null => signedIn;
 
 export function getToken(): string | null {
   try {
@@ -528,12 +535,21 @@ export const api = {
   // GET /api/auth/me answers the user, or {user} on some versions: both are read.
   async me(): Promise<User> {
     const r = await request<User | { user: User }>("GET", "/api/auth/me");
-    return r && typeof r === "object" && "user" in r && r.user ? r.user : (r as User);
+    signedIn = r && typeof r === "object" && "user" in r && r.user ? r.user : (r as User);
+    return signedIn;
   },
   applyApp: (doc: unknown, opts: { dryRun?: boolean; allowDestructive?: boolean } = {}) =>
     request<ApplyResult>("POST", "/api/meta/apps" + query({ dryRun: opts.dryRun ? 1 : undefined, allowDestructive: opts.allowDestructive ? 1 : undefined }), doc),
   testScript: (app: string, body: { entity: string; hook?: string; formula?: string; record: Record<string, unknown>; previous?: Record<string, unknown> }) =>
     request<ScriptTestResult>("POST", `/api/meta/apps/${seg(app)}/scripts/test`, body),
+  // Bulk edit and delete as one job (src/bulk.ts types them).
+  startBulk: (app: string, entity: string, body: unknown) =>
+    request<{ job: number; count: number }>("POST", `/api/data/${seg(app)}/${seg(entity)}/bulk`, body),
+  bulkStatus: (app: string, entity: string, job: number) =>
+    request<unknown>("GET", `/api/data/${seg(app)}/${seg(entity)}/bulk/${job}`),
+  // The formula and condition editor's live check (src/expr.ts types it).
+  checkExpression: (app: string, body: unknown) =>
+    request<unknown>("POST", `/api/meta/apps/${seg(app)}/expressions/check`, body),
   apps: () => request<Page<AppInfo>>("GET", "/api/meta/apps"),
   app: (app: string) => request<AppDocument>("GET", `/api/meta/apps/${seg(app)}`),
   dashboards: (app: string) => request<{ items: DashboardDef[] }>("GET", `/api/dash/${seg(app)}`),
@@ -542,7 +558,7 @@ export const api = {
   adhoc: (app: string, q: DashQuery, type?: WidgetType) => request<DashResult>("POST", `/api/query/${seg(app)}`, { query: q, type }),
   advice: (app: string) => request<{ items: IndexAdvice[] }>("GET", `/api/meta/apps/${seg(app)}/advice`),
   applyAdvice: (app: string, id: string) => request<ApplyResult>("POST", `/api/meta/apps/${seg(app)}/advice/${seg(id)}/apply`),
-  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string; count?: "exact" | "estimate" } = {}) =>
+  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string; count?: "exact" | "estimate"; totals?: string } = {}) =>
     request<Page<DataRecord>>("GET", `/api/data/${seg(app)}/${seg(entity)}` + query(p)),
   get: (app: string, entity: string, id: string) =>
     request<DataRecord>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`),

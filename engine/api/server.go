@@ -124,6 +124,8 @@ func (s *Server) New() *fiber.App {
 	meta.Get("/apps/:app/scripts/log", s.requireAdmin, s.listScriptLog)
 	meta.Delete("/apps/:app/scripts/log", s.requireAdmin, s.clearScriptLog)
 	meta.Post("/apps/:app/scripts/test", s.requireAdmin, s.testScript)
+	// exprcheck.go: the formula and filter editors' live check
+	meta.Post("/apps/:app/expressions/check", s.checkExpression)
 	s.designRoutes(meta)       // design.go: names, drafts
 	s.indexRoutes(meta)        // advice.go
 	s.webhookRoutes(meta, app) // webhooks.go
@@ -131,6 +133,7 @@ func (s *Server) New() *fiber.App {
 
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data) // views.go; before /:id, which would take "views"
+	s.bulkRoutes(data) // bulk.go; before /:id, which would take "bulk"
 	data.Get("/:app/:entity", s.listRecords)
 	data.Post("/:app/:entity", s.createRecord)
 	data.Get("/:app/:entity/:id", s.getRecord)

@@ -443,3 +443,14 @@ func closeTo(a, b string) bool {
 	}
 	return true
 }
+
+// Closest is the name of names one edit or one swap away from name, or "";
+// editors use it to suggest the helper a typo meant.
+func Closest(name string, names []string) string {
+	for _, n := range names {
+		if closeTo(name, n) {
+			return n
+		}
+	}
+	return ""
+}

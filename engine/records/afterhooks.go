@@ -55,6 +55,9 @@ func (s *Service) UseJobs(q *jobs.Queue) error {
 	if err := jobs.Register(q, river.WorkFunc(s.workAfterHook)); err != nil {
 		return err
 	}
+	if err := s.useBulkJobs(q); err != nil { // bulk.go
+		return err
+	}
 	s.jobs = q
 	s.Subscribe(s.enqueueAfterHook)
 	return nil

@@ -472,62 +472,10 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 			return nil, err
 		}
 	}
-	old, err := s.lockRow(ctx, tx, info, id)
+	want := version.(int64)
+	old, rec, err := s.patchTx(ctx, tx, info, c, run, rg, ug, id, fields, values, &want, now)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.mayWrite(ctx, tx, info, id, old, rg, ug, "update"); err != nil {
-		return nil, err
-	}
-	if v := recordVersion(old); v != version.(int64) {
-		return nil, staleError(v)
-	}
-	if run != nil {
-		w := newWorking(info, old)
-		for i, f := range fields {
-			w.put(f, values[i])
-		}
-		if err := run.beforeSave(ctx, tx, w, old); err != nil {
-			return nil, err
-		}
-		fields, values = w.list()
-	}
-	if rerr := s.checkRefs(ctx, tx, info, c, fields, values, old); rerr != nil {
-		return nil, rerr
-	}
-	sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
-	args := []any{encode(s.dialect, systemFields[2], now)}
-	for i, f := range fields {
-		sets = append(sets, store.Quote(f.Name)+" = ?")
-		args = append(args, encode(s.dialect, f, values[i]))
-	}
-	args = append(args, id, version)
-	q := "UPDATE " + store.Quote(info.table) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ? AND "version" = ?`
-	res, err := tx.ExecContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.writeError(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, s.missingOrStale(ctx, tx, info, id)
-	}
-	rec, err := s.get(ctx, tx, info, id, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	// A change may not carry a record out of the caller's update scope
-	// (giving it to someone outside the team, breaking the condition).
-	if ok, err := s.rowVisible(ctx, tx, info, id, ug); err != nil {
-		return nil, fmt.Errorf("records: check update scope: %w", err)
-	} else if !ok {
-		return nil, forbidden("after this change the %s record would be outside what your role may update", info.entity.Name)
-	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec), old, rec); err != nil {
-		return nil, err
-	}
-	if run != nil {
-		if err := run.propagate(ctx, tx, change{info: info, old: old, new: rec}); err != nil {
-			return nil, err
-		}
 	}
 	if err := s.stillCurrent(ctx, tx, info); err != nil {
 		return nil, err
@@ -539,6 +487,74 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
 	}
 	return s.answer(ctx, c, info, rec)
+}
+
+// patchTx is a patch inside its transaction, once the body is checked:
+// lock the row, check the caller may change it (and version, unless it is
+// nil: a bulk change takes the locked row as it is), run beforeSave,
+// write, check the update scope still holds, write history (and with it
+// the event) and propagate to computed fields.
+func (s *Service) patchTx(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, run *logicRun, rg, ug *grant, id string,
+	fields []*schema.Field, values []any, want *int64, now time.Time) (old, rec *Record, err error) {
+	old, err = s.lockRow(ctx, tx, info, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.mayWrite(ctx, tx, info, id, old, rg, ug, "update"); err != nil {
+		return nil, nil, err
+	}
+	version := recordVersion(old) // locked: a bulk change writes this one
+	if want != nil && *want != version {
+		return nil, nil, staleError(version)
+	}
+	if run != nil {
+		w := newWorking(info, old)
+		for i, f := range fields {
+			w.put(f, values[i])
+		}
+		if err := run.beforeSave(ctx, tx, w, old); err != nil {
+			return nil, nil, err
+		}
+		fields, values = w.list()
+	}
+	if rerr := s.checkRefs(ctx, tx, info, c, fields, values, old); rerr != nil {
+		return nil, nil, rerr
+	}
+	sets := []string{`"version" = "version" + 1`, `"updated_at" = ?`}
+	args := []any{encode(s.dialect, systemFields[2], now)}
+	for i, f := range fields {
+		sets = append(sets, store.Quote(f.Name)+" = ?")
+		args = append(args, encode(s.dialect, f, values[i]))
+	}
+	args = append(args, id, version)
+	q := "UPDATE " + store.Quote(info.table) + " SET " + strings.Join(sets, ", ") + ` WHERE "id" = ? AND "version" = ?`
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, s.writeError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, nil, s.missingOrStale(ctx, tx, info, id)
+	}
+	rec, err = s.get(ctx, tx, info, id, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A change may not carry a record out of the caller's update scope
+	// (giving it to someone outside the team, breaking the condition).
+	if ok, err := s.rowVisible(ctx, tx, info, id, ug); err != nil {
+		return nil, nil, fmt.Errorf("records: check update scope: %w", err)
+	} else if !ok {
+		return nil, nil, forbidden("after this change the %s record would be outside what your role may update", info.entity.Name)
+	}
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec), old, rec); err != nil {
+		return nil, nil, err
+	}
+	if run != nil {
+		if err := run.propagate(ctx, tx, change{info: info, old: old, new: rec}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return old, rec, nil
 }
 
 // grants returns the caller's read grant and their grant for op; having
@@ -610,59 +626,9 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 			return err
 		}
 	}
-	old, err := s.lockRow(ctx, tx, info, id)
+	old, err := s.deleteTx(ctx, tx, info, c, run, rg, dg, id, version, s.db.Now())
 	if err != nil {
 		return err
-	}
-	if err := s.mayWrite(ctx, tx, info, id, old, rg, dg, "delete"); err != nil {
-		return err
-	}
-	if v := recordVersion(old); version != 0 && v != version {
-		return staleError(v)
-	}
-	if run != nil {
-		if err := run.beforeDelete(ctx, info, old); err != nil {
-			return err
-		}
-	}
-	now := s.db.Now()
-	// What the delete does to other records (cascade, setNull) is read
-	// first: each such record gets its own history entry.
-	fall := &fallout{}
-	if info.cascades {
-		if fall, err = s.deleteFallout(ctx, tx, info, id); err != nil {
-			return err
-		}
-		if err := s.clearRefs(ctx, tx, fall, now); err != nil {
-			return err
-		}
-	}
-	q := "DELETE FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
-	args := []any{id}
-	if version != 0 {
-		q += ` AND "version" = ?`
-		args = append(args, version)
-	}
-	res, err := tx.ExecContext(ctx, q, args...)
-	if err != nil {
-		return s.writeError(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.missingOrStale(ctx, tx, info, id)
-	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil), old, nil); err != nil {
-		return err
-	}
-	if err := fall.writeHistory(ctx, tx, s, c, now); err != nil {
-		return err
-	}
-	if run != nil {
-		if err := run.propagate(ctx, tx, change{info: info, old: old}); err != nil {
-			return err
-		}
-		if err := fall.apply(ctx, tx, run); err != nil {
-			return err
-		}
 	}
 	if err := s.stillCurrent(ctx, tx, info); err != nil {
 		return err
@@ -674,6 +640,68 @@ func (s *Service) delete(ctx context.Context, c Caller, app, entity, id string, 
 		_ = run.afterHook(ctx, info, logic.AfterDelete, old, old) // logged; the delete stands
 	}
 	return nil
+}
+
+// deleteTx is a delete inside its transaction: lock the row, check the
+// caller may delete it (and version, when non-zero), run beforeDelete,
+// apply cascades and set-null, delete, write history (and the events) and
+// propagate to computed fields.
+func (s *Service) deleteTx(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, run *logicRun, rg, dg *grant, id string,
+	version int64, now time.Time) (old *Record, err error) {
+	old, err = s.lockRow(ctx, tx, info, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayWrite(ctx, tx, info, id, old, rg, dg, "delete"); err != nil {
+		return nil, err
+	}
+	if v := recordVersion(old); version != 0 && v != version {
+		return nil, staleError(v)
+	}
+	if run != nil {
+		if err := run.beforeDelete(ctx, info, old); err != nil {
+			return nil, err
+		}
+	}
+	// What the delete does to other records (cascade, setNull) is read
+	// first: each such record gets its own history entry.
+	fall := &fallout{}
+	if info.cascades {
+		if fall, err = s.deleteFallout(ctx, tx, info, id); err != nil {
+			return nil, err
+		}
+		if err := s.clearRefs(ctx, tx, fall, now); err != nil {
+			return nil, err
+		}
+	}
+	q := "DELETE FROM " + store.Quote(info.table) + ` WHERE "id" = ?`
+	args := []any{id}
+	if version != 0 {
+		q += ` AND "version" = ?`
+		args = append(args, version)
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.writeError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, s.missingOrStale(ctx, tx, info, id)
+	}
+	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(old), OpDelete, now, changesJSON(info.fields, old, nil), old, nil); err != nil {
+		return nil, err
+	}
+	if err := fall.writeHistory(ctx, tx, s, c, now); err != nil {
+		return nil, err
+	}
+	if run != nil {
+		if err := run.propagate(ctx, tx, change{info: info, old: old}); err != nil {
+			return nil, err
+		}
+		if err := fall.apply(ctx, tx, run); err != nil {
+			return nil, err
+		}
+	}
+	return old, nil
 }
 
 func (s *Service) missingOrStale(ctx context.Context, tx store.Conn, info *entityInfo, id string) error {

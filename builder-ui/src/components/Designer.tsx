@@ -17,6 +17,7 @@ import { DndArea, DragRow, DropList, PaletteItem, type DropAt } from "../dnd";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { NameLabelDialog } from "./Dialog";
 import { FieldConfig } from "./FieldConfig";
+import { ValidationsEditor } from "./ValidationsEditor";
 import { PlanDialog } from "./PlanDialog";
 import { ScriptEditor } from "./ScriptEditor";
 import { FormsEditor } from "./FormsEditor";
@@ -413,7 +414,10 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                 onType={(ty) => edit(setFieldType(doc, ei, field.id, ty))}
                 onDelete={() => { edit(renameFieldRefs(removeField(doc, ei, field.id), entity.name, field.name, null)); setFieldId(null); }} />
             ) : (
-              <p className="muted small">{entity ? t("design.selectField") : ""}</p>
+              <>
+                <p className="muted small">{entity ? t("design.selectField") : ""}</p>
+                {entity && <ValidationsEditor doc={doc} entityIndex={ei} onChange={edit} />}
+              </>
             )}
           </aside>
         </div>

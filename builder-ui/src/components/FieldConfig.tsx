@@ -1,7 +1,8 @@
 // The designer's config panel for one field: label, name, flags and the
 // options of its type. Edits go straight into the document.
 import { useEffect, useState } from "react";
-import type { FieldType } from "../api";
+import type { AppDocument, FieldType } from "../api";
+import { ExpressionEditor } from "./ExpressionEditor";
 import { useI18n } from "../i18n";
 import { nameFromLabel, uniqueName, usePinyin } from "../designer/naming";
 import {
@@ -220,11 +221,11 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
         </>
       )}
       {field.type === "formula" && (
-        <label className="field">
-          <span className="field-label">{t("design.expr")}</span>
-          <textarea className="mono" rows={4} value={field.expr ?? ""} data-testid="config-expr" spellCheck={false}
-            placeholder="amount * probability / 100" onChange={(e) => onChange({ expr: e.target.value })} />
-        </label>
+        <div className="field">
+          <ExpressionEditor mode="formula" label={t("design.expr")} value={field.expr ?? ""} rows={4} testId="config-expr-editor"
+            inputTestId="config-expr" placeholder="amount * probability / 100" fields={entity.fields.filter((f) => f.id !== field.id)}
+            app={doc as unknown as AppDocument} entity={entity.name} field={field.name} draft onChange={(expr) => onChange({ expr })} />
+        </div>
       )}
       {field.type === "rollup" && (
         <fieldset className="config-group">
@@ -260,11 +261,11 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
               </select>
             </label>
           )}
-          <label className="field">
-            <span className="field-label">{t("design.rollupFilter")}</span>
-            <input className="mono" value={rollup.filter ?? ""} data-testid="config-rollup-filter" placeholder='qty > 0'
-              onChange={(e) => setRollup({ filter: e.target.value })} />
-          </label>
+          <div className="field">
+            <ExpressionEditor mode="filter" scope="document" draft label={t("design.rollupFilter")} value={rollup.filter ?? ""} rows={1}
+              testId="config-rollup-filter-editor" inputTestId="config-rollup-filter" placeholder="qty > 0" fields={rollEntity?.fields ?? []}
+              app={doc as unknown as AppDocument} entity={rollEntity?.name} onChange={(filter) => setRollup({ filter })} />
+          </div>
         </fieldset>
       )}
       {(field.type === "formula" || field.type === "rollup") && (

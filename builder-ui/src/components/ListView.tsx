@@ -10,10 +10,14 @@ import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
 import { rememberRecord, useNames, type NameKey } from "../names";
 import { href, navigate, rememberListQuery } from "../router";
-import { SavedViews } from "./SavedViews";
+import { SavedViews, shareRoles } from "./SavedViews";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
 import { refLabel } from "./RefPicker";
 import { emptyFilter, FilterBuilder } from "./FilterBuilder";
+import { FilterText } from "./FilterText";
+import { BulkActions } from "./BulkActions";
+import { TotalsRow } from "./TotalsRow";
+import { pageTotals, totalsSpec, type Totals } from "../bulk";
 import { Kanban } from "./Kanban";
 import { Calendar, monthOf, monthText } from "./Calendar";
 
@@ -129,7 +133,8 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           </a>
         </div>
       </div>
-      <SavedViews app={app.name} entity={entity.name} current={{ view, by: by?.name, filter, sort }} onPick={(p) => set(p, false)} />
+      <SavedViews app={app.name} entity={entity.name} current={{ view, by: by?.name, filter, sort }} onPick={(p) => set(p, false)}
+        roles={shareRoles(app, t)} />
       {by && (view === "kanban" ? boards : dates).length > 1 && (
         <label className="inline-field view-by">
           <span className="small muted">{view === "kanban" ? t("view.groupBy") : t("view.dateField")}</span>
@@ -139,6 +144,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
         </label>
       )}
       {showFilter && <FilterBuilder fields={filterFields} app={app} value={filterModel} onApply={applyFilter} />}
+      {showFilter && <FilterText app={app} entity={entity} filter={filter} onApply={(text) => applyFilter(text, emptyFilter)} />}
       {!showFilter && filter && <code className="filter-summary" data-testid="filter-active">{filter}</code>}
       {view === "kanban" && by ? (
         <Kanban key={by.name} app={app} entity={entity} field={by} filter={filter} sort={sort} />
@@ -181,6 +187,14 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
   const [loading, setLoading] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const [editing, setEditing] = useState<Editing | null>(null);
+  // Rows picked for a bulk change (ids), and a counter that reloads the
+  // totals after a change.
+  const [selected, setSelected] = useState<Set<string>>(() => new Set());
+  const [reload, setReload] = useState(0);
+  const fieldsShown = useMemo(() => columns.flatMap((c) => (c.field ? [c.field] : [])), [columns]);
+  // The totals row and the bulk bar's "all N" come with every page.
+  const spec = totalsSpec(fieldsShown);
+  const [totals, setTotals] = useState<Totals | null>(null);
   // Ref columns show the referenced record's label (?expand=…). If the
   // server refuses the expansion (a ref hidden from this user), list without.
   const [noExpand, setNoExpand] = useState(false);
@@ -193,9 +207,10 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
     let live = true;
     setLoading(true);
     setError(null);
-    api.list(app.name, entity.name, { sort, filter, limit: PAGE_SIZE, cursor: cursor || undefined, expand: expand || undefined }).then(
+    api.list(app.name, entity.name, { sort, filter, limit: PAGE_SIZE, cursor: cursor || undefined, expand: expand || undefined, totals: spec }).then(
       (r) => {
         if (!live) return;
+        setTotals(pageTotals(r));
         const got = r.items ?? [];
         for (const x of got) {
           for (const c of columns) {
@@ -222,7 +237,7 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
     };
     // columns follow entity; app is stable per screen
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [app.name, entity.name, sort, filter, cursor, expand, attempt]);
+  }, [app.name, entity.name, sort, filter, cursor, expand, attempt, spec, reload]);
 
   // Users (user fields, owner, created_by) and refs not expanded show by name.
   const wanted: NameKey[] = [];
@@ -289,6 +304,7 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
       const saved = await api.update(app.name, entity.name, r.id, { [c.name]: conv.value, version: r.version });
       setItems((xs) => xs?.map((x) => (x.id === r.id ? { ...x, ...saved, expand: x.expand } : x)) ?? xs);
       setEditing(null);
+      setReload((n) => n + 1);
     } catch (err) {
       setEditing({ ...e, saving: false, error: cellError(err, c, t) });
     } finally {
@@ -301,16 +317,25 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
       {error ? <ErrorBox error={error} testId="list-error" onRetry={() => setAttempt((a) => a + 1)} /> : null}
       {!items && !error && <Loading />}
       {items && (
+        <BulkActions app={app} entity={entity} filter={filter} selected={[...selected]} filteredCount={totals?.count}
+          onClear={() => setSelected(new Set())} onDone={() => { setAttempt((a) => a + 1); setReload((n) => n + 1); }} />
+      )}
+      {items && (
         <div className={"table-wrap" + (loading ? " is-loading" : "")}>
           <table className="list">
             <thead>
               {table.getHeaderGroups().map((hg) => (
                 <tr key={hg.id}>
-                  {hg.headers.map((h) => {
+                  {hg.headers.map((h, hi) => {
                     const c = h.column.columnDef.meta as Column;
                     const dir = h.column.getIsSorted();
                     return (
                       <th key={h.id} aria-sort={dir === "asc" ? "ascending" : dir === "desc" ? "descending" : undefined}>
+                        {hi === 0 && (
+                          <input type="checkbox" className="select-box" data-testid="select-page" aria-label={t("bulk.selectPage")}
+                            checked={items.length > 0 && items.every((x) => selected.has(x.id))}
+                            onChange={(e) => setSelected(e.target.checked ? new Set([...selected, ...items.map((x) => x.id)]) : new Set())} />
+                        )}
                         {h.column.getCanSort() ? (
                           <button type="button" className="th-sort" data-testid={`sort-${c.name}`}
                             title={t("list.sortBy", { field: c.label })} onClick={() => onSort(c.name)}>
@@ -350,6 +375,16 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
                           title={canEdit ? t("list.editCell") : undefined} tabIndex={canEdit ? 0 : undefined}
                           onClick={canEdit ? (e) => { e.stopPropagation(); startEdit(); } : undefined}
                           onKeyDown={canEdit ? (e) => { if (e.key === "Enter" || e.key === "F2") { e.preventDefault(); startEdit(); } } : undefined}>
+                          {i === 0 && (
+                            <input type="checkbox" className="select-box" data-testid="select-row" aria-label={t("bulk.selectRow")}
+                              checked={selected.has(r.id)} onClick={(e) => e.stopPropagation()}
+                              onChange={(e) => {
+                                const next = new Set(selected);
+                                if (e.target.checked) next.add(r.id);
+                                else next.delete(r.id);
+                                setSelected(next);
+                              }} />
+                          )}
                           {i === 0 ? (
                             <a href={href({ name: "record", app: app.name, entity: entity.name, id: r.id })}
                               onClick={(e) => e.stopPropagation()} title={t("list.open")}>
@@ -363,6 +398,7 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
                 );
               })}
             </tbody>
+            {items.length > 0 && <TotalsRow columns={columns} totals={totals} />}
           </table>
           {items.length === 0 && (
             <div className="empty" data-testid="list-empty">

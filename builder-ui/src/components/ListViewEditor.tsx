@@ -3,7 +3,8 @@
 // FilterBuilder, which writes the filter text), with a preview of the headers.
 import { useState } from "react";
 import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
-import type { Field } from "../api";
+import type { AppDocument, Field } from "../api";
+import { ExpressionEditor } from "./ExpressionEditor";
 import {
   defaultListColumns, LIST_SYSTEM_COLUMNS, listViewOf, moveColumn, parseSort, patchList, setListView, toggleColumn,
   withPrimarySort,
@@ -120,11 +121,11 @@ export function ListViewEditor({ doc, onChange, errors, stored = false, dirty = 
 
           <h2 className="panel-title">{t("listView.filter")}</h2>
           <p className="muted small">{t("listView.filterHint")}</p>
-          <label className="field">
-            <span className="field-label">{t("listView.filterText")}</span>
-            <input className="mono" value={view?.filter ?? ""} data-testid="list-filter-text" spellCheck={false}
-              onChange={(e) => onChange(patchList(doc, entity.name, { filter: e.target.value }))} />
-          </label>
+          <div className="field">
+            <ExpressionEditor mode="filter" scope="document" draft label={t("listView.filterText")} value={view?.filter ?? ""} rows={1}
+              testId="list-filter-editor" inputTestId="list-filter-text" fields={fields} app={doc as unknown as AppDocument} entity={entity.name}
+              onChange={(filter) => onChange(patchList(doc, entity.name, { filter }))} />
+          </div>
           <FilterBuilder key={entity.name} fields={filterableFields(fields)}
             onApply={(text) => onChange(patchList(doc, entity.name, { filter: text }))} />
           {stored && (

@@ -2,7 +2,8 @@
 // selected one a matrix entity × create/read/update/delete of scopes (each
 // with an optional condition) and per-entity field rules.
 import { useState } from "react";
-import type { RoleOp, Scope } from "../api";
+import type { AppDocument, Field, RoleOp, Scope } from "../api";
+import { ExpressionEditor } from "./ExpressionEditor";
 import {
   addRole, removeRole, ROLE_OPS, SCOPES, scopeOf, setFieldRule, setScope, updateRole,
 } from "../designer/layouts";
@@ -80,7 +81,7 @@ export function RolesEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
                     <tr key={e.id ?? e.name}>
                       <th scope="row">{e.label || e.name} <span className="muted small mono">{e.name}</span></th>
                       {ROLE_OPS.map((op) => (
-                        <ScopeCell key={op} entity={e.name} op={op} rule={scopeOf(role.entities?.[e.name]?.[op])}
+                        <ScopeCell key={op} doc={doc} fields={e.fields} entity={e.name} op={op} rule={scopeOf(role.entities?.[e.name]?.[op])}
                           onChange={(scope, where) => onChange(setScope(doc, ri, e.name, op, scope, where))} />
                       ))}
                     </tr>
@@ -121,8 +122,8 @@ export function RolesEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
 
 // ScopeCell keeps the condition being typed while the scope is "not set"
 // out of the document (a condition needs a scope).
-function ScopeCell({ entity, op, rule, onChange }: {
-  entity: string; op: RoleOp; rule: { scope: Scope | ""; where: string }; onChange: (scope: Scope | "", where: string) => void;
+function ScopeCell({ doc, fields, entity, op, rule, onChange }: {
+  doc: DDoc; fields: Field[]; entity: string; op: RoleOp; rule: { scope: Scope | ""; where: string }; onChange: (scope: Scope | "", where: string) => void;
 }) {
   const { t } = useI18n();
   const opLabel = t(`roles.op.${op}` as MessageKey);
@@ -133,9 +134,10 @@ function ScopeCell({ entity, op, rule, onChange }: {
         <option value="">{t("roles.notSet")}</option>
         {SCOPES.map((s) => <option key={s} value={s}>{t(`roles.scope.${s}` as MessageKey)}</option>)}
       </select>
-      <input className="mono small" value={rule.where} placeholder={t("roles.where")} data-testid={`where-${entity}-${op}`} spellCheck={false}
-        aria-label={t("roles.whereAria", { entity, op: opLabel })} disabled={!rule.scope}
-        onChange={(e) => onChange(rule.scope, e.target.value)} />
+      <ExpressionEditor mode="filter" scope="document" draft compact rows={1} value={rule.where} placeholder={t("roles.where")}
+        testId={`where-editor-${entity}-${op}`} inputTestId={`where-${entity}-${op}`} ariaLabel={t("roles.whereAria", { entity, op: opLabel })}
+        disabled={!rule.scope} fields={fields} app={doc as unknown as AppDocument} entity={entity}
+        onChange={(where) => onChange(rule.scope, where)} />
     </td>
   );
 }

@@ -4,8 +4,19 @@
 // current ones under a name. The server checks a view's filter and sort
 // under its creator's rules.
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, getToken } from "../api";
-import { useI18n } from "../i18n";
+import { ApiError, api, currentUser, getToken, type AppDocument } from "../api";
+import { useI18n, type MessageKey } from "../i18n";
+import { ShareView, type ShareRole } from "./ShareView";
+
+const DEFAULT_ROLES = ["rep", "manager", "executive"];
+
+// shareRoles are the roles a view can be shared with: the app's, and the
+// three sales roles every app has unless it writes them out.
+export function shareRoles(app: AppDocument, t: (k: MessageKey) => string): ShareRole[] {
+  const own = (app.roles ?? []).map((r) => ({ name: r.name, label: r.label }));
+  const defaults = DEFAULT_ROLES.filter((n) => !own.some((r) => r.name === n)).map((n) => ({ name: n, label: t(`views.role.${n}` as MessageKey) }));
+  return [...own, ...defaults];
+}
 
 export interface SavedView {
   id: string;
@@ -35,14 +46,26 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return data as T;
 }
 
-export function SavedViews({ app, entity, current, onPick }: {
+export function SavedViews({ app, entity, current, onPick, roles }: {
   app: string; entity: string;
   current: { view: string; by?: string; filter: string; sort: string };
   onPick: (p: Record<string, string | null>) => void;
+  // The roles an admin may share a view with (see shareRoles).
+  roles?: ShareRole[];
 }) {
   const { t, lang } = useI18n();
   const [views, setViews] = useState<SavedView[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [admin, setAdmin] = useState(() => !!currentUser()?.admin);
+  const [sharing, setSharing] = useState<SavedView | null>(null);
+  useEffect(() => {
+    if (currentUser() || !getToken()) return;
+    let live = true;
+    api.me().then((u) => live && setAdmin(!!u.admin), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
   const base = `/api/data/${encodeURIComponent(app)}/${encodeURIComponent(entity)}/views`;
   const load = useCallback(() => {
     call<{ items: SavedView[] }>("GET", base).then(
@@ -71,6 +94,10 @@ export function SavedViews({ app, entity, current, onPick }: {
       setError(e instanceof Error ? e.message : String(e));
     }
   };
+  const share = async (v: SavedView, patch: { version: number; roles: string[]; labels: Record<string, string> }) => {
+    await call("PATCH", `${base}/${encodeURIComponent(v.id)}`, patch);
+    load();
+  };
   const active = (v: SavedView) => v.filter === current.filter && v.sort === current.sort && v.kind === current.view;
 
   return (
@@ -82,7 +109,11 @@ export function SavedViews({ app, entity, current, onPick }: {
             onClick={() => onPick({ view: v.kind === "list" ? null : v.kind, by: v.options?.by ?? null, filter: v.filter || null, sort: v.sort || null })}>
             {v.labels?.[lang] || v.name}{v.roles.length > 0 ? " · " + t("views.shared") : ""}
           </button>
-          {v.roles.length === 0 && (
+          {admin && roles && (
+            <button type="button" className="btn btn-small btn-link" aria-label={t("views.share")} title={t("views.share")}
+              data-testid={`saved-view-share-${v.id}`} onClick={() => setSharing(v)}>⇪</button>
+          )}
+          {(v.roles.length === 0 || admin) && (
             <button type="button" className="btn btn-small btn-link" aria-label={t("views.delete")} data-testid={`saved-view-delete-${v.id}`}
               onClick={() => void remove(v)}>×</button>
           )}
@@ -90,6 +121,9 @@ export function SavedViews({ app, entity, current, onPick }: {
       ))}
       <button type="button" className="btn btn-small" data-testid="saved-view-save" onClick={() => void save()}>{t("views.save")}</button>
       {error && <span className="error small" role="alert" data-testid="saved-view-error">{error}</span>}
+      {sharing && roles && (
+        <ShareView view={sharing} roles={roles} onSave={(p) => share(sharing, p)} onClose={() => setSharing(null)} />
+      )}
     </div>
   );
 }

@@ -1,0 +1,1 @@
+var e=`forma.draft.`;function t(t,n){try{sessionStorage.setItem(e+t,JSON.stringify({name:t,label:n}))}catch{}}function n(t){let n=``;try{n=JSON.parse(sessionStorage.getItem(e+t)??`null`)?.label??``}catch{}let r={name:t,entities:[]};return n&&(r.label=n),r}function r(t){try{sessionStorage.removeItem(e+t)}catch{}}export{n,t as r,r as t};
