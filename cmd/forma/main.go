@@ -138,7 +138,7 @@ func serveCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
 	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 50, "jobs this process runs at once")
 	cmd.Flags().DurationVar(&db.jobs.RescueAfter, "jobs-rescue-after", time.Hour, "how long a job may run before it counts as lost (its process died) and runs again elsewhere")
-	cmd.Flags().DurationVar(&db.jobs.PollInterval, "jobs-poll", 0, "how often workers look for due jobs unprompted (default 1s on PostgreSQL, which LISTEN/NOTIFY also wakes; 200ms on SQLite)")
+	cmd.Flags().DurationVar(&db.jobs.PollInterval, "jobs-poll", 0, "how often workers look for due jobs unprompted (default 200ms; on PostgreSQL LISTEN/NOTIFY wakes them sooner for most inserts)")
 	return cmd
 }
 
