@@ -22,6 +22,8 @@ const leadsApp = `{
       {"id": "l1", "name": "title", "type": "text", "required": true, "maxLength": 200}
     ]}
   ],
+  "roles": [{"name": "rep", "entities": {"lead": {"create": "own", "read": "own"}}},
+            {"name": "manager", "entities": {"lead": {"read": "all"}}}],
   "automations": [
     {"name": "tell_manager", "entity": "lead", "trigger": {"type": "created"},
      "actions": [{"type": "notify", "to": {"manager": true}, "message": "New lead: {{title}}"}]}
@@ -61,6 +63,13 @@ func TestManagerNotifiedEndToEnd(t *testing.T) {
 			director, directorTok := e.userToken("director@example.com")
 			boss, bossTok := e.userToken("boss@example.com")
 			rep, repTok := e.userToken("rep@example.com")
+			// Managers read every lead; a notification reaches only who may
+			// read its record.
+			for _, id := range []string{director, boss} {
+				if st, body := e.do("PATCH", "/api/admin/users/"+id, map[string]any{"roles": []string{"manager"}}); st != 200 {
+					t.Fatalf("manager role: %d %v", st, body)
+				}
+			}
 			_, region := e.do("POST", "/api/admin/teams", map[string]any{"name": "Region", "managerId": director})
 			st, east := e.do("POST", "/api/admin/teams", map[string]any{"name": "East", "parentId": region["id"], "managerId": boss})
 			if st != 201 {

@@ -218,10 +218,17 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 		if err != nil {
 			return "", err
 		}
-		msg := render(x.Message, v.api)
-		ns := make([]notify.Notification, len(ids))
-		for i, id := range ids {
-			ns[i] = notify.Notification{UserID: id, App: app.Name, Entity: run.Entity, RecordID: run.RecordID, Automation: a.Name, Message: msg, Key: stepKey(run.ID, idx)}
+		ns := make([]notify.Notification, 0, len(ids))
+		for _, id := range ids {
+			seen, err := s.recipientView(ctx, app, run, v, id)
+			if err != nil {
+				return "", err
+			}
+			if seen == nil {
+				continue // may not read the record: told nothing of it
+			}
+			ns = append(ns, notify.Notification{UserID: id, App: app.Name, Entity: run.Entity, RecordID: run.RecordID, Automation: a.Name,
+				Message: render(x.Message, seen), Key: stepKey(run.ID, idx)})
 		}
 		tx, err := s.db.Begin(ctx)
 		if err != nil {
@@ -232,7 +239,11 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 		if err != nil {
 			return "", err
 		}
-		if _, err := s.finishStepTx(ctx, tx, run.ID, idx, fmt.Sprintf("notified %d of %d users", n, len(ids))); err != nil {
+		detail := fmt.Sprintf("notified %d of %d users", n, len(ids))
+		if left := len(ids) - len(ns); left > 0 {
+			detail += fmt.Sprintf(" (%d may not read the record and were left out)", left)
+		}
+		if _, err := s.finishStepTx(ctx, tx, run.ID, idx, detail); err != nil {
 			return "", err
 		}
 		return "", tx.Commit()
@@ -304,4 +315,46 @@ func unchanged(values, rec map[string]any) bool {
 func stepIndex(c records.Caller) int {
 	_, i, _ := parseStepKey(c.Step)
 	return i
+}
+
+// recipientView is what a notification to user id may show of run's
+// record: the fields both the automation's role (v) and the user may read,
+// or nil when the user may not read the record at all — a rule that names
+// a role or a user field must not tell anyone about a record their rules
+// hide. A deleted record can no longer be read, so for it the user's field
+// rules decide alone.
+func (s *Service) recipientView(ctx context.Context, app *schema.App, run *runInfo, v *view, id string) (map[string]any, error) {
+	u, err := s.access.UserByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("automation: recipient %s: %w", id, err)
+	}
+	c := records.Caller{UserID: u.ID, Admin: u.Admin, Roles: u.Roles, TeamID: u.TeamID, Path: records.PathAutomation}
+	may := map[string]bool{}
+	if v.gone {
+		if may, err = s.records.Readable(app, run.Entity, c); err != nil {
+			return nil, err
+		}
+		if len(may) == 0 {
+			return nil, nil
+		}
+	} else {
+		rec, err := s.records.Get(ctx, c, app.Name, run.Entity, run.RecordID, "", "")
+		var re *records.Error
+		if errors.As(err, &re) && re.Status < 500 {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for name := range rec.Plain() {
+			may[name] = true
+		}
+	}
+	seen := make(map[string]any, len(v.api))
+	for name, val := range v.api {
+		if may[name] {
+			seen[name] = val
+		}
+	}
+	return seen, nil
 }

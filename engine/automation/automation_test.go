@@ -42,6 +42,8 @@ const testApp = `{"name": "crm", "settings": {"scriptTimeoutMs": 3000}, "entitie
     {"id": "t1", "name": "title", "type": "text"},
     {"id": "t2", "name": "lead", "type": "ref", "entity": "lead", "onDelete": "setNull"}]}],
  "scripts": {"lead": "function grade(r, ctx) { return {grade: r.budget > 1000 ? 'A' : 'B'}; }"},
+ "roles": [{"name": "sales", "entities": {"lead": {"read": "all"}, "task": {"read": "all"}}},
+           {"name": "mine", "entities": {"lead": {"read": "own", "fields": {"budget": "hidden"}}}}],
  "automations": [
   {"name": "grade_expo", "entity": "lead", "trigger": {"type": "created"}, "condition": "name ~ \"expo\"",
    "actions": [{"type": "set", "fields": {"grade": "A", "score": {"expr": "budget / 1000"}}},
@@ -64,6 +66,8 @@ const testApp = `{"name": "crm", "settings": {"scriptTimeoutMs": 3000}, "entitie
   {"name": "hook", "entity": "lead", "trigger": {"type": "created"}, "condition": "name ~ \"hook\"",
    "actions": [{"type": "webhook", "url": "https://hooks.example.com/forma"},
                {"type": "set", "fields": {"grade": "hooked"}}]},
+  {"name": "tell_all", "entity": "lead", "trigger": {"type": "created"}, "condition": "name ~ \"tell\"",
+   "actions": [{"type": "notify", "to": {"roles": ["sales", "mine"]}, "message": "{{name}} worth {{budget}}"}]},
   {"name": "off", "enabled": false, "entity": "lead", "trigger": {"type": "created"},
    "actions": [{"type": "set", "fields": {"grade": "never"}}]}
  ]}`
@@ -158,6 +162,11 @@ func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
 	}
 	if f.rep, err = f.acc.CreateUser(ctx, "rep@example.com", "a long password", "Ray Rep", false); err != nil {
 		t.Fatal(err)
+	}
+	for _, u := range []*access.User{f.owner, f.rep} {
+		if _, err := f.acc.UpdateUser(ctx, u.ID, access.UserUpdate{Roles: &[]string{"sales"}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	app, problems := schema.Parse([]byte(doc))
 	if len(problems) > 0 {
@@ -586,6 +595,45 @@ func TestFailedActionSkipsTheRest(t *testing.T) {
 		}
 		if g := f.get("lead", lead.ID()).Get("grade"); g != nil {
 			t.Fatalf("a skipped action ran: grade %v", g)
+		}
+	})
+}
+
+// TestNotifyTellsOnlyWhoMayRead: a rule that names roles reaches only the
+// users who may read the record, and each sees in the message only the
+// fields their rules show them.
+func TestNotifyTellsOnlyWhoMayRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, testApp)
+		ctx := context.Background()
+		own, err := f.acc.CreateUser(ctx, "mine@example.com", "a long password", "Mia Mine", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := f.acc.CreateUser(ctx, "other@example.com", "a long password", "Otto Other", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*access.User{own, other} {
+			if _, err := f.acc.UpdateUser(ctx, u.ID, access.UserUpdate{Roles: &[]string{"mine"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lead := f.create("lead", fmt.Sprintf(`{"name": "tell me", "budget": "900", "owner": %q}`, own.ID))
+		run := f.settled("tell_all", lead.ID())
+		if run.Status != StatusSucceeded || !strings.Contains(run.Steps[0].Detail, "left out") {
+			t.Fatalf("run = %+v", run)
+		}
+		if ns := f.notifications(f.rep.ID); len(ns) != 1 || ns[0].Message != "tell me worth 900.00" {
+			t.Fatalf("a sales user's notifications = %+v", ns)
+		}
+		// The owner with "mine" reads the record but not its budget.
+		if ns := f.notifications(own.ID); len(ns) != 1 || ns[0].Message != "tell me worth " {
+			t.Fatalf("the owner's notifications = %+v", ns)
+		}
+		// Another "mine" user may not read it: told nothing.
+		if ns := f.notifications(other.ID); len(ns) != 0 {
+			t.Fatalf("a user who may not read the record was notified: %+v", ns)
 		}
 	})
 }

@@ -656,6 +656,8 @@ const silenceDoc = `{"name": "sales", "entities": [{"id": "e1", "name": "quote",
 	{"id": "f2", "name": "opened_at", "type": "datetime"},
 	{"id": "f3", "name": "replied_at", "type": "datetime"},
 	{"id": "f4", "name": "status", "type": "select", "options": ["draft", "sent", "accepted"]}]}],
+ "roles": [{"name": "manager", "entities": {"quote": {"read": "all"}}},
+           {"name": "rep", "entities": {"quote": {"create": "own", "read": "own", "update": "own"}}}],
  "automations": [
 	{"name": "silence_alert", "label": "No reply in 72h", "labels": {"zh-CN": "72小时未回复"}, "entity": "quote",
 	 "trigger": {"type": "timer", "field": "opened_at", "offset": "72h", "unless": "replied_at != null"},
@@ -698,7 +700,7 @@ func TestSilenceAlertEndToEnd(t *testing.T) {
 			defer cancel()
 			q.Stop(ctx)
 		})
-		manager, err := acc.CreateUserWith(ctx, access.NewUser{Email: "mia@example.com", Password: "a long password", Name: "Mia Manager"})
+		manager, err := acc.CreateUserWith(ctx, access.NewUser{Email: "mia@example.com", Password: "a long password", Name: "Mia Manager", Roles: []string{"manager"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -706,7 +708,7 @@ func TestSilenceAlertEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := acc.CreateUserWith(ctx, access.NewUser{Email: "ray@example.com", Password: "a long password", Name: "Ray Rep", TeamID: team.ID})
+		rep, err := acc.CreateUserWith(ctx, access.NewUser{Email: "ray@example.com", Password: "a long password", Name: "Ray Rep", TeamID: team.ID, Roles: []string{"rep"}})
 		if err != nil {
 			t.Fatal(err)
 		}
