@@ -78,10 +78,27 @@ export async function automations({ browser, base, shots, api, email, password }
       await tid("ref-option").first().click();
       await tid("auto-test-run").click();
       await page.locator("[data-testid=auto-test-result], [data-testid=auto-test-error]").first().waitFor();
-      if (await tid("auto-test-error").count()) console.log("automations e2e: the dry run route answered an error (not on this server yet?)");
+      const routes = (await tid("auto-test-error").count()) === 0;
+      if (!routes) console.log("automations e2e: the dry run route answered an error (not on this server yet?)");
       await shot("test");
+      if (routes) {
+        // The dry run changed nothing; a real change to won runs the rule: the run log shows it.
+        const now = await api(token, "GET", `/api/data/pipeline/opportunity/${opp.id}`);
+        if (now.stage !== opp.stage) throw new Error("the dry run changed the record: " + JSON.stringify(now));
+        await api(token, "PATCH", `/api/data/pipeline/opportunity/${opp.id}`, { stage: "won", version: now.version });
+      }
       await tid("auto-panel-runs").click();
-      await page.locator("[data-testid=auto-runs-empty], [data-testid=auto-run], .alert-error").first().waitFor();
+      if (routes) {
+        await waitFor(async () => {
+          await tid("auto-panel-runs").click();
+          await page.getByText(/Refresh/).click();
+          return (await tid("auto-run").count()) > 0;
+        }, "a run in the run log", 20000);
+        await tid("auto-run-expand").first().click();
+        await tid("auto-run-detail").waitFor();
+      } else {
+        await page.locator("[data-testid=auto-runs-empty], [data-testid=auto-run], .alert-error").first().waitFor();
+      }
       await shot("runs");
     } else {
       await tid("auto-add").click();

@@ -286,6 +286,7 @@ describe("run log, dry run and A/B results", () => {
         return cur === "c2" ? { body: { items: [run("3", "succeeded")], nextCursor: null } } : { body: { items: [run("1", "succeeded"), run("2", "failed")], nextCursor: "c2" } };
       }
       if (c.url.pathname === "/api/data/crm/quote") return { body: { items: [{ id: "q42", title: "Acme quote" }] } };
+      if (c.url.pathname === "/api/data/crm/quote/q1") return { body: { id: "q1", title: "First quote" } };
     });
     renderWith(<Harness initial={published} stored />);
     fireEvent.click(screen.getByTestId("auto-panel-runs"));
@@ -300,8 +301,9 @@ describe("run log, dry run and A/B results", () => {
     // A run's steps.
     fireEvent.click(screen.getAllByTestId("auto-run-expand")[1]);
     expect(screen.getByTestId("auto-run-detail").textContent).toContain("notified 1 user");
-    expect(screen.getByTestId("auto-run-detail").textContent).toContain("2 attempts");
-    // Links to the record.
+    expect(screen.getByTestId("auto-run-detail").textContent).toContain("attempts: 2");
+    // Links to the record, by its label.
+    await waitFor(() => expect(screen.getAllByTestId("auto-run-record")[0].textContent).toBe("First quote"));
     expect(screen.getAllByTestId("auto-run")[0].querySelector("a")!.getAttribute("href")).toBe("#/a/crm/quote/q1");
     // Filter by a record.
     fireEvent.change(screen.getByTestId("auto-runs-record"), { target: { value: "Acme" } });
@@ -365,6 +367,25 @@ describe("run log, dry run and A/B results", () => {
     fireEvent.click(screen.getByTestId("auto-test-run"));
     expect((await screen.findByTestId("auto-test-unmatched")).textContent).toBe("规则不会运行： condition false");
     expect(screen.getByTestId("auto-test-nothing").textContent).toContain("没有修改");
+  });
+
+  it("marks the problems the dry run finds in the edited rule at the rule's inputs", async () => {
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/meta/apps/crm") return { body: base([silence()]) };
+      if (c.url.pathname === "/api/data/crm/quote") return { body: { items: [{ id: "q42", title: "Acme quote" }] } };
+      if (c.method === "POST") {
+        return { status: 422, body: { error: { code: "invalid_app", message: "the automation has problems",
+          details: [{ path: "/automation/trigger/field", message: "field nope does not exist" }] } } };
+      }
+    });
+    renderWith(<Harness initial={base([{ ...silence(), trigger: { type: "timer", field: "nope", offset: "72h" } }])} stored />);
+    fireEvent.click(screen.getByTestId("auto-panel-test"));
+    fireEvent.change(screen.getByTestId("auto-test-record"), { target: { value: "Acme" } });
+    fireEvent.click(await screen.findByTestId("ref-option"));
+    fireEvent.click(screen.getByTestId("auto-test-run"));
+    await screen.findByTestId("auto-test-error");
+    fireEvent.click(screen.getByTestId("auto-test-show-rule"));
+    expect(screen.getByTestId("auto-problem-timer-field").textContent).toBe("field nope does not exist");
   });
 
   it("shows A/B results for a goal with the test named and a significance badge", async () => {

@@ -153,6 +153,9 @@ function RuleEditor({ doc, a, index, stored, published, problems, onChange, onDu
   const { t, lang } = useI18n();
   const pinyinReady = usePinyin();
   const [panel, setPanel] = useState<Panel>("rule");
+  // Problems the dry run found in the rule as edited (/automation/… → /…), shown at the inputs as the server's are.
+  const [testProblems, setTestProblems] = useState<ErrorDetail[]>([]);
+  problems = [...problems, ...testProblems];
   const entity = doc.entities.find((e) => e.name === a.entity);
   const fields = ruleFields(entity);
   const label = (name: string) => {
@@ -207,7 +210,8 @@ function RuleEditor({ doc, a, index, stored, published, problems, onChange, onDu
         </div>
       )}
       {panel !== "rule" ? (
-        <AutomationPanels panel={panel} doc={doc} a={a} stored={stored} published={published} />
+        <AutomationPanels panel={panel} doc={doc} a={a} stored={stored} published={published} onProblems={setTestProblems}
+          onShowRule={() => setPanel("rule")} />
       ) : (
         <>
           <div className="auto-row">

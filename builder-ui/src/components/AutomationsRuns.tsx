@@ -3,23 +3,27 @@
 // ("test on this record": POST …/test with the rule as edited, nothing is
 // written or sent) and its A/B results (GET …/variants?goal=).
 import { Fragment, useCallback, useEffect, useState } from "react";
-import { api, type AppDocument, type AutomationRun, type AutomationTestResult, type VariantsResult } from "../api";
+import { api, ApiError, type AppDocument, type ErrorDetail, type AutomationRun, type AutomationTestResult, type VariantsResult } from "../api";
 import { ruleFields, type Automation } from "../designer/automations";
 import type { DDoc } from "../designer/model";
 import { displayValue } from "../fields";
 import { filterableFields } from "../filter";
 import { useI18n, type MessageKey } from "../i18n";
+import { useNames } from "../names";
 import { href } from "../router";
 import { fieldName, withArticle } from "./AutomationsEditor";
 import { ErrorBox } from "./common";
 import { FilterBuilder } from "./FilterBuilder";
 import { RefPicker } from "./RefPicker";
 
-export function AutomationPanels({ panel, doc, a, stored, published }: { panel: "runs" | "test" | "ab"; doc: DDoc; a: Automation; stored: boolean; published: boolean }) {
+export function AutomationPanels({ panel, doc, a, stored, published, onProblems, onShowRule }: {
+  panel: "runs" | "test" | "ab"; doc: DDoc; a: Automation; stored: boolean; published: boolean;
+  onProblems?: (p: ErrorDetail[]) => void; onShowRule?: () => void;
+}) {
   const { t } = useI18n();
   if (!stored) return <p className="muted" data-testid="auto-unpublished">{t("auto.afterPublish")}</p>;
   if (panel === "runs") return published ? <RunLog doc={doc} a={a} /> : <p className="muted" data-testid="auto-unpublished">{t("auto.runsAfterPublish")}</p>;
-  if (panel === "test") return <DryRun doc={doc} a={a} />;
+  if (panel === "test") return <DryRun doc={doc} a={a} onProblems={onProblems} onShowRule={onShowRule} />;
   return published ? <AbResults doc={doc} a={a} /> : <p className="muted" data-testid="auto-unpublished">{t("auto.runsAfterPublish")}</p>;
 }
 
@@ -34,6 +38,7 @@ function RunLog({ doc, a }: { doc: DDoc; a: Automation }) {
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState<Set<string>>(() => new Set());
   const target = doc.entities.find((e) => e.name === a.entity);
+  const names = useNames(app(doc), items.map((r) => ({ kind: "ref" as const, entity: r.entity || a.entity, id: r.recordId })));
 
   const load = useCallback(async (from: string | null, rec: string) => {
     setBusy(true);
@@ -81,7 +86,8 @@ function RunLog({ doc, a }: { doc: DDoc; a: Automation }) {
                   <Fragment key={r.id}>
                     <tr data-testid="auto-run" className={"auto-run-" + r.status}>
                       <td>{dateTime(r.at)}</td>
-                      <td><a className="mono small" href={href({ name: "record", app: doc.name, entity: r.entity || a.entity, id: r.recordId })}>{r.recordId}</a></td>
+                      <td><a href={href({ name: "record", app: doc.name, entity: r.entity || a.entity, id: r.recordId })} title={r.recordId}
+                        data-testid="auto-run-record">{names({ kind: "ref", entity: r.entity || a.entity, id: r.recordId })}</a></td>
                       <td>{r.variant || "—"}</td>
                       <td><span className={"tag status-" + r.status} data-testid="auto-run-status">{statusText(t, r.status)}</span>
                         {r.message && <div className="muted small">{r.message}</div>}</td>
@@ -132,7 +138,7 @@ function statusText(t: (k: MessageKey) => string, s: string): string {
   return known.includes(s) ? t(`auto.status.${s}` as MessageKey) : s;
 }
 
-function DryRun({ doc, a }: { doc: DDoc; a: Automation }) {
+function DryRun({ doc, a, onProblems, onShowRule }: { doc: DDoc; a: Automation; onProblems?: (p: ErrorDetail[]) => void; onShowRule?: () => void }) {
   const { t, date, dateTime, lang } = useI18n();
   const [id, setId] = useState("");
   const [r, setR] = useState<AutomationTestResult | null>(null);
@@ -152,10 +158,17 @@ function DryRun({ doc, a }: { doc: DDoc; a: Automation }) {
     setBusy(true);
     setError(null);
     setR(null);
+    onProblems?.([]);
     try {
       setR(await api.testAutomation(doc.name, a.name, { id, automation: a }));
     } catch (e) {
       setError(e);
+      // The rule as edited has problems (pointers /automation/…): marked at the rule's inputs too.
+      if (e instanceof ApiError && e.status === 422) {
+        const mine = e.details.filter((d) => d.path === "/automation" || d.path?.startsWith("/automation/"))
+          .map((d) => ({ ...d, path: d.path.slice("/automation".length) }));
+        if (mine.length) onProblems?.(mine);
+      }
     } finally {
       setBusy(false);
     }
@@ -175,6 +188,9 @@ function DryRun({ doc, a }: { doc: DDoc; a: Automation }) {
         </button>
       </div>
       {error ? <ErrorBox error={error} testId="auto-test-error" /> : null}
+      {error instanceof ApiError && error.status === 422 && error.details.some((d) => d.path?.startsWith("/automation/")) && (
+        <button type="button" className="btn btn-small" data-testid="auto-test-show-rule" onClick={onShowRule}>{t("auto.test.showProblems")}</button>
+      )}
       {r && (
         <div className="card auto-test-result" data-testid="auto-test-result">
           <div className="alert alert-ok" role="status" data-testid="auto-test-nothing">{t("auto.test.nothingChanged")}</div>
