@@ -143,6 +143,18 @@ export async function automations({ browser, base, shots, api, email, password }
       }
       await tid("tab-automations").click();
       await shot("published");
+      // The dry run and the run log on a phone.
+      await tid("auto-panel-test").click();
+      await tid("auto-test-record").fill(String(opp.title).slice(0, 4));
+      await tid("ref-option").first().click();
+      await tid("auto-test-run").click();
+      await page.locator("[data-testid=auto-test-result], [data-testid=auto-test-error]").first().waitFor();
+      await shot("test");
+      await tid("auto-item-notify_won").click();
+      await tid("auto-panel-runs").click();
+      await page.locator("[data-testid=auto-runs-empty], [data-testid=auto-run], .alert-error").first().waitFor();
+      if (await tid("auto-run-expand").count()) await tid("auto-run-expand").first().click();
+      await shot("runs");
     }
     await ctx.close();
   }

@@ -14,6 +14,7 @@ import { FieldProblems, fieldName, type ProblemsAt } from "./AutomationsEditor";
 import { Icon } from "./common";
 import { RefPicker, UserPicker } from "./RefPicker";
 import { functionsOf } from "./ScriptEditor";
+import { WebhookSecret } from "./WebhookSecret";
 
 type Drag = { zone: string; index: number };
 
@@ -179,9 +180,8 @@ function ActionBody({ doc, entity, action, p, at, zone, onChange }: {
             <FieldProblems msgs={at(p + "/url")} testId={`auto-problem-url-${zone}`} />
           </label>
           <p className="muted small">{t("auto.webhookHint")}</p>
-          {/* SLOT: the webhook helper's <WebhookSecret app={doc.name} /> (show/rotate the app's signing secret) mounts
-              here once it is on main; it was not when this screen was written. */}
-          <div className="auto-webhook-secret" data-testid="webhook-secret-slot" />
+          {/* The webhook helper's component: the app's signing secret (shown on demand, audited), rotate, how to verify. */}
+          <div className="auto-webhook-secret" data-testid="webhook-secret-slot"><WebhookSecret app={doc.name} /></div>
         </>
       );
     case "script": {

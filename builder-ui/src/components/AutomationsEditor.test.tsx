@@ -151,7 +151,7 @@ describe("AutomationsEditor", () => {
     fireEvent.change(screen.getByTestId("auto-field-template-actions-1-title-insert"), { target: { value: "title" } });
     add("webhook");
     fireEvent.change(screen.getByTestId("auto-url-actions-2"), { target: { value: "https://hooks.example.com/forma" } });
-    expect(screen.getByTestId("webhook-secret-slot")).toBeTruthy();
+    expect(within(screen.getByTestId("webhook-secret-slot")).getByTestId("webhook-secret-value")).toBeTruthy();
     add("script");
     fireEvent.change(screen.getByTestId("auto-function-actions-3"), { target: { value: "quote#grade" } });
     expect(autos()[0].actions).toEqual([
