@@ -25,6 +25,7 @@ import { ListViewEditor } from "./ListViewEditor";
 import { RolesEditor } from "./RolesEditor";
 import { DashboardsEditor } from "./DashboardsEditor";
 import { AutomationsEditor } from "./AutomationsEditor";
+import { renameEntityInAutomations, renameFieldInAutomations } from "../designer/automations";
 import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
 
 function normalize(d: DDoc): DDoc {
@@ -122,7 +123,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
     let next = updateField(doc, ei, field.id, patch);
     // Form layouts, list views and role rules name fields: a rename follows.
     if (typeof patch.name === "string" && patch.name !== field.name && patch.name && !entity.fields.some((f) => f.name === patch.name)) {
-      next = renameFieldRefs(next, entity.name, field.name, patch.name);
+      next = renameFieldInAutomations(renameFieldRefs(next, entity.name, field.name, patch.name), entity.name, field.name, patch.name);
     }
     edit(next);
     const k = fieldKey(ei, field.id);
@@ -342,7 +343,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                         const n = e.target.value;
                         const next = updateEntity(doc, ei, { name: n });
                         // Forms and roles name entities: a rename follows (not onto another entity's name).
-                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityRefs(next, entity.name, n) : next);
+                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityInAutomations(renameEntityRefs(next, entity.name, n), entity.name, n) : next);
                       }} />
                   </label>
                 </div>

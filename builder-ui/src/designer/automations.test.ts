@@ -73,3 +73,28 @@ describe("automations model", () => {
     expect(example(doc, "silence", "x", "UTC").trigger).toEqual({ type: "timer", field: "created_at", offset: "72h" });
   });
 });
+
+describe("automations follow the data model", () => {
+  it("renames an entity and a field everywhere a rule names them", async () => {
+    const { renameEntityInAutomations, renameFieldInAutomations, renameIdent } = await import("./automations");
+    expect(renameIdent('stage = "stage" && previous.stage != "x" && stages = 1 && a.stage = 2', "stage", "phase"))
+      .toBe('phase = "stage" && previous.phase != "x" && stages = 1 && a.stage = 2');
+    const doc: DDoc = { name: "crm", entities: [], automations: [{
+      name: "r", entity: "deal", trigger: { type: "fieldChanged", field: "stage", to: "won" }, condition: 'previous.stage != "lost"',
+      actions: [
+        { type: "set", fields: { stage: "won", score: { expr: "stage_score(stage)" } } },
+        { type: "create", entity: "deal", fields: { stage: "lead", title: { template: "From {{stage}}" } } },
+        { type: "notify", to: { fields: ["stage", "rep"] }, message: "Now {{ stage }}" },
+      ],
+    }] };
+    const out = renameEntityInAutomations(renameFieldInAutomations(doc, "deal", "stage", "phase"), "deal", "opportunity");
+    expect(out.automations).toEqual([{
+      name: "r", entity: "opportunity", trigger: { type: "fieldChanged", field: "phase", to: "won" }, condition: 'previous.phase != "lost"',
+      actions: [
+        { type: "set", fields: { phase: "won", score: { expr: "stage_score(phase)" } } },
+        { type: "create", entity: "opportunity", fields: { phase: "lead", title: { template: "From {{phase}}" } } },
+        { type: "notify", to: { fields: ["phase", "rep"] }, message: "Now {{phase}}" },
+      ],
+    }]);
+  });
+});

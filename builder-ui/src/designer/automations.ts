@@ -409,3 +409,64 @@ export function parseFilterText(fields: Field[], text: string): { join: "and" | 
   if (expectCond && conditions.length) return null;
   return { join: join ?? "and", conditions };
 }
+
+// ---- keeping automations in step with the data model ----
+
+// renameIdent renames the field `from` in filter or expression text (outside
+// string literals; previous.FROM too).
+export function renameIdent(text: string, from: string, to: string): string {
+  const word = new RegExp(String.raw`(^|[^\w.]|previous\.)${from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\w])`, "g");
+  return text.split(/("(?:[^"\\]|\\.)*")/).map((part, i) => (i % 2 ? part : part.replace(word, (_m, pre: string) => pre + to))).join("");
+}
+
+function renameTemplate(text: string, from: string, to: string): string {
+  return text.replace(new RegExp(String.raw`\{\{\s*${from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\s*\}\}`, "g"), `{{${to}}}`);
+}
+
+function mapActions(a: Automation, fn: (x: Action) => Action): Automation {
+  const out = { ...a };
+  if (a.actions) out.actions = a.actions.map(fn);
+  if (a.variants) out.variants = a.variants.map((v) => ({ ...v, actions: v.actions.map(fn) }));
+  return out;
+}
+
+// renameEntityInAutomations follows an entity rename: the rules on it and the records they create.
+export function renameEntityInAutomations(doc: DDoc, from: string, to: string): DDoc {
+  const list = automationsOf(doc);
+  if (from === to || list.length === 0) return doc;
+  return withAutomations(doc, list.map((a) => mapActions(a.entity === from ? { ...a, entity: to } : a,
+    (x) => (x.type === "create" && x.entity === from ? { ...x, entity: to } : x))));
+}
+
+// renameFieldInAutomations follows a field rename of entity: triggers,
+// conditions, filters, the fields set or created, user-field recipients,
+// templates and expressions.
+export function renameFieldInAutomations(doc: DDoc, entity: string, from: string, to: string): DDoc {
+  const list = automationsOf(doc);
+  if (from === to || list.length === 0) return doc;
+  const keys = (f: Record<string, unknown> | undefined) => (f ? Object.fromEntries(Object.entries(f).map(([k, v]) => [k === from ? to : k, v])) : f);
+  const values = (f: Record<string, unknown> | undefined) => (f ? Object.fromEntries(Object.entries(f).map(([k, v]) => {
+    const o = v as { expr?: unknown; template?: unknown } | null;
+    if (o && typeof o === "object" && typeof o.expr === "string") return [k, { expr: renameIdent(o.expr, from, to) }];
+    if (o && typeof o === "object" && typeof o.template === "string") return [k, { template: renameTemplate(o.template, from, to) }];
+    return [k, v];
+  })) : f);
+  return withAutomations(doc, list.map((a) => {
+    let b = a;
+    if (a.entity === entity) {
+      const tr = { ...a.trigger };
+      if (tr.field === from) tr.field = to;
+      for (const k of ["filter", "unless"] as const) if (tr[k]) tr[k] = renameIdent(tr[k]!, from, to);
+      b = { ...a, trigger: tr, ...(a.condition ? { condition: renameIdent(a.condition, from, to) } : {}) };
+      b = mapActions(b, (x) => {
+        const y = { ...x };
+        if (x.type === "set") y.fields = keys(values(x.fields));
+        if (x.type === "create") y.fields = values(x.fields);
+        if (x.message) y.message = renameTemplate(x.message, from, to);
+        if (x.to?.fields) y.to = { ...x.to, fields: x.to.fields.map((f) => (f === from ? to : f)) };
+        return y;
+      });
+    }
+    return mapActions(b, (x) => (x.type === "create" && x.entity === entity ? { ...x, fields: keys(x.fields) } : x));
+  }));
+}
