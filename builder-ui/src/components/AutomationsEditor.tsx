@@ -32,10 +32,13 @@ export function FieldProblems({ msgs, testId }: { msgs: string[]; testId?: strin
   return <span className="field-error" role="alert" data-testid={testId}>{msgs.join(" ")}</span>;
 }
 
+// shownLabel: the label in the user's language (the document's labels map), the label, the name.
+const shownLabel = (a: Automation, lang: string) => a.labels?.[lang] || a.label || a.name;
+
 export function AutomationsEditor({ doc, onChange, stored, problems }: {
   doc: DDoc; onChange: (d: DDoc) => void; stored: boolean; problems?: ErrorDetail[];
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const list = automationsOf(doc);
   const [sel, setSel] = useState(0);
   const [adding, setAdding] = useState(false);
@@ -80,12 +83,12 @@ export function AutomationsEditor({ doc, onChange, stored, problems }: {
           {list.map((x, i) => (
             <li key={i} className="auto-list-row">
               <label className="check auto-toggle" title={t("auto.enabled")}>
-                <input type="checkbox" checked={isEnabled(x)} data-testid={`auto-enabled-${x.name}`} aria-label={t("auto.enabledOf", { name: x.label || x.name })}
+                <input type="checkbox" checked={isEnabled(x)} data-testid={`auto-enabled-${x.name}`} aria-label={t("auto.enabledOf", { name: shownLabel(x, lang) })}
                   onChange={(e) => setAt(i, { ...x, enabled: e.target.checked })} />
               </label>
               <button type="button" className={"designer-item" + (i === ai ? " active" : "") + (bad.has(i) ? " has-error" : "")}
                 aria-current={i === ai || undefined} data-testid={`auto-item-${x.name}`} onClick={() => setSel(i)}>
-                <span>{x.label || x.name}</span>
+                <span>{shownLabel(x, lang)}</span>
                 <span className="muted small">{t(`auto.trigger.${x.trigger?.type ?? "created"}` as MessageKey)}{isEnabled(x) ? "" : " · " + t("auto.off")}</span>
               </button>
             </li>
@@ -189,7 +192,7 @@ function RuleEditor({ doc, a, index, stored, published, problems, onChange, onDu
   return (
     <div className="auto-rule" data-testid="auto-rule">
       <div className="auto-rule-head">
-        <h2 className="panel-title">{a.label || a.name}</h2>
+        <h2 className="panel-title">{shownLabel(a, lang)}</h2>
         <div className="tabs" role="tablist">
           {(["rule", "runs", "test", ...(a.variants?.length ? ["ab"] : [])] as Panel[]).map((p) => (
             <button key={p} type="button" role="tab" aria-selected={panel === p} data-testid={`auto-panel-${p}`}
