@@ -433,7 +433,16 @@ func (s *Service) previewFormula(ctx context.Context, c Caller, doc *schema.App,
 		ent.Fields = append(ent.Fields, f)
 	}
 	ent.Fields = append(ent.Fields, schema.Field{Name: previewName, Type: schema.Formula, Expr: q.Expr, Returns: schema.Text})
-	tmp := &schema.App{Name: doc.Name, Settings: doc.Settings, Scripts: doc.Scripts, Entities: []schema.Entity{ent}}
+	// The app's scripts only when the formula calls one of their functions:
+	// compiling them is most of a preview's cost.
+	var scripts map[string]string
+	calls, _ := schema.FormulaCalls(q.Expr)
+	for _, name := range calls {
+		if scriptDefines(doc, name) {
+			scripts = doc.Scripts
+		}
+	}
+	tmp := &schema.App{Name: doc.Name, Settings: doc.Settings, Scripts: scripts, Entities: []schema.Entity{ent}}
 	prog, problems := logic.Compile(tmp)
 	if len(problems) > 0 {
 		p.Error = problems[0].Message
