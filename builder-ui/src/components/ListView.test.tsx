@@ -87,10 +87,13 @@ describe("ListView", () => {
     fireEvent.click(screen.getByTestId("sort-amount"));
     await waitFor(() => expect(last(calls).get("sort")).toBe("amount"));
     expect(last(calls).has("cursor")).toBe(false);
+    // A new sort remounts the grid: its rows (and header) come with the answer.
+    await screen.findAllByTestId("list-row");
     expect(screen.getByTestId("page-number").textContent).toBe("Page 1");
 
     fireEvent.click(screen.getByTestId("sort-amount"));
     await waitFor(() => expect(last(calls).get("sort")).toBe("-amount"));
+    await screen.findAllByTestId("list-row");
     expect(screen.getByTestId("sort-amount").closest("th")!.getAttribute("aria-sort")).toBe("descending");
   });
 
