@@ -29,5 +29,6 @@ export default defineConfig({
     // 2-core machine one took over vitest's default 5 s. They assert
     // behaviour, not speed.
     testTimeout: 20000,
+    setupFiles: ["src/test/setup.ts"],
   },
 });
