@@ -205,6 +205,62 @@ func TestInsertInTheWriteTransaction(t *testing.T) {
 	})
 }
 
+// InsertManyTx inserts several jobs in the write's transaction: all exist
+// and run if it commits, none if it rolls back; each job's options hold.
+func TestInsertManyInTheWriteTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, jobs.Options{})
+		many := func(keys ...string) []river.InsertManyParams {
+			ps := make([]river.InsertManyParams, len(keys))
+			for i, k := range keys {
+				ps[i] = river.InsertManyParams{Args: markArgs{Key: k}}
+			}
+			return ps
+		}
+
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.q.InsertManyTx(ctx, tx, many("rb1", "rb2")); err != nil {
+			t.Fatal(err)
+		}
+		tx.Rollback()
+
+		tx, err = db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := f.q.InsertManyTx(ctx, tx, nil); err != nil || res != nil {
+			t.Fatalf("no jobs: %v %v", res, err)
+		}
+		ps := many("m1", "m2", "later")
+		ps[2].InsertOpts = &river.InsertOpts{ScheduledAt: f.clk.Now().Add(time.Hour)}
+		res, err := f.q.InsertManyTx(ctx, tx, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 3 {
+			t.Fatalf("%d results, want 3", len(res))
+		}
+		f.waitState(t, res[0].Job.ID, rivertype.JobStateCompleted)
+		f.waitState(t, res[1].Job.ID, rivertype.JobStateCompleted)
+		if !f.marked(t, "m1") || !f.marked(t, "m2") {
+			t.Error("a committed job's effect is missing")
+		}
+		if j, err := f.q.Client().JobGet(ctx, res[2].Job.ID); err != nil || j.State != rivertype.JobStateScheduled || f.marked(t, "later") {
+			t.Errorf("the job scheduled in an hour: %v %v", j, err)
+		}
+		if f.w.count("rb1")+f.w.count("rb2") != 0 || f.marked(t, "rb1") {
+			t.Error("a rolled-back job ran")
+		}
+	})
+}
+
 // An idempotency key (River's unique jobs) keeps a second insert of the
 // same key from making a second job.
 func TestUniqueKey(t *testing.T) {
