@@ -22,6 +22,16 @@ import (
 // version, whose trigger the event matches and whose condition the
 // written record meets.
 func (s *Service) onEvent(ctx context.Context, tx store.Conn, ev *records.Event) error {
+	ctx, batch := withBatch(ctx)
+	if err := s.onEventBatched(ctx, tx, ev); err != nil {
+		return err
+	}
+	return s.flush(ctx, tx, batch)
+}
+
+// onEventBatched is onEvent with the step jobs it enqueues gathered in
+// ctx's batch.
+func (s *Service) onEventBatched(ctx context.Context, tx store.Conn, ev *records.Event) error {
 	if ev.Caller.Step != "" {
 		if run, idx, ok := parseStepKey(ev.Caller.Step); ok {
 			if _, err := s.finishStepTx(ctx, tx, run, idx, stepDetail(ev)); err != nil {
