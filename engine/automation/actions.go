@@ -182,7 +182,7 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 		if v.gone {
 			return "", permanent{errors.New("the record was deleted: there is nothing to set")}
 		}
-		return "", s.patch(ctx, app, run, c, func(v *view) (map[string]any, error) { return s.fieldValues(ctx, x.Fields, v) })
+		return "", s.patch(ctx, app, run, c, v, func(v *view) (map[string]any, error) { return s.fieldValues(ctx, x.Fields, v) })
 	case schema.ActionCreate:
 		values, err := s.fieldValues(ctx, x.Fields, v)
 		if err != nil {
@@ -208,7 +208,7 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 		if len(obj) == 0 {
 			return fmt.Sprintf("%s returned no fields to set", x.Function), nil
 		}
-		return "", s.patch(ctx, app, run, c, func(*view) (map[string]any, error) { return obj, nil })
+		return "", s.patch(ctx, app, run, c, nil, func(*view) (map[string]any, error) { return obj, nil })
 	case schema.ActionNotify:
 		if s.notify == nil {
 			return "", permanent{errors.New("notifications are not available on this server")}
@@ -270,12 +270,16 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 
 // patch writes the values compute returns to run's record as c, with the
 // version it read: a concurrent change makes it read and compute again.
-func (s *Service) patch(ctx context.Context, app *schema.App, run *runInfo, c records.Caller, compute func(*view) (map[string]any, error)) error {
+// v, if not nil, is the record just read (the first try need not read it
+// again).
+func (s *Service) patch(ctx context.Context, app *schema.App, run *runInfo, c records.Caller, v *view, compute func(*view) (map[string]any, error)) error {
 	var last error
 	for try := 0; try < 5; try++ {
-		v, err := s.readView(ctx, app, run, c)
-		if err != nil {
-			return err
+		if v == nil {
+			var err error
+			if v, err = s.readView(ctx, app, run, c); err != nil {
+				return err
+			}
 		}
 		values, err := compute(v)
 		if err != nil {
@@ -290,6 +294,7 @@ func (s *Service) patch(ctx context.Context, app *schema.App, run *runInfo, c re
 		_, last = s.records.Patch(ctx, c, app.Name, run.Entity, run.RecordID, encodeJSON(values))
 		var re *records.Error
 		if errors.As(last, &re) && re.Code == records.CodeConflict {
+			v = nil // read it again
 			continue
 		}
 		return classify(last)

@@ -317,6 +317,22 @@ func (s *Service) loadRun(ctx context.Context, q store.Conn, id string) (*runInf
 	return r, nil
 }
 
+// loadStep reads run id and its step idx in one query (a step job's
+// first look): the step's status and detail are null when the run has no
+// such step.
+func (s *Service) loadStep(ctx context.Context, id string, idx int) (*runInfo, sql.NullString, string, error) {
+	r := &runInfo{ID: id}
+	var prev, status, detail sql.NullString
+	err := s.db.Pool().QueryRowContext(ctx, `SELECT r."app", r."automation", r."record_id", r."occurrence", r."entity", r."variant", r."status", r."previous", r."version", r."depth", r."at", s."status", s."detail"
+FROM _forma_automation_runs r LEFT JOIN _forma_automation_steps s ON s."run_id" = r."id" AND s."idx" = ? WHERE r."id" = ?`, idx, id).
+		Scan(&r.App, &r.Automation, &r.RecordID, &r.Occurrence, &r.Entity, &r.Variant, &r.Status, &prev, &r.Version, &r.Depth, &r.At, &status, &detail)
+	if err != nil {
+		return nil, status, "", fmt.Errorf("automation: run %s: %w", id, err)
+	}
+	r.Previous = prev.String
+	return r, status, detail.String, nil
+}
+
 // event is the kind of trigger occurrence ("updated@7" → "updated").
 func (r *runInfo) event() string {
 	e, _, _ := strings.Cut(r.Occurrence, "@")
@@ -415,7 +431,7 @@ func (p permanent) Unwrap() error { return p.error }
 // workStep runs one step job.
 func (s *Service) workStep(ctx context.Context, job *river.Job[stepArgs]) error {
 	a := job.Args
-	run, err := s.loadRun(ctx, s.db.Pool(), a.Run)
+	run, status, detail, err := s.loadStep(ctx, a.Run, a.Index)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return river.JobCancel(err)
@@ -425,12 +441,10 @@ func (s *Service) workStep(ctx context.Context, job *river.Job[stepArgs]) error 
 	if run.Status != StatusRunning {
 		return nil
 	}
-	var status, detail string
-	err = s.db.Pool().QueryRowContext(ctx, `SELECT "status", "detail" FROM _forma_automation_steps WHERE "run_id" = ? AND "idx" = ?`, a.Run, a.Index).Scan(&status, &detail)
-	if err != nil {
-		return fmt.Errorf("automation: step %s: %w", stepKey(a.Run, a.Index), err)
+	if !status.Valid {
+		return fmt.Errorf("automation: step %s: %w", stepKey(a.Run, a.Index), sql.ErrNoRows)
 	}
-	if status != StepPending && status != StepRunning {
+	if status.String != StepPending && status.String != StepRunning {
 		return nil // done by an earlier attempt
 	}
 	if _, err := s.db.Pool().ExecContext(ctx, `UPDATE _forma_automation_steps SET "status" = ?, "attempts" = "attempts" + 1, "at" = ? WHERE "run_id" = ? AND "idx" = ? AND "status" IN (?, ?)`,
