@@ -170,59 +170,60 @@ func userFields(to *schema.Recipients, full map[string]any) map[string]string {
 // run log; an error marked permanent fails the run at once, another is
 // retried. Where the effect is a record write, the write's event marks the
 // step done in the write's transaction (events.go); a notification is
-// stored in the transaction that marks it.
-func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation, run *runInfo, idx int, x *schema.Action, detail string, attempt int) (string, error) {
+// stored in the transaction that marks it. done says the step is marked
+// already (the caller need not mark it again).
+func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation, run *runInfo, idx int, x *schema.Action, detail string, attempt int) (out string, done bool, err error) {
 	c := caller(a, run, idx)
 	v, err := s.readView(ctx, app, run, c)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	switch x.Type {
 	case schema.ActionSet:
 		if v.gone {
-			return "", permanent{errors.New("the record was deleted: there is nothing to set")}
+			return "", false, permanent{errors.New("the record was deleted: there is nothing to set")}
 		}
-		return "", s.patch(ctx, app, run, c, v, func(v *view) (map[string]any, error) { return s.fieldValues(ctx, x.Fields, v) })
+		return "", true, s.patch(ctx, app, run, c, v, func(v *view) (map[string]any, error) { return s.fieldValues(ctx, x.Fields, v) })
 	case schema.ActionCreate:
 		values, err := s.fieldValues(ctx, x.Fields, v)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if _, set := values["owner"]; !set && v.full["owner"] != nil {
 			values["owner"] = v.full["owner"] // the new record belongs to whoever owns the triggering one
 		}
 		if _, err := s.records.Create(ctx, c, app.Name, x.Entity, encodeJSON(values)); err != nil {
-			return "", classify(err)
+			return "", false, classify(err)
 		}
-		return "", nil
+		return "", true, nil
 	case schema.ActionScript:
 		if v.gone {
-			return "", permanent{errors.New("the record was deleted: there is nothing to run the function with")}
+			return "", false, permanent{errors.New("the record was deleted: there is nothing to run the function with")}
 		}
 		read := c
 		read.Step = ""
 		obj, err := s.records.RunFunction(ctx, read, app, run.Entity, run.RecordID, x.Function)
 		if err != nil {
-			return "", classify(err)
+			return "", false, classify(err)
 		}
 		if len(obj) == 0 {
-			return fmt.Sprintf("%s returned no fields to set", x.Function), nil
+			return fmt.Sprintf("%s returned no fields to set", x.Function), false, nil
 		}
-		return "", s.patch(ctx, app, run, c, nil, func(*view) (map[string]any, error) { return obj, nil })
+		return "", true, s.patch(ctx, app, run, c, nil, func(*view) (map[string]any, error) { return obj, nil })
 	case schema.ActionNotify:
 		if s.notify == nil {
-			return "", permanent{errors.New("notifications are not available on this server")}
+			return "", false, permanent{errors.New("notifications are not available on this server")}
 		}
 		owner, _ := v.full["owner"].(string)
 		ids, err := s.notify.Resolve(ctx, app.Name, *x.To, owner, userFields(x.To, v.full))
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		ns := make([]notify.Notification, 0, len(ids))
 		for _, id := range ids {
 			seen, err := s.recipientView(ctx, app, run, v, id)
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
 			if seen == nil {
 				continue // may not read the record: told nothing of it
@@ -232,24 +233,24 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 		}
 		tx, err := s.db.Begin(ctx)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		defer tx.Rollback()
 		n, err := s.notify.Send(ctx, tx, ns)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		detail := fmt.Sprintf("notified %d of %d users", n, len(ids))
 		if left := len(ids) - len(ns); left > 0 {
 			detail += fmt.Sprintf(" (%d may not read the record and were left out)", left)
 		}
 		if _, err := s.finishStepTx(ctx, tx, run.ID, idx, detail); err != nil {
-			return "", err
+			return "", false, err
 		}
-		return "", tx.Commit()
+		return "", true, tx.Commit()
 	case schema.ActionWebhook:
 		if s.webhooks == nil {
-			return "", permanent{errors.New("webhooks are not available on this server")}
+			return "", false, permanent{errors.New("webhooks are not available on this server")}
 		}
 		res, err := s.webhooks.Deliver(ctx, webhook.Delivery{App: app.Name, URL: x.URL, Event: run.event(), IdempotencyKey: stepKey(run.ID, idx), Body: s.webhookBody(app, run, v)})
 		_ = river.RecordOutput(ctx, map[string]any{"status": res.Status, "attempt": attempt})
@@ -259,13 +260,13 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 				msg = err
 			}
 			if res.Permanent {
-				return "", permanent{fmt.Errorf("attempt %d: %w", attempt, msg)}
+				return "", false, permanent{fmt.Errorf("attempt %d: %w", attempt, msg)}
 			}
-			return "", msg
+			return "", false, msg
 		}
-		return appendDetail(detail, fmt.Sprintf("attempt %d: HTTP %d", attempt, res.Status)), nil
+		return appendDetail(detail, fmt.Sprintf("attempt %d: HTTP %d", attempt, res.Status)), false, nil
 	}
-	return "", permanent{fmt.Errorf("unknown action type %q", x.Type)}
+	return "", false, permanent{fmt.Errorf("unknown action type %q", x.Type)}
 }
 
 // patch writes the values compute returns to run's record as c, with the

@@ -465,7 +465,10 @@ func (s *Service) workStep(ctx context.Context, job *river.Job[stepArgs]) error 
 		return river.JobCancel(err)
 	}
 	x := &actions[a.Index]
-	out, err := s.act(ctx, app, au, run, a.Index, x, detail, job.Attempt)
+	out, done, err := s.act(ctx, app, au, run, a.Index, x, detail, job.Attempt)
+	if err == nil && done {
+		return nil // marked in the effect's transaction, which enqueued what follows
+	}
 	if err == nil {
 		return s.finishStep(ctx, run.ID, a.Index, out)
 	}
