@@ -4,7 +4,8 @@
 // see money and references by name in the list, edit a cell in place (and
 // meet the server's refusal on the cell), move a kanban card (and see a
 // refused move snap back with the reason), look at the month in the
-// calendar, read the history ("web"), invite a rep in the Admin area, look at
+// calendar, write a formula with the editor (first run) and bulk-edit all
+// the filtered records, read the history ("web"), invite a rep in the Admin area, look at
 // its Jobs tab, and (first run) open the invitation link as the rep to choose a password.
 // Before that, in Chinese at 1280×800: a Chinese-named app built by dragging,
 // its API names derived from the labels (pinyin) as they are typed.
@@ -69,6 +70,8 @@ export async function day({ browser, base, shots, api, email, password }) {
       await row.waitFor();
     }
 
+    if (cfg.first) await formula({ page, base, shot, api, token, opp });
+
     // Inline edit: a refusal lands on the cell, then a good value is saved.
     await row.getByTestId("cell-stage").click();
     await tid("cell-input").selectOption("");
@@ -117,6 +120,8 @@ export async function day({ browser, base, shots, api, email, password }) {
     await tid("kanban-error").waitFor();
     await tid(`kanban-col-${to}`).locator(`[data-id="${opp.id}"]`).waitFor();
     await shot("kanban-refused");
+
+    await bulkEdit({ page, base, shot, api, token, cfg });
 
     // Calendar: the month of the close dates, the record on its day.
     await tid("view-calendar").click();
@@ -192,7 +197,8 @@ async function chineseApp({ browser, base, shots, email, password }) {
   await tid("login-submit").click();
   await tid("new-app").click();
   await tid("new-app-label").fill("门店销售");
-  if ((await tid("new-app-name").inputValue()) !== "mendian_xiaoshou") throw new Error("app name from 门店销售: " + (await tid("new-app-name").inputValue()));
+  // The pinyin preview loads lazily: wait for it rather than read it at once.
+  await waitFor(async () => (await tid("new-app-name").inputValue()) === "mendian_xiaoshou", "app name mendian_xiaoshou from 门店销售");
   await tid("new-app-create").click();
   await tid("add-entity").click();
   await tid("entity-label").fill("门店");
@@ -210,6 +216,77 @@ async function chineseApp({ browser, base, shots, email, password }) {
   await tid("plan-apply").click();
   await tid("publish-ok").waitFor();
   await ctx.close();
+}
+
+// formula: in the designer, a new formula field written with the editor —
+// part of a label typed, the field picked from the suggestions (its API
+// name inserted), the live check passes, the preview on a sample record
+// shows the value — published, and the value computed on the record.
+async function formula({ page, base, shot, api, token, opp }) {
+  const tid = (id) => page.getByTestId(id);
+  await page.goto(base + "/#/design/pipeline");
+  await tid("designer-entity-opportunity").click();
+  await tid("palette-formula").click();
+  await tid("designer-field-formula_1").click();
+  await tid("config-label").fill("Double amount");
+  await tid("designer-field-double_amount").waitFor();
+  // A new formula starts as "1": clear it, then type part of a label.
+  await tid("config-expr").fill("");
+  await tid("config-expr").pressSequentially("Amou");
+  const offer = tid("config-expr-editor-offer").filter({ has: page.locator("code", { hasText: /^amount$/ }) });
+  await offer.waitFor();
+  await shot("formula-suggest");
+  await offer.click();
+  await waitFor(async () => (await tid("config-expr").inputValue()) === "amount", "the suggestion inserts the API name");
+  await tid("config-expr").press("End");
+  await tid("config-expr").pressSequentially(" * 2");
+  await tid("config-expr-editor-ok").waitFor({ timeout: 15000 });
+  await tid("config-expr-editor-sample").fill("Spring");
+  await tid("ref-option").first().click();
+  await waitText(tid("config-expr-editor-preview"), "2469135");
+  await shot("formula-preview");
+  await tid("publish").click();
+  await tid("plan-apply").click();
+  await tid("publish-ok").waitFor();
+  const rec = await api(token, "GET", `/api/data/pipeline/opportunity/${opp.id}`);
+  if (Number(rec.double_amount) !== 2469135) throw new Error("formula value: " + JSON.stringify(rec));
+  await page.goto(base + `/#/a/pipeline/opportunity/${opp.id}`);
+  await waitFor(async () => /2,?469,?135/.test(await page.locator("body").textContent()), "the formula's value on the record");
+  await shot("formula-on-record");
+  await page.goto(base + "/#/a/pipeline/opportunity");
+  await page.locator(`[data-testid=list-row][data-id="${opp.id}"]`).waitFor();
+}
+
+// bulkEdit: select two rows, widen to all the filtered records, Edit…, the
+// confirmation states the count, progress, the result; the records changed.
+async function bulkEdit({ page, base, shot, api, token, cfg }) {
+  const tid = (id) => page.getByTestId(id);
+  const notes = cfg.first ? "Call back in spring" : "春季回访";
+  await page.goto(base + "/#/a/pipeline/opportunity");
+  await tid("list-row").first().waitFor();
+  const total = (await api(token, "GET", "/api/data/pipeline/opportunity?limit=200")).items.length;
+  await tid("select-row").nth(0).check();
+  await tid("select-row").nth(1).check();
+  await waitText(tid("bulk-count"), "2");
+  if (await tid("bulk-all").count()) await tid("bulk-all").click();
+  await waitText(tid("bulk-count"), String(total));
+  await shot("bulk-selected");
+  await tid("bulk-edit").click();
+  await tid("bulk-field").selectOption("notes");
+  await tid("bulk-value").fill(notes);
+  await tid("bulk-edit-next").click();
+  const what = await tid("bulk-confirm-text").textContent();
+  if (!what.includes(String(total))) throw new Error(`the confirmation does not state ${total}: ${what}`);
+  await shot("bulk-confirm");
+  await tid("bulk-run").click();
+  await tid("bulk-result-text").waitFor({ timeout: 30000 });
+  const result = await tid("bulk-result-text").textContent();
+  if (!result.includes(String(total))) throw new Error("bulk result: " + result);
+  await shot("bulk-result");
+  await tid("bulk-result-close").click();
+  const items = (await api(token, "GET", "/api/data/pipeline/opportunity?limit=200")).items;
+  const stale = items.filter((r) => r.notes !== notes);
+  if (stale.length) throw new Error("bulk edit left records unchanged: " + JSON.stringify(stale.map((r) => r.id)));
 }
 
 // seed: an account with a Chinese name and two opportunities closing on the
