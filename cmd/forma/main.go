@@ -172,15 +172,15 @@ func appCmd() *cobra.Command {
 			Short: "Migrate the database to an app document (in one transaction)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				app, err := readApp(cmd, args[0])
-				if err != nil {
-					return err
-				}
 				eng, err := db.open(cmd.Context())
 				if err != nil {
 					return err
 				}
 				defer eng.Close()
+				app, err := readAppFor(cmd, args[0], eng.DB)
+				if err != nil {
+					return err
+				}
 				if problems := append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...); len(problems) > 0 {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
@@ -217,6 +217,35 @@ func readApp(cmd *cobra.Command, path string) (*schema.App, error) {
 		return nil, err
 	}
 	app, problems := schema.Parse(doc)
+	if len(problems) > 0 {
+		printProblems(cmd, path, problems)
+		return nil, exitError{1}
+	}
+	return app, nil
+}
+
+// readAppFor reads an app document to plan or apply on db. Names the
+// document leaves out are derived from labels as the API derives them
+// (schema.ParseWith): an entity or field that matches the published app by
+// id keeps its published name, so changing a label after the first publish
+// renames nothing and keeps the data. The app's own name is derived from
+// its label without numbering, so applying the same file again updates the
+// same app.
+func readAppFor(cmd *cobra.Command, path string, db *store.DB) (*schema.App, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	app, problems := schema.Parse(doc)
+	if len(problems) == 0 {
+		prev, err := db.Document(cmd.Context(), app.Name, 0)
+		switch {
+		case err == nil:
+			app, problems = schema.ParseWith(doc, schema.DeriveOptions{Previous: prev})
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("read the published app %s: %w", app.Name, err)
+		}
+	}
 	if len(problems) > 0 {
 		printProblems(cmd, path, problems)
 		return nil, exitError{1}
