@@ -133,8 +133,11 @@ func sortProblems(p Problems) {
 // quote is strconv.Quote.
 func quote(s string) string { return strconv.Quote(s) }
 
-// didYouMean suggests the candidate closest to s, as ` (did you mean "x"?)`,
-// or returns "" when none is close.
+// DidYouMean suggests the candidate closest to s, as ` (did you mean "x"?)`,
+// or returns "" when none is close: the wording of every "unknown name"
+// problem, in schema and in the engine's checks alike.
+func DidYouMean(s string, candidates []string) string { return didYouMean(s, candidates) }
+
 func didYouMean(s string, candidates []string) string {
 	best, bestD := "", 3
 	for _, c := range candidates {

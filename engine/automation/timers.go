@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -880,7 +879,7 @@ func checkTimer(app *schema.App, i int, a *schema.Automation, p *schema.Problems
 						names = append(names, f.Name)
 					}
 				}
-				p.Add(tp+"/field", "unknown field %q: entity %q has no such date or datetime field%s", t.Field, e.Name, didYouMean(t.Field, names))
+				p.Add(tp+"/field", "unknown field %q: entity %q has no such date or datetime field%s", t.Field, e.Name, schema.DidYouMean(t.Field, names))
 			} else {
 				p.Add(tp+"/field", "field %q is a %s field; a timer counts from a date or datetime field", t.Field, typ)
 			}
@@ -940,48 +939,4 @@ func (s *Service) checkTriggerFilter(app *schema.App, i int, a *schema.Automatio
 	if err := s.records.CheckFilter(app, a.Entity, n); err != nil {
 		p.Add(path, "%v", err)
 	}
-}
-
-// didYouMean suggests the candidate closest to s, as ` (did you mean "x"?)`,
-// or "" when none is close: the wording of the schema's own checks.
-func didYouMean(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if c == "" || c == s {
-			continue
-		}
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if d < bestD && d <= len(c)/2 {
-			best, bestD = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return ` (did you mean "` + best + `"?)`
-}
-
-// editDistance is the Levenshtein distance between a and b in bytes,
-// capped for long inputs (a document's names are short).
-func editDistance(a, b string) int {
-	if len(a) > 100 || len(b) > 100 {
-		return 100
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
