@@ -101,8 +101,8 @@ func (variantRow) TableName() string { return "_forma_automation_variants" }
 // Migrate creates the run tables (Register does it too): a service that
 // only checks documents and reads run logs needs no queue.
 func (s *Service) Migrate(ctx context.Context) error {
-	if err := s.db.Gorm.WithContext(ctx).AutoMigrate(&runRow{}, &stepRow{}, &variantRow{}); err != nil {
-		return fmt.Errorf("automation: create tables: %w", err)
+	if err := s.db.EnsureTables(ctx, &runRow{}, &stepRow{}, &variantRow{}); err != nil {
+		return fmt.Errorf("automation: %w", err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,8 +65,8 @@ type Result struct {
 
 // Service delivers webhooks and keeps the per-app secrets and allowances.
 type Service struct {
-	db  *store.DB
-	mig migrator
+	db       *store.DB
+	migrated atomic.Bool
 	// public and private are the HTTP clients without and with the
 	// allowance: they differ in what their dialer lets through.
 	public, private *http.Client

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -38,31 +37,17 @@ type settingsRow struct {
 
 func (settingsRow) TableName() string { return "_forma_webhook_settings" }
 
-// migrate creates the tables on first use. New has no error to return (the
-// contract's signature), and the engine may call Migrate at start instead;
-// a failed attempt is retried by the next call.
-type migrator struct {
-	mu   sync.Mutex
-	done bool
-}
-
-// Migrate creates the webhook tables if they do not exist.
+// Migrate creates the webhook tables if they do not exist. Every use calls
+// it (New has no error to return); after the first success it costs a
+// flag read.
 func (s *Service) Migrate(ctx context.Context) error {
-	s.mig.mu.Lock()
-	defer s.mig.mu.Unlock()
-	if s.mig.done {
+	if s.migrated.Load() {
 		return nil
 	}
-	g := s.db.Gorm.WithContext(ctx)
-	if err := g.AutoMigrate(&secretRow{}, &settingsRow{}); err != nil {
-		// Another process (or service) creating the same tables at the
-		// same moment makes one CREATE TABLE fail; once it has, the tables
-		// are there and a second pass finds them.
-		if err := g.AutoMigrate(&secretRow{}, &settingsRow{}); err != nil {
-			return fmt.Errorf("webhook: create tables: %w", err)
-		}
+	if err := s.db.EnsureTables(ctx, &secretRow{}, &settingsRow{}); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
-	s.mig.done = true
+	s.migrated.Store(true)
 	return nil
 }
 
