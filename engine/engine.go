@@ -15,6 +15,8 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/automation"
+	"github.com/formaapp/forma/engine/files"
+	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
@@ -52,6 +54,8 @@ type Engine struct {
 	Notify       *notify.Service
 	Webhooks     *webhook.Service
 	Automations  *automation.Service
+	Flows        *flow.Service
+	Files        *files.Service
 	log          *slog.Logger
 	metricsToken string
 }
@@ -104,7 +108,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos,
+	flows := flow.New(db, cat, recs, acc, q, cfg.Log)
+	flows.UseNotify(notes)
+	flows.UseAutomations(autos)
+	if err := flows.Register(ctx); err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	fileStore := &files.Service{} // STUB: the files helper opens it from cfg (data dir, --files URL)
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Files: fileStore,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
 
@@ -115,7 +128,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
 	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
-		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations}
+		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Files: e.Files}
 	return s.New()
 }
 

@@ -22,11 +22,11 @@ type App struct {
 	// Forms are the UI's record forms and list views (forms.go). The
 	// sections after them belong to capabilities that interpret them; the
 	// core engine stores them verbatim so one document carries a whole app.
-	Forms       []Form            `json:"forms,omitempty"`
-	Flows       []json.RawMessage `json:"flows,omitempty"`
-	Automations []Automation      `json:"automations,omitempty"` // automations.go
-	Dashboards  []Dashboard       `json:"dashboards,omitempty"`  // dashboards.go
-	Roles       []Role            `json:"roles,omitempty"`
+	Forms       []Form       `json:"forms,omitempty"`
+	Flows       []Flow       `json:"flows,omitempty"`       // flows.go
+	Automations []Automation `json:"automations,omitempty"` // automations.go
+	Dashboards  []Dashboard  `json:"dashboards,omitempty"`  // dashboards.go
+	Roles       []Role       `json:"roles,omitempty"`
 
 	// Settings tune how the app runs; nil means the defaults.
 	Settings *Settings `json:"settings,omitempty"`

@@ -181,7 +181,7 @@ func appCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if problems := append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...); len(problems) > 0 {
+				if problems := append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...), eng.Flows.CheckApp(cmd.Context(), app)...); len(problems) > 0 {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}

@@ -264,10 +264,15 @@ func nonNil(p schema.Problems) schema.Problems {
 }
 
 // checkAutomations compiles app's automations (conditions, expressions,
-// crons, webhook addresses) when there is an automation service.
+// crons, webhook addresses) and flows (guards, approvers, deadlines) when
+// the services are there.
 func (s *Server) checkAutomations(ctx context.Context, app *schema.App) schema.Problems {
-	if s.Automations == nil {
-		return nil
+	var p schema.Problems
+	if s.Automations != nil {
+		p = s.Automations.CheckApp(ctx, app)
 	}
-	return s.Automations.CheckApp(ctx, app)
+	if s.Flows != nil {
+		p = append(p, s.Flows.CheckApp(ctx, app)...)
+	}
+	return p
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/automation"
+	"github.com/formaapp/forma/engine/files"
+	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/query"
@@ -67,6 +69,10 @@ type Server struct {
 	// Automations checks apps' automations when they are applied and
 	// serves their run log, dry run and variant report (nil: none).
 	Automations *automation.Service
+	// Flows takes transitions and serves approvals (nil: none).
+	Flows *flow.Service
+	// Files stores uploads for file fields (nil: none).
+	Files *files.Service
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -140,12 +146,15 @@ func (s *Server) New() *fiber.App {
 	data.Patch("/:app/:entity/:id", s.patchRecord)
 	data.Delete("/:app/:entity/:id", s.deleteRecord)
 	data.Get("/:app/:entity/:id/history", s.recordHistory)
+	s.flowRoutes(data) // flows.go
 
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
 	s.jobRoutes(app) // jobs.go
 	app.Get("/api/directory/users", s.requireUser, s.listDirectory)
 	s.dashRoutes(app)         // dash.go
 	s.notificationRoutes(app) // notifications.go
+	s.approvalRoutes(app)     // approvals.go
+	s.fileRoutes(app)         // files.go
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())

@@ -80,6 +80,11 @@ type historyRow struct {
 	// Automation names the automation whose action made the change (path
 	// "automation"); empty otherwise.
 	Automation string `gorm:"size:63"`
+	// Transition names the flow transition ("flow/transition") a change
+	// took, or an approval decision concerns; empty otherwise.
+	Transition string `gorm:"size:127"`
+	// Comment is what the user wrote with a transition or a decision.
+	Comment string
 }
 
 func (historyRow) TableName() string { return "_forma_history" }
@@ -137,8 +142,28 @@ type notificationRow struct {
 
 func (notificationRow) TableName() string { return "_forma_notifications" }
 
+// fileRow is one uploaded file, written and read by engine/files; store
+// creates the table (records checks a file field's value against it: the
+// file must exist and belong to the record's app). The bytes live in the
+// blob bucket under Key; Thumb is the key of an image's thumbnail ("" for
+// none). A file no record references is removed after a grace period.
+type fileRow struct {
+	ID          string    `gorm:"primaryKey;size:26"`
+	App         string    `gorm:"size:63;not null;index:idx_forma_files_app"`
+	Name        string    `gorm:"size:255;not null"`
+	Size        int64     `gorm:"not null"`
+	ContentType string    `gorm:"column:content_type;size:127;not null"`
+	SHA256      string    `gorm:"column:sha256;size:64;not null"`
+	Key         string    `gorm:"size:255;not null"`
+	Thumb       string    `gorm:"size:255"`
+	Uploader    string    `gorm:"size:26"`
+	CreatedAt   time.Time `gorm:"not null;index:idx_forma_files_created"`
+}
+
+func (fileRow) TableName() string { return "_forma_files" }
+
 func (db *DB) migrateSystem(ctx context.Context) error {
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}, &notificationRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}, &notificationRow{}, &fileRow{}); err != nil {
 		return fmt.Errorf("store: create system tables: %w", err)
 	}
 	return nil
