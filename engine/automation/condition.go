@@ -50,21 +50,13 @@ func usesPrevious(n filter.Node) bool {
 func substitute(n filter.Node, decide func(c *filter.Compare) (v, ok bool, err error)) (filter.Node, error) {
 	switch x := n.(type) {
 	case *filter.And:
-		l, err := substitute(x.Left, decide)
-		if err != nil {
-			return nil, err
-		}
-		r, err := substitute(x.Right, decide)
+		l, r, err := substituteBoth(x.Left, x.Right, decide)
 		if err != nil {
 			return nil, err
 		}
 		return &filter.And{Left: l, Right: r}, nil
 	case *filter.Or:
-		l, err := substitute(x.Left, decide)
-		if err != nil {
-			return nil, err
-		}
-		r, err := substitute(x.Right, decide)
+		l, r, err := substituteBoth(x.Left, x.Right, decide)
 		if err != nil {
 			return nil, err
 		}
@@ -330,4 +322,15 @@ func apiValues(raw []byte) (map[string]any, error) {
 // subscriber skips the automation rather than fail the write).
 func condErr(format string, args ...any) error {
 	return &filter.Error{Message: fmt.Sprintf(format, args...)}
+}
+
+// substituteBoth substitutes both sides of a binary node.
+func substituteBoth(left, right filter.Node, decide func(c *filter.Compare) (v, ok bool, err error)) (l, r filter.Node, err error) {
+	if l, err = substitute(left, decide); err != nil {
+		return nil, nil, err
+	}
+	if r, err = substitute(right, decide); err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
 }
