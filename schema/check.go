@@ -67,6 +67,7 @@ func (a *App) Check() Problems {
 	c := &checker{app: a, ents: map[string]int{}}
 	c.run()
 	c.checkAutomations()
+	c.checkFlows()
 	a.checkRoles(&c.p)
 	a.checkForms(&c.p)
 	a.checkDashboards(&c.p)

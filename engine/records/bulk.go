@@ -362,7 +362,7 @@ func (s *Service) runBulk(ctx context.Context, a bulkArgs, p *bulkProgress) (res
 				err = nil // removed by the cascade of a record deleted before it in this job
 			}
 		} else {
-			_, _, err = s.patchTx(ctx, tx, info, c, run, rg, wg, id, fields, values, nil, now)
+			_, _, err = s.patchTx(ctx, tx, info, c, run, rg, wg, id, fields, values, nil, now, nil)
 		}
 		if err != nil {
 			return fail(id, err)

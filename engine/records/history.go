@@ -156,6 +156,19 @@ func (s *Service) writeHistory(ctx context.Context, tx store.Conn, info *entityI
 // the change's event is emitted: in the same transaction, after the
 // history entry.
 func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string, old, new *Record) error {
+	return s.writeHistoryNote(ctx, tx, info, c, id, version, op, at, changes, cause, nil, old, new)
+}
+
+// historyNote is what a flow's move adds to its history entry and event:
+// the transition taken ("flow/transition") and the user's comment.
+type historyNote struct{ transition, comment string }
+
+// writeHistoryNote is writeHistoryCause with a move's note (nil for none).
+func (s *Service) writeHistoryNote(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string, note *historyNote, old, new *Record) error {
+	var transition, comment any
+	if note != nil {
+		transition, comment = nullable(note.transition), nullable(note.comment)
+	}
 	var actor any = c.UserID
 	if c.UserID == "" {
 		actor = nil
@@ -168,8 +181,8 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 	if c.Automation == "" {
 		auto = nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes), why, auto)
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes), why, auto, transition, comment)
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
@@ -179,8 +192,20 @@ func (s *Service) writeHistoryCause(ctx context.Context, tx store.Conn, info *en
 	if len(s.subscribers()) == 0 {
 		return nil
 	}
-	return s.emit(ctx, tx, &Event{App: info.app.Name, Entity: info.entity.Name, ID: id, Kind: eventKind(op), Version: version,
-		Changes: changes, Actor: c.UserID, Path: c.path(), At: at, Cause: cause, Caller: c, Record: new, Previous: old, info: info})
+	ev := &Event{App: info.app.Name, Entity: info.entity.Name, ID: id, Kind: eventKind(op), Version: version,
+		Changes: changes, Actor: c.UserID, Path: c.path(), At: at, Cause: cause, Caller: c, Record: new, Previous: old, info: info}
+	if note != nil {
+		ev.Transition = note.transition
+	}
+	return s.emit(ctx, tx, ev)
+}
+
+// nullable is s, or NULL for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // HistoryEntry is one change of a record.
@@ -199,6 +224,10 @@ type HistoryEntry struct {
 	// Automation names the automation whose action made the change (Path
 	// "automation"); empty otherwise.
 	Automation string
+	// Transition names the flow transition ("flow/transition") the change
+	// took, or an approval note concerns; Comment is what the user wrote
+	// with it. Empty otherwise.
+	Transition, Comment string
 }
 
 // HistoryPage is one page of a record's history, newest first.
@@ -241,6 +270,14 @@ func (p *HistoryPage) AppendJSON(b []byte) []byte {
 		if h.Automation != "" {
 			b = append(b, `,"automation":`...)
 			b = appendString(b, h.Automation)
+		}
+		if h.Transition != "" {
+			b = append(b, `,"transition":`...)
+			b = appendString(b, h.Transition)
+		}
+		if h.Comment != "" {
+			b = append(b, `,"comment":`...)
+			b = appendString(b, h.Comment)
 		}
 		b = append(b, '}')
 	}
@@ -309,7 +346,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 	if cursor != "" && !validHistoryCursor(cursor) {
 		return nil, errorf(400, CodeBadQuery, "cursor is not one this API gave out")
 	}
-	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation" FROM ` + historyTable +
+	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment" FROM ` + historyTable +
 		` WHERE "app" = ? AND "entity" = ? AND "record_id" = ?`
 	args := []any{info.app.Name, info.entity.Name, id}
 	if cursor != "" {
@@ -329,9 +366,11 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			actor sql.NullString
 			cause sql.NullString
 			auto  sql.NullString
+			trans sql.NullString
+			note  sql.NullString
 			at    any
 		)
-		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause, &auto); err != nil {
+		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause, &auto, &trans, &note); err != nil {
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		t, err := decode(s.dialect, historyAt, at)
@@ -339,7 +378,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		h.At, _ = t.(time.Time)
-		h.Actor, h.Cause, h.Automation = actor.String, cause.String, auto.String
+		h.Actor, h.Cause, h.Automation, h.Transition, h.Comment = actor.String, cause.String, auto.String, trans.String, note.String
 		if len(hidden) > 0 {
 			h.Changes = withoutFields(h.Changes, hidden)
 		}

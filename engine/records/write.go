@@ -296,10 +296,15 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if err != nil {
 		return nil, err
 	}
-	fields, values, problems, err := s.validateFor(info, c, obj, true)
+	ruleProblems, err := s.checkFieldRules(info, c, obj)
 	if err != nil {
 		return nil, err
 	}
+	if err := initialState(info, obj); err != nil {
+		return nil, err
+	}
+	fields, values, problems := s.validate(info, obj, true)
+	problems = append(ruleProblems, problems...)
 	if len(problems) > 0 {
 		return nil, s.invalid(ctx, info, c, fields, values, nil, problems)
 	}
@@ -473,7 +478,7 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		}
 	}
 	want := version.(int64)
-	old, rec, err := s.patchTx(ctx, tx, info, c, run, rg, ug, id, fields, values, &want, now)
+	old, rec, err := s.patchTx(ctx, tx, info, c, run, rg, ug, id, fields, values, &want, now, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -494,8 +499,11 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 // nil: a bulk change takes the locked row as it is), run beforeSave,
 // write, check the update scope still holds, write history (and with it
 // the event) and propagate to computed fields.
+//
+// mv is a flow's move (move.go), nil for any other write: only a move may
+// change the state field of a flow's entity.
 func (s *Service) patchTx(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, run *logicRun, rg, ug *grant, id string,
-	fields []*schema.Field, values []any, want *int64, now time.Time) (old, rec *Record, err error) {
+	fields []*schema.Field, values []any, want *int64, now time.Time, mv *moving) (old, rec *Record, err error) {
 	old, err = s.lockRow(ctx, tx, info, id)
 	if err != nil {
 		return nil, nil, err
@@ -507,6 +515,11 @@ func (s *Service) patchTx(ctx context.Context, tx store.Conn, info *entityInfo, 
 	if want != nil && *want != version {
 		return nil, nil, staleError(version)
 	}
+	if mv != nil && mv.check != nil {
+		if err := mv.check(ctx, tx, old); err != nil {
+			return nil, nil, err
+		}
+	}
 	if run != nil {
 		w := newWorking(info, old)
 		for i, f := range fields {
@@ -516,6 +529,11 @@ func (s *Service) patchTx(ctx context.Context, tx store.Conn, info *entityInfo, 
 			return nil, nil, err
 		}
 		fields, values = w.list()
+	}
+	if mv == nil {
+		if err := governedField(info, fields, values, old); err != nil {
+			return nil, nil, err
+		}
 	}
 	if rerr := s.checkRefs(ctx, tx, info, c, fields, values, old); rerr != nil {
 		return nil, nil, rerr
@@ -546,7 +564,11 @@ func (s *Service) patchTx(ctx context.Context, tx store.Conn, info *entityInfo, 
 	} else if !ok {
 		return nil, nil, forbidden("after this change the %s record would be outside what your role may update", info.entity.Name)
 	}
-	if err := s.writeHistory(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec), old, rec); err != nil {
+	var note *historyNote
+	if mv != nil {
+		note = &mv.note
+	}
+	if err := s.writeHistoryNote(ctx, tx, info, c, id, recordVersion(rec), OpUpdate, now, changesJSON(info.fields, old, rec), "", note, old, rec); err != nil {
 		return nil, nil, err
 	}
 	if run != nil {
