@@ -204,7 +204,7 @@ func (s *Service) StartTx(ctx context.Context, tx store.Conn, st Start) error {
 	if err != nil {
 		return err
 	}
-	a := app.Automation(st.Automation)
+	a := automationOf(app, st.Automation)
 	if a == nil {
 		return fmt.Errorf("automation: app %s version %d has no automation %q", st.App, app.Version, st.Automation)
 	}
@@ -455,7 +455,7 @@ func (s *Service) workStep(ctx context.Context, job *river.Job[stepArgs]) error 
 	if err != nil {
 		return err
 	}
-	au := app.Automation(run.Automation)
+	au := automationOf(app, run.Automation)
 	actions, err := runActions(au, run)
 	if err == nil && a.Index >= len(actions) {
 		err = fmt.Errorf("the automation has no action %d in version %d", a.Index, run.Version)
