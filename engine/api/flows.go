@@ -1,6 +1,9 @@
 package api
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/flow"
@@ -30,6 +33,14 @@ func (s *Server) listTransitions(c *fiber.Ctx) error {
 func (s *Server) takeTransition(c *fiber.Ctx) error {
 	var req flow.TakeRequest
 	if err := decodeStrict(c.Body(), &req); err != nil {
+		var ae *Error
+		if errors.As(err, &ae) && strings.HasPrefix(ae.Message, "unknown field ") {
+			// A key the body does not have is the client's mistake in
+			// the request's shape: 400, at its path.
+			key := strings.Trim(strings.TrimPrefix(ae.Message, "unknown field "), `"`)
+			return &Error{Status: 400, Code: "bad_request", Message: ae.Message + ": a transition takes version, fields and comment",
+				Details: []schema.Problem{{Path: "/" + key, Message: "unknown key"}}}
+		}
 		return err
 	}
 	if req.Version < 1 {

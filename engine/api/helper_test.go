@@ -22,6 +22,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/automation"
+	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
@@ -168,6 +169,11 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 	} else if err := autos.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	flows := flow.New(db, cat, recs, acc, q, log)
+	flows.UseAutomations(autos)
+	if err := flows.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if q != nil {
 		if err := q.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -179,7 +185,7 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 		})
 	}
 	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
-		Automations: autos, Webhooks: hooks}
+		Automations: autos, Webhooks: hooks, Flows: flows}
 	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {

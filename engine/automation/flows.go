@@ -61,8 +61,8 @@ func automationOf(app *schema.App, name string) *schema.Automation {
 // starts nothing.
 func (s *Service) StartTransitionTx(ctx context.Context, tx store.Conn, ev *records.Event) error {
 	app := ev.Document()
-	if app == nil || ev.Transition == "" {
-		return nil
+	if app == nil || ev.Transition == "" || s.jobs == nil {
+		return nil // without a queue no automation runs (Register needs one)
 	}
 	fname, tname, _ := strings.Cut(ev.Transition, "/")
 	f := app.Flow(fname)

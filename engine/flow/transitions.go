@@ -181,7 +181,15 @@ func (s *Service) Transitions(ctx context.Context, c records.Caller, app, entity
 			continue
 		}
 		values := map[string]any{f.Field: tr.To}
-		lacks, err := s.recordLacks(ctx, pool, t, tr, values)
+		check := tr
+		if readsFilled(tr) {
+			// What the guard reads is filled when the transition is
+			// taken: Take decides it then.
+			c := *tr
+			c.Guard = ""
+			check = &c
+		}
+		lacks, err := s.recordLacks(ctx, pool, t, check, values)
 		if err != nil {
 			return nil, err
 		}
@@ -205,6 +213,24 @@ func (s *Service) Transitions(ctx context.Context, c records.Caller, app, entity
 			Approval: tr.Approval != nil, Handover: tr.Handover != nil})
 	}
 	return out, nil
+}
+
+// readsFilled says whether tr's guard reads a field the transition fills.
+func readsFilled(tr *schema.Transition) bool {
+	if tr.Guard == "" || len(tr.Fields) == 0 {
+		return false
+	}
+	n, err := filter.Parse(tr.Guard)
+	if err != nil {
+		return false
+	}
+	found := false
+	filter.Fields(n, func(c *filter.Compare) {
+		for _, tf := range tr.Fields {
+			found = found || c.Field == tf.Field
+		}
+	})
+	return found
 }
 
 // onlyAtTake says whether every lack is one the taking itself fills (its
