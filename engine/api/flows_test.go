@@ -367,6 +367,7 @@ func TestApplyRefusesBadFlows(t *testing.T) {
 			{"transition out of a final state", flowApp, `"from": ["proposal"], "to": "won"`, `"from": ["won"], "to": "won"`, "/flows/0/transitions/2/from/0"},
 			{"evidence not a field", flowApp, `"evidence": ["nda"]`, `"evidence": ["contract"]`, "/flows/0/transitions/1/evidence/0"},
 			{"role that does not exist", flowApp, `"roles": ["executive"]`, `"roles": ["ceo"]`, "/flows/0/transitions/2/roles/0"},
+			{"action expression", flowApp, `"close_note": "closed by the flow"`, `"close_note": {"expr": "nosuch + 1"}`, "/flows/0/transitions/2/actions/0/fields/close_note"},
 			{"deadline", flowApp, `"guardMessage": "an amount is needed"`,
 				`"approval": {"steps": [{"name": "boss", "approvers": {"manager": true}, "deadline": "tomorrow"}]}`, "/flows/0/transitions/0/approval/steps/0/deadline"},
 		} {

@@ -38,37 +38,7 @@ func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems
 			}
 		}
 		each := func(path string, actions []schema.Action) {
-			for j := range actions {
-				x := &actions[j]
-				xp := fmt.Sprintf("%s/%d", path, j)
-				for _, name := range sortedKeys(x.Fields) {
-					v, err := parseValue(x.Fields[name])
-					if err == nil && v.expr != "" {
-						err = checkExpr(e, v.expr)
-					}
-					if err != nil {
-						p.Add(xp+"/fields/"+escapePtr(name), "%v", err)
-					}
-				}
-				if x.Type == schema.ActionWebhook && x.URL != "" {
-					if allowPrivate == nil {
-						ok, err := s.allowsPrivate(ctx, app.Name)
-						if err != nil {
-							p.Add(xp+"/url", "cannot read whether this app may call private addresses: %v", err)
-							continue
-						}
-						allowPrivate = &ok
-					}
-					if err := webhook.CheckURL(x.URL, *allowPrivate); err != nil {
-						p.Add(xp+"/url", "%v", err)
-					}
-				}
-				if x.Type == schema.ActionScript {
-					if err := s.checkFunction(app, x.Function); err != nil {
-						p.Add(xp+"/function", "%v", err)
-					}
-				}
-			}
+			s.checkActions(ctx, app, e, path, actions, &allowPrivate, &p)
 		}
 		each(ap+"/actions", a.Actions)
 		for k := range a.Variants {
@@ -141,4 +111,41 @@ func (s *Service) allowsPrivate(ctx context.Context, app string) (bool, error) {
 		return false, nil
 	}
 	return s.webhooks.AllowsPrivate(ctx, app)
+}
+
+// checkActions checks actions of entity e at path: field expressions,
+// webhook addresses (allowPrivate is asked once, when first needed) and
+// script functions.
+func (s *Service) checkActions(ctx context.Context, app *schema.App, e *schema.Entity, path string, actions []schema.Action, allowPrivate **bool, p *schema.Problems) {
+	for j := range actions {
+		x := &actions[j]
+		xp := fmt.Sprintf("%s/%d", path, j)
+		for _, name := range sortedKeys(x.Fields) {
+			v, err := parseValue(x.Fields[name])
+			if err == nil && v.expr != "" {
+				err = checkExpr(e, v.expr)
+			}
+			if err != nil {
+				p.Add(xp+"/fields/"+escapePtr(name), "%v", err)
+			}
+		}
+		if x.Type == schema.ActionWebhook && x.URL != "" {
+			if *allowPrivate == nil {
+				ok, err := s.allowsPrivate(ctx, app.Name)
+				if err != nil {
+					p.Add(xp+"/url", "cannot read whether this app may call private addresses: %v", err)
+					continue
+				}
+				*allowPrivate = &ok
+			}
+			if err := webhook.CheckURL(x.URL, **allowPrivate); err != nil {
+				p.Add(xp+"/url", "%v", err)
+			}
+		}
+		if x.Type == schema.ActionScript {
+			if err := s.checkFunction(app, x.Function); err != nil {
+				p.Add(xp+"/function", "%v", err)
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -94,4 +95,23 @@ func WithValues(n filter.Node, e *schema.Entity, values map[string]any) (filter.
 		out, err := evalCompare(fieldType(e, c.Field), v, c)
 		return out, true, err
 	})
+}
+
+// CheckFlowActions checks the actions on enter of app's flow transitions
+// as CheckApp checks an automation's (field expressions, webhook
+// addresses, script functions), each problem at its pointer.
+func (s *Service) CheckFlowActions(ctx context.Context, app *schema.App) schema.Problems {
+	var p schema.Problems
+	var allowPrivate *bool
+	for i := range app.Flows {
+		f := &app.Flows[i]
+		e := app.Entity(f.Entity)
+		if e == nil {
+			continue // schema.Check reports it
+		}
+		for j := range f.Transitions {
+			s.checkActions(ctx, app, e, fmt.Sprintf("/flows/%d/transitions/%d/actions", i, j), f.Transitions[j].Actions, &allowPrivate, &p)
+		}
+	}
+	return p
 }

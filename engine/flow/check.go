@@ -12,10 +12,14 @@ import (
 // checkFlows returns what the engine refuses in app's flows beyond the
 // schema's checks, each at its pointer: guards and approval step
 // conditions compiled against the flow's entity (an unknown field, a
-// comparison its type cannot make), and step deadlines parsed with the
-// automation timers' offset syntax.
+// comparison its type cannot make), step deadlines parsed with the
+// automation timers' offset syntax, and the actions on enter checked as
+// an automation's.
 func (s *Service) checkFlows(ctx context.Context, app *schema.App) schema.Problems {
 	var p schema.Problems
+	if s.autos != nil {
+		p = s.autos.CheckFlowActions(ctx, app)
+	}
 	for i := range app.Flows {
 		f := &app.Flows[i]
 		if app.Entity(f.Entity) == nil {

@@ -98,7 +98,9 @@ type target struct {
 
 // resolve finds the record (404 unless c may read it), its app's flow
 // over entity (404 for none) and, when name is set, the transition (404).
-func (s *Service) resolve(ctx context.Context, c records.Caller, app, entity, id, name string) (*target, error) {
+// With full, it reads the whole record too (a move reads it under its lock
+// instead).
+func (s *Service) resolve(ctx context.Context, c records.Caller, app, entity, id, name string, full bool) (*target, error) {
 	if _, err := s.records.Get(ctx, c, app, entity, id, "id", ""); err != nil {
 		return nil, err
 	}
@@ -116,11 +118,14 @@ func (s *Service) resolve(ctx context.Context, c records.Caller, app, entity, id
 			return nil, &records.Error{Status: 404, Code: records.CodeNotFound, Message: fmt.Sprintf("flow %s has no transition %q", f.Name, name)}
 		}
 	}
-	full, err := s.records.Get(ctx, records.Caller{Admin: true}, app, entity, id, "", "")
+	if !full {
+		return t, nil
+	}
+	rec, err := s.records.Get(ctx, records.Caller{Admin: true}, app, entity, id, "", "")
 	if err != nil {
 		return nil, err
 	}
-	if t.rec, err = apiForm(full); err != nil {
+	if t.rec, err = apiForm(rec); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -161,7 +166,7 @@ func mayTake(c records.Caller, t *schema.Transition) bool {
 // each still lacks (its guard and evidence over the record as it is: the
 // fields a transition fills are filled when it is taken).
 func (s *Service) Transitions(ctx context.Context, c records.Caller, app, entity, id string) (*Available, error) {
-	t, err := s.resolve(ctx, c, app, entity, id, "")
+	t, err := s.resolve(ctx, c, app, entity, id, "", true)
 	if err != nil {
 		return nil, err
 	}
@@ -432,7 +437,7 @@ func (s *Service) stateLacks(ctx context.Context, tx store.Conn, c records.Calle
 // answered at once, 422 transition_refused), or, for a transition with an
 // approval or a hand-over, records the request.
 func (s *Service) Take(ctx context.Context, c records.Caller, app, entity, id, name string, req TakeRequest) (*Taken, error) {
-	t, err := s.resolve(ctx, c, app, entity, id, name)
+	t, err := s.resolve(ctx, c, app, entity, id, name, false)
 	if err != nil {
 		return nil, err
 	}
