@@ -293,6 +293,9 @@ func TestFlowRolesAndAccess(t *testing.T) {
 		}
 		st, body = e.take(execTok, id, "lose", map[string]any{"version": version(t, rec), "fields": map[string]any{"lost_reason": strings.Repeat("x", 10)}, "comment": strings.Repeat("c", 5000)})
 		wantErr(t, "oversized comment", st, body, 422, "validation_failed")
+		st, body = e.take(execTok, id, "lose", map[string]any{"version": version(t, rec), "fields": map[string]any{"lost_reason": 12}, "comment": "x"})
+		wantErr(t, "reason of the wrong type", st, body, 422, "validation_failed")
+		wantDetail(t, "reason of the wrong type", body, "/fields/lost_reason")
 		if got := str(e.get("crm/opportunity", id)["stage"]); got != "proposal" {
 			t.Fatalf("bad input moved the record to %s", got)
 		}

@@ -508,7 +508,18 @@ func (s *Service) move(ctx context.Context, c records.Caller, t *target, values 
 		}
 		return nil
 	}
-	return s.records.Move(ctx, c, t.app.Name, f.Entity, t.id, m)
+	rec, err := s.records.Move(ctx, c, t.app.Name, f.Entity, t.id, m)
+	var re *records.Error
+	if errors.As(err, &re) && re.Code == records.CodeInvalid {
+		// A value the user filled is refused at its place in the take's
+		// body: /fields/<field>.
+		for i, d := range re.Details {
+			if name := strings.TrimPrefix(d.Path, "/"); name != f.Field && values[name] != nil {
+				re.Details[i].Path = "/fields" + d.Path
+			}
+		}
+	}
+	return rec, err
 }
 
 // complete moves the record as the request asked: Move with Trusted, the request's stored
