@@ -24,24 +24,13 @@ func (c *checker) checkAutomations() {
 	if len(a.Automations) > MaxAutomations {
 		c.p.Add("/automations", "must have at most %d items", MaxAutomations)
 	}
-	seen := map[string]int{}
+	seen := map[string]string{}
 	roles := a.EffectiveRoles()
 	roleNames := sortedKeys(roles)
 	for i := range a.Automations {
 		au := &a.Automations[i]
 		ap := ptr("automations", i)
-		switch {
-		case au.Name == "":
-			c.p.Add(ap+"/name", "missing required field %q", "name")
-		case !ValidName(au.Name):
-			c.p.Add(ap+"/name", "automation name %q must match [a-z][a-z0-9_]{0,62}", au.Name)
-		default:
-			if j, dup := seen[au.Name]; dup {
-				c.p.Add(ap+"/name", "duplicate automation name %q (also at %s)", au.Name, ptr("automations", j))
-			} else {
-				seen[au.Name] = i
-			}
-		}
+		c.uniqueName(ap, "automation", au.Name, seen)
 		ei, ok := c.ents[au.Entity]
 		if !ok {
 			c.p.Add(ap+"/entity", "no entity named %q in this app%s", au.Entity, didYouMean(au.Entity, c.entityNames()))

@@ -22,25 +22,14 @@ func (c *checker) checkFlows() {
 	if len(a.Flows) > MaxFlows {
 		c.p.Add("/flows", "must have at most %d items", MaxFlows)
 	}
-	names := map[string]int{}
+	names := map[string]string{}
 	governed := map[string]int{} // entity → the flow governing it
 	roles := a.EffectiveRoles()
 	roleNames := sortedKeys(roles)
 	for i := range a.Flows {
 		f := &a.Flows[i]
 		fp := ptr("flows", i)
-		switch {
-		case f.Name == "":
-			c.p.Add(fp+"/name", "missing required field %q", "name")
-		case !ValidName(f.Name):
-			c.p.Add(fp+"/name", "flow name %q must match [a-z][a-z0-9_]{0,62}", f.Name)
-		default:
-			if j, dup := names[f.Name]; dup {
-				c.p.Add(fp+"/name", "duplicate flow name %q (also at %s)", f.Name, ptr("flows", j))
-			} else {
-				names[f.Name] = i
-			}
-		}
+		c.uniqueName(fp, "flow", f.Name, names)
 		ei, known := c.ents[f.Entity]
 		if !known {
 			c.p.Add(fp+"/entity", "no entity named %q in this app%s", f.Entity, didYouMean(f.Entity, c.entityNames()))
@@ -65,22 +54,11 @@ func (c *checker) checkFlows() {
 			}
 		}
 		c.checkStates(fp, f, options, stateField)
-		tnames := map[string]int{}
+		tnames := map[string]string{}
 		for j := range f.Transitions {
 			t := &f.Transitions[j]
 			tp := fmt.Sprintf("%s/transitions/%d", fp, j)
-			switch {
-			case t.Name == "":
-				c.p.Add(tp+"/name", "missing required field %q", "name")
-			case !ValidName(t.Name):
-				c.p.Add(tp+"/name", "transition name %q must match [a-z][a-z0-9_]{0,62}", t.Name)
-			default:
-				if k, dup := tnames[t.Name]; dup {
-					c.p.Add(tp+"/name", "duplicate transition name %q (also at %s/transitions/%d)", t.Name, fp, k)
-				} else {
-					tnames[t.Name] = j
-				}
-			}
+			c.uniqueName(tp, "transition", t.Name, tnames)
 			c.checkTransition(tp, f, t, ei, known, roles, roleNames)
 		}
 	}
@@ -210,22 +188,11 @@ func (c *checker) checkApproval(ap string, a *Approval, ei int, known bool, role
 	if len(a.Steps) > MaxApprovalSteps {
 		c.p.Add(ap+"/steps", "must have at most %d items", MaxApprovalSteps)
 	}
-	seen := map[string]int{}
+	seen := map[string]string{}
 	for i := range a.Steps {
 		st := &a.Steps[i]
 		sp := fmt.Sprintf("%s/steps/%d", ap, i)
-		switch {
-		case st.Name == "":
-			c.p.Add(sp+"/name", "missing required field %q", "name")
-		case !ValidName(st.Name):
-			c.p.Add(sp+"/name", "step name %q must match [a-z][a-z0-9_]{0,62}", st.Name)
-		default:
-			if j, dup := seen[st.Name]; dup {
-				c.p.Add(sp+"/name", "duplicate step name %q (also at %s/steps/%d)", st.Name, ap, j)
-			} else {
-				seen[st.Name] = i
-			}
-		}
+		c.uniqueName(sp, "step", st.Name, seen)
 		who := &st.Approvers
 		if !who.Manager && len(who.Roles) == 0 && len(who.Fields) == 0 && len(who.Users) == 0 {
 			c.p.Add(sp+"/approvers", "a step needs approvers: roles, fields, manager or users")
@@ -290,6 +257,24 @@ func (c *checker) checkApproval(ap string, a *Approval, ei int, known bool, role
 					}
 				}
 			}
+		}
+	}
+}
+
+// uniqueName checks the name of the kind of thing at p (reported at
+// p/name): given, a valid name, and not already in seen (name → where it
+// first stood), where it is added.
+func (c *checker) uniqueName(p, kind, name string, seen map[string]string) {
+	switch {
+	case name == "":
+		c.p.Add(p+"/name", "missing required field %q", "name")
+	case !ValidName(name):
+		c.p.Add(p+"/name", "%s name %q must match [a-z][a-z0-9_]{0,62}", kind, name)
+	default:
+		if at, dup := seen[name]; dup {
+			c.p.Add(p+"/name", "duplicate %s name %q (also at %s)", kind, name, at)
+		} else {
+			seen[name] = p
 		}
 	}
 }

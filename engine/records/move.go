@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -93,47 +92,12 @@ func (s *Service) move(ctx context.Context, c Caller, app, entity, id string, m 
 	if problems = append(problems, vp...); len(problems) > 0 {
 		return nil, s.invalid(ctx, info, c, fields, values, nil, problems)
 	}
-	var run *logicRun
-	if info.logic {
-		if run, err = s.newRun(info, c); err != nil {
-			return nil, err
-		}
-		defer run.flush(ctx) // after the transaction ends
-	}
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("records: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if run != nil {
-		if err := s.lockForRecompute(ctx, tx, info, false); err != nil {
-			return nil, err
-		}
-	}
 	var want *int64
 	if m.Version != 0 {
 		want = &m.Version
 	}
 	mv := &moving{check: m.Check, note: historyNote{transition: m.Transition, comment: m.Comment}}
-	old, rec, err := s.patchTx(ctx, tx, info, c, run, rg, ug, id, fields, values, want, s.db.Now(), mv)
-	if err != nil {
-		return nil, err
-	}
-	if m.After != nil {
-		if err := m.After(ctx, tx, rec); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.stillCurrent(ctx, tx, info); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, s.writeError(err)
-	}
-	if run != nil && s.jobs == nil {
-		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the move stands
-	}
-	return s.answer(ctx, c, info, rec)
+	return s.patchOne(ctx, info, c, rg, ug, id, fields, values, want, mv, m.After)
 }
 
 // moveEntity resolves the entity of a move: as the data API does for the

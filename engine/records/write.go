@@ -459,9 +459,18 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 		}
 		return nil, s.invalid(ctx, info, c, fields, values, old, problems)
 	}
-	now := s.db.Now()
+	want := version.(int64)
+	return s.patchOne(ctx, info, c, rg, ug, id, fields, values, &want, nil, nil)
+}
+
+// patchOne writes checked fields to the record id in a transaction of its
+// own: a patch, or a flow's move (mv, with after run once the record is
+// written, before the commit).
+func (s *Service) patchOne(ctx context.Context, info *entityInfo, c Caller, rg, ug *grant, id string, fields []*schema.Field, values []any,
+	want *int64, mv *moving, after func(ctx context.Context, tx store.Conn, rec *Record) error) (*Record, error) {
 	var run *logicRun
 	if info.logic {
+		var err error
 		if run, err = s.newRun(info, c); err != nil {
 			return nil, err
 		}
@@ -477,10 +486,14 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 			return nil, err
 		}
 	}
-	want := version.(int64)
-	old, rec, err := s.patchTx(ctx, tx, info, c, run, rg, ug, id, fields, values, &want, now, nil)
+	old, rec, err := s.patchTx(ctx, tx, info, c, run, rg, ug, id, fields, values, want, s.db.Now(), mv)
 	if err != nil {
 		return nil, err
+	}
+	if after != nil {
+		if err := after(ctx, tx, rec); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.stillCurrent(ctx, tx, info); err != nil {
 		return nil, err
