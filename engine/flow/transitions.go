@@ -147,6 +147,15 @@ func decodeValues(raw []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// current is a record's state: a record with none (written before its
+// entity had a flow) is in the initial state.
+func current(f *schema.Flow, state string) string {
+	if state == "" {
+		return f.InitialState()
+	}
+	return state
+}
+
 // mayTake says whether c's roles allow t (every role, when it names none).
 func mayTake(c records.Caller, t *schema.Transition) bool {
 	if c.Admin || len(t.Roles) == 0 {
@@ -172,6 +181,7 @@ func (s *Service) Transitions(ctx context.Context, c records.Caller, app, entity
 	}
 	f := t.flow
 	state, _ := t.rec[f.Field].(string)
+	state = current(f, state)
 	out := &Available{Flow: f.Name, Field: f.Field, State: state, States: f.States, Items: []Option{}}
 	if out.States == nil {
 		out.States = []schema.State{}
@@ -415,7 +425,7 @@ func requestValues(f *schema.Flow, tr *schema.Transition, req TakeRequest) (map[
 func (s *Service) stateLacks(ctx context.Context, tx store.Conn, c records.Caller, app *schema.App, f *schema.Flow, tr *schema.Transition, rec *records.Record, pending, trusted bool) ([]Lack, error) {
 	var lacks []Lack
 	state, _ := rec.Get(f.Field).(string)
-	if !tr.Leaves(f, state) {
+	if state = current(f, state); !tr.Leaves(f, state) {
 		lacks = append(lacks, Lack{Path: "/from", Message: fmt.Sprintf("the record is in state %q, which %s does not leave", state, tr.Name)})
 	}
 	if pending {
