@@ -81,3 +81,38 @@ func TestComplete(t *testing.T) {
 		}
 	})
 }
+
+// A record written before its entity had a flow has no state: it is in
+// the initial state, and leaves it like any other.
+func TestNoStateIsInitial(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		app, problems := schema.Parse([]byte(completeDoc))
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		flows := app.Flows
+		app.Flows = nil
+		if _, err := db.Apply(ctx, app, store.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cat := store.NewCatalog(db)
+		recs := records.New(db, cat)
+		rec, err := recs.Create(ctx, records.Caller{Admin: true}, "cp", "lead", []byte(`{"title": "before the flow"}`))
+		if err != nil || rec.Get("stage") != nil {
+			t.Fatalf("create: %v %v", rec, err)
+		}
+		app.Flows, app.Version = flows, 0
+		if _, err := db.Apply(ctx, app, store.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		s := New(db, cat, recs, nil, nil, nil)
+		av, err := s.Transitions(ctx, records.Caller{Admin: true}, "cp", "lead", rec.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if av.State != "mine" || len(av.Items) != 1 || av.Items[0].Name != "give" || av.Items[0].Allowed != true {
+			t.Fatalf("transitions of a record with no state: %+v", av)
+		}
+	})
+}
