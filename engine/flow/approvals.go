@@ -166,9 +166,6 @@ type taskRow struct {
 
 func (taskRow) TableName() string { return tasksTable }
 
-// MaxComment is the most characters a decision's comment may hold.
-const MaxComment = 4000
-
 var (
 	idMu      sync.Mutex
 	idEntropy = ulid.Monotonic(rand.Reader, 0)
@@ -326,17 +323,6 @@ func (s *Service) pendingTx(ctx context.Context, tx store.Conn, app, entity, id 
 		CreatedAt: time.UnixMilli(a.RequestedAt).UTC()}, nil
 }
 
-// refused is Take's 422 for what a request lacks.
-func refused(lacks ...Lack) error {
-	ps := make([]schema.Problem, len(lacks))
-	msgs := make([]string, len(lacks))
-	for i, l := range lacks {
-		ps[i] = schema.Problem{Path: l.Path, Message: l.Message}
-		msgs[i] = l.Message
-	}
-	return &records.Error{Status: 422, Code: "transition_refused", Message: "the transition cannot be taken: " + strings.Join(msgs, "; "), Details: ps}
-}
-
 // requestTx records a pending request in tx (the record locked by
 // WithRecord, every check of the transition passed): the request, its
 // first step that applies with its approvers (or the receiver of a
@@ -345,7 +331,7 @@ func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller
 	if p, err := s.pendingTx(ctx, tx, app.Name, f.Entity, rec.ID()); err != nil {
 		return nil, err
 	} else if p != nil {
-		return nil, refused(Lack{Path: "/pending", Message: "an approval of this record is pending"})
+		return nil, refused([]Lack{{Path: "/pending", Message: "an approval of this record is pending"}})
 	}
 	fields := req.Fields
 	if fields == nil {
@@ -367,7 +353,7 @@ func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller
 		r.Kind = KindHandover
 		receiver, lacks := s.handoverReceiver(ctx, dir, app, f, t, rec, c, fields)
 		if len(lacks) > 0 {
-			return nil, refused(lacks...)
+			return nil, refused(lacks)
 		}
 		r.Step = 0
 		r.steps = []stepRow{{ApprovalID: r.ID, Idx: 0, Status: StatusPending}}
@@ -385,7 +371,7 @@ func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller
 			return nil, err
 		}
 		if lack != nil {
-			return nil, refused(*lack)
+			return nil, refused([]Lack{*lack})
 		}
 		if done {
 			// No step applies to this record: nothing to wait for. The
@@ -416,7 +402,9 @@ func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller
 	if err := s.notifyTx(ctx, tx, r, r.openApprovers(), "approval:"+r.ID+":step", s.askMessage(dir, app, f, t, r)); err != nil {
 		return nil, err
 	}
-	s.auditLater(ctx, c.UserID, "approval_"+op, r)
+	if err := s.auditTx(ctx, tx, c.UserID, "approval_"+op, r, nil); err != nil {
+		return nil, err
+	}
 	return s.viewOf(ctx, app, r, c, rec, dir)
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/schema"
 )
 
 type Lack struct {
@@ -50,4 +51,14 @@ func (s *Service) complete(ctx context.Context, c records.Caller, app, entity, i
 		vals["owner"] = newOwner
 	}
 	return s.records.Move(ctx, c, app, entity, id, records.Move{Transition: f.Name + "/" + t.Name, Comment: comment, Values: vals, Trusted: true})
+}
+
+const MaxComment = 4000
+
+func refused(all []Lack) error {
+	ps := make(schema.Problems, len(all))
+	for i, l := range all {
+		ps[i] = schema.Problem{Path: l.Path, Message: l.Message}
+	}
+	return &records.Error{Status: 422, Code: "transition_refused", Message: "the transition cannot be taken now", Details: ps}
 }

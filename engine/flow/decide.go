@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/filter"
@@ -74,8 +73,8 @@ func (s *Service) Decide(ctx context.Context, c records.Caller, id, decision str
 	}
 	in.Comment = strings.TrimSpace(in.Comment)
 	switch {
-	case utf8.RuneCountInString(in.Comment) > MaxComment:
-		return nil, invalidAt("/comment", "a comment may hold at most %d characters", MaxComment)
+	case len(in.Comment) > MaxComment:
+		return nil, invalidAt("/comment", "a comment has at most %d bytes", MaxComment)
 	case in.Version < 1:
 		return nil, invalidAt("/version", "version is required: send the approval's version you read")
 	case decision == Reject && in.Comment == "":
@@ -171,12 +170,23 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 	f, t := s.transitionOf(app, r)
 	now := s.nowMs()
 	op := decision
+	if r.Kind == KindHandover && (decision == Approve || decision == Reject) {
+		op = map[string]string{Approve: "accept", Reject: "refuse"}[decision]
+	}
 	var task *taskRow
 	if decision != Withdraw {
 		if task = r.openTask(c.UserID); task == nil {
 			return nil, conflict("your part in this step was decided meanwhile")
 		}
 		task.At, task.Comment = &now, in.Comment
+		if decision == Delegate && in.Comment == "" {
+			task.Comment = "delegated to " + dir.name(to)
+		}
+	}
+	// The decision's history entry comes first: an automatic rejection
+	// it leads to (nobody left for the next step) follows it.
+	if err := s.records.NoteTx(ctx, tx, c, r.App, r.Entity, r.RecordID, op, r.Flow+"/"+r.Transition, task.commentOr(in.Comment)); err != nil {
+		return nil, err
 	}
 	notifyUsers, notifyMsg := []string(nil), ""
 	var final *request
@@ -188,17 +198,11 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 		task.Decision, task.DelegatedTo = DecisionDelegated, to
 		nt := taskRow{ID: s.newID(), ApprovalID: r.ID, Step: r.Step, UserID: to, Origin: "delegate"}
 		r.tasks, r.fresh = append(r.tasks, nt), append(r.fresh, nt)
-		if in.Comment == "" {
-			task.Comment = "delegated to " + dir.name(to)
-		}
 		notifyUsers, notifyMsg = []string{to}, fmt.Sprintf("%s passed an approval to you: %s of a %s record.", dir.name(c.UserID), r.Transition, r.Entity)
 	case Approve, Reject:
 		task.Decision = DecisionApproved
 		if decision == Reject {
 			task.Decision = DecisionRejected
-		}
-		if r.Kind == KindHandover {
-			op = map[string]string{Approve: "accept", Reject: "refuse"}[decision]
 		}
 		switch s.outcome(r, t) {
 		case StatusRejected:
@@ -234,9 +238,6 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 		}
 	}
 	if err := s.save(ctx, tx, r, task); err != nil {
-		return nil, err
-	}
-	if err := s.records.NoteTx(ctx, tx, c, r.App, r.Entity, r.RecordID, op, r.Flow+"/"+r.Transition, task.commentOr(in.Comment)); err != nil {
 		return nil, err
 	}
 	if r.Status != StatusPending && r.Requester != c.UserID {
