@@ -326,7 +326,9 @@ func (s *Service) pendingTx(ctx context.Context, tx store.Conn, app, entity, id 
 // requestTx records a pending request in tx (the record locked by
 // WithRecord, every check of the transition passed): the request, its
 // first step that applies with its approvers (or the receiver of a
-// hand-over), a "request" history entry and the approvers' notifications.
+// hand-over), a "request" history entry, an audit entry and the
+// approvers' notifications. It answers nil, and records nothing, when no
+// step of the approval applies to the record: Take then moves it at once.
 func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller, app *schema.App, f *schema.Flow, t *schema.Transition, rec *records.Record, req TakeRequest) (*ApprovalView, error) {
 	if p, err := s.pendingTx(ctx, tx, app.Name, f.Entity, rec.ID()); err != nil {
 		return nil, err
@@ -374,12 +376,9 @@ func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller
 			return nil, refused([]Lack{*lack})
 		}
 		if done {
-			// No step applies to this record: nothing to wait for. The
-			// request is recorded as approved and the caller (Take) is
-			// told so; flow-core's Take then completes the move.
-			r.Status = StatusApproved
-			now := s.nowMs()
-			r.DecidedAt = &now
+			// No step applies to this record: nothing to wait for, nothing
+			// recorded; Take moves the record at once.
+			return nil, nil
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO `+approvalsTable+` (`+approvalCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

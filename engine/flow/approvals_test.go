@@ -153,29 +153,33 @@ func (f *fixture) create(entity, owner, body string) string {
 	return r.ID()
 }
 
-// request takes an approval or hand-over transition as Take does.
+// request takes an approval or hand-over transition (Take).
 func (f *fixture) request(who, entity, id, name string, fields map[string]any, comment string) (*ApprovalView, error) {
-	ctx := context.Background()
-	app, err := f.cat.App(ctx, "sales")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	fl := app.FlowOf(entity)
-	tr := fl.Transition(name)
 	raw := map[string]json.RawMessage{}
 	for k, v := range fields {
 		b, _ := json.Marshal(v)
 		raw[k] = b
 	}
-	c := f.as(who)
-	c.Path = records.PathFlow
-	var v *ApprovalView
-	err = f.recs.WithRecord(ctx, c, "sales", entity, id, true, func(ctx context.Context, tx store.Conn, rec *records.Record) error {
-		var err error
-		v, err = f.s.requestTx(ctx, tx, c, app, fl, tr, rec, TakeRequest{Fields: raw, Comment: comment})
-		return err
-	})
-	return v, err
+	taken, err := f.s.Take(context.Background(), f.as(who), "sales", entity, id, name, TakeRequest{Fields: raw, Comment: comment})
+	if err != nil {
+		return nil, err
+	}
+	if taken.Approval == nil {
+		f.t.Fatalf("%s took %s at once", who, name)
+	}
+	return taken.Approval, nil
+}
+
+// takeAtOnce submits a quote no approval step applies to.
+func (f *fixture) takeAtOnce(q string) {
+	f.t.Helper()
+	taken, err := f.s.Take(context.Background(), f.as("ray"), "sales", "quote", q, "submit", TakeRequest{})
+	if err != nil || taken.Record == nil || stateOf(taken.Record, "stage") != "approved" {
+		f.t.Fatalf("submit with no step applying: %+v, %v", taken, err)
+	}
+	if p, _ := f.s.pendingTx(context.Background(), f.db.Pool(), "sales", "quote", q); p != nil {
+		f.t.Fatalf("pending after a move at once: %+v", p)
+	}
 }
 
 func (f *fixture) mustRequest(who, entity, id, name string, fields map[string]any) *ApprovalView {
@@ -472,13 +476,8 @@ func TestQuorum(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		q := f.create("quote", "ray", `{"title": "Big", "discount": 5}`)
-		// 5%: no step applies to submit; approved at once (Take moves it).
-		if v := f.mustRequest("ray", "quote", q, "submit", nil); v.Status != StatusApproved {
-			t.Fatalf("no step applies: %+v", v)
-		}
-		if _, err := f.s.complete(context.Background(), f.as("ray"), "sales", "quote", q, "submit", nil, "", ""); err != nil {
-			t.Fatal(err)
-		}
+		// 5%: no step of submit applies; Take moves the quote at once.
+		f.takeAtOnce(q)
 		v := f.mustRequest("ray", "quote", q, "book", nil)
 		if got := join(f.openNames(v)); got != "ops1,ops2,ops3" {
 			t.Fatalf("finance approvers: %s", got)
@@ -495,10 +494,7 @@ func TestQuorum(t *testing.T) {
 		}
 		// Two rejections make the quorum unreachable.
 		q2 := f.create("quote", "ray", `{"title": "Big 2", "discount": 5}`)
-		f.mustRequest("ray", "quote", q2, "submit", nil)
-		if _, err := f.s.complete(context.Background(), f.as("ray"), "sales", "quote", q2, "submit", nil, "", ""); err != nil {
-			t.Fatal(err)
-		}
+		f.takeAtOnce(q2)
 		v = f.mustRequest("ray", "quote", q2, "book", nil)
 		f.mustDecide("ops1", v.ID, Reject, "no")
 		if r := f.mustDecide("ops2", v.ID, Reject, "no"); r.Status != StatusRejected {

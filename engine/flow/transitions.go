@@ -483,7 +483,12 @@ func (s *Service) Take(ctx context.Context, c records.Caller, app, entity, id, n
 		if err != nil {
 			return nil, err
 		}
-		return &Taken{Approval: view}, nil
+		if view != nil {
+			return &Taken{Approval: view}, nil
+		}
+		// No step of the approval applies to this record (their
+		// conditions): requestTx recorded nothing, and the transition
+		// is taken at once.
 	}
 	rec, err := s.move(ctx, c, t, values, req.Comment, req.Version, lacks, true, false)
 	if err != nil {
