@@ -52,7 +52,7 @@ const salesDoc = `{"name": "sales", "entities": [
 	{"name": "quoting", "entity": "quote", "field": "stage",
 	 "states": [{"name": "draft"}, {"name": "approved"}, {"name": "booked", "final": true}],
 	 "transitions": [
-		{"name": "submit", "label": "Submit for approval", "from": ["draft"], "to": "approved", "approval": {"steps": [
+		{"name": "submit", "label": "Submit for approval", "from": ["draft"], "to": "approved", "guard": "discount < 50", "approval": {"steps": [
 			{"name": "manager", "approvers": {"manager": true}, "condition": "discount > 10", "deadline": "24h", "escalate": {"then": "next"}},
 			{"name": "director", "approvers": {"roles": ["director"]}, "condition": "discount > 20"}]}},
 		{"name": "book", "from": ["approved"], "to": "booked", "approval": {"steps": [
@@ -405,6 +405,37 @@ func TestConditionReadWhenReached(t *testing.T) {
 			t.Fatalf("after the discount was raised: %+v", v)
 		}
 	})
+}
+
+// The guard is checked again when the last step approves: refused, the
+// request stays pending and the approver may decide again.
+func TestCompletionRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		q := f.create("quote", "ray", `{"title": "Greedy", "discount": 15}`)
+		v := f.mustRequest("ray", "quote", q, "submit", nil)
+		f.patch(q, `{"discount": 60}`)
+		// 60% now also needs the director.
+		f.mustDecide("mia", v.ID, Approve, "")
+		_, err := f.decide("dora", v.ID, Approve, DecisionInput{})
+		wantStatus(t, err, 422, "/guard")
+		if w := f.view("dora", v.ID); w.Status != StatusPending || w.Step != 1 || !w.CanDecide || f.state("quote", q) != "draft" {
+			t.Fatalf("after the refused completion: %+v, state %s", w, f.state("quote", q))
+		}
+		f.patch(q, `{"discount": 45}`)
+		if a := f.mustDecide("dora", v.ID, Approve, ""); a.Status != StatusApproved || f.state("quote", q) != "approved" {
+			t.Fatalf("approved again: %+v", a)
+		}
+	})
+}
+
+func (f *fixture) patch(q, body string) {
+	f.t.Helper()
+	rec := f.record("quote", q)
+	body = strings.Replace(body, "{", `{"version": `+jsonOf(rec.Get("version"))+", ", 1)
+	if _, err := f.recs.Patch(context.Background(), records.Caller{Admin: true}, "sales", "quote", q, []byte(body)); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 func jsonOf(v any) string {

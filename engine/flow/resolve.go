@@ -245,6 +245,12 @@ func (s *Service) viewOf(ctx context.Context, app *schema.App, r *request, viewe
 		CanDecide: r.openTask(viewer.UserID) != nil, CreatedAt: time.UnixMilli(r.RequestedAt).UTC(), DecidedAt: msTime(r.DecidedAt),
 		Fields: map[string]json.RawMessage{}, Steps: []StepView{}}
 	_ = json.Unmarshal([]byte(r.Fields), &v.Fields)
+	readable, _ := s.records.Readable(app, r.Entity, viewer)
+	for k := range v.Fields {
+		if !readable[k] {
+			delete(v.Fields, k) // a field the viewer's role hides
+		}
+	}
 	var t *schema.Transition
 	if f := app.Flow(r.Flow); f != nil {
 		if t = f.Transition(r.Transition); t != nil {
@@ -253,7 +259,7 @@ func (s *Service) viewOf(ctx context.Context, app *schema.App, r *request, viewe
 	}
 	if e := app.Entity(r.Entity); e != nil {
 		if tf := titleField(e); tf != "" {
-			if readable, err := s.records.Readable(app, r.Entity, viewer); err == nil && readable[tf] {
+			if readable[tf] {
 				if rec == nil {
 					rec, _ = s.records.Get(ctx, viewer, r.App, r.Entity, r.RecordID, tf, "")
 				}
