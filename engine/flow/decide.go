@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/records"
@@ -444,13 +446,6 @@ func (s *Service) save(ctx context.Context, tx store.Conn, r *request, task *tas
 
 // validID says whether id is a lower-case ULID, as request ids are.
 func validID(id string) bool {
-	if len(id) != 26 {
-		return false
-	}
-	for _, r := range id {
-		if !strings.ContainsRune("0123456789abcdefghjkmnpqrstvwxyz", r) {
-			return false
-		}
-	}
-	return true
+	_, err := ulid.ParseStrict(id)
+	return err == nil && len(id) == ulid.EncodedSize && strings.ToLower(id) == id
 }
