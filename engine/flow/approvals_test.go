@@ -58,7 +58,8 @@ const salesDoc = `{"name": "sales", "entities": [
 		{"name": "book", "from": ["approved"], "to": "booked", "approval": {"steps": [
 			{"name": "finance", "approvers": {"roles": ["finance"]}, "mode": "quorum", "quorum": 2, "deadline": "48h", "escalate": {"then": "reject"}}]}},
 		{"name": "special", "from": ["draft"], "to": "approved", "approval": {"steps": [
-			{"name": "anyone", "approvers": {"roles": ["rep", "finance"]}}]}}]},
+			{"name": "anyone", "approvers": {"roles": ["rep", "finance"]}, "deadline": "4h",
+			 "escalate": {"then": "notify", "notify": {"users": ["vic@example.com"]}}}]}}]},
 	{"name": "leads", "entity": "lead", "field": "stage",
 	 "states": [{"name": "new"}, {"name": "working"}],
 	 "transitions": [
@@ -482,6 +483,23 @@ func TestEscalation(t *testing.T) {
 			t.Fatalf("vic approves: %+v", a)
 		}
 
+		// special: 4h later vic is told, once, and the step keeps waiting.
+		q2 := f.create("quote", "ray", `{"title": "Special"}`)
+		sp := f.mustRequest("ray", "quote", q2, "special", nil)
+		before, _ := f.notes.Unread(ctx, f.id("vic"))
+		f.clk.Advance(4 * time.Hour)
+		for i := 0; i < 2; i++ {
+			if err := f.s.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after, _ := f.notes.Unread(ctx, f.id("vic")); after != before+1 {
+			t.Fatalf("vic's notifications: %d, then %d", before, after)
+		}
+		if w := f.view("ray", sp.ID); w.Status != StatusPending || w.Steps[0].Deadline != nil || join(f.openNames(w)) != "ops1,ops2,ops3" {
+			t.Fatalf("after the notice: %+v", w)
+		}
+
 		// book: no decision within 48h rejects it.
 		b := f.mustRequest("ray", "quote", q, "book", nil)
 		f.clk.Advance(48 * time.Hour)
@@ -733,9 +751,12 @@ func TestCheckApprovals(t *testing.T) {
 		st := &app.Flows[0].Transitions[0].Approval.Steps[0]
 		st.Deadline, st.Condition = "tomorrow", "discount >> 3"
 		app.Flows[0].Transitions[0].Approval.Steps[1].Condition = "margin > 3"
-		ps := f.s.checkApprovals(context.Background(), app)
+		ps := f.s.CheckApp(context.Background(), app)
 		got := map[string]bool{}
 		for _, p := range ps {
+			if got[p.Path] {
+				t.Errorf("two problems at %s: %v", p.Path, ps)
+			}
 			got[p.Path] = true
 		}
 		for _, want := range []string{"/flows/0/transitions/0/approval/steps/0/deadline", "/flows/0/transitions/0/approval/steps/0/condition",
