@@ -190,10 +190,19 @@ func msTime(ms *int64) *time.Time {
 
 // registerApprovals creates the approval tables and ticks escalations.
 func (s *Service) registerApprovals(ctx context.Context) error {
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	return s.registerEscalation()
+}
+
+// Migrate creates the approval tables (Register does it too): a service
+// that only lists transitions needs no queue.
+func (s *Service) Migrate(ctx context.Context) error {
 	if err := s.db.EnsureTables(ctx, &approvalRow{}, &stepRow{}, &taskRow{}); err != nil {
 		return fmt.Errorf("flow: %w", err)
 	}
-	return s.registerEscalation()
+	return nil
 }
 
 // request is a request with its steps and tasks, as read in one

@@ -107,6 +107,9 @@ func TestNoStateIsInitial(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := New(db, cat, recs, nil, nil, nil)
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
 		av, err := s.Transitions(ctx, records.Caller{Admin: true}, "cp", "lead", rec.ID())
 		if err != nil {
 			t.Fatal(err)
