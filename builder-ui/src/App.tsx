@@ -11,6 +11,7 @@ const AppList = lazy(() => import("./components/AppList").then((m) => ({ default
 const AppShell = lazy(() => import("./components/AppShell").then((m) => ({ default: m.AppShell })));
 const Designer = lazy(() => import("./components/Designer").then((m) => ({ default: m.Designer })));
 const Admin = lazy(() => import("./components/Admin").then((m) => ({ default: m.Admin })));
+const Approvals = lazy(() => import("./components/Approvals").then((m) => ({ default: m.Approvals })));
 const ResetPassword = lazy(() => import("./components/ResetPassword").then((m) => ({ default: m.ResetPassword })));
 import { ErrorBox, Icon, Loading } from "./components/common";
 // The bell is shown only once signed in: its own chunk too.
@@ -101,6 +102,12 @@ function Shell() {
         {authed && admin && (
           <a className="btn btn-ghost" href={href({ name: "admin" })} data-testid="nav-admin">{t("header.admin")}</a>
         )}
+        {authed && (
+          <a className="btn btn-ghost topbar-approvals" href={href({ name: "approvals" })} data-testid="nav-approvals"
+            aria-current={route.name === "approvals" ? "page" : undefined} title={t("header.approvals")}>
+            <Icon.check /><span className="topbar-approvals-text">{t("header.approvals")}</span>
+          </a>
+        )}
         {authed && <Suspense fallback={null}><Bell /></Suspense>}
         <LangSwitch />
         {authed && (
@@ -119,6 +126,8 @@ function Shell() {
           {me === undefined ? <Loading /> : admin ? <Admin tab={route.tab} meId={me?.id} />
             : <ErrorBox error={new ApiError(403, "forbidden", "")} />}
         </main>
+      ) : route.name === "approvals" ? (
+        <main className="main"><Approvals tab={route.tab} /></main>
       ) : !("app" in route) ? (
         <main className="main"><AppList admin={admin} /></main>
       ) : route.name === "design" ? (

@@ -258,7 +258,7 @@ export function query(params: Record<string, string | number | undefined | null>
 
 const seg = encodeURIComponent;
 
-async function request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
   // X-Forma-Client: the record history says "web" for changes made here.
   const headers: Record<string, string> = { Accept: "application/json", "X-Forma-Client": "web" };
   const token = getToken();

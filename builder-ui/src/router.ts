@@ -13,6 +13,7 @@ export type Route =
   | { name: "reset"; token: string }
   | { name: "apps" }
   | { name: "admin"; tab?: string }
+  | { name: "approvals"; tab?: string }
   | { name: "app"; app: string }
   | { name: "list"; app: string; entity: string }
   | { name: "new"; app: string; entity: string }
@@ -27,6 +28,7 @@ const patterns: { name: Route["name"]; path: string; draft?: boolean }[] = [
   { name: "setup", path: "/setup/:token?" },
   { name: "reset", path: "/reset/:token" },
   { name: "admin", path: "/admin/:tab?" },
+  { name: "approvals", path: "/approvals/:tab?" },
   { name: "design", path: "/design/:app/new", draft: true },
   { name: "design", path: "/design/:app" },
   { name: "dash", path: "/d/:app/:dashboard" },
@@ -46,7 +48,7 @@ export function parsePath(pathname: string): Route {
     const params = m.params as Record<string, string | undefined>;
     if (p.name === "design") return p.draft ? { name: "design", app: params.app!, draft: true } : { name: "design", app: params.app! };
     if (p.name === "setup") return params.token ? { name: "setup", token: params.token } : { name: "setup" };
-    if (p.name === "admin") return params.tab ? { name: "admin", tab: params.tab } : { name: "admin" };
+    if (p.name === "admin" || p.name === "approvals") return params.tab ? { name: p.name, tab: params.tab } : { name: p.name };
     return { name: p.name, ...params } as Route;
   }
   return { name: "apps" };
@@ -64,6 +66,7 @@ export function path(r: Route): string {
     case "design": return generatePath(r.draft ? "/design/:app/new" : "/design/:app", { app: r.app });
     case "setup": return generatePath("/setup/:token?", { token: r.token });
     case "admin": return generatePath("/admin/:tab?", { tab: r.tab });
+    case "approvals": return generatePath("/approvals/:tab?", { tab: r.tab });
     default: {
       const p = patterns.find((x) => x.name === r.name)!;
       return generatePath(p.path, r as unknown as Record<string, string>);

@@ -87,7 +87,7 @@ export function ActionsEditor({ doc, a, entity, at, onChange }: {
   );
 }
 
-function ActionList({ doc, entity, zone, prefix, actions, at, onChange }: {
+export function ActionList({ doc, entity, zone, prefix, actions, at, onChange }: {
   doc: DDoc; entity: DEntity | undefined; zone: string; prefix: string; actions: Action[]; at: ProblemsAt; onChange: (a: Action[]) => void;
 }) {
   const { t } = useI18n();

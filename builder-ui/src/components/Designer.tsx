@@ -2,7 +2,7 @@
 // fields with a palette of field types in the middle (drag and drop with
 // pointer, touch or keyboard, or click; up/down buttons too), the selected field's settings on
 // the right; Publish shows the migration plan of a dry run, then applies it.
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, ApiError, type ApplyResult, type ErrorDetail, type FieldType } from "../api";
 import { dropDraft, loadDraft } from "../designer/drafts";
 import { useServerDraft } from "../designer/serverDraft";
@@ -26,13 +26,16 @@ import { RolesEditor } from "./RolesEditor";
 import { DashboardsEditor } from "./DashboardsEditor";
 import { AutomationsEditor } from "./AutomationsEditor";
 import { renameEntityInAutomations, renameFieldInAutomations } from "../designer/automations";
+import { renameEntityInFlows } from "../designer/flows";
+// The flow editor brings @xyflow/react: its own chunk, loaded when the tab opens.
+const FlowsEditor = lazy(() => import("./FlowsEditor").then((m) => ({ default: m.FlowsEditor })));
 import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
 
 function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
 
-type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations";
+type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -190,6 +193,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         if (fi !== undefined) setTab(sent.forms?.[Number(fi)]?.kind === "list" ? "list" : "forms");
         else if (Object.keys(m.roles).length) setTab("roles");
         else if (e.details.some((d) => d.path?.startsWith("/automations/"))) setTab("automations");
+        else if (e.details.some((d) => d.path?.startsWith("/flows/"))) setTab("flows");
       }
       // Show the first field in trouble.
       const first = Object.keys(m.fields)[0];
@@ -257,6 +261,10 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
               className={"btn btn-small" + (tab === "automations" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/automations/")) ? " has-error" : "")}>
               {t("design.tabAutomations")}
             </button>
+            <button type="button" role="tab" aria-selected={tab === "flows"} data-testid="tab-flows" onClick={() => setTab("flows")}
+              className={"btn btn-small" + (tab === "flows" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/flows/")) ? " has-error" : "")}>
+              {t("design.tabFlows")}
+            </button>
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
           <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
@@ -304,6 +312,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         <DashboardsEditor doc={doc} onChange={edit} stored={stored} />
       ) : tab === "automations" ? (
         <AutomationsEditor doc={doc} onChange={edit} stored={stored} problems={details} />
+      ) : tab === "flows" ? (
+        <Suspense fallback={<Loading />}><FlowsEditor doc={doc} onChange={edit} problems={details} /></Suspense>
       ) : (
         <div className="designer-grid">
           <aside className="designer-col designer-entities" aria-label={t("design.entities")}>
@@ -343,7 +353,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                         const n = e.target.value;
                         const next = updateEntity(doc, ei, { name: n });
                         // Forms and roles name entities: a rename follows (not onto another entity's name).
-                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityInAutomations(renameEntityRefs(next, entity.name, n), entity.name, n) : next);
+                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityInFlows(renameEntityInAutomations(renameEntityRefs(next, entity.name, n), entity.name, n), entity.name, n) : next);
                       }} />
                   </label>
                 </div>

@@ -11,6 +11,7 @@ import { ErrorBox, Loading } from "./common";
 import { problemText, type Problem } from "../problems";
 import { RefPicker, UserPicker } from "./RefPicker";
 import { useNames } from "../names";
+import { FlowBar, flowField } from "./Transitions";
 
 type Banner =
   | { kind: "saved" }
@@ -86,7 +87,9 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
     () => (record ? entity.fields.filter((f) => f.name in record) : entity.fields),
     [entity, record],
   );
-  const editable = (f: Field) => !isComputed(f);
+  // A flow's state field moves only by its transitions (the flow bar).
+  const stateField = flowField(app, entity.name);
+  const editable = (f: Field) => !isComputed(f) && f.name !== stateField;
 
   const set = (name: string, v: InputValue) => {
     setInputs((s) => ({ ...s, [name]: v }));
@@ -205,6 +208,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
           )}
         </div>
       </div>
+      {id && record && <FlowBar app={app} entity={entity} id={id} version={Number(record.version)} onMoved={() => { setBanner(null); load(); }} />}
       {banner && <BannerView banner={banner} onReload={() => { setBanner(null); load(); }} />}
       <form className="record-form" onSubmit={submit} noValidate>
         <FormFields app={app} fields={fields} layout={formLayoutOf(app, entity.name)} inputs={inputs} record={record}

@@ -59,6 +59,7 @@ export const Icon = {
   left: () => <Svg><path d="M15 18l-6-6 6-6" /></Svg>,
   right: () => <Svg><path d="M9 18l6-6-6-6" /></Svg>,
   clock: () => <Svg><circle cx="12" cy="12" r="9" /><path d="M12 7v5l3 3" /></Svg>,
+  check: () => <Svg><path d="M4 12l5 5L20 6" /></Svg>,
   filter: () => <Svg><path d="M3 5h18l-7 8v6l-4 2v-8z" /></Svg>,
   globe: () => <Svg><circle cx="12" cy="12" r="9" /><path d="M3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18" /></Svg>,
 };

@@ -1,0 +1,119 @@
+// The flow editor's canvas (@xyflow/react): states as nodes (label, colour,
+// initial and final markers, problems in red), transitions as edges (one
+// per from-state; from "any state" dashed). Dragging from a state's handle
+// onto another state — or tapping one handle then the other, for touch —
+// adds a transition; nodes are moved by pointer, touch or the arrow keys
+// (Tab to a node, Enter selects it) and their places are saved in
+// state.position; Delete removes what is selected.
+import { useEffect, useMemo } from "react";
+import {
+  Background, Controls, Handle, MarkerType, Position, ReactFlow, useEdgesState, useNodesState,
+  type Connection, type Edge, type Node, type NodeChange, type NodeProps,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { edgesOf, gridPosition, initialState, nodeId, shown, stateIndexOf, transitionIndexOf, type Flow } from "../designer/flows";
+import { useI18n } from "../i18n";
+
+export type Selection = { kind: "state"; index: number } | { kind: "transition"; index: number } | null;
+
+type StateData = { label: string; name: string; color: string; final: boolean; initial: boolean; problems: string[] };
+type StateNode = Node<StateData, "state">;
+
+function StateNodeView({ data, selected }: NodeProps<StateNode>) {
+  const { t } = useI18n();
+  return (
+    <div className={"flow-node" + (selected ? " selected" : "") + (data.problems.length ? " has-error" : "") + (data.final ? " final" : "")}
+      style={{ borderColor: data.color }} data-testid={`flow-node-${data.name}`} title={data.problems.join("\n") || undefined}>
+      <Handle type="target" position={Position.Left} className="flow-handle" />
+      <span className="flow-node-dot" style={{ background: data.color }} aria-hidden="true" />
+      <span className="flow-node-label">{data.label}</span>
+      {data.initial && <span className="tag flow-tag" data-testid={`flow-node-initial-${data.name}`}>{t("flow.initialTag")}</span>}
+      {data.final && <span className="tag flow-tag" data-testid={`flow-node-final-${data.name}`}>{t("flow.finalTag")}</span>}
+      {data.problems.length > 0 && <span className="flow-node-error" role="alert" data-testid={`flow-node-error-${data.name}`}>{data.problems[0]}</span>}
+      <Handle type="source" position={Position.Right} className="flow-handle" />
+    </div>
+  );
+}
+
+const nodeTypes = { state: StateNodeView };
+
+export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onMove, onDelete }: {
+  flow: Flow; selection: Selection; problems: Map<string, string[]>;
+  onSelect: (s: Selection) => void;
+  onConnect: (from: string, to: string) => void;
+  onMove: (positions: Map<number, { x: number; y: number }>) => void;
+  onDelete: (states: number[], edges: string[]) => void;
+}) {
+  const { t, lang } = useI18n();
+  const init = initialState(flow);
+  const built = useMemo(() => flow.states.map((s, i): StateNode => ({
+    id: nodeId(i), type: "state", position: s.position ?? gridPosition(i),
+    selected: selection?.kind === "state" && selection.index === i,
+    ariaLabel: t("flow.nodeAria", { state: shown(s, lang) }),
+    data: { label: shown(s, lang), name: s.name, color: s.color || "#718096", final: !!s.final, initial: s.name === init, problems: problems.get(nodeId(i)) ?? [] },
+  })), [flow.states, selection, problems, init, lang, t]);
+  const builtEdges = useMemo(() => edgesOf(flow).map((e): Edge => {
+    const tr = flow.transitions[e.ti];
+    const bad = problems.get(e.id);
+    const label = (bad ? "⚠ " : "") + shown(tr, lang) + (tr.approval?.steps?.length ? " ✓" : "") + (tr.handover ? " ⇄" : "");
+    return {
+      id: e.id, source: e.source, target: e.target, label,
+      selected: selection?.kind === "transition" && selection.index === e.ti,
+      className: "flow-edge" + (bad ? " has-error" : "") + (e.any ? " any" : ""),
+      markerEnd: { type: MarkerType.ArrowClosed },
+      ariaLabel: t("flow.edgeAria", { transition: shown(tr, lang) }) + (bad ? " — " + bad.join(" ") : ""),
+      domAttributes: { "data-testid": `flow-edge-${tr.name}` } as never,
+      style: bad ? { stroke: "var(--danger, #c53030)", strokeWidth: 2 } : e.any ? { strokeDasharray: "5 4" } : undefined,
+      labelStyle: bad ? { fill: "var(--danger, #c53030)" } : undefined,
+    };
+  }), [flow, selection, problems, lang, t]);
+
+  const [nodes, setNodes, onNodesChange] = useNodesState<StateNode>(built);
+  const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>(builtEdges);
+  useEffect(() => setNodes(built), [built, setNodes]);
+  useEffect(() => setEdges(builtEdges), [builtEdges, setEdges]);
+
+  // A finished move (end of a drag, an arrow key) is saved in the document.
+  function nodesChanged(changes: NodeChange<StateNode>[]) {
+    onNodesChange(changes);
+    const moved = new Map<number, { x: number; y: number }>();
+    for (const c of changes) {
+      if (c.type === "position" && c.position && !c.dragging) moved.set(stateIndexOf(c.id), { x: Math.round(c.position.x), y: Math.round(c.position.y) });
+    }
+    if (moved.size) onMove(moved);
+  }
+
+  function connect(c: Connection) {
+    const from = flow.states[stateIndexOf(c.source)];
+    const to = flow.states[stateIndexOf(c.target)];
+    if (from && to && from.name !== to.name) onConnect(from.name, to.name);
+  }
+
+  return (
+    <div className="flow-canvas" data-testid="flow-canvas">
+      <ReactFlow<StateNode, Edge> nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={nodesChanged} onEdgesChange={onEdgesChange}
+        onConnect={connect} fitView fitViewOptions={{ maxZoom: 1.2 }} minZoom={0.3}
+        onNodeDragStop={(_e, _n, dragged) => onMove(new Map(dragged.map((n) => [stateIndexOf(n.id), { x: Math.round(n.position.x), y: Math.round(n.position.y) }])))}
+        onNodeClick={(_e, n) => onSelect({ kind: "state", index: stateIndexOf(n.id) })}
+        onEdgeClick={(_e, ed) => onSelect({ kind: "transition", index: transitionIndexOf(ed.id) })}
+        onPaneClick={() => onSelect(null)}
+        onSelectionChange={({ nodes: ns, edges: es }) => {
+          // Keyboard selection (Enter on a focused node or edge) arrives here.
+          if (ns.length === 1 && !(selection?.kind === "state" && selection.index === stateIndexOf(ns[0].id))) onSelect({ kind: "state", index: stateIndexOf(ns[0].id) });
+          else if (!ns.length && es.length === 1 && !(selection?.kind === "transition" && selection.index === transitionIndexOf(es[0].id))) onSelect({ kind: "transition", index: transitionIndexOf(es[0].id) });
+        }}
+        onDelete={({ nodes: ns, edges: es }) => onDelete(ns.map((n) => stateIndexOf(n.id)), es.map((e) => e.id))}
+        ariaLabelConfig={{
+          "node.a11yDescription.default": t("flow.a11yNode"),
+          "edge.a11yDescription.default": t("flow.a11yEdge"),
+          "controls.zoomIn.ariaLabel": t("flow.zoomIn"),
+          "controls.zoomOut.ariaLabel": t("flow.zoomOut"),
+          "controls.fitView.ariaLabel": t("flow.fitView"),
+          "handle.ariaLabel": t("flow.handle"),
+        }}>
+        <Background />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
