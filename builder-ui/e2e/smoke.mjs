@@ -12,7 +12,8 @@
 // the record written before the rename still there; filters the list; looks
 // at it on a phone-sized screen; and checks a Chinese browser gets Chinese.
 // Then e2e/day.mjs: the ops manager's day at 1280×800 (en) and 390×844 (zh-CN),
-// and e2e/automations.mjs: automations built in the designer, in both.
+// e2e/automations.mjs: automations built in the designer, in both, and
+// e2e/flows.mjs: a flow built in the designer and taken on a record, in both.
 // Screenshots of every step land in e2e/screenshots/.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
@@ -23,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { day } from "./day.mjs";
 import { automations } from "./automations.mjs";
+import { flows } from "./flows.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -199,6 +201,9 @@ async function run() {
 
   // Automations built in the designer's Automations tab (e2e/automations.mjs).
   await automations({ browser, base, shots, api, email, password });
+
+  // Flows: built in the designer's Flows tab, taken on a record, the approvals inbox (e2e/flows.mjs).
+  await flows({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);

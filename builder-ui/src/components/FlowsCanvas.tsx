@@ -5,7 +5,7 @@
 // adds a transition; nodes are moved by pointer, touch or the arrow keys
 // (Tab to a node, Enter selects it) and their places are saved in
 // state.position; Delete removes what is selected.
-import { useEffect, useMemo } from "react";
+import { useEffect, useMemo, type KeyboardEvent } from "react";
 import {
   Background, Controls, Handle, MarkerType, Position, ReactFlow, useEdgesState, useNodesState,
   type Connection, type Edge, type Node, type NodeChange, type NodeProps,
@@ -36,6 +36,10 @@ function StateNodeView({ data, selected }: NodeProps<StateNode>) {
 }
 
 const nodeTypes = { state: StateNodeView };
+const HANDLES = [
+  { type: "target" as const, position: Position.Left, x: -7, y: 15, width: 14, height: 14 },
+  { type: "source" as const, position: Position.Right, x: 153, y: 15, width: 14, height: 14 },
+];
 
 export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onMove, onDelete }: {
   flow: Flow; selection: Selection; problems: Map<string, string[]>;
@@ -48,6 +52,8 @@ export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onM
   const init = initialState(flow);
   const built = useMemo(() => flow.states.map((s, i): StateNode => ({
     id: nodeId(i), type: "state", position: s.position ?? gridPosition(i),
+    // A first size and handle places, so edges are drawn before the browser measures (and where it cannot).
+    initialWidth: 160, initialHeight: 44, handles: HANDLES,
     selected: selection?.kind === "state" && selection.index === i,
     ariaLabel: t("flow.nodeAria", { state: shown(s, lang) }),
     data: { label: shown(s, lang), name: s.name, color: s.color || "#718096", final: !!s.final, initial: s.name === init, problems: problems.get(nodeId(i)) ?? [] },
@@ -89,19 +95,23 @@ export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onM
     if (from && to && from.name !== to.name) onConnect(from.name, to.name);
   }
 
+  // Enter or Space on a focused state or transition (Tab reaches them) opens it in the panel.
+  function keyed(e: KeyboardEvent<HTMLDivElement>) {
+    if (e.key !== "Enter" && e.key !== " ") return;
+    const el = (e.target as Element).closest?.(".react-flow__node, .react-flow__edge");
+    const id = el?.getAttribute("data-id") ?? "";
+    if (stateIndexOf(id) >= 0) onSelect({ kind: "state", index: stateIndexOf(id) });
+    else if (transitionIndexOf(id) >= 0) onSelect({ kind: "transition", index: transitionIndexOf(id) });
+  }
+
   return (
-    <div className="flow-canvas" data-testid="flow-canvas">
+    <div className="flow-canvas" data-testid="flow-canvas" onKeyDown={keyed}>
       <ReactFlow<StateNode, Edge> nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={nodesChanged} onEdgesChange={onEdgesChange}
         onConnect={connect} fitView fitViewOptions={{ maxZoom: 1.2 }} minZoom={0.3}
         onNodeDragStop={(_e, _n, dragged) => onMove(new Map(dragged.map((n) => [stateIndexOf(n.id), { x: Math.round(n.position.x), y: Math.round(n.position.y) }])))}
         onNodeClick={(_e, n) => onSelect({ kind: "state", index: stateIndexOf(n.id) })}
         onEdgeClick={(_e, ed) => onSelect({ kind: "transition", index: transitionIndexOf(ed.id) })}
         onPaneClick={() => onSelect(null)}
-        onSelectionChange={({ nodes: ns, edges: es }) => {
-          // Keyboard selection (Enter on a focused node or edge) arrives here.
-          if (ns.length === 1 && !(selection?.kind === "state" && selection.index === stateIndexOf(ns[0].id))) onSelect({ kind: "state", index: stateIndexOf(ns[0].id) });
-          else if (!ns.length && es.length === 1 && !(selection?.kind === "transition" && selection.index === transitionIndexOf(es[0].id))) onSelect({ kind: "transition", index: transitionIndexOf(es[0].id) });
-        }}
         onDelete={({ nodes: ns, edges: es }) => onDelete(ns.map((n) => stateIndexOf(n.id)), es.map((e) => e.id))}
         ariaLabelConfig={{
           "node.a11yDescription.default": t("flow.a11yNode"),

@@ -88,7 +88,8 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
     [entity, record],
   );
   // A flow's state field moves only by its transitions (the flow bar).
-  const stateField = flowField(app, entity.name);
+  const [governed, setGoverned] = useState<string | undefined>(undefined);
+  const stateField = flowField(app, entity.name) ?? governed;
   const editable = (f: Field) => !isComputed(f) && f.name !== stateField;
 
   const set = (name: string, v: InputValue) => {
@@ -208,7 +209,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
           )}
         </div>
       </div>
-      {id && record && <FlowBar app={app} entity={entity} id={id} version={Number(record.version)} onMoved={() => { setBanner(null); load(); }} />}
+      {id && record && <FlowBar app={app} entity={entity} id={id} version={Number(record.version)} onMoved={() => { setBanner(null); load(); }} onGoverned={setGoverned} />}
       {banner && <BannerView banner={banner} onReload={() => { setBanner(null); load(); }} />}
       <form className="record-form" onSubmit={submit} noValidate>
         <FormFields app={app} fields={fields} layout={formLayoutOf(app, entity.name)} inputs={inputs} record={record}

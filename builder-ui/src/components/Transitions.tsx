@@ -31,8 +31,10 @@ export function flowField(app: AppDocument, entity: string): string | undefined 
   return Array.isArray(flows) ? flows.find((f) => f?.entity === entity)?.field : undefined;
 }
 
-export function FlowBar({ app, entity, id, version, onMoved }: {
+export function FlowBar({ app, entity, id, version, onMoved, onGoverned }: {
   app: AppDocument; entity: Entity; id: string; version: number; onMoved: () => void;
+  // The state field the server says the flow governs (members' documents carry no flows).
+  onGoverned?: (field: string) => void;
 }) {
   const { t, lang } = useI18n();
   const [avail, setAvail] = useState<Available | null>(null);
@@ -45,7 +47,12 @@ export function FlowBar({ app, entity, id, version, onMoved }: {
     if (!enabled) return () => undefined;
     let live = true;
     flowsApi.transitions(app.name, entity.name, id).then(
-      (a) => { if (live) { setAvail(a); setError(null); } },
+      (a) => {
+        if (!live) return;
+        setAvail(a);
+        setError(null);
+        if (a?.field) onGoverned?.(a.field);
+      },
       (e) => {
         if (!live) return;
         // No flow for this entity, or a server without flows.
@@ -56,6 +63,7 @@ export function FlowBar({ app, entity, id, version, onMoved }: {
     return () => {
       live = false;
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [enabled, app.name, entity.name, id]);
   // The record's version changes after every move: ask again.
   useEffect(() => load(), [load, version]);
@@ -137,15 +145,18 @@ export function lacksByPlace(lacks: Lack[]): { fields: Record<string, string[]>;
   return out;
 }
 
+const TAKE = "take-";
+
 function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStale }: {
   app: AppDocument; entity: Entity; id: string; version: number; option: TransitionOption;
   onClose: () => void; onTaken: (approval: boolean) => void; onStale: () => void;
 }) {
   const { t, lang } = useI18n();
-  // The transition's fields as the form shows them, required as the transition says.
+  // The transition's fields as the form shows them, required as the transition says; named
+  // "take-<field>" so their inputs' ids differ from the form's behind the dialog.
   const fields: Field[] = (option.fields ?? []).flatMap((tf) => {
     const f = entity.fields.find((x) => x.name === tf.field);
-    return f ? [{ ...f, required: !!tf.required }] : [];
+    return f ? [{ ...f, name: TAKE + f.name, label: f.label || f.name, required: !!tf.required }] : [];
   });
   const [inputs, setInputs] = useState<Record<string, InputValue>>(() => Object.fromEntries(fields.map((f) => [f.name, toInput(f, null)])));
   const [comment, setComment] = useState("");
@@ -163,7 +174,7 @@ function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStal
       const c = fromInput(f, inputs[f.name]);
       if ("error" in c) local[f.name] = [t(c.error)];
       else if (f.required && (c.value === null || c.value === "" || (Array.isArray(c.value) && !c.value.length))) local[f.name] = [t("run.required")];
-      else if (c.value !== null) values[f.name] = c.value;
+      else if (c.value !== null) values[f.name.slice(TAKE.length)] = c.value;
     }
     const commentErr = rule === "required" && !comment.trim() ? [t("run.commentRequired")] : [];
     if (Object.keys(local).length || commentErr.length) {
@@ -177,7 +188,13 @@ function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStal
       const r = await flowsApi.take(app.name, entity.name, id, option.name, { version, fields: values, comment: rule === "none" ? "" : comment.trim() });
       onTaken(!!r?.approval);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 422 && e.details.length) setErrors(lacksByPlace(e.details));
+      if (e instanceof ApiError && e.status === 422 && e.details.length) {
+        const by = lacksByPlace(e.details);
+        // A lack of a field not asked here is listed at the top.
+        const asked = Object.fromEntries(Object.entries(by.fields).filter(([k]) => fields.some((f) => f.name === TAKE + k)).map(([k, v]) => [TAKE + k, v]));
+        const other = Object.entries(by.fields).filter(([k]) => !fields.some((f) => f.name === TAKE + k)).flatMap(([, v]) => v);
+        setErrors({ fields: asked, comment: by.comment, general: [...other, ...by.general] });
+      }
       else if (e instanceof ApiError && e.status === 409) setStale(true);
       else setFailure(e);
     } finally {
@@ -207,7 +224,7 @@ function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStal
           <FormFields app={app} fields={fields} layout={undefined} inputs={inputs} record={null} readOnly={() => false}
             errors={errors.fields} onChange={(n, v) => setInputs((s) => ({ ...s, [n]: v }))} />
         )}
-        {(option.fields ?? []).filter((tf) => !fields.some((f) => f.name === tf.field)).map((tf) => (
+        {(option.fields ?? []).filter((tf) => !fields.some((f) => f.name === TAKE + tf.field)).map((tf) => (
           <p key={tf.field} className="muted small">{t("run.hiddenField", { field: tf.field })}</p>
         ))}
         {rule !== "none" && (
