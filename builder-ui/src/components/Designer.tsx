@@ -26,7 +26,7 @@ import { RolesEditor } from "./RolesEditor";
 import { DashboardsEditor } from "./DashboardsEditor";
 import { AutomationsEditor } from "./AutomationsEditor";
 import { renameEntityInAutomations, renameFieldInAutomations } from "../designer/automations";
-import { renameEntityInFlows } from "../designer/flows";
+import { renameEntityInFlows, renameFieldInFlows } from "../designer/flows";
 // The flow editor brings @xyflow/react: its own chunk, loaded when the tab opens.
 const FlowsEditor = lazy(() => import("./FlowsEditor").then((m) => ({ default: m.FlowsEditor })));
 import { dropEntityRefs, renameEntityRefs, renameFieldRefs } from "../designer/layouts";
@@ -127,6 +127,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
     // Form layouts, list views and role rules name fields: a rename follows.
     if (typeof patch.name === "string" && patch.name !== field.name && patch.name && !entity.fields.some((f) => f.name === patch.name)) {
       next = renameFieldInAutomations(renameFieldRefs(next, entity.name, field.name, patch.name), entity.name, field.name, patch.name);
+      next = renameFieldInFlows(next, entity.name, field.name, patch.name);
     }
     edit(next);
     const k = fieldKey(ei, field.id);

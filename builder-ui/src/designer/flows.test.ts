@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   addState, addTransition, edgesOf, flowList, missingOptions, problemsByElement, problemsOfFlow, removeState, renameEntityInFlows, renameState,
-  statesFromOptions, updateTransition, withFlows, type Flow,
+  renameFieldInFlows, statesFromOptions, updateTransition, withFlows, type Flow,
 } from "./flows";
 import type { DDoc } from "./model";
 
@@ -91,5 +91,23 @@ describe("flow model", () => {
     expect(flowList(d)[0].name).toBe("deal_flow");
     expect(flowList(renameEntityInFlows(d, "deal", "opportunity"))[0].entity).toBe("opportunity");
     expect("flows" in withFlows(d, [])).toBe(false);
+  });
+
+  it("follows a field rename: state field, evidence, fields to fill, receiver, approvers, guard and conditions", () => {
+    const f: Flow = {
+      ...base(), states: [{ name: "a" }, { name: "b" }],
+      transitions: [{
+        name: "go", from: ["a"], to: "b", guard: 'amount > 10 and note = "amount"', evidence: ["amount"], fields: [{ field: "amount", required: true }],
+        handover: { receiver: "amount" }, approval: { steps: [{ name: "s", approvers: { fields: ["amount"] }, condition: "amount > 20" }] },
+      }],
+    };
+    const d = renameFieldInFlows(withFlows({ name: "crm", entities: [] } as unknown as DDoc, [f]), "deal", "amount", "total");
+    const t = flowList(d)[0].transitions[0];
+    expect(t.guard).toBe('total > 10 and note = "amount"');
+    expect(t.evidence).toEqual(["total"]);
+    expect(t.fields).toEqual([{ field: "total", required: true }]);
+    expect(t.handover).toEqual({ receiver: "total" });
+    expect(t.approval!.steps[0]).toEqual({ name: "s", approvers: { fields: ["total"] }, condition: "total > 20" });
+    expect(flowList(renameFieldInFlows(d, "deal", "stage", "phase"))[0].field).toBe("phase");
   });
 });

@@ -5,7 +5,7 @@
 // (/flows/0/states/1/name → node s1, /flows/0/transitions/2/guard → the
 // edges of transition 2).
 import type { ErrorDetail, Field } from "../api";
-import type { Action, Recipients } from "./automations";
+import { renameIdent, type Action, type Recipients } from "./automations";
 import type { DDoc, DEntity } from "./model";
 
 export type Labels = Record<string, string>;
@@ -292,4 +292,28 @@ export function renameEntityInFlows(doc: DDoc, from: string, to: string): DDoc {
   const list = flowList(doc);
   if (from === to || !list.some((f) => f.entity === from)) return doc;
   return withFlows(doc, list.map((f) => (f.entity === from ? { ...f, entity: to } : f)));
+}
+
+// renameFieldInFlows follows a field rename of entity: the state field,
+// evidence, fields to fill, the hand-over receiver, approvers' user fields,
+// and guards and step conditions (filter text).
+export function renameFieldInFlows(doc: DDoc, entity: string, from: string, to: string): DDoc {
+  const list = flowList(doc);
+  if (from === to || !list.some((f) => f.entity === entity)) return doc;
+  const one = (n: string) => (n === from ? to : n);
+  const text = (s: string | undefined) => (s ? renameIdent(s, from, to) : s);
+  return withFlows(doc, list.map((f) => (f.entity !== entity ? f : {
+    ...f,
+    field: one(f.field),
+    transitions: f.transitions.map((t) => dropEmpty({
+      ...t,
+      guard: text(t.guard),
+      evidence: t.evidence?.map(one),
+      fields: t.fields?.map((x) => ({ ...x, field: one(x.field) })),
+      handover: t.handover ? { receiver: one(t.handover.receiver) } : undefined,
+      approval: t.approval ? { steps: t.approval.steps.map((st) => dropEmpty({
+        ...st, condition: text(st.condition), approvers: { ...st.approvers, ...(st.approvers?.fields ? { fields: st.approvers.fields.map(one) } : {}) },
+      })) } : undefined,
+    })),
+  })));
 }
