@@ -5,10 +5,10 @@
 // adds a transition; nodes are moved by pointer, touch or the arrow keys
 // (Tab to a node, Enter selects it) and their places are saved in
 // state.position; Delete removes what is selected.
-import { useEffect, useMemo, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
 import {
-  Background, Controls, Handle, MarkerType, Position, ReactFlow, useEdgesState, useNodesState,
-  type Connection, type Edge, type Node, type NodeChange, type NodeProps,
+  applyNodeChanges, Background, Controls, Handle, MarkerType, Position, ReactFlow, useEdgesState, useNodesState,
+  type Connection, type Edge, type Node, type NodeChange, type NodeProps, type ReactFlowInstance,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { edgesOf, gridPosition, initialState, nodeId, shown, stateIndexOf, transitionIndexOf, type Flow } from "../designer/flows";
@@ -36,9 +36,15 @@ function StateNodeView({ data, selected }: NodeProps<StateNode>) {
 }
 
 const nodeTypes = { state: StateNodeView };
+function measuredNode(n: StateNode, measured: NonNullable<StateNode["measured"]>): StateNode {
+  const { handles: _guess, ...rest } = n;
+  void _guess;
+  return { ...rest, measured };
+}
+
 const HANDLES = [
-  { type: "target" as const, position: Position.Left, x: -7, y: 15, width: 14, height: 14 },
-  { type: "source" as const, position: Position.Right, x: 153, y: 15, width: 14, height: 14 },
+  { id: null, type: "target" as const, position: Position.Left, x: -7, y: 15, width: 14, height: 14 },
+  { id: null, type: "source" as const, position: Position.Right, x: 153, y: 15, width: 14, height: 14 },
 ];
 
 export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onMove, onDelete }: {
@@ -74,14 +80,28 @@ export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onM
     };
   }), [flow, selection, problems, lang, t]);
 
-  const [nodes, setNodes, onNodesChange] = useNodesState<StateNode>(built);
+  const [nodes, setNodes] = useNodesState<StateNode>(built);
   const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>(builtEdges);
-  useEffect(() => setNodes(built), [built, setNodes]);
+  // Rebuilt from the document on every change; the sizes the browser measured are kept.
+  useEffect(() => setNodes((prev) => built.map((n) => {
+    const p = prev.find((x) => x.id === n.id);
+    return p?.measured ? measuredNode(n, p.measured) : n;
+  })), [built, setNodes]);
   useEffect(() => setEdges(builtEdges), [builtEdges, setEdges]);
+
+  // States added or removed: the whole flow is brought into view again.
+  const [rf, setRf] = useState<ReactFlowInstance<StateNode, Edge> | null>(null);
+  const count = flow.states.length;
+  useEffect(() => {
+    if (!rf) return;
+    const h = setTimeout(() => void rf.fitView({ maxZoom: 1.2 }), 60);
+    return () => clearTimeout(h);
+  }, [rf, count]);
 
   // A finished move (end of a drag, an arrow key) is saved in the document.
   function nodesChanged(changes: NodeChange<StateNode>[]) {
-    onNodesChange(changes);
+    // Once measured, a node's handles are where the browser drew them (the first guess is dropped in the same update).
+    setNodes((ns) => applyNodeChanges(changes, ns).map((n) => (n.measured && n.handles ? measuredNode(n, n.measured) : n)));
     const moved = new Map<number, { x: number; y: number }>();
     for (const c of changes) {
       if (c.type === "position" && c.position && !c.dragging) moved.set(stateIndexOf(c.id), { x: Math.round(c.position.x), y: Math.round(c.position.y) });
@@ -107,9 +127,12 @@ export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onM
   return (
     <div className="flow-canvas" data-testid="flow-canvas" onKeyDown={keyed}>
       <ReactFlow<StateNode, Edge> nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={nodesChanged} onEdgesChange={onEdgesChange}
-        onConnect={connect} fitView fitViewOptions={{ maxZoom: 1.2 }} minZoom={0.3}
+        onConnect={connect} onInit={setRf} fitView fitViewOptions={{ maxZoom: 1.2 }} minZoom={0.3}
         onNodeDragStop={(_e, _n, dragged) => onMove(new Map(dragged.map((n) => [stateIndexOf(n.id), { x: Math.round(n.position.x), y: Math.round(n.position.y) }])))}
-        onNodeClick={(_e, n) => onSelect({ kind: "state", index: stateIndexOf(n.id) })}
+        onNodeClick={(e, n) => {
+          // A tap on a handle is the start or end of a connection, not a choice of state.
+          if (!(e.target as Element).closest?.(".react-flow__handle")) onSelect({ kind: "state", index: stateIndexOf(n.id) });
+        }}
         onEdgeClick={(_e, ed) => onSelect({ kind: "transition", index: transitionIndexOf(ed.id) })}
         onPaneClick={() => onSelect(null)}
         onDelete={({ nodes: ns, edges: es }) => onDelete(ns.map((n) => stateIndexOf(n.id)), es.map((e) => e.id))}

@@ -41,7 +41,7 @@ export function FlowPanel({ doc, flow, entity, selection, problems, onChange, on
     return (
       <div className="flow-panel" data-testid="flow-panel-state">
         {back}
-        <StatePanel flow={flow} index={selection.index} list={problems.states[selection.index] ?? []} entity={entity} onChange={onChange}
+        <StatePanel key={selection.index} flow={flow} index={selection.index} list={problems.states[selection.index] ?? []} entity={entity} onChange={onChange}
           onDelete={() => { onChange(removeState(flow, selection.index)); onSelect(null); }} />
       </div>
     );
@@ -50,7 +50,7 @@ export function FlowPanel({ doc, flow, entity, selection, problems, onChange, on
     return (
       <div className="flow-panel" data-testid="flow-panel-transition">
         {back}
-        <TransitionPanel doc={doc} flow={flow} index={selection.index} entity={entity} list={problems.transitions[selection.index] ?? []}
+        <TransitionPanel key={selection.index} doc={doc} flow={flow} index={selection.index} entity={entity} list={problems.transitions[selection.index] ?? []}
           onChange={onChange} onDelete={() => { onChange(removeTransition(flow, selection.index)); onSelect(null); }} />
       </div>
     );
