@@ -343,7 +343,7 @@ async function waitText(loc, want) {
   await waitFor(async () => ((await loc.textContent()) ?? "").includes(want), `text ${JSON.stringify(want)}`);
 }
 
-async function waitFor(check, what, ms = 10000) {
+export async function waitFor(check, what, ms = 10000) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (await check()) return;

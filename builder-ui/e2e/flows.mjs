@@ -15,6 +15,7 @@
 // the server's flow routes (GET/POST /api/data/{app}/{entity}/{id}/transitions…):
 // without them it stops with an error that says so.
 import { join } from "node:path";
+import { dragTo, waitFor } from "./day.mjs";
 
 const app = {
   name: "deals", label: "Deals",
@@ -202,16 +203,8 @@ async function login(page, base, email, password) {
 
 // connect drags from state a's source handle onto state b's target handle, in small steps.
 async function connect(page, a, b) {
-  const from = page.getByTestId("flow-node-" + a).locator(".react-flow__handle.source");
-  const to = page.getByTestId("flow-node-" + b).locator(".react-flow__handle.target");
-  const fa = await from.boundingBox();
-  const tb = await to.boundingBox();
-  await page.mouse.move(fa.x + fa.width / 2, fa.y + fa.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(fa.x + fa.width / 2 + 10, fa.y + fa.height / 2 + 5, { steps: 4 });
-  await page.mouse.move(tb.x + tb.width / 2, tb.y + tb.height / 2, { steps: 15 });
-  await page.waitForTimeout(50);
-  await page.mouse.up();
+  await dragTo(page, page.getByTestId("flow-node-" + a).locator(".react-flow__handle.source"),
+    page.getByTestId("flow-node-" + b).locator(".react-flow__handle.target"));
   await page.waitForTimeout(300);
 }
 
@@ -219,13 +212,4 @@ async function connect(page, a, b) {
 async function noSideways(page, what) {
   const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   if (sw > iw + 1) throw new Error(`${what} scrolls sideways on the phone: ${sw}px wide in ${iw}px`);
-}
-
-async function waitFor(check, what, ms = 10000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("timed out waiting for " + what);
 }
