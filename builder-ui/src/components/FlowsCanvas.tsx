@@ -127,7 +127,7 @@ export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onM
   return (
     <div className="flow-canvas" data-testid="flow-canvas" onKeyDown={keyed}>
       <ReactFlow<StateNode, Edge> nodes={nodes} edges={edges} nodeTypes={nodeTypes} onNodesChange={nodesChanged} onEdgesChange={onEdgesChange}
-        onConnect={connect} onInit={setRf} fitView fitViewOptions={{ maxZoom: 1.2 }} minZoom={0.3}
+        onConnect={connect} onInit={setRf} deleteKeyCode={["Delete", "Backspace"]} fitView fitViewOptions={{ maxZoom: 1.2 }} minZoom={0.3}
         onNodeDragStop={(_e, _n, dragged) => onMove(new Map(dragged.map((n) => [stateIndexOf(n.id), { x: Math.round(n.position.x), y: Math.round(n.position.y) }])))}
         onNodeClick={(e, n) => {
           // A tap on a handle is the start or end of a connection, not a choice of state.
