@@ -5,7 +5,7 @@
 // adds a transition; nodes are moved by pointer, touch or the arrow keys
 // (Tab to a node, Enter selects it) and their places are saved in
 // state.position; Delete removes what is selected.
-import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import {
   applyNodeChanges, Background, Controls, Handle, MarkerType, Position, ReactFlow, useEdgesState, useNodesState,
   type Connection, type Edge, type Node, type NodeChange, type NodeProps, type ReactFlowInstance,
@@ -98,10 +98,20 @@ export function FlowCanvas({ flow, selection, problems, onSelect, onConnect, onM
     return () => clearTimeout(h);
   }, [rf, count]);
 
+  // New states are fitted once the browser has measured them.
+  const fitted = useRef(count);
+
   // A finished move (end of a drag, an arrow key) is saved in the document.
   function nodesChanged(changes: NodeChange<StateNode>[]) {
     // Once measured, a node's handles are where the browser drew them (the first guess is dropped in the same update).
-    setNodes((ns) => applyNodeChanges(changes, ns).map((n) => (n.measured && n.handles ? measuredNode(n, n.measured) : n)));
+    setNodes((ns) => {
+      const next = applyNodeChanges(changes, ns).map((n) => (n.measured && n.handles ? measuredNode(n, n.measured) : n));
+      if (rf && fitted.current !== count && next.length === count && next.every((n) => n.measured?.width)) {
+        fitted.current = count;
+        requestAnimationFrame(() => void rf.fitView({ maxZoom: 1.2 }));
+      }
+      return next;
+    });
     const moved = new Map<number, { x: number; y: number }>();
     for (const c of changes) {
       if (c.type === "position" && c.position && !c.dragging) moved.set(stateIndexOf(c.id), { x: Math.round(c.position.x), y: Math.round(c.position.y) });

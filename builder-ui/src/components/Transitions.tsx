@@ -204,7 +204,7 @@ function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStal
 
   return (
     <Dialog title={shown(option, lang)} testId="flow-take-dialog" onClose={onClose}>
-      <form onSubmit={submit} noValidate className="record-form">
+      <form onSubmit={submit} noValidate className="flow-take-form">
         {option.approval && <p className="muted small">{t("run.willAskApproval")}</p>}
         {option.handover && <p className="muted small">{t("run.willHandOver")}</p>}
         {errors.general.length > 0 && (
@@ -222,7 +222,10 @@ function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStal
         {failure !== null && <ErrorBox error={failure} testId="flow-take-error" />}
         {fields.length > 0 && (
           <FormFields app={app} fields={fields} layout={undefined} inputs={inputs} record={null} readOnly={() => false}
-            errors={errors.fields} onChange={(n, v) => setInputs((s) => ({ ...s, [n]: v }))} />
+            errors={errors.fields} onChange={(n, v) => {
+              setInputs((s) => ({ ...s, [n]: v }));
+              setErrors((e) => ({ ...e, fields: { ...e.fields, [n]: [] } }));
+            }} />
         )}
         {(option.fields ?? []).filter((tf) => !fields.some((f) => f.name === TAKE + tf.field)).map((tf) => (
           <p key={tf.field} className="muted small">{t("run.hiddenField", { field: tf.field })}</p>
@@ -234,7 +237,7 @@ function TakeDialog({ app, entity, id, version, option, onClose, onTaken, onStal
               {rule === "required" && <span className="req" title={t("form.required")}> *</span>}
             </label>
             <textarea id="flow-comment" rows={3} value={comment} data-testid="flow-take-comment" aria-invalid={errors.comment.length > 0 || undefined}
-              onChange={(e) => setComment(e.target.value)} />
+              onChange={(e) => { setComment(e.target.value); setErrors((x) => ({ ...x, comment: [] })); }} />
             {errors.comment.length > 0 && <div className="field-error" data-testid="flow-take-comment-error">{errors.comment.join(" ")}</div>}
           </div>
         )}
