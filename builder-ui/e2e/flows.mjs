@@ -1,15 +1,19 @@
 // Flows, run by smoke.mjs after the automations: an app "deals" (installed
-// here through the API, with a rep role and a rep user) gets a flow built in
-// the designer's Flows tab — at 1280×800 in English the admin adds the flow,
-// makes its states from the stage field's options, connects lead → proposal
-// by dragging on the canvas, allows it to reps, adds proposal → won from the
-// side panel's plain list, marks won final and publishes (plan, apply);
-// then the rep opens a record, sees the stage bar on "lead", takes "Send
-// proposal" and sees the bar move to "proposal". At 390×844 in Chinese the
-// admin adds proposal → lost with a required comment from the plain list on
-// the phone and publishes; the rep takes "propose" on another record, then
-// "lose" with its comment, and opens the approvals inbox. No page scrolls
-// sideways on the phone. Screenshots: e2e/screenshots/flow-<lang>-<width>-NN-<step>.png.
+// here through the API, with rep and manager roles and a user of each) gets
+// a flow built in the designer's Flows tab — at 1280×800 in English the
+// admin adds the flow, makes its states from the stage field's options,
+// connects lead → proposal by dragging on the canvas, allows it to reps,
+// adds proposal → won from the side panel's plain list with an approval
+// step for managers, marks won and lost final and publishes (plan, apply);
+// the rep opens a record, sees the stage bar on "lead", takes "Send
+// proposal" and sees the bar move to "proposal", then takes "Win": sent for
+// approval, the record shows it pending and its buttons wait; the manager
+// approves it in the approvals inbox and the deal is won. At 390×844 in
+// Chinese the admin adds proposal → lost with a required comment and lost
+// reason from the plain list on the phone and publishes; the rep takes
+// "propose" on another record, then "lose" with its comment, and opens the
+// approvals inbox. No page scrolls sideways on the phone. Screenshots:
+// e2e/screenshots/flow-<lang>-<width>-NN-<step>.png.
 //
 // The designer half needs only what builder-ui ships; the runtime half needs
 // the server's flow routes (GET/POST /api/data/{app}/{entity}/{id}/transitions…):
@@ -30,20 +34,22 @@ const app = {
   }],
   roles: [
     { name: "rep", label: "Rep", entities: { deal: { create: "own", read: "own", update: "own", delete: "none" } } },
-    { name: "manager", label: "Manager", entities: { deal: { create: "team", read: "team", update: "team", delete: "team" } } },
+    { name: "manager", label: "Manager", entities: { deal: { create: "all", read: "all", update: "all", delete: "all" } } },
   ],
 };
 
-const rep = { email: "flow-rep@example.com", password: "flow rep pass 1", name: "Flo Rep" };
+const rep = { email: "flow-rep@example.com", password: "flow rep pass 1", name: "Flo Rep", roles: ["rep"] };
+const manager = { email: "flow-manager@example.com", password: "flow manager pass 1", name: "Mia Manager", roles: ["manager"] };
 
 export async function flows({ browser, base, shots, api, email, password }) {
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
   const apps = await api(token, "GET", "/api/meta/apps");
   if (!(apps.items ?? []).some((a) => a.name === app.name)) await api(token, "POST", "/api/meta/apps", app);
   const users = await api(token, "GET", "/api/admin/users");
-  if (!(users.items ?? []).some((u) => u.email === rep.email)) {
-    const { resetToken } = await api(token, "POST", "/api/admin/users", { email: rep.email, name: rep.name, roles: ["rep"] });
-    await api(null, "POST", "/api/auth/reset-password", { token: resetToken, password: rep.password });
+  for (const u of [rep, manager]) {
+    if ((users.items ?? []).some((x) => x.email === u.email)) continue;
+    const { resetToken } = await api(token, "POST", "/api/admin/users", { email: u.email, name: u.name, roles: u.roles });
+    await api(null, "POST", "/api/auth/reset-password", { token: resetToken, password: u.password });
   }
   const { token: repToken } = await api(null, "POST", "/api/auth/login", { email: rep.email, password: rep.password });
 
@@ -99,6 +105,11 @@ export async function flows({ browser, base, shots, api, email, password }) {
       await tid("flow-add-transition").click();
       await tid("flow-tr-name").fill("win");
       await tid("flow-tr-label").fill("Win");
+      // Winning waits for a manager's approval.
+      await tid("flow-tr-approval-on").check();
+      await tid("flow-step-manager-0").uncheck();
+      await tid("flow-step-roles-0-manager").check();
+      await tid("flow-step-deadline-0").fill("24h");
       await tid("flow-panel-back").click();
       for (const s of ["won", "lost"]) {
         await tid("flow-outline-state-" + s).click();
@@ -138,6 +149,10 @@ export async function flows({ browser, base, shots, api, email, password }) {
     if (JSON.stringify(propose.from) !== '["lead"]' || propose.to !== "proposal" || JSON.stringify(propose.roles) !== '["rep"]') {
       throw new Error("published transition propose: " + JSON.stringify(propose));
     }
+    const win = f.transitions.find((t) => t.name === "win");
+    if (JSON.stringify(win.approval) !== '{"steps":[{"name":"step_1","approvers":{"roles":["manager"]},"mode":"any","deadline":"24h"}]}') {
+      throw new Error("published approval of win: " + JSON.stringify(win.approval));
+    }
     if (!f.states.find((s) => s.name === "won")?.final || !f.states.every((s) => s.position)) throw new Error("published states: " + JSON.stringify(f.states));
 
     // ---- the runtime (rep): needs the server's flow routes ----
@@ -166,6 +181,33 @@ export async function flows({ browser, base, shots, api, email, password }) {
     await shot(rp, "record-proposal");
     const moved = await api(repToken, "GET", `/api/data/deals/deal/${deal.id}`);
     if (moved.stage !== "proposal") throw new Error("after the transition the deal is in " + moved.stage);
+
+    if (!phone) {
+      // Win it: sent for approval, the record waits, and a manager approves it in the inbox.
+      await rt("flow-take-win").click();
+      await rt("flow-take-dialog").waitFor();
+      await rt("flow-take-submit").click();
+      await rt("flow-pending").waitFor();
+      if (!(await rt("flow-take-win").isDisabled())) throw new Error("a pending approval leaves the transition buttons enabled");
+      await shot(rp, "record-pending");
+      const mc = await browser.newContext({ locale: cfg.locale, viewport: cfg.viewport });
+      const mp = await mc.newPage();
+      await login(mp, base, manager.email, manager.password);
+      await mp.getByTestId("nav-approvals").click();
+      const item = mp.locator("[data-testid^=approval-][data-status=pending]").first();
+      await item.waitFor();
+      if (!(await item.textContent()).includes(rep.name)) throw new Error("the inbox item does not name the requester: " + (await item.textContent()));
+      await shot(mp, "inbox-pending");
+      await item.locator("[data-testid^=approve-]").click();
+      await item.locator("[data-testid^=decide-confirm-]").click();
+      await mp.getByTestId("inbox-notice").waitFor();
+      await shot(mp, "inbox-approved");
+      await mc.close();
+      await waitFor(async () => (await api(repToken, "GET", `/api/data/deals/deal/${deal.id}`)).stage === "won", "the approved deal to be won");
+      await rp.reload();
+      await waitFor(async () => (await rt("stage-won").getAttribute("aria-current")) === "step", "the stage bar on won");
+      await shot(rp, "record-won");
+    }
 
     if (phone) {
       // Lose it: the comment and the lost reason are required.
