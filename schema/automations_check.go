@@ -124,7 +124,7 @@ func (c *checker) checkTrigger(tp string, ei int, t *Trigger) {
 		}{{"from", t.From}, {"to", t.To}} {
 			if len(side.raw) > 0 {
 				if msg := triggerValueProblem(f, side.raw); msg != "" {
-					c.p.Add(tp+"/"+side.name, "%s", msg)
+					c.p.AddCode(tp+"/"+side.name, "option", map[string]any{"field": f.Name}, "%s", msg)
 				}
 			}
 		}

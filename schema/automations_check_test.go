@@ -80,6 +80,7 @@ func TestAutomationsProblems(t *testing.T) {
 		{`[{"name": "a", "entity": "lead", "condition": 7, ` + ok + `}]`, "/automations/0/condition"},
 	} {
 		_, problems := Parse([]byte(automationsApp(c.autos)))
+		expectCodes(t, problems)
 		found := false
 		for _, p := range problems {
 			found = found || p.Path == c.path

@@ -62,7 +62,7 @@ var jsIdentRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 // an App built in Go.
 func (a *App) Check() Problems {
 	if a == nil {
-		return Problems{{Path: "", Message: "no app document"}}
+		return Problems{{Path: "", Code: "required", Message: "no app document"}}
 	}
 	c := &checker{app: a, ents: map[string]int{}}
 	c.run()
@@ -112,7 +112,7 @@ func (c *checker) run() {
 	if a.Name == "" {
 		c.p.Add("", "missing required field %q", "name")
 	} else if msg := nameProblem("app", a.Name); msg != "" {
-		c.p.Add("/name", "%s", msg)
+		c.p.AddCode("/name", "invalid_name", map[string]any{"name": c.app.Name}, "%s", msg)
 	}
 	if len(a.Entities) > MaxEntities {
 		c.p.Add("/entities", "must have at most %d items", MaxEntities)
@@ -128,7 +128,7 @@ func (c *checker) run() {
 		case e.Name == "":
 			c.p.Add(ep, "missing required field %q", "name")
 		case nameProblem("entity", e.Name) != "":
-			c.p.Add(ep+"/name", "%s", nameProblem("entity", e.Name))
+			c.p.AddCode(ep+"/name", "invalid_name", map[string]any{"name": e.Name}, "%s", nameProblem("entity", e.Name))
 		default:
 			if j, dup := c.ents[e.Name]; dup {
 				c.p.Add(ep+"/name", "duplicate entity name %q (also at %s)", e.Name, ptr("entities", j))
@@ -141,7 +141,7 @@ func (c *checker) run() {
 		}
 		if e.ID != "" {
 			if !ValidID(e.ID) {
-				c.p.Add(ep+"/id", "%s", idRule)
+				c.p.AddCode(ep+"/id", "id_format", nil, "%s", idRule)
 			} else if j, dup := ids[e.ID]; dup {
 				c.p.Add(ep+"/id", "duplicate entity id %q (also at %s)", e.ID, ptr("entities", j))
 			} else {
@@ -231,7 +231,7 @@ func (c *checker) checkEntity(ei int) {
 		if f.ID == "" {
 			c.p.Add(fp, "missing required field %q", "id")
 		} else if !ValidID(f.ID) {
-			c.p.Add(fp+"/id", "%s", idRule)
+			c.p.AddCode(fp+"/id", "id_format", nil, "%s", idRule)
 		} else if j, dup := ids[f.ID]; dup {
 			c.p.Add(fp+"/id", "duplicate field id %q in entity %q (also at %s)", f.ID, e.Name, ep+ptr("fields", j))
 		} else {
@@ -240,7 +240,7 @@ func (c *checker) checkEntity(ei int) {
 		if f.Name == "" {
 			c.p.Add(fp, "missing required field %q", "name")
 		} else if msg := nameProblem("field", f.Name); msg != "" {
-			c.p.Add(fp+"/name", "%s", msg)
+			c.p.AddCode(fp+"/name", "invalid_name", map[string]any{"name": f.Name}, "%s", msg)
 		} else if j, dup := names[f.Name]; dup {
 			c.p.Add(fp+"/name", "duplicate field name %q in entity %q (also at %s)", f.Name, e.Name, ep+ptr("fields", j))
 		} else {
@@ -387,7 +387,7 @@ func (c *checker) bound(f *Field, fp, key string, n *json.Number) *big.Rat {
 	}
 	if f.Type == Decimal {
 		if msg := decimalFit(r, f.DecimalPrecision(), f.DecimalScale(), false); msg != "" {
-			c.p.Add(fp+"/"+key, "%s %s", string(*n), msg)
+			c.p.AddCode(fp+"/"+key, "number", map[string]any{"value": string(*n)}, "%s %s", string(*n), msg)
 			return nil
 		}
 	}
@@ -458,7 +458,7 @@ func (c *checker) checkExprRefs(ei int, path, expr string) {
 	e := &c.app.Entities[ei]
 	refs, err := FormulaRefs(expr)
 	if err != nil {
-		c.p.Add(path, "%s", err.Error())
+		c.p.AddCode(path, "expression", nil, "%s", err.Error())
 		return
 	}
 	for _, ref := range refs {
@@ -630,7 +630,7 @@ func (c *checker) checkDefault(f *Field, fp string, lo, hi *big.Rat) {
 			return
 		}
 		if err := CheckFormat(f.Type, str); err != nil {
-			c.p.Add(dp, "%s, not %s", err, describe(v))
+			c.p.AddCode(dp, "format", map[string]any{"type": string(f.Type)}, "%s, not %s", err, describe(v))
 		}
 	case Integer, Decimal:
 		var r *big.Rat
@@ -659,7 +659,7 @@ func (c *checker) checkDefault(f *Field, fp string, lo, hi *big.Rat) {
 				return
 			}
 		} else if msg := decimalFit(r, f.DecimalPrecision(), f.DecimalScale(), true); msg != "" {
-			c.p.Add(dp, "%s %s", lit, msg)
+			c.p.AddCode(dp, "number", map[string]any{"value": lit}, "%s %s", lit, msg)
 			return
 		}
 		if lo != nil && r.Cmp(lo) < 0 {
@@ -677,7 +677,7 @@ func (c *checker) checkDefault(f *Field, fp string, lo, hi *big.Rat) {
 			if err == nil {
 				err = CheckFormat(f.Type, "")
 			}
-			c.p.Add(dp, "%s, not %s", err, describe(v))
+			c.p.AddCode(dp, "format", map[string]any{"type": string(f.Type)}, "%s, not %s", err, describe(v))
 		}
 	case Select:
 		if !isStr {
@@ -723,7 +723,7 @@ func (c *checker) checkIndexes(ei int) {
 		ip := ep + ptr("indexes", k)
 		if ix.Name != "" {
 			if !ValidName(ix.Name) {
-				c.p.Add(ip+"/name", "%s", nameRule)
+				c.p.AddCode(ip+"/name", "invalid_name", map[string]any{"name": ix.Name}, "%s", nameRule)
 			} else if j, dup := names[ix.Name]; dup {
 				c.p.Add(ip+"/name", "duplicate index name %q in entity %q (also at %s)", ix.Name, e.Name, ep+ptr("indexes", j))
 			} else {
@@ -824,7 +824,7 @@ func (c *checker) checkComputedCycles() {
 		for _, e := range cyc {
 			spelled += " → " + e.to
 		}
-		c.p.Add(sites[cyc[0].from].path, "%s: %s; a computed field cannot depend on itself", kind, spelled)
+		c.p.AddCode(sites[cyc[0].from].path, "cycle", nil, "%s: %s; a computed field cannot depend on itself", kind, spelled)
 	}
 }
 

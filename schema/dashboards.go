@@ -210,14 +210,14 @@ func (a *App) checkDashboards(p *Problems) {
 		d := &a.Dashboards[i]
 		path := ptr("dashboards", i)
 		if msg := nameProblem("dashboard", d.Name); msg != "" {
-			p.Add(path+"/name", "%s", msg)
+			p.AddCode(path+"/name", "invalid_name", map[string]any{"name": d.Name}, "%s", msg)
 		} else if j, dup := names[d.Name]; dup {
 			p.Add(path+"/name", "duplicate dashboard name %q (also at %s)", d.Name, ptr("dashboards", j))
 		} else {
 			names[d.Name] = i
 		}
 		if _, err := LoadTimeZone(d.TimeZone); err != nil {
-			p.Add(path+"/timeZone", "%v", err)
+			p.AddCode(path+"/timeZone", "format", nil, "%v", err)
 		}
 		cols := d.Columns
 		if cols == 0 {
@@ -227,7 +227,7 @@ func (a *App) checkDashboards(p *Problems) {
 		for j, pr := range d.Params {
 			pp := path + ptr("params", j)
 			if msg := nameProblem("parameter", pr.Name); msg != "" {
-				p.Add(pp+"/name", "%s", msg)
+				p.AddCode(pp+"/name", "invalid_name", map[string]any{"name": pr.Name}, "%s", msg)
 			} else if pr.Name == "me" {
 				p.Add(pp+"/name", "me is the viewer (@me) and cannot be a parameter")
 			} else if k, dup := params[pr.Name]; dup {
@@ -242,7 +242,7 @@ func (a *App) checkDashboards(p *Problems) {
 				}
 				if pr.Default != "" {
 					if _, _, err := ParseDateRange(pr.Default); err != nil {
-						p.Add(pp+"/default", "%v", err)
+						p.AddCode(pp+"/default", "format", nil, "%v", err)
 					}
 				}
 			case ParamRef:
@@ -262,7 +262,7 @@ func (a *App) checkDashboards(p *Problems) {
 			w := &d.Widgets[j]
 			wp := path + ptr("widgets", j)
 			if !ValidID(w.ID) {
-				p.Add(wp+"/id", "%s", idRule)
+				p.AddCode(wp+"/id", "id_format", nil, "%s", idRule)
 			} else if k, dup := ids[w.ID]; dup {
 				p.Add(wp+"/id", "duplicate widget id %q (also at %s)", w.ID, path+ptr("widgets", k))
 			} else {
@@ -361,7 +361,7 @@ func (a *App) checkQuery(p *Problems, qp string, q *Query, d *Dashboard) {
 		p.Add(qp+"/dimensions", "at most 3 dimensions")
 	}
 	if _, err := LoadTimeZone(q.TimeZone); err != nil {
-		p.Add(qp+"/timeZone", "%v", err)
+		p.AddCode(qp+"/timeZone", "format", nil, "%v", err)
 	}
 	outNames := map[string]string{}
 	claim := func(name, path string) {
@@ -373,13 +373,13 @@ func (a *App) checkQuery(p *Problems, qp string, q *Query, d *Dashboard) {
 	for i, m := range q.Measures {
 		mp := qp + ptr("measures", i)
 		if msg := nameProblem("measure", m.Name); msg != "" {
-			p.Add(mp+"/name", "%s", msg)
+			p.AddCode(mp+"/name", "invalid_name", nil, "%s", msg)
 		} else {
 			claim(m.Name, mp+"/name")
 		}
 		x, err := ParseMeasure(m.Expr)
 		if err != nil {
-			p.Add(mp+"/expr", "%v", err)
+			p.AddCode(mp+"/expr", "expression", nil, "%v", err)
 			continue
 		}
 		x.Walk(func(n *MeasureExpr) {
@@ -392,7 +392,7 @@ func (a *App) checkQuery(p *Problems, qp string, q *Query, d *Dashboard) {
 				return
 			}
 			if msg := n.FieldProblem(t); msg != "" {
-				p.Add(mp+"/expr", "%s", msg)
+				p.AddCode(mp+"/expr", "expression", map[string]any{"field": n.Field}, "%s", msg)
 			}
 		})
 	}
@@ -400,13 +400,13 @@ func (a *App) checkQuery(p *Problems, qp string, q *Query, d *Dashboard) {
 		dp := qp + ptr("dimensions", i)
 		if dm.Name != "" {
 			if msg := nameProblem("dimension", dm.Name); msg != "" {
-				p.Add(dp+"/name", "%s", msg)
+				p.AddCode(dp+"/name", "invalid_name", nil, "%s", msg)
 			}
 		}
 		claim(dm.Key(), dp+"/name")
 		t, ok := a.fieldTypeOf(e, dm.Field)
 		if !ok {
-			p.Add(dp+"/field", "%s", a.fieldProblem(e, dm.Field))
+			p.AddCode(dp+"/field", "unknown_field", map[string]any{"field": dm.Field, "entity": e.Name}, "%s", a.fieldProblem(e, dm.Field))
 			continue
 		}
 		switch {
@@ -444,7 +444,7 @@ func (a *App) checkQuery(p *Problems, qp string, q *Query, d *Dashboard) {
 			}
 		case q.Period.Preset != "":
 			if _, _, err := ParseDateRange(q.Period.Preset); err != nil {
-				p.Add(pp+"/preset", "%v", err)
+				p.AddCode(pp+"/preset", "unknown_value", nil, "%v", err)
 			}
 		default:
 			p.Add(pp, "a period needs a param or a preset")

@@ -89,6 +89,7 @@ func TestDashboardsProblems(t *testing.T) {
 		}
 		doc := strings.Replace(dashDoc, c.from, c.to, 1)
 		_, problems := Parse([]byte(doc))
+		expectCodes(t, problems)
 		found := false
 		for _, p := range problems {
 			found = found || p.Path == c.path

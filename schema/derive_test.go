@@ -165,6 +165,7 @@ func TestSchemaProblemCodes(t *testing.T) {
 		{`{"name": "a", "settings": {"scriptTimeoutMs": 0}, "entities": []}`, "/settings/scriptTimeoutMs", "min"},
 	} {
 		_, probs := Parse([]byte(c.doc))
+		expectCodes(t, probs)
 		found := false
 		for _, p := range probs {
 			if p.Path == c.path {
@@ -193,6 +194,7 @@ func TestOptionLabels(t *testing.T) {
 		strings.Replace(ok, `{"en": "Won"}`, `{"en": 3}`, 1):                                                                   "/entities/0/fields/0/optionLabels/赢单/en",
 	} {
 		_, probs := Parse([]byte(doc))
+		expectCodes(t, probs)
 		found := false
 		for _, p := range probs {
 			found = found || p.Path == path

@@ -69,7 +69,7 @@ func Parse(doc []byte) (*App, Problems) { return ParseWith(doc, DeriveOptions{})
 // give "label" (or "labels") and no "name".
 func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 	if len(bytes.TrimSpace(doc)) == 0 {
-		return nil, Problems{{Path: "", Message: "the document is empty; expected a JSON object describing an app"}}
+		return nil, Problems{{Path: "", Code: "required", Message: "the document is empty; expected a JSON object describing an app"}}
 	}
 	if err := json.Unmarshal(doc, new(json.RawMessage)); err != nil {
 		return nil, Problems{syntaxProblem(doc, err)}
@@ -79,7 +79,7 @@ func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 	// label or name could be stored otherwise than it was sent.
 	var se *strictjson.Error
 	if errors.As(strictjson.Check(doc), &se) {
-		return nil, Problems{{Path: se.Pointer, Message: se.Message}}
+		return nil, Problems{{Path: se.Pointer, Code: "invalid_json", Message: se.Message}}
 	}
 	d := json.NewDecoder(bytes.NewReader(doc))
 	d.UseNumber()
@@ -108,7 +108,7 @@ func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 	if deriveNames(inst, opts) || dropped {
 		b, err := json.Marshal(inst)
 		if err != nil {
-			return nil, Problems{{Path: "", Message: "cannot read the document: " + err.Error()}}
+			return nil, Problems{{Path: "", Code: "invalid", Message: "cannot read the document: " + err.Error()}}
 		}
 		doc = b
 	}
@@ -119,7 +119,7 @@ func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 		if errors.As(err, &ve) {
 			probs = schemaProblems(ve, inst)
 		} else {
-			probs.Add("", "%s", err.Error())
+			probs.AddCode("", "invalid", nil, "%s", err.Error())
 		}
 	}
 	probs = append(probs, integerLiteralProblems(inst, pathSet(probs))...)
@@ -129,7 +129,7 @@ func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 		sd := json.NewDecoder(bytes.NewReader(doc))
 		sd.DisallowUnknownFields()
 		if err := sd.Decode(&app); err != nil {
-			return nil, Problems{{Path: "", Message: "cannot read the document: " + strings.TrimPrefix(err.Error(), "json: ")}}
+			return nil, Problems{{Path: "", Code: "invalid", Message: "cannot read the document: " + strings.TrimPrefix(err.Error(), "json: ")}}
 		}
 	} else if err := json.Unmarshal(doc, &app); err != nil {
 		// The shape is too far off for the semantic checks to say anything useful.
@@ -205,7 +205,8 @@ func syntaxProblem(doc []byte, err error) Problem {
 	}
 	line := 1 + bytes.Count(doc[:off], []byte("\n"))
 	col := int(off) - bytes.LastIndexByte(doc[:off], '\n')
-	return Problem{Path: "", Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, msg)}
+	return Problem{Path: "", Code: "invalid_json", Params: map[string]any{"line": line, "column": col},
+		Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, msg)}
 }
 
 // schemaProblems flattens a validation error to its leaves (the causes that
@@ -248,7 +249,7 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	}
 	segs := splitPtr(kwPtr)
 	if len(segs) == 0 {
-		return Problems{{Path: loc, Message: l.Message}}
+		return Problems{{Path: loc, Code: "invalid", Message: l.Message}}
 	}
 	kw := segs[len(segs)-1]
 	parent := "/" + strings.Join(escapeAll(segs[:len(segs)-1]), "/")

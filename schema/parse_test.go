@@ -42,6 +42,7 @@ func expectProblems(t *testing.T, doc []byte, want ...Problem) {
 	if len(probs) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%s", len(probs), len(want), probs.Error())
 	}
+	expectCodes(t, probs)
 	for i, w := range want {
 		if probs[i].Path != w.Path || !strings.Contains(probs[i].Message, w.Message) {
 			t.Errorf("problem %d = %s: %s\nwant %s: …%s…\nall:\n%s", i, probs[i].Path, probs[i].Message, w.Path, w.Message, probs.Error())

@@ -34,7 +34,15 @@ func (p Problems) Error() string {
 	return b.String()
 }
 
-// Add appends a problem at path with a formatted message.
+// Add appends a problem at path with a formatted message; its code and
+// params come from the format (problemFormats in codes.go).
 func (p *Problems) Add(path, format string, args ...any) {
-	*p = append(*p, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	code, params := codeOf(format, args)
+	*p = append(*p, Problem{Path: path, Code: code, Params: params, Message: fmt.Sprintf(format, args...)})
+}
+
+// AddCode appends a problem whose format cannot name its kind (a message
+// made elsewhere, such as a name rule or an expression's parse error).
+func (p *Problems) AddCode(path, code string, params map[string]any, format string, args ...any) {
+	*p = append(*p, Problem{Path: path, Code: code, Params: params, Message: fmt.Sprintf(format, args...)})
 }

@@ -59,6 +59,7 @@ func TestRolesProblems(t *testing.T) {
 	} {
 		doc := rolesDoc[:strings.Index(rolesDoc, `"roles"`)] + `"roles": ` + c.roles + `}`
 		_, problems := Parse([]byte(doc))
+		expectCodes(t, problems)
 		found := false
 		for _, p := range problems {
 			found = found || strings.HasPrefix(p.Path, c.path)

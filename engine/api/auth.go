@@ -99,7 +99,7 @@ func strictBody(body []byte) error {
 		return nil
 	}
 	return &Error{Status: 422, Code: "validation_failed", Message: "the body cannot be read as sent: " + se.Error(),
-		Details: []schema.Problem{{Path: se.Pointer, Message: se.Message}}}
+		Details: []schema.Problem{{Path: se.Pointer, Code: "invalid_json", Message: se.Message}}}
 }
 
 func asType(err error, te **json.UnmarshalTypeError) bool {

@@ -97,7 +97,7 @@ func (s *Server) testAutomation(c *fiber.Ctx) error {
 	}
 	if in.ID == "" || len(in.ID) > 64 {
 		return &Error{Status: 422, Code: "validation_failed", Message: "id must be a record id",
-			Details: []schema.Problem{{Path: "/id", Message: "id must be the id of a record (1 to 64 characters)"}}}
+			Details: []schema.Problem{{Path: "/id", Code: "invalid_id", Params: map[string]any{"field": "id"}, Message: "id must be the id of a record (1 to 64 characters)"}}}
 	}
 	if len(in.Automation) > 0 && string(in.Automation) != "null" {
 		if a, err = s.draftAutomation(c, app, in.Automation); err != nil {

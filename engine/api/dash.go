@@ -247,7 +247,7 @@ func (s *Server) adHocQuery(c *fiber.Ctx) error {
 	}
 	if body.Type != "" && !containsString(schema.WidgetTypes, body.Type) {
 		return &Error{Status: 422, Code: "validation_failed", Message: "the query is not valid",
-			Details: []schema.Problem{{Path: "/type", Message: "unknown widget type " + body.Type}}}
+			Details: []schema.Problem{{Path: "/type", Code: "unknown_value", Params: map[string]any{"value": body.Type, "options": schema.WidgetTypes}, Message: "unknown widget type " + body.Type}}}
 	}
 	r, err := s.Query.Run(c.UserContext(), caller(c), c.Params("app"), body.Query, body.Type)
 	if err != nil {

@@ -257,7 +257,7 @@ func (s *Server) putDraft(c *fiber.Ctx) error {
 	if *in.BaseVersion > curVersion {
 		return &Error{Status: 422, Code: "validation_failed",
 			Message: fmt.Sprintf("app %s has no version %d (its current version is %d)", name, *in.BaseVersion, curVersion),
-			Details: schema.Problems{{Path: "/baseVersion", Message: fmt.Sprintf("at most %d", curVersion)}}}
+			Details: schema.Problems{{Path: "/baseVersion", Code: "max", Params: map[string]any{"limit": curVersion}, Message: fmt.Sprintf("at most %d", curVersion)}}}
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, doc); err != nil {

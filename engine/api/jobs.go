@@ -92,7 +92,7 @@ func jobError(err error) error {
 	case errors.Is(err, jobs.ErrNotFound):
 		return apiError(404, "not_found", "no such job")
 	case errors.As(err, &ie):
-		return &Error{Status: 400, Code: "invalid_query", Message: ie.Message, Details: []schema.Problem{{Path: "/" + ie.Field, Message: ie.Message}}}
+		return &Error{Status: 400, Code: "invalid_query", Message: ie.Message, Details: []schema.Problem{{Path: "/" + ie.Field, Code: "invalid", Params: map[string]any{"field": ie.Field}, Message: ie.Message}}}
 	}
 	return err
 }

@@ -94,7 +94,7 @@ func (s *Server) testScript(c *fiber.Ctx) error {
 		return err
 	}
 	if t.Entity == "" {
-		return &Error{Status: 422, Code: "validation_failed", Message: "entity is required", Details: []schema.Problem{{Path: "/entity", Message: "entity is required"}}}
+		return &Error{Status: 422, Code: "validation_failed", Message: "entity is required", Details: []schema.Problem{{Path: "/entity", Code: "required", Params: map[string]any{"field": "entity"}, Message: "entity is required"}}}
 	}
 	res, err := s.Records.TestScript(c.UserContext(), caller(c), c.Params("app"), t)
 	if err != nil {

@@ -231,7 +231,7 @@ func toAPIError(err error) *Error {
 		return &Error{Status: fe.Code, Code: code, Message: msg}
 	case errors.As(err, &ie):
 		return &Error{Status: 422, Code: "validation_failed", Message: ie.Error(),
-			Details: []schema.Problem{{Path: "/" + ie.Field, Message: ie.Message}}}
+			Details: []schema.Problem{{Path: "/" + ie.Field, Code: "invalid", Params: map[string]any{"field": ie.Field}, Message: ie.Message}}}
 	case errors.As(err, &ps):
 		return &Error{Status: 422, Code: "validation_failed", Message: fmt.Sprintf("the app document has %d problem(s)", len(ps)), Details: ps}
 	case errors.As(err, &ref):

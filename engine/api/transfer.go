@@ -23,7 +23,7 @@ func (s *Server) transferUser(c *fiber.Ctx) error {
 	}
 	if in.To == nil || strings.TrimSpace(*in.To) == "" {
 		return &Error{Status: 422, Code: "validation_failed", Message: "to is required: the id of the user who takes over the records",
-			Details: []schema.Problem{{Path: "/to", Message: "is required"}}}
+			Details: []schema.Problem{{Path: "/to", Code: "required", Params: map[string]any{"field": "to"}, Message: "is required"}}}
 	}
 	ctx := c.UserContext()
 	from, err := s.Access.UserByID(ctx, c.Params("id"))
@@ -39,10 +39,10 @@ func (s *Server) transferUser(c *fiber.Ctx) error {
 	switch {
 	case to.ID == from.ID:
 		return &Error{Status: 422, Code: "validation_failed", Message: "a user's records cannot be transferred to that same user",
-			Details: []schema.Problem{{Path: "/to", Message: "must be another user"}}}
+			Details: []schema.Problem{{Path: "/to", Code: "same_user", Params: map[string]any{"field": "to"}, Message: "must be another user"}}}
 	case !to.Active:
 		return &Error{Status: 422, Code: "validation_failed", Message: "the successor's account is deactivated; activate it or choose another user",
-			Details: []schema.Problem{{Path: "/to", Message: "must be an active user"}}}
+			Details: []schema.Problem{{Path: "/to", Code: "inactive_user", Params: map[string]any{"field": "to"}, Message: "must be an active user"}}}
 	}
 	byEntity, err := s.Records.TransferOwner(ctx, user(c).ID, from.ID, to.ID)
 	if err != nil {

@@ -34,7 +34,7 @@ func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems
 		s.checkTriggerFilter(app, i, a, &p)
 		if a.Condition != "" {
 			if err := s.checkCondition(app, a); err != nil {
-				p.Add(ap+"/condition", "%v", err)
+				p.AddCode(ap+"/condition", "expression", nil, "%v", err)
 			}
 		}
 		each := func(path string, actions []schema.Action) {
@@ -126,7 +126,7 @@ func (s *Service) checkActions(ctx context.Context, app *schema.App, e *schema.E
 				err = checkExpr(e, v.expr)
 			}
 			if err != nil {
-				p.Add(xp+"/fields/"+escapePtr(name), "%v", err)
+				p.AddCode(xp+"/fields/"+escapePtr(name), "expression", map[string]any{"field": name}, "%v", err)
 			}
 		}
 		if x.Type == schema.ActionWebhook && x.URL != "" {
@@ -139,12 +139,12 @@ func (s *Service) checkActions(ctx context.Context, app *schema.App, e *schema.E
 				*allowPrivate = &ok
 			}
 			if err := webhook.CheckURL(x.URL, **allowPrivate); err != nil {
-				p.Add(xp+"/url", "%v", err)
+				p.AddCode(xp+"/url", "url", nil, "%v", err)
 			}
 		}
 		if x.Type == schema.ActionScript {
 			if err := s.checkFunction(app, x.Function); err != nil {
-				p.Add(xp+"/function", "%v", err)
+				p.AddCode(xp+"/function", "hook", nil, "%v", err)
 			}
 		}
 	}

@@ -60,15 +60,15 @@ func checkSchedule(app *schema.App, i int, a *schema.Automation, p *schema.Probl
 	t := &a.Trigger
 	loc, err := scheduleZone(t.TimeZone)
 	if err != nil {
-		p.Add(tp+"/timeZone", "%v", err)
+		p.AddCode(tp+"/timeZone", "format", nil, "%v", err)
 		loc = time.UTC
 	}
 	if _, err := parseCron(t.Cron, loc); err != nil {
-		p.Add(tp+"/cron", "%v", err)
+		p.AddCode(tp+"/cron", "format", nil, "%v", err)
 	}
 	if t.Filter != "" {
 		if _, err := filter.Parse(t.Filter); err != nil {
-			p.Add(tp+"/filter", "%v", err)
+			p.AddCode(tp+"/filter", "expression", nil, "%v", err)
 		}
 	}
 	for _, x := range []struct {

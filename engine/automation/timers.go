@@ -886,11 +886,11 @@ func checkTimer(app *schema.App, i int, a *schema.Automation, p *schema.Problems
 		}
 	}
 	if _, err := ParseOffset(t.Offset); err != nil {
-		p.Add(tp+"/offset", "%v", err)
+		p.AddCode(tp+"/offset", "format", nil, "%v", err)
 	}
 	if t.Unless != "" {
 		if _, err := filter.Parse(t.Unless); err != nil {
-			p.Add(tp+"/unless", "%v", err)
+			p.AddCode(tp+"/unless", "expression", nil, "%v", err)
 		}
 	}
 	for _, x := range []struct {
@@ -937,6 +937,6 @@ func (s *Service) checkTriggerFilter(app *schema.App, i int, a *schema.Automatio
 		return
 	}
 	if err := s.records.CheckFilter(app, a.Entity, n); err != nil {
-		p.Add(path, "%v", err)
+		p.AddCode(path, "expression", nil, "%v", err)
 	}
 }

@@ -116,7 +116,7 @@ func Compile(app *schema.App) (*Program, schema.Problems) {
 	if err != nil {
 		se, _ := err.(*script.Error)
 		if se == nil {
-			problems.Add("/scripts", "%v", err)
+			problems.AddCode("/scripts", "script", nil, "%v", err)
 			return nil, problems
 		}
 		if strings.HasPrefix(se.Script, "logic/") {
@@ -195,7 +195,7 @@ func generate(app *schema.App, ei int, le *Entity) (string, schema.Problems) {
 	parse := func(path, text string) (expr, bool) {
 		refs, err := schema.FormulaRefs(text)
 		if err != nil {
-			problems.Add(path, "%v", err)
+			problems.AddCode(path, "expression", nil, "%v", err)
 			return expr{}, false
 		}
 		if _, err := parser.ParseFile(nil, path, "(\n"+text+"\n)", 0); err != nil {
@@ -205,7 +205,7 @@ func generate(app *schema.App, ei int, le *Entity) (string, schema.Problems) {
 		// What scripts may not use (BigInt, backtracking regular
 		// expressions) is refused at the expression's own path.
 		if _, _, msg := script.CheckSource(path, "(\n"+text+"\n)"); msg != "" {
-			problems.Add(path, "%s", msg)
+			problems.AddCode(path, "expression", nil, "%s", msg)
 			return expr{}, false
 		}
 		for _, r := range refs {

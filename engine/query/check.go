@@ -31,7 +31,7 @@ func (e *Engine) CheckApp(app *schema.App) schema.Problems {
 				}
 			}
 			if err != nil {
-				problems.Add(path, "%v", err)
+				problems.AddCode(path, "expression", nil, "%v", err)
 			}
 		}
 	}

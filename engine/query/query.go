@@ -166,13 +166,13 @@ func checkParams(d *schema.Dashboard, params map[string]string) error {
 		p := d.Param(name)
 		switch {
 		case p == nil:
-			problems = append(problems, schema.Problem{Path: "/" + name, Message: "no parameter " + quoteFilter(name) + " in this dashboard"})
+			problems = append(problems, schema.Problem{Path: "/" + name, Code: "unknown_param", Params: map[string]any{"param": name}, Message: "no parameter " + quoteFilter(name) + " in this dashboard"})
 		case p.Type == schema.ParamDateRange && v != "":
 			if _, _, err := schema.ParseDateRange(v); err != nil {
-				problems = append(problems, schema.Problem{Path: "/" + name, Message: err.Error()})
+				problems = append(problems, schema.Problem{Path: "/" + name, Code: "format", Params: map[string]any{"param": name}, Message: err.Error()})
 			}
 		case len(v) > 64 || strings.ContainsAny(v, "\x00\n"):
-			problems = append(problems, schema.Problem{Path: "/" + name, Message: "must be a record or user id"})
+			problems = append(problems, schema.Problem{Path: "/" + name, Code: "invalid_id", Params: map[string]any{"param": name}, Message: "must be a record or user id"})
 		}
 	}
 	if len(problems) > 0 {

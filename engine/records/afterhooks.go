@@ -172,7 +172,7 @@ func decodeRecord(info *entityInfo, raw json.RawMessage) (*Record, error) {
 			continue
 		}
 		if rec.values[i], err = coerce(storedAs(f), v); err != nil {
-			problems.Add("/"+f.Name, "%s %v", f.Name, err)
+			problems.AddCode("/"+f.Name, "type", map[string]any{"field": f.Name}, "%s %v", f.Name, err)
 		}
 	}
 	if len(problems) > 0 {

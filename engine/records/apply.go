@@ -231,11 +231,23 @@ func migrationFailed(app *schema.App, err error) error {
 				path += "/rollup"
 			}
 		}
-		details = append(details, schema.Problem{Path: path, Message: fmt.Sprintf("%s record %s: %s", name, id, d.Message)})
+		details = append(details, schema.Problem{Path: path, Code: d.Code, Params: withRecord(d.Params, name, id),
+			Message: fmt.Sprintf("%s record %s: %s", name, id, d.Message)})
 	}
 	if len(details) == 0 {
-		details = append(details, schema.Problem{Path: base, Message: fmt.Sprintf("%s record %s: %s", name, id, rf.err.Message)})
+		details = append(details, schema.Problem{Path: base, Code: ProblemFormula, Params: withRecord(nil, name, id),
+			Message: fmt.Sprintf("%s record %s: %s", name, id, rf.err.Message)})
 	}
 	return &Error{Status: 422, Code: CodeMigrationFailed,
 		Message: fmt.Sprintf("the new version's computed fields fail for %s record %s; nothing was changed", name, id), Details: details}
+}
+
+// withRecord is a problem's params with the entity and id of the record it
+// was found on.
+func withRecord(params map[string]any, entity, id string) map[string]any {
+	out := map[string]any{"entity": entity, "record": id}
+	for k, v := range params {
+		out[k] = v
+	}
+	return out
 }

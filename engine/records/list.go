@@ -516,7 +516,8 @@ func (s *Service) planList(info *entityInfo, g *grant, c Caller, q Query) (*list
 	case "", CountExact, CountEstimate:
 	default:
 		return nil, &Error{Status: 400, Code: CodeBadQuery, Message: fmt.Sprintf("count must be %q or %q", CountExact, CountEstimate),
-			Details: []schema.Problem{{Path: "/count", Message: fmt.Sprintf("unknown count %q", q.Count)}}}
+			Details: []schema.Problem{{Path: "/count", Code: "option", Params: map[string]any{"value": q.Count, "options": []string{CountExact, CountEstimate}},
+				Message: fmt.Sprintf("unknown count %q", q.Count)}}}
 	}
 	if lp.totals, err = info.parseTotals(q.Totals, lp.rr); err != nil {
 		return nil, err

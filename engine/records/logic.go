@@ -263,7 +263,7 @@ func scriptError(h logic.Hook, err error) error {
 		where = fmt.Sprintf("%s (%s line %d)", h, se.Script, se.Line)
 	}
 	e := &Error{Status: 422, Code: CodeScript, Message: msg,
-		Details: []schema.Problem{{Path: "", Message: fmt.Sprintf("%s: %s", where, msg)}},
+		Details: []schema.Problem{{Path: "", Code: "script", Params: map[string]any{"script": se.Script, "line": se.Line}, Message: fmt.Sprintf("%s: %s", where, msg)}},
 		Script:  &ScriptFault{Script: se.Script, Function: h.Function, Line: se.Line, Column: se.Column, Kind: se.Kind}}
 	return e
 }

@@ -337,7 +337,7 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 					_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 				}
 				if err != nil {
-					problems.Add(path, "%v", err)
+					problems.AddCode(path, "expression", nil, "%v", err)
 				}
 			}
 		}
@@ -367,7 +367,7 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 				})
 			}
 			if err != nil {
-				problems.Add(fmt.Sprintf("/entities/%d/fields/%d/rollup/filter", ei, fi), "%v", err)
+				problems.AddCode(fmt.Sprintf("/entities/%d/fields/%d/rollup/filter", ei, fi), "expression", nil, "%v", err)
 			}
 		}
 	}
@@ -390,7 +390,7 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 			})
 		}
 		if err != nil {
-			problems.Add(fmt.Sprintf("/forms/%d/filter", i), "%v", err)
+			problems.AddCode(fmt.Sprintf("/forms/%d/filter", i), "expression", nil, "%v", err)
 		}
 	}
 	// Nor may a list view sort by one.

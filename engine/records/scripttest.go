@@ -80,7 +80,7 @@ func (s *Service) TestScript(ctx context.Context, c Caller, appName string, t Sc
 		}
 		obj, err := decodeBody(raw)
 		if err != nil {
-			problems.Add(path, "%v", err)
+			problems.AddCode(path, "invalid_json", nil, "%v", err)
 			return nil
 		}
 		rec := &Record{fields: info.fields, values: make([]any, len(info.fields))}
@@ -96,7 +96,7 @@ func (s *Service) TestScript(ctx context.Context, c Caller, appName string, t Sc
 			}
 			v, err := coerce(storedAs(f), raw)
 			if err != nil {
-				problems.Add(path+"/"+f.Name, "%s %v", f.Name, err)
+				problems.AddCode(path+"/"+f.Name, "type", map[string]any{"field": f.Name}, "%s %v", f.Name, err)
 				continue
 			}
 			rec.values[i] = v

@@ -56,7 +56,7 @@ func (info *entityInfo) parseTotals(spec string, rr []readerRollup) ([]total, er
 	bad := func(format string, args ...any) error {
 		msg := fmt.Sprintf(format, args...)
 		return &Error{Status: 400, Code: CodeBadQuery, Message: "totals: " + msg,
-			Details: []schema.Problem{{Path: "/totals", Message: msg}}}
+			Details: []schema.Problem{{Path: "/totals", Code: "totals", Message: msg}}}
 	}
 	perReader := perReaderNames(rr)
 	parts := strings.Split(spec, ",")

@@ -59,8 +59,8 @@ type planner struct {
 
 func (p *planner) step(s Step) { p.plan.Steps = append(p.plan.Steps, s) }
 
-func (p *planner) refuse(path, format string, args ...any) {
-	p.plan.Refused = append(p.plan.Refused, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+func (p *planner) refuse(path, code, format string, args ...any) {
+	p.plan.Refused = append(p.plan.Refused, schema.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 // destructive records a step that loses data: refused unless allowed.
@@ -68,7 +68,7 @@ func (p *planner) destructive(s Step, path string) {
 	s.Destructive = true
 	p.plan.Destructive = true
 	if !p.allow {
-		p.refuse(path, "%s: this loses data; apply with allowDestructive to archive it and go ahead", s.Description)
+		p.refuse(path, "destructive", "%s: this loses data; apply with allowDestructive to archive it and go ahead", s.Description)
 	}
 	p.step(s)
 }
@@ -426,7 +426,7 @@ func (p *planner) build(ctx context.Context) error {
 					if n == 1 {
 						what = "1 value occurs"
 					}
-					p.refuse(p.uniquePath(m.new, ix), "cannot make %s unique: %s more than once", strings.Join(ix.Columns, ", "), what)
+					p.refuse(p.uniquePath(m.new, ix), "unique_conflict", "cannot make %s unique: %s more than once", strings.Join(ix.Columns, ", "), what)
 					continue
 				}
 			}
@@ -558,7 +558,7 @@ func (p *planner) alterEntity(ctx context.Context, m *matchedEntity, convs map[*
 			s := Step{Op: "alter_field", Entity: ne.Name, Field: nf.Name, Path: c.Path}
 			switch conv.kind {
 			case convRefused:
-				p.refuse(c.Path+"/"+conv.key, "%s.%s: %s", ne.Name, nf.Name, conv.reason)
+				p.refuse(c.Path+"/"+conv.key, "conversion", "%s.%s: %s", ne.Name, nf.Name, conv.reason)
 				continue
 			case convSame:
 				s.Description = fmt.Sprintf("change field %s.%s (no data change)", ne.Name, nf.Name)
@@ -571,7 +571,7 @@ func (p *planner) alterEntity(ctx context.Context, m *matchedEntity, convs map[*
 			}
 			if conv.check != nil {
 				if err := conv.check(ctx, p.q, oldTable, of.Name); err != nil {
-					p.refuse(c.Path, "%s.%s: %v", ne.Name, nf.Name, err)
+					p.refuse(c.Path, "conversion", "%s.%s: %v", ne.Name, nf.Name, err)
 					continue
 				}
 			}
@@ -837,7 +837,7 @@ func (p *planner) tableFree(ctx context.Context, table, path string) error {
 		return err
 	}
 	if ok {
-		p.refuse(path, "table %s already exists (another app's entity?); choose another name", table)
+		p.refuse(path, "table_exists", "table %s already exists (another app's entity?); choose another name", table)
 	}
 	return nil
 }
