@@ -344,6 +344,9 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	code, params := leafCode(kw, sch)
 	for i := range out {
 		out[i].Code, out[i].Params = code, params
+		if k, err := strconv.Unquote(strings.TrimPrefix(out[i].Message, missingPrefix)); kw == "required" && err == nil {
+			out[i].Params = map[string]any{"key": k}
+		}
 	}
 	return out
 }
@@ -374,7 +377,7 @@ func leafCode(kw string, sch map[string]any) (string, map[string]any) {
 	case "maxItems":
 		return "max_items", map[string]any{"limit": sch["maxItems"]}
 	case "uniqueItems":
-		return "duplicate_value", nil
+		return "duplicate_item", nil
 	case "minimum":
 		return "min", map[string]any{"limit": sch["minimum"]}
 	case "maximum":

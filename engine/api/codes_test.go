@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/schema"
 )
 
 const codesApp = `{"name": "codes", "entities": [
@@ -160,6 +161,53 @@ func TestProblemCodes(t *testing.T) {
 		wantProblem(t, "read-only", body, "/locked", "read_only", map[string]any{"field": "locked", "reason": "role"})
 		if n := e.count("codes/deal"); n != 0 {
 			t.Errorf("deals stored: %d", n)
+		}
+	})
+}
+
+// TestAppProblemCodes publishes app documents wrong in the ways the
+// designer can get them wrong (names, refs, formulas, rollups, role
+// conditions, list views, validations, automations, dashboards) and checks
+// that every problem of the 422 has a documented code (schema.Codes), the
+// ones named here with their params.
+func TestAppProblemCodes(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		base := func(fields, extra string) string {
+			return `{"name": "bad", "entities": [
+  {"id": "e1", "name": "store", "fields": [{"id": "s1", "name": "name", "type": "text"}]},
+  {"id": "e2", "name": "deal", "fields": [{"id": "d1", "name": "title", "type": "text"},
+    {"id": "d2", "name": "store", "type": "ref", "entity": "store"}` + fields + `]}]` + extra + `}`
+		}
+		cases := []struct {
+			what, doc, path, code string
+			params                map[string]any
+		}{
+			{"duplicate field", base(`, {"id": "d3", "name": "title", "type": "text"}`, ""), "/entities/1/fields/2/name", "duplicate_name", map[string]any{"name": "title", "entity": "deal"}},
+			{"unknown ref target", base(`, {"id": "d3", "name": "shop", "type": "ref", "entity": "shop"}`, ""), "/entities/1/fields/2/entity", "unknown_entity", map[string]any{"entity": "shop"}},
+			{"formula unknown field", base(`, {"id": "d3", "name": "x", "type": "formula", "returns": "decimal", "expr": "amount * 2"}`, ""), "/entities/1/fields/2/expr", "unknown_field", map[string]any{"field": "amount", "entity": "deal"}},
+			{"formula two refs", base(`, {"id": "d3", "name": "x", "type": "formula", "returns": "text", "expr": "store.owner.name"}`, ""), "/entities/1/fields/2/expr", "ref_depth", map[string]any{"ref": "store.owner.name"}},
+			{"rollup via", `{"name": "bad", "entities": [
+  {"id": "e1", "name": "store", "fields": [{"id": "s1", "name": "n", "type": "rollup", "returns": "integer", "rollup": {"entity": "deal", "via": "title", "op": "count"}}]},
+  {"id": "e2", "name": "deal", "fields": [{"id": "d1", "name": "title", "type": "text"}]}]}`, "/entities/0/fields/0/rollup/via", "rollup", map[string]any{"entity": "deal", "field": "title"}},
+			{"role condition", base("", `, "roles": [{"name": "rep", "entities": {"deal": {"read": {"scope": "all", "where": "colour = 1"}}}}]`), "/roles/0/entities/deal/read/where", "expression", nil},
+			{"role unknown entity", base("", `, "roles": [{"name": "rep", "entities": {"shop": {"read": "all"}}}]`), "/roles/0/entities/shop", "unknown_entity", map[string]any{"entity": "shop"}},
+			{"list view column", base("", `, "forms": [{"entity": "deal", "kind": "list", "columns": ["title", "colour"]}]`), "/forms/0/columns/1", "unknown_field", map[string]any{"field": "colour", "entity": "deal"}},
+			{"validation", `{"name": "bad", "entities": [{"id": "e1", "name": "deal", "fields": [{"id": "d1", "name": "title", "type": "text"}], "validations": [{"expr": "title != null"}]}]}`, "/entities/0/validations/0", "required", map[string]any{"key": "message"}},
+			{"automation condition", base("", `, "automations": [{"name": "a", "entity": "deal", "trigger": {"type": "created"}, "condition": "colour = 1", "actions": [{"type": "set", "fields": {"title": "x"}}]}]`), "/automations/0/condition", "expression", nil},
+			{"dashboard entity", base("", `, "dashboards": [{"name": "d", "widgets": [{"id": "w1", "type": "kpi", "layout": {"x": 0, "y": 0, "w": 3, "h": 2}, "query": {"entity": "shop", "measures": [{"name": "n", "expr": "count()"}]}}]}]`), "/dashboards/0/widgets/0/query/entity", "unknown_entity", map[string]any{"entity": "shop"}},
+		}
+		for _, c := range cases {
+			st, body := e.do("POST", "/api/meta/apps", c.doc)
+			if st != 422 {
+				t.Errorf("%s: status %d %v", c.what, st, body)
+				continue
+			}
+			for _, p := range problemsOf(t, body) {
+				if _, ok := schema.Codes[p.Code]; !ok {
+					t.Errorf("%s: %s: %q has undocumented code %q", c.what, p.Path, p.Message, p.Code)
+				}
+			}
+			wantProblem(t, c.what, body, c.path, c.code, c.params)
 		}
 	})
 }

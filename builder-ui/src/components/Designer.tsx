@@ -12,6 +12,8 @@ import {
   removeEntity, removeField, setFieldType, updateEntity, updateField, type DDoc, type DesignErrors, type DField,
 } from "../designer/model";
 import { useI18n } from "../i18n";
+import { problemText } from "../problems";
+import { labelIn } from "../expr";
 import { href, navigate } from "../router";
 import { DndArea, DragRow, DropList, PaletteItem, type DropAt } from "../dnd";
 import { ErrorBox, errorText, Icon, Loading } from "./common";
@@ -40,7 +42,7 @@ type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "au
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
 export function Designer({ app, draft }: { app: string; draft?: boolean }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [doc, setDoc] = useState<DDoc | null>(null);
   const [stored, setStored] = useState(!draft);
   const [loadError, setLoadError] = useState<unknown>(null);
@@ -183,7 +185,15 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
       return;
     }
     if (e instanceof ApiError && e.status === 422 && e.details.length > 0) {
-      const m = mapErrors(e.details, sent);
+      // Each problem in the user's language, a field named by its label.
+      const label = (name: string) => {
+        for (const en of sent.entities) {
+          const f = en.fields.find((x) => x.name === name);
+          if (f) return labelIn(f as unknown as Parameters<typeof labelIn>[0], lang);
+        }
+        return name;
+      };
+      const m = mapErrors(e.details, sent, (d) => problemText(d, t, label));
       setErrors(m);
       setDetails(e.details);
       if (m.general.length > 0 || !hasErrors(m)) setPublishError(e);

@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import { ApiError } from "../api";
 import type { I18n } from "../i18n";
 import { useI18n } from "../i18n";
+import { problemText } from "../problems";
 
 // errorText says what went wrong in the user's language, keeping the
 // server's code and message where no better words exist.
@@ -12,6 +13,8 @@ export function errorText(err: unknown, t: I18n["t"]): string {
       case "forbidden": return t("error.forbidden");
       case "not_found": return t("error.notFound");
       case "invalid_filter": return t("error.invalidFilter", { message: err.message });
+      // The details below say what, in the user's words: no raw code on screen.
+      case "validation_failed": return t("error.validation", { message: err.message });
     }
     return t("error.generic", { code: err.code, message: err.message });
   }
@@ -27,7 +30,7 @@ export function ErrorBox({ error, testId, onRetry }: { error: unknown; testId?: 
       {details.length > 0 && (
         <ul className="alert-details">
           {details.map((d, i) => (
-            <li key={i}>{d.path ? <code>{d.path}</code> : null} {d.message}</li>
+            <li key={i}>{d.path ? <code>{d.path}</code> : null} {problemText(d, t, (f) => f)}</li>
           ))}
         </ul>
       )}

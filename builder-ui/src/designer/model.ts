@@ -188,8 +188,9 @@ export const noErrors = (): DesignErrors => ({ fields: {}, entities: {}, forms: 
 // mapErrors places each JSON pointer of details on the document that was sent:
 // /entities/{i}/fields/{j}[/...] on that field (by its id), /entities/{i}/...
 // on the entity, anything else at the top (/forms/{i}… and /roles/{i}… are
-// also kept by index, for the Forms, List view and Roles tabs).
-export function mapErrors(details: ErrorDetail[], doc: DDoc): DesignErrors {
+// also kept by index, for the Forms, List view and Roles tabs). text words
+// each problem (problemText in the user's language; by default the server's message).
+export function mapErrors(details: ErrorDetail[], doc: DDoc, text: (d: ErrorDetail) => string = (d) => d.message): DesignErrors {
   const out = noErrors();
   for (const d of details) {
     const m = /^\/entities\/(\d+)(?:\/fields\/(\d+))?(?:\/|$)/.exec(d.path ?? "");
@@ -197,13 +198,13 @@ export function mapErrors(details: ErrorDetail[], doc: DDoc): DesignErrors {
     const e = m ? doc.entities[ei] : undefined;
     if (e && m![2] !== undefined && e.fields[Number(m![2])]) {
       const k = fieldKey(ei, e.fields[Number(m![2])].id);
-      (out.fields[k] ??= []).push(d.message);
+      (out.fields[k] ??= []).push(text(d));
     } else if (e) {
-      (out.entities[ei] ??= []).push(d.message);
+      (out.entities[ei] ??= []).push(text(d));
     } else {
-      out.general.push(d.path ? `${d.path}: ${d.message}` : d.message);
+      out.general.push(d.path ? `${d.path}: ${text(d)}` : text(d));
       const s = /^\/(forms|roles)\/(\d+)(?:\/|$)/.exec(d.path ?? "");
-      if (s) (out[s[1] as "forms" | "roles"][Number(s[2])] ??= []).push(d.message);
+      if (s) (out[s[1] as "forms" | "roles"][Number(s[2])] ??= []).push(text(d));
     }
   }
   return out;
