@@ -87,13 +87,50 @@ func (s *Server) listViews(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := []store.View{}
+	out := []viewOut{}
 	for i := range vs {
-		if canSee(cl, &vs[i]) {
-			out = append(out, vs[i])
+		if !canSee(cl, &vs[i]) {
+			continue
 		}
+		probs, err := s.viewProblems(c, cl, &vs[i])
+		if err != nil {
+			return err
+		}
+		out = append(out, viewOut{View: vs[i], Problems: probs})
 	}
 	return c.JSON(fiber.Map{"items": out})
+}
+
+// viewOut is a saved view as listed, flagged with what in it no longer
+// applies: a publish carries renames into views (store.carryViews), but a
+// removed field (or one the caller may no longer see) stays named in the
+// view. The problems (at /filter, /sort, /columns/i, /options/by) let the
+// UI open the view without those parts instead of failing.
+type viewOut struct {
+	store.View
+	Problems schema.Problems `json:"problems,omitempty"`
+}
+
+// viewProblems checks a stored view as the list would run it for cl.
+func (s *Server) viewProblems(c *fiber.Ctx, cl records.Caller, v *store.View) (schema.Problems, error) {
+	cols := v.Columns
+	var opts struct {
+		By string `json:"by"`
+	}
+	_ = json.Unmarshal(v.Options, &opts)
+	if opts.By != "" {
+		cols = append(slices.Clip(cols), opts.By)
+	}
+	probs, err := s.Records.CheckView(c.UserContext(), cl, v.App, v.Entity, records.ViewQuery{Filter: v.Filter, Sort: v.Sort, Columns: cols})
+	if err != nil {
+		return nil, err
+	}
+	for i := range probs {
+		if opts.By != "" && probs[i].Path == "/columns/"+strconv.Itoa(len(cols)-1) {
+			probs[i].Path = "/options/by"
+		}
+	}
+	return probs, nil
 }
 
 // checkViewBody validates a view as it will be stored, under the caller's

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -135,5 +136,68 @@ func TestSavedViews(t *testing.T) {
 		wantErr(t, "delete twice", st, body, 404, "not_found")
 		st, body = e.doAs(ann, "GET", "/api/data/sales/nope/views", nil)
 		wantErr(t, "unknown entity", st, body, 404, "not_found")
+	})
+}
+
+// TestSavedViewsAfterRename: a publish that renames a field or an entity
+// carries the new names into the saved views that name them (filter, a
+// ref's field in the filter, sort, columns, options.by), so they still
+// open; a view naming a removed field is listed flagged, not refused.
+func TestSavedViewsAfterRename(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, salesApp)
+		st, body := e.do("POST", "/api/data/sales/order_/views", map[string]any{"name": "big", "kind": "kanban",
+			"filter": `store.name ~ "静安" && qty>2 && title != "x"`, "sort": "-qty,title", "columns": []string{"title", "qty", "store"},
+			"options": map[string]any{"by": "qty"}})
+		if st != 201 {
+			t.Fatalf("create view: %d %v", st, body)
+		}
+		id := str(body["id"])
+		// store.name → shop_name, order_.qty → quantity, order_ → sale.
+		renamed := strings.NewReplacer(`"name": "name"`, `"name": "shop_name"`, `"name": "qty"`, `"name": "quantity"`,
+			`"name": "order_"`, `"name": "sale"`, `"order_": {"read"`, `"sale": {"read"`).Replace(salesApp)
+		renamed = strings.Replace(renamed, `{"name": "sales",`, `{"name": "sales", "version": 1,`, 1)
+		if st, body := e.do("POST", "/api/meta/apps", renamed); st != 201 {
+			t.Fatalf("rename: %d %v", st, body)
+		}
+		st, body = e.do("GET", "/api/data/sales/sale/views", nil)
+		if st != 200 || len(items(t, body)) != 1 {
+			t.Fatalf("views after rename: %d %v", st, body)
+		}
+		v := items(t, body)[0]
+		if v["id"] != id || v["filter"] != `store.shop_name ~ "静安" && quantity>2 && title != "x"` || v["sort"] != "-quantity,title" ||
+			fmt.Sprint(v["columns"]) != "[title quantity store]" || fmt.Sprint(v["options"]) != "map[by:quantity]" || v["problems"] != nil {
+			t.Errorf("view after rename: %v", v)
+		}
+		if st, body := e.do("GET", "/api/data/sales/sale?filter="+q(str(v["filter"]))+"&sort="+q(str(v["sort"])), nil); st != 200 {
+			t.Errorf("the renamed view does not open: %d %v", st, body)
+		}
+		if st, body := e.do("GET", "/api/data/sales/order_/views", nil); st != 404 {
+			t.Errorf("views of the old entity name: %d %v", st, body)
+		}
+
+		// Removing quantity (no records: nothing is lost) leaves the view
+		// naming it, flagged where it does.
+		removed := strings.Replace(renamed, `,
+    {"id": "o3", "name": "quantity", "type": "integer"}`, "", 1)
+		removed = strings.Replace(removed, `"version": 1,`, `"version": 2,`, 1)
+		if removed == renamed {
+			t.Fatal("test setup: quantity not removed")
+		}
+		if st, body := e.do("POST", "/api/meta/apps?allowDestructive=1", removed); st != 201 {
+			t.Fatalf("remove: %d %v", st, body)
+		}
+		st, body = e.do("GET", "/api/data/sales/sale/views", nil)
+		if st != 200 || len(items(t, body)) != 1 {
+			t.Fatalf("views after removal: %d %v", st, body)
+		}
+		paths := map[string]string{}
+		for _, p := range problemsOf(t, map[string]any{"error": map[string]any{"details": items(t, body)[0]["problems"]}}) {
+			paths[p.Path] = p.Code
+		}
+		want := map[string]string{"/filter": "filter", "/sort": "unknown_field", "/columns/1": "unknown_field", "/options/by": "unknown_field"}
+		if fmt.Sprint(paths) != fmt.Sprint(want) {
+			t.Errorf("flags after removal: %v, want %v", paths, want)
+		}
 	})
 }

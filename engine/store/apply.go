@@ -256,6 +256,10 @@ func (db *DB) run(ctx context.Context, app *schema.App, current *schema.App, opt
 
 	doc := *app
 	doc.Version = plan.ToVersion
+	// Saved views follow renamed entities and fields.
+	if err := carryViews(ctx, q, current, &doc); err != nil {
+		return plan, err
+	}
 	if opts.Migrated != nil {
 		if err := opts.Migrated(ctx, hookTx, current, &doc); err != nil {
 			return plan, err

@@ -44,4 +44,25 @@ describe("saved views", () => {
     await waitFor(() => expect(calls.some((c) => c.method === "DELETE")).toBe(true));
     window.location.hash = "";
   });
+
+  it("marks a view that names a removed field and opens it without that part, in zh-CN", async () => {
+    window.location.hash = "#/a/crm/deal";
+    const views = [{ id: "v9", name: "旧视图", kind: "list", filter: "amount > 5", sort: "-title", options: {}, roles: [], owner: "u1", version: 2,
+      problems: [{ path: "/filter", code: "filter", params: { field: "filter" }, message: "filter: unknown field \"amount\" at position 0" }] }];
+    mockFetch((c) => {
+      const p = c.url.pathname;
+      if (p === "/api/data/crm/deal/views" && c.method === "GET") return { body: { items: views } };
+      if (p === "/api/data/crm/deal") return { body: { items: [] } };
+      return undefined;
+    });
+    renderWith(<ListView app={app} entity={app.entities[0]} />, "zh-CN");
+    expect(await screen.findByTestId("saved-view-flag-v9")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("saved-view-v9"));
+    await waitFor(() => expect(window.location.hash).toContain("sort="));
+    const q = new URLSearchParams(window.location.hash.split("?")[1]);
+    expect(q.get("sort")).toBe("-title");
+    expect(q.get("filter")).toBeNull();
+    expect(screen.getByTestId("saved-view-notice").textContent).toContain("已删除");
+    window.location.hash = "";
+  });
 });

@@ -2,11 +2,13 @@
 // the user's own and those an admin shared with their roles. Picking a tab
 // puts its view, field, filter and sort in the URL; "Save view" keeps the
 // current ones under a name. The server checks a view's filter and sort
-// under its creator's rules.
+// under its creator's rules. A view that names a field removed since (the
+// server flags it with problems) shows a mark and opens without those parts.
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api, currentUser, getToken, type AppDocument } from "../api";
 import { useI18n, type MessageKey } from "../i18n";
 import { ShareView, type ShareRole } from "./ShareView";
+import { problemText, type Problem } from "../problems";
 
 const DEFAULT_ROLES = ["rep", "manager", "executive"];
 
@@ -29,6 +31,8 @@ export interface SavedView {
   roles: string[];
   owner: string;
   version: number;
+  // What in the view no longer applies (/filter, /sort, /columns/i, /options/by).
+  problems?: Problem[];
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -58,6 +62,7 @@ export function SavedViews({ app, entity, current, onPick, roles }: {
   const [error, setError] = useState<string | null>(null);
   const [admin, setAdmin] = useState(() => !!currentUser()?.admin);
   const [sharing, setSharing] = useState<SavedView | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   useEffect(() => {
     if (currentUser() || !getToken()) return;
     let live = true;
@@ -106,8 +111,16 @@ export function SavedViews({ app, entity, current, onPick, roles }: {
         <span key={v.id} className="saved-view">
           <button type="button" role="tab" aria-selected={active(v)} className={"btn btn-small" + (active(v) ? " btn-active" : "")}
             data-testid={`saved-view-${v.id}`}
-            onClick={() => onPick({ view: v.kind === "list" ? null : v.kind, by: v.options?.by ?? null, filter: v.filter || null, sort: v.sort || null })}>
+            title={v.problems?.length ? v.problems.map((p) => problemText(p, t, (f) => f)).join("\n") : undefined}
+            onClick={() => {
+              // Parts naming what was removed are left out rather than failing the list.
+              const bad = new Set((v.problems ?? []).map((p) => p.path));
+              onPick({ view: v.kind === "list" ? null : v.kind, by: bad.has("/options/by") ? null : v.options?.by ?? null,
+                filter: bad.has("/filter") ? null : v.filter || null, sort: bad.has("/sort") ? null : v.sort || null });
+              setNotice(bad.size > 0 ? t("views.flagged") : null);
+            }}>
             {v.labels?.[lang] || v.name}{v.roles.length > 0 ? " · " + t("views.shared") : ""}
+            {(v.problems?.length ?? 0) > 0 && <span className="view-flag" data-testid={`saved-view-flag-${v.id}`} aria-label={t("views.flaggedTitle")}> ⚠</span>}
           </button>
           {admin && roles && (
             <button type="button" className="btn btn-small btn-link" aria-label={t("views.share")} title={t("views.share")}
@@ -121,6 +134,7 @@ export function SavedViews({ app, entity, current, onPick, roles }: {
       ))}
       <button type="button" className="btn btn-small" data-testid="saved-view-save" onClick={() => void save()}>{t("views.save")}</button>
       {error && <span className="error small" role="alert" data-testid="saved-view-error">{error}</span>}
+      {notice && <span className="small muted" role="status" data-testid="saved-view-notice">{notice}</span>}
       {sharing && roles && (
         <ShareView view={sharing} roles={roles} onSave={(p) => share(sharing, p)} onClose={() => setSharing(null)} />
       )}
