@@ -22,7 +22,7 @@ export const CODES = [
   "range", "min_length", "min_items", "max_items", "precision", "number", "invalid_json", "expression",
   "ref_depth", "not_a_ref", "rollup", "returns", "cycle", "reader_rollup", "on_delete", "hook", "system_field",
   "placed_twice", "layout", "validation", "automation", "not_writable", "recipient", "dashboard", "group_by",
-  "reserved_param", "admin_role", "id_not_hideable", "pattern", "ref_target_unreadable",
+  "reserved_param", "admin_role", "id_not_hideable", "pattern", "dotted_name", "ref_target_unreadable",
   "ref_target_partly_readable", "clock_variable", "choose_one", "script", "url", "totals", "same_user",
   "inactive_user", "destructive", "unique_conflict", "conversion", "table_exists", "currency",
 ] as const;

@@ -46,14 +46,14 @@ func (s *Server) checkExpression(c *fiber.Ctx) error {
 			problems.Add("/count", "count is for filters")
 		}
 	case records.ExprFilter:
-		if q.Scope != "" && q.Scope != records.ScopeList && q.Scope != records.ScopeDocument {
-			problems.Add("/scope", "scope must be %q or %q", records.ScopeList, records.ScopeDocument)
+		if q.Scope != "" && q.Scope != records.ScopeList && q.Scope != records.ScopeDocument && q.Scope != records.ScopeRole {
+			problems.Add("/scope", "scope must be %q, %q or %q", records.ScopeList, records.ScopeDocument, records.ScopeRole)
 		}
 		if q.Field != "" {
 			problems.Add("/field", "field is for formulas")
 		}
-		if q.Draft && q.Scope != records.ScopeDocument {
-			problems.Add("/draft", "a list filter is checked against the published app; draft needs scope %q", records.ScopeDocument)
+		if q.Draft && q.Scope != records.ScopeDocument && q.Scope != records.ScopeRole {
+			problems.Add("/draft", "a list filter is checked against the published app; draft needs scope %q or %q", records.ScopeDocument, records.ScopeRole)
 		}
 	default:
 		problems.Add("/mode", "mode must be %q or %q", records.ExprFormula, records.ExprFilter)
@@ -71,7 +71,7 @@ func (s *Server) checkExpression(c *fiber.Ctx) error {
 		return &Error{Status: 422, Code: "validation_failed", Message: "the check request is not valid", Details: problems}
 	}
 	u := user(c)
-	designer := q.Mode == records.ExprFormula || q.Scope == records.ScopeDocument || q.Draft
+	designer := q.Mode == records.ExprFormula || q.Scope == records.ScopeDocument || q.Scope == records.ScopeRole || q.Draft
 	published, err := s.current(c, name)
 	if err != nil {
 		return err

@@ -26,10 +26,13 @@ const (
 	// ScopeList is a filter as lists, saved views and db.find take it:
 	// ref.field allowed, compiled under the caller's rules.
 	ScopeList = "list"
-	// ScopeDocument is a filter written into the app document (role
-	// conditions, rollup filters, list views' default filters): the
-	// entity's own fields only.
+	// ScopeDocument is a filter written into the app document (rollup
+	// filters, list views' default filters): the entity's own fields only.
 	ScopeDocument = "document"
+	// ScopeRole is a role's condition: the entity's fields, hidden ones
+	// too, and a ref's fields one hop (store.region = "east"), compiled as
+	// the grant compiles it (ruleFilter).
+	ScopeRole = "role"
 )
 
 // MaxExprBytes bounds an expression sent to be checked.
@@ -333,9 +336,13 @@ func (s *Service) checkFilter(ctx context.Context, c Caller, doc *schema.App, e 
 	if len(res.Problems) > 0 {
 		return
 	}
-	if q.Scope == ScopeDocument {
+	if q.Scope == ScopeDocument || q.Scope == ScopeRole {
 		info := newEntityInfo(doc, e, "")
-		if _, _, err := filter.Compile(n, info, s.encodeLiteral(info, nil), s.dialect); err != nil {
+		var r filter.Resolver = info
+		if q.Scope == ScopeRole {
+			r = ruleFilter{s, info, nil}
+		}
+		if _, _, err := filter.Compile(n, r, s.encodeLiteral(info, nil), s.dialect); err != nil {
 			add(err)
 		}
 		return

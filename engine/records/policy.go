@@ -70,7 +70,7 @@ func (s *Service) grant(info *entityInfo, c Caller, op string) (*grant, error) {
 			if err != nil {
 				return nil, errorf(500, "internal", "role %s: condition on %s: %v", name, info.entity.Name, err)
 			}
-			w, wargs, err := filter.Compile(node, info, s.encodeLiteral(info, &c), s.dialect)
+			w, wargs, err := filter.Compile(node, ruleFilter{s, info, &c}, s.encodeLiteral(info, &c), s.dialect)
 			if err != nil {
 				return nil, errorf(500, "internal", "role %s: condition on %s: %v", name, info.entity.Name, err)
 			}
@@ -334,7 +334,7 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 				path := fmt.Sprintf("/roles/%d/entities/%s/%s/where", i, en, op)
 				node, err := filter.Parse(sc.Where)
 				if err == nil {
-					_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
+					_, _, err = filter.Compile(node, ruleFilter{s, info, nil}, s.encodeLiteral(info, nil), s.dialect)
 				}
 				if err != nil {
 					problems.AddCode(path, "expression", nil, "%v", err)
@@ -354,6 +354,13 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 			}
 			info := newEntityInfo(app, child, "")
 			node, err := filter.Parse(f.Rollup.Filter)
+			if err == nil {
+				if dotted := dottedName(node); dotted != nil {
+					problems.AddCode(fmt.Sprintf("/entities/%d/fields/%d/rollup/filter", ei, fi), "dotted_name",
+						map[string]any{"field": dotted.Field, "position": dotted.Pos}, "%s: %s", dotted.Field, dottedRollupWhy)
+					continue
+				}
+			}
 			if err == nil {
 				_, _, err = filter.Compile(node, info, s.encodeLiteral(info, nil), s.dialect)
 			}
@@ -411,4 +418,21 @@ func (s *Service) CheckApp(app *schema.App) schema.Problems {
 		problems = append(problems, p...)
 	}
 	return problems
+}
+
+// dottedRollupWhy is why a rollup's filter takes the child's own fields
+// only: a rollup is stored and recomputed when a child changes, and a
+// change to the record a child points at would not recompute it, so the
+// stored value would go stale silently.
+const dottedRollupWhy = "a rollup's filter takes the child entity's own fields only: the rollup is stored, and a change to the referenced record would not recompute it; add a formula field on the child that reads it (e.g. store_region = store.region) and filter on that"
+
+// dottedName is the first comparison of n through a ref (ref.field), or nil.
+func dottedName(n filter.Node) *filter.Compare {
+	var out *filter.Compare
+	filter.Fields(n, func(c *filter.Compare) {
+		if out == nil && strings.Contains(c.Field, ".") {
+			out = c
+		}
+	})
+	return out
 }

@@ -69,3 +69,34 @@ func (s *Service) perReaderFields(info *entityInfo) map[string]bool {
 	}
 	return m
 }
+
+// ruleFilter resolves the names of a role's condition: the entity's fields,
+// and through a ref one hop its target's (store.region = "east"). A
+// condition is the admin's rule about the data, not the caller's query, so
+// it reads every field it names, hidden or not, and the target's records
+// whatever the caller may read of them (as a formula reading store.region
+// does); following the target's own role rules could loop (store's rule
+// naming orders) and would make one entity's rows depend on another's
+// rules. Rollups whose value depends on the reader are not comparable.
+// The caller's values (@me) are still theirs; c is nil when the document is
+// only checked.
+type ruleFilter struct {
+	s    *Service
+	info *entityInfo
+	c    *Caller
+}
+
+func (r ruleFilter) Column(name string) (filter.Column, bool) { return r.info.Column(name) }
+
+func (r ruleFilter) Ref(name string) (filter.Ref, bool) {
+	f := r.info.byName[name]
+	if f == nil || f.Type != schema.Ref {
+		return filter.Ref{}, false
+	}
+	t := r.s.infoOf(r.info.app, f.Entity)
+	if t == nil {
+		return filter.Ref{}, false
+	}
+	return filter.Ref{SQL: store.Quote(f.Name), Table: store.Quote(t.table), Target: targetColumns{t, r.s.perReaderFields(t)},
+		Enc: r.s.encodeLiteral(t, r.c)}, true
+}

@@ -144,4 +144,13 @@ describe("ExpressionEditor", () => {
     type("own");
     expect(screen.getAllByTestId("expr-offer")[0].textContent).toContain("Owner");
   });
+
+  it("offers a ref's fields in role conditions and checks them with scope role", async () => {
+    const calls = mockFetch(() => ({ body: { ok: true, fields: [], problems: [] } }));
+    renderWith(<Harness mode="filter" app={app} entity="sale" scope="role" initial='account.name ~ "x"' />);
+    await waitFor(() => expect(calls.length).toBeGreaterThan(0), { timeout: 2000 });
+    expect(calls[0].body).toMatchObject({ scope: "role", expr: 'account.name ~ "x"' });
+    await act(async () => type("等级"));
+    expect(screen.getAllByTestId("expr-offer")[0].textContent).toContain("客户 › 等级");
+  });
 });

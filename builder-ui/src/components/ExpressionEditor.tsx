@@ -30,10 +30,11 @@ export interface ExpressionEditorProps {
   app?: AppDocument;
   entity?: string;
   // Filters: "list" (lists and saved views: ref.field allowed, checked
-  // under the user's rules) or "document" (role conditions, rollup and
-  // list-view filters: the entity's own fields only). Admins only for
+  // under the user's rules), "role" (role conditions: ref.field allowed,
+  // the admin's rule over all fields) or "document" (rollup and list-view
+  // filters: the entity's own fields only). Admins only for "role",
   // "document", formulas and draft.
-  scope?: "list" | "document";
+  scope?: "list" | "document" | "role";
   // Check against the admin's saved draft (the designer), so fields not
   // published yet are known.
   draft?: boolean;

@@ -134,7 +134,7 @@ function ScopeCell({ doc, fields, entity, op, rule, onChange }: {
         <option value="">{t("roles.notSet")}</option>
         {SCOPES.map((s) => <option key={s} value={s}>{t(`roles.scope.${s}` as MessageKey)}</option>)}
       </select>
-      <ExpressionEditor mode="filter" scope="document" draft compact rows={1} value={rule.where} placeholder={t("roles.where")}
+      <ExpressionEditor mode="filter" scope="role" draft compact rows={1} value={rule.where} placeholder={t("roles.where")}
         testId={`where-editor-${entity}-${op}`} inputTestId={`where-${entity}-${op}`} ariaLabel={t("roles.whereAria", { entity, op: opLabel })}
         disabled={!rule.scope} fields={fields} app={doc as unknown as AppDocument} entity={entity}
         onChange={(where) => onChange(rule.scope, where)} />
