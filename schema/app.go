@@ -91,6 +91,10 @@ type Field struct {
 	Max       *json.Number `json:"max,omitempty"`
 	Precision *int         `json:"precision,omitempty"` // decimal: total digits, default 18
 	Scale     *int         `json:"scale,omitempty"`     // decimal: digits after the point, default 2
+	// Currency makes a number money: an ISO 4217 code ("CNY", "USD") the UI
+	// shows the value in, with thousands separators and the field's scale,
+	// in the user's language. Display only: values and filters stay numbers.
+	Currency string `json:"currency,omitempty"`
 
 	// select and multiselect
 	Options []string `json:"options,omitempty"`

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/currency"
 )
 
 // Hooks are the entity events a script function can be attached to, in the
@@ -287,6 +289,7 @@ var attrRules = []attrRule{
 	{"max", func(f *Field) bool { return f.Max != nil }, []FieldType{Integer, Decimal}},
 	{"precision", func(f *Field) bool { return f.Precision != nil }, []FieldType{Decimal}},
 	{"scale", func(f *Field) bool { return f.Scale != nil }, []FieldType{Decimal}},
+	{"currency", func(f *Field) bool { return f.Currency != "" }, []FieldType{Integer, Decimal, Formula, Rollup}},
 	{"options", func(f *Field) bool { return f.Options != nil }, []FieldType{Select, MultiSelect}},
 	{"optionLabels", func(f *Field) bool { return f.OptionLabels != nil }, []FieldType{Select, MultiSelect}},
 	{"entity", func(f *Field) bool { return f.Entity != "" }, []FieldType{Ref}},
@@ -313,6 +316,7 @@ func (c *checker) checkField(ei, fi int) {
 			c.p.Add(fp+"/"+r.key, "%q does not apply to %s fields; it is only for %s fields", r.key, f.Type, joinTypesAnd(r.types))
 		}
 	}
+	c.checkCurrency(f, fp)
 	hasDefault := len(f.Default) > 0 && string(bytes.TrimSpace(f.Default)) != "null"
 	if f.Type.Computed() {
 		if f.Required {
@@ -1125,4 +1129,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkCurrency: a currency is an ISO 4217 code, on a number (a formula or
+// rollup that returns one).
+func (c *checker) checkCurrency(f *Field, fp string) {
+	if f.Currency == "" {
+		return
+	}
+	if u, err := currency.ParseISO(f.Currency); err != nil || u == (currency.Unit{}) || u.String() != f.Currency {
+		c.p.Add(fp+"/currency", "%q is not an ISO 4217 currency code such as CNY, USD or EUR", f.Currency)
+		return
+	}
+	if f.Type.Computed() && f.Returns != "" && f.Returns != Integer && f.Returns != Decimal {
+		c.p.Add(fp+"/currency", "a currency needs a number: this %s returns %s", f.Type, f.Returns)
+	}
 }

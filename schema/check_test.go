@@ -500,3 +500,21 @@ func TestCheckForms(t *testing.T) {
 			[]Problem{{Path: "/forms/0/layout", Message: `unknown field "layout"`}}},
 	})
 }
+
+func TestCheckCurrency(t *testing.T) {
+	runCases(t, []checkCase{
+		{"decimal CNY", deal(`{"id": "f1", "name": "amount", "type": "decimal", "currency": "CNY"}`), nil},
+		{"integer JPY", deal(`{"id": "f1", "name": "amount", "type": "integer", "currency": "JPY"}`), nil},
+		{"formula USD", deal(`{"id": "f0", "name": "n", "type": "decimal"}`, `{"id": "f1", "name": "x", "type": "formula", "returns": "decimal", "expr": "n * 2", "currency": "USD"}`), nil},
+		{"not a currency", deal(`{"id": "f1", "name": "amount", "type": "decimal", "currency": "ABC"}`),
+			[]Problem{{Path: F + "/currency", Message: `"ABC" is not an ISO 4217 currency code`}}},
+		{"no currency XXX", deal(`{"id": "f1", "name": "amount", "type": "decimal", "currency": "XXX"}`),
+			[]Problem{{Path: F + "/currency", Message: `"XXX" is not an ISO 4217 currency code`}}},
+		{"lower case", deal(`{"id": "f1", "name": "amount", "type": "decimal", "currency": "cny"}`),
+			[]Problem{{Path: F + "/currency", Message: `must match the pattern`}}},
+		{"text field", deal(`{"id": "f1", "name": "amount", "type": "text", "currency": "CNY"}`),
+			[]Problem{{Path: F + "/currency", Message: `"currency" does not apply to text fields`}}},
+		{"formula text", deal(`{"id": "f0", "name": "n", "type": "text"}`, `{"id": "f1", "name": "x", "type": "formula", "returns": "text", "expr": "n", "currency": "USD"}`),
+			[]Problem{{Path: "/entities/1/fields/1/currency", Message: "a currency needs a number: this formula returns text"}}},
+	})
+}

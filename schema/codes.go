@@ -92,6 +92,7 @@ var Codes = map[string]string{
 	"conversion":      "a field type change the stored values cannot make",
 	"table_exists":    "an entity whose table another app already has",
 	"dotted_name":     "a ref's field (ref.field) where only the entity's own fields go (field, position)",
+	"currency":        "a currency that is not an ISO 4217 code, or on a value that is not a number (value)",
 	"pattern":         "a value that does not match its pattern (pattern)",
 	"invalid":         "a document that cannot be read, or a schema rule with no finer code",
 	// Warnings (warnings.go): publishing goes ahead.
@@ -256,6 +257,8 @@ var problemFormats = map[string]formatCode{
 	"unknown trigger type %q%s":                                          fc("unknown_value", "value", ""),
 	"unknown widget type %q (want %s)":                                   fc("unknown_value", "value", "options"),
 
+	"%q is not an ISO 4217 currency code such as CNY, USD or EUR": fc("currency", "value"),
+	"a currency needs a number: this %s returns %s":               fc("currency", "type", "returns"),
 	// Formats of the engine's checks (publish checks of roles, filters,
 	// scripts and automations; request checks of the API).
 	"%q is not a field name":   fc("unknown_field", "field"),

@@ -166,7 +166,7 @@ export interface ExprCheckBody {
   entity: string;
   mode: ExprMode;
   expr: string;
-  scope?: "list" | "document";
+  scope?: "list" | "document" | "role";
   field?: string;
   draft?: boolean;
   recordId?: string;

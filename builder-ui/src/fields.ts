@@ -72,6 +72,9 @@ export function displayValue(f: Field | undefined, v: unknown, i18n: Pick<I18n, 
   switch (type) {
     case "decimal":
       return typeof v === "number" || typeof v === "string" ? formatMoney(v, f?.scale ?? 2, i18n.lang ?? "en", f?.currency) : String(v);
+    case "integer":
+      // An integer is money only with a currency; otherwise (a year, a code) it stays as written.
+      return f?.currency && (typeof v === "number" || typeof v === "string") ? formatMoney(v, 0, i18n.lang ?? "en", f.currency) : String(v);
     case "boolean":
       return v ? i18n.t("common.yes") : i18n.t("common.no");
     case "date":

@@ -183,6 +183,7 @@ func TestAppProblemCodes(t *testing.T) {
 			params                map[string]any
 		}{
 			{"duplicate field", base(`, {"id": "d3", "name": "title", "type": "text"}`, ""), "/entities/1/fields/2/name", "duplicate_name", map[string]any{"name": "title", "entity": "deal"}},
+			{"currency", base(`, {"id": "d3", "name": "amount", "type": "decimal", "currency": "RMB"}`, ""), "/entities/1/fields/2/currency", "currency", map[string]any{"value": "RMB"}},
 			{"unknown ref target", base(`, {"id": "d3", "name": "shop", "type": "ref", "entity": "shop"}`, ""), "/entities/1/fields/2/entity", "unknown_entity", map[string]any{"entity": "shop"}},
 			{"formula unknown field", base(`, {"id": "d3", "name": "x", "type": "formula", "returns": "decimal", "expr": "amount * 2"}`, ""), "/entities/1/fields/2/expr", "unknown_field", map[string]any{"field": "amount", "entity": "deal"}},
 			{"formula two refs", base(`, {"id": "d3", "name": "x", "type": "formula", "returns": "text", "expr": "store.owner.name"}`, ""), "/entities/1/fields/2/expr", "ref_depth", map[string]any{"ref": "store.owner.name"}},

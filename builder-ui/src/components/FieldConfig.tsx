@@ -10,6 +10,32 @@ import {
   TEXT_LIKE, type DDoc, type DField, type Rollup,
 } from "../designer/model";
 
+// CURRENCIES are offered for money fields; a document may name any other
+// ISO 4217 code (the server checks it), which is then offered too.
+export const CURRENCIES = ["CNY", "USD", "EUR", "HKD", "TWD", "JPY", "KRW", "SGD", "GBP", "AUD", "CAD", "CHF"];
+
+// CurrencySelect makes a number money: its currency, named in the user's language.
+function CurrencySelect({ value, onChange }: { value: string | undefined; onChange: (c: string | undefined) => void }) {
+  const { t, lang } = useI18n();
+  const name = (c: string) => {
+    try {
+      return `${new Intl.DisplayNames(lang, { type: "currency" }).of(c) ?? c} (${c})`;
+    } catch {
+      return c;
+    }
+  };
+  const codes = value && !CURRENCIES.includes(value) ? [value, ...CURRENCIES] : CURRENCIES;
+  return (
+    <label className="field">
+      <span className="field-label">{t("design.currency")}</span>
+      <select value={value ?? ""} data-testid="config-currency" onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">{t("design.currencyNone")}</option>
+        {codes.map((c) => <option key={c} value={c}>{name(c)}</option>)}
+      </select>
+    </label>
+  );
+}
+
 function NumInput({ value, onChange, testId, label, integer }: {
   value: number | string | undefined; onChange: (n: number | undefined) => void; testId: string; label: string; integer?: boolean;
 }) {
@@ -276,6 +302,9 @@ export function FieldConfig({ doc, entityIndex, field, errors, onChange, onType,
             {RETURN_TYPES.map((r) => <option key={r} value={r}>{t(`type.${r}`)}</option>)}
           </select>
         </label>
+      )}
+      {(NUMERIC.includes(field.type) || (computed && (field.returns === undefined || NUMERIC.includes(field.returns)))) && (
+        <CurrencySelect value={field.currency} onChange={(c) => onChange({ currency: c })} />
       )}
       {!computed && (
         <DefaultEditor field={field} onChange={(v) => onChange({ default: v })} />

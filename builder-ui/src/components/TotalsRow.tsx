@@ -2,7 +2,7 @@
 // average of each numeric column, over every record the filter and the
 // user's row rules leave (GET …?totals=), not just the page shown.
 import { numericFields, type Totals } from "../bulk";
-import { displayValue, fieldLabel } from "../fields";
+import { displayValue, fieldLabel, formatMoney } from "../fields";
 import type { Field } from "../api";
 import { useI18n } from "../i18n";
 
@@ -20,7 +20,10 @@ export function TotalsRow({ columns, totals, lead = 0 }: { columns: TotalsColumn
   const avgText = (f: Field, v: unknown) => {
     if (v === null || v === undefined || v === "") return "—";
     const n = Number(v);
-    return isFinite(n) ? n.toLocaleString(lang, { maximumFractionDigits: Math.max(f.scale ?? 0, 2) }) : String(v);
+    // An average has places even over integers; money keeps its currency.
+    const places = Math.max(f.scale ?? 0, 2);
+    if (!isFinite(n)) return String(v);
+    return f.currency ? formatMoney(n.toFixed(places), places, lang, f.currency) : n.toLocaleString(lang, { maximumFractionDigits: places });
   };
   return (
     <tfoot>
