@@ -8,6 +8,7 @@ import type { AppDocument, Field } from "../api";
 import { ACTION_TYPES, moveIn, nextVariantName, percentages, ruleFields, withVariants, writableFields, type Action, type ActionType, type Automation, type Variant } from "../designer/automations";
 import type { DDoc, DEntity } from "../designer/model";
 import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
+import { ExpressionEditor } from "./ExpressionEditor";
 import { useI18n, type MessageKey } from "../i18n";
 import { useNames } from "../names";
 import { FieldProblems, fieldName, type ProblemsAt } from "./AutomationsEditor";
@@ -260,8 +261,9 @@ function FieldRows({ doc, source, target, fields, p, at, zone, mode, onChange }:
             {m === "value" ? (
               <ValueInput doc={doc} field={f} value={v} testId={`auto-field-value-${zone}-${n}`} onChange={setV} />
             ) : m === "expr" ? (
-              <input className="mono" value={(v as { expr: string }).expr} data-testid={`auto-field-expr-${zone}-${n}`} placeholder="budget / 1000"
-                aria-label={t("auto.mode.expr")} spellCheck={false} onChange={(e) => setV({ expr: e.target.value })} />
+              <ExpressionEditor mode="formula" draft compact rows={1} fields={(source?.fields ?? []) as Field[]} app={doc as never} entity={source?.name}
+                value={(v as { expr: string }).expr} placeholder="budget / 1000" ariaLabel={t("auto.mode.expr")}
+                testId={`auto-field-exprbox-${zone}-${n}`} inputTestId={`auto-field-expr-${zone}-${n}`} onChange={(x) => setV({ expr: x })} />
             ) : m === "template" ? (
               <TemplateInput entity={source} value={(v as { template: string }).template} testId={`auto-field-template-${zone}-${n}`}
                 onChange={(s) => setV({ template: s })} />

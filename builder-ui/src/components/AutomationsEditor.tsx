@@ -22,6 +22,7 @@ import { ActionsEditor } from "./AutomationsActions";
 import { AutomationPanels } from "./AutomationsRuns";
 import { Icon } from "./common";
 import { Dialog } from "./Dialog";
+import { ExpressionEditor } from "./ExpressionEditor";
 import { FilterBuilder } from "./FilterBuilder";
 
 // Problems: messages for an exact pointer inside the automation.
@@ -258,7 +259,7 @@ function RuleEditor({ doc, a, index, stored, published, problems, onChange, onDu
           <section className="auto-section">
             <h3 className="panel-title">{t("auto.condition")}</h3>
             <p className="muted small">{t("auto.conditionHint")}</p>
-            <ConditionInput fields={withPrevious(t, fields, a.trigger.type)} doc={doc} value={a.condition ?? ""} testId="auto-condition"
+            <ConditionInput fields={withPrevious(t, fields, a.trigger.type)} doc={doc} entity={a.entity} value={a.condition ?? ""} testId="auto-condition"
               problems={at("/condition")} onChange={(c) => onChange({ ...a, condition: c || undefined })} />
           </section>
           <ActionsEditor doc={doc} a={a} entity={entity} at={at} onChange={onChange} />
@@ -279,10 +280,12 @@ function withPrevious(t: (k: MessageKey, p?: Record<string, string>) => string, 
 // ConditionInput is a filter as the visual builder edits it, with its text
 // (which an expert may type); text the builder cannot read back stays as
 // typed until the builder applies another.
-export function ConditionInput({ fields, doc, value, onChange, testId, problems }: {
-  fields: Field[]; doc: DDoc; value: string; onChange: (text: string) => void; testId: string; problems?: string[];
+export function ConditionInput({ fields, doc, entity, value, onChange, testId, problems }: {
+  fields: Field[]; doc: DDoc; entity?: string; value: string; onChange: (text: string) => void; testId: string; problems?: string[];
 }) {
   const { t } = useI18n();
+  // previous.FIELD is the automations' own: the editor offers it, the publish checks it.
+  const checkable = !/\bprevious\./.test(value);
   const [gen, setGen] = useState(0);
   const model = useMemo(() => parseFilterText(fields, value) as FilterModel | null, [fields, value]);
   return (
@@ -290,12 +293,11 @@ export function ConditionInput({ fields, doc, value, onChange, testId, problems 
       <FilterBuilder key={gen + ":" + (model ? "m" : "x")} fields={fields} app={doc as never} value={model ?? undefined}
         onApply={(text) => onChange(text)} />
       {!model && value && <p className="muted small">{t("auto.conditionText")}</p>}
-      <label className="field">
-        <span className="field-label small">{t("auto.conditionExpert")}</span>
-        <input className="mono" value={value} data-testid={testId + "-text"} aria-invalid={(problems?.length ?? 0) > 0 || undefined}
-          spellCheck={false} onChange={(e) => onChange(e.target.value)} onBlur={() => setGen((g) => g + 1)} />
+      <div className="field" onBlur={() => setGen((g) => g + 1)}>
+        <ExpressionEditor mode="filter" scope="document" draft compact rows={1} fields={fields} app={doc as never} entity={entity}
+          check={checkable} value={value} onChange={onChange} label={t("auto.conditionExpert")} testId={testId + "-expr"} inputTestId={testId + "-text"} />
         <FieldProblems msgs={problems ?? []} testId={testId + "-problem"} />
-      </label>
+      </div>
     </div>
   );
 }
@@ -449,7 +451,7 @@ function ScheduleEditor({ doc, entity, trigger, at, set }: {
       </div>
       <div className="auto-subsection">
         <span className="field-label">{t("auto.scheduleFilter")}</span>
-        <ConditionInput fields={filterableFields(entity?.fields ?? [])} doc={doc} value={trigger.filter ?? ""} testId="auto-schedule-filter"
+        <ConditionInput fields={filterableFields(entity?.fields ?? [])} doc={doc} entity={entity?.name} value={trigger.filter ?? ""} testId="auto-schedule-filter"
           problems={at("/trigger/filter")} onChange={(f) => set({ filter: f || undefined })} />
       </div>
     </>
@@ -508,7 +510,7 @@ function TimerEditor({ doc, entity, dates, trigger, at, set }: {
       <div className="auto-subsection">
         <span className="field-label">{t("auto.unless")}</span>
         <p className="muted small">{t("auto.unlessHint")}</p>
-        <ConditionInput fields={filterableFields(entity?.fields ?? [])} doc={doc} value={trigger.unless ?? ""} testId="auto-unless"
+        <ConditionInput fields={filterableFields(entity?.fields ?? [])} doc={doc} entity={entity?.name} value={trigger.unless ?? ""} testId="auto-unless"
           problems={at("/trigger/unless")} onChange={(u) => set({ unless: u || undefined })} />
       </div>
     </>

@@ -13,6 +13,7 @@ import {
 import { NAME_RE, type DDoc } from "../designer/model";
 import { useI18n } from "../i18n";
 import { ErrorBox, Icon } from "./common";
+import { ExpressionEditor } from "./ExpressionEditor";
 import { WidgetBody } from "./Dashboard";
 
 type Drag = { kind: "type"; type: WidgetType } | { kind: "widget"; id: string };
@@ -222,11 +223,12 @@ function WidgetConfig({ doc, dash, widget, onChange, stored }: { doc: DDoc; dash
         </>
       )}
 
-      <label className="field">
-        <span className="field-label">{t("dash.filter")}</span>
-        <input className="mono" value={q.filter ?? ""} data-testid="w-filter" placeholder='stage = "won" && store = @store'
-          onChange={(e) => setQ({ filter: e.target.value || undefined })} />
-      </label>
+      {/* The filter in the shared editor: fields by label, a ref's fields, operators. The
+          dashboard's own @parameters are known to the publish check only, so a filter
+          using one is not checked as it is typed. */}
+      <ExpressionEditor mode="filter" scope="list" compact rows={1} fields={entity?.fields ?? []} app={doc as never} entity={q.entity}
+        check={!/@(?!me\b)[a-z]/.test(q.filter ?? "")} value={q.filter ?? ""} label={t("dash.filter")} placeholder='stage = "won" && store = @store'
+        testId="w-filter-expr" inputTestId="w-filter" onChange={(x) => setQ({ filter: x || undefined })} />
       {dateFields.length > 0 && (
         <div className="dash-row">
           <label className="field">

@@ -7,7 +7,8 @@
 // matches it (and how many records do).
 //
 // One component for every place the languages are typed: formula fields,
-// validation rules, role conditions, list filters, automations.
+// validation rules, role conditions, list filters, automations (conditions,
+// timer unless, schedule filters, calculated values) and dashboard filters.
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { AppDocument, Field } from "../api";
 import {
@@ -38,6 +39,10 @@ export interface ExpressionEditorProps {
   // Check against the admin's saved draft (the designer), so fields not
   // published yet are known.
   draft?: boolean;
+  // false: no server check (text the check endpoint cannot judge, such as
+  // an automation's previous.FIELD or a dashboard's @parameters); fields,
+  // helpers and ref fields are still offered, and the publish checks it.
+  check?: boolean;
   // The formula field being edited (it may not read itself).
   field?: string;
   // A sample record to preview on; without it the editor lets one pick one.
@@ -61,7 +66,7 @@ export interface ExpressionEditorProps {
 const CHECK_DELAY_MS = 350;
 
 export function ExpressionEditor(props: ExpressionEditorProps) {
-  const { value, onChange, mode, fields, app, entity, scope, draft, field, onValidity, rows = 3, placeholder, label, disabled } = props;
+  const { value, onChange, mode, fields, app, entity, scope, draft, field, onValidity, rows = 3, placeholder, label, disabled, check = true } = props;
   const testId = props.testId ?? "expr";
   const { t, lang } = useI18n();
   const id = useId();
@@ -114,7 +119,7 @@ export function ExpressionEditor(props: ExpressionEditorProps) {
 
   // The server's check, a moment after the last change.
   useEffect(() => {
-    if (!app || !entity || !value.trim()) {
+    if (!app || !entity || !value.trim() || !check) {
       setResult(null);
       setChecking(false);
       setUnchecked(false);
@@ -146,7 +151,7 @@ export function ExpressionEditor(props: ExpressionEditorProps) {
     };
     // onValidity is the screen's callback; a new one each render must not re-check.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [app?.name, entity, mode, value, scope, draft, field, sample]);
+  }, [app?.name, entity, mode, value, scope, draft, field, sample, check]);
 
   const insert = (text: string, replaceFrom?: number) => {
     const el = area.current;
