@@ -20,13 +20,20 @@ type callerFilter struct {
 
 func (r callerFilter) Column(name string) (filter.Column, bool) { return r.info.Column(name) }
 
-func (r callerFilter) Ref(name string) (filter.Ref, bool) {
-	f := r.info.byName[name]
+// refTarget is ref field name of info and the entity it points at; false
+// when name is no ref field (or its target is gone).
+func (s *Service) refTarget(info *entityInfo, name string) (*schema.Field, *entityInfo, bool) {
+	f := info.byName[name]
 	if f == nil || f.Type != schema.Ref {
-		return filter.Ref{}, false
+		return nil, nil, false
 	}
-	t := r.s.infoOf(r.info.app, f.Entity)
-	if t == nil {
+	t := s.infoOf(info.app, f.Entity)
+	return f, t, t != nil
+}
+
+func (r callerFilter) Ref(name string) (filter.Ref, bool) {
+	f, t, ok := r.s.refTarget(r.info, name)
+	if !ok {
 		return filter.Ref{}, false
 	}
 	g, err := r.s.grant(t, r.c, schema.OpRead)
@@ -89,12 +96,8 @@ type ruleFilter struct {
 func (r ruleFilter) Column(name string) (filter.Column, bool) { return r.info.Column(name) }
 
 func (r ruleFilter) Ref(name string) (filter.Ref, bool) {
-	f := r.info.byName[name]
-	if f == nil || f.Type != schema.Ref {
-		return filter.Ref{}, false
-	}
-	t := r.s.infoOf(r.info.app, f.Entity)
-	if t == nil {
+	f, t, ok := r.s.refTarget(r.info, name)
+	if !ok {
 		return filter.Ref{}, false
 	}
 	return filter.Ref{SQL: store.Quote(f.Name), Table: store.Quote(t.table), Target: targetColumns{t, r.s.perReaderFields(t)},
