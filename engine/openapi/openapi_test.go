@@ -584,7 +584,7 @@ func TestDefaultsAndEdgeCases(t *testing.T) {
 	app := &schema.App{Name: "x", Label: "X", Entities: []schema.Entity{{Name: "thing", Label: "Thing", Fields: []schema.Field{
 		{ID: "1", Name: "count", Type: schema.Integer, Required: true, Default: json.RawMessage(`"many"`)},
 		{ID: "2", Name: "when", Type: schema.Date, Default: json.RawMessage(`"2025-01-01"`)},
-		{ID: "3", Name: "price", Type: schema.Decimal, Scale: new(0), Default: json.RawMessage(`"10"`)},
+		{ID: "3", Name: "price", Type: schema.Decimal, Scale: new(0), Default: json.RawMessage(`"10"`), Currency: "CNY"},
 		{ID: "4", Name: "tags", Type: schema.MultiSelect, Options: []string{"a", "b"}, Default: json.RawMessage(`["a"]`)},
 		{ID: "5", Name: "expand", Type: schema.Text}, // shadows the expand object
 		{ID: "6", Name: "parent", Type: schema.Ref, Entity: "thing"},
@@ -606,6 +606,9 @@ func TestDefaultsAndEdgeCases(t *testing.T) {
 	}
 	if err := prop(t, in, "price").VisitJSON("10.5"); err == nil {
 		t.Error("scale 0 decimal accepted a fraction")
+	}
+	if d := prop(t, in, "price").Description; !strings.Contains(d, "money in CNY") {
+		t.Errorf("price description lacks its currency: %q", d)
 	}
 	rec := component(t, doc, "Thing")
 	if e := prop(t, rec, "expand"); !e.Type.Is("string") {

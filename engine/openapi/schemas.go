@@ -255,6 +255,9 @@ func (b *builder) fieldSchema(f *schema.Field, m mode) *openapi3.Schema {
 	if f.Unique && !computed {
 		notes = append(notes, "unique across records")
 	}
+	if f.Currency != "" {
+		notes = append(notes, "money in "+f.Currency+" (ISO 4217); the value is a plain number")
+	}
 
 	// Nullable: any field that may be empty. Required fields and autonumbers
 	// always hold a value; formulas and rollups may compute null.
