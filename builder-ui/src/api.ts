@@ -433,7 +433,7 @@ export interface DashResult {
   id?: string;
   type?: WidgetType;
   title?: string;
-  columns: { name: string; label?: string; kind: "dimension" | "measure"; type?: string; bucket?: string; unit?: string }[];
+  columns: { name: string; label?: string; kind: "dimension" | "measure"; type?: string; bucket?: string; unit?: string; currency?: string }[];
   rows: DashRow[];
   pivot?: { rows: unknown[]; cols: unknown[]; rowLabels?: string[]; colLabels?: string[]; rowTotals: DashRow[]; colTotals: DashRow[]; total: DashRow };
   kpi?: { previous?: (number | null)[]; previousDrill?: string; change?: (number | null)[]; percent?: (number | null)[]; target?: number; progress?: number };

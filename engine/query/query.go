@@ -62,6 +62,9 @@ type Column struct {
 	Type   string `json:"type,omitempty"`   // a dimension's field type
 	Bucket string `json:"bucket,omitempty"` // a date dimension's bucket
 	Unit   string `json:"unit,omitempty"`
+	// Currency is a measure's money: the sum, average, min or max of a
+	// field with a currency (ISO 4217), for the UI to show it as money.
+	Currency string `json:"currency,omitempty"`
 }
 
 // Row is one group: its dimension values (and labels, for refs and users)

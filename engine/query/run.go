@@ -181,14 +181,47 @@ func (p *plan) columns() []Column {
 		}
 		cols = append(cols, Column{Name: d.d.Key(), Label: label, Kind: "dimension", Type: string(d.typ), Bucket: d.bucket})
 	}
-	for _, m := range p.q.Measures {
+	for i, m := range p.q.Measures {
 		label := m.Label
 		if label == "" {
 			label = m.Name
 		}
-		cols = append(cols, Column{Name: m.Name, Label: label, Kind: "measure", Unit: m.Unit})
+		col := Column{Name: m.Name, Label: label, Kind: "measure", Unit: m.Unit}
+		if i < len(p.measure) {
+			col.Currency = p.currencyOf(p.measure[i])
+		}
+		cols = append(cols, col)
 	}
 	return cols
+}
+
+// currencyOf is the currency of a measure that aggregates one money field
+// as money (sum, avg, min, max of amount or of store.amount); "" otherwise
+// (a count, arithmetic, a plain number).
+func (p *plan) currencyOf(x *schema.MeasureExpr) string {
+	if x == nil || x.Kind != schema.MeasureAgg || x.L == nil || x.L.Kind != schema.MeasureField {
+		return ""
+	}
+	switch x.Agg {
+	case "sum", "avg", "min", "max":
+	default:
+		return ""
+	}
+	e, name := p.entity, x.L.Field
+	if head, tail, ok := strings.Cut(name, "."); ok {
+		ref := e.Field(head)
+		if ref == nil || ref.Type != schema.Ref {
+			return ""
+		}
+		if e = p.app.Entity(ref.Entity); e == nil {
+			return ""
+		}
+		name = tail
+	}
+	if f := e.Field(name); f != nil {
+		return f.Currency
+	}
+	return ""
 }
 
 // emptyGroup is a group with no rows: counts and sums 0, the rest null.

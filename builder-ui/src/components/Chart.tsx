@@ -30,7 +30,7 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
   const measures = r.columns.filter((c) => c.kind === "measure");
   const dims = r.columns.filter((c) => c.kind === "dimension");
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const tooltip = { trigger: "item" as const, valueFormatter: (v: unknown) => formatNumber(v, lang, measures[0]?.unit) };
+  const tooltip = { trigger: "item" as const, valueFormatter: (v: unknown) => formatNumber(v, lang, measures[0]?.unit, measures[0]?.currency) };
   if (widget.type === "pie" || widget.type === "funnel") {
     const data = r.rows.map((row) => ({ name: labelOf(row, 0), value: num(row.values[0]), itemStyle: { color: seriesColor(labelOf(row, 0)) } }));
     return {

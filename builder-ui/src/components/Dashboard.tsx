@@ -14,12 +14,18 @@ const Chart = lazy(() => import("./Chart").then((m) => ({ default: m.Chart })));
 const PRESETS = ["today", "yesterday", "last7Days", "last30Days", "last90Days", "thisWeek", "lastWeek",
   "thisMonth", "lastMonth", "thisQuarter", "lastQuarter", "thisYear", "lastYear"] as const;
 
-// formatNumber writes a figure in the language's digits and separators.
-export function formatNumber(v: unknown, lang: Lang, unit?: string): string {
+// formatNumber writes a figure in the language's digits and separators;
+// money (a measure of a field with a currency) with the currency's sign.
+export function formatNumber(v: unknown, lang: Lang, unit?: string, currency?: string): string {
   if (v === null || v === undefined || v === "") return "—";
   const n = typeof v === "number" ? v : Number(v);
   if (Number.isNaN(n)) return String(v);
-  const s = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 }).format(n);
+  let s: string;
+  try {
+    s = new Intl.NumberFormat(lang, { maximumFractionDigits: 2, ...(currency ? { style: "currency", currency } : {}) }).format(n);
+  } catch {
+    s = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 }).format(n);
+  }
   return unit ? `${s} ${unit}` : s;
 }
 
@@ -147,7 +153,7 @@ export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widg
       return (
         <div className="kpi">
           <a className="kpi-value" data-testid="kpi-value" href={drillHref(app, widget, row?.drill)}>
-            {formatNumber(row?.values[0], lang)}{measures[0]?.unit ? <> <span className="kpi-unit">{measures[0].unit}</span></> : null}
+            {formatNumber(row?.values[0], lang, undefined, measures[0]?.currency)}{measures[0]?.unit ? <> <span className="kpi-unit">{measures[0].unit}</span></> : null}
           </a>
           {pct !== undefined && (
             <div className={"kpi-change " + (pct !== null && Number(pct) < 0 ? "down" : "up")} data-testid="kpi-change">
@@ -176,7 +182,7 @@ export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widg
                 <tr key={ri}>
                   {dims.map((d, i) => <td key={i} data-label={d.label || d.name}>{label(row, i)}</td>)}
                   {row.values.map((v, i) => (
-                    <td key={"m" + i} className="num" data-label={measures[i]?.label || measures[i]?.name}><a href={drillHref(app, widget, row.drill)}>{formatNumber(v, lang, measures[i]?.unit)}</a></td>
+                    <td key={"m" + i} className="num" data-label={measures[i]?.label || measures[i]?.name}><a href={drillHref(app, widget, row.drill)}>{formatNumber(v, lang, measures[i]?.unit, measures[i]?.currency)}</a></td>
                   ))}
                 </tr>
               ))}
@@ -204,6 +210,7 @@ function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashR
   const { t } = useI18n();
   const dims = r.columns.filter((c) => c.kind === "dimension");
   const unit = r.columns.find((c) => c.kind === "measure")?.unit;
+  const currency = r.columns.find((c) => c.kind === "measure")?.currency;
   const key = (v: unknown) => JSON.stringify(v ?? null);
   const cells = new Map<string, DashRow>();
   for (const row of r.rows) cells.set(key(row.keys[0]) + "|" + key(row.keys[1]), row);
@@ -228,20 +235,20 @@ function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashR
                 const cell = cells.get(key(rt.keys[0]) + "|" + key(ct.keys[1]));
                 return (
                   <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}>
-                    {cell ? <a href={drillHref(app, widget, cell.drill)}>{formatNumber(cell.values[0], lang, unit)}</a> : "—"}
+                    {cell ? <a href={drillHref(app, widget, cell.drill)}>{formatNumber(cell.values[0], lang, unit, currency)}</a> : "—"}
                   </td>
                 );
               })}
-              <td className="num total" data-label={t("dash.total")}><a href={drillHref(app, widget, rt.drill)}>{formatNumber(rt.values[0], lang, unit)}</a></td>
+              <td className="num total" data-label={t("dash.total")}><a href={drillHref(app, widget, rt.drill)}>{formatNumber(rt.values[0], lang, unit, currency)}</a></td>
             </tr>
           ))}
           <tr className="total">
             <th>{t("dash.total")}</th>
             {colTotals.map((ct, ci) => (
-              <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit)}</a></td>
+              <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit, currency)}</a></td>
             ))}
             <td className="num" data-testid="pivot-total" data-label={t("dash.total")}>
-              {r.pivot && <a href={drillHref(app, widget, r.pivot.total.drill)}>{formatNumber(r.pivot.total.values[0], lang, unit)}</a>}
+              {r.pivot && <a href={drillHref(app, widget, r.pivot.total.drill)}>{formatNumber(r.pivot.total.values[0], lang, unit, currency)}</a>}
             </td>
           </tr>
         </tbody>

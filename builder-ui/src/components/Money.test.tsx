@@ -6,6 +6,7 @@ import { translate } from "../i18n";
 import { mockFetch, renderWith } from "../test/util";
 import { FieldConfig } from "./FieldConfig";
 import { ListView } from "./ListView";
+import { formatNumber, WidgetBody } from "./Dashboard";
 import type { DDoc, DField } from "../designer/model";
 
 // Money: a number field with a currency is shown with it, thousands
@@ -64,5 +65,14 @@ describe("money", () => {
     const doc = { name: "crm", entities: [{ name: "deal", fields: [field] }] } as unknown as DDoc;
     renderWith(<FieldConfig doc={doc} entityIndex={0} field={field} errors={[]} onChange={() => undefined} onType={() => undefined} onDelete={() => undefined} />);
     expect(screen.queryByTestId("config-currency")).toBeNull();
+  });
+
+  it("shows a dashboard measure of a money field as money", () => {
+    expect(formatNumber(1234567.5, "zh-CN", undefined, "CNY")).toBe("¥1,234,567.50");
+    expect(formatNumber(1234567.5, "en")).toBe("1,234,567.5");
+    const r = { columns: [{ name: "total", kind: "measure" as const, currency: "USD" }], rows: [{ keys: [], values: [25000], drill: "" }], sqlMs: 1, cached: false };
+    renderWith(<WidgetBody app="crm" widget={{ id: "w1", type: "table", layout: { x: 0, y: 0, w: 4, h: 2 }, query: { entity: "deal", measures: [{ name: "total", expr: "sum(budget)" }] } } as never}
+      r={r as never} lang="en" />);
+    expect(screen.getByText("$25,000.00")).toBeTruthy();
   });
 });
