@@ -34,6 +34,7 @@ func TestEveryAddHasACode(t *testing.T) {
 		files = append(files, m...)
 	}
 	fs := token.NewFileSet()
+	used := map[string]bool{}
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -66,6 +67,7 @@ func TestEveryAddHasACode(t *testing.T) {
 					return true
 				}
 				s, _ := strconv.Unquote(lit.Value)
+				used[s] = true
 				if _, ok := problemFormats[s]; !ok {
 					t.Errorf("%s: format %q has no code: add it to problemFormats (or use AddCode)", at, s)
 				}
@@ -88,6 +90,9 @@ func TestEveryAddHasACode(t *testing.T) {
 	for f, c := range problemFormats {
 		if _, ok := Codes[c.code]; !ok {
 			t.Errorf("format %q: code %q is not in Codes", f, c.code)
+		}
+		if !used[f] {
+			t.Errorf("format %q is in problemFormats but no check words a problem with it: remove it", f)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func (s *Service) checkFlows(ctx context.Context, app *schema.App) schema.Proble
 			tp := fmt.Sprintf("/flows/%d/transitions/%d", i, j)
 			if t.Guard != "" {
 				if err := s.checkFilter(app, f.Entity, t.Guard); err != nil {
-					p.Add(tp+"/guard", "%v", err)
+					p.AddCode(tp+"/guard", "expression", nil, "%v", err)
 				}
 			}
 			if t.Approval == nil {
@@ -41,7 +41,7 @@ func (s *Service) checkFlows(ctx context.Context, app *schema.App) schema.Proble
 				sp := fmt.Sprintf("%s/approval/steps/%d", tp, k)
 				if st.Condition != "" {
 					if err := s.checkFilter(app, f.Entity, st.Condition); err != nil {
-						p.Add(sp+"/condition", "%v", err)
+						p.AddCode(sp+"/condition", "expression", nil, "%v", err)
 					}
 				}
 				if st.Deadline != "" {
