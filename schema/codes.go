@@ -94,6 +94,7 @@ var Codes = map[string]string{
 	"dotted_name":     "a ref's field (ref.field) where only the entity's own fields go (field, position)",
 	"currency":        "a currency that is not an ISO 4217 code, or on a value that is not a number (value)",
 	"flow":            "a flow, transition or approval step that does not fit (states, quorum, escalation)",
+	"transition_lack": "what a transition lacks now (a field to fill, its guard, a comment); the message says which",
 	"pattern":         "a value that does not match its pattern (pattern)",
 	"invalid":         "a document that cannot be read, or a schema rule with no finer code",
 	// Warnings (warnings.go): publishing goes ahead.

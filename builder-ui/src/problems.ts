@@ -24,7 +24,7 @@ export const CODES = [
   "placed_twice", "layout", "validation", "automation", "not_writable", "recipient", "dashboard", "group_by",
   "reserved_param", "admin_role", "id_not_hideable", "pattern", "dotted_name", "ref_target_unreadable",
   "ref_target_partly_readable", "clock_variable", "choose_one", "script", "url", "totals", "same_user",
-  "inactive_user", "destructive", "unique_conflict", "conversion", "table_exists", "currency",
+  "inactive_user", "destructive", "unique_conflict", "conversion", "table_exists", "currency", "flow",
 ] as const;
 
 // str is a param as text: lists joined, nothing as "".

@@ -92,11 +92,11 @@ func decodeDecision(body []byte) (flow.DecisionInput, error) {
 		switch {
 		case errors.As(err, &te) && te.Field != "":
 			return in, &Error{Status: 422, Code: "validation_failed", Message: te.Field + " must be " + te.Type.String(),
-				Details: []schema.Problem{{Path: "/" + te.Field, Message: "must be " + te.Type.String()}}}
+				Details: []schema.Problem{{Path: "/" + te.Field, Code: "type", Params: map[string]any{"field": te.Field, "expected": te.Type.String()}, Message: "must be " + te.Type.String()}}}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return in, &Error{Status: 400, Code: "invalid_json", Message: "unknown field " + key + ": a decision takes comment, to and version",
-				Details: []schema.Problem{{Path: "/" + key, Message: "unknown field"}}}
+				Details: []schema.Problem{{Path: "/" + key, Code: "unknown_field", Params: map[string]any{"field": key}, Message: "unknown field"}}}
 		}
 		return in, apiError(400, "invalid_json", "the body is not a JSON object of comment, to and version: %v", err)
 	}

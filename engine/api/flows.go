@@ -39,13 +39,13 @@ func (s *Server) takeTransition(c *fiber.Ctx) error {
 			// the request's shape: 400, at its path.
 			key := strings.Trim(strings.TrimPrefix(ae.Message, "unknown field "), `"`)
 			return &Error{Status: 400, Code: "bad_request", Message: ae.Message + ": a transition takes version, fields and comment",
-				Details: []schema.Problem{{Path: "/" + key, Message: "unknown key"}}}
+				Details: []schema.Problem{{Path: "/" + key, Code: "unknown_field", Params: map[string]any{"field": key}, Message: "unknown key"}}}
 		}
 		return err
 	}
 	if req.Version < 1 {
 		return &Error{Status: 422, Code: "validation_failed", Message: "version is required: send the version you read, so a concurrent change is not overwritten",
-			Details: []schema.Problem{{Path: "/version", Message: "version must be the record's version you read, a whole number from 1"}}}
+			Details: []schema.Problem{{Path: "/version", Code: "type", Params: map[string]any{"field": "version", "expected": "integer"}, Message: "version must be the record's version you read, a whole number from 1"}}}
 	}
 	taken, err := s.Flows.Take(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), c.Params("id"), c.Params("name"), req)
 	if err != nil {

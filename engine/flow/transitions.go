@@ -367,7 +367,7 @@ func blank(v any) bool {
 func refused(lacks []Lack) error {
 	ps := make(schema.Problems, len(lacks))
 	for i, l := range lacks {
-		ps[i] = schema.Problem{Path: l.Path, Message: l.Message}
+		ps[i] = schema.Problem{Path: l.Path, Code: "transition_lack", Message: l.Message}
 	}
 	return &records.Error{Status: 422, Code: CodeRefused, Message: "the transition cannot be taken now", Details: ps}
 }
@@ -407,7 +407,7 @@ func requestValues(f *schema.Flow, tr *schema.Transition, req TakeRequest) (map[
 	switch {
 	case len(req.Comment) > MaxComment:
 		return nil, nil, &records.Error{Status: 422, Code: records.CodeInvalid, Message: "the comment is too long",
-			Details: schema.Problems{{Path: "/comment", Message: fmt.Sprintf("a comment has at most %d bytes", MaxComment)}}}
+			Details: schema.Problems{{Path: "/comment", Code: "max_length", Params: map[string]any{"field": "comment", "limit": MaxComment}, Message: fmt.Sprintf("a comment has at most %d bytes", MaxComment)}}}
 	case tr.Comment == schema.CommentRequired && strings.TrimSpace(req.Comment) == "":
 		lacks = append(lacks, Lack{Path: "/comment", Message: "a comment is required to take this transition"})
 	case tr.Comment == schema.CommentNone && req.Comment != "":
