@@ -4,7 +4,8 @@
 // see money and references by name in the list, edit a cell in place (and
 // meet the server's refusal on the cell), move a kanban card (and see a
 // refused move snap back with the reason), look at the month in the
-// calendar, write a formula with the editor (first run) and bulk-edit all
+// calendar, keep a filter as a saved view and write a formula with the editor, reloading
+// the designer mid-way (first run), and bulk-edit all
 // the filtered records, read the history ("web"), invite a rep in the Admin area, look at
 // its Jobs tab, and (first run) open the invitation link as the rep to choose a password.
 // Before that, in Chinese at 1280×800: a Chinese-named app built by dragging,
@@ -66,6 +67,16 @@ export async function day({ browser, base, shots, api, email, password }) {
       await waitFor(async () => (await tid("list-row").count()) === 2, "two rows of 静安店");
       if (!/filter=/.test(page.url())) throw new Error("the filter is not in the URL: " + page.url());
       await shot("filter-picked-store");
+      // Kept as a saved view: a tab that puts the filter back.
+      page.once("dialog", (d) => d.accept("Jing'an stores"));
+      await tid("saved-view-save").click();
+      const tab = page.locator('[data-testid^="saved-view-"]', { hasText: "Jing'an stores" }).first();
+      await tab.waitFor();
+      await page.goto(base + "/#/a/pipeline/opportunity");
+      await row.waitFor();
+      await tab.click();
+      await waitFor(async () => (await tid("list-row").count()) === 2, "the saved view filters again");
+      await shot("saved-view");
       await page.goto(base + "/#/a/pipeline/opportunity");
       await row.waitFor();
     }
@@ -245,6 +256,16 @@ async function formula({ page, base, shot, api, token, opp }) {
   await tid("ref-option").first().click();
   await waitText(tid("config-expr-editor-preview"), "2469135");
   await shot("formula-preview");
+  // A reload mid-design keeps the work: the draft is on the server.
+  await tid("draft-saved").waitFor({ timeout: 15000 });
+  const leave = (d) => d.accept();
+  page.on("dialog", leave);
+  await page.reload();
+  page.off("dialog", leave);
+  await tid("draft-restored").waitFor({ timeout: 15000 });
+  await tid("designer-entity-opportunity").click();
+  await tid("designer-field-double_amount").waitFor();
+  await shot("reload-kept");
   await tid("publish").click();
   await tid("plan-apply").click();
   await tid("publish-ok").waitFor();

@@ -221,18 +221,17 @@ func TestRoleConditionThroughRef(t *testing.T) {
 	})
 }
 
-// TestQueryMoneyColumns: a measure aggregating a money field (its own or a
-// ref's) names the field's currency for the UI; a count or arithmetic does
+// TestQueryMoneyColumns: a measure aggregating a money field names the
+// field's currency for the UI; a count or arithmetic does
 // not.
 func TestQueryMoneyColumns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		doc := strings.Replace(salesApp, `{"id": "s3", "name": "margin", "type": "decimal"}`, `{"id": "s3", "name": "margin", "type": "decimal", "currency": "USD"}`, 1)
-		doc = strings.Replace(doc, `{"id": "o3", "name": "qty", "type": "integer"}`, `{"id": "o3", "name": "qty", "type": "integer", "currency": "CNY"}`, 1)
+		doc := strings.Replace(salesApp, `{"id": "o3", "name": "qty", "type": "integer"}`, `{"id": "o3", "name": "qty", "type": "integer", "currency": "CNY"}`, 1)
 		e := newEnv(t, db, doc)
 		st, body := e.do("POST", "/api/query/sales", map[string]any{"query": map[string]any{"entity": "order_", "measures": []any{
 			map[string]any{"name": "total", "expr": "sum(qty)"}, map[string]any{"name": "avg", "expr": "avg(qty)"},
 			map[string]any{"name": "n", "expr": "count()"}, map[string]any{"name": "half", "expr": "sum(qty) / 2"},
-			map[string]any{"name": "m", "expr": "max(store.margin)"}}}})
+			map[string]any{"name": "m", "expr": "max(qty)"}}}})
 		if st != 200 {
 			t.Fatalf("query: %d %v", st, body)
 		}
@@ -241,7 +240,7 @@ func TestQueryMoneyColumns(t *testing.T) {
 			col := c.(map[string]any)
 			got[str(col["name"])] = col["currency"]
 		}
-		want := map[string]any{"total": "CNY", "avg": "CNY", "n": nil, "half": nil, "m": "USD"}
+		want := map[string]any{"total": "CNY", "avg": "CNY", "n": nil, "half": nil, "m": "CNY"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("currencies %v, want %v", got, want)
 		}

@@ -196,8 +196,8 @@ func (p *plan) columns() []Column {
 }
 
 // currencyOf is the currency of a measure that aggregates one money field
-// as money (sum, avg, min, max of amount or of store.amount); "" otherwise
-// (a count, arithmetic, a plain number).
+// as money (sum, avg, min or max of amount); "" otherwise (a count,
+// arithmetic, a plain number).
 func (p *plan) currencyOf(x *schema.MeasureExpr) string {
 	if x == nil || x.Kind != schema.MeasureAgg || x.L == nil || x.L.Kind != schema.MeasureField {
 		return ""
@@ -207,18 +207,7 @@ func (p *plan) currencyOf(x *schema.MeasureExpr) string {
 	default:
 		return ""
 	}
-	e, name := p.entity, x.L.Field
-	if head, tail, ok := strings.Cut(name, "."); ok {
-		ref := e.Field(head)
-		if ref == nil || ref.Type != schema.Ref {
-			return ""
-		}
-		if e = p.app.Entity(ref.Entity); e == nil {
-			return ""
-		}
-		name = tail
-	}
-	if f := e.Field(name); f != nil {
+	if f := p.entity.Field(x.L.Field); f != nil {
 		return f.Currency
 	}
 	return ""
