@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -33,6 +34,9 @@ type Config struct {
 	// MetricsToken lets a scraper read /metrics with this bearer token
 	// (admins always may); "" for none.
 	MetricsToken string
+	// FilesURL is the gocloud.dev/blob bucket uploads are kept in
+	// (file:///path, s3://bucket?region=…&endpoint=…); "" is DataDir/files.
+	FilesURL string
 	// Jobs configures the durable job queue (workers, rescue timeout…).
 	Jobs jobs.Options
 	Log  *slog.Logger
@@ -116,7 +120,17 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	fileStore := &files.Service{} // STUB: the files helper opens it from cfg (data dir, --files URL)
+	// Uploads for file fields; its collector removes the files no record
+	// references once their grace period is over.
+	fileStore, err := files.New(db, cat, recs, cfg.FilesURL, cfg.DataDir, cfg.Log)
+	if err == nil {
+		err = fileStore.Register(q)
+	}
+	if err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Files: fileStore,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
@@ -139,8 +153,9 @@ func (e *Engine) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	jerr := e.Jobs.Stop(ctx)
+	ferr := e.Files.Close()
 	if err := e.DB.Close(); err != nil {
 		return err
 	}
-	return jerr
+	return errors.Join(jerr, ferr)
 }

@@ -41,6 +41,9 @@ type Settings struct {
 	// ScriptTimeoutMS is the wall-time limit of one script call (a hook, a
 	// formula evaluation, a validation) in milliseconds; 0 means 100.
 	ScriptTimeoutMS int `json:"scriptTimeoutMs,omitempty"`
+	// MaxFileMB is the largest upload the app's file fields take, in
+	// megabytes (1 to 100); 0 means 10.
+	MaxFileMB int `json:"maxFileMB,omitempty"`
 }
 
 // Validation is a rule every saved record of an entity must meet: Expr is a

@@ -463,6 +463,13 @@ func TestCheckValidationsAndSettings(t *testing.T) {
 		{"settings", []byte(`{"name": "crm", "entities": [], "settings": {"scriptTimeoutMs": 250}}`), nil},
 		{"settings bad", []byte(`{"name": "crm", "entities": [], "settings": {"scriptTimeoutMs": 0, "x": 1}}`),
 			[]Problem{{Path: "/settings/scriptTimeoutMs", Message: "must be at least 1"}, {Path: "/settings/x", Message: `unknown field "x"`}}},
+		{"file limit", []byte(`{"name": "crm", "entities": [], "settings": {"maxFileMB": 100}}`), nil},
+		{"file limit too big", []byte(`{"name": "crm", "entities": [], "settings": {"maxFileMB": 101}}`),
+			[]Problem{{Path: "/settings/maxFileMB", Message: "must be at most 100"}}},
+		{"file limit zero", []byte(`{"name": "crm", "entities": [], "settings": {"maxFileMB": 0}}`),
+			[]Problem{{Path: "/settings/maxFileMB", Message: "must be at least 1"}}},
+		{"file limit not whole", []byte(`{"name": "crm", "entities": [], "settings": {"maxFileMB": 1.5}}`),
+			[]Problem{{Path: "/settings/maxFileMB", Message: "must be a whole number, not the number 1.5"}}},
 	})
 }
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,13 +45,14 @@ func main() {
 
 // dbFlags are the storage flags shared by every command that opens the database.
 type dbFlags struct {
-	data string
-	db   string
-	jobs jobs.Options // serve sets the workers' flags
+	data  string
+	db    string
+	files string       // serve's --files; other commands read $FORMA_FILES
+	jobs  jobs.Options // serve sets the workers' flags
 }
 
 func (f *dbFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.data, "data", "./forma_data", "folder of the embedded SQLite database")
+	cmd.Flags().StringVar(&f.data, "data", "./forma_data", "folder of the embedded SQLite database (and of uploads, unless --files says otherwise)")
 	cmd.Flags().StringVar(&f.db, "db", os.Getenv("FORMA_DB"), "PostgreSQL URL (postgres://…); default $FORMA_DB, else embedded SQLite")
 }
 
@@ -58,7 +60,7 @@ func (f *dbFlags) open(ctx context.Context) (*engine.Engine, error) {
 	opts := f.jobs
 	// The probe job kind is for crash and load tests only (engine/jobs/probe.go).
 	opts.Probe = os.Getenv("FORMA_JOBS_PROBE") == "1"
-	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, FilesURL: cmp.Or(f.files, os.Getenv("FORMA_FILES")), Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -90,6 +92,9 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			defer eng.Close()
+			if err := eng.Files.Ready(ctx); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			setup, err := eng.Access.Bootstrap(ctx, os.Getenv("FORMA_ADMIN_EMAIL"), os.Getenv("FORMA_ADMIN_PASSWORD"))
 			if err != nil {
@@ -136,6 +141,7 @@ func serveCmd() *cobra.Command {
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
+	cmd.Flags().StringVar(&db.files, "files", os.Getenv("FORMA_FILES"), "where uploads are kept: file:///path, or s3://bucket?region=…&endpoint=https://… for an S3-compatible bucket shared by several servers (credentials from the usual AWS_* variables); default $FORMA_FILES, else the folder files in --data")
 	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 50, "jobs this process runs at once")
 	cmd.Flags().DurationVar(&db.jobs.RescueAfter, "jobs-rescue-after", time.Hour, "how long a job may run before it counts as lost (its process died) and runs again elsewhere")
 	cmd.Flags().DurationVar(&db.jobs.PollInterval, "jobs-poll", 0, "how often workers look for due jobs unprompted (default 200ms; on PostgreSQL LISTEN/NOTIFY wakes them sooner for most inserts)")

@@ -31,15 +31,31 @@ const (
 // a record-sized one (MaxRecordBytes), so that a stalled chunked upload is
 // not held for the time of the largest app document.
 func bodyReadTimeout(read time.Duration, n int) time.Duration {
+	return bodyReadTimeoutUpTo(read, n, MaxRecordBytes, MaxBodyBytes)
+}
+
+// bodyReadTimeoutUpTo is bodyReadTimeout for a route that reads bodies up
+// to max bytes, a chunked one getting the time of chunked bytes.
+func bodyReadTimeoutUpTo(read time.Duration, n, chunked, max int) time.Duration {
 	switch {
 	case n == 0:
 		return 0 // nothing to read: the headers' deadline stands
 	case n < 0:
-		n = MaxRecordBytes
-	case n > MaxBodyBytes:
-		n = MaxBodyBytes // refused from its length anyway
+		n = chunked
+	case n > max:
+		n = max // refused from its length anyway
 	}
 	return read + time.Duration(n)*time.Second/MinUploadRate
+}
+
+// isUpload reports whether the request is an upload (POST UploadPath),
+// the one route whose bodies may be up to MaxUploadBytes.
+func isUpload(h *fasthttp.RequestHeader) bool {
+	if !h.IsPost() {
+		return false
+	}
+	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
+	return string(bytes.TrimSuffix(path, []byte("/"))) == UploadPath
 }
 
 // harden sets what fiber's Config cannot express on the fasthttp server:
@@ -52,6 +68,12 @@ func (s *Server) harden(app *fiber.App) {
 	}
 	srv := app.Server()
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if s.Files != nil && isUpload(h) {
+			// Files are larger than app documents (files.go); this route
+			// alone reads such bodies, and gives them their time.
+			return fasthttp.RequestConfig{MaxRequestBodySize: MaxUploadBytes,
+				ReadTimeout: bodyReadTimeoutUpTo(read, h.ContentLength(), MaxUploadBytes, MaxUploadBytes)}
+		}
 		return fasthttp.RequestConfig{ReadTimeout: bodyReadTimeout(read, h.ContentLength())}
 	}
 	next := srv.Handler

@@ -192,6 +192,10 @@ var fiberCodes = map[int]string{
 // (SQL, paths) never reach the caller.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	e := toAPIError(err)
+	if e.Code == "payload_too_large" && strings.TrimSuffix(c.Path(), "/") == UploadPath {
+		// fasthttp refused the upload from its length (files.go).
+		e = apiError(413, files.CodeTooLarge, "the file is larger than any app allows (%d MB)", files.MaxMB)
+	}
 	if e.Status >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}

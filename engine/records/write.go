@@ -146,8 +146,9 @@ func sortProblems(p schema.Problems) {
 }
 
 // checkRefs verifies, inside the write's transaction, that every ref and user
-// value names a record that exists, so the caller gets a clear 422 rather than
-// a foreign key error.
+// value names a record that exists, and every file value an upload of the
+// record's app (fileQuery), so the caller gets a clear 422 rather than a
+// foreign key error or a dangling id.
 //
 // A ref must also name a record the writer may read: otherwise a writer
 // could point at any record by id, learn whether it exists and change the
@@ -178,18 +179,23 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 			}
 		case f.Type == schema.User:
 			table, what = "_forma_users", "user"
+		case f.Type == schema.File:
+			table, what = "_forma_files", "file"
 		default:
 			continue
 		}
 		missing := func() {
 			target := f.Entity
-			if f.Type == schema.User {
-				target = "user"
+			if f.Type != schema.Ref {
+				target = what
 			}
 			addProblem(&problems, "/"+f.Name, f.Name, ProblemRefMissing, map[string]any{"target": target, "value": id},
 				"%s: no %s with id %q", f.Name, what, id)
 		}
 		q, args := "SELECT 1 FROM "+store.Quote(table)+` WHERE "id" = ?`, []any{id}
+		if f.Type == schema.File {
+			q, args = fileQuery(s.dialect, info.app.Name, id)
+		}
 		switch {
 		case g == nil || g.all:
 		case g.none:
@@ -211,6 +217,19 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 		return &Error{Status: 422, Code: CodeInvalid, Message: "the record is not valid", Details: problems}
 	}
 	return nil
+}
+
+// fileQuery checks a file field's value: an upload of the record's own app
+// (engine/files; a file of another app is as missing as an unknown id). On
+// PostgreSQL it share-locks the file's row, so the files' collector, which
+// locks a row before checking that nothing references it, cannot remove the
+// file while this write, not yet committed, takes it.
+func fileQuery(dialect, app, id string) (string, []any) {
+	q := `SELECT 1 FROM "_forma_files" WHERE "id" = ? AND "app" = ?`
+	if dialect == "postgres" {
+		q += " FOR SHARE"
+	}
+	return q, []any{id, app}
 }
 
 // fieldRules refuses the body keys the caller may not write: a hidden field
