@@ -13,6 +13,7 @@ import (
 func TestFieldRoundTrip(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		acct := str(e.create("account", map[string]any{"name": "上海贸易有限公司"})["id"])
+		file := insertFile(t, e.db, "kit", "合同.pdf")
 		in := `{
 			"title": "合同 — 上海客户 ✓ \"quoted\" <b>&amp;</b>",
 			"notes": "第一行\n第二行\ttab \\ backslash \u2028 sep",
@@ -28,7 +29,7 @@ func TestFieldRoundTrip(t *testing.T) {
 			"site": "https://example.com/path?q=1&r=%E4%B8%AD",
 			"account": "` + acct + `",
 			"assignee": "` + e.admin.ID + `",
-			"attachment": "files/合同.pdf",
+			"attachment": "` + file + `",
 			"meta": {"nested": {"list": [1, 2.5, "x", null, true, {"deep": []}], "empty": {}}, "big": 12345678901234567890, "名": "值"}
 		}`
 		st, raw := e.raw(e.token, "POST", "/api/data/kit/item", in)
@@ -72,7 +73,7 @@ func TestFieldRoundTrip(t *testing.T) {
 			"site":       "https://example.com/path?q=1&r=%E4%B8%AD",
 			"account":    acct,
 			"assignee":   e.admin.ID,
-			"attachment": "files/合同.pdf",
+			"attachment": file,
 			"owner":      e.admin.ID,
 			"created_by": e.admin.ID,
 			"version":    json.Number("1"),
@@ -201,7 +202,7 @@ var badValues = []struct {
 	{"site", `"javascript:alert(1)"`}, {"site", `"ftp://example.com"`}, {"site", `"example.com"`}, {"site", `"https://"`},
 	{"account", `"01jzzzzzzzzzzzzzzzzzzzzzzz"`}, {"account", `5`}, {"account", `""`},
 	{"assignee", `"01jzzzzzzzzzzzzzzzzzzzzzzz"`}, {"assignee", `true`},
-	{"attachment", `5`},
+	{"attachment", `5`}, {"attachment", `"files/合同.pdf"`}, {"attachment", `""`},
 	{"meta", `{"a": "\u0000"}`}, {"meta", `"x\u0000y"`}, {"meta", `{"\u0000": 1}`}, {"meta", `[1e999999]`},
 	{"meta", `{"n": -1e-5000}`}, {"meta", `1` + strings.Repeat("0", 1001)},
 }

@@ -132,7 +132,9 @@ func entityIndexes(app string, e *schema.Entity) []physIndex {
 		if f.Unique {
 			add([]string{f.Name}, []string{"f:" + f.ID}, nil, true)
 		}
-		if f.Type == schema.Ref {
+		// A file field is looked up by value too: who may fetch a file, and
+		// whether any record still references it (engine/files).
+		if f.Type == schema.Ref || f.Type == schema.File {
 			add([]string{f.Name}, []string{"f:" + f.ID}, nil, false)
 		}
 	}
