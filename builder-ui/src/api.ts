@@ -271,32 +271,38 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     throw new ApiError(0, "network", e instanceof Error ? e.message : String(e));
   }
   const text = await res.text();
-  let data: unknown = undefined;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = undefined;
-    }
-  }
   if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string; details?: ErrorDetail[]; script?: ScriptInfo } } | undefined)?.error;
-    const ra = res.headers.get("Retry-After");
-    const apiErr = new ApiError(
-      res.status,
-      err?.code ?? "http_" + res.status,
-      err?.message ?? res.statusText ?? "",
-      Array.isArray(err?.details) ? err!.details : [],
-      err?.script,
-      ra && /^\d+$/.test(ra) ? Number(ra) : undefined,
-    );
-    if (res.status === 401 && opts.auth !== false) {
-      setToken(null);
-      unauthorizedHandler?.();
-    }
-    throw apiErr;
+    throw errorAnswer(res.status, res.statusText, text, res.headers.get("Retry-After"), opts.auth !== false);
   }
-  return data as T;
+  return parseJSON(text) as T;
+}
+
+function parseJSON(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+// errorAnswer is the ApiError of an error answer; a 401 to a signed-in
+// call signs out (the app goes back to login).
+export function errorAnswer(status: number, statusText: string, text: string, retryAfter: string | null, signedInCall = true): ApiError {
+  const err = (parseJSON(text) as { error?: { code?: string; message?: string; details?: ErrorDetail[]; script?: ScriptInfo } } | undefined)?.error;
+  const apiErr = new ApiError(
+    status,
+    err?.code ?? "http_" + status,
+    err?.message ?? statusText ?? "",
+    Array.isArray(err?.details) ? err!.details : [],
+    err?.script,
+    retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined,
+  );
+  if (status === 401 && signedInCall) {
+    setToken(null);
+    unauthorizedHandler?.();
+  }
+  return apiErr;
 }
 
 // Admin: users (with active), teams (nested by parentId), the audit log.

@@ -10,6 +10,7 @@ import { href, listHref, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
 import { problemText, type Problem } from "../problems";
 import { RefPicker, UserPicker } from "./RefPicker";
+import { FileField } from "./FileField";
 import { useNames } from "../names";
 import { FlowBar, flowField } from "./Transitions";
 
@@ -358,7 +359,11 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
   const str = typeof value === "string" ? value : "";
 
   let input;
-  if (readOnly) {
+  if (f.type === "file" && !preview) {
+    const v = readOnly ? record?.[f.name] : str;
+    input = <FileField app={app.name} value={typeof v === "string" ? v : ""} onChange={onChange} readOnly={readOnly}
+      testId={`field-${f.name}`} inputId={id} invalid={invalid} describedBy={invalid ? errId : undefined} />;
+  } else if (readOnly) {
     const v = record?.[f.name];
     const named = (f.type === "user" || f.type === "ref") && typeof v === "string" && v;
     input = <div className="readonly-value" {...common}>{named ? <RefName app={app} field={f} id={v} /> : displayValue(f, v, i18n)}</div>;
