@@ -161,7 +161,11 @@ func (s *Server) getFile(c *fiber.Ctx) error {
 	if !strings.HasPrefix(content.ContentType, "application/pdf") {
 		c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
 	}
-	c.Set("ETag", strconv.Quote(f.SHA256))
+	etag := f.SHA256
+	if thumb {
+		etag += "-thumb"
+	}
+	c.Set(fiber.HeaderETag, strconv.Quote(etag))
 	return c.SendStream(content, int(content.Size))
 }
 

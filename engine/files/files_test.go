@@ -2,6 +2,7 @@ package files
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"image"
 	"image/color"
@@ -13,6 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/clock"
+	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -124,7 +133,7 @@ func TestCleanName(t *testing.T) {
 	for in, want := range map[string]string{
 		"report.pdf":                    "report.pdf",
 		"季度 报告.xlsx":                    "季度 报告.xlsx",
-		"C:\\Users\\li\\合同.docx":         "合同.docx",
+		"C:\\Users\\li\\合同.docx":        "合同.docx",
 		"/etc/passwd":                   "passwd",
 		"a/b/":                          "file",
 		"nul\x00byte.txt":               "nulbyte.txt",
@@ -192,4 +201,88 @@ func TestNewBucketURL(t *testing.T) {
 			t.Errorf("%q: %v", u, err)
 		}
 	}
+}
+
+// The collector runs as a River job: registered with the queue, a run
+// removes what the clock says has outlived its grace.
+func TestCollectJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := clock.NewTest(time.Now())
+		db.Clock = clk
+		acc, err := access.New(ctx, db, access.Options{BcryptCost: bcrypt.MinCost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := acc.CreateUser(ctx, "admin@example.com", "correct horse battery", "Admin", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat := store.NewCatalog(db)
+		recs := records.New(db, cat)
+		app, problems := schema.Parse([]byte(`{"name": "crm", "entities": [{"id": "e1", "name": "deal", "fields": [{"id": "f1", "name": "doc", "type": "file"}]}]}`))
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		if _, _, err := recs.Apply(ctx, app, store.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		q, err := jobs.New(ctx, db, jobs.Options{PollInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(db, cat, recs, "", t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Register(q); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Stop(ctx)
+		})
+		admin := records.Caller{UserID: u.ID, Admin: true}
+		put := func(name string) *File {
+			f, err := s.Put(ctx, admin, Upload{App: "crm", Name: name, Size: 5, Open: opener([]byte("hello"))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		old, kept := put("old.txt"), put("kept.txt")
+		if _, err := recs.Create(ctx, admin, "crm", "deal", []byte(`{"doc": "`+kept.ID+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(Grace + time.Second)
+		if _, err := q.Insert(ctx, collectArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			f, err := s.row(ctx, db.Pool(), old.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the collector job did not remove the old file within 30s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if f, err := s.Meta(ctx, admin, kept.ID); err != nil || f.Name != "kept.txt" {
+			t.Errorf("kept file: %v %v", f, err)
+		}
+		b, _ := s.open(ctx)
+		if ok, _ := b.Exists(ctx, old.key); ok {
+			t.Error("the old file's bytes are left")
+		}
+	})
 }
