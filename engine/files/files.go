@@ -153,9 +153,13 @@ func (s *Service) open(ctx context.Context) (*blob.Bucket, error) {
 	}
 	u, _ := url.Parse(s.url)
 	if u.Scheme == "file" {
-		// fileblob creates only the folder itself; its parents may be
-		// missing on a first start.
-		if err := os.MkdirAll(filepath.FromSlash(u.Path), 0o700); err != nil {
+		// fileblob creates only the folder itself, and only when asked;
+		// the folder and its parents may be missing on a first start.
+		dir := u.Path
+		if u.Host == "." { // file://./relative/path
+			dir = strings.TrimPrefix(dir, "/")
+		}
+		if err := os.MkdirAll(filepath.FromSlash(dir), 0o700); err != nil {
 			return nil, fmt.Errorf("files: create the folder for files: %w", err)
 		}
 	}

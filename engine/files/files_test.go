@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -285,4 +286,29 @@ func TestCollectJob(t *testing.T) {
 			t.Error("the old file's bytes are left")
 		}
 	})
+}
+
+// Ready opens the bucket, creating a folder and its missing parents.
+func TestReadyCreatesFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ url, data, want string }{
+		{"file://" + dir + "/a/b?metadata=skip", "", dir + "/a/b"},
+		{"", dir + "/data", dir + "/data/files"},
+	} {
+		s, err := New(nil, nil, nil, c.url, c.data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ready(context.Background()); err != nil {
+			t.Fatalf("%q: %v", c.url, err)
+		}
+		if fi, err := os.Stat(c.want); err != nil || !fi.IsDir() {
+			t.Errorf("%q: %s not made: %v", c.url, c.want, err)
+		}
+		s.Close()
+	}
+	s, _ := New(nil, nil, nil, "file:///proc/forma-cannot-write-here", "", nil)
+	if err := s.Ready(context.Background()); err == nil {
+		t.Error("an unwritable folder was taken")
+	}
 }

@@ -225,7 +225,7 @@ func (b *builder) fieldSchema(f *schema.Field, m mode) *openapi3.Schema {
 		notes = append(notes, "user id")
 	case schema.File:
 		s = str()
-		notes = append(notes, "stored file reference")
+		notes = append(notes, "id of a file uploaded to this app with POST /api/files")
 	case schema.JSON:
 		s = &openapi3.Schema{}
 		notes = append(notes, "any JSON value")
