@@ -405,33 +405,30 @@ func TestFileAccess(t *testing.T) {
 		// Unreferenced: only the uploader.
 		unknown := "01h0000000000000000000000x"
 		_, notFoundBody := f.fetch("rep2", "/api/files/"+unknown)
-		for who, want := range map[string]int{"rep1": 200, "rep2": 404, "nobody": 404, "admin": 404} {
-			resp, raw := f.fetch(who, "/api/files/"+mine)
-			if resp.StatusCode != want {
-				t.Errorf("%s fetches an unreferenced upload: %d, want %d", who, resp.StatusCode, want)
-			}
-			if want == 404 && string(raw) != string(notFoundBody) {
-				t.Errorf("%s: 404 %s differs from an unknown id's %s", who, raw, notFoundBody)
-			}
-			if resp, _ := f.fetch(who, "/api/files/"+mine+"/meta"); resp.StatusCode != want {
-				t.Errorf("%s meta: %d, want %d", who, resp.StatusCode, want)
+		// wantFetch checks who gets the file and its metadata; a refusal
+		// is word for word the answer to an unknown id.
+		wantFetch := func(what string, wants map[string]int) {
+			t.Helper()
+			for who, want := range wants {
+				for _, path := range []string{"/api/files/" + mine, "/api/files/" + mine + "/meta"} {
+					resp, raw := f.fetch(who, path)
+					if resp.StatusCode != want {
+						t.Errorf("%s: %s gets %s: %d, want %d", what, who, path, resp.StatusCode, want)
+					}
+					if want == 404 && string(raw) != string(notFoundBody) {
+						t.Errorf("%s: %s: 404 %s differs from an unknown id's %s", what, who, raw, notFoundBody)
+					}
+				}
 			}
 		}
+		wantFetch("unreferenced", map[string]int{"rep1": 200, "rep2": 404, "nobody": 404, "admin": 404})
 
 		// rep1's deal references it: rep1 (who reads the deal) and the admin may fetch it, rep2 may not.
 		st, deal := f.doAs(rep1, "POST", "/api/data/docs/deal", map[string]any{"title": "Acme", "contract": mine})
 		if st != 201 {
 			t.Fatalf("deal: %d %v", st, deal)
 		}
-		for who, want := range map[string]int{"rep1": 200, "admin": 200, "rep2": 404, "nobody": 404} {
-			resp, raw := f.fetch(who, "/api/files/"+mine)
-			if resp.StatusCode != want {
-				t.Errorf("%s fetches a file of rep1's deal: %d, want %d", who, resp.StatusCode, want)
-			}
-			if want == 404 && string(raw) != string(notFoundBody) {
-				t.Errorf("%s: 404 %s differs from an unknown id's %s", who, raw, notFoundBody)
-			}
-		}
+		wantFetch("on rep1's deal", map[string]int{"rep1": 200, "admin": 200, "rep2": 404, "nobody": 404})
 		// A file in a field hidden from reps is not theirs to fetch, even on
 		// their own deal, even though rep1 uploaded it.
 		hidden := f.mustUpload("rep1", "docs", "memo.pdf", []byte("%PDF-1.4\n%memo\n"))

@@ -86,14 +86,9 @@ func Inline(contentType string) bool {
 
 // mayFetch applies the rule above.
 func (s *Service) mayFetch(ctx context.Context, c records.Caller, f *File) (bool, error) {
-	app, err := s.catalog.App(ctx, f.App)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
+	app, err := s.appFor(ctx, c, f.App)
+	if err != nil || app == nil {
 		return false, err
-	}
-	if !s.records.Member(app, c) {
-		return false, nil
 	}
 	for _, ref := range fileFields(app) {
 		scope, err := s.records.ReadScope(ctx, c, app, ref.entity)

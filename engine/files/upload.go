@@ -93,18 +93,27 @@ func (s *Service) Put(ctx context.Context, c records.Caller, u Upload) (*File, e
 // memberApp is app's current document when c is in it; otherwise the very
 // answer of an app that does not exist.
 func (s *Service) memberApp(ctx context.Context, c records.Caller, name string) (*schema.App, error) {
-	missing := errorf(404, records.CodeNotFound, "no app %q", strings.ToValidUTF8(name, "?"))
+	app, err := s.appFor(ctx, c, name)
+	if err == nil && app == nil {
+		err = errorf(404, records.CodeNotFound, "no app %q", strings.ToValidUTF8(name, "?"))
+	}
+	return app, err
+}
+
+// appFor is app's current document when c is in it, nil when there is no
+// such app or c is not in it.
+func (s *Service) appFor(ctx context.Context, c records.Caller, name string) (*schema.App, error) {
 	if !schema.ValidName(name) {
-		return nil, missing
+		return nil, nil
 	}
 	app, err := s.catalog.App(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, missing
+		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
 	if !s.records.Member(app, c) {
-		return nil, missing
+		return nil, nil
 	}
 	return app, nil
 }
@@ -210,7 +219,9 @@ func CleanName(name string) (string, error) {
 		if len(ext) > 32 {
 			ext = ""
 		}
-		name = cut(strings.TrimSuffix(name, ext), MaxName-len(ext)) + ext
+		// Cut on a byte count, then drop the character the cut split.
+		base := strings.TrimSuffix(name, ext)
+		name = strings.ToValidUTF8(base[:MaxName-len(ext)], "") + ext
 	}
 	if name == "" {
 		name = "file"
@@ -224,14 +235,3 @@ func bidiControl(r rune) bool {
 	return r == 0x200E || r == 0x200F || r == 0x061C || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
-// cut returns s's longest prefix of at most n bytes that ends on a
-// character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
