@@ -49,7 +49,9 @@ func bodyReadTimeoutUpTo(read time.Duration, n, chunked, max int) time.Duration 
 }
 
 // isUpload reports whether the request is an upload (POST UploadPath),
-// the one route whose bodies may be up to MaxUploadBytes.
+// the one route whose bodies may be up to MaxUploadBytes — for requests
+// that carry a token at all (checked once the body is in): a client
+// without one gets the usual limit.
 func isUpload(h *fasthttp.RequestHeader) bool {
 	if !h.IsPost() {
 		return false
@@ -68,7 +70,7 @@ func (s *Server) harden(app *fiber.App) {
 	}
 	srv := app.Server()
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		if s.Files != nil && isUpload(h) {
+		if s.Files != nil && isUpload(h) && len(h.Peek(fiber.HeaderAuthorization)) > 0 {
 			// Files are larger than app documents (files.go); this route
 			// alone reads such bodies, and gives them their time.
 			return fasthttp.RequestConfig{MaxRequestBodySize: MaxUploadBytes,

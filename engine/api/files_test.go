@@ -370,6 +370,10 @@ func TestFileTooLarge(t *testing.T) {
 		st, body = f.rawRequest(fmt.Sprintf("POST /api/files HTTP/1.1\r\nHost: forma.test\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n--x",
 			f.token, api.MaxUploadBytes+1))
 		wantErr(t, "announced over every limit", st, body, 413, "file_too_large")
+		// Without a token, the upload route keeps the usual limit.
+		st, body = f.rawRequest(fmt.Sprintf("POST /api/files HTTP/1.1\r\nHost: forma.test\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n--x",
+			api.MaxBodyBytes+1))
+		wantErr(t, "large upload without a token", st, body, 413, "file_too_large")
 		// Other routes keep their own limit.
 		st, body = f.announceBody("POST", "/api/data/docs/deal", api.MaxBodyBytes+1)
 		wantErr(t, "record body over its limit", st, body, 413, "payload_too_large")

@@ -10,7 +10,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 )
 
-const uiCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+// img-src allows blob: for file fields' thumbnails, which the UI fetches
+// with the user's token and shows through object URLs (FileField.tsx).
+const uiCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 // serveUI serves the web UI from ui at every path outside /api: files as
