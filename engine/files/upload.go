@@ -234,4 +234,3 @@ func CleanName(name string) (string, error) {
 func bidiControl(r rune) bool {
 	return r == 0x200E || r == 0x200F || r == 0x061C || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
-
