@@ -514,9 +514,12 @@ func TestFileBadInput(t *testing.T) {
 		if strings.ReplaceAll(mustJSON(notMine), "docs", "nosuch") != mustJSON(unknown) {
 			t.Errorf("not a member %v differs from unknown %v", notMine, unknown)
 		}
-		for _, bad := range []string{"", "Docs", "docs\x00", "../docs", "\xff"} {
+		for _, bad := range []string{"", "Docs", "docs\x00", "../docs", "\xff", strings.Repeat("a", 5000)} {
 			st, body := post("rep1", part{name: "app", body: []byte(bad)}, file)
-			wantErr(t, fmt.Sprintf("app %q", bad), st, body, 404, "not_found")
+			wantErr(t, fmt.Sprintf("app %.20q", bad), st, body, 404, "not_found")
+			if len(mustJSON(body)) > 300 {
+				t.Errorf("app %.20q: a long answer %s", bad, clip(mustJSON(body)))
+			}
 		}
 		if n := f.fileRows(); n != 0 {
 			t.Fatalf("%d files stored by refused uploads", n)

@@ -95,6 +95,9 @@ func (s *Service) Put(ctx context.Context, c records.Caller, u Upload) (*File, e
 func (s *Service) memberApp(ctx context.Context, c records.Caller, name string) (*schema.App, error) {
 	app, err := s.appFor(ctx, c, name)
 	if err == nil && app == nil {
+		if len(name) > 100 { // a form value may be long; the answer need not be
+			name = name[:100] + "…"
+		}
 		err = errorf(404, records.CodeNotFound, "no app %q", strings.ToValidUTF8(name, "?"))
 	}
 	return app, err
