@@ -13,7 +13,8 @@ import (
 func TestFieldRoundTrip(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		acct := str(e.create("account", map[string]any{"name": "上海贸易有限公司"})["id"])
-		file := insertFile(t, e.db, "kit", "合同.pdf")
+		file := "01k0000000000000000000file"
+		e.fileRow(file, "kit")
 		in := `{
 			"title": "合同 — 上海客户 ✓ \"quoted\" <b>&amp;</b>",
 			"notes": "第一行\n第二行\ttab \\ backslash \u2028 sep",

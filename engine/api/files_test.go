@@ -690,16 +690,3 @@ func placeholder(dialect string) string {
 	}
 	return "?"
 }
-
-// insertFile stores a file row for app directly (the files service is not
-// part of every test server) and returns its id.
-func insertFile(t *testing.T, db *store.DB, app, name string) string {
-	t.Helper()
-	id := fmt.Sprintf("01k%023d", time.Now().UnixNano()%1e15)
-	_, err := db.Pool().ExecContext(context.Background(), `INSERT INTO _forma_files (id, app, name, size, content_type, sha256, key, thumb, uploader, created_at)
-		VALUES (?, ?, ?, 1, 'application/pdf', '', ?, '', '', ?)`, id, app, name, app+"/"+id, db.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
