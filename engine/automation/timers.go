@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/jobs"
@@ -141,9 +140,7 @@ func (tickArgs) Kind() string { return "automation_tick" }
 // InsertOpts: one tick at a time (a slow tick is not piled upon) and no
 // retry (the next tick comes anyway).
 func (tickArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+	return jobs.TickOpts()
 }
 
 // registerTimers creates the timer and schedule tables, watches record

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/store"
@@ -28,9 +27,7 @@ func (collectArgs) Kind() string { return "files_collect" }
 
 // InsertOpts: one run at a time and no retry (the next run comes anyway).
 func (collectArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+	return jobs.TickOpts()
 }
 
 // Register adds the collector's job kind and its periodic run to q; call it

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/jobs"
@@ -35,9 +34,7 @@ func (escalationTick) Kind() string { return "flow_approval_tick" }
 
 // InsertOpts: one tick at a time, no retry (the next tick comes anyway).
 func (escalationTick) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+	return jobs.TickOpts()
 }
 
 func (s *Service) registerEscalation() error {

@@ -296,6 +296,16 @@ func Register[T river.JobArgs](q *Queue, w river.Worker[T]) error {
 	return nil
 }
 
+// TickOpts are the insert options of a clock job that a periodic schedule
+// enqueues (automation ticks, approval escalations, the file collector):
+// one at a time, so a slow run is not piled upon, and no retry, since the
+// next tick comes anyway.
+func TickOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+}
+
 // AddPeriodic adds a periodic job to a queue already opened, for a
 // service that registers its own job kinds and ticks (Options.Periodic is
 // for those known when the queue is opened). Call it before Start; a queue
