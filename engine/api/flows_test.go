@@ -138,14 +138,17 @@ func TestFlowMovesOnlyWithEvidence(t *testing.T) {
 		st, body = e.take(tok, id, "propose", map[string]any{"version": version(t, opp)})
 		wantErr(t, "propose without nda", st, body, 422, "transition_refused")
 		wantDetail(t, "propose without nda", body, "/evidence/nda")
-		opp = e.do2(200, "PATCH", "/api/data/crm/opportunity/"+id, map[string]any{"nda": "01nofile", "version": version(t, opp)})
-		st, body = e.take(tok, id, "propose", map[string]any{"version": version(t, opp)})
-		wantErr(t, "propose with no file", st, body, 422, "transition_refused")
-		wantDetail(t, "propose with no file", body, "/evidence/nda")
+		// An id that is no file, or a file of another app, never reaches
+		// the record: records refuses it at the field (engine/files).
 		e.fileRow("01hfileofotherapp", "other")
-		opp = e.do2(200, "PATCH", "/api/data/crm/opportunity/"+id, map[string]any{"nda": "01hfileofotherapp", "version": version(t, opp)})
+		for _, bad := range []string{"01nofile", "01hfileofotherapp"} {
+			st, body = e.do("PATCH", "/api/data/crm/opportunity/"+id, map[string]any{"nda": bad, "version": version(t, opp)})
+			wantErr(t, "nda "+bad, st, body, 422, "validation_failed")
+			wantDetail(t, "nda "+bad, body, "/nda")
+		}
 		st, body = e.take(tok, id, "propose", map[string]any{"version": version(t, opp)})
-		wantErr(t, "propose with another app's file", st, body, 422, "transition_refused")
+		wantErr(t, "propose still without nda", st, body, 422, "transition_refused")
+		wantDetail(t, "propose still without nda", body, "/evidence/nda")
 		e.fileRow("01hsignedndafile", "crm")
 		opp = e.do2(200, "PATCH", "/api/data/crm/opportunity/"+id, map[string]any{"nda": "01hsignedndafile", "version": version(t, opp)})
 		stale := version(t, opp) - 1
