@@ -433,6 +433,13 @@ func TestFileAccess(t *testing.T) {
 			t.Fatalf("deal: %d %v", st, deal)
 		}
 		wantFetch("on rep1's deal", map[string]int{"rep1": 200, "admin": 200, "rep2": 404, "nobody": 404})
+		// Holding the id is not enough: rep2 cannot attach rep1's upload to
+		// a deal of their own and fetch it through that — the same 422 as
+		// an unknown id.
+		st, body2 := f.doAs(f.tokens["rep2"], "POST", "/api/data/docs/deal", map[string]any{"title": "Mine now", "contract": mine})
+		wantErr(t, "another's upload", st, body2, 422, "validation_failed")
+		wantDetail(t, "another's upload", body2, "/contract")
+		wantFetch("after rep2 tried to attach it", map[string]int{"rep1": 200, "rep2": 404})
 		// A file in a field hidden from reps is not theirs to fetch, even on
 		// their own deal, even though rep1 uploaded it.
 		hidden := f.mustUpload("rep1", "docs", "memo.pdf", []byte("%PDF-1.4\n%memo\n"))

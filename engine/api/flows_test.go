@@ -56,10 +56,14 @@ func (e *env) take(token, id, name string, body any) (int, map[string]any) {
 }
 
 // fileRow puts an uploaded file's row for app, as engine/files would.
-func (e *env) fileRow(id, app string) {
+func (e *env) fileRow(id, app string) { e.fileRowBy(id, app, "") }
+
+// fileRowBy is fileRow uploaded by a user: a person (not an admin) may
+// attach only their own uploads.
+func (e *env) fileRowBy(id, app, uploader string) {
 	e.t.Helper()
-	if _, err := e.db.Pool().ExecContext(context.Background(), `INSERT INTO _forma_files ("id", "app", "name", "size", "content_type", "sha256", "key", "thumb", "uploader", "created_at") VALUES (?, ?, 'nda.pdf', 3, 'application/pdf', '', ?, '', '', ?)`,
-		id, app, id, time.Now().UTC()); err != nil {
+	if _, err := e.db.Pool().ExecContext(context.Background(), `INSERT INTO _forma_files ("id", "app", "name", "size", "content_type", "sha256", "key", "thumb", "uploader", "created_at") VALUES (?, ?, 'nda.pdf', 3, 'application/pdf', '', ?, '', ?, ?)`,
+		id, app, id, uploader, time.Now().UTC()); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -220,10 +224,10 @@ func (e *env) do2(want int, method, path string, body any) map[string]any {
 func TestFlowRolesAndAccess(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, flowApp)
-		_, repTok := e.flowUser("rep@example.com", "rep")
+		repID, repTok := e.flowUser("rep@example.com", "rep")
 		_, rep2Tok := e.flowUser("rep2@example.com", "rep")
 		_, execTok := e.flowUser("exec@example.com", "executive")
-		e.fileRow("01hnda", "crm")
+		e.fileRowBy("01hnda", "crm", repID)
 
 		st, body := e.doAs(repTok, "POST", "/api/data/crm/opportunity", map[string]any{"title": "Mine", "amount": "10", "nda": "01hnda"})
 		if st != 201 {

@@ -194,7 +194,15 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 		}
 		q, args := "SELECT 1 FROM "+store.Quote(table)+` WHERE "id" = ?`, []any{id}
 		if f.Type == schema.File {
-			q, args = fileQuery(s.dialect, info.app.Name, id)
+			uploader := ""
+			if attachesFile(c, f, id, old) {
+				// A person attaching a file attaches their own upload:
+				// holding an id (seen in a record they could once read)
+				// is not a way to get at the file through a record of
+				// their own.
+				uploader = c.UserID
+			}
+			q, args = fileQuery(s.dialect, info.app.Name, id, uploader)
 		}
 		switch {
 		case g == nil || g.all:
@@ -219,17 +227,32 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 	return nil
 }
 
+// attachesFile says whether a write puts a new file value on a record for
+// a person writing through the API or the web UI (not an admin, not an
+// automation, flow, import or script, which carry values they were given).
+func attachesFile(c Caller, f *schema.Field, id string, old *Record) bool {
+	if c.Admin || c.UserID == "" || (c.path() != PathAPI && c.path() != PathWeb) {
+		return false
+	}
+	return old == nil || !sameValue(old.Get(f.Name), id)
+}
+
 // fileQuery checks a file field's value: an upload of the record's own app
 // (engine/files; a file of another app is as missing as an unknown id). On
 // PostgreSQL it share-locks the file's row, so the files' collector, which
 // locks a row before checking that nothing references it, cannot remove the
 // file while this write, not yet committed, takes it.
-func fileQuery(dialect, app, id string) (string, []any) {
-	q := `SELECT 1 FROM "_forma_files" WHERE "id" = ? AND "app" = ?`
+// With uploader set, the file must also be theirs.
+func fileQuery(dialect, app, id, uploader string) (string, []any) {
+	q, args := `SELECT 1 FROM "_forma_files" WHERE "id" = ? AND "app" = ?`, []any{id, app}
+	if uploader != "" {
+		q += ` AND "uploader" = ?`
+		args = append(args, uploader)
+	}
 	if dialect == "postgres" {
 		q += " FOR SHARE"
 	}
-	return q, []any{id, app}
+	return q, args
 }
 
 // fieldRules refuses the body keys the caller may not write: a hidden field
