@@ -117,6 +117,18 @@ export function formatMoney(v: number | string, scale: number, lang: string, cur
   }
 }
 
+// currencySign is how the user's language writes a currency's sign
+// ("¥", "US$", "€"), for the prefix of a money input; the code itself when
+// the browser does not know it.
+export function currencySign(lang: string, currency: string): string {
+  try {
+    const part = new Intl.NumberFormat(lang, { style: "currency", currency }).formatToParts(0).find((p) => p.type === "currency");
+    return part?.value ?? currency;
+  } catch {
+    return currency;
+  }
+}
+
 export function displaySystem(name: string, v: unknown, i18n: Pick<I18n, "t" | "date" | "dateTime">): string {
   if (v === null || v === undefined || v === "") return i18n.t("common.empty");
   if ((name === "created_at" || name === "updated_at") && typeof v === "string") return i18n.dateTime(v);

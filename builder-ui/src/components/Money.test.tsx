@@ -6,6 +6,7 @@ import { translate } from "../i18n";
 import { mockFetch, renderWith } from "../test/util";
 import { FieldConfig } from "./FieldConfig";
 import { ListView } from "./ListView";
+import { RecordForm } from "./RecordForm";
 import { formatNumber, WidgetBody } from "./Dashboard";
 import type { DDoc, DField } from "../designer/model";
 
@@ -74,5 +75,16 @@ describe("money", () => {
     renderWith(<WidgetBody app="crm" widget={{ id: "w1", type: "table", layout: { x: 0, y: 0, w: 4, h: 2 }, query: { entity: "deal", measures: [{ name: "total", expr: "sum(budget)" }] } } as never}
       r={r as never} lang="en" />);
     expect(screen.getByText("$25,000.00")).toBeTruthy();
+  });
+
+  it("types money beside its currency's sign and reads it back grouped, in the form", () => {
+    mockFetch(() => undefined);
+    renderWith(<RecordForm app={app} entity={app.entities[0]} />, "zh-CN");
+    expect(screen.getByTestId("money-sign-amount").textContent).toBe("¥");
+    expect(screen.getByTestId("money-sign-budget").textContent).toBe("US$");
+    expect(screen.queryByTestId("money-sign-year")).toBeNull(); // no currency: a plain number box
+    fireEvent.change(screen.getByTestId("field-amount"), { target: { value: "1234567.5" } });
+    expect(screen.getByTestId("money-shown-amount").textContent).toBe("¥1,234,567.50");
+    expect((screen.getByTestId("field-amount") as HTMLInputElement).value).toBe("1234567.5"); // what is typed stays as typed
   });
 });

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react
 import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field, type FormLayout, type ScriptInfo } from "../api";
 import { formLayoutOf, resolveSections } from "../designer/layouts";
 import {
-  displaySystem, displayValue, entityLabel, fieldLabel, fromInput, isComputed, sameInput, SYSTEM_COLUMNS, toInput,
+  currencySign, displaySystem, displayValue, entityLabel, fieldLabel, formatMoney, fromInput, isComputed, sameInput, SYSTEM_COLUMNS, toInput,
   type InputValue,
 } from "../fields";
 import { useI18n, type MessageKey } from "../i18n";
@@ -376,10 +376,20 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
         input = <textarea {...common} rows={6} className="mono" spellCheck={false} value={str} onChange={(e) => onChange(e.target.value)} />;
         break;
       case "integer":
-        input = <input {...common} type="text" inputMode="numeric" value={str} onChange={(e) => onChange(e.target.value)} />;
-        break;
       case "decimal":
-        input = <input {...common} type="text" inputMode="decimal" value={str} onChange={(e) => onChange(e.target.value)} />;
+        input = <input {...common} type="text" inputMode={f.type === "integer" ? "numeric" : "decimal"} value={str} onChange={(e) => onChange(e.target.value)} />;
+        if (f.currency) {
+          // Money is typed as a plain number beside its currency's sign,
+          // and read back grouped as the lists show it.
+          const shown = str.trim() !== "" ? formatMoney(str, f.type === "integer" ? 0 : (f.scale ?? 2), i18n.lang, f.currency) : "";
+          input = (
+            <div className="money-input">
+              <span className="money-sign" data-testid={`money-sign-${f.name}`}>{currencySign(i18n.lang, f.currency)}</span>
+              {input}
+              {shown !== "" && shown !== str && <span className="money-shown small" data-testid={`money-shown-${f.name}`}>{shown}</span>}
+            </div>
+          );
+        }
         break;
       case "boolean":
         input = <input {...common} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
