@@ -418,10 +418,17 @@ func TestCompletionRefused(t *testing.T) {
 		f.patch(q, `{"discount": 60}`)
 		// 60% now also needs the director.
 		f.mustDecide("mia", v.ID, Approve, "")
-		_, err := f.decide("dora", v.ID, Approve, DecisionInput{})
+		before := f.snapshot("quote", q, v.ID)
+		_, err := f.decide("dora", v.ID, Approve, DecisionInput{Comment: "ok"})
 		wantStatus(t, err, 422, "/guard")
 		if w := f.view("dora", v.ID); w.Status != StatusPending || w.Step != 1 || !w.CanDecide || f.state("quote", q) != "draft" {
 			t.Fatalf("after the refused completion: %+v, state %s", w, f.state("quote", q))
+		}
+		// Nothing of dora's refused approval is recorded: no history entry
+		// (the quote's history does not say "approve" for a request that is
+		// still pending), no notification, the same request version.
+		if after := f.snapshot("quote", q, v.ID); !after.same(before) {
+			t.Fatalf("the refused completion left traces:\nbefore %+v\nafter  %+v", before, after)
 		}
 		f.patch(q, `{"discount": 45}`)
 		if a := f.mustDecide("dora", v.ID, Approve, ""); a.Status != StatusApproved || f.state("quote", q) != "approved" {

@@ -55,12 +55,12 @@ func TestComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 		receiver := records.Caller{UserID: u.ID, Roles: []string{"rep"}}
-		_, err = s.complete(ctx, receiver, "cp", "lead", rec.ID(), "own/give", map[string]json.RawMessage{"needs": json.RawMessage(`"?"`)}, "", u.ID)
+		_, err = completeIn(t, db, s, receiver, "cp", "lead", rec.ID(), "own/give", map[string]json.RawMessage{"needs": json.RawMessage(`"?"`)}, "", u.ID)
 		var re *records.Error
 		if !errors.As(err, &re) || re.Code != CodeRefused || len(re.Details) != 1 || re.Details[0].Path != "/guard" {
 			t.Fatalf("complete with the guard unmet: %v", err)
 		}
-		moved, err := s.complete(ctx, receiver, "cp", "lead", rec.ID(), "give", map[string]json.RawMessage{"needs": json.RawMessage(`"a demo"`)}, "taking it", u.ID)
+		moved, err := completeIn(t, db, s, receiver, "cp", "lead", rec.ID(), "give", map[string]json.RawMessage{"needs": json.RawMessage(`"a demo"`)}, "taking it", u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +75,28 @@ func TestComplete(t *testing.T) {
 			t.Fatalf("history: %+v", h)
 		}
 		// Completing again finds the record no longer in a from-state.
-		_, err = s.complete(ctx, receiver, "cp", "lead", rec.ID(), "give", map[string]json.RawMessage{"needs": json.RawMessage(`"a demo"`)}, "", u.ID)
+		_, err = completeIn(t, db, s, receiver, "cp", "lead", rec.ID(), "give", map[string]json.RawMessage{"needs": json.RawMessage(`"a demo"`)}, "", u.ID)
 		if !errors.As(err, &re) || re.Code != CodeRefused || re.Details[0].Path != "/from" {
 			t.Fatalf("complete twice: %v", err)
 		}
 	})
+}
+
+// completeIn runs complete in a transaction of its own, committed when it
+// moved the record (approvals run it in the last decision's).
+func completeIn(t *testing.T, db *store.DB, s *Service, c records.Caller, app, entity, id, transition string, fields map[string]json.RawMessage, comment, newOwner string) (*records.Record, error) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	rec, err := s.complete(ctx, tx, c, app, entity, id, transition, fields, comment, newOwner)
+	if err != nil {
+		return nil, err
+	}
+	return rec, tx.Commit()
 }
 
 // A record written before its entity had a flow has no state: it is in

@@ -126,18 +126,20 @@ func (s *Service) Decide(ctx context.Context, c records.Caller, id, decision str
 		}
 		to = u.ID
 	}
+	// One transaction, run again whole if a migration overtakes it or
+	// PostgreSQL aborts it as a deadlock.
+	if _, err := records.Retry(func() (struct{}, error) {
+		app, err := s.catalog.App(ctx, r.App)
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, s.decideTx(ctx, c, app, dir, id, decision, in, to)
+	}); err != nil {
+		return nil, err
+	}
 	app, err := s.catalog.App(ctx, r.App)
 	if err != nil {
 		return nil, err
-	}
-	final, err := s.decideTx(ctx, c, app, dir, id, decision, in, to)
-	if err != nil {
-		return nil, err
-	}
-	if final != nil {
-		if err := s.finish(ctx, c, app, final); err != nil {
-			return nil, err
-		}
 	}
 	r, err = s.load(ctx, s.db.Pool(), id)
 	if err != nil {
@@ -146,13 +148,16 @@ func (s *Service) Decide(ctx context.Context, c records.Caller, id, decision str
 	return s.viewOf(ctx, app, r, c, nil, dir)
 }
 
-// decideTx writes a decision in one transaction. It answers the request
-// when the decision approved its last step (or accepted a hand-over): the
-// caller then completes the move.
-func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.App, dir *directory, id, decision string, in DecisionInput, to string) (*request, error) {
+// decideTx writes a decision in one transaction. When the decision
+// approves the last step (or accepts a hand-over), the move it completes
+// is written in that transaction too: the request approved and the record
+// moved commit together, or, the move refused (the guard re-checked), the
+// decision is rolled back with it — the request stays pending, nothing is
+// recorded, and the approver is answered the lacks.
+func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.App, dir *directory, id, decision string, in DecisionInput, to string) error {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("flow: begin: %w", err)
+		return fmt.Errorf("flow: begin: %w", err)
 	}
 	defer tx.Rollback()
 	// The conditional bump makes concurrent decisions exclusive: the
@@ -160,14 +165,14 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 	// (SQLite), then finds the version moved.
 	res, err := tx.ExecContext(ctx, `UPDATE `+approvalsTable+` SET "version" = "version" + 1 WHERE "id" = ? AND "version" = ? AND "status" = ?`, id, in.Version, StatusPending)
 	if err != nil {
-		return nil, fmt.Errorf("flow: decide: %w", err)
+		return fmt.Errorf("flow: decide: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, conflict("the approval was decided or changed since you read it; reload and try again")
+		return conflict("the approval was decided or changed since you read it; reload and try again")
 	}
 	r, err := s.load(ctx, tx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	f, t := s.transitionOf(app, r)
 	now := s.nowMs()
@@ -178,7 +183,7 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 	var task *taskRow
 	if decision != Withdraw {
 		if task = r.openTask(c.UserID); task == nil {
-			return nil, conflict("your part in this step was decided meanwhile")
+			return conflict("your part in this step was decided meanwhile")
 		}
 		task.At, task.Comment = &now, in.Comment
 		if decision == Delegate && in.Comment == "" {
@@ -188,7 +193,7 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 	// The decision's history entry comes first: an automatic rejection
 	// it leads to (nobody left for the next step) follows it.
 	if err := s.records.NoteTx(ctx, tx, c, r.App, r.Entity, r.RecordID, op, r.Flow+"/"+r.Transition, task.commentOr(in.Comment)); err != nil {
-		return nil, err
+		return err
 	}
 	notifyUsers, notifyMsg := []string(nil), ""
 	var final *request
@@ -216,18 +221,18 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 			if r.Kind == KindApproval && f != nil && t != nil {
 				rec, err := s.records.Get(ctx, records.Caller{Admin: true}, r.App, r.Entity, r.RecordID, "", "")
 				if err != nil {
-					return nil, err
+					return err
 				}
 				var lack *Lack
 				if done, lack, err = s.advance(ctx, tx, dir, app, f, t, r, rec); err != nil {
-					return nil, err
+					return err
 				} else if lack != nil {
 					// Nobody is left to decide the next step: the request
 					// cannot pass, so it ends rejected, saying why.
 					r.Status, r.DecidedAt = StatusRejected, &now
 					s.closeStep(r)
 					if err := s.records.NoteTx(ctx, tx, records.Caller{Path: records.PathSystem}, r.App, r.Entity, r.RecordID, "reject", r.Flow+"/"+r.Transition, lack.Message); err != nil {
-						return nil, err
+						return err
 					}
 				}
 			}
@@ -240,25 +245,30 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 		}
 	}
 	if err := s.save(ctx, tx, r, task); err != nil {
-		return nil, err
+		return err
 	}
 	if r.Status != StatusPending && r.Requester != c.UserID {
 		notifyUsers, notifyMsg = []string{r.Requester}, fmt.Sprintf("%s: your request (%s of a %s record) is %s.", dir.name(c.UserID), r.Transition, r.Entity, r.Status)
 	}
 	if err := s.notifyTx(ctx, tx, r, notifyUsers, "approval:"+r.ID+":"+op, notifyMsg); err != nil {
-		return nil, err
+		return err
 	}
 	detail := map[string]any{"decision": op}
 	if to != "" {
 		detail["to"] = to
 	}
 	if err := s.auditTx(ctx, tx, c.UserID, "approval_"+op, r, detail); err != nil {
-		return nil, err
+		return err
+	}
+	if final != nil {
+		if err := s.finishTx(ctx, tx, c, final); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("flow: decide: %w", err)
+		return fmt.Errorf("flow: decide: %w", err)
 	}
-	return final, nil
+	return nil
 }
 
 func (t *taskRow) commentOr(c string) string {
@@ -268,37 +278,17 @@ func (t *taskRow) commentOr(c string) string {
 	return t.Comment
 }
 
-// finish completes the move of an approved request (flow-core's complete:
-// guard and evidence re-checked). A refusal then puts the request back to
-// pending, the last approver's task open again, and answers the lacks.
-func (s *Service) finish(ctx context.Context, c records.Caller, app *schema.App, r *request) error {
+// finishTx completes, inside tx, the move of an approved request
+// (flow-core's complete: guard and evidence re-checked; a refusal is the
+// caller's to roll back).
+func (s *Service) finishTx(ctx context.Context, tx store.Conn, c records.Caller, r *request) error {
 	var fields map[string]json.RawMessage
 	_ = json.Unmarshal([]byte(r.Fields), &fields)
 	newOwner := ""
 	if r.Kind == KindHandover {
 		newOwner = r.tasksOf(0)[0].UserID
 	}
-	_, err := s.complete(ctx, c, r.App, r.Entity, r.RecordID, r.Transition, fields, r.Comment, newOwner)
-	if err == nil {
-		return nil
-	}
-	tx, berr := s.db.Begin(ctx)
-	if berr != nil {
-		return fmt.Errorf("flow: begin: %w", berr)
-	}
-	defer tx.Rollback()
-	if _, uerr := tx.ExecContext(ctx, `UPDATE `+approvalsTable+` SET "status" = ?, "decided_at" = NULL, "version" = "version" + 1 WHERE "id" = ?`, StatusPending, r.ID); uerr != nil {
-		return fmt.Errorf("flow: reopen approval: %w", uerr)
-	}
-	if _, uerr := tx.ExecContext(ctx, `UPDATE `+stepsTable+` SET "status" = ? WHERE "approval_id" = ? AND "idx" = ?`, StatusPending, r.ID, r.Step); uerr != nil {
-		return fmt.Errorf("flow: reopen approval: %w", uerr)
-	}
-	if _, uerr := tx.ExecContext(ctx, `UPDATE `+tasksTable+` SET "decision" = '', "at" = NULL WHERE "approval_id" = ? AND "step" = ? AND "user_id" = ?`, r.ID, r.Step, c.UserID); uerr != nil {
-		return fmt.Errorf("flow: reopen approval: %w", uerr)
-	}
-	if cerr := tx.Commit(); cerr != nil {
-		return fmt.Errorf("flow: reopen approval: %w", cerr)
-	}
+	_, err := s.complete(ctx, tx, c, r.App, r.Entity, r.RecordID, r.Transition, fields, r.Comment, newOwner)
 	return err
 }
 

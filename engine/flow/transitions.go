@@ -490,23 +490,25 @@ func (s *Service) Take(ctx context.Context, c records.Caller, app, entity, id, n
 		// conditions): requestTx recorded nothing, and the transition
 		// is taken at once.
 	}
-	rec, err := s.move(ctx, c, t, values, req.Comment, req.Version, lacks, true, false)
+	rec, err := s.move(ctx, nil, c, t, values, req.Comment, req.Version, lacks, true, false)
 	if err != nil {
 		return nil, err
 	}
 	return &Taken{Record: rec}, nil
 }
 
-// move writes the transition t.tr with values through records.Move:
-// under the lock it adds the record's lacks (from-state, pending unless
-// completing, role) to those already found, and once written checks the
-// guard and evidence on the record as written; any lack rolls it back.
-func (s *Service) move(ctx context.Context, c records.Caller, t *target, values map[string]any, comment string, version int64, lacks []Lack, pending, trusted bool) (*records.Record, error) {
+// move writes the transition t.tr with values through records.Move (in a
+// transaction of its own) or, given tx, records.MoveTx: under the lock it
+// adds the record's lacks (from-state, pending unless completing, role) to
+// those already found, and once written checks the guard and evidence on
+// the record as written; any lack rolls it back.
+func (s *Service) move(ctx context.Context, tx *store.Conn, c records.Caller, t *target, values map[string]any, comment string, version int64, lacks []Lack, pending, trusted bool) (*records.Record, error) {
 	f, tr := t.flow, t.tr
 	m := records.Move{Transition: f.Name + "/" + tr.Name, Comment: comment, Version: version, Values: values, Trusted: trusted}
+	var found []Lack // lacks, with the record's own under its lock
 	m.Check = func(ctx context.Context, tx store.Conn, rec *records.Record) error {
 		more, err := s.stateLacks(ctx, tx, c, t.app, f, tr, rec, pending, trusted)
-		lacks = append(more, lacks...)
+		found = append(more, lacks...)
 		return err
 	}
 	m.After = func(ctx context.Context, tx store.Conn, rec *records.Record) error {
@@ -518,12 +520,18 @@ func (s *Service) move(ctx context.Context, c records.Caller, t *target, values 
 		if err != nil {
 			return err
 		}
-		if all := append(lacks, rl...); len(all) > 0 {
+		if all := append(found, rl...); len(all) > 0 {
 			return refused(all)
 		}
 		return nil
 	}
-	rec, err := s.records.Move(ctx, c, t.app.Name, f.Entity, t.id, m)
+	var rec *records.Record
+	var err error
+	if tx != nil {
+		rec, err = s.records.MoveTx(ctx, *tx, c, t.app.Name, f.Entity, t.id, m)
+	} else {
+		rec, err = s.records.Move(ctx, c, t.app.Name, f.Entity, t.id, m)
+	}
 	var re *records.Error
 	if errors.As(err, &re) && re.Code == records.CodeInvalid {
 		// A value the user filled is refused at its place in the take's
@@ -537,10 +545,13 @@ func (s *Service) move(ctx context.Context, c records.Caller, t *target, values 
 	return rec, err
 }
 
-// complete moves the record as the request asked: Move with Trusted, the request's stored
-// fields and comment, Values["owner"] = receiver for a hand-over; guard and evidence re-checked
-// (a 422 then leaves the request pending and answers the approver with the lacks).
-func (s *Service) complete(ctx context.Context, c records.Caller, app, entity, id, transition string, fields map[string]json.RawMessage, comment, newOwner string) (*records.Record, error) {
+// complete moves the record as the request asked, inside tx, the
+// transaction that records the last decision (so both commit or neither
+// does): MoveTx with Trusted, the request's stored fields and comment,
+// Values["owner"] = receiver for a hand-over; guard and evidence
+// re-checked (a 422 then rolls the decision back with the move: the
+// request stays pending, and the approver is answered the lacks).
+func (s *Service) complete(ctx context.Context, tx store.Conn, c records.Caller, app, entity, id, transition string, fields map[string]json.RawMessage, comment, newOwner string) (*records.Record, error) {
 	doc, err := s.catalog.App(ctx, app)
 	if err != nil {
 		return nil, err
@@ -564,5 +575,5 @@ func (s *Service) complete(ctx context.Context, c records.Caller, app, entity, i
 	// receiver) decides for the flow: a trusted move, the request itself
 	// being the pending one.
 	c.Path = records.PathFlow
-	return s.move(ctx, c, t, values, comment, 0, lacks, false, true)
+	return s.move(ctx, &tx, c, t, values, comment, 0, lacks, false, true)
 }

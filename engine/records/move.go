@@ -48,10 +48,46 @@ var everything = &grant{all: true}
 // history entry with the transition and comment, one event with
 // Transition set.
 func (s *Service) Move(ctx context.Context, c Caller, app, entity, id string, m Move) (*Record, error) {
-	return retry(func() (*Record, error) { return s.move(ctx, c, app, entity, id, m) })
+	return retry(func() (*Record, error) {
+		return s.move(ctx, c, app, entity, id, m, func(p *movePlan) (*Record, error) {
+			return s.patchOne(ctx, p.info, p.c, p.rg, p.ug, id, p.fields, p.values, p.want, p.mv, m.After)
+		})
+	})
 }
 
-func (s *Service) move(ctx context.Context, c Caller, app, entity, id string, m Move) (_ *Record, err error) {
+// MoveTx is Move inside tx, a transaction the caller began with the
+// store and commits (or rolls back) itself: a flow's last approval and the
+// move it completes commit together or not at all. Nothing in it begins
+// another transaction. It is not run again on a migration or a conflict
+// as Move is: the caller's transaction is lost then; Retry the whole of it.
+func (s *Service) MoveTx(ctx context.Context, tx store.Conn, c Caller, app, entity, id string, m Move) (*Record, error) {
+	return s.move(ctx, c, app, entity, id, m, func(p *movePlan) (*Record, error) {
+		rec, err := s.patchIn(ctx, tx, p.info, p.c, p.rg, p.ug, id, p.fields, p.values, p.want, p.mv, m.After)
+		if err != nil {
+			return nil, err
+		}
+		return s.answer(ctx, p.c, p.info, rec)
+	})
+}
+
+// Retry runs fn, a whole transaction of the caller's that wrote through
+// MoveTx, again when a migration overtook it or PostgreSQL aborted it as a
+// deadlock or serialization failure, as the records service does with its
+// own writes.
+func Retry[T any](fn func() (T, error)) (T, error) { return retry(fn) }
+
+// movePlan is a move checked and ready to write.
+type movePlan struct {
+	info   *entityInfo
+	c      Caller
+	rg, ug *grant
+	fields []*schema.Field
+	values []any
+	want   *int64
+	mv     *moving
+}
+
+func (s *Service) move(ctx context.Context, c Caller, app, entity, id string, m Move, write func(*movePlan) (*Record, error)) (_ *Record, err error) {
 	c.Path = PathFlow
 	info, err := s.moveEntity(ctx, c, app, entity, m.Trusted)
 	if err != nil {
@@ -97,7 +133,7 @@ func (s *Service) move(ctx context.Context, c Caller, app, entity, id string, m 
 		want = &m.Version
 	}
 	mv := &moving{check: m.Check, note: historyNote{transition: m.Transition, comment: m.Comment}}
-	return s.patchOne(ctx, info, c, rg, ug, id, fields, values, want, mv, m.After)
+	return write(&movePlan{info: info, c: c, rg: rg, ug: ug, fields: fields, values: values, want: want, mv: mv})
 }
 
 // moveEntity resolves the entity of a move: as the data API does for the

@@ -510,20 +510,39 @@ func (s *Service) patch(ctx context.Context, c Caller, app, entity, id string, b
 // written, before the commit).
 func (s *Service) patchOne(ctx context.Context, info *entityInfo, c Caller, rg, ug *grant, id string, fields []*schema.Field, values []any,
 	want *int64, mv *moving, after func(ctx context.Context, tx store.Conn, rec *Record) error) (*Record, error) {
-	var run *logicRun
-	if info.logic {
-		var err error
-		if run, err = s.newRun(info, c); err != nil {
-			return nil, err
-		}
-		defer run.flush(ctx) // after the transaction ends
-	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if run != nil {
+	rec, err := s.patchIn(ctx, tx, info, c, rg, ug, id, fields, values, want, mv, after)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.writeError(err)
+	}
+	return s.answer(ctx, c, info, rec)
+}
+
+// patchIn is patchOne inside tx, a transaction its caller commits: what
+// must wait for the transaction's end (the script log, an after-hook run
+// without a job queue) is queued on it.
+func (s *Service) patchIn(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, rg, ug *grant, id string, fields []*schema.Field, values []any,
+	want *int64, mv *moving, after func(ctx context.Context, tx store.Conn, rec *Record) error) (*Record, error) {
+	var run *logicRun
+	var afterSave func() // the after-hook without a job queue, once committed
+	if info.logic {
+		var err error
+		if run, err = s.newRun(info, c); err != nil {
+			return nil, err
+		}
+		tx.OnEnd(func(committed bool) {
+			if committed && afterSave != nil {
+				afterSave()
+			}
+			run.flush(ctx)
+		})
 		if err := s.lockForRecompute(ctx, tx, info, false); err != nil {
 			return nil, err
 		}
@@ -540,13 +559,10 @@ func (s *Service) patchOne(ctx context.Context, info *entityInfo, c Caller, rg, 
 	if err := s.stillCurrent(ctx, tx, info); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, s.writeError(err)
-	}
 	if run != nil && s.jobs == nil {
-		_ = run.afterHook(ctx, info, logic.AfterSave, rec, old) // logged; the write stands
+		afterSave = func() { _ = run.afterHook(ctx, info, logic.AfterSave, rec, old) } // logged; the write stands
 	}
-	return s.answer(ctx, c, info, rec)
+	return rec, nil
 }
 
 // patchTx is a patch inside its transaction, once the body is checked:

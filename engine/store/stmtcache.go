@@ -57,9 +57,10 @@ func (db *DB) prepared(ctx context.Context, query string, create bool) (*sql.Stm
 // Conn runs Forma's SQL, written with "?" placeholders, on the pool or
 // inside one transaction, through cached prepared statements on SQLite.
 type Conn struct {
-	db   *DB
-	tx   *sql.Tx
-	done *sync.Once // releases the SQLite write slot once
+	db    *DB
+	tx    *sql.Tx
+	done  *sync.Once              // releases the SQLite write slot once
+	after *[]func(committed bool) // OnEnd's work (Begin's transactions)
 }
 
 // Pool returns a Conn on the connection pool.
@@ -91,7 +92,7 @@ func (db *DB) Begin(ctx context.Context) (Conn, error) {
 		release()
 		return Conn{}, fmt.Errorf("store: begin: %w", err)
 	}
-	return Conn{db: db, tx: tx, done: &sync.Once{}}, nil
+	return Conn{db: db, tx: tx, done: &sync.Once{}, after: new([]func(bool))}, nil
 }
 
 func (c Conn) release() {
@@ -100,16 +101,47 @@ func (c Conn) release() {
 	}
 }
 
-// Commit commits the transaction.
+// Commit commits the transaction, then runs what OnEnd queued (the SQLite
+// write slot released first: that work may write).
 func (c Conn) Commit() error {
-	defer c.release()
-	return c.tx.Commit()
+	err := c.tx.Commit()
+	c.release()
+	c.ended(err == nil)
+	return err
 }
 
 // Rollback abandons the transaction; after Commit it does nothing.
 func (c Conn) Rollback() error {
-	defer c.release()
-	return c.tx.Rollback()
+	err := c.tx.Rollback()
+	c.release()
+	if err == nil {
+		c.ended(false)
+	}
+	return err
+}
+
+// OnEnd queues fn to run once the transaction has ended, committed or
+// not: work that must not run inside it, such as a write on another
+// connection, which on SQLite would wait for this transaction's write
+// slot. On the pool (or a transaction Begin did not start) fn runs at once,
+// as committed.
+func (c Conn) OnEnd(fn func(committed bool)) {
+	if c.after == nil {
+		fn(true)
+		return
+	}
+	*c.after = append(*c.after, fn)
+}
+
+func (c Conn) ended(committed bool) {
+	if c.after == nil {
+		return
+	}
+	fns := *c.after
+	*c.after = nil
+	for _, fn := range fns {
+		fn(committed)
+	}
 }
 
 // Tx returns the underlying transaction (nil on the pool).
