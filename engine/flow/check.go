@@ -3,6 +3,8 @@ package flow
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/filter"
@@ -28,11 +30,14 @@ func (s *Service) checkFlows(ctx context.Context, app *schema.App) schema.Proble
 		for j := range f.Transitions {
 			t := &f.Transitions[j]
 			tp := fmt.Sprintf("/flows/%d/transitions/%d", i, j)
+			guardOK := true
 			if t.Guard != "" {
 				if err := s.checkFilter(app, f.Entity, t.Guard); err != nil {
 					p.AddCode(tp+"/guard", "expression", nil, "%v", err)
+					guardOK = false
 				}
 			}
+			p = append(p, s.checkNeedToKnow(app, f, t, tp, guardOK)...)
 			if t.Approval == nil {
 				continue
 			}
@@ -68,4 +73,99 @@ func (s *Service) checkFilter(app *schema.App, entity, src string) error {
 		return err
 	}
 	return s.records.CheckFilter(app, entity, n)
+}
+
+// CodeFieldHidden is the code of an apply-time problem: a role that may
+// take a transition may not read a field its guard or evidence reads.
+const CodeFieldHidden = "flow_field_hidden"
+
+// checkNeedToKnow refuses a transition whose guard or evidence reads a
+// field that a role allowed to take it may not read: the transition's
+// lacks (GET …/transitions, a refused take) would tell that role whether
+// the field is filled or meets the guard. The roles allowed are its Roles,
+// or, when it names none, every role that may read or update the entity
+// (whoever reads a record lists its transitions and their lacks). A role
+// that may read no record of the entity cannot see the field either: with
+// another role that reads the record but not the field, it would take the
+// transition and see its lacks. Readability is the records policy's
+// (field rules, formulas reading hidden fields). One problem per guard and per evidence entry, at its pointer,
+// code CodeFieldHidden.
+func (s *Service) checkNeedToKnow(app *schema.App, f *schema.Flow, t *schema.Transition, tp string, guardOK bool) schema.Problems {
+	e := app.Entity(f.Entity)
+	roles := app.EffectiveRoles()
+	var takers []string
+	if len(t.Roles) > 0 {
+		for _, r := range t.Roles {
+			if roles[r] != nil { // an unknown role is the schema's problem
+				takers = append(takers, r)
+			}
+		}
+	} else {
+		for name, r := range roles {
+			rule := r.Entities[f.Entity]
+			if rule.Grant(schema.OpRead) != nil || rule.Grant(schema.OpUpdate) != nil {
+				takers = append(takers, name)
+			}
+		}
+	}
+	sort.Strings(takers)
+	var guardReads []string
+	if t.Guard != "" && guardOK {
+		if n, err := filter.Parse(t.Guard); err == nil {
+			seen := map[string]bool{}
+			filter.Fields(n, func(c *filter.Compare) {
+				if !seen[c.Field] {
+					seen[c.Field] = true
+					guardReads = append(guardReads, c.Field)
+				}
+			})
+		}
+	}
+	if len(takers) == 0 || (len(guardReads) == 0 && len(t.Evidence) == 0) {
+		return nil
+	}
+	readable := map[string]map[string]bool{} // role → field
+	for _, r := range takers {
+		readable[r] = s.records.ReadableByRole(app, r, []string{f.Entity})[f.Entity]
+	}
+	// blind returns the roles that may not read every one of fields, and
+	// the fields they miss.
+	blind := func(fields []string) (who, what []string) {
+		missed := map[string]bool{}
+		for _, r := range takers {
+			out := false
+			for _, name := range fields {
+				if !readable[r][name] {
+					out = true
+					if !missed[name] {
+						missed[name] = true
+						what = append(what, name)
+					}
+				}
+			}
+			if out {
+				who = append(who, r)
+			}
+		}
+		return who, what
+	}
+	var p schema.Problems
+	add := func(path, what string, who, fields []string) {
+		p = append(p, schema.Problem{Path: path, Code: CodeFieldHidden,
+			Params: map[string]any{"transition": t.Name, "roles": who, "fields": fields},
+			Message: fmt.Sprintf("role %s may take transition %s but may not read %s, which its %s reads: what the transition lacks would tell them; "+
+				"let them read it, or name in roles only those who may", strings.Join(who, ", "), t.Name, strings.Join(fields, ", "), what)})
+	}
+	if who, fields := blind(guardReads); len(who) > 0 {
+		add(tp+"/guard", "guard", who, fields)
+	}
+	for k, name := range t.Evidence {
+		if e.Field(name) == nil {
+			continue // the schema's problem
+		}
+		if who, fields := blind([]string{name}); len(who) > 0 {
+			add(fmt.Sprintf("%s/evidence/%d", tp, k), "evidence", who, fields)
+		}
+	}
+	return p
 }
