@@ -282,8 +282,11 @@ func TestAutomationVariantsRoute(t *testing.T) {
 			rec := e.create("sales/lead", map[string]any{"name": fmt.Sprintf("quiet %d", i), "stage": "new"})
 			ids = append(ids, rec["id"].(string))
 		}
+		// "welcome" runs too ("quiet 0" is not "quiet") and sets the
+		// grade: wait for it, so a PATCH below does not race its write.
 		for _, id := range ids {
 			waitRuns(e, "split", id, 1)
+			waitRuns(e, "welcome", id, 1)
 		}
 		// Half of them are won.
 		for _, id := range ids[:6] {

@@ -207,8 +207,18 @@ func TestMetrics(t *testing.T) {
 		e.eventually("the after-hook job completed", func() bool {
 			return len(e.jobsOf(records.AfterHookKind, rivertype.JobStateCompleted)) == 1
 		})
-		st, raw := e.raw(e.token, "GET", "/metrics", nil)
-		text := string(raw)
+		// The queue observes a finished job from River's event stream,
+		// which may deliver after the job's completion is committed: wait
+		// (bounded) until both its run and its wait are recorded.
+		var st int
+		var text string
+		e.eventually("the after-hook job's run and wait in /metrics", func() bool {
+			var raw []byte
+			st, raw = e.raw(e.token, "GET", "/metrics", nil)
+			text = string(raw)
+			return strings.Contains(text, `forma_job_run_seconds_count{kind="forma_after_hook",outcome="completed"}`) &&
+				strings.Contains(text, `forma_job_wait_seconds_count{kind="forma_after_hook"}`)
+		})
 		for _, want := range []string{
 			`forma_http_requests_total{method="GET",route="/api/data/:app/:entity/:id",status="200"} 1`,
 			`forma_http_requests_total{method="GET",route="/api/data/:app/:entity/:id",status="404"} 1`,
