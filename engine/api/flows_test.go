@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/jobs"
@@ -392,5 +395,58 @@ func TestApplyRefusesBadFlows(t *testing.T) {
 			}
 			wantDetail(t, c.what, body, c.path)
 		}
+	})
+}
+
+// The app's OpenAPI document describes the transition routes of a flow's
+// entity, validates, and the live answers of those routes validate
+// against it.
+func TestFlowOpenAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, flowApp)
+		st, raw := e.raw(e.token, "GET", "/api/meta/apps/crm/openapi.json", nil)
+		if st != 200 {
+			t.Fatalf("openapi: %d %s", st, raw)
+		}
+		doc, err := openapi3.NewLoader().LoadFromData(raw)
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Fatalf("validate: %v", err)
+		}
+		list := doc.Paths.Find("/api/data/crm/opportunity/{id}/transitions")
+		take := doc.Paths.Find("/api/data/crm/opportunity/{id}/transitions/{name}")
+		if list == nil || list.Get == nil || take == nil || take.Post == nil {
+			t.Fatalf("no transition routes in %v", doc.Paths.InMatchingOrder())
+		}
+		answer := func(o *openapi3.Operation, status int, body []byte) {
+			t.Helper()
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatal(err)
+			}
+			r := o.Responses.Status(status)
+			if r == nil {
+				t.Fatalf("%s: no %d answer described", o.OperationID, status)
+			}
+			if err := r.Value.Content.Get("application/json").Schema.Value.VisitJSON(v, openapi3.VisitAsResponse()); err != nil {
+				t.Fatalf("%s %d: the answer does not match the document: %v\n%s", o.OperationID, status, err, body)
+			}
+		}
+		opp := e.do2(201, "POST", "/api/data/crm/opportunity", map[string]any{"title": "Acme"})
+		id := str(opp["id"])
+		st, raw = e.raw(e.token, "GET", "/api/data/crm/opportunity/"+id+"/transitions", nil)
+		answer(list.Get, st, raw)
+		st, raw = e.raw(e.token, "POST", "/api/data/crm/opportunity/"+id+"/transitions/qualify", map[string]any{"version": 1})
+		if st != 422 {
+			t.Fatalf("qualify without amount: %d %s", st, raw)
+		}
+		answer(take.Post, st, raw)
+		st, raw = e.raw(e.token, "POST", "/api/data/crm/opportunity/"+id+"/transitions/lose", map[string]any{"version": 1, "fields": map[string]any{"lost_reason": "budget"}, "comment": "no money"})
+		if st != 200 {
+			t.Fatalf("lose: %d %s", st, raw)
+		}
+		answer(take.Post, st, raw)
 	})
 }

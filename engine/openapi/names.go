@@ -16,14 +16,29 @@ const (
 // derived are the suffixes of the schemas generated for each entity.
 var derived = []string{"", "Input", "Patch", "List"}
 
+// flowDerived are the suffixes added for each entity of an app with flows.
+var flowDerived = []string{"Take", "Taken"}
+
 // namer hands out component schema base names that are Go identifiers and
 // never collide: entity "sales_order" is "SalesOrder" (with SalesOrderInput,
 // SalesOrderPatch, SalesOrderList); a clash, e.g. with an entity named
 // "sales_order_input" or "error", gets a numeric suffix.
-type namer struct{ used map[string]bool }
+type namer struct {
+	used    map[string]bool
+	derived []string
+}
 
-func newNamer() *namer {
-	return &namer{used: map[string]bool{errorSchemaName: true}}
+// newNamer returns a namer; flows reserves the flow components' names and
+// the suffixes of the transition routes' schemas.
+func newNamer(flows bool) *namer {
+	n := &namer{used: map[string]bool{errorSchemaName: true}, derived: derived}
+	if flows {
+		for _, r := range flowComponents {
+			n.used[r] = true
+		}
+		n.derived = append(append([]string{}, derived...), flowDerived...)
+	}
+	return n
 }
 
 func (n *namer) entity(name string) string {
@@ -34,14 +49,14 @@ func (n *namer) entity(name string) string {
 			cand += strconv.Itoa(i)
 		}
 		free := true
-		for _, s := range derived {
+		for _, s := range n.derived {
 			if n.used[cand+s] {
 				free = false
 				break
 			}
 		}
 		if free {
-			for _, s := range derived {
+			for _, s := range n.derived {
 				n.used[cand+s] = true
 			}
 			return cand

@@ -142,7 +142,7 @@ func (b *builder) collect() error {
 		}
 	}
 
-	names := newNamer()
+	names := newNamer(len(b.app.Flows) > 0)
 	tags := map[string]bool{}
 	for i := range b.app.Entities {
 		e := &b.app.Entities[i]
@@ -231,6 +231,9 @@ func (b *builder) document() *openapi3.T {
 	}
 	t.Components.Schemas[errorSchemaName] = &openapi3.SchemaRef{Value: b.errSchema}
 
+	if len(b.app.Flows) > 0 {
+		addFlowComponents(t)
+	}
 	// Record schemas first: expand properties of one entity $ref another's.
 	for _, ei := range b.ents {
 		t.Components.Schemas[ei.comp] = &openapi3.SchemaRef{Value: ei.record}
@@ -242,6 +245,9 @@ func (b *builder) document() *openapi3.T {
 		t.Components.Schemas[ei.comp+"List"] = &openapi3.SchemaRef{Value: listSchema(ei)}
 		t.Tags = append(t.Tags, &openapi3.Tag{Name: ei.tag, Description: fmt.Sprintf("Records of %s (`%s`).", ei.title(), ei.e.Name)})
 		b.addPaths(t, ei)
+		if f := b.app.FlowOf(ei.e.Name); f != nil {
+			b.addFlowPaths(t, ei, f)
+		}
 	}
 	return t
 }
