@@ -404,17 +404,7 @@ func TestApplyRefusesBadFlows(t *testing.T) {
 func TestFlowOpenAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, flowApp)
-		st, raw := e.raw(e.token, "GET", "/api/meta/apps/crm/openapi.json", nil)
-		if st != 200 {
-			t.Fatalf("openapi: %d %s", st, raw)
-		}
-		doc, err := openapi3.NewLoader().LoadFromData(raw)
-		if err != nil {
-			t.Fatalf("load: %v", err)
-		}
-		if err := doc.Validate(context.Background()); err != nil {
-			t.Fatalf("validate: %v", err)
-		}
+		doc, _ := e.openAPI("crm")
 		list := doc.Paths.Find("/api/data/crm/opportunity/{id}/transitions")
 		take := doc.Paths.Find("/api/data/crm/opportunity/{id}/transitions/{name}")
 		if list == nil || list.Get == nil || take == nil || take.Post == nil {
@@ -436,7 +426,7 @@ func TestFlowOpenAPI(t *testing.T) {
 		}
 		opp := e.do2(201, "POST", "/api/data/crm/opportunity", map[string]any{"title": "Acme"})
 		id := str(opp["id"])
-		st, raw = e.raw(e.token, "GET", "/api/data/crm/opportunity/"+id+"/transitions", nil)
+		st, raw := e.raw(e.token, "GET", "/api/data/crm/opportunity/"+id+"/transitions", nil)
 		answer(list.Get, st, raw)
 		st, raw = e.raw(e.token, "POST", "/api/data/crm/opportunity/"+id+"/transitions/qualify", map[string]any{"version": 1})
 		if st != 422 {

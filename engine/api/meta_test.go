@@ -239,19 +239,27 @@ func TestApplyInvalid(t *testing.T) {
 	})
 }
 
+// openAPI fetches app's OpenAPI document as the admin, loads it and
+// checks that it validates.
+func (e *env) openAPI(app string) (*openapi3.T, []byte) {
+	e.t.Helper()
+	st, raw := e.raw(e.token, "GET", "/api/meta/apps/"+app+"/openapi.json", nil)
+	if st != 200 {
+		e.t.Fatalf("openapi: %d %s", st, raw)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		e.t.Fatalf("validate: %v", err)
+	}
+	return doc, raw
+}
+
 func TestOpenAPI(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
-		st, raw := e.raw(e.token, "GET", "/api/meta/apps/kit/openapi.json", nil)
-		if st != 200 {
-			t.Fatalf("openapi: %d %s", st, raw)
-		}
-		doc, err := openapi3.NewLoader().LoadFromData(raw)
-		if err != nil {
-			t.Fatalf("load: %v", err)
-		}
-		if err := doc.Validate(context.Background()); err != nil {
-			t.Fatalf("validate: %v", err)
-		}
+		doc, raw := e.openAPI("kit")
 		for _, p := range []string{"/api/data/kit/item", "/api/data/kit/item/{id}", "/api/data/kit/account", "/api/data/kit/note", "/api/data/kit/secret"} {
 			if doc.Paths.Find(p) == nil {
 				t.Errorf("no path %s in %v", p, doc.Paths.InMatchingOrder())
