@@ -151,10 +151,11 @@ func (s *Service) checkNeedToKnow(app *schema.App, f *schema.Flow, t *schema.Tra
 	}
 	var p schema.Problems
 	add := func(path, what string, who, fields []string) {
-		p = append(p, schema.Problem{Path: path, Code: CodeFieldHidden,
-			Params: map[string]any{"transition": t.Name, "roles": who, "fields": fields},
-			Message: fmt.Sprintf("role %s may take transition %s but may not read %s, which its %s reads: what the transition lacks would tell them; "+
-				"let them read it, or name in roles only those who may", strings.Join(who, ", "), t.Name, strings.Join(fields, ", "), what)})
+		// The code is CodeFieldHidden, spelled out for schema's source
+		// test, which checks that AddCode's codes are documented.
+		p.AddCode(path, "flow_field_hidden", map[string]any{"transition": t.Name, "roles": who, "fields": fields},
+			"role %s may take transition %s but may not read %s, which its %s reads: what the transition lacks would tell them; "+
+				"let them read it, or name in roles only those who may", strings.Join(who, ", "), t.Name, strings.Join(fields, ", "), what)
 	}
 	if who, fields := blind(guardReads); len(who) > 0 {
 		add(tp+"/guard", "guard", who, fields)
