@@ -11,6 +11,7 @@ import {
   addTransition, blankFlow, flowableEntities, flowList, flowsWithProblems, missingOptions, problemsByElement, problemsOfFlow, removeState,
   selectFields, shown, sourcesOf, statesFromOptions, transitionIndexOf, updateState, withFlows, type Flow,
 } from "../designer/flows";
+import { renameFlowInAutomations } from "../designer/automations";
 import { NAME_RE, type DDoc } from "../designer/model";
 import { useI18n } from "../i18n";
 import { problemText } from "../problems";
@@ -44,7 +45,19 @@ export function FlowsEditor({ doc, onChange, problems }: { doc: DDoc; onChange: 
   }, [bad]);
 
   const setList = (l: Flow[]) => onChange(withFlows(doc, l));
-  const setFlow = (f: Flow) => setList(list.map((x, j) => (j === fi ? f : x)));
+  // A renamed flow or transition carries into the automations whose
+  // transition trigger names it (edits arrive a keystroke at a time).
+  const setFlow = (f: Flow) => {
+    const before = list[fi];
+    let next = withFlows(doc, list.map((x, j) => (j === fi ? f : x)));
+    if (before) {
+      const moved = before.transitions.length === f.transitions.length
+        ? before.transitions.map((t, j) => ({ from: t.name, to: f.transitions[j].name })).find((r) => r.from !== r.to)
+        : undefined;
+      next = renameFlowInAutomations(next, { from: before.name, to: f.name }, moved);
+    }
+    onChange(next);
+  };
 
   return (
     <div className="flow-editor" data-testid="flow-editor">

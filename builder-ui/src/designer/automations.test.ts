@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Field } from "../api";
-import { cronOf, example, moveIn, offsetText, parseFilterText, parseOffset, percentages, presetOf, problemsOf, setTriggerType, typedValue } from "./automations";
+import {
+  cronOf, example, moveIn, offsetText, parseFilterText, parseOffset, percentages, presetOf, problemsOf, renameFlowInAutomations, setTriggerType, typedValue,
+} from "./automations";
 import type { DDoc } from "./model";
 
 const fields: Field[] = [
@@ -96,5 +98,33 @@ describe("automations follow the data model", () => {
         { type: "notify", to: { fields: ["phase", "rep"] }, message: "Now {{phase}}" },
       ],
     }]);
+  });
+});
+
+describe("renameFlowInAutomations", () => {
+  const doc = {
+    name: "crm", entities: [],
+    automations: [
+      { name: "on_win", entity: "deal", trigger: { type: "transition", flow: "deal_flow", transition: "win" }, actions: [] },
+      { name: "any_move", entity: "deal", trigger: { type: "transition", flow: "deal_flow" }, actions: [] },
+      { name: "other", entity: "deal", trigger: { type: "transition", flow: "other_flow", transition: "win" }, actions: [] },
+      { name: "made", entity: "deal", trigger: { type: "created" }, actions: [] },
+    ],
+  } as unknown as DDoc;
+  const triggers = (d: DDoc) => (d.automations as { trigger: Record<string, string> }[]).map((a) => a.trigger);
+
+  it("carries a transition's rename into the triggers naming it, and no others", () => {
+    const out = triggers(renameFlowInAutomations(doc, { from: "deal_flow", to: "deal_flow" }, { from: "win", to: "close_won" }));
+    expect(out[0]).toEqual({ type: "transition", flow: "deal_flow", transition: "close_won" });
+    expect(out[1]).toEqual({ type: "transition", flow: "deal_flow" });
+    expect(out[2].transition).toBe("win"); // another flow's transition of the same name
+    expect(out[3]).toEqual({ type: "created" });
+  });
+
+  it("carries a flow's rename, and leaves the document alone when nothing changes", () => {
+    const out = triggers(renameFlowInAutomations(doc, { from: "deal_flow", to: "sales" }));
+    expect(out.map((t) => t.flow)).toEqual(["sales", "sales", "other_flow", undefined]);
+    expect(renameFlowInAutomations(doc, { from: "deal_flow", to: "deal_flow" })).toBe(doc);
+    expect(renameFlowInAutomations(doc, { from: "no_such", to: "x" })).toBe(doc);
   });
 });

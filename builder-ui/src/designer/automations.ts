@@ -438,6 +438,23 @@ export function renameEntityInAutomations(doc: DDoc, from: string, to: string): 
     (x) => (x.type === "create" && x.entity === from ? { ...x, entity: to } : x))));
 }
 
+// renameFlowInAutomations follows a flow's rename, and a rename of one of
+// its transitions (transition from → to; both undefined for the flow's
+// own rename), into the transition triggers that name them.
+export function renameFlowInAutomations(doc: DDoc, flow: { from: string; to: string }, transition?: { from: string; to: string }): DDoc {
+  const list = automationsOf(doc);
+  if (list.length === 0 || (flow.from === flow.to && (!transition || transition.from === transition.to))) return doc;
+  let changed = false;
+  const next = list.map((a) => {
+    const tr = a.trigger;
+    if (tr.type !== "transition" || tr.flow !== flow.from) return a;
+    const name = transition && tr.transition === transition.from ? transition.to : tr.transition;
+    changed = true;
+    return { ...a, trigger: { ...tr, flow: flow.to, ...(name !== undefined ? { transition: name } : {}) } };
+  });
+  return changed ? withAutomations(doc, next) : doc;
+}
+
 // renameFieldInAutomations follows a field rename of entity: triggers,
 // conditions, filters, the fields set or created, user-field recipients,
 // templates and expressions.
