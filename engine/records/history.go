@@ -165,26 +165,8 @@ type historyNote struct{ transition, comment string }
 
 // writeHistoryNote is writeHistoryCause with a move's note (nil for none).
 func (s *Service) writeHistoryNote(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string, note *historyNote, old, new *Record) error {
-	var transition, comment any
-	if note != nil {
-		transition, comment = nullable(note.transition), nullable(note.comment)
-	}
-	var actor any = c.UserID
-	if c.UserID == "" {
-		actor = nil
-	}
-	var why any = cause
-	if cause == "" {
-		why = nil
-	}
-	var auto any = c.Automation
-	if c.Automation == "" {
-		auto = nil
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.newID(), info.app.Name, info.entity.Name, id, version, op, c.path(), actor, encode(s.dialect, historyAt, at), string(changes), why, auto, transition, comment)
-	if err != nil {
-		return fmt.Errorf("records: write history: %w", err)
+	if err := s.insertHistory(ctx, tx, info.app.Name, info.entity.Name, c, id, version, op, at, changes, cause, note); err != nil {
+		return err
 	}
 	if err := noteChange(ctx, tx, info, id); err != nil { // scope.go
 		return err
@@ -201,6 +183,21 @@ func (s *Service) writeHistoryNote(ctx context.Context, tx store.Conn, info *ent
 }
 
 // nullable is s, or NULL for "".
+// insertHistory writes one history row: the one statement behind every
+// entry, a change's (writeHistoryNote) and a note's (NoteTx).
+func (s *Service) insertHistory(ctx context.Context, tx store.Conn, app, entity string, c Caller, id string, version int64, op string, at time.Time, changes []byte, cause string, note *historyNote) error {
+	var transition, comment any
+	if note != nil {
+		transition, comment = nullable(note.transition), nullable(note.comment)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.newID(), app, entity, id, version, op, c.path(), nullable(c.UserID), encode(s.dialect, historyAt, at), string(changes), nullable(cause), nullable(c.Automation), transition, comment)
+	if err != nil {
+		return fmt.Errorf("records: write history: %w", err)
+	}
+	return nil
+}
+
 func nullable(s string) any {
 	if s == "" {
 		return nil

@@ -215,16 +215,7 @@ func (s *Service) NoteTx(ctx context.Context, tx store.Conn, c Caller, app, enti
 	if err != nil {
 		return fmt.Errorf("records: note: %w", err)
 	}
-	var actor any = c.UserID
-	if c.UserID == "" {
-		actor = nil
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "transition", "comment") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)`,
-		s.newID(), app, entity, id, version, op, c.path(), actor, encode(s.dialect, historyAt, s.db.Now()), nullable(transition), nullable(comment))
-	if err != nil {
-		return fmt.Errorf("records: note: %w", err)
-	}
-	return nil
+	return s.insertHistory(ctx, tx, app, entity, c, id, version, op, s.db.Now(), []byte("{}"), "", &historyNote{transition: transition, comment: comment})
 }
 
 // governing returns the flow that governs info's entity, or nil.
