@@ -9,6 +9,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -217,14 +218,7 @@ func TestBulkStaleFilter(t *testing.T) {
 		if err := worker.UseJobs(q); err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			q.Stop(ctx)
-		})
+		jobstest.Start(t, ctx, q)
 		var status map[string]any
 		e.eventually("the stale job fails", func() bool {
 			_, status = e.do("GET", "/api/data/bk/deal/bulk/"+job, nil)

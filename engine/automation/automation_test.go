@@ -18,6 +18,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
@@ -149,14 +150,7 @@ func newFixture(t *testing.T, db *store.DB, doc string) *fixture {
 	if err := f.s.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		f.q.Stop(ctx)
-	})
+	jobstest.Start(t, ctx, f.q)
 	if f.owner, err = f.acc.CreateUser(ctx, "owner@example.com", "a long password", "Olivia Owner", false); err != nil {
 		t.Fatal(err)
 	}

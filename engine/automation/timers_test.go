@@ -17,6 +17,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
@@ -460,14 +461,7 @@ func TestTickJobFiresTimers(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := f.create("quote", `{"title": "Q1", "opened_at": "`+rfc3339(timerT0.Add(-73*time.Hour))+`"}`)
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			q.Stop(ctx)
-		})
+		jobstest.Start(t, ctx, q)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			f.mu.Lock()
@@ -692,14 +686,7 @@ func TestSilenceAlertEndToEnd(t *testing.T) {
 		if err := svc.Register(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			q.Stop(ctx)
-		})
+		jobstest.Start(t, ctx, q)
 		manager, err := acc.CreateUserWith(ctx, access.NewUser{Email: "mia@example.com", Password: "a long password", Name: "Mia Manager", Roles: []string{"manager"}})
 		if err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -240,14 +241,7 @@ func TestCollectJob(t *testing.T) {
 		if err := s.Register(q); err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			q.Stop(ctx)
-		})
+		jobstest.Start(t, ctx, q)
 		admin := records.Caller{UserID: u.ID, Admin: true}
 		put := func(name string) *File {
 			f, err := s.Put(ctx, admin, Upload{App: "crm", Name: name, Size: 5, Open: opener([]byte("hello"))})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
 )
@@ -56,14 +57,7 @@ func TestEscalationJob(t *testing.T) {
 				}
 			}
 		}
-		if err := q.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(ctx)
-		})
+		jobstest.Start(t, ctx, q)
 		wait("the tick run on start", func() bool { return ticks() >= 1 })
 		if got := join(f.openNames(f.view("ray", v.ID))); got != "mia" {
 			t.Fatalf("escalated before the deadline: %s", got)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/jobs"
+	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
 )
@@ -86,14 +87,7 @@ func newFixture(t *testing.T, db *store.DB, opts jobs.Options) *fixture {
 	if err := jobs.Register(q, f.w); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		q.Stop(ctx)
-	})
+	jobstest.Start(t, ctx, q)
 	f.q = q
 	return f
 }
