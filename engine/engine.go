@@ -15,6 +15,7 @@ import (
 	builderui "github.com/formaapp/forma/builder-ui"
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/files"
 	"github.com/formaapp/forma/engine/flow"
@@ -59,6 +60,7 @@ type Engine struct {
 	Webhooks     *webhook.Service
 	Automations  *automation.Service
 	Flows        *flow.Service
+	Assign       *assign.Service
 	Files        *files.Service
 	log          *slog.Logger
 	metricsToken string
@@ -120,6 +122,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	// Assignment rules: the assign action of automations, pools, the
+	// pool-deadline clock job.
+	assigner := assign.New(db, cat, recs, acc, q, cfg.Log)
+	assigner.UseNotify(notes)
+	autos.UseAssigner(assigner)
+	if err := assigner.Register(ctx); err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	// Uploads for file fields; its collector removes the files no record
 	// references once their grace period is over.
 	fileStore, err := files.New(db, cat, recs, cfg.FilesURL, cfg.DataDir, cfg.Log)
@@ -131,7 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Files: fileStore,
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Assign: assigner, Files: fileStore,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
 
@@ -142,7 +154,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
 	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
-		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Files: e.Files}
+		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Assign: e.Assign, Files: e.Files}
 	return s.New()
 }
 

@@ -26,6 +26,7 @@ type App struct {
 	Flows       []Flow       `json:"flows,omitempty"`       // flows.go
 	Automations []Automation `json:"automations,omitempty"` // automations.go
 	Dashboards  []Dashboard  `json:"dashboards,omitempty"`  // dashboards.go
+	Assignments []Assignment `json:"assignments,omitempty"` // assignments.go
 	Roles       []Role       `json:"roles,omitempty"`
 
 	// Settings tune how the app runs; nil means the defaults.

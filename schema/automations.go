@@ -79,6 +79,7 @@ const (
 	ActionNotify  = "notify"
 	ActionWebhook = "webhook"
 	ActionScript  = "script"
+	ActionAssign  = "assign"
 )
 
 // Action is one step of an automation.
@@ -92,6 +93,8 @@ const (
 //   - webhook: POST the event and the record to URL.
 //   - script: call Function ("script#function", as hooks name it) with the
 //     record; an object it returns is written to the record like set.
+//   - assign: assign the record by the assignment rule Rule (of the same
+//     entity); with Reassign, to someone other than its current owner.
 //
 // A value in Fields is a JSON value as the API takes it, {"expr": "…"} (a
 // formula-language expression over the triggering record) or
@@ -104,6 +107,8 @@ type Action struct {
 	Message  string                     `json:"message,omitempty"`
 	URL      string                     `json:"url,omitempty"`
 	Function string                     `json:"function,omitempty"`
+	Rule     string                     `json:"rule,omitempty"`
+	Reassign bool                       `json:"reassign,omitempty"`
 }
 
 // Recipients name who a notify action reaches; the union of all given.

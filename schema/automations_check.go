@@ -245,8 +245,18 @@ func (c *checker) checkAction(xp string, ei int, known bool, x *Action, roles ma
 		default:
 			_ = fn // the engine checks the function exists once the scripts compile
 		}
+	case ActionAssign:
+		r := c.app.Assignment(x.Rule)
+		switch {
+		case x.Rule == "":
+			c.p.Add(xp+"/rule", "an assign action needs the assignment rule it assigns by")
+		case r == nil:
+			c.p.Add(xp+"/rule", "no assignment rule named %q in this app%s", x.Rule, didYouMean(x.Rule, c.assignmentNames()))
+		case known && r.Entity != c.app.Entities[ei].Name:
+			c.p.Add(xp+"/rule", "assignment rule %q assigns %s records, not %s", x.Rule, r.Entity, c.app.Entities[ei].Name)
+		}
 	default:
-		c.p.Add(xp+"/type", "unknown action type %q%s", x.Type, didYouMean(x.Type, []string{ActionSet, ActionCreate, ActionNotify, ActionWebhook, ActionScript}))
+		c.p.Add(xp+"/type", "unknown action type %q%s", x.Type, didYouMean(x.Type, []string{ActionSet, ActionCreate, ActionNotify, ActionWebhook, ActionScript, ActionAssign}))
 	}
 }
 

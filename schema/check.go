@@ -70,6 +70,7 @@ func (a *App) Check() Problems {
 	c.run()
 	c.checkAutomations()
 	c.checkFlows()
+	c.checkAssignments()
 	a.checkRoles(&c.p)
 	a.checkForms(&c.p)
 	a.checkDashboards(&c.p)

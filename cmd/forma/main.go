@@ -187,7 +187,9 @@ func appCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if problems := append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...), eng.Flows.CheckApp(cmd.Context(), app)...); len(problems) > 0 {
+				problems := append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...), eng.Flows.CheckApp(cmd.Context(), app)...)
+				problems = append(problems, eng.Assign.CheckApp(cmd.Context(), app)...)
+				if len(problems) > 0 {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}

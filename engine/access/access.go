@@ -79,6 +79,7 @@ type User struct {
 	Active    bool      `json:"active"`
 	Roles     []string  `json:"roles"`
 	TeamID    string    `json:"teamId,omitempty"`
+	Profile   Profile   `json:"profile"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
@@ -118,7 +119,9 @@ type userRow struct {
 	// TeamID is the user's team, NULL for none. Teams are checked in code
 	// (a team with users cannot be deleted) rather than by a foreign key,
 	// which SQLite cannot add to an existing table.
-	TeamID    *string `gorm:"size:26;index:idx_forma_users_team"`
+	TeamID *string `gorm:"size:26;index:idx_forma_users_team"`
+	// Profile is the user's Profile as JSON (profile.go).
+	Profile   string `gorm:"size:8000;not null;default:'{}'"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -127,7 +130,7 @@ func (userRow) TableName() string { return "_forma_users" }
 
 func (r *userRow) user() *User {
 	u := &User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active,
-		Roles: splitRoles(r.Roles), CreatedAt: r.CreatedAt.UTC()}
+		Roles: splitRoles(r.Roles), Profile: decodeProfile(r.Profile), CreatedAt: r.CreatedAt.UTC()}
 	if r.TeamID != nil {
 		u.TeamID = *r.TeamID
 	}

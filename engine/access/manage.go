@@ -33,10 +33,11 @@ type NewUser struct {
 // UserUpdate changes an account; nil fields stay. TeamID "" removes the
 // user from their team.
 type UserUpdate struct {
-	Name   *string
-	Roles  *[]string
-	TeamID *string
-	Active *bool
+	Name    *string
+	Roles   *[]string
+	TeamID  *string
+	Active  *bool
+	Profile *Profile
 }
 
 // checkRoles validates role names (the schema name pattern) and returns
@@ -183,6 +184,17 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (*Us
 	}
 	if up.Active != nil {
 		set["active"] = *up.Active
+	}
+	if up.Profile != nil {
+		p, err := up.Profile.clean()
+		if err != nil {
+			return nil, err
+		}
+		if enc := p.encode(); len(enc) > maxProfileLen {
+			return nil, &InputError{Field: "profile", Message: "the profile is too large"}
+		} else {
+			set["profile"] = enc
+		}
 	}
 	var row userRow
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -274,5 +274,8 @@ func (s *Server) checkAutomations(ctx context.Context, app *schema.App) schema.P
 	if s.Flows != nil {
 		p = append(p, s.Flows.CheckApp(ctx, app)...)
 	}
+	if s.Assign != nil {
+		p = append(p, s.Assign.CheckApp(ctx, app)...)
+	}
 	return p
 }

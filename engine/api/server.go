@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/files"
 	"github.com/formaapp/forma/engine/flow"
@@ -71,6 +72,9 @@ type Server struct {
 	Automations *automation.Service
 	// Flows takes transitions and serves approvals (nil: none).
 	Flows *flow.Service
+	// Assign runs assignment rules: manual reassignment, claims, pools,
+	// the decision log and previews (nil: none).
+	Assign *assign.Service
 	// Files stores uploads for file fields (nil: none).
 	Files *files.Service
 
@@ -146,7 +150,9 @@ func (s *Server) New() *fiber.App {
 	data.Patch("/:app/:entity/:id", s.patchRecord)
 	data.Delete("/:app/:entity/:id", s.deleteRecord)
 	data.Get("/:app/:entity/:id/history", s.recordHistory)
-	s.flowRoutes(data) // flows.go
+	s.flowRoutes(data)   // flows.go
+	s.assignRoutes(data) // assign.go: …/{id}/assign, …/{id}/assignments
+	s.poolRoutes(data)   // pools.go: …/{id}/claim
 
 	app.Get("/api/admin/audit", s.requireUser, s.requireAdmin, s.listAudit)
 	s.jobRoutes(app) // jobs.go
@@ -155,6 +161,8 @@ func (s *Server) New() *fiber.App {
 	s.notificationRoutes(app) // notifications.go
 	s.approvalRoutes(app)     // approvals.go
 	s.fileRoutes(app)         // files.go
+	s.assignMetaRoutes(app)   // assign.go: previews, variant reports
+	s.meRoutes(app)           // pools.go: /api/me/pools, /api/me/availability
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())

@@ -248,6 +248,18 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 			return "", false, err
 		}
 		return "", true, tx.Commit()
+	case schema.ActionAssign:
+		if s.assigner == nil {
+			return "", false, permanent{errors.New("assignment is not available on this server")}
+		}
+		if v.gone {
+			return "", false, permanent{errors.New("the record was deleted: there is nothing to assign")}
+		}
+		out, wrote, err := s.assigner.AssignAction(ctx, c, app, x.Rule, run.RecordID, x.Reassign)
+		if err != nil {
+			return "", false, classify(err)
+		}
+		return out, wrote, nil
 	case schema.ActionWebhook:
 		if s.webhooks == nil {
 			return "", false, permanent{errors.New("webhooks are not available on this server")}

@@ -23,6 +23,7 @@ import (
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/webhook"
+	"github.com/formaapp/forma/schema"
 )
 
 // MaxDepth is how many automation writes may lead to one another (an
@@ -75,6 +76,7 @@ type Service struct {
 
 	notify   *notify.Service // notify actions (wired by the engine)
 	webhooks Webhooks        // webhook actions (engine/webhook, wired by the engine)
+	assigner Assigner        // assign actions (engine/assign, wired by the engine)
 	exprs    exprs
 }
 
@@ -92,6 +94,21 @@ type Webhooks interface {
 	// Deliver POSTs d, signed; err != nil for a non-2xx or a network failure.
 	Deliver(ctx context.Context, d webhook.Delivery) (webhook.Result, error)
 }
+
+// Assigner runs assign actions: engine/assign's rules (an interface, as
+// engine/assign sits beside this package, not below it).
+type Assigner interface {
+	// AssignAction assigns the record id by rule as c (c's Path and Step
+	// carry into the write, whose event then marks the step done: wrote
+	// says whether it wrote), to someone other than the owner when
+	// reassign; detail says what it decided, for the run log.
+	AssignAction(ctx context.Context, c records.Caller, app *schema.App, rule, id string, reassign bool) (detail string, wrote bool, err error)
+	// PreviewAction says what AssignAction would decide, writing nothing.
+	PreviewAction(ctx context.Context, app *schema.App, rule, id string, reassign bool) (map[string]any, error)
+}
+
+// UseAssigner makes assign actions assign through a.
+func (s *Service) UseAssigner(a Assigner) { s.assigner = a }
 
 // UseNotify makes notify actions store notifications through n.
 func (s *Service) UseNotify(n *notify.Service) { s.notify = n }

@@ -191,6 +191,11 @@ func (s *Service) effect(ctx context.Context, app *schema.App, a *schema.Automat
 		return map[string]any{"users": users, "message": render(x.Message, v.api)}, nil
 	case schema.ActionWebhook:
 		return map[string]any{"url": x.URL, "body": json.RawMessage(s.webhookBody(app, run, v))}, nil
+	case schema.ActionAssign:
+		if s.assigner == nil {
+			return nil, errors.New("assignment is not available on this server")
+		}
+		return s.assigner.PreviewAction(ctx, app, x.Rule, run.RecordID, x.Reassign)
 	}
 	return nil, fmt.Errorf("unknown action type %q", x.Type)
 }
