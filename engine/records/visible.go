@@ -37,7 +37,8 @@ func (s *Service) Member(app *schema.App, c Caller) bool {
 // defaults, refs, forms and list views) and nothing else:
 //
 //   - no scripts, hooks, roles (the role rules), settings, flows,
-//     automations or dashboards;
+//     automations or dashboards; of assignment rules only the countdown
+//     (see countdown), where its fields are visible;
 //   - no entity they can neither read nor create;
 //   - no field hidden from them, including formulas and rollups that read a
 //     hidden field (fieldRules);
@@ -70,7 +71,36 @@ func (s *Service) DocumentView(doc, current *schema.App, c Caller) *schema.App {
 			out.Forms = append(out.Forms, f)
 		}
 	}
+	for i := range doc.Assignments {
+		if a, ok := v.countdown(&doc.Assignments[i]); ok {
+			out.Assignments = append(out.Assignments, a)
+		}
+	}
 	return out
+}
+
+// countdown is what a member sees of an assignment rule: its name, labels,
+// entity and golden-hours countdown (start, until, within, the steps'
+// times — not their messages), so lists and records can show the time
+// left; only when the entity and both fields are visible to them. Who the
+// candidates are, the score and the pool stay the designer's.
+func (v *view) countdown(a *schema.Assignment) (schema.Assignment, bool) {
+	cd := a.Countdown
+	if cd == nil || !v.entityVisible(a.Entity) {
+		return schema.Assignment{}, false
+	}
+	start := cd.Start
+	if start == "" {
+		start = "created_at"
+	}
+	if !v.fieldVisible(a.Entity, start) || !v.fieldVisible(a.Entity, cd.Until) {
+		return schema.Assignment{}, false
+	}
+	out := schema.Countdown{Start: cd.Start, Until: cd.Until, Within: cd.Within}
+	for _, st := range cd.Steps {
+		out.Steps = append(out.Steps, schema.CountdownStep{After: st.After, Do: st.Do})
+	}
+	return schema.Assignment{Name: a.Name, Label: a.Label, Labels: a.Labels, Entity: a.Entity, Countdown: &out}, true
 }
 
 type view struct {
