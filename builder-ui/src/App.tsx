@@ -16,6 +16,7 @@ const ResetPassword = lazy(() => import("./components/ResetPassword").then((m) =
 import { ErrorBox, Icon, Loading } from "./components/common";
 // The bell is shown only once signed in: its own chunk too.
 const Bell = lazy(() => import("./components/Bell").then((m) => ({ default: m.Bell })));
+const AwayToggle = lazy(() => import("./components/Assignment").then((m) => ({ default: m.AwayToggle })));
 import { ApiError } from "./api";
 
 export function LangSwitch() {
@@ -110,6 +111,16 @@ function Shell() {
         )}
         {authed && <Suspense fallback={null}><Bell /></Suspense>}
         <LangSwitch />
+        {authed && me && (
+          <details className="user-menu" data-testid="user-menu">
+            <summary className="btn btn-ghost" data-testid="user-menu-open">
+              {me.name || me.email}{me.profile?.away && <span className="tag cd-late" data-testid="user-away-tag">{t("away.on")}</span>}
+            </summary>
+            <div className="user-menu-body card">
+              <Suspense fallback={null}><AwayToggle me={me} onChange={setMe} /></Suspense>
+            </div>
+          </details>
+        )}
         {authed && (
           <button type="button" className="btn btn-ghost" data-testid="logout" onClick={logout}>{t("header.logout")}</button>
         )}

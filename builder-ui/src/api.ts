@@ -85,6 +85,68 @@ export interface AppDocument {
   entities: Entity[];
   forms?: (FormLayout | ListLayout)[];
   roles?: Role[];
+  // Lead-distribution rules (schema/assignments.go); the runtime reads their countdowns.
+  assignments?: AssignmentRule[];
+}
+
+// The parts of an assignment rule the runtime screens read (the designer
+// edits the whole rule: designer/assignments.ts).
+export interface AssignmentRule {
+  name: string;
+  label?: string;
+  labels?: Record<string, string>;
+  entity: string;
+  field?: string;
+  strategy: string;
+  reassigners?: string[];
+  pool?: { name: string };
+  countdown?: { start?: string; until: string; within: string };
+  [key: string]: unknown;
+}
+
+// One candidate of an assignment decision, with the statistics the rule declares.
+export interface DecisionCandidate {
+  user: string;
+  name?: string;
+  eligible: boolean;
+  why?: string;
+  stats?: Record<string, number | null>;
+  score?: number | null;
+  load: number;
+}
+
+// Decision: why a record went to whom (POST …/assign, GET …/assignments, the preview).
+export interface Decision {
+  id?: string;
+  app?: string;
+  entity?: string;
+  recordId?: string;
+  rule: string;
+  variant?: string;
+  strategy: string;
+  winner?: string;
+  winnerName?: string;
+  previous?: string;
+  pool?: string;
+  fallback?: number | boolean;
+  candidates?: DecisionCandidate[];
+  reason: string;
+  note?: string;
+  path?: string;
+  actor?: string;
+  at?: string;
+}
+
+// A claim pool the signed-in user may take records from (GET /api/me/pools).
+export interface MyPool {
+  app: string;
+  entity: string;
+  rule: string;
+  pool: string;
+  label?: string;
+  count: number;
+  claimedToday: number;
+  dailyLimit: number;
 }
 
 export interface PlanStep {
@@ -138,6 +200,15 @@ export interface User {
   roles?: string[];
   teamId?: string;
   admin?: boolean;
+  profile?: UserProfile;
+}
+
+// A user's profile for assignment rules: skills, region and absence.
+export interface UserProfile {
+  skills?: string[];
+  region?: string;
+  away?: boolean;
+  awayUntil?: string | null;
 }
 
 export interface LoginResult {
@@ -564,7 +635,7 @@ export const api = {
   adhoc: (app: string, q: DashQuery, type?: WidgetType) => request<DashResult>("POST", `/api/query/${seg(app)}`, { query: q, type }),
   advice: (app: string) => request<{ items: IndexAdvice[] }>("GET", `/api/meta/apps/${seg(app)}/advice`),
   applyAdvice: (app: string, id: string) => request<ApplyResult>("POST", `/api/meta/apps/${seg(app)}/advice/${seg(id)}/apply`),
-  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string; count?: "exact" | "estimate"; totals?: string } = {}) =>
+  list: (app: string, entity: string, p: { sort?: string; filter?: string; limit?: number; cursor?: string; expand?: string; count?: "exact" | "estimate"; totals?: string; pool?: string } = {}) =>
     request<Page<DataRecord>>("GET", `/api/data/${seg(app)}/${seg(entity)}` + query(p)),
   get: (app: string, entity: string, id: string) =>
     request<DataRecord>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}`),
@@ -583,7 +654,7 @@ export const api = {
   // one-time reset token with which they choose one.
   inviteUser: (body: { email: string; name?: string; roles?: string[]; teamId?: string }) =>
     request<{ user: AdminUser; resetToken: string }>("POST", "/api/admin/users", body),
-  updateUser: (id: string, body: { name?: string; roles?: string[]; teamId?: string; active?: boolean }) =>
+  updateUser: (id: string, body: { name?: string; roles?: string[]; teamId?: string; active?: boolean; profile?: UserProfile }) =>
     request<AdminUser>("PATCH", `/api/admin/users/${seg(id)}`, body),
   resetUserPassword: (id: string) => request<{ resetToken: string }>("POST", `/api/admin/users/${seg(id)}/reset-password`),
   // completeReset sets a password with a reset token (no login).
@@ -622,6 +693,21 @@ export const api = {
     request<AutomationTestResult>("POST", `/api/meta/apps/${seg(app)}/automations/${seg(name)}/test`, body),
   automationVariants: (app: string, name: string, goal: string) =>
     request<VariantsResult>("GET", `/api/meta/apps/${seg(app)}/automations/${seg(name)}/variants` + query({ goal })),
+  // Assignment rules: the preview scores the candidates for a record (rule: the designer's draft; nothing written).
+  previewAssignment: (app: string, name: string, body: { id: string; rule?: unknown }) =>
+    request<Decision>("POST", `/api/meta/apps/${seg(app)}/assignments/${seg(name)}/preview`, body),
+  assignmentVariants: (app: string, name: string, goal: string) =>
+    request<VariantsResult>("GET", `/api/meta/apps/${seg(app)}/assignments/${seg(name)}/variants` + query({ goal })),
+  assignments: (app: string, entity: string, id: string) =>
+    request<{ items: Decision[] }>("GET", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/assignments`),
+  // assign reassigns a record by hand: to a user, or by a rule; the reason is required.
+  assign: (app: string, entity: string, id: string, body: { to?: string; rule?: string; reason: string; version?: number }) =>
+    request<{ record: DataRecord; assignment: Decision }>("POST", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/assign`, body),
+  claim: (app: string, entity: string, id: string) =>
+    request<{ record: DataRecord }>("POST", `/api/data/${seg(app)}/${seg(entity)}/${seg(id)}/claim`),
+  myPools: () => request<{ items: MyPool[] }>("GET", "/api/me/pools"),
+  setAvailability: (away: boolean, awayUntil?: string | null) =>
+    request<User>("PUT", "/api/me/availability", { away, awayUntil: awayUntil ?? null }),
 };
 
 // watchDashboard follows GET /api/dash/{app}/{name}/events (server-sent

@@ -5,7 +5,7 @@
 // through /api/admin/*, so the server's checks apply (an admin cannot
 // deactivate themselves, a team in use cannot be deleted…).
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { api, ApiError, type AdminUser, type AuditRecord, type Team } from "../api";
+import { api, ApiError, type AdminUser, type AuditRecord, type Team, type UserProfile } from "../api";
 import { useI18n, type MessageKey } from "../i18n";
 import { href } from "../router";
 import { Jobs } from "./AdminJobs";
@@ -206,7 +206,7 @@ function Users({ meId }: { meId?: string }) {
           <thead>
             <tr>
               <th>{t("admin.name")}</th><th>{t("login.email")}</th><th>{t("admin.roles")}</th><th>{t("admin.team")}</th>
-              <th>{t("admin.status")}</th><th>{t("admin.actions")}</th>
+              <th>{t("admin.profile")}</th><th>{t("admin.status")}</th><th>{t("admin.actions")}</th>
             </tr>
           </thead>
           <tbody>
@@ -219,6 +219,7 @@ function Users({ meId }: { meId?: string }) {
                 <td data-label={t("login.email")}>{u.email}</td>
                 <td data-label={t("admin.roles")}>{(u.roles ?? []).join(", ") || "—"}</td>
                 <td data-label={t("admin.team")}>{u.teamId ? paths.get(u.teamId) ?? u.teamId : "—"}</td>
+                <td data-label={t("admin.profile")} data-testid="user-profile"><ProfileSummary u={u} /></td>
                 <td data-label={t("admin.status")} data-testid="user-status">{u.active ? t("admin.active") : t("admin.inactive")}</td>
                 <td data-label={t("admin.actions")} className="row-actions-cell">
                   <button type="button" className="btn btn-small" data-testid="user-edit" onClick={() => setEditing(u.id)}>{t("admin.edit")}</button>
@@ -298,11 +299,17 @@ function EditUserRow({ u, roles, teams, onSaved, onCancel }: {
   const [name, setName] = useState(u.name ?? "");
   const [picked, setPicked] = useState<string[]>(u.roles ?? []);
   const [teamId, setTeamId] = useState(u.teamId ?? "");
+  const [profile, setProfile] = useState<UserProfile>(u.profile ?? {});
   const [error, setError] = useState<string | null>(null);
   async function save() {
     setError(null);
     try {
-      onSaved(await api.updateUser(u.id, { name, roles: picked, teamId }));
+      // The profile only when it changed (skills, region, away).
+      const p: UserProfile = { skills: profile.skills ?? [], region: profile.region ?? "", away: !!profile.away };
+      if (profile.away && profile.awayUntil) p.awayUntil = profile.awayUntil;
+      const was = u.profile ?? {};
+      const changed = JSON.stringify(p.skills) !== JSON.stringify(was.skills ?? []) || p.region !== (was.region ?? "") || p.away !== !!was.away;
+      onSaved(await api.updateUser(u.id, { name, roles: picked, teamId, ...(changed ? { profile: p } : {}) }));
     } catch (e) {
       setError(errorText(e, t));
     }
@@ -313,6 +320,7 @@ function EditUserRow({ u, roles, teams, onSaved, onCancel }: {
       <td>{u.email}</td>
       <td><RolePicker roles={roles} value={picked} onChange={setPicked} testId="user-edit-roles" /></td>
       <td><TeamSelect teams={teams} value={teamId} onChange={setTeamId} testId="user-edit-team" /></td>
+      <td><ProfileFields value={profile} onChange={setProfile} /></td>
       <td>{u.active ? t("admin.active") : t("admin.inactive")}</td>
       <td className="row-actions-cell">
         <button type="button" className="btn btn-small btn-primary" data-testid="user-save" onClick={() => void save()}>{t("admin.save")}</button>
@@ -467,6 +475,54 @@ function Audit() {
         </div>
       )}
       {next && <button type="button" className="btn" data-testid="audit-more" onClick={() => fetchPage(next)}>{t("history.more")}</button>}
+    </div>
+  );
+}
+
+// A user's profile for assignment rules: skills, region, away.
+function ProfileSummary({ u }: { u: AdminUser }) {
+  const { t } = useI18n();
+  const p = u.profile ?? {};
+  if (!p.skills?.length && !p.region && !p.away) return <>—</>;
+  return (
+    <span className="profile-summary">
+      {(p.skills ?? []).map((s) => <span key={s} className="tag">{s}</span>)}
+      {p.region && <span className="muted small"> {p.region}</span>}
+      {p.away && <span className="tag cd-late">{t("away.on")}</span>}
+    </span>
+  );
+}
+
+function ProfileFields({ value, onChange }: { value: UserProfile; onChange: (p: UserProfile) => void }) {
+  const { t } = useI18n();
+  const [typed, setTyped] = useState("");
+  const skills = value.skills ?? [];
+  const add = (raw: string) => {
+    const s = raw.trim();
+    if (s && !skills.includes(s)) onChange({ ...value, skills: [...skills, s] });
+    setTyped("");
+  };
+  return (
+    <div className="profile-fields" data-testid="user-edit-profile">
+      <div className="tag-input">
+        {skills.map((s) => (
+          <span key={s} className="tag" data-testid="user-skill">
+            {s}
+            <button type="button" className="btn btn-icon btn-small" aria-label={t("admin.removeSkill", { skill: s })}
+              onClick={() => onChange({ ...value, skills: skills.filter((x) => x !== s) })}>×</button>
+          </span>
+        ))}
+        <input value={typed} placeholder={t("admin.skills")} aria-label={t("admin.skills")} data-testid="user-edit-skills"
+          onChange={(e) => (e.target.value.endsWith(",") ? add(e.target.value.slice(0, -1)) : setTyped(e.target.value))}
+          onKeyDown={(e) => { if (e.key === "Enter") { e.preventDefault(); add(typed); } }}
+          onBlur={() => typed && add(typed)} />
+      </div>
+      <input value={value.region ?? ""} placeholder={t("admin.region")} aria-label={t("admin.region")} data-testid="user-edit-region"
+        onChange={(e) => onChange({ ...value, region: e.target.value })} />
+      <label className="check">
+        <input type="checkbox" checked={!!value.away} data-testid="user-edit-away" onChange={(e) => onChange({ ...value, away: e.target.checked, awayUntil: e.target.checked ? value.awayUntil : null })} />
+        <span>{t("away.label")}</span>
+      </label>
     </div>
   );
 }

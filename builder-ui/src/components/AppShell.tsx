@@ -8,6 +8,7 @@ import { ListView } from "./ListView";
 import { RecordForm } from "./RecordForm";
 import { History } from "./History";
 import { DashboardView } from "./Dashboard";
+import { PoolLinks, PoolPage } from "./Assignment";
 
 export type AppRoute = Exclude<Extract<Route, { app: string }>, { name: "design" }>;
 
@@ -51,6 +52,8 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
     content = <ListView key={doc.name + "/" + entity.name} app={doc} entity={entity} />;
   else if (route.name === "new")
     content = <RecordForm key={"new/" + entity.name} app={doc} entity={entity} />;
+  else if (route.name === "pool")
+    content = <PoolPage key={entity.name + "/" + route.pool} app={doc} entity={entity} pool={route.pool} />;
   else if (route.name === "record")
     content = <RecordForm key={entity.name + "/" + route.id} app={doc} entity={entity} id={route.id} />;
   else content = <History key={entity.name + "/" + route.id} app={doc} entity={entity} id={route.id} />;
@@ -86,6 +89,7 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
             </ul>
           </>
         )}
+        <PoolLinks app={route.app} current={route.name === "pool" ? route.pool : undefined} />
         {admin && (
           <a className="sidebar-design" href={href({ name: "design", app: route.app })} data-testid="nav-design">{t("nav.design")}</a>
         )}

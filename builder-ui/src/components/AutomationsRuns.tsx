@@ -248,11 +248,16 @@ function DryRun({ doc, a, onProblems, onShowRule }: { doc: DDoc; a: Automation; 
 }
 
 function AbResults({ doc, a }: { doc: DDoc; a: Automation }) {
+  return <VariantsReport doc={doc} entity={a.entity} load={(goal) => api.automationVariants(doc.name, a.name, goal)} />;
+}
+
+// VariantsReport: conversion to a goal filter by variant (automations and assignment rules alike).
+export function VariantsReport({ doc, entity: entityName, load }: { doc: DDoc; entity: string; load: (goal: string) => Promise<VariantsResult> }) {
   const { t } = useI18n();
   const [goal, setGoal] = useState("");
   const [r, setR] = useState<VariantsResult | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const entity = doc.entities.find((e) => e.name === a.entity);
+  const entity = doc.entities.find((e) => e.name === entityName);
   const ask = async (g: string) => {
     setGoal(g);
     setError(null);
@@ -261,7 +266,7 @@ function AbResults({ doc, a }: { doc: DDoc; a: Automation }) {
       return;
     }
     try {
-      setR(await api.automationVariants(doc.name, a.name, g));
+      setR(await load(g));
     } catch (e) {
       setError(e);
     }

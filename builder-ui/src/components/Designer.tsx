@@ -27,6 +27,7 @@ import { ListViewEditor } from "./ListViewEditor";
 import { RolesEditor } from "./RolesEditor";
 import { DashboardsEditor } from "./DashboardsEditor";
 import { AutomationsEditor } from "./AutomationsEditor";
+import { AssignmentsEditor } from "./AssignmentsEditor";
 import { renameEntityInAutomations, renameFieldInAutomations } from "../designer/automations";
 import { renameEntityInFlows, renameFieldInFlows } from "../designer/flows";
 // The flow editor brings @xyflow/react: its own chunk, loaded when the tab opens.
@@ -37,7 +38,7 @@ function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
 
-type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows";
+type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows" | "assignments";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -205,6 +206,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         else if (Object.keys(m.roles).length) setTab("roles");
         else if (e.details.some((d) => d.path?.startsWith("/automations/"))) setTab("automations");
         else if (e.details.some((d) => d.path?.startsWith("/flows/"))) setTab("flows");
+        else if (e.details.some((d) => d.path?.startsWith("/assignments/"))) setTab("assignments");
       }
       // Show the first field in trouble.
       const first = Object.keys(m.fields)[0];
@@ -276,6 +278,10 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
               className={"btn btn-small" + (tab === "flows" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/flows/")) ? " has-error" : "")}>
               {t("design.tabFlows")}
             </button>
+            <button type="button" role="tab" aria-selected={tab === "assignments"} data-testid="tab-assignments" onClick={() => setTab("assignments")}
+              className={"btn btn-small" + (tab === "assignments" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/assignments/")) ? " has-error" : "")}>
+              {t("design.tabAssignments")}
+            </button>
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
           <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
@@ -323,6 +329,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         <DashboardsEditor doc={doc} onChange={edit} stored={stored} />
       ) : tab === "automations" ? (
         <AutomationsEditor doc={doc} onChange={edit} stored={stored} problems={details} />
+      ) : tab === "assignments" ? (
+        <AssignmentsEditor doc={doc} onChange={edit} problems={details} />
       ) : tab === "flows" ? (
         <Suspense fallback={<Loading />}><FlowsEditor doc={doc} onChange={edit} problems={details} /></Suspense>
       ) : (

@@ -61,6 +61,9 @@ export interface ExpressionEditorProps {
   // Compact (a table cell): no sample picker, no help lists; suggestions,
   // checks and problems as always.
   compact?: boolean;
+  // false: the record's system fields (id, owner, created_at …) are not
+  // offered (an assignment's score reads only the rule's statistics).
+  system?: boolean;
 }
 
 const CHECK_DELAY_MS = 350;
@@ -81,7 +84,8 @@ export function ExpressionEditor(props: ExpressionEditorProps) {
   const sample = props.sampleId ?? picked;
   const pendingCaret = useRef<number | null>(null);
 
-  const ownFields = useMemo(() => [...fields, ...systemFields().filter((s) => !fields.some((f) => f.name === s.name))], [fields]);
+  const withSystem = props.system !== false;
+  const ownFields = useMemo(() => (withSystem ? [...fields, ...systemFields().filter((s) => !fields.some((f) => f.name === s.name))] : fields), [fields, withSystem]);
   const entityDoc = app?.entities.find((e) => e.name === entity);
   const withRefs = mode === "formula" || scope !== "document";
 

@@ -20,10 +20,13 @@ import { TotalsRow } from "./TotalsRow";
 import { pageTotals, totalsSpec, type Totals } from "../bulk";
 import { Kanban } from "./Kanban";
 import { Calendar, monthOf, monthText } from "./Calendar";
+import { CountdownBadge, useNow } from "./Assignment";
+import { countdownRule } from "../designer/assignments";
 
 export const PAGE_SIZE = 25;
 const MAX_COLUMNS = 6;
 const UNSORTABLE = new Set(["json", "multiselect"]);
+const COUNTDOWN = "@countdown";
 
 interface Column {
   name: string;
@@ -178,7 +181,13 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
 }) {
   const i18n = useI18n();
   const { t } = i18n;
-  const columns = useMemo(() => listColumns(entity, t, columnNames), [entity, t, columnNames]);
+  // An entity with a first-contact countdown (an assignment rule's) shows it as the last column.
+  const cd = countdownRule(app.assignments, entity.name);
+  const now = useNow();
+  const columns = useMemo(() => {
+    const cs = listColumns(entity, t, columnNames);
+    return cd ? [...cs, { name: COUNTDOWN, label: t("asg.countdownCol") }] : cs;
+  }, [entity, t, columnNames, cd]);
   // cursors[i] is the cursor that fetches page i; page 0 has none.
   const [cursors, setCursors] = useState<string[]>([""]);
   const [items, setItems] = useState<DataRecord[] | null>(null);
@@ -261,7 +270,7 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
     return columns.map((c) => h.accessor((r) => r[c.name], {
       id: c.name,
       header: c.label,
-      enableSorting: !c.field || !UNSORTABLE.has(c.field.type),
+      enableSorting: c.name !== COUNTDOWN && (!c.field || !UNSORTABLE.has(c.field.type)),
       meta: c,
     }));
   }, [columns]);
@@ -285,7 +294,8 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
       if (c.field?.type === "user" || (!c.field && (c.name === "owner" || c.name === "created_by"))) return names({ kind: "user", id: v });
       if (c.field?.type === "ref" && !r.expand?.[c.name]) return names({ kind: "ref", entity: c.field.entity ?? "", id: v });
     }
-    return cell(app, c, r, i18n);
+    if (c.name === COUNTDOWN && cd) return <CountdownBadge rule={cd} record={r} now={now} testId="list-countdown" />;
+    return cellText(app, c, r, i18n);
   };
 
   const saving = useRef(false);
@@ -469,7 +479,7 @@ function CellInput({ field, value, disabled, onChange, onCommit, onCancel }: {
     value={String(value)} onChange={(e) => onChange(e.target.value)} onBlur={() => onCommit(value)} />;
 }
 
-function cell(app: AppDocument, c: Column, r: DataRecord, i18n: ReturnType<typeof useI18n>): string {
+export function cellText(app: AppDocument, c: Column, r: DataRecord, i18n: ReturnType<typeof useI18n>): string {
   if (c.field?.type === "ref") {
     const x = r.expand?.[c.name];
     if (x) return refLabel(app.entities.find((e) => e.name === c.field!.entity), x);

@@ -13,6 +13,7 @@ import { RefPicker, UserPicker } from "./RefPicker";
 import { FileField } from "./FileField";
 import { useNames } from "../names";
 import { FlowBar, flowField } from "./Transitions";
+import { AssignmentBar } from "./Assignment";
 
 type Banner =
   | { kind: "saved" }
@@ -211,6 +212,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
         </div>
       </div>
       {id && record && <FlowBar app={app} entity={entity} id={id} version={Number(record.version)} onMoved={() => { setBanner(null); load(); }} onGoverned={setGoverned} />}
+      {id && record && <AssignmentBar app={app} entity={entity} id={id} record={record} onChanged={() => { setBanner(null); load(); }} />}
       {banner && <BannerView banner={banner} onReload={() => { setBanner(null); load(); }} />}
       <form className="record-form" onSubmit={submit} noValidate>
         <FormFields app={app} fields={fields} layout={formLayoutOf(app, entity.name)} inputs={inputs} record={record}

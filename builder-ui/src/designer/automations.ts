@@ -259,12 +259,12 @@ export function withVariants(a: Automation, on: boolean): Automation {
   return next;
 }
 
-export function percentages(vs: Variant[]): number[] {
+export function percentages<T extends { weight: number }>(vs: T[]): number[] {
   const sum = vs.reduce((s, v) => s + Math.max(0, v.weight || 0), 0);
   return vs.map((v) => (sum > 0 ? Math.round((Math.max(0, v.weight || 0) * 1000) / sum) / 10 : 0));
 }
 
-export function nextVariantName(vs: Variant[]): string {
+export function nextVariantName<T extends { name: string }>(vs: T[]): string {
   for (let i = 0; ; i++) {
     const n = i < 26 ? String.fromCharCode(65 + i) : "V" + i;
     if (!vs.some((v) => v.name === n)) return n;
@@ -308,18 +308,20 @@ export function flowsOf(doc: DDoc): { name: string; label: string; entity?: stri
   });
 }
 
-// Problems of automation i by their pointer inside it ("/trigger/field",
+// Problems of automation i (or item i of another section, such as
+// "assignments") by their pointer inside it ("/trigger/field",
 // "/actions/0/entity"), ~1 and ~0 unescaped.
-export function problemsOf(details: ErrorDetail[], i: number): ErrorDetail[] {
-  const prefix = `/automations/${i}`;
+export function problemsOf(details: ErrorDetail[], i: number, section = "automations"): ErrorDetail[] {
+  const prefix = `/${section}/${i}`;
   return details.filter((d) => d.path === prefix || d.path?.startsWith(prefix + "/"))
     .map((d) => ({ ...d, path: d.path.slice(prefix.length).replace(/~1/g, "/").replace(/~0/g, "~") }));
 }
 
-export function automationsWithProblems(details: ErrorDetail[]): Set<number> {
+export function automationsWithProblems(details: ErrorDetail[], section = "automations"): Set<number> {
   const out = new Set<number>();
+  const re = new RegExp(`^/${section}/(\\d+)(?:/|$)`);
   for (const d of details) {
-    const m = /^\/automations\/(\d+)(?:\/|$)/.exec(d.path ?? "");
+    const m = re.exec(d.path ?? "");
     if (m) out.add(Number(m[1]));
   }
   return out;
