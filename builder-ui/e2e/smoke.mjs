@@ -12,8 +12,9 @@
 // the record written before the rename still there; filters the list; looks
 // at it on a phone-sized screen; and checks a Chinese browser gets Chinese.
 // Then e2e/day.mjs: the ops manager's day at 1280×800 (en) and 390×844 (zh-CN),
-// e2e/automations.mjs: automations built in the designer, in both, and
-// e2e/flows.mjs: a flow built in the designer and taken on a record, in both.
+// e2e/automations.mjs: automations built in the designer, in both,
+// e2e/flows.mjs: a flow built in the designer and taken on a record, in both, and
+// e2e/assign.mjs: lead distribution (preview, countdown, pool claim, reassign), in both.
 // Screenshots of every step land in e2e/screenshots/.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
@@ -25,6 +26,7 @@ import net from "node:net";
 import { day } from "./day.mjs";
 import { automations } from "./automations.mjs";
 import { flows } from "./flows.mjs";
+import { assign } from "./assign.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -204,6 +206,9 @@ async function run() {
 
   // Flows: built in the designer's Flows tab, taken on a record, the approvals inbox (e2e/flows.mjs).
   await flows({ browser, base, shots, api, email, password });
+
+  // Lead distribution: the Assignment tab's preview, the countdown, a pool claim, a reassignment (e2e/assign.mjs).
+  await assign({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);
