@@ -21,10 +21,12 @@ import { UserPicker } from "./RefPicker";
 
 export const TICK_MS = 60_000;
 
-// useNow is the time, renewed each minute (the countdowns tick with it).
+// useNow is the time, renewed each minute (the countdowns tick with it); every 0: not renewed.
 export function useNow(every = TICK_MS): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
+    if (every <= 0) return;
+    setNow(Date.now());
     const id = setInterval(() => setNow(Date.now()), every);
     return () => clearInterval(id);
   }, [every]);

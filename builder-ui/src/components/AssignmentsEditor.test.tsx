@@ -6,6 +6,8 @@ import type { Assignment } from "../designer/assignments";
 import type { DDoc } from "../designer/model";
 import { keyboardDrag, mockFetch, renderWith } from "../test/util";
 import { AssignmentsEditor } from "./AssignmentsEditor";
+import { AutomationsEditor } from "./AutomationsEditor";
+import type { Automation } from "../designer/automations";
 
 const base = (assignments?: Assignment[]): DDoc => ({
   name: "crm", version: 2,
@@ -248,5 +250,25 @@ describe("AssignmentsEditor", () => {
     renderWith(<Harness initial={base([{ name: "r", entity: "lead", candidates: {}, strategy: "leastLoad" }])} />, "zh-CN");
     expect(screen.getByTestId("asg-strategy").textContent).toContain("最少在办");
     expect(screen.getByTestId("asg-countdown").textContent).toContain("首次联系倒计时");
+  });
+});
+
+describe("the automations' assign action", () => {
+  it("names a rule of the entity and may reassign", () => {
+    mockFetch(() => undefined);
+    const a: Automation = { name: "route", entity: "lead", trigger: { type: "created" }, actions: [] };
+    const doc = { ...base([{ name: "new_leads", label: "New leads", entity: "lead", candidates: {}, strategy: "roundRobin" }]), automations: [a] };
+    let out: DDoc = doc;
+    function H() {
+      const [d, setD] = useState<DDoc>(doc);
+      out = d;
+      return <AutomationsEditor doc={d} onChange={setD} stored={false} />;
+    }
+    renderWith(<H />);
+    fireEvent.change(screen.getByTestId("auto-action-type-actions"), { target: { value: "assign" } });
+    fireEvent.click(screen.getByTestId("auto-action-add-actions"));
+    fireEvent.click(screen.getByTestId("auto-assign-reassign-actions-0"));
+    expect((out.automations as Automation[])[0].actions).toEqual([{ type: "assign", rule: "new_leads", reassign: true }]);
+    expect(screen.getByTestId("auto-assign-rule-actions-0").textContent).toContain("New leads");
   });
 });

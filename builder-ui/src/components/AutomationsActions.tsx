@@ -26,6 +26,7 @@ function newAction(type: ActionType, doc: DDoc, entity: DEntity | undefined): Ac
     case "notify": return { type, to: { owner: true }, message: "" };
     case "webhook": return { type, url: "https://" };
     case "script": return { type, function: functionsOf(doc.scripts ?? {})[0] ?? "" };
+    case "assign": return { type, rule: rulesOf(doc, entity)[0]?.name ?? "" };
   }
 }
 
@@ -201,7 +202,35 @@ function ActionBody({ doc, entity, action, p, at, zone, onChange }: {
         </label>
       );
     }
+    case "assign": {
+      const rules = rulesOf(doc, entity);
+      return (
+        <>
+          <label className="field">
+            <span className="field-label">{t("auto.assignRule")}</span>
+            <select value={action.rule ?? ""} data-testid={`auto-assign-rule-${zone}`} aria-invalid={at(p + "/rule").length > 0 || undefined}
+              onChange={(e) => onChange({ ...action, rule: e.target.value })}>
+              <option value="" />
+              {action.rule && !rules.some((r) => r.name === action.rule) && <option value={action.rule}>{action.rule}</option>}
+              {rules.map((r) => <option key={r.name} value={r.name}>{r.label || r.name}</option>)}
+            </select>
+            {rules.length === 0 && <span className="muted small">{t("auto.noAssignRules")}</span>}
+            <FieldProblems msgs={at(p + "/rule")} testId={`auto-problem-rule-${zone}`} />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={!!action.reassign} data-testid={`auto-assign-reassign-${zone}`}
+              onChange={(e) => { const { reassign: _r, ...rest } = action; void _r; onChange(e.target.checked ? { ...rest, reassign: true } : rest); }} />
+            <span>{t("auto.assignReassign")}</span>
+          </label>
+        </>
+      );
+    }
   }
+}
+
+// The assignment rules of the document on the entity (the "assign" action names one).
+function rulesOf(doc: DDoc, entity: DEntity | undefined): { name: string; label?: string }[] {
+  return ((doc.assignments as { name: string; label?: string; entity: string }[] | undefined) ?? []).filter((r) => r.entity === entity?.name);
 }
 
 type Mode = "value" | "expr" | "template" | "this";

@@ -20,7 +20,7 @@ import { TotalsRow } from "./TotalsRow";
 import { pageTotals, totalsSpec, type Totals } from "../bulk";
 import { Kanban } from "./Kanban";
 import { Calendar, monthOf, monthText } from "./Calendar";
-import { CountdownBadge, useNow } from "./Assignment";
+import { CountdownBadge, TICK_MS, useNow } from "./Assignment";
 import { countdownRule } from "../designer/assignments";
 
 export const PAGE_SIZE = 25;
@@ -183,7 +183,7 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
   const { t } = i18n;
   // An entity with a first-contact countdown (an assignment rule's) shows it as the last column.
   const cd = countdownRule(app.assignments, entity.name);
-  const now = useNow();
+  const now = useNow(cd ? TICK_MS : 0);
   const columns = useMemo(() => {
     const cs = listColumns(entity, t, columnNames);
     return cd ? [...cs, { name: COUNTDOWN, label: t("asg.countdownCol") }] : cs;

@@ -8,8 +8,8 @@ import type { DDoc, DEntity } from "./model";
 
 export type TriggerType = "created" | "updated" | "fieldChanged" | "deleted" | "transition" | "schedule" | "timer";
 export const TRIGGER_TYPES: TriggerType[] = ["created", "updated", "fieldChanged", "deleted", "transition", "schedule", "timer"];
-export type ActionType = "set" | "create" | "notify" | "webhook" | "script";
-export const ACTION_TYPES: ActionType[] = ["set", "create", "notify", "webhook", "script"];
+export type ActionType = "set" | "create" | "notify" | "webhook" | "script" | "assign";
+export const ACTION_TYPES: ActionType[] = ["set", "create", "notify", "webhook", "script", "assign"];
 
 export interface Trigger {
   type: TriggerType;
@@ -44,6 +44,9 @@ export interface Action {
   message?: string;
   url?: string;
   function?: string;
+  // assign: the assignment rule (of the same entity); reassign: to someone other than the owner.
+  rule?: string;
+  reassign?: boolean;
 }
 
 export interface Variant {
@@ -331,7 +334,7 @@ export function automationsWithProblems(details: ErrorDetail[], section = "autom
 const PLACED = [
   /^\/(name|label|entity|role|condition)$/,
   /^\/trigger\/(type|field|from|to|flow|transition|cron|timeZone|filter|offset|unless)$/,
-  /^(\/variants\/\d+)?\/actions\/\d+(\/(type|entity|message|url|function))?$/,
+  /^(\/variants\/\d+)?\/actions\/\d+(\/(type|entity|message|url|function|rule|reassign))?$/,
   /^(\/variants\/\d+)?\/actions\/\d+\/(fields|to)(\/.*)?$/,
   /^\/variants\/\d+\/(name|weight)$/,
 ];
