@@ -16,7 +16,7 @@ const ResetPassword = lazy(() => import("./components/ResetPassword").then((m) =
 import { ErrorBox, Icon, Loading } from "./components/common";
 // The bell is shown only once signed in: its own chunk too.
 const Bell = lazy(() => import("./components/Bell").then((m) => ({ default: m.Bell })));
-const AwayToggle = lazy(() => import("./components/Assignment").then((m) => ({ default: m.AwayToggle })));
+const AwayToggle = lazy(() => import("./components/Away").then((m) => ({ default: m.AwayToggle })));
 import { ApiError } from "./api";
 
 export function LangSwitch() {

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, type AppDocument, type DataRecord, type User } from "../api";
 import { countdownOf, hm, parseDuration } from "../designer/assignments";
 import { mockFetch, renderWith } from "../test/util";
-import { AssignmentBar, AwayToggle, CountdownBadge, PoolPage, useNow } from "./Assignment";
+import { AssignmentBar, CountdownBadge, PoolPage, useNow } from "./Assignment";
+import { AwayToggle } from "./Away";
 
 const app: AppDocument = {
   name: "crm", version: 3,

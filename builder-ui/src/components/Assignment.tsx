@@ -14,7 +14,6 @@ import { listViewOf } from "../designer/layouts";
 import { useI18n, type MessageKey } from "../i18n";
 import { href } from "../router";
 import { ErrorBox, errorText, Loading } from "./common";
-import { DecisionTable } from "./AssignmentsEditor";
 import { Dialog } from "./Dialog";
 import { cellText, listColumns } from "./ListView";
 import { UserPicker } from "./RefPicker";
@@ -318,29 +317,38 @@ export function PoolLinks({ app, current }: { app: string; current?: string }) {
   );
 }
 
-// AwayToggle: the user marks themself away (assignment rules give them nothing meanwhile).
-export function AwayToggle({ me, onChange }: { me: User; onChange: (u: User) => void }) {
+// DecisionTable: the candidates of a decision, the winner highlighted.
+export function DecisionTable({ d, testId = "asg-candidates-table" }: { d: Decision; testId?: string }) {
   const { t } = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const away = !!me.profile?.away;
-  async function toggle() {
-    setBusy(true);
-    setError(null);
-    try {
-      const u = await api.setAvailability(!away, null);
-      onChange({ ...me, ...u, profile: u.profile ?? { ...me.profile, away: !away } });
-    } catch (e) {
-      setError(errorText(e, t));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const cands = d.candidates ?? [];
+  const stats = [...new Set(cands.flatMap((c) => Object.keys(c.stats ?? {})))];
+  const num = (v: number | null | undefined) => (v === null || v === undefined ? "—" : Number.isInteger(v) ? String(v) : v.toFixed(2));
+  if (cands.length === 0) return null;
   return (
-    <label className={"check away-toggle" + (away ? " is-away" : "")} title={t("away.hint")}>
-      <input type="checkbox" role="switch" checked={away} disabled={busy} data-testid="away-toggle" aria-checked={away} onChange={() => void toggle()} />
-      <span>{away ? t("away.on") : t("away.label")}</span>
-      {error && <span className="field-error" role="alert" data-testid="away-error">{error}</span>}
-    </label>
+    <div className="table-wrap">
+      <table className="table" data-testid={testId}>
+        <thead>
+          <tr>
+            <th>{t("asg.candidate")}</th><th>{t("asg.eligible")}</th>
+            {stats.map((s) => <th key={s} className="mono">{s}</th>)}
+            <th>{t("asg.scoreCol")}</th><th>{t("asg.load")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {cands.map((c) => {
+            const win = c.user === d.winner;
+            return (
+              <tr key={c.user} className={win ? "asg-winner" : undefined} data-testid={win ? "asg-winner-row" : "asg-candidate-row"} aria-current={win || undefined}>
+                <td>{c.name || c.user}{win && <span className="tag tag-ok">{t("asg.winner")}</span>}</td>
+                <td>{c.eligible ? t("common.yes") : <span className="muted">{t("common.no")}{c.why ? " · " + c.why : ""}</span>}</td>
+                {stats.map((s) => <td key={s}>{num(c.stats?.[s])}</td>)}
+                <td>{num(c.score)}</td>
+                <td>{c.load}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }

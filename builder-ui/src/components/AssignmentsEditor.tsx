@@ -26,6 +26,7 @@ import { problemText } from "../problems";
 import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
 import { ConditionInput, FieldProblems, fieldName, type ProblemsAt } from "./AutomationsEditor";
 import { VariantsReport } from "./AutomationsRuns";
+import { DecisionTable } from "./Assignment";
 import { ErrorBox, Icon } from "./common";
 import { Dialog } from "./Dialog";
 import { ExpressionEditor } from "./ExpressionEditor";
@@ -781,42 +782,6 @@ function VariantsEditor({ a, at, onChange }: { a: Assignment; at: ProblemsAt; on
         </button>
       )}
     </section>
-  );
-}
-
-// DecisionTable: the candidates of a decision, the winner highlighted.
-export function DecisionTable({ d, testId = "asg-candidates-table" }: { d: Decision; testId?: string }) {
-  const { t } = useI18n();
-  const cands = d.candidates ?? [];
-  const stats = [...new Set(cands.flatMap((c) => Object.keys(c.stats ?? {})))];
-  const num = (v: number | null | undefined) => (v === null || v === undefined ? "—" : Number.isInteger(v) ? String(v) : v.toFixed(2));
-  if (cands.length === 0) return null;
-  return (
-    <div className="table-wrap">
-      <table className="table" data-testid={testId}>
-        <thead>
-          <tr>
-            <th>{t("asg.candidate")}</th><th>{t("asg.eligible")}</th>
-            {stats.map((s) => <th key={s} className="mono">{s}</th>)}
-            <th>{t("asg.scoreCol")}</th><th>{t("asg.load")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {cands.map((c) => {
-            const win = c.user === d.winner;
-            return (
-              <tr key={c.user} className={win ? "asg-winner" : undefined} data-testid={win ? "asg-winner-row" : "asg-candidate-row"} aria-current={win || undefined}>
-                <td>{c.name || c.user}{win && <span className="tag tag-ok">{t("asg.winner")}</span>}</td>
-                <td>{c.eligible ? t("common.yes") : <span className="muted">{t("common.no")}{c.why ? " · " + c.why : ""}</span>}</td>
-                {stats.map((s) => <td key={s}>{num(c.stats?.[s])}</td>)}
-                <td>{num(c.score)}</td>
-                <td>{c.load}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
   );
 }
 
