@@ -15,7 +15,7 @@
 // …/{id}/assign, …/{id}/claim, ?pool=, /api/me/pools): without them it stops
 // with an error that says so.
 import { join } from "node:path";
-import { waitFor } from "./day.mjs";
+import { install, waitFor } from "./day.mjs";
 
 const app = {
   name: "leads", label: "Leads",
@@ -56,14 +56,7 @@ const manager = { email: "asg-manager@example.com", password: "assign manager pa
 
 export async function assign({ browser, base, shots, api, email, password }) {
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
-  const apps = await api(token, "GET", "/api/meta/apps");
-  if (!(apps.items ?? []).some((a) => a.name === app.name)) await api(token, "POST", "/api/meta/apps", app);
-  const users = await api(token, "GET", "/api/admin/users");
-  for (const u of [...reps, manager]) {
-    if ((users.items ?? []).some((x) => x.email === u.email)) continue;
-    const { resetToken } = await api(token, "POST", "/api/admin/users", { email: u.email, name: u.name, roles: u.roles });
-    await api(null, "POST", "/api/auth/reset-password", { token: resetToken, password: u.password });
-  }
+  await install(api, token, app, [...reps, manager]);
   try {
     await api(token, "GET", "/api/me/pools");
   } catch (e) {

@@ -364,6 +364,19 @@ async function waitText(loc, want) {
   await waitFor(async () => ((await loc.textContent()) ?? "").includes(want), `text ${JSON.stringify(want)}`);
 }
 
+// install creates the app (unless it exists) and the users (invited, then
+// given their passwords) through the API, as the admin whose token it is.
+export async function install(api, token, app, users) {
+  const apps = await api(token, "GET", "/api/meta/apps");
+  if (!(apps.items ?? []).some((a) => a.name === app.name)) await api(token, "POST", "/api/meta/apps", app);
+  const known = await api(token, "GET", "/api/admin/users");
+  for (const u of users) {
+    if ((known.items ?? []).some((x) => x.email === u.email)) continue;
+    const { resetToken } = await api(token, "POST", "/api/admin/users", { email: u.email, name: u.name, roles: u.roles });
+    await api(null, "POST", "/api/auth/reset-password", { token: resetToken, password: u.password });
+  }
+}
+
 export async function waitFor(check, what, ms = 10000) {
   const until = Date.now() + ms;
   while (Date.now() < until) {

@@ -19,7 +19,7 @@
 // the server's flow routes (GET/POST /api/data/{app}/{entity}/{id}/transitions…):
 // without them it stops with an error that says so.
 import { join } from "node:path";
-import { dragTo, waitFor } from "./day.mjs";
+import { dragTo, install, waitFor } from "./day.mjs";
 
 const app = {
   name: "deals", label: "Deals",
@@ -43,14 +43,7 @@ const manager = { email: "flow-manager@example.com", password: "flow manager pas
 
 export async function flows({ browser, base, shots, api, email, password }) {
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
-  const apps = await api(token, "GET", "/api/meta/apps");
-  if (!(apps.items ?? []).some((a) => a.name === app.name)) await api(token, "POST", "/api/meta/apps", app);
-  const users = await api(token, "GET", "/api/admin/users");
-  for (const u of [rep, manager]) {
-    if ((users.items ?? []).some((x) => x.email === u.email)) continue;
-    const { resetToken } = await api(token, "POST", "/api/admin/users", { email: u.email, name: u.name, roles: u.roles });
-    await api(null, "POST", "/api/auth/reset-password", { token: resetToken, password: u.password });
-  }
+  await install(api, token, app, [rep, manager]);
   const { token: repToken } = await api(null, "POST", "/api/auth/login", { email: rep.email, password: rep.password });
 
   for (const cfg of [

@@ -41,6 +41,16 @@ const fetchTeams = () => mockFetch((c) => (c.url.pathname === "/api/admin/teams"
 
 afterEach(() => vi.unstubAllGlobals());
 
+// previewOnAcme opens the preview, picks the lead "Acme" (L1) and runs it.
+const acme = (c: { url: URL }) => c.url.pathname === "/api/data/crm/lead" ? { body: { items: [{ id: "L1", name: "Acme" }] } }
+  : c.url.pathname === "/api/data/crm/lead/L1" ? { body: { id: "L1", name: "Acme" } } : undefined;
+async function previewOnAcme() {
+  fireEvent.click(screen.getByTestId("asg-panel-preview"));
+  fireEvent.change(screen.getByTestId("asg-preview-record"), { target: { value: "Ac" } });
+  fireEvent.click(await screen.findByTestId("ref-option"));
+  fireEvent.click(screen.getByTestId("asg-preview-run"));
+}
+
 describe("AssignmentsEditor", () => {
   it("builds a rule without JSON: it round-trips to the document's assignments", async () => {
     fetchTeams();
@@ -178,8 +188,7 @@ describe("AssignmentsEditor", () => {
     const r: Assignment = { name: "r", entity: "lead", candidates: {}, strategy: "score", score: "win_rate", statistics: [{ name: "win_rate", kind: "winRate" }] };
     const calls = mockFetch((c) => {
       if (c.url.pathname === "/api/admin/teams") return { body: teams };
-      if (c.url.pathname === "/api/data/crm/lead") return { body: { items: [{ id: "L1", name: "Acme" }] } };
-      if (c.url.pathname === "/api/data/crm/lead/L1") return { body: { id: "L1", name: "Acme" } };
+      if (acme(c)) return acme(c);
       if (c.url.pathname === "/api/meta/apps/crm/assignments/r/preview") {
         return { body: {
           rule: "r", strategy: "score", winner: "u2", winnerName: "Bo", reason: "Bo has the highest score (0.8).",
@@ -193,10 +202,7 @@ describe("AssignmentsEditor", () => {
       return undefined;
     });
     renderWith(<Harness initial={base([r])} />);
-    fireEvent.click(screen.getByTestId("asg-panel-preview"));
-    fireEvent.change(screen.getByTestId("asg-preview-record"), { target: { value: "Ac" } });
-    fireEvent.click(await screen.findByTestId("ref-option"));
-    fireEvent.click(screen.getByTestId("asg-preview-run"));
+    await previewOnAcme();
     await screen.findByTestId("asg-preview-result");
     const post = calls.find((c) => c.method === "POST")!;
     expect(post.body).toEqual({ id: "L1", rule: r });
@@ -212,16 +218,12 @@ describe("AssignmentsEditor", () => {
   it("places a preview's problems with the draft (/rule/…) at the inputs", async () => {
     const r: Assignment = { name: "r", entity: "lead", candidates: {}, strategy: "score", score: "nope(" };
     mockFetch((c) => {
-      if (c.url.pathname === "/api/data/crm/lead") return { body: { items: [{ id: "L1", name: "Acme" }] } };
-      if (c.url.pathname === "/api/data/crm/lead/L1") return { body: { id: "L1", name: "Acme" } };
+      if (acme(c)) return acme(c);
       if (c.url.pathname.endsWith("/preview")) return { status: 422, body: { error: { code: "validation_failed", message: "bad rule", details: [{ path: "/rule/score", message: "does not parse" }] } } };
       return undefined;
     });
     renderWith(<Harness initial={base([r])} />);
-    fireEvent.click(screen.getByTestId("asg-panel-preview"));
-    fireEvent.change(screen.getByTestId("asg-preview-record"), { target: { value: "Ac" } });
-    fireEvent.click(await screen.findByTestId("ref-option"));
-    fireEvent.click(screen.getByTestId("asg-preview-run"));
+    await previewOnAcme();
     await waitFor(() => expect(screen.getByTestId("asg-problem-score").textContent).toBe("does not parse"));
   });
 

@@ -11,8 +11,8 @@
 // …/assignments/{name}/preview with the draft) and the variants report.
 // Problems the server finds on publish show at the input their JSON
 // pointer (/assignments/i/…) names.
-import { useEffect, useMemo, useState } from "react";
-import { api, ApiError, type AppDocument, type Decision, type ErrorDetail, type Field, type Team } from "../api";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { api, ApiError, type Decision, type Entity, type ErrorDetail, type Field, type Team } from "../api";
 import {
   assignmentsOf, blankAssignment, cleanAssignment, datetimeFields, isPlacedAssignment, newStatistic, setStatKind, STAT_KINDS, statisticFields,
   STEP_DOS, STRATEGIES, userFields, withAssignments, type Assignment, type AssignmentVariant, type Candidates, type CountdownStep, type StatKind,
@@ -25,15 +25,32 @@ import { useI18n, type MessageKey } from "../i18n";
 import { problemText } from "../problems";
 import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
 import { ConditionInput, FieldProblems, fieldName, type ProblemsAt } from "./AutomationsEditor";
-import { VariantsReport } from "./AutomationsRuns";
+import { RecordRun, VariantsReport } from "./AutomationsRuns";
 import { DecisionTable } from "./Assignment";
 import { ErrorBox, Icon } from "./common";
-import { Dialog } from "./Dialog";
+import { DeleteDialog } from "./Dialog";
 import { ExpressionEditor } from "./ExpressionEditor";
-import { RefPicker, UserPicker } from "./RefPicker";
+import { UserPicker } from "./RefPicker";
+
+// OptionalSection: a part of the rule that is on when its title's box is checked.
+function OptionalSection({ testId, title, hint, on, onToggle, children }: {
+  testId: string; title: string; hint: string; on: boolean; onToggle: (on: boolean) => void; children: ReactNode;
+}) {
+  return (
+    <section className="auto-section" data-testid={testId}>
+      <h3 className="panel-title">
+        <label className="check">
+          <input type="checkbox" checked={on} data-testid={testId + "-on"} onChange={(e) => onToggle(e.target.checked)} />
+          <span>{title}</span>
+        </label>
+      </h3>
+      <p className="muted small">{hint}</p>
+      {on && children}
+    </section>
+  );
+}
 
 const shownLabel = (a: Assignment, lang: string) => a.labels?.[lang] || a.label || a.name;
-const asApp = (doc: DDoc) => doc as unknown as AppDocument;
 
 // The user attributes a candidate condition reads (schema: Candidates.Condition).
 export function userConditionFields(t: (k: MessageKey) => string): Field[] {
@@ -100,16 +117,9 @@ export function AssignmentsEditor({ doc, onChange, problems }: {
         )}
       </div>
       {deleting !== null && list[deleting] && (
-        <Dialog title={t("asg.deleteTitle")} testId="asg-delete-dialog" onClose={() => setDeleting(null)}
-          footer={<>
-            <button type="button" className="btn" onClick={() => setDeleting(null)}>{t("common.cancel")}</button>
-            <button type="button" className="btn btn-danger" data-testid="asg-delete-confirm"
-              onClick={() => { setList(list.filter((_, j) => j !== deleting)); setSel(Math.max(0, deleting - 1)); setDeleting(null); }}>
-              {t("asg.delete")}
-            </button>
-          </>}>
-          <p>{t("asg.deleteConfirm", { name: list[deleting].label || list[deleting].name })}</p>
-        </Dialog>
+        <DeleteDialog title={t("asg.deleteTitle")} testId="asg-delete-dialog" confirmTestId="asg-delete-confirm" confirm={t("asg.delete")}
+          cancel={t("common.cancel")} text={t("asg.deleteConfirm", { name: list[deleting].label || list[deleting].name })} onClose={() => setDeleting(null)}
+          onConfirm={() => { setList(list.filter((_, j) => j !== deleting)); setSel(Math.max(0, deleting - 1)); setDeleting(null); }} />
       )}
     </div>
   );
@@ -521,15 +531,8 @@ function HoursEditor({ a, at, onChange }: { a: Assignment; at: ProblemsAt; onCha
   const zones = useMemo(() => timeZones(h?.timeZone), [h?.timeZone]);
   const days = h?.days?.length ? h.days : [1, 2, 3, 4, 5];
   return (
-    <section className="auto-section" data-testid="asg-hours">
-      <h3 className="panel-title">
-        <label className="check">
-          <input type="checkbox" checked={!!h} data-testid="asg-hours-on"
-            onChange={(e) => onChange(e.target.checked ? { days: [1, 2, 3, 4, 5], from: "09:00", to: "18:00", timeZone: browserTimeZone() } : undefined)} />
-          <span>{t("asg.hours")}</span>
-        </label>
-      </h3>
-      <p className="muted small">{t("asg.hoursHint")}</p>
+    <OptionalSection testId="asg-hours" title={t("asg.hours")} hint={t("asg.hoursHint")} on={!!h}
+      onToggle={(on) => onChange(on ? { days: [1, 2, 3, 4, 5], from: "09:00", to: "18:00", timeZone: browserTimeZone() } : undefined)}>
       {h && (
         <>
           <div className="asg-checks" role="group" aria-label={t("asg.hoursDays")}>
@@ -563,7 +566,7 @@ function HoursEditor({ a, at, onChange }: { a: Assignment; at: ProblemsAt; onCha
           </div>
         </>
       )}
-    </section>
+    </OptionalSection>
   );
 }
 
@@ -573,14 +576,8 @@ function PoolEditor({ doc, teams, a, at, onChange }: {
   const { t } = useI18n();
   const p = a.pool;
   return (
-    <section className="auto-section" data-testid="asg-pool">
-      <h3 className="panel-title">
-        <label className="check">
-          <input type="checkbox" checked={!!p} data-testid="asg-pool-on" onChange={(e) => onChange(e.target.checked ? { name: a.name + "_pool", deadline: "2h" } : undefined)} />
-          <span>{t("asg.pool")}</span>
-        </label>
-      </h3>
-      <p className="muted small">{t("asg.poolHint")}</p>
+    <OptionalSection testId="asg-pool" title={t("asg.pool")} hint={t("asg.poolHint")} on={!!p}
+      onToggle={(on) => onChange(on ? { name: a.name + "_pool", deadline: "2h" } : undefined)}>
       {p && (
         <>
           <div className="auto-row">
@@ -613,7 +610,7 @@ function PoolEditor({ doc, teams, a, at, onChange }: {
           )}
         </>
       )}
-    </section>
+    </OptionalSection>
   );
 }
 
@@ -631,18 +628,11 @@ function CountdownEditor({ entity, a, at, onChange }: { entity: DEntity | undefi
     if (to !== d.index && to !== d.index + 1) setSteps(moveIn(steps, d.index, to));
   };
   return (
-    <section className="auto-section" data-testid="asg-countdown">
-      <h3 className="panel-title">
-        <label className="check">
-          <input type="checkbox" checked={!!c} data-testid="asg-countdown-on"
-            onChange={(e) => onChange(e.target.checked ? {
-              until: dates[0]?.name ?? "", within: "4h",
-              steps: [{ after: "4h", do: "remind" }, { after: "5h", do: "notifyManager" }, { after: "6h", do: "reassign" }],
-            } : undefined)} />
-          <span>{t("asg.countdown")}</span>
-        </label>
-      </h3>
-      <p className="muted small">{t("asg.countdownHint")}</p>
+    <OptionalSection testId="asg-countdown" title={t("asg.countdown")} hint={t("asg.countdownHint")} on={!!c}
+      onToggle={(on) => onChange(on ? {
+        until: dates[0]?.name ?? "", within: "4h",
+        steps: [{ after: "4h", do: "remind" }, { after: "5h", do: "notifyManager" }, { after: "6h", do: "reassign" }],
+      } : undefined)}>
       {c && (
         <>
           <div className="auto-row">
@@ -717,7 +707,7 @@ function CountdownEditor({ entity, a, at, onChange }: { entity: DEntity | undefi
           </button>
         </>
       )}
-    </section>
+    </OptionalSection>
   );
 }
 
@@ -812,15 +802,8 @@ function PreviewPanel({ doc, a, onProblems, onShowRule }: { doc: DDoc; a: Assign
   return (
     <div className="auto-test" data-testid="asg-preview">
       <p className="muted small">{t("asg.previewHint")}</p>
-      <div className="auto-row">
-        <div className="field">
-          <span className="field-label">{t("asg.previewRecord", { entity: entity?.label || a.entity })}</span>
-          <RefPicker app={asApp(doc)} target={entity} value={id} onChange={setId} testId="asg-preview-record" />
-        </div>
-        <button type="button" className="btn btn-primary" data-testid="asg-preview-run" disabled={!id || busy} onClick={() => void run()}>
-          {busy ? t("asg.previewing") : t("asg.previewRun")}
-        </button>
-      </div>
+      <RecordRun doc={doc} entity={entity as Entity | undefined} label={t("asg.previewRecord", { entity: entity?.label || a.entity })} id={id} onId={setId}
+        busy={busy} onRun={() => void run()} text={busy ? t("asg.previewing") : t("asg.previewRun")} testId="asg-preview" />
       {error ? <ErrorBox error={error} testId="asg-preview-error" /> : null}
       {d && (
         <div data-testid="asg-preview-result">

@@ -21,7 +21,7 @@ import { problemText } from "../problems";
 import { ActionsEditor } from "./AutomationsActions";
 import { AutomationPanels } from "./AutomationsRuns";
 import { Icon } from "./common";
-import { Dialog } from "./Dialog";
+import { DeleteDialog, Dialog } from "./Dialog";
 import { ExpressionEditor } from "./ExpressionEditor";
 import { FilterBuilder } from "./FilterBuilder";
 
@@ -111,16 +111,9 @@ export function AutomationsEditor({ doc, onChange, stored, problems }: {
       </div>
       {adding && <AddDialog doc={doc} onAdd={add} onCancel={() => setAdding(false)} />}
       {deleting !== null && list[deleting] && (
-        <Dialog title={t("auto.deleteTitle")} testId="auto-delete-dialog" onClose={() => setDeleting(null)}
-          footer={<>
-            <button type="button" className="btn" onClick={() => setDeleting(null)}>{t("common.cancel")}</button>
-            <button type="button" className="btn btn-danger" data-testid="auto-delete-confirm"
-              onClick={() => { setList(list.filter((_, j) => j !== deleting)); setSel(Math.max(0, deleting - 1)); setDeleting(null); }}>
-              {t("auto.delete")}
-            </button>
-          </>}>
-          <p>{t("auto.deleteConfirm", { name: list[deleting].label || list[deleting].name })}</p>
-        </Dialog>
+        <DeleteDialog title={t("auto.deleteTitle")} testId="auto-delete-dialog" confirmTestId="auto-delete-confirm" confirm={t("auto.delete")}
+          cancel={t("common.cancel")} text={t("auto.deleteConfirm", { name: list[deleting].label || list[deleting].name })} onClose={() => setDeleting(null)}
+          onConfirm={() => { setList(list.filter((_, j) => j !== deleting)); setSel(Math.max(0, deleting - 1)); setDeleting(null); }} />
       )}
     </div>
   );

@@ -3,7 +3,7 @@
 // ("test on this record": POST …/test with the rule as edited, nothing is
 // written or sent) and its A/B results (GET …/variants?goal=).
 import { Fragment, useCallback, useEffect, useState } from "react";
-import { api, ApiError, type AppDocument, type ErrorDetail, type AutomationRun, type AutomationTestResult, type VariantsResult } from "../api";
+import { api, ApiError, type AppDocument, type Entity, type ErrorDetail, type AutomationRun, type AutomationTestResult, type VariantsResult } from "../api";
 import { ruleFields, type Automation } from "../designer/automations";
 import type { DDoc } from "../designer/model";
 import { displayValue } from "../fields";
@@ -178,15 +178,8 @@ function DryRun({ doc, a, onProblems, onShowRule }: { doc: DDoc; a: Automation; 
   return (
     <div className="auto-test" data-testid="auto-test">
       <p className="muted small">{t("auto.test.hint")}</p>
-      <div className="auto-row">
-        <label className="field">
-          <span className="field-label">{t("auto.test.record", { entity: target?.label || a.entity })}</span>
-          <RefPicker app={app(doc)} target={target as never} value={id} onChange={setId} testId="auto-test-record" />
-        </label>
-        <button type="button" className="btn btn-primary" data-testid="auto-test-run" disabled={!id || busy} onClick={() => void run()}>
-          {busy ? t("auto.test.running") : t("auto.test.run")}
-        </button>
-      </div>
+      <RecordRun doc={doc} entity={target as Entity | undefined} label={t("auto.test.record", { entity: target?.label || a.entity })} id={id} onId={setId}
+        busy={busy} onRun={() => void run()} text={busy ? t("auto.test.running") : t("auto.test.run")} testId="auto-test" />
       {error ? <ErrorBox error={error} testId="auto-test-error" /> : null}
       {error instanceof ApiError && error.status === 422 && error.details.some((d) => d.path?.startsWith("/automation/")) && (
         <button type="button" className="btn btn-small" data-testid="auto-test-show-rule" onClick={onShowRule}>{t("auto.test.showProblems")}</button>
@@ -305,6 +298,21 @@ export function VariantsReport({ doc, entity: entityName, load }: { doc: DDoc; e
           <p className="muted small" data-testid="auto-ab-test">{t("auto.ab.test", { test: r.test, alpha: r.alpha, goal: r.goal || goal })}</p>
         </>
       )}
+    </div>
+  );
+}
+
+// RecordRun: pick a record of the entity, then run something on it (the dry run, an assignment preview).
+export function RecordRun({ doc, entity, label, id, onId, busy, onRun, text, testId }: {
+  doc: DDoc; entity: Entity | undefined; label: string; id: string; onId: (id: string) => void; busy: boolean; onRun: () => void; text: string; testId: string;
+}) {
+  return (
+    <div className="auto-row">
+      <label className="field">
+        <span className="field-label">{label}</span>
+        <RefPicker app={app(doc)} target={entity} value={id} onChange={onId} testId={testId + "-record"} />
+      </label>
+      <button type="button" className="btn btn-primary" data-testid={testId + "-run"} disabled={!id || busy} onClick={onRun}>{text}</button>
     </div>
   );
 }

@@ -23,6 +23,21 @@ export function Dialog({ title, testId, onClose, children, footer, wide }: {
   );
 }
 
+// DeleteDialog confirms deleting an item of a designer list.
+export function DeleteDialog({ title, text, confirm, cancel, testId, confirmTestId, onConfirm, onClose }: {
+  title: string; text: string; confirm: string; cancel: string; testId: string; confirmTestId: string; onConfirm: () => void; onClose: () => void;
+}) {
+  return (
+    <Dialog title={title} testId={testId} onClose={onClose}
+      footer={<>
+        <button type="button" className="btn" onClick={onClose}>{cancel}</button>
+        <button type="button" className="btn btn-danger" data-testid={confirmTestId} onClick={onConfirm}>{confirm}</button>
+      </>}>
+      <p>{text}</p>
+    </Dialog>
+  );
+}
+
 // NameLabelDialog asks for a label and a name (new app, new entity): until
 // the name is typed by hand it follows the label (pinyin for Chinese); the
 // caller's validate says what is wrong with the trimmed name (or null), and
