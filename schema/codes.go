@@ -335,6 +335,17 @@ var problemFormats = map[string]formatCode{
 	"duplicate %s name %q (also at %s)":                                   fc("duplicate_name", "kind", "name", ""),
 	"deadline: %v":                                                        fc("format", ""),
 	"a deadline is a positive duration such as \"24h\" or \"2d\", not %q": fc("format", "value"),
+	// Assignment rules (assignments_check.go, engine/assign).
+	"%s is a %s field; %s": fc("type", "field", "type", ""),
+	"a winRate statistic needs %q: the filter a won record meets":                   fc("assignment", "key"),
+	"a winRate statistic needs %q: the filter a won or lost record meets":           fc("assignment", "key"),
+	"byField goes with by: the field of the rule's entity it matches":               fc("assignment"),
+	"a medianResponse statistic needs %q: the datetime field of the first response": fc("assignment", "key"),
+	"a %s statistic needs %q: the record's field it compares":                       fc("assignment", "kind", "key"),
+	"the score strategy needs %q: an expression over the rule's statistics":         fc("assignment", "key"),
+	"%q is not a time zone such as Asia/Shanghai or UTC":                            fc("format", "value"),
+	"working hours end (%s) after they start (%s)":                                  fc("assignment", "to", "from"),
+	"steps run in order: %s comes after the step before it":                         fc("assignment", "value"),
 }
 
 // codeOf is the code and params of a problem worded by format with args.

@@ -167,6 +167,7 @@ func (p *planner) metaSteps() {
 		n, m     int
 	}{{"flows", old.Flows, nw.Flows, len(old.Flows), len(nw.Flows)},
 		{"automations", old.Automations, nw.Automations, len(old.Automations), len(nw.Automations)},
+		{"assignments", old.Assignments, nw.Assignments, len(old.Assignments), len(nw.Assignments)},
 		{"dashboards", old.Dashboards, nw.Dashboards, len(old.Dashboards), len(nw.Dashboards)}} {
 		if !same(sec.old, sec.new) {
 			meta("", "/"+sec.name, "%s changed (%d → %d)", sec.name, sec.n, sec.m)
