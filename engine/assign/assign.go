@@ -14,15 +14,18 @@
 //   - candidates.go, eligible.go: who may and who can receive a record.
 //   - strategy.go, stats.go, score.go: choosing the winner.
 //   - decide.go: one assignment in a transaction, and its decision log.
+//   - log.go: reading the log; the automation action and its preview.
 //   - reassign.go: a manager's reassignment.
 //   - pool.go, claim.go: the claim pool, claims and pool deadlines.
 //   - variants.go: A/B variants of a rule and their report.
+//   - enter.go: a record entering its rule's pool (the pool's hook).
 //   - check.go: what is refused when an app is applied.
 package assign
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -44,6 +47,9 @@ type Service struct {
 	jobs    *jobs.Queue
 	log     *slog.Logger
 	notify  *notify.Service // claim-pool and reassignment notices (nil: none)
+
+	scores scorers   // compiled score expressions (score.go)
+	stats  statCache // statistics other than openLoad (stats.go)
 }
 
 // New returns the assignment service over the engine's services.
@@ -59,12 +65,19 @@ func (s *Service) UseNotify(n *notify.Service) { s.notify = n }
 
 // Register creates the assignment tables and registers the job kinds
 // (the pool-deadline tick) on the queue, before it starts.
-func (s *Service) Register(ctx context.Context) error { return nil }
+func (s *Service) Register(ctx context.Context) error {
+	if err := s.db.EnsureTables(ctx, &stateRow{}, &decisionRow{}, &variantRow{}); err != nil {
+		return fmt.Errorf("assign: %w", err)
+	}
+	return nil
+}
 
 // CheckApp returns what the engine refuses in app's assignment rules
 // beyond the schema's own checks (filters and conditions compiled, score
 // expressions parsed over the rule's statistics), each at its pointer.
-func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems { return nil }
+func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems {
+	return s.checkApp(app)
+}
 
 // ErrNotImplemented marks what the skeleton does not do yet.
 var ErrNotImplemented = errors.New("assign: not implemented")
@@ -83,6 +96,9 @@ type Options struct {
 	// DryRun decides and explains but writes nothing (the designer's
 	// preview, an automation's test).
 	DryRun bool
+	// SkipPool assigns by the rule's strategy even when the rule has a
+	// pool (a pooled record past its deadline).
+	SkipPool bool
 }
 
 // Decision is one assignment as the log keeps it and the record shows it.
@@ -131,19 +147,19 @@ type Candidate struct {
 // Assign runs the rule named rule on the record id of app, in its own
 // transaction (retried on a migration or a serialization failure).
 func (s *Service) Assign(ctx context.Context, app *schema.App, rule, id string, o Options) (*Decision, error) {
-	return nil, ErrNotImplemented
+	return s.assign(ctx, app, rule, id, o)
 }
 
 // AssignTx is Assign inside tx, a transaction the caller began with the
 // store and commits itself.
 func (s *Service) AssignTx(ctx context.Context, tx store.Conn, app *schema.App, rule, id string, o Options) (*Decision, error) {
-	return nil, ErrNotImplemented
+	return s.assignTx(ctx, tx, app, rule, id, o)
 }
 
 // Preview decides for the record id as the rule r (a draft from the
 // designer, or the app's own) would now, and writes nothing.
 func (s *Service) Preview(ctx context.Context, app *schema.App, r *schema.Assignment, id string) (*Decision, error) {
-	return nil, ErrNotImplemented
+	return s.preview(ctx, app, r, id)
 }
 
 // ReassignRequest is a manager's reassignment: To a user (id or email),
@@ -159,14 +175,14 @@ type ReassignRequest struct {
 // Reassign is POST …/{id}/assign: c must be an admin, hold one of the
 // rule's Reassigners roles or manage the current owner's team.
 func (s *Service) Reassign(ctx context.Context, c records.Caller, app, entity, id string, req ReassignRequest) (*records.Record, *Decision, error) {
-	return nil, nil, ErrNotImplemented
+	return s.reassign(ctx, c, app, entity, id, req)
 }
 
 // Decisions lists the record's assignment log, newest first, as c may see
 // it (404 when c may not read the record; candidates' figures only for
 // callers who may reassign it).
 func (s *Service) Decisions(ctx context.Context, c records.Caller, app, entity, id string) ([]Decision, error) {
-	return nil, ErrNotImplemented
+	return s.decisions(ctx, c, app, entity, id)
 }
 
 // Claim is POST …/{id}/claim: c takes the pooled record. Exactly one of
@@ -184,10 +200,10 @@ func (s *Service) Tick(ctx context.Context) error { return nil }
 
 // AssignAction is an automation's assign action (automation.Assigner).
 func (s *Service) AssignAction(ctx context.Context, c records.Caller, app *schema.App, rule, id string, reassign bool) (string, bool, error) {
-	return "", false, ErrNotImplemented
+	return s.assignAction(ctx, c, app, rule, id, reassign)
 }
 
 // PreviewAction is an automation's dry run of an assign action.
 func (s *Service) PreviewAction(ctx context.Context, app *schema.App, rule, id string, reassign bool) (map[string]any, error) {
-	return nil, ErrNotImplemented
+	return s.previewAction(ctx, app, rule, id, reassign)
 }

@@ -229,7 +229,27 @@ const TestName = "two-proportion z-test (pooled, two-sided), each variant agains
 // hidden field is unknown, and only records c may read count), with a
 // two-proportion z-test of each variant against the first.
 func (s *Service) Variants(ctx context.Context, c records.Caller, app *schema.App, a *schema.Automation, goal string) (*VariantReport, error) {
-	scope, err := s.records.ReadScope(ctx, c, app, a.Entity)
+	arms := make([]Arm, len(a.Variants))
+	for i, v := range a.Variants {
+		arms[i] = Arm{Name: v.Name, Weight: v.Weight}
+	}
+	return ReportVariants(ctx, s.db, s.records, c, app, a.Entity, arms, goal,
+		`SELECT "record_id" FROM _forma_automation_variants WHERE "app" = ? AND "automation" = ? AND "variant" = ?`, app.Name, a.Name)
+}
+
+// Arm is one variant of an A/B test as a report counts it.
+type Arm struct {
+	Name   string
+	Weight int
+}
+
+// ReportVariants is the A/B report of any test whose variants are stored
+// per record (automations, assignment rules): per arm, the records of
+// entity c may read that got it — the ids the subquery assigned selects,
+// given args and then the arm's name — and those of them that meet goal,
+// with a two-proportion z-test of each arm against the first.
+func ReportVariants(ctx context.Context, db *store.DB, recs *records.Service, c records.Caller, app *schema.App, entity string, arms []Arm, goal, assigned string, args ...any) (*VariantReport, error) {
+	scope, err := recs.ReadScope(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
@@ -240,27 +260,27 @@ func (s *Service) Variants(ctx context.Context, c records.Caller, app *schema.Ap
 		if err != nil {
 			return nil, err
 		}
-		if goalSQL, goalArgs, err = s.records.CompileFilter(c, app, a.Entity, n); err != nil {
+		if goalSQL, goalArgs, err = recs.CompileFilter(c, app, entity, n); err != nil {
 			return nil, err
 		}
 	}
 	rep := &VariantReport{Goal: goal, Test: TestName, Alpha: ab.Alpha, Variants: []VariantResult{}}
 	var control ab.Arm
-	for i, v := range a.Variants {
+	for i, v := range arms {
 		r := VariantResult{Name: v.Name, Weight: v.Weight}
 		if !scope.None {
-			base := `SELECT COUNT(*) FROM ` + store.Quote(scope.Table) + ` WHERE "id" IN (SELECT "record_id" FROM _forma_automation_variants WHERE "app" = ? AND "automation" = ? AND "variant" = ?)`
-			args := []any{app.Name, a.Name, v.Name}
+			base := `SELECT COUNT(*) FROM ` + store.Quote(scope.Table) + ` WHERE "id" IN (` + assigned + `)`
+			qargs := append(append([]any{}, args...), v.Name)
 			if scope.Where != "" {
 				base += " AND (" + scope.Where + ")"
-				args = append(args, scope.Args...)
+				qargs = append(qargs, scope.Args...)
 			}
-			if err := s.db.Pool().QueryRowContext(ctx, base, args...).Scan(&r.Records); err != nil {
-				return nil, fmt.Errorf("automation: variant records: %w", err)
+			if err := db.Pool().QueryRowContext(ctx, base, qargs...).Scan(&r.Records); err != nil {
+				return nil, fmt.Errorf("variant records: %w", err)
 			}
 			if goalSQL != "" {
-				if err := s.db.Pool().QueryRowContext(ctx, base+" AND ("+goalSQL+")", append(args, goalArgs...)...).Scan(&r.Reached); err != nil {
-					return nil, fmt.Errorf("automation: variant goal: %w", err)
+				if err := db.Pool().QueryRowContext(ctx, base+" AND ("+goalSQL+")", append(qargs, goalArgs...)...).Scan(&r.Reached); err != nil {
+					return nil, fmt.Errorf("variant goal: %w", err)
 				}
 			}
 		}

@@ -33,6 +33,10 @@ type Move struct {
 	// the transition filled). An error rolls the move back.
 	After   func(ctx context.Context, tx store.Conn, rec *Record) error
 	Trusted bool // skip the caller's update grant and the after-write scope check (the flow decided: approval completing, hand-over)
+	// Path is the history path of the write: PathFlow when empty (a
+	// flow's move); an assignment writes with PathAutomation, PathAPI or
+	// PathSystem, its reason as Comment.
+	Path string
 }
 
 // moving is a move inside patchTx: its check and its history note.
@@ -44,7 +48,7 @@ type moving struct {
 // everything is the grant of a trusted move: the flow has decided.
 var everything = &grant{all: true}
 
-// Move writes m to the record id as a flow's move, on path PathFlow: one
+// Move writes m to the record id as a flow's move, on path PathFlow (or m.Path): one
 // history entry with the transition and comment, one event with
 // Transition set.
 func (s *Service) Move(ctx context.Context, c Caller, app, entity, id string, m Move) (*Record, error) {
@@ -89,6 +93,9 @@ type movePlan struct {
 
 func (s *Service) move(ctx context.Context, c Caller, app, entity, id string, m Move, write func(*movePlan) (*Record, error)) (_ *Record, err error) {
 	c.Path = PathFlow
+	if m.Path != "" {
+		c.Path = m.Path
+	}
 	info, err := s.moveEntity(ctx, c, app, entity, m.Trusted)
 	if err != nil {
 		return nil, err
