@@ -116,21 +116,8 @@ func (s *Server) testAutomation(c *fiber.Ctx) error {
 // draftAutomation reads an unsaved automation and checks it as applying
 // the app with it would (problems at /automation/…).
 func (s *Server) draftAutomation(c *fiber.Ctx, app *schema.App, raw json.RawMessage) (*schema.Automation, error) {
-	// The app document with the draft in place of (or added to) the
-	// automation of the same name goes through the document's checks.
-	var doc map[string]json.RawMessage
-	cur, _ := json.Marshal(app)
-	if err := json.Unmarshal(cur, &doc); err != nil {
-		return nil, err
-	}
 	var draft schema.Automation
-	if err := decodeStrict(raw, &draft); err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			for i := range e.Details {
-				e.Details[i].Path = "/automation" + e.Details[i].Path
-			}
-		}
+	if err := decodeDraft(raw, &draft, "/automation"); err != nil {
 		return nil, err
 	}
 	list := append([]schema.Automation(nil), app.Automations...)
@@ -146,18 +133,45 @@ func (s *Server) draftAutomation(c *fiber.Ctx, app *schema.App, raw json.RawMess
 	} else {
 		list[at] = draft
 	}
-	autos, _ := json.Marshal(list)
-	doc["automations"] = autos
+	next, err := s.draftDocument(c, app, "automations", list, fmt.Sprintf("/automations/%d", at), "/automation")
+	if err != nil {
+		return nil, err
+	}
+	return next.Automation(draft.Name), nil
+}
+
+// decodeDraft decodes a designer's draft strictly, its problems at
+// pointers under as.
+func decodeDraft(raw json.RawMessage, v any, as string) error {
+	err := decodeStrict(raw, v)
+	var e *Error
+	if errors.As(err, &e) {
+		for i := range e.Details {
+			e.Details[i].Path = as + e.Details[i].Path
+		}
+	}
+	return err
+}
+
+// draftDocument is app with section replaced by list (which holds a
+// designer's draft at pointer prefix), checked as applying it would:
+// problems of the draft are reported under as instead of prefix.
+func (s *Server) draftDocument(c *fiber.Ctx, app *schema.App, section string, list any, prefix, as string) (*schema.App, error) {
+	var doc map[string]json.RawMessage
+	cur, _ := json.Marshal(app)
+	if err := json.Unmarshal(cur, &doc); err != nil {
+		return nil, err
+	}
+	doc[section], _ = json.Marshal(list)
 	full, _ := json.Marshal(doc)
 	next, problems := schema.Parse(full)
 	if len(problems) == 0 {
 		problems = s.checkAutomations(c.UserContext(), next)
 	}
-	prefix := fmt.Sprintf("/automations/%d", at)
 	var mine schema.Problems
 	for _, p := range problems {
 		if p.Path == prefix || strings.HasPrefix(p.Path, prefix+"/") {
-			p.Path = "/automation" + strings.TrimPrefix(p.Path, prefix)
+			p.Path = as + strings.TrimPrefix(p.Path, prefix)
 			mine = append(mine, p)
 		}
 	}
@@ -167,7 +181,7 @@ func (s *Server) draftAutomation(c *fiber.Ctx, app *schema.App, raw json.RawMess
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	return next.Automation(draft.Name), nil
+	return next, nil
 }
 
 // automationVariants answers GET …/automations/{name}/variants?goal=FILTER.

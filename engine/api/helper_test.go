@@ -21,6 +21,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
+	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
@@ -175,10 +176,15 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 	if err := flows.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
+	assigner := assign.New(db, cat, recs, acc, q, log)
+	autos.UseAssigner(assigner)
+	if err := assigner.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if q != nil {
 		jobstest.Start(t, ctx, q)
 	}
-	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
+	srv := &api.Server{Assign: assigner, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
 		Automations: autos, Webhooks: hooks, Flows: flows}
 	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
