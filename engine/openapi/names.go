@@ -29,9 +29,15 @@ type namer struct {
 }
 
 // newNamer returns a namer; flows reserves the flow components' names and
-// the suffixes of the transition routes' schemas.
-func newNamer(flows bool) *namer {
+// the suffixes of the transition routes' schemas, assignments the
+// assignment components' names.
+func newNamer(flows, assignments bool) *namer {
 	n := &namer{used: map[string]bool{errorSchemaName: true}, derived: derived}
+	if assignments {
+		for _, r := range assignComponents {
+			n.used[r] = true
+		}
+	}
 	if flows {
 		for _, r := range flowComponents {
 			n.used[r] = true

@@ -142,7 +142,7 @@ func (b *builder) collect() error {
 		}
 	}
 
-	names := newNamer(len(b.app.Flows) > 0)
+	names := newNamer(len(b.app.Flows) > 0, len(b.app.Assignments) > 0)
 	tags := map[string]bool{}
 	for i := range b.app.Entities {
 		e := &b.app.Entities[i]
@@ -234,6 +234,9 @@ func (b *builder) document() *openapi3.T {
 	if len(b.app.Flows) > 0 {
 		addFlowComponents(t)
 	}
+	if len(b.app.Assignments) > 0 {
+		addAssignComponents(t)
+	}
 	// Record schemas first: expand properties of one entity $ref another's.
 	for _, ei := range b.ents {
 		t.Components.Schemas[ei.comp] = &openapi3.SchemaRef{Value: ei.record}
@@ -247,6 +250,12 @@ func (b *builder) document() *openapi3.T {
 		b.addPaths(t, ei)
 		if f := b.app.FlowOf(ei.e.Name); f != nil {
 			b.addFlowPaths(t, ei, f)
+		}
+		for i := range b.app.Assignments {
+			if b.app.Assignments[i].Entity == ei.e.Name {
+				b.addAssignPaths(t, ei)
+				break
+			}
 		}
 	}
 	return t
