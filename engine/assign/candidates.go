@@ -28,20 +28,22 @@ type directory struct {
 	byID  map[string]*person
 }
 
-// directory reads every user and team (an organisation's accounts: small
-// tables, one query each).
-func (s *Service) directory(ctx context.Context) (*directory, error) {
+// directory reads every user, and with teams every team's name (an
+// organisation's accounts: small tables, one query each).
+func (s *Service) directory(ctx context.Context, teams bool) (*directory, error) {
 	us, err := s.access.Users(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ts, err := s.access.Teams(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d := &directory{teams: make(map[string]string, len(ts)), byID: make(map[string]*person, len(us))}
-	for _, t := range ts {
-		d.teams[t.ID] = t.Name
+	d := &directory{teams: map[string]string{}, byID: make(map[string]*person, len(us))}
+	if teams {
+		ts, err := s.access.Teams(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			d.teams[t.ID] = t.Name
+		}
 	}
 	d.users = make([]person, len(us))
 	for i := range us {
@@ -49,6 +51,26 @@ func (s *Service) directory(ctx context.Context) (*directory, error) {
 		d.byID[us[i].ID] = &d.users[i]
 	}
 	return d, nil
+}
+
+// readsTeams says whether deciding by r reads team names: a condition
+// on team, or a fieldMatch on it.
+func readsTeams(r *schema.Assignment) bool {
+	conds := []string{r.Candidates.Condition}
+	for _, f := range r.Fallbacks {
+		conds = append(conds, f.Condition)
+	}
+	for _, c := range conds {
+		if strings.Contains(c, "team") {
+			return true
+		}
+	}
+	for _, st := range r.Statistics {
+		if st.Kind == schema.StatFieldMatch && st.Attribute == "team" {
+			return true
+		}
+	}
+	return false
 }
 
 // find returns the user with id or email ref, or nil.

@@ -117,7 +117,7 @@ func (s *Service) decide(ctx context.Context, tx store.Conn, app *schema.App, r 
 	if h.excludeOwner && previous != "" {
 		exclude = append(append([]string{}, exclude...), previous)
 	}
-	dir, err := s.directory(ctx)
+	dir, err := s.directory(ctx, readsTeams(r))
 	if err != nil {
 		return nil, nil, err
 	}

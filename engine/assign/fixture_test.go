@@ -62,7 +62,7 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday, 17:00 in Shang
 var reps = []string{"r1", "r2", "r3", "r4", "r5"}
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	clk   *clock.Test
 	cat   *store.Catalog
@@ -75,12 +75,12 @@ type fixture struct {
 }
 
 // newFixture: reps r1…r5 in team east (manager mia), mia a manager.
-func newFixture(t *testing.T, db *store.DB) *fixture {
+func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	return newFixtureDoc(t, db, salesDoc)
 }
 
-func newFixtureDoc(t *testing.T, db *store.DB, doc string) *fixture {
+func newFixtureDoc(t testing.TB, db *store.DB, doc string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, db: db, clk: clock.NewTest(t0), users: map[string]*access.User{}, byID: map[string]string{}}

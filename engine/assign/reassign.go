@@ -71,7 +71,7 @@ func (s *Service) reassign(ctx context.Context, c records.Caller, appName, entit
 		d, rec, err := s.run(ctx, app, rules[0], rules[0].Name, id, o, how{version: req.Version, trusted: true, excludeOwner: true, requireWinner: true})
 		return rec, d, err
 	}
-	dir, err := s.directory(ctx)
+	dir, err := s.directory(ctx, false)
 	if err != nil {
 		return nil, nil, err
 	}
