@@ -3,13 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/assign"
-	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -147,17 +145,7 @@ func (s *Server) assignmentVariants(c *fiber.Ctx) error {
 	if len(r.Variants) == 0 {
 		return apiError(400, "invalid_query", "assignment rule %s has no variants", r.Name)
 	}
-	goal := c.Query("goal")
-	if len(goal) > filter.MaxLength {
-		return apiError(400, "invalid_filter", "goal is longer than %d bytes", filter.MaxLength)
-	}
-	rep, err := s.Assign.VariantReport(c.UserContext(), caller(c), app, r, goal)
-	var fe *filter.Error
-	if errors.As(err, &fe) {
-		return apiError(400, "invalid_filter", "goal: %s", fe.Error())
-	}
-	if err != nil {
-		return err
-	}
-	return c.JSON(rep)
+	return variantReport(c, func(goal string) (any, error) {
+		return s.Assign.VariantReport(c.UserContext(), caller(c), app, r, goal)
+	})
 }

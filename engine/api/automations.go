@@ -193,11 +193,20 @@ func (s *Server) automationVariants(c *fiber.Ctx) error {
 	if len(a.Variants) == 0 {
 		return apiError(400, "invalid_query", "automation %s has no variants", a.Name)
 	}
+	return variantReport(c, func(goal string) (any, error) {
+		return s.Automations.Variants(c.UserContext(), caller(c), app, a, goal)
+	})
+}
+
+// variantReport answers an A/B report's GET …?goal=FILTER with what
+// report counts for the goal: a goal too long or that does not compile is
+// 400 invalid_filter.
+func variantReport(c *fiber.Ctx, report func(goal string) (any, error)) error {
 	goal := c.Query("goal")
 	if len(goal) > filter.MaxLength {
 		return apiError(400, "invalid_filter", "goal is longer than %d bytes", filter.MaxLength)
 	}
-	rep, err := s.Automations.Variants(c.UserContext(), caller(c), app, a, goal)
+	rep, err := report(goal)
 	var fe *filter.Error
 	if errors.As(err, &fe) {
 		return apiError(400, "invalid_filter", "goal: %s", fe.Error())

@@ -1,11 +1,8 @@
 package assign
 
 import (
-	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/dop251/goja/parser"
 
 	"github.com/formaapp/forma/engine/filter"
 	"github.com/formaapp/forma/engine/script"
@@ -48,13 +45,13 @@ func (s *Service) checkApp(app *schema.App) schema.Problems {
 		}
 		if r.Score != "" {
 			if err := checkScore(r, r.Score); err != nil {
-				ps.Add(ap+"/score", "not a valid expression: %s", err.Error())
+				ps.AddCode(ap+"/score", "expression", nil, "%s", err.Error())
 			}
 		}
 		for j, v := range r.Variants {
 			if v.Score != "" {
 				if err := checkScore(r, v.Score); err != nil {
-					ps.Add(fmt.Sprintf("%s/variants/%d/score", ap, j), "not a valid expression: %s", err.Error())
+					ps.AddCode(fmt.Sprintf("%s/variants/%d/score", ap, j), "expression", nil, "%s", err.Error())
 				}
 			}
 		}
@@ -90,16 +87,9 @@ func checkCondition(ps *schema.Problems, p, src string) {
 // checkScore checks a score expression: it parses, and every name it
 // reads is one of the rule's statistics.
 func checkScore(r *schema.Assignment, expr string) error {
-	refs, err := schema.FormulaRefs(expr)
+	refs, err := script.ParseExpr("score", expr)
 	if err != nil {
 		return err
-	}
-	if _, err := parser.ParseFile(nil, "score", "(\n"+expr+"\n)", 0); err != nil {
-		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return errors.New(msg)
-	}
-	if _, _, msg := script.CheckSource("score", "(\n"+expr+"\n)"); msg != "" {
-		return errors.New(msg)
 	}
 	declared := statNames(r)
 	for _, ref := range refs {

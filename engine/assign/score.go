@@ -3,8 +3,6 @@ package assign
 import (
 	"context"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/formaapp/forma/engine/script"
@@ -84,13 +82,7 @@ func (x *scorers) engine(expr string) (*script.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	var params, args []string
-	for _, r := range refs {
-		params = append(params, r)
-		args = append(args, "r["+strconv.Quote(r)+"]")
-	}
-	src := "function scoreAll(rows) { return rows.map(function (r) { return (function(" + strings.Join(params, ", ") +
-		") { return (\n" + expr + "\n); })(" + strings.Join(args, ", ") + "); }); }"
+	src := "function scoreAll(rows) { return rows.map(function (r) { return " + script.Bind(expr, refs, "r") + "; }); }"
 	if eng, err = script.New(map[string]string{"score": src}, script.Options{PoolSize: 2, Reuse: []string{"score"}}); err != nil {
 		return nil, err
 	}

@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/dop251/goja/parser"
 
 	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/schema"
@@ -59,16 +56,9 @@ func parseValue(raw json.RawMessage) (value, error) {
 // does not have, or reads a ref's target (an action reads the record's
 // own fields).
 func checkExpr(e *schema.Entity, expr string) error {
-	refs, err := schema.FormulaRefs(expr)
+	refs, err := script.ParseExpr("expr", expr)
 	if err != nil {
 		return err
-	}
-	if _, err := parser.ParseFile(nil, "expr", "(\n"+expr+"\n)", 0); err != nil {
-		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return fmt.Errorf("not a valid expression: %s", msg)
-	}
-	if _, _, msg := script.CheckSource("expr", "(\n"+expr+"\n)"); msg != "" {
-		return errors.New(msg)
 	}
 	for _, r := range refs {
 		if strings.Contains(r, ".") {
@@ -101,12 +91,7 @@ func (x *exprs) eval(ctx context.Context, expr string, rec map[string]any) (any,
 		if err != nil {
 			return nil, err
 		}
-		var params, args []string
-		for _, r := range refs {
-			params = append(params, r)
-			args = append(args, "r["+strconv.Quote(r)+"]")
-		}
-		src := "function value(r) { return (function(" + strings.Join(params, ", ") + ") { return (\n" + expr + "\n); })(" + strings.Join(args, ", ") + "); }"
+		src := "function value(r) { return " + script.Bind(expr, refs, "r") + "; }"
 		if eng, err = script.New(map[string]string{"expr": src}, script.Options{PoolSize: 1, Reuse: []string{"expr"}}); err != nil {
 			return nil, err
 		}
