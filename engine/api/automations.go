@@ -56,7 +56,7 @@ func (s *Server) automationRuns(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.Params("name")
-	if !schema.ValidName(name) {
+	if !schema.ValidName(name) && !schema.IsCountdownName(name) { // "@rule/i": a countdown step's
 		return apiError(404, "not_found", "app %s has no automation %q", app.Name, clipText(name, 80))
 	}
 	limit, err := limitParam(c, 200)

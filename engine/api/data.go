@@ -21,7 +21,11 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 	if c.Query("limit") != "" && limit == 0 {
 		return apiError(400, "invalid_query", "limit must be between 1 and %d", records.MaxLimit)
 	}
-	page, err := s.Records.List(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), records.Query{
+	scope, err := s.poolScope(c) // pools.go: ?pool=NAME
+	if err != nil {
+		return err
+	}
+	q := records.Query{
 		Filter: c.Query("filter"),
 		Sort:   c.Query("sort"),
 		Limit:  limit,
@@ -30,7 +34,13 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 		Expand: c.Query("expand"),
 		Count:  c.Query("count"),
 		Totals: c.Query("totals"),
-	})
+	}
+	var page *records.Page
+	if scope != nil {
+		page, err = s.Records.ListScoped(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), q, *scope)
+	} else {
+		page, err = s.Records.List(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), q)
+	}
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,9 @@ func (s *Server) patchUser(c *fiber.Ctx) error {
 		Roles  *[]string `json:"roles"`
 		TeamID *string   `json:"teamId"`
 		Active *bool     `json:"active"`
+		// Profile replaces the whole profile (skills, region, away,
+		// awayUntil).
+		Profile *access.Profile `json:"profile"`
 	}
 	if err := decodeStrict(c.Body(), &in); err != nil {
 		return err
@@ -95,7 +98,7 @@ func (s *Server) patchUser(c *fiber.Ctx) error {
 		return apiError(422, "validation_failed", "you cannot deactivate your own account")
 	}
 	u, err := s.Access.UpdateUser(c.UserContext(), c.Params("id"),
-		access.UserUpdate{Name: in.Name, Roles: in.Roles, TeamID: in.TeamID, Active: in.Active})
+		access.UserUpdate{Name: in.Name, Roles: in.Roles, TeamID: in.TeamID, Active: in.Active, Profile: in.Profile})
 	if err != nil {
 		return err
 	}
@@ -111,6 +114,9 @@ func (s *Server) patchUser(c *fiber.Ctx) error {
 	}
 	if in.Active != nil {
 		changed["active"] = *in.Active
+	}
+	if in.Profile != nil {
+		changed["profile"] = u.Profile
 	}
 	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditUserUpdate, Target: u.Email, Detail: changed})
 	return c.JSON(u)

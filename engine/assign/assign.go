@@ -69,7 +69,7 @@ func (s *Service) Register(ctx context.Context) error {
 	if err := s.db.EnsureTables(ctx, &stateRow{}, &decisionRow{}, &variantRow{}); err != nil {
 		return fmt.Errorf("assign: %w", err)
 	}
-	return nil
+	return s.registerPool(ctx)
 }
 
 // CheckApp returns what the engine refuses in app's assignment rules
@@ -190,13 +190,13 @@ func (s *Service) Decisions(ctx context.Context, c records.Caller, app, entity, 
 // A caller not eligible for the pool gets 404 (the record does not exist
 // for them), one over the daily limit 429 claim_limit.
 func (s *Service) Claim(ctx context.Context, c records.Caller, app, entity, id string) (*records.Record, error) {
-	return nil, ErrNotImplemented
+	return s.claim(ctx, c, app, entity, id)
 }
 
 // Tick does what the clock says is due: records left in a pool past its
 // deadline go to the rule's strategy. The clock job runs it; tests call
 // it after moving the clock.
-func (s *Service) Tick(ctx context.Context) error { return nil }
+func (s *Service) Tick(ctx context.Context) error { return s.poolTick(ctx) }
 
 // AssignAction is an automation's assign action (automation.Assigner).
 func (s *Service) AssignAction(ctx context.Context, c records.Caller, app *schema.App, rule, id string, reassign bool) (string, bool, error) {

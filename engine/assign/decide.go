@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -291,9 +292,14 @@ func apiValues(rec *records.Record) (map[string]any, error) {
 	return m, nil
 }
 
+// clip shortens s to at most n bytes for a message, never inside a
+// character.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -40,12 +40,16 @@ func (s *Service) onEventBatched(ctx context.Context, tx store.Conn, ev *records
 		}
 	}
 	app := ev.Document()
-	if app == nil || len(app.Automations) == 0 {
+	if app == nil {
+		return nil
+	}
+	autos := automationsOf(app) // countdown.go: the document's and its rules' countdowns
+	if len(autos) == 0 {
 		return nil
 	}
 	ctx = withDocument(ctx, app)
-	for i := range app.Automations {
-		a := &app.Automations[i]
+	for i := range autos {
+		a := &autos[i]
 		if a.Entity != ev.Entity || !a.IsEnabled() {
 			continue
 		}

@@ -40,7 +40,7 @@ func FlowRunName(f *schema.Flow, t *schema.Transition) string {
 // condition), or nil.
 func automationOf(app *schema.App, name string) *schema.Automation {
 	if !strings.HasPrefix(name, flowPrefix) {
-		return app.Automation(name)
+		return automationNamed(app, name)
 	}
 	for i := range app.Flows {
 		f := &app.Flows[i]

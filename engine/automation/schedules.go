@@ -140,8 +140,9 @@ func (s *Service) tickAppSchedules(ctx context.Context, doc *schema.App, now tim
 		return fmt.Errorf("read schedules: %w", err)
 	}
 	var errs []error
-	for i := range doc.Automations {
-		a := &doc.Automations[i]
+	autos := automationsOf(doc)
+	for i := range autos {
+		a := &autos[i]
 		if a.Trigger.Type != schema.TriggerSchedule || !a.IsEnabled() {
 			continue
 		}

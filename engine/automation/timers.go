@@ -153,8 +153,9 @@ func (s *Service) timerEvent(ctx context.Context, tx store.Conn, ev *records.Eve
 	if doc == nil {
 		return nil
 	}
-	for i := range doc.Automations {
-		a := &doc.Automations[i]
+	autos := automationsOf(doc)
+	for i := range autos {
+		a := &autos[i]
 		if a.Entity != ev.Entity || a.Trigger.Type != schema.TriggerTimer || !a.IsEnabled() {
 			continue
 		}
@@ -441,8 +442,9 @@ func (s *Service) armAppTimers(ctx context.Context, doc *schema.App) error {
 		return fmt.Errorf("read armed timers: %w", err)
 	}
 	var errs []error
-	for i := range doc.Automations {
-		a := &doc.Automations[i]
+	autos := automationsOf(doc)
+	for i := range autos {
+		a := &autos[i]
 		if a.Trigger.Type != schema.TriggerTimer || !a.IsEnabled() {
 			continue
 		}
@@ -614,7 +616,7 @@ func (s *Service) fireTimer(ctx context.Context, tt *timerTick, t *timerRow, now
 		}
 		tt.docs[t.app] = doc
 	}
-	a := doc.Automation(t.automation)
+	a := automationNamed(doc, t.automation)
 	switch {
 	case a == nil:
 		return cancel("automation removed")

@@ -33,9 +33,9 @@ type Move struct {
 	// the transition filled). An error rolls the move back.
 	After   func(ctx context.Context, tx store.Conn, rec *Record) error
 	Trusted bool // skip the caller's update grant and the after-write scope check (the flow decided: approval completing, hand-over)
-	// Path is the history path of the write: PathFlow when empty (a
-	// flow's move); an assignment writes with PathAutomation, PathAPI or
-	// PathSystem, its reason as Comment.
+	// Path is the write's path in the history and the event: PathFlow
+	// when empty; the caller's own path when PathAPI (a claim from a
+	// pool is the claimant's API call).
 	Path string
 }
 
@@ -92,8 +92,12 @@ type movePlan struct {
 }
 
 func (s *Service) move(ctx context.Context, c Caller, app, entity, id string, m Move, write func(*movePlan) (*Record, error)) (_ *Record, err error) {
-	c.Path = PathFlow
-	if m.Path != "" {
+	switch m.Path {
+	case "":
+		c.Path = PathFlow
+	case PathAPI:
+		// the caller's own path (api, web)
+	default:
 		c.Path = m.Path
 	}
 	info, err := s.moveEntity(ctx, c, app, entity, m.Trusted)
