@@ -87,11 +87,12 @@ type authRow struct {
 	Active     bool       `gorm:"column:active"`
 	Roles      string     `gorm:"column:roles"`
 	TeamID     *string    `gorm:"column:team_id"`
+	Profile    string     `gorm:"column:profile"`
 	CreatedAt  time.Time  `gorm:"column:created_at"`
 }
 
 const authQuery = `SELECT t.id AS token_id, t.kind AS token_kind, t.expires_at, t.revoked_at, t.last_used_at,
- u.id, u.email, u.name, u.admin, u.active, u.roles, u.team_id, u.created_at
+ u.id, u.email, u.name, u.admin, u.active, u.roles, u.team_id, u.profile, u.created_at
 FROM _forma_tokens t JOIN _forma_users u ON u.id = t.user_id
 WHERE t.hash = ?`
 
@@ -140,7 +141,7 @@ func (s *Service) lookup(ctx context.Context, hash string, epoch int64) (*cached
 		expires, revoked, lastUsed sql.NullTime
 	)
 	err := s.db.Pool().QueryRowContext(ctx, authQuery, hash).Scan(&r.TokenID, &r.TokenKind, &expires, &revoked, &lastUsed,
-		&r.ID, &r.Email, &r.Name, &r.Admin, &r.Active, &r.Roles, &r.TeamID, &r.CreatedAt)
+		&r.ID, &r.Email, &r.Name, &r.Admin, &r.Active, &r.Roles, &r.TeamID, &r.Profile, &r.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthorized
 	}
@@ -150,7 +151,7 @@ func (s *Service) lookup(ctx context.Context, hash string, epoch int64) (*cached
 	if revoked.Valid || !r.Active {
 		return nil, ErrUnauthorized
 	}
-	ur := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, Roles: r.Roles, TeamID: r.TeamID, CreatedAt: r.CreatedAt}
+	ur := userRow{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Active: r.Active, Roles: r.Roles, TeamID: r.TeamID, Profile: r.Profile, CreatedAt: r.CreatedAt}
 	e := &cachedAuth{epoch: epoch, kind: r.TokenKind, tokenID: r.TokenID, user: *ur.user()}
 	if expires.Valid {
 		t := expires.Time.UTC()

@@ -108,6 +108,7 @@ type env struct {
 	recs    *records.Service
 	autos   *automation.Service
 	hooks   *webhook.Service
+	assign  *assign.Service
 }
 
 // eventually polls cond until it holds or 30 seconds passed (jobs run
@@ -176,17 +177,17 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 	if err := flows.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
-	assigner := assign.New(db, cat, recs, acc, q, log)
-	autos.UseAssigner(assigner)
-	if err := assigner.Register(ctx); err != nil {
+	asg := assign.New(db, cat, recs, acc, q, log)
+	autos.UseAssigner(asg)
+	if err := asg.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if q != nil {
 		jobstest.Start(t, ctx, q)
 	}
-	srv := &api.Server{Assign: assigner, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
-		Automations: autos, Webhooks: hooks, Flows: flows}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks}
+	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
+		Automations: autos, Webhooks: hooks, Flows: flows, Assign: asg}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)

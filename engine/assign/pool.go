@@ -133,6 +133,25 @@ func (s *Service) poolEnter(ctx context.Context, tx store.Conn, app *schema.App,
 	return nil
 }
 
+// EnterPool puts the record id of app in the pool of the rule named
+// rule, in a transaction of its own (what an assignment by a pooled rule
+// does inside its own; for tools and tests).
+func (s *Service) EnterPool(ctx context.Context, app *schema.App, rule, id string) error {
+	r := app.Assignment(rule)
+	if r == nil || r.Pool == nil {
+		return fmt.Errorf("assign: app %s has no rule %q with a pool", app.Name, rule)
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.poolEnter(ctx, tx, app, r, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // poolNotFound is the answer for an unknown pool and for a caller who may
 // not see it alike: need to know.
 func poolNotFound(pool string) error {
