@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,9 +20,16 @@ import (
 // countdown.
 const CountdownPrefix = "@"
 
-// CountdownName is the name of step i of rule's countdown: "@rule/i".
+// CountdownName is the name of step i of rule's countdown: "@rule/i",
+// or, when that is longer than the run log's column (63), "@h" and a
+// hash of the rule's name in place of it.
 func CountdownName(rule string, i int) string {
-	return CountdownPrefix + rule + "/" + strconv.Itoa(i)
+	name := CountdownPrefix + rule + "/" + strconv.Itoa(i)
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(rule))
+	return CountdownPrefix + "h" + hex.EncodeToString(sum[:16]) + "/" + strconv.Itoa(i)
 }
 
 // IsCountdownName says whether name has the form of a countdown step's

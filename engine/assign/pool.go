@@ -81,13 +81,7 @@ func (s *Service) registerPool(ctx context.Context) error {
 	if s.jobs == nil {
 		return nil
 	}
-	if err := jobs.Register(s.jobs, river.WorkFunc(func(ctx context.Context, _ *river.Job[tickArgs]) error {
-		return s.Tick(ctx)
-	})); err != nil {
-		return fmt.Errorf("assign: %w", err)
-	}
-	if err := s.jobs.AddPeriodic(jobs.Periodic{ID: "assign_tick", Cron: "@every " + TickEvery.String(),
-		Args: func() river.JobArgs { return tickArgs{} }, RunOnStart: true}); err != nil {
+	if err := jobs.RegisterTick[tickArgs](s.jobs, "assign_tick", TickEvery, s.Tick); err != nil {
 		return fmt.Errorf("assign: %w", err)
 	}
 	return nil
@@ -399,13 +393,24 @@ func (s *Service) poolTick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// expireRow moves the pool row of a record still open with that deadline
+// to expired; ok is false when it is not so any more.
+func expireRow(ctx context.Context, q store.Conn, app, entity, id string, deadline int64) (ok bool, err error) {
+	res, err := q.ExecContext(ctx, `UPDATE `+poolTable+` SET state = ? WHERE app = ? AND entity = ? AND record_id = ? AND state = ? AND deadline_at = ?`,
+		poolExpired, app, entity, id, poolOpen, deadline)
+	if err != nil {
+		return false, fmt.Errorf("assign: expire: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // expire hands one record left in a pool past its deadline to the rule's
 // strategy.
 func (s *Service) expire(ctx context.Context, app, entity, id, rule, pool string, deadline int64) error {
 	markGone := func(why string) error {
 		s.log.Info("assign: pooled record leaves its pool", "app", app, "record", id, "why", why)
-		_, err := s.db.Pool().ExecContext(ctx, `UPDATE `+poolTable+` SET state = ? WHERE app = ? AND entity = ? AND record_id = ? AND state = ? AND deadline_at = ?`,
-			poolExpired, app, entity, id, poolOpen, deadline)
+		_, err := expireRow(ctx, s.db.Pool(), app, entity, id, deadline)
 		return err
 	}
 	doc, err := s.catalog.App(ctx, app)
@@ -425,13 +430,8 @@ func (s *Service) expire(ctx context.Context, app, entity, id, rule, pool string
 			return struct{}{}, err
 		}
 		defer tx.Rollback()
-		res, err := tx.ExecContext(ctx, `UPDATE `+poolTable+` SET state = ? WHERE app = ? AND entity = ? AND record_id = ? AND state = ? AND deadline_at = ?`,
-			poolExpired, app, entity, id, poolOpen, deadline)
-		if err != nil {
-			return struct{}{}, fmt.Errorf("assign: expire: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return struct{}{}, nil // claimed, re-entered or expired by another server meanwhile
+		if ok, err := expireRow(ctx, tx, app, entity, id, deadline); err != nil || !ok {
+			return struct{}{}, err // !ok: claimed, re-entered or expired by another server meanwhile
 		}
 		_, err = assignTx(s, ctx, tx, doc, rule, id, Options{
 			Caller:   records.Caller{Path: records.PathSystem},

@@ -198,4 +198,8 @@ func TestCountdownNames(t *testing.T) {
 			t.Errorf("IsCountdownName(%q) = %v", name, got)
 		}
 	}
+	long := strings.Repeat("r", 63)
+	if n := schema.CountdownName(long, 2); len(n) > 63 || !schema.IsCountdownName(n) || n == schema.CountdownName(long[:62], 2) {
+		t.Errorf("CountdownName of a long rule = %q", n)
+	}
 }

@@ -95,13 +95,7 @@ func (s *Service) registerTimers(ctx context.Context) error {
 	if s.jobs == nil {
 		return nil
 	}
-	if err := jobs.Register(s.jobs, river.WorkFunc(func(ctx context.Context, _ *river.Job[tickArgs]) error {
-		return s.Tick(ctx)
-	})); err != nil {
-		return fmt.Errorf("automation: %w", err)
-	}
-	if err := s.jobs.AddPeriodic(jobs.Periodic{ID: "automation_tick", Cron: "@every " + TickEvery.String(),
-		Args: func() river.JobArgs { return tickArgs{} }, RunOnStart: true}); err != nil {
+	if err := jobs.RegisterTick[tickArgs](s.jobs, "automation_tick", TickEvery, s.Tick); err != nil {
 		return fmt.Errorf("automation: %w", err)
 	}
 	return nil

@@ -41,13 +41,7 @@ func (s *Service) registerEscalation() error {
 	if s.jobs == nil {
 		return nil
 	}
-	if err := jobs.Register(s.jobs, river.WorkFunc(func(ctx context.Context, _ *river.Job[escalationTick]) error {
-		return s.Tick(ctx)
-	})); err != nil {
-		return fmt.Errorf("flow: %w", err)
-	}
-	if err := s.jobs.AddPeriodic(jobs.Periodic{ID: "flow_approval_tick", Cron: "@every " + TickEvery.String(),
-		Args: func() river.JobArgs { return escalationTick{} }, RunOnStart: true}); err != nil {
+	if err := jobs.RegisterTick[escalationTick](s.jobs, "flow_approval_tick", TickEvery, s.Tick); err != nil {
 		return fmt.Errorf("flow: %w", err)
 	}
 	return nil

@@ -306,6 +306,17 @@ func TickOpts() river.InsertOpts {
 		rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
 }
 
+// RegisterTick registers a clock job of kind T that runs tick, and its
+// periodic schedule (every every, the first at start) under id, on a
+// queue not started yet. T's InsertOpts should be TickOpts.
+func RegisterTick[T river.JobArgs](q *Queue, id string, every time.Duration, tick func(context.Context) error) error {
+	if err := Register(q, river.WorkFunc(func(ctx context.Context, _ *river.Job[T]) error { return tick(ctx) })); err != nil {
+		return err
+	}
+	var args T
+	return q.AddPeriodic(Periodic{ID: id, Cron: "@every " + every.String(), Args: func() river.JobArgs { return args }, RunOnStart: true})
+}
+
 // AddPeriodic adds a periodic job to a queue already opened, for a
 // service that registers its own job kinds and ticks (Options.Periodic is
 // for those known when the queue is opened). Call it before Start; a queue
