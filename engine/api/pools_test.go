@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/formaapp/forma/engine/access"
-	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -254,11 +252,7 @@ func TestPoolDeadline(t *testing.T) {
 			t.Fatalf("left the pool before its deadline: %v", body)
 		}
 		p.clk.Advance(2 * time.Minute)
-		err := p.assign.Tick(ctx)
-		if errors.Is(err, assign.ErrNotImplemented) {
-			t.Skip("the core's AssignTx has not landed")
-		}
-		if err != nil {
+		if err := p.assign.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, body := p.doAs(p.tokens["ann"], "GET", "/api/data/sales/lead?pool=hot", nil); len(items(t, body)) != 0 {

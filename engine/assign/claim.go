@@ -56,6 +56,10 @@ func (s *Service) claim(ctx context.Context, c records.Caller, app, entity, id s
 	if state == poolExpired {
 		return nil, notPooled() // it left the pool
 	}
+	name := c.UserID // the claimant's name for the decision log, read before the write begins
+	if u, err := s.access.UserByID(ctx, c.UserID); err == nil && u.Name != "" {
+		name = u.Name
+	}
 	return records.Retry(func() (*records.Record, error) {
 		tx, err := s.db.Begin(ctx)
 		if err != nil {
@@ -96,8 +100,12 @@ func (s *Service) claim(ctx context.Context, c records.Caller, app, entity, id s
 		if err != nil {
 			return nil, err
 		}
-		// TODO(issue 14): log a Decision with strategy "claim" once the
-		// core's decision log lands (decide.go).
+		d := &Decision{ID: newDecisionID(), App: doc.Name, Entity: entity, RecordID: id, Rule: rule.Name, Strategy: "claim",
+			Winner: c.UserID, WinnerName: name, Pool: rule.Pool.Name, Path: records.PathAPI, Actor: c.UserID, At: now,
+			Reason: fmt.Sprintf("claimed from pool %s", rule.Pool.Name)}
+		if err := s.logDecision(ctx, tx, d); err != nil {
+			return nil, err
+		}
 		if err := tx.Commit(); err != nil {
 			return nil, fmt.Errorf("assign: claim: %w", err)
 		}

@@ -112,7 +112,7 @@ func (s *Service) decide(ctx context.Context, tx store.Conn, app *schema.App, r 
 	if path == "" {
 		path = records.PathAPI
 	}
-	d := &Decision{ID: strings.ToLower(ulid.Make().String()), App: app.Name, Entity: r.Entity, RecordID: id, Rule: r.Name, Variant: a.variant,
+	d := &Decision{ID: newDecisionID(), App: app.Name, Entity: r.Entity, RecordID: id, Rule: r.Name, Variant: a.variant,
 		Strategy: a.strategy, Previous: previous, Note: o.Reason, Path: path, Actor: o.Caller.UserID, At: now}
 	exclude := o.Exclude
 	if h.excludeOwner && previous != "" {
@@ -264,6 +264,9 @@ func nobody(cs []Candidate) string {
 	sort.Strings(parts)
 	return "nobody was eligible (" + strings.Join(parts, ", ") + "); the record stays as it is"
 }
+
+// newDecisionID is a decision's id: a ULID, sortable by time.
+func newDecisionID() string { return strings.ToLower(ulid.Make().String()) }
 
 // logDecision keeps d in the decision log, in tx.
 func (s *Service) logDecision(ctx context.Context, tx store.Conn, d *Decision) error {

@@ -12,5 +12,5 @@ import (
 // name; it is logged after enterPool returns). The pool (pool.go) owns
 // what entering means; this is the one point where deciding hands over.
 func (s *Service) enterPool(ctx context.Context, tx store.Conn, app *schema.App, r *schema.Assignment, id string, d *Decision) error {
-	return nil
+	return s.poolEnter(ctx, tx, app, r, id)
 }

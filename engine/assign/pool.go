@@ -197,15 +197,11 @@ func (s *Service) PoolScope(ctx context.Context, c records.Caller, app, entity, 
 	}, nil
 }
 
-// eligible says whether c may see and claim from rule's pool: the pool's
-// Eligible candidates, or the rule's own when nil. The platform admin
-// always may.
-//
-// This is the pool's own reading of Candidates (roles, teams with the
-// teams under them, users by id or email). A Condition on the user is not
-// evaluated here: a rule whose pool candidates carry one admits nobody
-// but admins until the core's candidate resolution takes over (fail
-// closed, never wider).
+// eligible says whether c may see and claim from rule's pool: one of
+// the pool's Eligible candidates, or of the rule's own when nil, resolved
+// as a decision resolves them (roles, teams with the teams under them,
+// users by id or email, the condition on the user; active members of the
+// app only). The platform admin always may.
 func (s *Service) eligible(ctx context.Context, c records.Caller, app *schema.App, rule *schema.Assignment) (bool, error) {
 	if c.Admin {
 		return true, nil
@@ -217,52 +213,15 @@ func (s *Service) eligible(ctx context.Context, c records.Caller, app *schema.Ap
 	if rule.Pool.Eligible != nil {
 		cands = rule.Pool.Eligible
 	}
-	if cands.Condition != "" {
-		return false, nil
+	dir, err := s.directory(ctx, strings.Contains(cands.Condition, "team"))
+	if err != nil {
+		return false, err
 	}
-	if len(cands.Roles) == 0 && len(cands.Teams) == 0 && len(cands.Users) == 0 {
-		return s.records.Member(app, c), nil
+	ps, err := s.candidates(ctx, app, dir, cands)
+	if err != nil {
+		return false, err
 	}
-	for _, r := range c.Roles {
-		if slices.Contains(cands.Roles, r) {
-			return true, nil
-		}
-	}
-	if len(cands.Users) > 0 {
-		if slices.ContainsFunc(cands.Users, func(u string) bool { return strings.EqualFold(u, c.UserID) }) {
-			return true, nil
-		}
-		u, err := s.access.UserByID(ctx, c.UserID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return false, err
-		}
-		if u != nil && slices.ContainsFunc(cands.Users, func(e string) bool { return strings.EqualFold(e, u.Email) }) {
-			return true, nil
-		}
-	}
-	if len(cands.Teams) > 0 && c.TeamID != "" {
-		teams, err := s.access.Teams(ctx)
-		if err != nil {
-			return false, err
-		}
-		byID := make(map[string]int, len(teams))
-		for i := range teams {
-			byID[teams[i].ID] = i
-		}
-		// The caller's team and every team above it: a rule naming a team
-		// covers the teams under it.
-		for id, hops := c.TeamID, 0; id != "" && hops <= len(teams); hops++ {
-			i, ok := byID[id]
-			if !ok {
-				break
-			}
-			if slices.Contains(cands.Teams, teams[i].Name) {
-				return true, nil
-			}
-			id = teams[i].ParentID
-		}
-	}
-	return false, nil
+	return slices.ContainsFunc(ps, func(p *person) bool { return p.ID == c.UserID }), nil
 }
 
 // poolDay is the day (YYYY-MM-DD) at now in the pool's time zone (UTC
@@ -434,7 +393,7 @@ func (s *Service) expire(ctx context.Context, app, entity, id, rule, pool string
 			return struct{}{}, err // !ok: claimed, re-entered or expired by another server meanwhile
 		}
 		_, err = assignTx(s, ctx, tx, doc, rule, id, Options{
-			Caller:   records.Caller{Path: records.PathSystem},
+			Caller:   records.Caller{Admin: true, Path: records.PathSystem}, // the pool decided: the system writes
 			Reason:   fmt.Sprintf("nobody claimed it from pool %s within %s", pool, r.Pool.Deadline),
 			SkipPool: true,
 		})

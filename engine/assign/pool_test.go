@@ -84,7 +84,7 @@ func TestPoolDeadlineHandsOver(t *testing.T) {
 		if err := s.Tick(ctx); err != nil || state() != poolExpired {
 			t.Fatalf("hand-over: %v, state %s", err, state())
 		}
-		if len(calls) != 2 || !calls[1].NoPool || calls[1].Caller.Path != records.PathSystem {
+		if len(calls) != 2 || !calls[1].SkipPool || calls[1].Caller.Path != records.PathSystem {
 			t.Fatalf("calls = %+v", calls)
 		}
 		if err := s.Tick(ctx); err != nil || len(calls) != 2 {
