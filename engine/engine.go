@@ -17,6 +17,7 @@ import (
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/automation"
+	"github.com/formaapp/forma/engine/bulk"
 	"github.com/formaapp/forma/engine/files"
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
@@ -61,6 +62,7 @@ type Engine struct {
 	Automations  *automation.Service
 	Flows        *flow.Service
 	Assign       *assign.Service
+	Bulk         *bulk.Service
 	Files        *files.Service
 	log          *slog.Logger
 	metricsToken string
@@ -132,6 +134,13 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	// Imports (a job kind), exports and duplicate checks.
+	bulkSvc := bulk.New(db, cat, recs, acc, q, cfg.Log)
+	if err := bulkSvc.Register(ctx); err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	// Uploads for file fields; its collector removes the files no record
 	// references once their grace period is over.
 	fileStore, err := files.New(db, cat, recs, cfg.FilesURL, cfg.DataDir, cfg.Log)
@@ -143,7 +152,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Assign: assigner, Files: fileStore,
+	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Assign: assigner, Bulk: bulkSvc, Files: fileStore,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }
 
@@ -154,7 +163,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
 	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
-		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Assign: e.Assign, Files: e.Files}
+		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Assign: e.Assign, Bulk: e.Bulk, Files: e.Files}
 	return s.New()
 }
 

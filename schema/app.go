@@ -27,6 +27,7 @@ type App struct {
 	Automations []Automation `json:"automations,omitempty"` // automations.go
 	Dashboards  []Dashboard  `json:"dashboards,omitempty"`  // dashboards.go
 	Assignments []Assignment `json:"assignments,omitempty"` // assignments.go
+	Matching    []Matching   `json:"matching,omitempty"`    // matching.go
 	Roles       []Role       `json:"roles,omitempty"`
 
 	// Settings tune how the app runs; nil means the defaults.

@@ -277,5 +277,8 @@ func (s *Server) checkAutomations(ctx context.Context, app *schema.App) schema.P
 	if s.Assign != nil {
 		p = append(p, s.Assign.CheckApp(ctx, app)...)
 	}
+	if s.Bulk != nil {
+		p = append(p, s.Bulk.CheckApp(ctx, app)...)
+	}
 	return p
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/automation"
+	"github.com/formaapp/forma/engine/bulk"
 	"github.com/formaapp/forma/engine/files"
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
@@ -77,6 +78,8 @@ type Server struct {
 	Assign *assign.Service
 	// Files stores uploads for file fields (nil: none).
 	Files *files.Service
+	// Bulk runs imports, exports and duplicate checks (nil: none).
+	Bulk *bulk.Service
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -142,8 +145,11 @@ func (s *Server) New() *fiber.App {
 	s.automationRoutes(meta)   // automations.go
 
 	data := app.Group("/api/data", s.requireUser)
-	s.viewRoutes(data) // views.go; before /:id, which would take "views"
-	s.bulkRoutes(data) // bulk.go; before /:id, which would take "bulk"
+	s.viewRoutes(data)      // views.go; before /:id, which would take "views"
+	s.bulkRoutes(data)      // bulk.go; before /:id, which would take "bulk"
+	s.importRoutes(data)    // imports.go: …/{entity}/imports[/{id}[/errors.csv]], …/imports/preview
+	s.exportRoutes(data)    // export.go: …/{entity}/export
+	s.duplicateRoutes(data) // duplicates.go: …/{entity}/duplicates, …/{id}/duplicates, …/{id}/merge
 	data.Get("/:app/:entity", s.listRecords)
 	data.Post("/:app/:entity", s.createRecord)
 	data.Get("/:app/:entity/:id", s.getRecord)
