@@ -175,8 +175,10 @@ func (e *Engine) Close() error {
 	defer cancel()
 	jerr := e.Jobs.Stop(ctx)
 	ferr := e.Files.Close()
+	// The index advisor's gathered list shapes go to the shared table.
+	aerr := e.Records.FlushAdvice(ctx)
 	if err := e.DB.Close(); err != nil {
 		return err
 	}
-	return errors.Join(jerr, ferr)
+	return errors.Join(jerr, ferr, aerr)
 }

@@ -17,8 +17,9 @@ func (s *Server) indexRoutes(meta fiber.Router) {
 }
 
 // listAdvice answers the advisor's proposals: the shapes of this app's slow
-// list queries (never their values), each with the index that would serve
-// it and what EXPLAIN says of the query now.
+// list queries on every server sharing the database (never their values),
+// each with the index that would serve it and what EXPLAIN says of the
+// query now and with the index.
 func (s *Server) listAdvice(c *fiber.Ctx) error {
 	if _, err := s.DB.Document(c.UserContext(), c.Params("app"), 0); err != nil {
 		return err
@@ -44,7 +45,7 @@ func (s *Server) applyAdvice(c *fiber.Ctx) error {
 		return err
 	}
 	if !found {
-		return apiError(404, "not_found", "no advice %q for app %s (advice lasts while this server runs; list it again)", c.Params("id"), doc.Name)
+		return apiError(404, "not_found", "no advice %q for app %s (list the advice again)", c.Params("id"), doc.Name)
 	}
 	if problems := next.Check(); len(problems) > 0 {
 		return problems

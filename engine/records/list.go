@@ -462,7 +462,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, err
 	}
-	s.advisor.observe(lp, s.now().Sub(start), start)
+	s.observe(lp, s.now().Sub(start), start)
 	info = lp.info
 	if len(recs) > 0 && seen.Int64 != int64(info.app.Version) {
 		return nil, store.ErrAppMoved

@@ -163,7 +163,7 @@ type fileRow struct {
 func (fileRow) TableName() string { return "_forma_files" }
 
 func (db *DB) migrateSystem(ctx context.Context) error {
-	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}, &notificationRow{}, &fileRow{}); err != nil {
+	if err := db.Gorm.WithContext(ctx).AutoMigrate(&appRow{}, &versionRow{}, &archiveRow{}, &sequenceRow{}, &historyRow{}, &auditRow{}, &scriptLogRow{}, &draftRow{}, &viewRow{}, &changeCounterRow{}, &indexBuildRow{}, &notificationRow{}, &fileRow{}, &listShapeRow{}); err != nil {
 		return fmt.Errorf("store: create system tables: %w", err)
 	}
 	return nil
