@@ -2,10 +2,15 @@ package bench_test
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/formaapp/forma/bench/tickets"
 	"github.com/formaapp/forma/engine"
@@ -37,13 +42,23 @@ func openTickets(b *testing.B, dbURL string, view bool, n int) *engine.Engine {
 // BenchmarkListCost compares the list as the API answers it with
 // the same SQL run directly through the same driver (database/sql and the
 // store's prepared statements, rows scanned into values), one request at a
-// time, the three interleaved: sql-µs is the query alone, service-µs the
-// records service (rules, filter, cursor, scan, JSON encoding), http-µs the
-// whole request from a client over a loopback connection (client and
-// server in this process). The ratios service/sql and http/sql are the
-// cost of a list beyond its SQL (medians). "indexed" has the view's index;
-// "unindexed" only the declared (status, severity) index, so every page
-// sorts its matches.
+// time, all interleaved so drift on a shared machine touches each alike:
+//
+//   - sql-µs: the query alone;
+//   - service-µs: the records service (rules, filter, cursor, scan, JSON
+//     encoding);
+//   - server-µs: the server's whole handling of the HTTP request (routing,
+//     middleware, session, the list, the JSON page), timed around fiber's
+//     handler inside the server;
+//   - http-µs: the round trip from a net/http client over a loopback
+//     connection (client and server in this process);
+//   - floor-µs: the same round trip for GET /api/health, which does no
+//     work: what the transport costs by itself on this machine.
+//
+// The ratios service/sql, server/sql and http/sql are the cost of a list
+// beyond its SQL (medians). "indexed" has the view's index; "unindexed"
+// only the declared (status, severity) index, so every page sorts its
+// matches.
 //
 //	FORMA_TEST_POSTGRES=… go test -run '^$' -bench ListCost -benchtime 500x ./bench/
 func BenchmarkListCost(b *testing.B) {
@@ -104,18 +119,25 @@ func listCost(b *testing.B, eng *engine.Engine) {
 		}
 		buf = p.AppendJSON(buf[:0])
 	}
-	t := serve(b, eng, nil)
+	t, handled := serveTimed(b, eng)
 	path := "/api/data/desk/ticket?" + url.Values{"filter": {tickets.Filter}, "sort": {tickets.Sort}, "limit": {"50"}}.Encode()
-	overHTTP := func() { t.do(b, "GET", path, "", 200, nil) }
+	var srvT []time.Duration
+	overHTTP := func() {
+		t.do(b, "GET", path, "", 200, nil)
+		srvT = append(srvT, time.Duration(handled.Load()))
+	}
+	floor := func() { t.do(b, "GET", "/api/health", "", 200, nil) }
 	// Warm up every path (prepared statements, caches), then interleave
 	// them request by request, so that drift on a shared machine touches
-	// all three alike, and report medians.
+	// all alike, and report medians.
 	for i := 0; i < 20; i++ {
 		direct()
 		service()
 		overHTTP()
+		floor()
 	}
-	var sqlT, svcT, httpT []time.Duration
+	srvT = srvT[:0]
+	var sqlT, svcT, httpT, floorT []time.Duration
 	timed := func(fn func(), into *[]time.Duration) {
 		t0 := time.Now()
 		fn()
@@ -126,16 +148,49 @@ func listCost(b *testing.B, eng *engine.Engine) {
 		timed(direct, &sqlT)
 		timed(service, &svcT)
 		timed(overHTTP, &httpT)
+		timed(floor, &floorT)
 	}
 	b.StopTimer()
 	med := func(d []time.Duration) float64 {
 		slices.Sort(d)
-		return float64(d[len(d)/2].Microseconds())
+		return float64(d[len(d)/2].Nanoseconds()) / 1000
 	}
-	ms, mv, mh := med(sqlT), med(svcT), med(httpT)
+	ms, mv, msrv, mh, mf := med(sqlT), med(svcT), med(srvT), med(httpT), med(floorT)
 	b.ReportMetric(ms, "sql-µs")
 	b.ReportMetric(mv, "service-µs")
+	b.ReportMetric(msrv, "server-µs")
 	b.ReportMetric(mh, "http-µs")
+	b.ReportMetric(mf, "floor-µs")
 	b.ReportMetric(mv/ms, "service/sql")
+	b.ReportMetric(msrv/ms, "server/sql")
 	b.ReportMetric(mh/ms, "http/sql")
+}
+
+// serveTimed is serve with the server's handling of each request timed
+// inside the server: from fiber's handler being called to its return (the
+// response then goes to the socket). handled holds the last request's time.
+func serveTimed(b *testing.B, eng *engine.Engine) (*target, *atomic.Int64) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := eng.Handler().Handler()
+	handled := new(atomic.Int64)
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
+		t0 := time.Now()
+		h(c)
+		handled.Store(int64(time.Since(t0)))
+	}}
+	go srv.Serve(ln)
+	t := &target{base: "http://" + ln.Addr().String(), client: &http.Client{
+		Transport: &http.Transport{MaxIdleConns: 8, MaxIdleConnsPerHost: 8},
+		Timeout:   30 * time.Second,
+	}}
+	b.Cleanup(func() {
+		t.client.CloseIdleConnections()
+		srv.Shutdown()
+	})
+	t.token = t.login(b, "bench@example.com", "benchpass1")
+	return t, handled
 }

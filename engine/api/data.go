@@ -1,6 +1,8 @@
 package api
 
 import (
+	"sync"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/records"
@@ -44,8 +46,25 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendJSON(c, 200, page.AppendJSON(make([]byte, 0, 4096)))
+	// The page is written into a pooled buffer and copied into fasthttp's
+	// own pooled response body: no allocation grows with the page.
+	bp := pageBufs.Get().(*[]byte)
+	b := page.AppendJSON((*bp)[:0])
+	c.Status(200)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	c.Response().SetBody(b)
+	if cap(b) <= maxPooledPage {
+		*bp = b[:0]
+		pageBufs.Put(bp)
+	}
+	return nil
 }
+
+// pageBufs holds buffers list pages are written into; a page larger than
+// maxPooledPage (a limit of hundreds of wide records) is left to the GC.
+var pageBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+const maxPooledPage = 1 << 20
 
 func (s *Server) createRecord(c *fiber.Ctx) error {
 	if err := checkRecordBody(c); err != nil {

@@ -155,7 +155,7 @@ func (s *Service) getOne(ctx context.Context, c Caller, app, entity, id string, 
 	if err != nil {
 		return nil, fmt.Errorf("records: get: %w", err)
 	}
-	var seen sql.NullInt64
+	var seen versionSeen
 	recs, err := s.scan(rows, read, &seen)
 	switch {
 	case err != nil:
@@ -228,6 +228,28 @@ func columnList(fields []*schema.Field) string {
 
 // scan reads rows of the columns of sel, and of as many more columns into
 // extra (the same in every row, such as versionProbe's).
+// versionSeen scans the app version a page's statement read with its rows.
+// It converts the driver's integer itself: sql.NullInt64 goes through
+// database/sql's reflection for every row.
+type versionSeen struct{ Int64 int64 }
+
+func (v *versionSeen) Scan(src any) error {
+	switch x := src.(type) {
+	case int64:
+		v.Int64 = x
+	case int32:
+		v.Int64 = int64(x)
+	case nil:
+		v.Int64 = 0
+	default:
+		return fmt.Errorf("records: app version read as %T", src)
+	}
+	return nil
+}
+
+// scanSlab is how many records scan allocates at once.
+const scanSlab = 32
+
 func (s *Service) scan(rows *sql.Rows, sel []*schema.Field, extra ...any) ([]*Record, error) {
 	defer rows.Close()
 	var out []*Record
@@ -237,11 +259,21 @@ func (s *Service) scan(rows *sql.Rows, sel []*schema.Field, extra ...any) ([]*Re
 		ptrs[i] = &raw[i]
 	}
 	ptrs = append(ptrs, extra...)
+	// Records and their values are carved from slabs of scanSlab records,
+	// one allocation each instead of two per row.
+	var recs []Record
+	var vals []any
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, fmt.Errorf("records: scan: %w", err)
 		}
-		rec := &Record{fields: sel, values: make([]any, len(sel))}
+		if len(recs) == cap(recs) {
+			recs = make([]Record, 0, scanSlab)
+			vals = make([]any, scanSlab*len(sel))
+		}
+		recs = append(recs, Record{fields: sel, values: vals[:len(sel):len(sel)]})
+		vals = vals[len(sel):]
+		rec := &recs[len(recs)-1]
 		for i, f := range sel {
 			v, err := decode(s.dialect, f, raw[i])
 			if err != nil {
@@ -457,7 +489,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, fmt.Errorf("records: list: %w", err)
 	}
-	var seen sql.NullInt64
+	var seen versionSeen
 	recs, err := s.scan(rows, lp.read, &seen)
 	if err != nil {
 		return nil, err
@@ -752,12 +784,22 @@ func cursorCheck(keys []sortKey, q Query) string {
 	return base64.RawURLEncoding.EncodeToString(h[:6])
 }
 
+// makeCursor writes the cursor's JSON ({"q":…,"v":[…]}, as type cursor
+// reads it) by hand: q is base64url and appendValue writes compact JSON, so
+// nothing needs escaping or checking, and every page with a next one pays
+// for none of encoding/json's reflection.
 func makeCursor(keys []sortKey, q Query, last *Record) string {
-	c := cursor{Q: cursorCheck(keys, q)}
-	for _, k := range keys {
-		c.V = append(c.V, json.RawMessage(appendValue(nil, last.Get(k.field.Name))))
+	var buf [256]byte
+	j := append(buf[:0], `{"q":"`...)
+	j = append(j, cursorCheck(keys, q)...)
+	j = append(j, `","v":[`...)
+	for i, k := range keys {
+		if i > 0 {
+			j = append(j, ',')
+		}
+		j = appendValue(j, last.Get(k.field.Name))
 	}
-	j, _ := json.Marshal(c)
+	j = append(j, "]}"...)
 	return base64.RawURLEncoding.EncodeToString(j)
 }
 

@@ -304,6 +304,11 @@ func decode(dialect string, f *schema.Field, v any) (any, error) {
 		case int64: // SQLite: scaled integer
 			return json.Number(scaledText(x, f.DecimalScale())), nil
 		case string:
+			// PostgreSQL's numeric(p, scale) answers exactly scale
+			// decimals: already the output form.
+			if fixedDecimal(x, f.DecimalScale()) {
+				return json.Number(x), nil
+			}
 			d, err := decimal.NewFromString(x)
 			if err != nil {
 				return nil, err
@@ -439,6 +444,33 @@ func appendString(b []byte, s string) []byte {
 
 // scaledText writes a decimal stored as v × 10^-scale (SQLite) exactly,
 // without big-number arithmetic: list pages format thousands of these.
+// fixedDecimal reports whether s is a decimal number as StringFixed(scale)
+// would write it: an optional minus, digits without leading zeros (one 0
+// before the point allowed), and exactly scale decimals.
+func fixedDecimal(s string, scale int) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+		if strings.Trim(s, "0.") == "" {
+			return false // minus zero: StringFixed drops the sign
+		}
+	}
+	point := len(s) - scale - 1
+	if scale == 0 {
+		point = len(s)
+	} else if point < 1 || s[point] != '.' {
+		return false
+	}
+	if point < 1 || (s[0] == '0' && point > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i != point && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 func scaledText(v int64, scale int) string {
 	if scale == 0 {
 		return strconv.FormatInt(v, 10)

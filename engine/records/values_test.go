@@ -48,3 +48,24 @@ func TestDatetimeText(t *testing.T) {
 		}
 	}
 }
+
+// A decimal PostgreSQL answered is used as it is only when StringFixed
+// would write the same text; anything else takes the slow path.
+func TestFixedDecimal(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		scale int
+	}{
+		{"0.00", 2}, {"1.25", 2}, {"-1.25", 2}, {"12345.678", 3}, {"42", 0}, {"-42", 0}, {"0", 0},
+		{"1.2", 2}, {"1.250", 2}, {"01.25", 2}, {"-0.00", 2}, {"1e3", 0}, {"1,25", 2}, {".25", 2}, {"", 0},
+		{"-", 0}, {"1.", 0}, {"NaN", 0}, {"+1.25", 2}, {"00", 0}, {"-0", 0}, {"1 25", 2}, {"1.2x", 2},
+	} {
+		want := false
+		if d, err := decimal.NewFromString(c.s); err == nil {
+			want = d.StringFixed(int32(c.scale)) == c.s
+		}
+		if got := fixedDecimal(c.s, c.scale); got != want {
+			t.Errorf("fixedDecimal(%q, %d) = %v, want %v", c.s, c.scale, got, want)
+		}
+	}
+}
