@@ -246,7 +246,13 @@ export interface IndexAdvice {
   maxMs: number;
   index: { fields: string[] };
   exists: boolean;
-  effect: { dialect: string; sorts: boolean; matches: number; expect: string; now: string[] };
+  // The plan now and with the proposed index (built for the EXPLAIN in a
+  // transaction that is rolled back); measured says which: "explain",
+  // "exists" (the app has it) or "estimated" (not built: a large table).
+  effect: {
+    dialect: string; sorts: boolean; matches: number; expect: string; now: string[];
+    with?: string[]; sortsWith?: boolean; costNow?: number; costWith?: number; measured?: "explain" | "exists" | "estimated";
+  };
 }
 
 export interface HistoryEntry {

@@ -5,7 +5,7 @@
 // the table is large.
 import { useEffect, useState } from "react";
 import { api, type Field, type IndexAdvice } from "../api";
-import { useI18n } from "../i18n";
+import { useI18n, type I18n } from "../i18n";
 
 // LARGE_TABLE is where sorting without an index starts to show: a sort of
 // tens of thousands of rows on every page costs tens of milliseconds.
@@ -24,6 +24,19 @@ export function unindexedTextSorts(fields: Field[], columns: string[], indexes: 
     const f = fields.find((x) => x.name === c);
     return f && TEXT_TYPES.has(f.type) && !led.has(c);
   });
+}
+
+// effectText words what EXPLAIN says the index changes, in the UI's
+// language (the server's own sentence, effect.expect, is English).
+export function effectText(t: I18n["t"], a: IndexAdvice): string {
+  const e = a.effect;
+  const n = e.matches.toLocaleString();
+  if (e.measured === "explain") {
+    if (e.sorts && !e.sortsWith) return t("listView.effectGone", { n });
+    if (e.sortsWith) return t("listView.effectStillSorts");
+    return t("listView.effectInOrder");
+  }
+  return e.sorts ? t("listView.effectEstimated", { n }) : t("listView.effectInOrder");
 }
 
 export function IndexPanel({ app, entity, fields, columns, indexes, sort, canApply, onApplied }: {
@@ -76,8 +89,23 @@ export function IndexPanel({ app, entity, fields, columns, indexes, sort, canApp
             <li key={a.id} data-testid={`advice-${a.id}`}>
               <div className="mono small">{a.filter || t("listView.noFilter")} · {a.sort}</div>
               <div className="muted small">
-                {t("listView.adviceSeen", { times: a.count, ms: Math.round(a.totalMs) })} — {a.effect.expect}
+                {t("listView.adviceSeen", { times: a.count, ms: Math.round(a.totalMs) })}
+                {!a.exists && <> — <span data-testid={`advice-effect-${a.id}`}>{effectText(t, a)}</span></>}
               </div>
+              {!a.exists && a.effect.measured === "explain" && (
+                <details className="small" data-testid={`advice-plans-${a.id}`}>
+                  <summary>
+                    {t("listView.effectPlans")}
+                    {a.effect.costNow && a.effect.costWith
+                      ? ` · ${t("listView.effectCost", { now: a.effect.costNow.toFixed(0), with: a.effect.costWith.toFixed(0) })}`
+                      : ""}
+                  </summary>
+                  <div className="muted">{t("listView.effectNow")}</div>
+                  <pre className="mono">{a.effect.now.join("\n")}</pre>
+                  <div className="muted">{t("listView.effectWith")}</div>
+                  <pre className="mono">{(a.effect.with ?? []).join("\n")}</pre>
+                </details>
+              )}
               <div className="small">
                 {t("listView.adviceIndex")} <code>{a.index.fields.join(", ")}</code>{" "}
                 {a.exists ? (
