@@ -53,7 +53,9 @@ func openTickets(b *testing.B, dbURL string, view bool, n int) *engine.Engine {
 //   - http-µs: the round trip from a net/http client over a loopback
 //     connection (client and server in this process);
 //   - floor-µs: the same round trip for GET /api/health, which does no
-//     work: what the transport costs by itself on this machine.
+//     work: what the transport costs by itself on this machine;
+//   - auth-µs: the session check alone (a cached token and the auth
+//     epoch's read), part of server-µs.
 //
 // The ratios service/sql, server/sql and http/sql are the cost of a list
 // beyond its SQL (medians). "indexed" has the view's index; "unindexed"
@@ -127,6 +129,13 @@ func listCost(b *testing.B, eng *engine.Engine) {
 		srvT = append(srvT, time.Duration(handled.Load()))
 	}
 	floor := func() { t.do(b, "GET", "/api/health", "", 200, nil) }
+	// What the session check costs by itself: the token is cached, but
+	// every request reads the auth epoch (revocations on any server).
+	auth := func() {
+		if _, err := eng.Access.Authenticate(ctx, t.token); err != nil {
+			b.Fatal(err)
+		}
+	}
 	// Warm up every path (prepared statements, caches), then interleave
 	// them request by request, so that drift on a shared machine touches
 	// all alike, and report medians.
@@ -135,9 +144,10 @@ func listCost(b *testing.B, eng *engine.Engine) {
 		service()
 		overHTTP()
 		floor()
+		auth()
 	}
 	srvT = srvT[:0]
-	var sqlT, svcT, httpT, floorT []time.Duration
+	var sqlT, svcT, httpT, floorT, authT []time.Duration
 	timed := func(fn func(), into *[]time.Duration) {
 		t0 := time.Now()
 		fn()
@@ -149,18 +159,20 @@ func listCost(b *testing.B, eng *engine.Engine) {
 		timed(service, &svcT)
 		timed(overHTTP, &httpT)
 		timed(floor, &floorT)
+		timed(auth, &authT)
 	}
 	b.StopTimer()
 	med := func(d []time.Duration) float64 {
 		slices.Sort(d)
 		return float64(d[len(d)/2].Nanoseconds()) / 1000
 	}
-	ms, mv, msrv, mh, mf := med(sqlT), med(svcT), med(srvT), med(httpT), med(floorT)
+	ms, mv, msrv, mh, mf, ma := med(sqlT), med(svcT), med(srvT), med(httpT), med(floorT), med(authT)
 	b.ReportMetric(ms, "sql-µs")
 	b.ReportMetric(mv, "service-µs")
 	b.ReportMetric(msrv, "server-µs")
 	b.ReportMetric(mh, "http-µs")
 	b.ReportMetric(mf, "floor-µs")
+	b.ReportMetric(ma, "auth-µs")
 	b.ReportMetric(mv/ms, "service/sql")
 	b.ReportMetric(msrv/ms, "server/sql")
 	b.ReportMetric(mh/ms, "http/sql")
