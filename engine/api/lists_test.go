@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -164,6 +165,8 @@ func TestIndexAdvice(t *testing.T) {
 		wantErr(t, "unknown app", st, body, 404, "not_found")
 		st, body = e.do("POST", "/api/meta/apps/kit/advice/000000000000/apply", nil)
 		wantErr(t, "unknown advice", st, body, 404, "not_found")
+		st, body = e.do("POST", "/api/meta/apps/kit/advice/"+url.PathEscape("x'; DROP TABLE _forma_list_shapes; --")+"/apply", nil)
+		wantErr(t, "injected advice id", st, body, 404, "not_found")
 		if e.appVersion() != before {
 			t.Fatal("a refused apply changed the app")
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/formaapp/forma/engine/filter"
@@ -40,7 +41,7 @@ const (
 // answers from what every server sharing the database saw.
 type advisor struct {
 	mu        sync.Mutex
-	threshold time.Duration
+	threshold atomic.Int64          // time.Duration; read without mu by every list
 	shapes    map[string]*shapeStat // not yet flushed
 	lists     int                   // slow lists in shapes
 	since     time.Time             // when the oldest of them was seen
@@ -61,15 +62,15 @@ type shapeStat struct {
 }
 
 func newAdvisor() *advisor {
-	return &advisor{threshold: DefaultSlowList, shapes: map[string]*shapeStat{}}
+	a := &advisor{shapes: map[string]*shapeStat{}}
+	a.threshold.Store(int64(DefaultSlowList))
+	return a
 }
 
 // SetSlowList sets how long a list query must take for the index advisor
 // to keep its shape (0 keeps every list's shape; tests use it).
 func (s *Service) SetSlowList(d time.Duration) {
-	s.advisor.mu.Lock()
-	s.advisor.threshold = d
-	s.advisor.mu.Unlock()
+	s.advisor.threshold.Store(int64(d))
 }
 
 // SetClock sets the clock that times list queries for the advisor.
@@ -87,11 +88,10 @@ func (s *Service) now() time.Time {
 // starts a flush in the background (the request does not wait for it).
 func (s *Service) observe(lp *listPlan, d time.Duration, now time.Time) {
 	a := s.advisor
-	a.mu.Lock()
-	if d < a.threshold {
-		a.mu.Unlock()
-		return
+	if d < time.Duration(a.threshold.Load()) {
+		return // most lists: no lock taken
 	}
+	a.mu.Lock()
 	skeleton := ""
 	if lp.node != nil {
 		skeleton = skeletonOf(lp.node)
