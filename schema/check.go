@@ -71,6 +71,7 @@ func (a *App) Check() Problems {
 	c.checkAutomations()
 	c.checkFlows()
 	c.checkAssignments()
+	c.checkMatching()
 	a.checkRoles(&c.p)
 	a.checkForms(&c.p)
 	a.checkDashboards(&c.p)

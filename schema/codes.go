@@ -96,6 +96,7 @@ var Codes = map[string]string{
 	"flow":               "a flow, transition or approval step that does not fit (states, quorum, escalation)",
 	"assignment":         "an assignment rule that does not fit (strategy, statistics, pool, countdown, variants)",
 	"unknown_assignment": "an assignment rule name that the app does not have (rule)",
+	"matching":           "a duplicate rule's key that cannot match (field, type, count, value)",
 	"transition_lack":    "what a transition lacks now (a field to fill, its guard, a comment); the message says which",
 	"flow_field_hidden":  "a field a transition's guard or evidence reads that a role allowed to take it may not read (transition, roles, fields)",
 	"pattern":            "a value that does not match its pattern (pattern)",
@@ -335,6 +336,14 @@ var problemFormats = map[string]formatCode{
 	"duplicate %s name %q (also at %s)":                                   fc("duplicate_name", "kind", "name", ""),
 	"deadline: %v":                                                        fc("format", ""),
 	"a deadline is a positive duration such as \"24h\" or \"2d\", not %q": fc("format", "value"),
+	// Duplicate rules (matching_check.go).
+	"a matching rule needs at least one key": fc("matching"),
+	"a match key needs at least one field":   fc("matching"),
+	"%s is a %s field; a match key compares text, email, phone, url, select, integer, ref, user, date or autonumber fields": fc("matching", "field", "type"),
+	"similarity is a number above 0 and at most 1, not %v":                                                                  fc("range", "value"),
+	"a similarity key compares one text field, not %d":                                                                      fc("matching", "count"),
+	"a similarity key compares one text field; %s is a %s field":                                                            fc("matching", "field", "type"),
+	"a similarity key normalises as text or company, not %s":                                                                fc("matching", "value"),
 	// Assignment rules (assignments_check.go, engine/assign).
 	"%s is a %s field; %s": fc("type", "field", "type", ""),
 	"a winRate statistic needs %q: the filter a won record meets":                   fc("assignment", "key"),

@@ -23,6 +23,7 @@ import (
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/assign"
 	"github.com/formaapp/forma/engine/automation"
+	"github.com/formaapp/forma/engine/bulk"
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/jobs/jobstest"
@@ -182,10 +183,14 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 	if err := asg.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
+	bk := bulk.New(db, cat, recs, acc, q, log)
+	if err := bk.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if q != nil {
 		jobstest.Start(t, ctx, q)
 	}
-	srv := &api.Server{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
+	srv := &api.Server{Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
 		Automations: autos, Webhooks: hooks, Flows: flows, Assign: asg}
 	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)

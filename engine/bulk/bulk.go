@@ -36,6 +36,7 @@ type Service struct {
 	access  *access.Service
 	jobs    *jobs.Queue
 	log     *slog.Logger
+	match   matcher // duplicate detection (match.go)
 }
 
 // New returns the bulk service over the engine's services.
@@ -48,7 +49,9 @@ func New(db *store.DB, cat *store.Catalog, recs *records.Service, acc *access.Se
 
 // Register creates the bulk tables and registers the import job kind on
 // the queue, before it starts.
-func (s *Service) Register(ctx context.Context) error { return nil }
+func (s *Service) Register(ctx context.Context) error {
+	return s.registerMatching(ctx)
+}
 
 // CheckApp returns what the engine refuses in app's matching rules beyond
 // the schema's own checks, each at its pointer.

@@ -264,6 +264,7 @@ type Record struct {
 	fields []*schema.Field
 	values []any
 	expand []expanded
+	notes  []recordNote // what a create check adds to the answer (createcheck.go)
 }
 
 type expanded struct {
@@ -316,5 +317,6 @@ func (r *Record) appendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
+	b = appendNotes(b, r.notes)
 	return append(b, '}')
 }

@@ -294,7 +294,7 @@ func project(rec *Record, view *entityInfo) *Record {
 	if len(view.fields) == len(rec.fields) {
 		return rec
 	}
-	out := &Record{fields: view.fields, values: make([]any, len(view.fields)), expand: rec.expand}
+	out := &Record{fields: view.fields, values: make([]any, len(view.fields)), expand: rec.expand, notes: rec.notes}
 	for i, f := range view.fields {
 		out.values[i] = rec.Get(f.Name)
 	}
@@ -307,7 +307,7 @@ func (s *Service) answer(ctx context.Context, c Caller, info *entityInfo, rec *R
 	view := s.visible(info, c)
 	out := project(rec, view)
 	if out == rec {
-		out = &Record{fields: rec.fields, values: append([]any(nil), rec.values...), expand: rec.expand}
+		out = &Record{fields: rec.fields, values: append([]any(nil), rec.values...), expand: rec.expand, notes: rec.notes}
 	}
 	if err := s.perReader(ctx, c, view, []*Record{out}); err != nil {
 		return nil, err
