@@ -374,9 +374,23 @@ func TestMerge(t *testing.T) {
 		if st != 409 || !strings.Contains(fmt.Sprint(body), sid) {
 			t.Errorf("after merge: %d %v", st, body)
 		}
-		st, body = e.do("GET", "/api/data/dup/customer/"+str(other["id"])+"/duplicates", nil)
-		if st != 200 {
-			t.Errorf("%d %v", st, body)
+		// The owner may be chosen too; a rep merges their own records.
+		repID, rep := e.flowUser("rep@example.com", "rep")
+		st, mine := e.doAs(rep, "POST", "/api/data/dup/customer", map[string]any{"name": "Rep's", "phone": "13911112222"})
+		if st != 201 {
+			t.Fatalf("rep create: %d %v", st, mine)
+		}
+		st, body = e.do("POST", "/api/data/dup/customer/"+str(other["id"])+"/merge", map[string]any{"duplicate": mine["id"], "fields": map[string]any{"owner": "duplicate", "phone": "duplicate"}})
+		if rec, _ := body["record"].(map[string]any); st != 200 || rec["owner"] != repID || rec["phone"] != "13911112222" {
+			t.Fatalf("merge with owner: %d %v", st, body)
+		}
+		st, two := e.doAs(rep, "POST", "/api/data/dup/customer", map[string]any{"name": "Rep's twin", "phone": "+86 139 1111 2222"})
+		if st != 201 || !has(dups(two), "by_phone:"+str(other["id"])) {
+			t.Fatalf("rep's twin: %d %v", st, two)
+		}
+		st, body = e.doAs(rep, "POST", "/api/data/dup/customer/"+str(other["id"])+"/merge", map[string]any{"duplicate": two["id"]})
+		if st != 200 || body["record"].(map[string]any)["name"] != "Zeta" {
+			t.Fatalf("rep merges own records: %d %v", st, body)
 		}
 	})
 }
