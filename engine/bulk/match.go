@@ -520,22 +520,13 @@ func (s *Service) lookup(ctx context.Context, tx store.Conn, app, entity string,
 		if v == "" {
 			continue
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT "record_id" FROM `+matchKeysTable+` WHERE "app" = ? AND "entity" = ? AND "rule" = ? AND "kidx" = ? AND "value" = ? AND "record_id" <> ? AND "record_id" > ? ORDER BY "record_id" LIMIT `+strconv.Itoa(maxMatches),
+		ids, err := column(ctx, tx, `SELECT "record_id" FROM `+matchKeysTable+` WHERE "app" = ? AND "entity" = ? AND "rule" = ? AND "kidx" = ? AND "value" = ? AND "record_id" <> ? AND "record_id" > ? ORDER BY "record_id" LIMIT `+strconv.Itoa(maxMatches),
 			app, entity, m.Name, i, v, except, after)
 		if err != nil {
-			return nil, fmt.Errorf("bulk: find duplicates: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("bulk: find duplicates: %w", err)
-			}
+		for _, id := range ids {
 			best[id] = Match{Rule: m.Name, ID: id, Score: 1, field: k.Fields[0]}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("bulk: find duplicates: %w", err)
 		}
 	}
 	out := make([]Match, 0, len(best))

@@ -193,23 +193,10 @@ func (s *Service) Duplicates(ctx context.Context, c records.Caller, app, entity,
 // exactGroups calls fn with the ids of each value of exact key i that
 // more than one record has, until fn says it is done.
 func (s *Service) exactGroups(ctx context.Context, q store.Conn, app, entity string, m *schema.Matching, i int, fn func(ids []string) (bool, error)) error {
-	rows, err := q.QueryContext(ctx, `SELECT "value" FROM `+matchKeysTable+` WHERE "app" = ? AND "entity" = ? AND "rule" = ? AND "kidx" = ? GROUP BY "value" HAVING COUNT(*) > 1 ORDER BY "value" LIMIT 10000`,
+	values, err := column(ctx, q, `SELECT "value" FROM `+matchKeysTable+` WHERE "app" = ? AND "entity" = ? AND "rule" = ? AND "kidx" = ? GROUP BY "value" HAVING COUNT(*) > 1 ORDER BY "value" LIMIT 10000`,
 		app, entity, m.Name, i)
 	if err != nil {
-		return fmt.Errorf("bulk: list duplicates: %w", err)
-	}
-	var values []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("bulk: list duplicates: %w", err)
-		}
-		values = append(values, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("bulk: list duplicates: %w", err)
+		return err
 	}
 	for _, v := range values {
 		ids, err := column(ctx, q, `SELECT "record_id" FROM `+matchKeysTable+` WHERE "app" = ? AND "entity" = ? AND "rule" = ? AND "kidx" = ? AND "value" = ? ORDER BY "record_id" LIMIT `+strconv.Itoa(maxMatches),
