@@ -265,7 +265,7 @@ func TestCoerceRowsBatch(t *testing.T) {
 	c := NewCoercer(app, e, m, CoerceOptions{Lookup: l})
 	rows := [][]string{
 		{"one", "Acme", "rep@example.com", "1", "99"},
-		{"two", "华为", "", "x"},         // bad qty
+		{"two", "华为", "", "x"},             // bad qty
 		{"three", "", "", "", "", "extra"}, // ragged
 		{"four", "Acme"},                   // short: the rest blank
 		{"five", "", "", "", "", ""},       // trailing empty cells are fine
