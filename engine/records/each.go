@@ -32,33 +32,6 @@ func (s *Service) ReadableFields(ctx context.Context, c Caller, app, entity stri
 	return v.app, v.fields, nil
 }
 
-// EachPage lists q page after page (the cursor followed, at most
-// MaxLimit records a page) and calls fn with each page until the last,
-// or until fn or a page fails. The records of one page are not kept
-// once fn returns, so a whole entity streams in constant memory.
-func (s *Service) EachPage(ctx context.Context, c Caller, app, entity string, q Query, fn func(*Page) error) error {
-	if q.Limit == 0 {
-		q.Limit = MaxLimit
-	}
-	q.Count, q.Totals = "", ""
-	for {
-		p, err := s.List(ctx, c, app, entity, q)
-		if err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-		if p.NextCursor == "" {
-			return nil
-		}
-		q.Cursor = p.NextCursor
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
-
 // Expanded returns the record a ref field points at when the list asked
 // to expand it (Query.Expand) and the caller may read it, else nil.
 func (r *Record) Expanded(name string) *Record {
