@@ -13,7 +13,6 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
-	"golang.org/x/text/width"
 
 	"github.com/formaapp/forma/schema"
 )
@@ -426,7 +425,7 @@ func (c *Coercer) cell(col *column, raw string) (any, string) {
 	case schema.MultiSelect:
 		out := []any{}
 		seen := map[string]bool{}
-		for _, part := range multiSep.Split(width.Fold.String(unquoteCell(strings.TrimSpace(raw))), -1) {
+		for _, part := range multiSep.Split(foldWidth(unquoteCell(strings.TrimSpace(raw))), -1) {
 			if strings.TrimSpace(part) == "" {
 				continue
 			}
@@ -467,7 +466,7 @@ var (
 // number with a fraction or an exponent past 15 significant digits (a
 // spreadsheet's binary noise) is rounded to 15.
 func parseNumber(raw string) (decimal.Decimal, string) {
-	s := width.Fold.String(strings.TrimSpace(raw))
+	s := foldWidth(strings.TrimSpace(raw))
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '\u00a0', '\u2009', '\u202f', '\t':
@@ -580,7 +579,7 @@ func dateOnly(s string) (time.Time, string, bool) {
 
 // parseDate reads a date cell into "2026-03-05".
 func parseDate(raw string) (string, string) {
-	s := width.Fold.String(strings.TrimSpace(raw))
+	s := foldWidth(strings.TrimSpace(raw))
 	if t, ok := serial(s); ok {
 		return t.Format("2006-01-02"), ""
 	}
@@ -605,7 +604,7 @@ func parseDate(raw string) (string, string) {
 // parseDatetime reads a datetime cell into RFC 3339 in UTC: a stated zone
 // (Z, +08:00) wins, else the cell is a wall-clock time in tz.
 func parseDatetime(raw string, tz *time.Location) (string, string) {
-	s := width.Fold.String(strings.TrimSpace(raw))
+	s := foldWidth(strings.TrimSpace(raw))
 	out := func(t time.Time) (string, string) {
 		if t.Year() < 1 || t.Year() > 9999 {
 			return "", "the year must be between 1 and 9999"

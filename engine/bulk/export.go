@@ -221,7 +221,11 @@ func (x *Export) writeCSV(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("\uFEFF")
 	cw := csv.NewWriter(bw)
-	if err := cw.Write(x.Header()); err != nil {
+	head := x.Header()
+	for i, h := range head {
+		head[i] = neutralise(h)
+	}
+	if err := cw.Write(head); err != nil {
 		return err
 	}
 	row := make([]string, len(x.cols))

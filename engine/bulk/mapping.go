@@ -24,8 +24,29 @@ const (
 // fold is how headers and labels compare: trimmed, full-width folded to
 // half-width, inner runs of spaces made one, case folded.
 func fold(s string) string {
-	s = width.Fold.String(strings.TrimSpace(s))
+	s = foldWidth(strings.TrimSpace(s))
+	if ascii(s) && !strings.Contains(s, "  ") && strings.IndexAny(s, "\t\r\n") < 0 {
+		return strings.ToLower(s)
+	}
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+// foldWidth turns full-width letters, digits and signs into their
+// half-width forms (ASCII text is returned as is, without a copy).
+func foldWidth(s string) string {
+	if ascii(s) {
+		return s
+	}
+	return width.Fold.String(s)
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // importable returns the entity's fields (and owner) an import may write,
@@ -132,7 +153,7 @@ func MapColumns(app *schema.App, e *schema.Entity, header []string, explicit map
 				cm.Field = f
 			}
 		} else {
-			k := fold(h)
+			k := fold(unquoteCell(strings.TrimSpace(h)))
 			switch f := byName[k]; {
 			case f != nil:
 				cm.Field, cm.By = f.Name, ByName
