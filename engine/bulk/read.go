@@ -174,19 +174,23 @@ func (t *csvTable) read() ([]string, error) {
 
 // Next returns the next row that has a non-blank cell (blank rows are
 // skipped; row numbers count them).
-func (t *csvTable) Next() ([]string, int, error) {
+func (t *csvTable) Next() ([]string, int, error) { return nextFilled(t.read, &t.row) }
+
+func (t *csvTable) Close() error { return nil }
+
+// nextFilled reads rows with read until one has a non-blank cell; row is
+// the reader's row count.
+func nextFilled(read func() ([]string, error), row *int) ([]string, int, error) {
 	for {
-		rec, err := t.read()
+		cells, err := read()
 		if err != nil {
-			return nil, t.row, err
+			return nil, *row, err
 		}
-		if !blankRow(rec) {
-			return rec, t.row, nil
+		if !blankRow(cells) {
+			return cells, *row, nil
 		}
 	}
 }
-
-func (t *csvTable) Close() error { return nil }
 
 func blankRow(cells []string) bool {
 	for _, c := range cells {

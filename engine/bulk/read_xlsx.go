@@ -99,17 +99,7 @@ func (t *xlsxTable) read() ([]string, error) {
 }
 
 // Next returns the next row that has a non-blank cell.
-func (t *xlsxTable) Next() ([]string, int, error) {
-	for {
-		cells, err := t.read()
-		if err != nil {
-			return nil, t.row, err
-		}
-		if !blankRow(cells) {
-			return cells, t.row, nil
-		}
-	}
-}
+func (t *xlsxTable) Next() ([]string, int, error) { return nextFilled(t.read, &t.row) }
 
 func (t *xlsxTable) Close() error {
 	if t.rows != nil {
@@ -174,21 +164,29 @@ func findSheet(zr *zip.Reader, want string) (string, string, error) {
 
 // readZipXML decodes a small XML part of the workbook (at most 16 MB read).
 func readZipXML(zr *zip.Reader, name string, v any) error {
-	for _, f := range zr.File {
-		if f.Name != name {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return unreadable("the workbook cannot be read: " + err.Error())
-		}
-		defer rc.Close()
-		if err := xml.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(v); err != nil {
-			return unreadable("the workbook cannot be read: " + name + ": " + err.Error())
-		}
-		return nil
+	rc, err := openEntry(zr, name)
+	if err != nil {
+		return err
 	}
-	return unreadable("the file is a zip archive but not an .xlsx workbook (no " + name + ")")
+	defer rc.Close()
+	if err := xml.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(v); err != nil {
+		return unreadable("the workbook cannot be read: " + name + ": " + err.Error())
+	}
+	return nil
+}
+
+// openEntry opens the zip entry name of the workbook.
+func openEntry(zr *zip.Reader, name string) (io.ReadCloser, error) {
+	for _, f := range zr.File {
+		if f.Name == name {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, unreadable("the workbook cannot be read: " + err.Error())
+			}
+			return rc, nil
+		}
+	}
+	return nil, unreadable("the file is a zip archive but not an .xlsx workbook (no " + name + ")")
 }
 
 var dimensionRE = regexp.MustCompile(`<(?:\w+:)?dimension\s+ref="([A-Za-z]+)?(\d+)?(?::([A-Za-z]+)(\d+))?"`)
@@ -197,47 +195,41 @@ var dimensionRE = regexp.MustCompile(`<(?:\w+:)?dimension\s+ref="([A-Za-z]+)?(\d
 // dimension (<dimension ref="A1:XFD1048576"/>) and refuses one past the
 // limits before a row is read.
 func checkDimension(zr *zip.Reader, sheetPath string) error {
-	for _, f := range zr.File {
-		if f.Name != sheetPath {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return unreadable("the workbook cannot be read: " + err.Error())
-		}
-		defer rc.Close()
-		head := make([]byte, 8<<10)
-		n, _ := io.ReadFull(rc, head)
-		head = head[:n]
-		if i := bytes.Index(head, []byte("<sheetData")); i >= 0 {
-			head = head[:i]
-		}
-		m := dimensionRE.FindSubmatch(head)
-		if m == nil {
-			return nil
-		}
-		col, row := string(m[1]), string(m[2])
-		if len(m[3]) > 0 {
-			col, row = string(m[3]), string(m[4])
-		}
-		c, r := 0, 0
-		if col != "" {
-			var err error
-			if c, err = excelize.ColumnNameToNumber(strings.ToUpper(col)); err != nil {
-				c = 1 << 30
-			}
-		}
-		if row != "" {
-			if len(row) > 9 {
-				r = 1 << 30
-			} else {
-				fmt.Sscan(row, &r)
-			}
-		}
-		if r > MaxXLSXRows+1 || c > MaxXLSXCols {
-			return tooLarge(fmt.Sprintf("the sheet declares %d rows × %d columns: at most %d rows × %d columns are read", r, c, MaxXLSXRows, MaxXLSXCols))
-		}
+	rc, err := openEntry(zr, sheetPath)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	head := make([]byte, 8<<10)
+	n, _ := io.ReadFull(rc, head)
+	head = head[:n]
+	if i := bytes.Index(head, []byte("<sheetData")); i >= 0 {
+		head = head[:i]
+	}
+	m := dimensionRE.FindSubmatch(head)
+	if m == nil {
 		return nil
 	}
-	return unreadable("the workbook's sheet " + sheetPath + " is missing")
+	col, row := string(m[1]), string(m[2])
+	if len(m[3]) > 0 {
+		col, row = string(m[3]), string(m[4])
+	}
+	c, r := 0, 0
+	if col != "" {
+		var err error
+		if c, err = excelize.ColumnNameToNumber(strings.ToUpper(col)); err != nil {
+			c = 1 << 30
+		}
+	}
+	if row != "" {
+		if len(row) > 9 {
+			r = 1 << 30
+		} else {
+			fmt.Sscan(row, &r)
+		}
+	}
+	if r > MaxXLSXRows+1 || c > MaxXLSXCols {
+		return tooLarge(fmt.Sprintf("the sheet declares %d rows × %d columns: at most %d rows × %d columns are read", r, c, MaxXLSXRows, MaxXLSXCols))
+	}
+	return nil
 }
