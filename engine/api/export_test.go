@@ -206,14 +206,18 @@ func TestExportXLSX(t *testing.T) {
 	})
 }
 
-// refsByID is the import's look-up as far as an export needs it: refs by id.
-type refsByID struct{}
+// refsByID is the import's look-up as far as an export needs it: refs by
+// id, and the one account by its name.
+type refsByID struct{ accountName, accountID string }
 
-func (refsByID) Refs(ctx context.Context, entity, field string, keys []string) (map[string]string, error) {
+func (l refsByID) Refs(ctx context.Context, entity, field string, keys []string) (map[string]string, error) {
 	out := map[string]string{}
-	if field == "id" {
-		for _, k := range keys {
+	for _, k := range keys {
+		switch {
+		case field == "id":
 			out[k] = k
+		case entity == "account" && field == "name" && k == l.accountName:
+			out[k] = l.accountID
 		}
 	}
 	return out, nil
@@ -224,10 +228,11 @@ func (refsByID) Users(ctx context.Context, emails []string) (map[string]string, 
 }
 
 // An export read back by OpenTable, MapColumns and the Coercer gives the
-// values the records hold, in CSV and in XLSX, with or without a zone.
+// values the records hold, in CSV and in XLSX, with or without a zone,
+// with values or with labels (Chinese headers, options, 是/否, refs by name).
 func TestExportRoundTrip(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		e, _, _ := exportEnv(t, db)
+		e, _, accID := exportEnv(t, db)
 		var app schema.App
 		if err := json.Unmarshal([]byte(exportDoc), &app); err != nil {
 			t.Fatal(err)
@@ -236,8 +241,8 @@ func TestExportRoundTrip(t *testing.T) {
 		_, list := e.do("GET", "/api/data/ex/deal?sort=title&limit=100", nil)
 		originals := items(t, list)
 		for _, format := range []string{"csv", "xlsx"} {
-			for _, tz := range []string{"UTC", "Asia/Shanghai"} {
-				st, _, body := e.exportGet(e.token, "/api/data/ex/deal/export?sort=title&format="+format+"&tz="+tz, "")
+			for _, tz := range []string{"UTC", "Asia/Shanghai", "Asia/Shanghai&labels=1"} {
+				st, _, body := e.exportGet(e.token, "/api/data/ex/deal/export?sort=title&format="+format+"&tz="+tz, "zh-CN")
 				if st != 200 {
 					t.Fatalf("%d %s", st, body)
 				}
@@ -249,8 +254,8 @@ func TestExportRoundTrip(t *testing.T) {
 				if len(m.Unknown) != 0 {
 					t.Errorf("unknown columns %q", m.Unknown)
 				}
-				loc, _ := time.LoadLocation(tz)
-				c := bulk.NewCoercer(&app, deal, m, bulk.CoerceOptions{TimeZone: loc, Lookup: refsByID{}})
+				loc, _ := time.LoadLocation(strings.TrimSuffix(tz, "&labels=1"))
+				c := bulk.NewCoercer(&app, deal, m, bulk.CoerceOptions{TimeZone: loc, Lookup: refsByID{"阿里巴巴", accID}})
 				vals, probs := c.Rows(context.Background(), rows, nil)
 				if len(probs) > 0 || len(vals) != len(originals) {
 					t.Fatalf("%s %s: %d rows, problems %+v", format, tz, len(vals), probs)
