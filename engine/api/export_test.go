@@ -84,7 +84,7 @@ func table(t *testing.T, data []byte, name string) ([]string, [][]string) {
 }
 
 // injections are titles a spreadsheet would run as formulas.
-var injections = []string{"=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"}
+var injections = []string{"=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "'=already quoted"}
 
 func exportEnv(t *testing.T, db *store.DB) (*env, string, string) {
 	e := newEnv(t, db, exportDoc)

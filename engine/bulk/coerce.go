@@ -346,13 +346,23 @@ func clip(s string) string {
 	return string(r[:100]) + "…"
 }
 
-// unquoteCell undoes an export's neutralising quote: '= '+ '- '@ and a
-// quote before a tab or carriage return lose the quote.
+// unquoteCell undoes an export's neutralising quote (see neutralise): a
+// quote before text that starts with = + - @, a tab or a carriage return,
+// or before text that is itself so quoted, is removed.
 func unquoteCell(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.IndexByte("=+-@\t\r", s[1]) >= 0 {
+	if len(s) >= 2 && s[0] == '\'' && formulaLike(s[1:]) {
 		return s[1:]
 	}
 	return s
+}
+
+// formulaLike says whether a spreadsheet could take s for a formula, or
+// s is such a text with the quotes an export put before it.
+func formulaLike(s string) bool {
+	for len(s) > 1 && s[0] == '\'' {
+		s = s[1:]
+	}
+	return s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0
 }
 
 // cell coerces one non-blank cell of col; the reason says why not.

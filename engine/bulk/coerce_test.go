@@ -161,6 +161,7 @@ func TestCoerceCells(t *testing.T) {
 		{"title", "'=1+2", "=1+2"},
 		{"title", "'-5", "-5"},
 		{"title", "'hello", "'hello"},
+		{"title", "''=x", "'=x"},
 		{"qty", "1,234", json.Number("1234")},
 		{"qty", "１２３", json.Number("123")},
 		{"qty", "-7", json.Number("-7")},

@@ -398,8 +398,10 @@ func boolLabel(b bool, lang string) string {
 // neutralise puts a quote before text a spreadsheet would take for a
 // formula: one starting with = + - @, a tab or a carriage return (CSV
 // formula injection). Numbers are not text: a negative amount stays one.
+// Text that already looks neutralised ('=x) gets a quote too, so that the
+// importer, which removes one, gives it back as it was.
 func neutralise(s string) string {
-	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+	if formulaLike(s) {
 		return "'" + s
 	}
 	return s
