@@ -30,12 +30,16 @@ func TestBigFilesPeakRSS(t *testing.T) {
 		t.Skipf("%s=DIR not set: the big-file measurements are skipped", envBig)
 	}
 	csvPath := filepath.Join(dir, "deals-1m.csv")
-	xlsxPath := filepath.Join(dir, "deals-200k.xlsx")
+	xlsxRows := 200_000
+	if n, err := strconv.Atoi(os.Getenv("FORMA_BULK_XLSX_ROWS")); err == nil && n > 0 {
+		xlsxRows = n // to see that memory does not grow with the rows
+	}
+	xlsxPath := filepath.Join(dir, fmt.Sprintf("deals-%dk.xlsx", xlsxRows/1000))
 	if _, err := os.Stat(csvPath); err != nil {
 		makeBigCSV(t, csvPath, 1_000_000)
 	}
 	if _, err := os.Stat(xlsxPath); err != nil {
-		makeBigXLSX(t, xlsxPath, 200_000)
+		makeBigXLSX(t, xlsxPath, xlsxRows)
 	}
 	for _, p := range []string{"", csvPath, xlsxPath} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBigFilesChild$", "-test.count=1")
