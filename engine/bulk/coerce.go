@@ -41,13 +41,13 @@ type CoerceOptions struct {
 // field's type (README: Import and export).
 type Coercer struct {
 	app     *schema.App
-	cols    []column
+	cols    []coerceCol
 	headers int
 	tz      *time.Location
 	lookup  Lookup
 }
 
-type column struct {
+type coerceCol struct {
 	index  int
 	header string
 	f      *schema.Field
@@ -71,7 +71,7 @@ func NewCoercer(app *schema.App, e *schema.Entity, m *Mapping, o CoerceOptions) 
 		if f == nil {
 			continue
 		}
-		col := column{index: cm.Index, header: cm.Header, f: f, st: f.StorageType()}
+		col := coerceCol{index: cm.Index, header: cm.Header, f: f, st: f.StorageType()}
 		switch col.st {
 		case schema.Select, schema.MultiSelect:
 			col.opts = optionIndex(f)
@@ -142,7 +142,7 @@ func optionIndex(f *schema.Field) map[string]string {
 // pending is a ref or user cell waiting for its batch's lookup.
 type pending struct {
 	row int // index in the batch
-	col *column
+	col *coerceCol
 	key string
 	raw string
 }
@@ -161,8 +161,8 @@ func (c *Coercer) Rows(ctx context.Context, rows [][]string, rowNums []int) ([]m
 		}
 		return i + 2
 	}
-	add := func(i int, col *column, raw, reason string) {
-		p := CellProblem{Row: num(i), Value: clip(raw), Reason: reason}
+	add := func(i int, col *coerceCol, raw, reason string) {
+		p := CellProblem{Row: num(i), Value: clipCell(raw), Reason: reason}
 		if col != nil {
 			p.Column, p.Field = col.header, col.f.Name
 		}
@@ -337,14 +337,8 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func idLike(s string) bool { return idRE.MatchString(s) }
 
-// clip shortens a cell for a problem report.
-func clip(s string) string {
-	if utf8.RuneCountInString(s) <= 100 {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	r := []rune(s)
-	return string(r[:100]) + "…"
-}
+// clipCell shortens a cell for a problem report (clip: matchlist.go).
+func clipCell(s string) string { return clip(strings.ToValidUTF8(s, "\uFFFD"), 100) }
 
 // unquoteCell undoes an export's neutralising quote (see neutralise): a
 // quote before text that starts with = + - @, a tab or a carriage return,
@@ -366,7 +360,7 @@ func formulaLike(s string) bool {
 }
 
 // cell coerces one non-blank cell of col; the reason says why not.
-func (c *Coercer) cell(col *column, raw string) (any, string) {
+func (c *Coercer) cell(col *coerceCol, raw string) (any, string) {
 	f := col.f
 	if !utf8.ValidString(raw) || strings.ContainsRune(raw, 0) {
 		return nil, "not valid text (a NUL or an invalid byte)"

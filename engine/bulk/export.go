@@ -95,7 +95,7 @@ func (s *Service) Export(ctx context.Context, c records.Caller, app, entity stri
 			seen[n] = true
 			f := byName[n]
 			if f == nil {
-				return nil, badQuery("fields: unknown field %q", clip(n))
+				return nil, badQuery("fields: unknown field %q", clipCell(n))
 			}
 			x.cols = append(x.cols, f)
 			if len(x.cols) > MaxExportFields {
