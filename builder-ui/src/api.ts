@@ -87,6 +87,23 @@ export interface AppDocument {
   roles?: Role[];
   // Lead-distribution rules (schema/assignments.go); the runtime reads their countdowns.
   assignments?: AssignmentRule[];
+  // Duplicate rules (schema/matching.go): the duplicates view and the merge read them.
+  matching?: MatchingRule[];
+}
+
+export interface MatchKey {
+  fields: string[];
+  normalize?: "text" | "phone" | "email" | "company";
+  similarity?: number;
+}
+
+export interface MatchingRule {
+  name: string;
+  label?: string;
+  labels?: Record<string, string>;
+  entity: string;
+  keys: MatchKey[];
+  onCreate?: "warn" | "refuse";
 }
 
 // The parts of an assignment rule the runtime screens read (the designer

@@ -20,6 +20,7 @@ export type Route =
   | { name: "record"; app: string; entity: string; id: string }
   | { name: "history"; app: string; entity: string; id: string }
   | { name: "pool"; app: string; entity: string; pool: string }
+  | { name: "duplicates"; app: string; entity: string }
   | { name: "dash"; app: string; dashboard: string }
   | { name: "design"; app: string; draft?: boolean };
 
@@ -36,6 +37,7 @@ const patterns: { name: Route["name"]; path: string; draft?: boolean }[] = [
   { name: "app", path: "/a/:app" },
   { name: "list", path: "/a/:app/:entity" },
   { name: "new", path: "/a/:app/:entity/new" },
+  { name: "duplicates", path: "/a/:app/:entity/duplicates" },
   { name: "pool", path: "/a/:app/:entity/pool/:pool" },
   { name: "history", path: "/a/:app/:entity/:id/history" },
   { name: "record", path: "/a/:app/:entity/:id" },

@@ -9,6 +9,7 @@ import { RecordForm } from "./RecordForm";
 import { History } from "./History";
 import { DashboardView } from "./Dashboard";
 import { PoolLinks, PoolPage } from "./Assignment";
+import { DuplicatesPage } from "./Duplicates";
 
 export type AppRoute = Exclude<Extract<Route, { app: string }>, { name: "design" }>;
 
@@ -52,6 +53,8 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
     content = <ListView key={doc.name + "/" + entity.name} app={doc} entity={entity} />;
   else if (route.name === "new")
     content = <RecordForm key={"new/" + entity.name} app={doc} entity={entity} />;
+  else if (route.name === "duplicates")
+    content = <DuplicatesPage key={"dups/" + entity.name} app={doc} entity={entity} />;
   else if (route.name === "pool")
     content = <PoolPage key={entity.name + "/" + route.pool} app={doc} entity={entity} pool={route.pool} />;
   else if (route.name === "record")

@@ -28,6 +28,7 @@ import { RolesEditor } from "./RolesEditor";
 import { DashboardsEditor } from "./DashboardsEditor";
 import { AutomationsEditor } from "./AutomationsEditor";
 import { AssignmentsEditor } from "./AssignmentsEditor";
+import { MatchingEditor } from "./MatchingEditor";
 import { renameEntityInAutomations, renameFieldInAutomations } from "../designer/automations";
 import { renameEntityInFlows, renameFieldInFlows } from "../designer/flows";
 // The flow editor brings @xyflow/react: its own chunk, loaded when the tab opens.
@@ -38,7 +39,7 @@ function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
 
-type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows" | "assignments";
+type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows" | "assignments" | "matching";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -207,6 +208,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         else if (e.details.some((d) => d.path?.startsWith("/automations/"))) setTab("automations");
         else if (e.details.some((d) => d.path?.startsWith("/flows/"))) setTab("flows");
         else if (e.details.some((d) => d.path?.startsWith("/assignments/"))) setTab("assignments");
+        else if (e.details.some((d) => d.path?.startsWith("/matching/"))) setTab("matching");
       }
       // Show the first field in trouble.
       const first = Object.keys(m.fields)[0];
@@ -282,6 +284,10 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
               className={"btn btn-small" + (tab === "assignments" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/assignments/")) ? " has-error" : "")}>
               {t("design.tabAssignments")}
             </button>
+            <button type="button" role="tab" aria-selected={tab === "matching"} data-testid="tab-matching" onClick={() => setTab("matching")}
+              className={"btn btn-small" + (tab === "matching" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/matching/")) ? " has-error" : "")}>
+              {t("design.tabMatching")}
+            </button>
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
           <button type="button" className="btn btn-primary" data-testid="publish" disabled={busy} onClick={() => void publish()}>
@@ -331,6 +337,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         <AutomationsEditor doc={doc} onChange={edit} stored={stored} problems={details} />
       ) : tab === "assignments" ? (
         <AssignmentsEditor doc={doc} onChange={edit} problems={details} />
+      ) : tab === "matching" ? (
+        <MatchingEditor doc={doc} onChange={edit} problems={details} />
       ) : tab === "flows" ? (
         <Suspense fallback={<Loading />}><FlowsEditor doc={doc} onChange={edit} problems={details} /></Suspense>
       ) : (

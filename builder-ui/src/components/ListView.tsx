@@ -22,6 +22,7 @@ import { Kanban } from "./Kanban";
 import { Calendar, monthOf, monthText } from "./Calendar";
 import { CountdownBadge, TICK_MS, useNow } from "./Assignment";
 import { countdownRule } from "../designer/assignments";
+import { ExportButtons, ImportButton } from "./DataButtons";
 
 export const PAGE_SIZE = 25;
 const MAX_COLUMNS = 6;
@@ -103,6 +104,8 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
   const filter = params.get("filter") ?? layout?.filter ?? "";
   const [filterModel, setFilterModel] = useState<FilterModel>(emptyFilter);
   const [showFilter, setShowFilter] = useState(false);
+  // Bumped after an import wrote records: the grid loads again.
+  const [stamp, setStamp] = useState(0);
 
   const applyFilter = (text: string, model: FilterModel) => {
     setFilterModel(model);
@@ -131,6 +134,14 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
             data-testid="filter-toggle" onClick={() => setShowFilter((s) => !s)}>
             <Icon.filter /> {t("filter.title")}
           </button>
+          <ExportButtons app={app.name} entity={entity.name} filter={filter} sort={sort}
+            fields={listColumns(entity, t, layout?.columns).map((c) => c.name)} />
+          <ImportButton app={app} entity={entity} onDone={() => setStamp((n) => n + 1)} />
+          {(app.matching ?? []).some((m) => m.entity === entity.name) && (
+            <a className="btn" href={href({ name: "duplicates", app: app.name, entity: entity.name })} data-testid="duplicates-link">
+              {t("dup.title")}
+            </a>
+          )}
           <a className="btn btn-primary" href={href({ name: "new", app: app.name, entity: entity.name })} data-testid="new-record">
             <Icon.plus /> {t("list.new")}
           </a>
@@ -156,7 +167,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
           onMonth={(m) => set({ month: monthText(m) })} />
       ) : (
         // A new sort or filter starts again from the first page.
-        <Grid key={sort + "\u0000" + filter} app={app} entity={entity} sort={sort} filter={filter} columnNames={layout?.columns}
+        <Grid key={sort + "\u0000" + filter + "\u0000" + stamp} app={app} entity={entity} sort={sort} filter={filter} columnNames={layout?.columns}
           onSort={(name) => set({ sort: nextSort(sort, name) })} />
       )}
     </section>

@@ -14,6 +14,8 @@ import { FileField } from "./FileField";
 import { useNames } from "../names";
 import { FlowBar, flowField } from "./Transitions";
 import { AssignmentBar } from "./Assignment";
+import { DuplicatesNotice } from "./Duplicates";
+import { rememberCreated } from "../imports";
 
 type Banner =
   | { kind: "saved" }
@@ -143,6 +145,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
         setBanner({ kind: "saved" });
       } else {
         const r = await api.create(app.name, entity.name, body);
+        rememberCreated(r.id, r._duplicates);
         navigate({ name: "record", app: app.name, entity: entity.name, id: r.id });
       }
     } catch (err) {
@@ -212,6 +215,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
         </div>
       </div>
       {id && record && <FlowBar app={app} entity={entity} id={id} version={Number(record.version)} onMoved={() => { setBanner(null); load(); }} onGoverned={setGoverned} />}
+      {id && record && <DuplicatesNotice app={app} entity={entity} record={record} onMerged={() => { setBanner(null); load(); }} />}
       {id && record && <AssignmentBar app={app} entity={entity} id={id} record={record} onChanged={() => { setBanner(null); load(); }} />}
       {banner && <BannerView banner={banner} onReload={() => { setBanner(null); load(); }} />}
       <form className="record-form" onSubmit={submit} noValidate>
