@@ -27,6 +27,7 @@ import { day } from "./day.mjs";
 import { automations } from "./automations.mjs";
 import { flows } from "./flows.mjs";
 import { assign } from "./assign.mjs";
+import { bulk } from "./bulk.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -209,6 +210,9 @@ async function run() {
 
   // Lead distribution: the Assignment tab's preview, the countdown, a pool claim, a reassignment (e2e/assign.mjs).
   await assign({ browser, base, shots, api, email, password });
+
+  // Data in bulk: the import wizard (mapping, check, run) and the export (e2e/bulk.mjs).
+  await bulk({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);
