@@ -18,6 +18,7 @@
 // …/export): without them it stops with an error that says so.
 import { join } from "node:path";
 import { install, waitFor } from "./day.mjs";
+import { login, noSideways } from "./flows.mjs";
 
 const app = {
   name: "bulkapp", label: "Bulk",
@@ -135,17 +136,4 @@ export async function bulk({ browser, base, shots, api, email, password }) {
     }
     await ctx.close();
   }
-}
-
-async function login(page, base, email, password) {
-  await page.goto(base + "/#/login");
-  await page.getByTestId("login-email").fill(email);
-  await page.getByTestId("login-password").fill(password);
-  await page.getByTestId("login-submit").click();
-}
-
-// noSideways fails when the page is wider than the screen (a phone must not scroll sideways).
-async function noSideways(page, what) {
-  const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-  if (sw > iw + 1) throw new Error(`${what} scrolls sideways on the phone: ${sw}px wide in ${iw}px`);
 }

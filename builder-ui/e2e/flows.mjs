@@ -229,7 +229,7 @@ export async function flows({ browser, base, shots, api, email, password }) {
   }
 }
 
-async function login(page, base, email, password) {
+export async function login(page, base, email, password) {
   await page.goto(base + "/#/login");
   await page.getByTestId("login-email").fill(email);
   await page.getByTestId("login-password").fill(password);
@@ -244,7 +244,7 @@ async function connect(page, a, b) {
 }
 
 // noSideways fails when the page is wider than the screen (a phone must not scroll sideways).
-async function noSideways(page, what) {
+export async function noSideways(page, what) {
   const [sw, iw] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   if (sw > iw + 1) throw new Error(`${what} scrolls sideways on the phone: ${sw}px wide in ${iw}px`);
 }

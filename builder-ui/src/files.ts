@@ -11,7 +11,7 @@ export interface FileMeta {
   thumbnail: boolean;
 }
 
-function authHeaders(): Record<string, string> {
+export function authHeaders(): Record<string, string> {
   const h: Record<string, string> = { "X-Forma-Client": "web" };
   const token = getToken();
   if (token) h.Authorization = "Bearer " + token;
@@ -22,9 +22,18 @@ function authHeaders(): Record<string, string> {
 // sent (XMLHttpRequest: fetch reports no upload progress). It rejects with
 // an ApiError (413 file_too_large over the app's limit).
 export function uploadFile(app: string, file: Blob, name: string, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<FileMeta> {
+  const form = new FormData();
+  form.append("app", app);
+  form.append("file", file, name);
+  return sendForm<FileMeta>("/api/files", form, onProgress, signal);
+}
+
+// sendForm posts a multipart form with the token and answers its JSON;
+// onProgress gets the fraction sent. Imports (imports.ts) upload this way too.
+export function sendForm<T>(path: string, form: FormData, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/files");
+    xhr.open("POST", path);
     for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.onprogress = (e) => {
@@ -33,7 +42,7 @@ export function uploadFile(app: string, file: Blob, name: string, onProgress?: (
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         try {
-          resolve(JSON.parse(xhr.responseText) as FileMeta);
+          resolve(JSON.parse(xhr.responseText) as T);
         } catch {
           reject(new ApiError(xhr.status, "bad_answer", "the server's answer is not JSON"));
         }
@@ -44,9 +53,6 @@ export function uploadFile(app: string, file: Blob, name: string, onProgress?: (
     xhr.onerror = () => reject(new ApiError(0, "network", "the upload did not reach the server"));
     xhr.onabort = () => reject(new ApiError(0, "aborted", "the upload was cancelled"));
     signal?.addEventListener("abort", () => xhr.abort());
-    const form = new FormData();
-    form.append("app", app);
-    form.append("file", file, name);
     xhr.send(form);
   });
 }

@@ -3,8 +3,9 @@
 // (CONTRACT-16.md). Uploads are multipart through XMLHttpRequest (upload
 // progress, as files.ts); downloads are fetched with the bearer token and
 // saved through an object URL, since a link cannot carry the token.
-import { ApiError, errorAnswer, getToken, request, type AppDocument, type DataRecord, type Entity, type User } from "./api";
+import { ApiError, errorAnswer, request, type AppDocument, type DataRecord, type Entity, type User } from "./api";
 import { browserTimeZone } from "./designer/automations";
+import { authHeaders, sendForm } from "./files";
 
 const seg = encodeURIComponent;
 const base = (app: string, entity: string) => `/api/data/${seg(app)}/${seg(entity)}`;
@@ -87,41 +88,12 @@ export interface ImportStatus {
   message?: string;
 }
 
-function authHeaders(): Record<string, string> {
-  const h: Record<string, string> = { "X-Forma-Client": "web", Accept: "application/json" };
-  const token = getToken();
-  if (token) h.Authorization = "Bearer " + token;
-  return h;
-}
-
 // postForm sends file and options as multipart; onProgress gets the fraction sent.
 function postForm<T>(path: string, file: Blob, name: string, options: ImportOptions, onProgress?: (f: number) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", path);
-    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
-    if (xhr.upload) {
-      xhr.upload.onprogress = (e) => {
-        if (e.lengthComputable && e.total > 0) onProgress?.(e.loaded / e.total);
-      };
-    }
-    xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) {
-        try {
-          resolve(JSON.parse(xhr.responseText) as T);
-        } catch {
-          reject(new ApiError(xhr.status, "bad_answer", "the server's answer is not JSON"));
-        }
-        return;
-      }
-      reject(errorAnswer(xhr.status, xhr.statusText, xhr.responseText, xhr.getResponseHeader("Retry-After")));
-    };
-    xhr.onerror = () => reject(new ApiError(0, "network", "the upload did not reach the server"));
-    const form = new FormData();
-    form.append("file", file, name);
-    form.append("options", JSON.stringify(options));
-    xhr.send(form);
-  });
+  const form = new FormData();
+  form.append("file", file, name);
+  form.append("options", JSON.stringify(options));
+  return sendForm<T>(path, form, onProgress);
 }
 
 export const previewImport = (app: string, entity: string, file: File, options: ImportOptions, onProgress?: (f: number) => void) =>
@@ -140,7 +112,7 @@ export const errorsCsvPath = (app: string, entity: string, id: string) => `${bas
 export async function download(path: string, fallback: string): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: authHeaders() });
+    res = await fetch(path, { headers: { ...authHeaders(), Accept: "*/*" } });
   } catch (e) {
     throw new ApiError(0, "network", e instanceof Error ? e.message : String(e));
   }
