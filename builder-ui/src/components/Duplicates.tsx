@@ -263,9 +263,9 @@ export function MergeDialog({ app, entity, records, onClose, onMerged, onReload 
                 <tbody>
                   {differing.map((f) => (
                     <tr key={f.name} data-testid={`merge-field-${f.name}`}>
-                      <td>{fieldLabel(f)}</td>
+                      <td data-label={t("imp.field")}>{fieldLabel(f)}</td>
                       {(["survivor", "duplicate"] as const).map((side) => (
-                        <td key={side} className={choices[f.name] === side ? "merge-chosen" : undefined}>
+                        <td key={side} data-label={t(side === "survivor" ? "dup.keepSurvivor" : "dup.keepDuplicate")} className={choices[f.name] === side ? "merge-chosen" : undefined}>
                           <label className="check">
                             <input type="radio" name={"merge-" + f.name} checked={choices[f.name] === side}
                               data-testid={`merge-${f.name}-${side}`} onChange={() => setChoices({ ...choices, [f.name]: side })} />

@@ -136,6 +136,12 @@ describe("import wizard: upload and mapping", () => {
     expect(sent[2].options.map?.["客户名称"]).toBe("");
     expect((await screen.findByTestId("import-missing")).textContent).toContain("Name");
     expect((screen.getByTestId("import-next") as HTMLButtonElement).disabled).toBe(true);
+    // Back to the options and on again: the choices stay.
+    fireEvent.click(screen.getByTestId("import-back"));
+    fireEvent.change(screen.getByTestId("import-delimiter"), { target: { value: ";" } });
+    fireEvent.click(screen.getByTestId("import-next"));
+    await waitFor(() => expect(sent).toHaveLength(4));
+    expect(sent[3].options).toMatchObject({ delimiter: ";", map: { 客户名称: "", 地区: "since" } });
   });
 
   it("says when the file is too large", async () => {

@@ -179,7 +179,8 @@ export function ImportWizard({ app, entity, onClose, onDone }: {
         {step === "run" && !running ? t("common.close") : t("common.cancel")}
       </button>
       {step === "upload" && (
-        <button type="button" className="btn btn-primary" disabled={!file || busy} data-testid="import-next" onClick={() => void ask()}>
+        <button type="button" className="btn btn-primary" disabled={!file || busy} data-testid="import-next"
+          onClick={() => void ask(preview ? columns : undefined)}>
           {t("imp.next")}
         </button>
       )}
@@ -285,8 +286,8 @@ export function ImportWizard({ app, entity, onClose, onDone }: {
                 const isUnknown = !c.field && c.by !== "map";
                 return (
                   <tr key={c.index} className={isUnknown ? "import-unknown" : undefined} data-testid="import-col" data-header={c.header}>
-                    <td>{c.header || t("imp.noHeader", { n: c.index + 1 })}{isUnknown && <span className="tag">{t("imp.unknown")}</span>}</td>
-                    <td>
+                    <td data-label={t("imp.column")}>{c.header || t("imp.noHeader", { n: c.index + 1 })}{isUnknown && <span className="tag">{t("imp.unknown")}</span>}</td>
+                    <td data-label={t("imp.field")}>
                       <select value={c.field ?? ""} disabled={busy} data-testid={`import-map-${c.index}`} aria-label={t("imp.fieldFor", { column: c.header })}
                         onChange={(e) => choose(c.index, e.target.value)}>
                         <option value="">{t("imp.ignore")}</option>
@@ -383,12 +384,12 @@ function PreviewTable({ entity, preview, columns, i18n }: {
             const general = ps.filter((p) => !p.column && !p.field);
             return (
               <tr key={r.row} data-testid="import-preview-row" className={ps.length ? "import-bad-row" : undefined}>
-                <td>{r.row}{general.length > 0 && <div className="field-error small" data-testid="import-row-problem">{general.map((p) => p.reason).join(" ")}</div>}</td>
+                <td data-label={t("imp.row")}>{r.row}{general.length > 0 && <div className="field-error small" data-testid="import-row-problem">{general.map((p) => p.reason).join(" ")}</div>}</td>
                 {shown.map((c) => {
                   const here = problemAt(ps, c);
                   const f = entity.fields.find((x) => x.name === c.field);
                   return (
-                    <td key={c.index} className={here.length ? "import-bad-cell" : undefined} data-testid={here.length ? "import-bad-cell" : undefined}
+                    <td key={c.index} data-label={label(entity, c.field!)} className={here.length ? "import-bad-cell" : undefined} data-testid={here.length ? "import-bad-cell" : undefined}
                       title={here.map((p) => p.reason).join(" ") || undefined}>
                       {here.length ? (
                         <>
@@ -430,18 +431,21 @@ function Problems({ app, entity, s }: { app: string; entity: string; s: ImportSt
   const total = s.errorCount ?? errs.length;
   return (
     <div data-testid="import-problems">
-      <div className="table-wrap">
-        <table className="list">
-          <thead><tr><th>{t("imp.row")}</th><th>{t("imp.column")}</th><th>{t("imp.value")}</th><th>{t("imp.reason")}</th></tr></thead>
-          <tbody>
-            {errs.map((p, i) => (
-              <tr key={i} data-testid="import-problem">
-                <td>{p.row}</td><td>{p.column || "—"}</td><td className="mono">{p.value ?? ""}</td><td>{p.reason}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      {errs.length > 0 && (
+        <div className="table-wrap">
+          <table className="list">
+            <thead><tr><th>{t("imp.row")}</th><th>{t("imp.column")}</th><th>{t("imp.value")}</th><th>{t("imp.reason")}</th></tr></thead>
+            <tbody>
+              {errs.map((p, i) => (
+                <tr key={i} data-testid="import-problem">
+                  <td data-label={t("imp.row")}>{p.row}</td><td data-label={t("imp.column")}>{p.column || "—"}</td>
+                  <td data-label={t("imp.value")} className="mono">{p.value ?? ""}</td><td data-label={t("imp.reason")}>{p.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {total > errs.length && <p className="muted small">{t("imp.moreErrors", { n: total - errs.length })}</p>}
       <a className="btn btn-small" href={errorsCsvPath(app, entity, s.id)} data-testid="import-errors-csv"
         onClick={(e) => { e.preventDefault(); setErr(null); download(errorsCsvPath(app, entity, s.id), "errors.csv").catch(setErr); }}>
