@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiError, type AppDocument, type DataRecord, type Entity, type Field, type MatchingRule } from "../api";
 import { displayValue, entityLabel, fieldLabel, isComputed } from "../fields";
 import { useI18n } from "../i18n";
+import { problemText } from "../problems";
 import { duplicateGroups, mergeRecords, recordDuplicates, createdDuplicates, type DuplicateGroup, type DuplicateMatch } from "../imports";
 import { href, listHref } from "../router";
 import { listColumns } from "./ListView";
@@ -21,6 +22,11 @@ export function rulesOf(app: AppDocument, entity: string): MatchingRule[] {
 function ruleLabel(app: AppDocument, name: string, lang: string): string {
   const r = (app.matching ?? []).find((m) => m.name === name);
   return r ? r.labels?.[lang] || r.label || r.name : name;
+}
+
+function label(entity: Entity, name: string): string {
+  const f = entity.fields.find((x) => x.name === name);
+  return f ? fieldLabel(f) : name;
 }
 
 // recordTitle: the record's first text field, else its id.
@@ -283,6 +289,9 @@ export function MergeDialog({ app, entity, records, onClose, onMerged, onReload 
           {error ? (
             <div className="alert alert-error" role="alert" data-testid="merge-error">
               <div>{stale ? t("dup.stale") : errorText(error, t)}</div>
+              {!stale && error instanceof ApiError && error.details.length > 0 && (
+                <ul className="alert-details">{error.details.map((d, i) => <li key={i}>{problemText(d, t, (n) => label(entity, n))}</li>)}</ul>
+              )}
               {stale && <button type="button" className="btn btn-small" data-testid="merge-reload" onClick={onReload}>{t("form.reload")}</button>}
             </div>
           ) : null}
