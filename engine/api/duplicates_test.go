@@ -24,6 +24,7 @@ const dupApp = `{
     {"id": "c3", "name": "email", "type": "email"},
     {"id": "c4", "name": "company", "type": "text"},
     {"id": "c5", "name": "notes", "type": "text"},
+    {"id": "c7", "name": "revenue", "type": "decimal", "scale": 2},
     {"id": "c6", "name": "contacts", "type": "rollup", "rollup": {"entity": "contact", "via": "customer", "op": "count"}}]},
   {"id": "e_p", "name": "contact", "fields": [
     {"id": "p1", "name": "name", "type": "text"},
@@ -279,7 +280,7 @@ func TestMerge(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, dupApp)
 		surv := e.create("dup/customer", map[string]any{"name": "Acme", "phone": "13800138000", "company": "Acme Co., Ltd.", "notes": "old"})
-		dup := e.create("dup/customer", map[string]any{"name": "ACME Ltd", "phone": "+86 138 0013 8000", "email": "hi@acme.com", "notes": "better"})
+		dup := e.create("dup/customer", map[string]any{"name": "ACME Ltd", "phone": "+86 138 0013 8000", "email": "hi@acme.com", "notes": "better", "revenue": "1234.50"})
 		other := e.create("dup/customer", map[string]any{"name": "Zeta"})
 		sid, did := str(surv["id"]), str(dup["id"])
 		c1 := e.create("dup/contact", map[string]any{"name": "c1", "customer": did})
@@ -326,12 +327,12 @@ func TestMerge(t *testing.T) {
 		}
 
 		st, body := e.do("POST", path, map[string]any{"duplicate": did, "version": s["version"],
-			"fields": map[string]any{"notes": "duplicate", "email": "duplicate", "name": "survivor"}})
+			"fields": map[string]any{"notes": "duplicate", "email": "duplicate", "name": "survivor", "revenue": "duplicate"}})
 		if st != 200 {
 			t.Fatalf("merge: %d %v", st, body)
 		}
 		rec := body["record"].(map[string]any)
-		if rec["notes"] != "better" || rec["email"] != "hi@acme.com" || rec["name"] != "Acme" || num(t, rec["contacts"]) != 3 {
+		if rec["notes"] != "better" || rec["email"] != "hi@acme.com" || rec["name"] != "Acme" || num(t, rec["contacts"]) != 3 || fmt.Sprint(rec["revenue"]) != "1234.50" {
 			t.Errorf("survivor: %v", rec)
 		}
 		if st, _ := e.do("GET", "/api/data/dup/customer/"+did, nil); st != 404 {

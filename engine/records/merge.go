@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -155,8 +156,12 @@ func (s *Service) merge(ctx context.Context, c Caller, app, entity, id string, m
 	var values []any
 	if len(body) > 0 {
 		raw, _ := project(dup, view).MarshalJSON()
+		// Numbers stay json.Number, as a request body decodes them: a
+		// decimal is validated from its digits, never from a float64.
 		var dupValues map[string]any
-		if err := json.Unmarshal(raw, &dupValues); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&dupValues); err != nil {
 			return nil, fmt.Errorf("records: merge: %w", err)
 		}
 		files := false
