@@ -25,7 +25,7 @@ export const CODES = [
   "reserved_param", "admin_role", "id_not_hideable", "pattern", "dotted_name", "ref_target_unreadable",
   "ref_target_partly_readable", "clock_variable", "choose_one", "script", "url", "totals", "same_user",
   "inactive_user", "destructive", "unique_conflict", "conversion", "table_exists", "currency", "flow",
-  "assignment", "unknown_assignment", "duplicate",
+  "assignment", "unknown_assignment", "duplicate", "matching",
 ] as const;
 
 // str is a param as text: lists joined, nothing as "".
