@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,9 +56,11 @@ func (s *Server) automationRuns(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	name := c.Params("name")
-	if !schema.ValidName(name) && !schema.IsCountdownName(name) { // "@rule/i": a countdown step's
-		return apiError(404, "not_found", "app %s has no automation %q", app.Name, clipText(name, 80))
+	// A countdown step's name ("@rule/i") comes escaped (%40rule%2F0):
+	// the router does not unescape parameters.
+	name, uerr := url.PathUnescape(c.Params("name"))
+	if uerr != nil || !schema.ValidName(name) && !schema.IsCountdownName(name) {
+		return apiError(404, "not_found", "app %s has no automation %q", app.Name, clipText(c.Params("name"), 80))
 	}
 	limit, err := limitParam(c, 200)
 	if err != nil {
