@@ -113,8 +113,8 @@ function Shell() {
         <LangSwitch />
         {authed && me && (
           <details className="user-menu" data-testid="user-menu">
-            <summary className="btn btn-ghost" data-testid="user-menu-open">
-              {me.name || me.email}{me.profile?.away && <span className="tag cd-late" data-testid="user-away-tag">{t("away.on")}</span>}
+            <summary className="btn btn-ghost" data-testid="user-menu-open" title={me.name || me.email}>
+              <Icon.user /><span className="user-menu-name">{me.name || me.email}</span>{me.profile?.away && <span className="tag cd-late" data-testid="user-away-tag">{t("away.on")}</span>}
             </summary>
             <div className="user-menu-body card">
               <Suspense fallback={null}><AwayToggle me={me} onChange={setMe} /></Suspense>

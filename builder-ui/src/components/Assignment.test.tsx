@@ -102,6 +102,21 @@ describe("Assignment panel", () => {
     expect(changed).toHaveBeenCalled();
   });
 
+  it("names the strategies of a manual reassignment, a claim and a pool entry (not their keys)", async () => {
+    await signIn({ id: "m1", email: "m@x", roles: ["manager"] });
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/data/crm/lead/L1/assignments") return { body: { items: [
+        { ...decision, id: "d3", strategy: "manual" }, { ...decision, id: "d2", strategy: "claim" }, { ...decision, id: "d1", strategy: "pool", winner: undefined, winnerName: undefined, pool: "hot" },
+      ] } };
+      return undefined;
+    });
+    renderWith(<AssignmentBar app={app} entity={app.entities[0]} id="L1" record={rec} onChanged={() => {}} />);
+    await screen.findAllByTestId("asg-decision");
+    const text = screen.getByTestId("asg-panel").textContent ?? "";
+    for (const label of ["By hand", "Claimed from the pool", "Into the pool"]) expect(text).toContain(label);
+    expect(text).not.toContain("asg.strategy.");
+  });
+
   it("reassigns by rule, and words a 403", async () => {
     await signIn({ id: "a1", email: "a@x", admin: true });
     mockFetch((c) => {

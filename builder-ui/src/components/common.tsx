@@ -64,5 +64,6 @@ export const Icon = {
   clock: () => <Svg><circle cx="12" cy="12" r="9" /><path d="M12 7v5l3 3" /></Svg>,
   check: () => <Svg><path d="M4 12l5 5L20 6" /></Svg>,
   filter: () => <Svg><path d="M3 5h18l-7 8v6l-4 2v-8z" /></Svg>,
+  user: () => <Svg><circle cx="12" cy="8" r="4" /><path d="M4 21a8 8 0 0 1 16 0" /></Svg>,
   globe: () => <Svg><circle cx="12" cy="12" r="9" /><path d="M3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18" /></Svg>,
 };
