@@ -1,11 +1,13 @@
 // Lead distribution, run by smoke.mjs after the flows: an app "leads"
-// (installed here through the API) with rep and manager roles, two reps and
-// a manager, and two assignment rules — "new_leads" scores the reps (open
-// load) and counts down four hours to first contact, "hot_pool" puts retail
-// leads in the claim pool "hot" — applied by two automations on creation.
+// (installed here through the API) with its own rep and manager roles (sdr,
+// lead_manager: a user's roles count in every app, and the other scripts
+// have users in "rep" and "manager"), two reps and a manager, and two
+// assignment rules — "new_leads" scores the reps (open load) and counts
+// down four hours to first contact, "hot_pool" puts retail leads in the
+// claim pool "hot" — applied by two automations on creation.
 // In each language and size (en 1280×800, zh-CN 390×844): the admin opens
 // the designer's Assignment tab, the rule, and previews it on a lead (the
-// candidates table and the winner); a rep sees the countdown on the lead
+// candidates table and the winner); the lead's rep sees the countdown on the
 // list, opens the "hot" pool from the sidebar and claims a lead; the
 // manager opens an assigned lead, sees its countdown and the Assignment
 // panel, and reassigns it to the other rep with a reason. No page scrolls
@@ -28,17 +30,17 @@ const app = {
     ],
   }],
   roles: [
-    { name: "rep", label: "Rep", entities: { lead: { create: "own", read: "own", update: "own", delete: "none" } } },
-    { name: "manager", label: "Manager", entities: { lead: { create: "all", read: "all", update: "all", delete: "all" } } },
+    { name: "sdr", label: "SDR", entities: { lead: { create: "own", read: "own", update: "own", delete: "none" } } },
+    { name: "lead_manager", label: "Lead manager", entities: { lead: { create: "all", read: "all", update: "all", delete: "all" } } },
   ],
   assignments: [
     {
-      name: "new_leads", label: "New leads", entity: "lead", candidates: { roles: ["rep"] }, strategy: "score",
-      statistics: [{ name: "load", kind: "openLoad" }], score: "0 - load", reassigners: ["manager"],
+      name: "new_leads", label: "New leads", entity: "lead", candidates: { roles: ["sdr"] }, strategy: "score",
+      statistics: [{ name: "load", kind: "openLoad" }], score: "0 - load", reassigners: ["lead_manager"],
       countdown: { until: "contacted_at", within: "4h", steps: [{ after: "4h", do: "remind", message: "Call {{name}}" }, { after: "5h", do: "notifyManager" }, { after: "6h", do: "reassign" }] },
     },
     {
-      name: "hot_pool", label: "Hot leads", entity: "lead", candidates: { roles: ["rep"] }, strategy: "roundRobin",
+      name: "hot_pool", label: "Hot leads", entity: "lead", candidates: { roles: ["sdr"] }, strategy: "roundRobin",
       pool: { name: "hot", dailyLimit: 10, deadline: "2h" },
     },
   ],
@@ -49,10 +51,10 @@ const app = {
 };
 
 const reps = [
-  { email: "asg-rep1@example.com", password: "assign rep pass 1", name: "Rae One", roles: ["rep"] },
-  { email: "asg-rep2@example.com", password: "assign rep pass 2", name: "Rex Two", roles: ["rep"] },
+  { email: "asg-rep1@example.com", password: "assign rep pass 1", name: "Rae One", roles: ["sdr"] },
+  { email: "asg-rep2@example.com", password: "assign rep pass 2", name: "Rex Two", roles: ["sdr"] },
 ];
-const manager = { email: "asg-manager@example.com", password: "assign manager pass 1", name: "Max Manager", roles: ["manager"] };
+const manager = { email: "asg-manager@example.com", password: "assign manager pass 1", name: "Max Manager", roles: ["lead_manager"] };
 
 export async function assign({ browser, base, shots, api, email, password }) {
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
@@ -74,6 +76,12 @@ export async function assign({ browser, base, shots, api, email, password }) {
       const r = await api(token, "GET", `/api/data/leads/lead/${energy.id}/assignments`);
       return (r.items ?? []).length > 0;
     }, "the automation assigns the energy lead");
+    // The rep who sees the countdown on their list is the one the score chose
+    // (a tie between the two is broken by the stored round-robin turn).
+    const ownerId = (await api(token, "GET", `/api/data/leads/lead/${energy.id}`)).owner;
+    const people = (await api(token, "GET", "/api/admin/users")).items;
+    const owner = reps.find((r) => people.some((u) => u.email === r.email && u.id === ownerId));
+    if (!owner) throw new Error("the energy lead went to no rep: " + ownerId);
 
     let n = 0;
     const phone = cfg.viewport.width < 500;
@@ -111,9 +119,9 @@ export async function assign({ browser, base, shots, api, email, password }) {
       await ctx.close();
     }
 
-    // ---- a rep: the countdown on the list, the pool, a claim ----
+    // ---- the lead's rep: the countdown on the list, the pool, a claim ----
     {
-      const { ctx, page, shot, tid } = await open(reps[0]);
+      const { ctx, page, shot, tid } = await open(owner);
       await page.goto(base + "/#/a/leads/lead");
       await tid("list-row").first().waitFor();
       await shot("list");

@@ -102,6 +102,19 @@ describe("Assignment panel", () => {
     expect(changed).toHaveBeenCalled();
   });
 
+  it("offers Reassign to a role of any name when the log shows it the candidates (the server's word that it may reassign)", async () => {
+    await signIn({ id: "m2", email: "lm@x", roles: ["lead_manager"] });
+    mockFetch((c) => (c.url.pathname === "/api/data/crm/lead/L1/assignments" ? { body: { items: [decision] } } : undefined));
+    const { unmount } = renderWith(<AssignmentBar app={app} entity={app.entities[0]} id="L1" record={rec} onChanged={() => {}} />);
+    await screen.findByTestId("asg-reassign");
+    unmount();
+    const { candidates: _hidden, ...bare } = decision;
+    mockFetch((c) => (c.url.pathname === "/api/data/crm/lead/L1/assignments" ? { body: { items: [bare] } } : undefined));
+    renderWith(<AssignmentBar app={app} entity={app.entities[0]} id="L1" record={rec} onChanged={() => {}} />);
+    await screen.findByTestId("asg-decision");
+    expect(screen.queryByTestId("asg-reassign")).toBeNull();
+  });
+
   it("names the strategies of a manual reassignment, a claim and a pool entry (not their keys)", async () => {
     await signIn({ id: "m1", email: "m@x", roles: ["manager"] });
     mockFetch((c) => {

@@ -45,12 +45,15 @@ export function CountdownBadge({ rule, record, now, testId = "countdown" }: {
   return <span className={"tag countdown " + cls} data-testid={testId} data-state={s.kind} title={t("asg.countdown")}>{text}</span>;
 }
 
-// canReassignHere: admins, and holders of a role the rules name as reassigners (or a manager role); the server decides (403).
-function canReassign(me: User | null, rules: AssignmentRule[]): boolean {
+// canReassign: admins, holders of a role the rules name as reassigners (or a manager role), and
+// whoever the log shows candidates to — the server shows them only to those who may reassign
+// the record (a member's document does not carry the rules' reassigners); the server decides (403).
+function canReassign(me: User | null, rules: AssignmentRule[], decisions: Decision[] | null): boolean {
   if (!me) return false;
   if (me.admin) return true;
   const roles = me.roles ?? [];
-  return roles.includes("manager") || rules.some((r) => (r.reassigners ?? []).some((x) => roles.includes(x)));
+  return roles.includes("manager") || rules.some((r) => (r.reassigners ?? []).some((x) => roles.includes(x))) ||
+    (decisions ?? []).some((d) => d.candidates !== undefined);
 }
 
 // AssignmentBar: on a record of an entity that assignment rules distribute.
@@ -80,7 +83,7 @@ export function AssignmentBar({ app, entity, id, record, onChanged }: {
       <div className="asg-panel-head">
         <h2 className="panel-title">{t("asg.panelTitle")}</h2>
         {cd && <CountdownBadge rule={cd} record={record} now={now} />}
-        {canReassign(currentUser(), rules) && (
+        {canReassign(currentUser(), rules, decisions) && (
           <button type="button" className="btn btn-small" data-testid="asg-reassign" onClick={() => { setOpen(true); setDone(null); }}>{t("asg.reassign")}</button>
         )}
       </div>
