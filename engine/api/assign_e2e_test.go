@@ -237,6 +237,11 @@ func TestAssignGoldenHoursEndToEnd(t *testing.T) {
 				t.Fatalf("%s ran for the contacted lead", step)
 			}
 		}
+		// A step's run log answers to its escaped name only: other names are 404.
+		for _, bad := range []string{"@inbound/x", "../inbound", "@inbound/0' OR 1=1 --", "%ZZ"} {
+			st, body := g.do("GET", "/api/meta/apps/sales/automations/"+q(bad)+"/runs", nil)
+			wantErr(t, "runs of "+bad, st, body, 404, "not_found")
+		}
 		if ns := g.notes(reps[brioOwner], early); len(ns) != 0 {
 			t.Fatalf("the contacted lead's owner was reminded: %v", ns)
 		}
