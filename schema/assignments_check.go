@@ -21,10 +21,20 @@ func (c *checker) checkAssignments() {
 			}
 		}
 	}
+	countdowns := map[string]string{} // entity → the rule whose countdown it has
 	for i := range c.app.Assignments {
 		r := &c.app.Assignments[i]
 		ap := ptr("assignments", i)
 		c.uniqueName(ap, "assignment rule", r.Name, seen)
+		// A countdown runs from every record's arrival (its steps are timer
+		// automations over the entity): two would escalate each record twice.
+		if r.Countdown != nil {
+			if other, dup := countdowns[r.Entity]; dup {
+				c.p.Add(ap+"/countdown", "rule %q already has the countdown of %s records: an entity has at most one", other, r.Entity)
+			} else {
+				countdowns[r.Entity] = r.Name
+			}
+		}
 		checkRoles(ap+"/candidates/roles", r.Candidates.Roles)
 		for j := range r.Fallbacks {
 			checkRoles(fmt.Sprintf("%s/fallbacks/%d/roles", ap, j), r.Fallbacks[j].Roles)

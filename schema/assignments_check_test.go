@@ -85,7 +85,7 @@ func TestAssignmentsProblems(t *testing.T) {
 		}
 	}
 	_, problems := Parse([]byte(assignmentsApp("[" + validRule + ", " + validRule + "]")))
-	if len(problems) != 1 || problems[0].Path != "/assignments/1/name" {
-		t.Fatalf("duplicate rule: %v", problems)
+	if len(problems) != 2 || problems[0].Path != "/assignments/1/name" || problems[1].Path != "/assignments/1/countdown" {
+		t.Fatalf("duplicate rule (and a second countdown on lead): %v", problems)
 	}
 }

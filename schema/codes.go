@@ -142,6 +142,7 @@ var problemFormats = map[string]formatCode{
 	"a fieldChanged trigger needs the field it watches":                                                           fc("automation"),
 	"a kpi shows one figure: it takes no dimensions":                                                              fc("dashboard"),
 	"a list view has columns, not sections (those belong to a \"form\" layout)":                                   fc("layout"),
+	"rule %q already has the countdown of %s records: an entity has at most one":                                  fc("assignment", "rule", "entity"),
 	"an assign action needs the assignment rule it assigns by":                                                    fc("assignment"),
 	"no assignment rule named %q in this app%s":                                                                   fc("unknown_assignment", "rule", ""),
 	"assignment rule %q assigns %s records, not %s":                                                               fc("assignment", "rule", "entity", "expected"),
