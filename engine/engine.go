@@ -152,6 +152,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	bulkSvc.UseTemp(fileStore) // an import's upload waits in the files bucket
 	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Assign: assigner, Bulk: bulkSvc, Files: fileStore,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
 }

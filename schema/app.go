@@ -46,6 +46,9 @@ type Settings struct {
 	// MaxFileMB is the largest upload the app's file fields take, in
 	// megabytes (1 to 100); 0 means 10.
 	MaxFileMB int `json:"maxFileMB,omitempty"`
+	// MaxImportMB is the largest spreadsheet an import takes, in megabytes
+	// (1 to 1024); 0 means 200.
+	MaxImportMB int `json:"maxImportMB,omitempty"`
 }
 
 // Validation is a rule every saved record of an entity must meet: Expr is a

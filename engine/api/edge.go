@@ -76,6 +76,12 @@ func (s *Server) harden(app *fiber.App) {
 			return fasthttp.RequestConfig{MaxRequestBodySize: MaxUploadBytes,
 				ReadTimeout: bodyReadTimeoutUpTo(read, h.ContentLength(), MaxUploadBytes, MaxUploadBytes)}
 		}
+		if limit := s.importLimit(h); limit > 0 && len(h.Peek(fiber.HeaderAuthorization)) > 0 {
+			// An import's spreadsheet (imports.go): refused from its
+			// Content-Length when over the app's import limit.
+			return fasthttp.RequestConfig{MaxRequestBodySize: limit,
+				ReadTimeout: bodyReadTimeoutUpTo(read, h.ContentLength(), limit, limit)}
+		}
 		return fasthttp.RequestConfig{ReadTimeout: bodyReadTimeout(read, h.ContentLength())}
 	}
 	next := srv.Handler

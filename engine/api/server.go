@@ -209,6 +209,8 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if e.Code == "payload_too_large" && strings.TrimSuffix(c.Path(), "/") == UploadPath {
 		// fasthttp refused the upload from its length (files.go).
 		e = apiError(413, files.CodeTooLarge, "the file is larger than any app allows (%d MB)", files.MaxMB)
+	} else if e.Code == "payload_too_large" && isImportPath(c.Path()) {
+		e = apiError(413, "file_too_large", "the file is larger than this app's import limit (settings.maxImportMB)")
 	}
 	if e.Status >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)

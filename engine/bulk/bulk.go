@@ -36,7 +36,13 @@ type Service struct {
 	access  *access.Service
 	jobs    *jobs.Queue
 	log     *slog.Logger
-	match   matcher // duplicate detection (match.go)
+	match   matcher   // duplicate detection (match.go)
+	temp    TempStore // import.go: uploads waiting for their import
+
+	// DuplicateHook finds probable duplicates among an import's rows, per
+	// batch inside its transaction (import.go; the matching rules unless
+	// set before Register).
+	DuplicateHook DuplicateFinder
 }
 
 // New returns the bulk service over the engine's services.
@@ -50,7 +56,10 @@ func New(db *store.DB, cat *store.Catalog, recs *records.Service, acc *access.Se
 // Register creates the bulk tables and registers the import job kind on
 // the queue, before it starts.
 func (s *Service) Register(ctx context.Context) error {
-	return s.registerMatching(ctx)
+	if err := s.registerMatching(ctx); err != nil {
+		return err
+	}
+	return s.registerImports(ctx) // import.go
 }
 
 // CheckApp returns what the engine refuses in app's matching rules beyond

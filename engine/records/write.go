@@ -350,21 +350,6 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 	if len(problems) > 0 {
 		return nil, s.invalid(ctx, info, c, fields, values, nil, problems)
 	}
-	now := s.db.Now()
-	id := s.newID()
-	ownerSet := false
-	for _, f := range fields {
-		ownerSet = ownerSet || f.Name == "owner"
-	}
-	if !ownerSet && c.UserID != "" {
-		fields = append(fields, info.byName["owner"])
-		values = append(values, c.UserID)
-	}
-	createdBy := any(c.UserID)
-	if c.UserID == "" {
-		createdBy = nil
-	}
-
 	var run *logicRun
 	if info.logic {
 		if run, err = s.newRun(info, c); err != nil {
@@ -381,6 +366,43 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 		if err := s.lockForRecompute(ctx, tx, info, false); err != nil {
 			return nil, err
 		}
+	}
+	rec, err := s.createTx(ctx, tx, info, c, run, g, fields, values, s.db.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.stillCurrent(ctx, tx, info); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.writeError(err)
+	}
+	if run != nil && s.jobs == nil {
+		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
+	}
+	return s.answer(ctx, c, info, rec)
+}
+
+// createTx is a create inside its transaction, once the body is checked
+// (and, with run, the recompute lock taken): beforeSave, refs, auto
+// numbers, the insert, the create scope, history (and with it the event)
+// and propagation to computed fields.
+func (s *Service) createTx(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, run *logicRun, g *grant,
+	fields []*schema.Field, values []any, now time.Time) (*Record, error) {
+	id := s.newID()
+	ownerSet := false
+	for _, f := range fields {
+		ownerSet = ownerSet || f.Name == "owner"
+	}
+	if !ownerSet && c.UserID != "" {
+		fields = append(fields, info.byName["owner"])
+		values = append(values, c.UserID)
+	}
+	createdBy := any(c.UserID)
+	if c.UserID == "" {
+		createdBy = nil
+	}
+	if run != nil {
 		w := newWorking(info, nil)
 		w.values["id"], w.values["created_at"], w.values["updated_at"], w.values["created_by"], w.values["version"] = id, now, now, createdBy, int64(1)
 		for i, f := range fields {
@@ -446,16 +468,7 @@ func (s *Service) create(ctx context.Context, c Caller, app, entity string, body
 			return nil, err
 		}
 	}
-	if err := s.stillCurrent(ctx, tx, info); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, s.writeError(err)
-	}
-	if run != nil && s.jobs == nil {
-		_ = run.afterHook(ctx, info, logic.AfterSave, rec, nil) // logged; the write stands
-	}
-	return s.answer(ctx, c, info, rec)
+	return rec, nil
 }
 
 // Patch changes the fields in body of the record id. The body must carry the

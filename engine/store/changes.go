@@ -32,11 +32,21 @@ func (changeCounterRow) TableName() string { return "_forma_change_counters" }
 // BumpChanges counts one write to record id of entity of app, inside the
 // write's transaction tx.
 func BumpChanges(ctx context.Context, tx Conn, app, entity, id string) error {
+	return BumpChangesBy(ctx, tx, app, entity, ChangeSlot(id), 1)
+}
+
+// ChangeSlot is the counter slot of record id's changes.
+func ChangeSlot(id string) int {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	slot := int(h.Sum32() % ChangeSlots)
-	_, err := tx.ExecContext(ctx, `INSERT INTO _forma_change_counters (app, entity, slot, n) VALUES (?, ?, ?, 1) `+
-		`ON CONFLICT (app, entity, slot) DO UPDATE SET n = _forma_change_counters.n + 1`, app, entity, slot)
+	return int(h.Sum32() % ChangeSlots)
+}
+
+// BumpChangesBy counts n changes in one slot: what BumpChanges does for
+// each record of a batch written at once (an import's COPY).
+func BumpChangesBy(ctx context.Context, tx Conn, app, entity string, slot int, n int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO _forma_change_counters (app, entity, slot, n) VALUES (?, ?, ?, ?) `+
+		`ON CONFLICT (app, entity, slot) DO UPDATE SET n = _forma_change_counters.n + excluded.n`, app, entity, slot, n)
 	if err != nil {
 		return fmt.Errorf("store: count change of %s.%s: %w", app, entity, err)
 	}

@@ -61,6 +61,7 @@ type Conn struct {
 	tx    *sql.Tx
 	done  *sync.Once              // releases the SQLite write slot once
 	after *[]func(committed bool) // OnEnd's work (Begin's transactions)
+	raw   *sql.Conn               // BeginConn's own connection (copy.go)
 }
 
 // Pool returns a Conn on the connection pool.
@@ -116,6 +117,8 @@ func (c Conn) Rollback() error {
 	c.release()
 	if err == nil {
 		c.ended(false)
+	} else if c.raw != nil && !errors.Is(err, sql.ErrTxDone) {
+		c.raw.Close() // the connection BeginConn held goes back (or away) anyway
 	}
 	return err
 }
