@@ -72,7 +72,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(), appCmd(), adminCmd(), exportCmd())
+	root.AddCommand(serveCmd(), appCmd(), adminCmd(), exportCmd(), importCmd())
 	return root
 }
 

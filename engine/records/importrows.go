@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -64,6 +65,41 @@ type Importer struct {
 	upsert *schema.Field
 	now    time.Time
 	after  []func() // after-save hooks without a job queue, once committed
+
+	batch, broken bool // Write's first try of a batch, and whether a row broke it
+	afterMark     int  // len(after) before the batch
+	changes       *changeBatch
+}
+
+// changeBatch counts an import's changes in memory, for one upsert of
+// each change counter per batch: counting them row by row would update
+// the same 16 counter rows hundreds of thousands of times in one
+// transaction, each update a new row version the transaction cannot
+// prune (PostgreSQL), the later ones ever slower.
+type changeBatch struct {
+	n map[changeSlot]int64
+}
+
+type changeSlot struct {
+	app, entity string
+	slot        int
+}
+
+type changeBatchKey struct{}
+
+func (b *changeBatch) note(app, entity, id string) {
+	b.n[changeSlot{app, entity, store.ChangeSlot(id)}]++
+}
+
+// flush writes the counted changes in tx.
+func (b *changeBatch) flush(ctx context.Context, tx store.Conn) error {
+	for k, n := range b.n {
+		if err := store.BumpChangesBy(ctx, tx, k.app, k.entity, k.slot, n); err != nil {
+			return err
+		}
+		delete(b.n, k)
+	}
+	return nil
 }
 
 // CheckImport says, before an import starts, whether caller c may import
@@ -117,7 +153,7 @@ func (s *Service) NewImporter(ctx context.Context, tx store.Conn, c Caller, app,
 	if err != nil {
 		return nil, err
 	}
-	im.tx = tx
+	im.tx, im.changes = tx, &changeBatch{n: map[changeSlot]int64{}}
 	info := im.info
 	if info.logic {
 		if im.run, err = s.newRun(info, c); err != nil {
@@ -141,16 +177,60 @@ func (s *Service) NewImporter(ctx context.Context, tx store.Conn, c Caller, app,
 	return im, nil
 }
 
-// Write writes rows one by one, each under a savepoint. A refused row is
-// an outcome with Err; an error returned is the database's (the
-// transaction is then lost).
+// Write writes rows. They are first written under one savepoint for the
+// batch; when a row fails past its checks (a statement refused, the
+// create scope), the batch is rolled back to it and written again row by
+// row, each under a savepoint of its own, so the good rows stand and the
+// bad ones are named. A refused row is an outcome with Err; an error
+// returned is the database's (the transaction is then lost).
 func (im *Importer) Write(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
+	ctx = context.WithValue(ctx, changeBatchKey{}, im.changes)
+	out, err := im.writeAll(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	return out, im.changes.flush(ctx, im.tx)
+}
+
+func (im *Importer) writeAll(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
+	if len(rows) > 1 {
+		if _, err := im.tx.ExecContext(ctx, "SAVEPOINT forma_import_batch"); err != nil {
+			return nil, fmt.Errorf("records: import: savepoint: %w", err)
+		}
+		im.batch, im.broken = true, false
+		out, err := im.write(ctx, rows)
+		im.batch = false
+		if err != nil {
+			return nil, err
+		}
+		if !im.broken {
+			if _, err := im.tx.ExecContext(ctx, "RELEASE SAVEPOINT forma_import_batch"); err != nil {
+				return nil, fmt.Errorf("records: import: release: %w", err)
+			}
+			return out, nil
+		}
+		clear(im.changes.n) // rolled back with the batch
+		if _, err := im.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forma_import_batch"); err != nil {
+			return nil, fmt.Errorf("records: import: roll back a batch: %w", err)
+		}
+		if _, err := im.tx.ExecContext(ctx, "RELEASE SAVEPOINT forma_import_batch"); err != nil {
+			return nil, fmt.Errorf("records: import: release: %w", err)
+		}
+		im.after, im.broken = im.after[:im.afterMark], false
+	}
+	return im.write(ctx, rows)
+}
+
+func (im *Importer) write(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
+	im.afterMark = len(im.after)
 	out := make([]RowOutcome, len(rows))
 	for i, r := range rows {
 		out[i].Row = r.Row
 		id, created, err := im.writeRow(ctx, r.Values)
 		var re *Error
 		switch {
+		case im.broken:
+			return out, nil // the batch is written again row by row
 		case err == nil:
 			out[i].ID, out[i].Created, out[i].Updated = id, created, !created
 		case errors.As(err, &re) && re.Status < 500:
@@ -162,12 +242,23 @@ func (im *Importer) Write(ctx context.Context, rows []ImportRow) ([]RowOutcome, 
 	return out, nil
 }
 
-// savepoint runs fn under a savepoint, rolled back to when fn fails.
+// savepoint runs fn, the writing part of a row, under a savepoint rolled
+// back to when fn fails; in a batch's first try, under the batch's (which
+// a failure breaks).
 func (im *Importer) savepoint(ctx context.Context, fn func() error) error {
+	if im.batch {
+		err := fn()
+		if err != nil {
+			im.broken = true
+		}
+		return err
+	}
 	if _, err := im.tx.ExecContext(ctx, "SAVEPOINT forma_import_row"); err != nil {
 		return fmt.Errorf("records: import: savepoint: %w", err)
 	}
+	before := maps.Clone(im.changes.n)
 	if err := fn(); err != nil {
+		im.changes.n = before // rolled back with the row
 		if _, rerr := im.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forma_import_row"); rerr != nil {
 			return fmt.Errorf("records: import: roll back a row: %w (after %w)", rerr, err)
 		}
@@ -456,14 +547,11 @@ func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, e
 	if err != nil {
 		return nil, err
 	}
-	slots := map[int]int64{}
 	for _, g := range goods {
-		slots[store.ChangeSlot(recordID(g.rec))]++
+		im.changes.note(info.app.Name, info.entity.Name, recordID(g.rec))
 	}
-	for slot, n := range slots {
-		if err := store.BumpChangesBy(ctx, im.tx, info.app.Name, info.entity.Name, slot, n); err != nil {
-			return nil, err
-		}
+	if err := im.changes.flush(ctx, im.tx); err != nil {
+		return nil, err
 	}
 	subscribed := len(s.subscribers()) > 0
 	for _, g := range goods {
