@@ -19,8 +19,9 @@ import (
 
 // jobProc is one `forma serve` process running the probe job kind.
 type jobProc struct {
-	cmd *exec.Cmd
-	out syncBuffer
+	cmd  *exec.Cmd
+	out  syncBuffer
+	addr string
 }
 
 // startJobs starts `forma serve` (this test binary as main) with the probe
@@ -35,7 +36,7 @@ func startJobs(t *testing.T, dbArgs []string, extra ...string) *jobProc {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &jobProc{cmd: forma(append([]string{"serve", "--addr", addr, "--jobs-rescue-after", "3s", "--jobs-poll", "100ms", "--jobs-workers", "20"}, append(dbArgs, extra...)...))}
+	p := &jobProc{addr: addr, cmd: forma(append([]string{"serve", "--addr", addr, "--jobs-rescue-after", "3s", "--jobs-poll", "100ms", "--jobs-workers", "20"}, append(dbArgs, extra...)...))}
 	p.cmd.Env = append(p.cmd.Env, "FORMA_JOBS_PROBE=1", "FORMA_ADMIN_EMAIL=jobs@example.com", "FORMA_ADMIN_PASSWORD=jobs-pass-1", "FORMA_DB=")
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {

@@ -52,12 +52,13 @@ const (
 	// (every one is kept for errors.csv).
 	MaxReportedErrors = 200
 	// batchRows is how many rows are coerced, checked for duplicates and
-	// written at once.
-	batchRows = 500
+	// written at once; copyBatchRows on the COPY path.
+	batchRows     = 500
+	copyBatchRows = 5000
 	// progressEvery is how often (in rows) a running import's progress is
 	// stored for other servers to show (PostgreSQL; see progress).
 	progressEvery = 5000
-	importTimeout = 2 * time.Hour
+	importTimeout = time.Hour
 )
 
 // ImportLimit is app's import size limit in bytes.
@@ -191,7 +192,16 @@ type importWorker struct {
 	s *Service
 }
 
-func (w *importWorker) Timeout(*river.Job[importArgs]) time.Duration { return importTimeout }
+// Timeout is the queue's rescue timeout: a longer one would delay the
+// rescue of an import whose server died to it (River rescues a job only
+// once its own timeout is over). An import must finish within it
+// (--jobs-rescue-after, an hour by default: a million rows take minutes).
+func (w *importWorker) Timeout(*river.Job[importArgs]) time.Duration {
+	if d := w.s.jobs.RescueAfter(); d > 0 {
+		return d
+	}
+	return importTimeout
+}
 
 func (w *importWorker) Work(ctx context.Context, job *river.Job[importArgs]) error {
 	return w.s.runJob(ctx, job.Args.ID)
@@ -610,6 +620,10 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 		return nil
 	}
 	width := len(header)
+	batch := batchRows
+	if copyOK {
+		batch = copyBatchRows
+	}
 	for {
 		row, n, err := p.table.Next()
 		if errors.Is(err, io.EOF) {
@@ -636,7 +650,7 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 			continue
 		}
 		cells, nums = append(cells, row), append(nums, n)
-		if len(cells) == batchRows {
+		if len(cells) == batch {
 			if err := flush(); err != nil {
 				return nil, err
 			}

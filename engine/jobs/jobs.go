@@ -560,3 +560,9 @@ func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.floor}
 }
+
+// RescueAfter is how long a job may run before another server counts it
+// lost and runs it again: the longest a job that must survive its
+// process's death may take (a kind's own Timeout beyond it delays the
+// rescue to that timeout).
+func (q *Queue) RescueAfter() time.Duration { return q.opts.RescueAfter }

@@ -72,7 +72,7 @@ type Importer struct {
 }
 
 // changeBatch counts an import's changes in memory, for one upsert of
-// each change counter per batch: counting them row by row would update
+// each change counter at its end (Finish): counting them row by row would update
 // the same 16 counter rows hundreds of thousands of times in one
 // transaction, each update a new row version the transaction cannot
 // prune (PostgreSQL), the later ones ever slower.
@@ -184,12 +184,7 @@ func (s *Service) NewImporter(ctx context.Context, tx store.Conn, c Caller, app,
 // bad ones are named. A refused row is an outcome with Err; an error
 // returned is the database's (the transaction is then lost).
 func (im *Importer) Write(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
-	ctx = context.WithValue(ctx, changeBatchKey{}, im.changes)
-	out, err := im.writeAll(ctx, rows)
-	if err != nil {
-		return nil, err
-	}
-	return out, im.changes.flush(ctx, im.tx)
+	return im.writeAll(context.WithValue(ctx, changeBatchKey{}, im.changes), rows)
 }
 
 func (im *Importer) writeAll(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
@@ -198,6 +193,7 @@ func (im *Importer) writeAll(ctx context.Context, rows []ImportRow) ([]RowOutcom
 			return nil, fmt.Errorf("records: import: savepoint: %w", err)
 		}
 		im.batch, im.broken = true, false
+		counted := maps.Clone(im.changes.n)
 		out, err := im.write(ctx, rows)
 		im.batch = false
 		if err != nil {
@@ -209,7 +205,7 @@ func (im *Importer) writeAll(ctx context.Context, rows []ImportRow) ([]RowOutcom
 			}
 			return out, nil
 		}
-		clear(im.changes.n) // rolled back with the batch
+		im.changes.n = counted // rolled back with the batch
 		if _, err := im.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forma_import_batch"); err != nil {
 			return nil, fmt.Errorf("records: import: roll back a batch: %w", err)
 		}
@@ -412,10 +408,16 @@ func recordID(rec *Record) string {
 	return id
 }
 
-// Finish checks, as the last statement before the caller commits, that
+// Finish counts the rows' changes (the change counters, once per import)
+// and checks, as the last statement before the caller commits, that
 // the app is still at the version the rows were written by (a migration
 // committed meanwhile: store.ErrAppMoved, roll back and run again).
-func (im *Importer) Finish(ctx context.Context) error { return im.s.stillCurrent(ctx, im.tx, im.info) }
+func (im *Importer) Finish(ctx context.Context) error {
+	if err := im.changes.flush(ctx, im.tx); err != nil {
+		return err
+	}
+	return im.s.stillCurrent(ctx, im.tx, im.info)
+}
 
 // CopyOK says whether rows filling fields may be written by Copy, and if
 // not, why. The COPY path writes what a create writes (the record, its
@@ -549,9 +551,6 @@ func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, e
 	}
 	for _, g := range goods {
 		im.changes.note(info.app.Name, info.entity.Name, recordID(g.rec))
-	}
-	if err := im.changes.flush(ctx, im.tx); err != nil {
-		return nil, err
 	}
 	subscribed := len(s.subscribers()) > 0
 	for _, g := range goods {
