@@ -305,3 +305,33 @@ func TestImportBadFiles(t *testing.T) {
 		}
 	})
 }
+
+// The job's run again after its commit (its process died before River
+// heard of it) finds the import stamped done and writes nothing.
+func TestImportRunAgainAfterCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newImportFixture(t, db)
+		ctx := context.Background()
+		if _, err := db.SQL.Exec(db.Rebind(`INSERT INTO "_forma_imports" ("id", "app", "entity", "user_id", "caller", "file", "size", "status", "options", "rows", "processed", "created", "updated", "skipped", "bad", "error_count", "created_at")
+			VALUES ('01imp', 'crm', 'lead', '', '{}', 'l.csv', 0, 'running', '{}', 0, 0, 0, 0, 0, 0, 0, ?)`), db.Now()); err != nil {
+			t.Fatal(err)
+		}
+		csv := leads(100, -1)
+		for i := 0; i < 2; i++ {
+			res, err := f.s.Import(ctx, Run{Caller: importAdmin, App: "crm", Entity: "lead", File: strings.NewReader(csv), Size: int64(len(csv)), Name: "l.csv", ID: "01imp"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 1 && (res.Committed || res.Message != "already finished") {
+				t.Fatalf("run again: %+v", res)
+			}
+		}
+		if n := f.count("lead"); n != 100 {
+			t.Fatalf("%d leads after running an import twice, want 100", n)
+		}
+		st, err := f.s.ImportStatus(ctx, importAdmin, "crm", "lead", "01imp")
+		if err != nil || st.Status != StatusDone || st.Created != 100 {
+			t.Fatalf("status: %+v %v", st, err)
+		}
+	})
+}
