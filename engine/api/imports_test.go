@@ -152,7 +152,7 @@ func TestImportAPI(t *testing.T) {
 			t.Fatalf("error: %v", e)
 		}
 		resp, raw = f.send("rep1", "GET", path+"/"+id+"/errors.csv", "", nil)
-		if resp.StatusCode != 200 || !strings.HasPrefix(string(raw), "\ufeffname,score,reason\nb,x,\"score: ") {
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(raw), "\ufeffname,score,reason\nb,x,score: ") {
 			t.Fatalf("errors.csv: %d %q", resp.StatusCode, raw)
 		}
 		// only the starter or an admin sees it
@@ -206,7 +206,7 @@ func TestImportAPIBadInput(t *testing.T) {
 			}
 		}
 		st, body := f.startImport("rep1", path, "bin.csv", "\x00\x01\x02\x03PK\x03\x04", "")
-		check("a binary file named .csv", st, body, 415, "binary")
+		check("a binary file named .csv", st, body, 415, "unreadable_file")
 		st, body = f.startImport("rep1", path, "l.csv", "name,x\na,1\n", `{"map": {"x": "nope"}}`)
 		check("a map to an unknown field", st, body, 422, "unknown_field")
 		st, body = f.startImport("rep1", path, "l.csv", "name\na\n", `{"skipBadRows": tru`)

@@ -295,12 +295,15 @@ func fileProblem(err error) error {
 		return err
 	}
 	status := 422
-	if fe.Code == "binary" || fe.Code == "unreadable" {
-		status = 415
+	if fe.Code == CodeUnreadable {
+		status = 415 // no spreadsheet at all
 	}
 	path := "/file"
-	if fe.Code == "unknown_field" {
+	switch fe.Code {
+	case CodeUnknownField, CodeDuplicateField:
 		path = "/options/map"
+	case CodeBadOption, CodeUnknownSheet:
+		path = "/options"
 	}
 	return inputError(status, fe.Code, path, "%s", fe.Reason)
 }
