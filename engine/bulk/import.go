@@ -510,7 +510,6 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 		res.Path = "copy"
 	}
 	_ = why
-	header := p.table.Header()
 	live, _ := running.Load(r.ID)
 	lp, _ := live.(*liveProgress)
 	addBad := func(b BadRow, pr CellProblem) error {
@@ -521,14 +520,19 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 		}
 		return bad.add(b)
 	}
-	cells := make([][]string, 0, batchRows)
-	nums := make([]int, 0, batchRows)
 	lastStored := 0
-	flush := func() error {
+	flush := func(ch *chunk) error {
+		for _, b := range ch.ragged {
+			pr := CellProblem{Row: b.Row, Reason: b.Reason, Code: "ragged_row"}
+			if err := addBad(b, pr); err != nil {
+				return err
+			}
+		}
+		res.Rows += len(ch.ragged)
+		cells, nums, values, problems := ch.cells, ch.nums, ch.values, ch.problems
 		if len(cells) == 0 {
 			return nil
 		}
-		values, problems := p.coercer.Rows(ctx, cells, nums)
 		byRow := map[int][]CellProblem{}
 		for _, pr := range problems {
 			byRow[pr.Row] = append(byRow[pr.Row], pr)
@@ -619,48 +623,24 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 				s.log.Warn("bulk: store import progress", "import", r.ID, "err", err)
 			}
 		}
-		cells, nums = cells[:0], nums[:0]
 		return nil
 	}
-	width := len(header)
 	batch := batchRows
 	if copyOK {
 		batch = copyBatchRows
 	}
-	for {
-		row, n, err := p.table.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	// The file is read and coerced a batch ahead, beside the writing.
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	chunks := make(chan *chunk, 2)
+	go p.readAhead(rctx, batch, chunks)
+	for ch := range chunks {
+		if ch.err != nil {
+			return nil, ch.err
 		}
-		if err != nil {
-			var fe *FileError
-			if errors.As(err, &fe) {
-				// The file stops being readable here: the row is bad,
-				// and so is the import (its end cannot be read).
-				return nil, inputError(422, fe.Code, "/file", "row %d: %s", n, fe.Reason)
-			}
+		if err := flush(ch); err != nil {
 			return nil, err
 		}
-		if blankRow(row) {
-			continue
-		}
-		if len(row) != width {
-			pr := CellProblem{Row: n, Reason: fmt.Sprintf("the row has %d cells where the header has %d", len(row), width), Code: "ragged_row"}
-			if err := addBad(BadRow{Row: n, Cells: row, Reason: pr.Reason}, pr); err != nil {
-				return nil, err
-			}
-			res.Rows++
-			continue
-		}
-		cells, nums = append(cells, row), append(nums, n)
-		if len(cells) == batch {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, err
 	}
 	commit := !r.Options.DryRun && (res.Bad == 0 || r.Options.SkipBadRows)
 	if res.Bad > 0 && r.Options.SkipBadRows {
@@ -864,4 +844,67 @@ func (m matchFinder) FindDuplicates(ctx context.Context, tx store.Conn, c record
 		}
 	}
 	return out, nil
+}
+
+// chunk is a batch of rows read and coerced ahead of the writing.
+type chunk struct {
+	cells    [][]string
+	nums     []int
+	values   []map[string]any
+	problems []CellProblem
+	ragged   []BadRow // rows whose cells are not the header's count
+	err      error    // the file cannot be read on (the last chunk)
+}
+
+// readAhead reads p's rows into chunks of up to batch rows, each coerced,
+// and closes out when the file ends, fails or ctx is done.
+func (p *prepared) readAhead(ctx context.Context, batch int, out chan<- *chunk) {
+	defer close(out)
+	width := len(p.table.Header())
+	ch := &chunk{}
+	send := func() bool {
+		if len(ch.cells) > 0 {
+			ch.values, ch.problems = p.coercer.Rows(ctx, ch.cells, ch.nums)
+		}
+		select {
+		case out <- ch:
+			ch = &chunk{}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		row, n, err := p.table.Next()
+		if errors.Is(err, io.EOF) {
+			send()
+			return
+		}
+		if err != nil {
+			var fe *FileError
+			if errors.As(err, &fe) {
+				// The file stops being readable here: so does the import
+				// (its end cannot be read).
+				err = inputError(422, fe.Code, "/file", "row %d: %s", n, fe.Reason)
+			}
+			if send() {
+				select {
+				case out <- &chunk{err: err}:
+				case <-ctx.Done():
+				}
+			}
+			return
+		}
+		if blankRow(row) {
+			continue
+		}
+		if len(row) != width {
+			ch.ragged = append(ch.ragged, BadRow{Row: n, Cells: row, Reason: fmt.Sprintf("the row has %d cells where the header has %d", len(row), width)})
+			continue
+		}
+		ch.cells, ch.nums = append(ch.cells, row), append(ch.nums, n)
+		if len(ch.cells) == batch && !send() {
+			return
+		}
+	}
 }
