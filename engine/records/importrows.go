@@ -385,7 +385,9 @@ func (im *Importer) existing(ctx context.Context, obj map[string]any) (string, e
 }
 
 func (im *Importer) afterSave(rec, old *Record) {
-	if im.run != nil && im.s.jobs == nil {
+	// Without a job queue an after-save hook runs once committed (as a
+	// single write's does); kept only when the entity has one.
+	if im.run != nil && im.s.jobs == nil && im.info.entity.Hooks[logic.AfterSave] != "" {
 		run, info := im.run, im.info
 		im.after = append(im.after, func() { _ = run.afterHook(context.Background(), info, logic.AfterSave, rec, old) })
 	}
