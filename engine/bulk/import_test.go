@@ -335,3 +335,47 @@ func TestImportRunAgainAfterCommit(t *testing.T) {
 		}
 	})
 }
+
+// The app's matching rules on an import: a probable duplicate is reported
+// with the existing record's id; a rule that refuses makes the row bad.
+func TestImportDuplicates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newImportFixture(t, db)
+		doc := `{"name": "dup", "entities": [{"id": "e1", "name": "customer", "fields": [
+		  {"id": "c1", "name": "name", "type": "text", "required": true},
+		  {"id": "c2", "name": "phone", "type": "phone"},
+		  {"id": "c3", "name": "email", "type": "email"}]}],
+		 "matching": [
+		  {"name": "by_phone", "entity": "customer", "keys": [{"fields": ["phone"], "normalize": "phone"}]},
+		  {"name": "by_email", "entity": "customer", "onCreate": "refuse", "keys": [{"fields": ["email"], "normalize": "email"}]}]}`
+		app, problems := schema.Parse([]byte(doc))
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		if _, _, err := f.recs.Apply(context.Background(), app, store.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := runImportCSV(t, f.s, importAdmin, "dup", "customer", "name,phone,email\nA,13800000001,a@x.com\n", ImportOptions{})
+		if err != nil || res.Created != 1 {
+			t.Fatalf("first: %+v %v", res, err)
+		}
+		var a string
+		if err := db.SQL.QueryRow(`SELECT id FROM dup_customer`).Scan(&a); err != nil {
+			t.Fatal(err)
+		}
+		res, err = runImportCSV(t, f.s, importAdmin, "dup", "customer", "name,phone,email\nB,+86 138 0000 0001,b@x.com\nC,13900000000,A@X.com\n", ImportOptions{SkipBadRows: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Path != "rows" || res.Created != 1 || res.Bad != 1 || res.Errors[0].Row != 3 {
+			t.Fatalf("second: %+v", res)
+		}
+		found := map[string]bool{}
+		for _, d := range res.Duplicates {
+			found[fmt.Sprintf("%d %s %v", d.Row, d.Rule, d.Matches)] = true
+		}
+		if !found[fmt.Sprintf("2 by_phone [%s]", a)] || !found[fmt.Sprintf("3 by_email [%s]", a)] {
+			t.Fatalf("duplicates: %+v", res.Duplicates)
+		}
+	})
+}
