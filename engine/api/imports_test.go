@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/api"
@@ -135,6 +136,19 @@ func TestImportAPI(t *testing.T) {
 		pv := decodeObject(t, raw)
 		if resp.StatusCode != 200 || len(pv["rows"].([]any)) != 2 || f.leads() != 0 {
 			t.Fatalf("preview: %d %v", resp.StatusCode, pv)
+		}
+		// the preview says how the file was read (detected, or as the options stated)
+		if pv["format"] != "csv" || pv["encoding"] != "utf-8" || pv["delimiter"] != "," {
+			t.Fatalf("preview read as: %v %v %q", pv["format"], pv["encoding"], pv["delimiter"])
+		}
+		gbk, _ := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte("name\tscore\n华为\t1\n"))
+		body, ct = multipartBody(part{name: "file", filename: "l.csv", contentType: "text/csv", body: gbk},
+			part{name: "options", body: []byte(`{"encoding":"gb18030","delimiter":"\t"}`)})
+		resp, raw = f.send("rep1", "POST", path+"/preview", ct, body)
+		pv = decodeObject(t, raw)
+		if rows, _ := pv["rows"].([]any); resp.StatusCode != 200 || pv["encoding"] != "gb18030" || pv["delimiter"] != "\t" || len(rows) != 1 ||
+			rows[0].(map[string]any)["values"].(map[string]any)["name"] != "华为" {
+			t.Fatalf("GB18030, tab: %d %v", resp.StatusCode, pv)
 		}
 
 		// one bad row: nothing written, the report and errors.csv name it

@@ -369,10 +369,9 @@ func (s *Service) Preview(ctx context.Context, c records.Caller, app, entity str
 		}
 		cells, nums = append(cells, row), append(nums, n)
 	}
-	out := &Preview{Format: ro.Format, Encoding: ro.Encoding, Sheet: ro.Sheet, Headers: t.Header(), Mapping: m, Rows: []PreviewRow{}}
-	if ro.Delimiter != 0 {
-		out.Delimiter = string(ro.Delimiter)
-	}
+	// How the file was read (detected when o left it open), not what o asked.
+	info := Describe(t)
+	out := &Preview{Format: info.Format, Encoding: info.Encoding, Delimiter: info.Delimiter, Sheet: info.Sheet, Headers: t.Header(), Mapping: m, Rows: []PreviewRow{}}
 	values, problems := co.Rows(ctx, cells, nums)
 	for i, v := range values {
 		pr := PreviewRow{Row: nums[i], Values: v, Problems: []CellProblem{}}
