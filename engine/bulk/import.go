@@ -559,6 +559,9 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 			if err != nil {
 				return err
 			}
+			if dups, err = notUpserted(ctx, im, rows, dups); err != nil {
+				return err
+			}
 			refused := map[int]bool{}
 			for _, d := range dups {
 				if len(res.Duplicates) < MaxReportedErrors {
@@ -812,6 +815,35 @@ func (s *Service) storeBadRows(ctx context.Context, tx store.Conn, id string, sp
 		return err
 	}
 	return put()
+}
+
+// notUpserted drops from dups the record each row updates by the upsert
+// field: a row is not a duplicate of the record it updates.
+func notUpserted(ctx context.Context, im *records.Importer, rows []records.ImportRow, dups []Duplicate) ([]Duplicate, error) {
+	byRow := make(map[int]map[string]any, len(rows))
+	for _, r := range rows {
+		byRow[r.Row] = r.Values
+	}
+	out := dups[:0]
+	for _, d := range dups {
+		id, err := im.Existing(ctx, byRow[d.Row])
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			ms := make([]string, 0, len(d.Matches))
+			for _, m := range d.Matches {
+				if m != id {
+					ms = append(ms, m)
+				}
+			}
+			if d.Matches = ms; len(ms) == 0 {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // matchFinder reports the records the app's matching rules find for an

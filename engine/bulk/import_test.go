@@ -344,7 +344,8 @@ func TestImportDuplicates(t *testing.T) {
 		doc := `{"name": "dup", "entities": [{"id": "e1", "name": "customer", "fields": [
 		  {"id": "c1", "name": "name", "type": "text", "required": true},
 		  {"id": "c2", "name": "phone", "type": "phone"},
-		  {"id": "c3", "name": "email", "type": "email"}]}],
+		  {"id": "c3", "name": "email", "type": "email"},
+		  {"id": "c4", "name": "code", "type": "text", "unique": true}]}],
 		 "matching": [
 		  {"name": "by_phone", "entity": "customer", "keys": [{"fields": ["phone"], "normalize": "phone"}]},
 		  {"name": "by_email", "entity": "customer", "onCreate": "refuse", "keys": [{"fields": ["email"], "normalize": "email"}]}]}`
@@ -355,7 +356,7 @@ func TestImportDuplicates(t *testing.T) {
 		if _, _, err := f.recs.Apply(context.Background(), app, store.ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		res, err := runImportCSV(t, f.s, importAdmin, "dup", "customer", "name,phone,email\nA,13800000001,a@x.com\n", ImportOptions{})
+		res, err := runImportCSV(t, f.s, importAdmin, "dup", "customer", "name,phone,email,code\nA,13800000001,a@x.com,K1\n", ImportOptions{})
 		if err != nil || res.Created != 1 {
 			t.Fatalf("first: %+v %v", res, err)
 		}
@@ -376,6 +377,11 @@ func TestImportDuplicates(t *testing.T) {
 		}
 		if !found[fmt.Sprintf("2 by_phone [%s]", a)] || !found[fmt.Sprintf("3 by_email [%s]", a)] {
 			t.Fatalf("duplicates: %+v", res.Duplicates)
+		}
+		// an upsert's row is no duplicate of the record it updates, even under a refusing rule
+		res, err = runImportCSV(t, f.s, importAdmin, "dup", "customer", "name,email,code\nA2,a@x.com,K1\n", ImportOptions{UpsertBy: "code"})
+		if err != nil || res.Updated != 1 || res.Bad != 0 || len(res.Duplicates) != 0 {
+			t.Fatalf("upsert: %+v %v", res, err)
 		}
 	})
 }

@@ -360,6 +360,16 @@ func (im *Importer) taken() *Error {
 	return e
 }
 
+// Existing is the id of the record a row of values would update by the
+// upsert field ("" without an upsert field or when none holds its value):
+// a probable duplicate that is the very record being updated is not one.
+func (im *Importer) Existing(ctx context.Context, values map[string]any) (string, error) {
+	if im.upsert == nil {
+		return "", nil
+	}
+	return im.existing(ctx, values)
+}
+
 // existing is the id of the record whose upsert field holds the row's
 // value ("" for none, or a row without a valid one: it is created, and
 // validation says what is wrong).
