@@ -98,8 +98,16 @@ func (t *xlsxTable) read() ([]string, error) {
 	return cells, nil
 }
 
-// Next returns the next row that has a non-blank cell.
-func (t *xlsxTable) Next() ([]string, int, error) { return nextFilled(t.read, &t.row) }
+// Next returns the next row that has a non-blank cell, padded to the
+// header's width: a sheet stores no trailing empty cells, so a row whose
+// last columns are empty is short, not ragged.
+func (t *xlsxTable) Next() ([]string, int, error) {
+	cells, row, err := nextFilled(t.read, &t.row)
+	for err == nil && len(cells) < len(t.header) {
+		cells = append(cells, "")
+	}
+	return cells, row, err
+}
 
 func (t *xlsxTable) Close() error {
 	if t.rows != nil {
