@@ -110,6 +110,7 @@ type env struct {
 	autos   *automation.Service
 	hooks   *webhook.Service
 	assign  *assign.Service
+	bulkSvc *bulk.Service
 }
 
 // eventually polls cond until it holds or 30 seconds passed (jobs run
@@ -192,7 +193,7 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 	}
 	srv := &api.Server{Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
 		Automations: autos, Webhooks: hooks, Flows: flows, Assign: asg}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg, bulkSvc: bk}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)
