@@ -56,6 +56,13 @@ func TestExportRoundTripsIntoImport(t *testing.T) {
 			t.Fatalf("records: %v", want)
 		}
 
+		// a list's system columns export too (the web UI's default list shows created_at)
+		st, _, body := e.exportGet(e.token, "/api/data/rt/deal/export?format=csv&labels=1&sort=title&fields=title,created_at,owner,id", "zh-CN")
+		if _, rows := table(t, body, "x.csv"); st != 200 || !bytes.HasPrefix(body, []byte("\uFEFF标题,创建时间,负责人,编号\n")) || len(rows) != 3 ||
+			rows[1][1] == "" || rows[1][2] != e.admin.ID || rows[1][3] != str(want[rows[1][0]]["id"]) {
+			t.Fatalf("system columns: %d %q %q", st, body, rows)
+		}
+
 		for _, format := range []string{"csv", "xlsx"} {
 			for _, labels := range []string{"0", "1"} {
 				t.Run(format+"/labels="+labels, func(t *testing.T) {

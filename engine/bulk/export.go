@@ -94,6 +94,10 @@ func (s *Service) Export(ctx context.Context, c records.Caller, app, entity stri
 			}
 			seen[n] = true
 			f := byName[n]
+			if t, ok := schema.SystemColumnType(n); f == nil && ok {
+				// a list's column such as created_at: the system column, as the list shows it
+				f = &schema.Field{Name: n, Type: t}
+			}
 			if f == nil {
 				return nil, badQuery("fields: unknown field %q", clipCell(n))
 			}
