@@ -207,8 +207,9 @@ func TestExportXLSX(t *testing.T) {
 }
 
 // refsByID is the import's look-up as far as an export needs it: refs by
-// id, and the one account by its name.
-type refsByID struct{ accountName, accountID string }
+// id, the one account by its name, and the admin by their email (a labels
+// export writes the app's members as emails).
+type refsByID struct{ accountName, accountID, adminID string }
 
 func (l refsByID) Refs(ctx context.Context, entity, field string, keys []string) (map[string]string, error) {
 	out := map[string]string{}
@@ -223,8 +224,14 @@ func (l refsByID) Refs(ctx context.Context, entity, field string, keys []string)
 	return out, nil
 }
 
-func (refsByID) Users(ctx context.Context, emails []string) (map[string]string, error) {
-	return map[string]string{}, nil
+func (l refsByID) Users(ctx context.Context, emails []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, m := range emails {
+		if m == adminEmail {
+			out[m] = l.adminID
+		}
+	}
+	return out, nil
 }
 
 // An export read back by OpenTable, MapColumns and the Coercer gives the
@@ -255,7 +262,7 @@ func TestExportRoundTrip(t *testing.T) {
 					t.Errorf("unknown columns %q", m.Unknown)
 				}
 				loc, _ := time.LoadLocation(strings.TrimSuffix(tz, "&labels=1"))
-				c := bulk.NewCoercer(&app, deal, m, bulk.CoerceOptions{TimeZone: loc, Lookup: refsByID{"阿里巴巴", accID}})
+				c := bulk.NewCoercer(&app, deal, m, bulk.CoerceOptions{TimeZone: loc, Lookup: refsByID{"阿里巴巴", accID, e.admin.ID}})
 				vals, probs := c.Rows(context.Background(), rows, nil)
 				if len(probs) > 0 || len(vals) != len(originals) {
 					t.Fatalf("%s %s: %d rows, problems %+v", format, tz, len(vals), probs)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/formaapp/forma/engine/access"
+	"strings"
 	"testing"
 
 	"github.com/formaapp/forma/engine/bulk"
@@ -28,7 +30,8 @@ const roundTripDoc = `{"name": "rt",
    {"id": "d7", "name": "tags", "type": "multiselect", "options": ["vip", "new"], "optionLabels": {"vip": {"zh-CN": "大客户"}, "new": {"zh-CN": "新客户"}}},
    {"id": "d8", "name": "account", "type": "ref", "entity": "account"},
    {"id": "d9", "name": "rep", "type": "user"},
-   {"id": "d10", "name": "note", "type": "text"}]}]}`
+   {"id": "d10", "name": "note", "type": "text"}]}],
+ "roles": [{"name": "rep", "entities": {"deal": {"read": "all"}}}]}`
 
 const roundTripFields = "title,amount,due,at,won,stage,tags,account,rep,note"
 
@@ -41,7 +44,7 @@ func TestExportRoundTripsIntoImport(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, roundTripDoc)
 		ctx := context.Background()
-		u, err := e.acc.CreateUser(ctx, "li@example.com", "li password 1", "李雷", false)
+		u, err := e.acc.CreateUserWith(ctx, access.NewUser{Email: "li@example.com", Password: "li password 1", Name: "李雷", Roles: []string{"rep"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +62,7 @@ func TestExportRoundTripsIntoImport(t *testing.T) {
 		// a list's system columns export too (the web UI's default list shows created_at)
 		st, _, body := e.exportGet(e.token, "/api/data/rt/deal/export?format=csv&labels=1&sort=title&fields=title,created_at,owner,id", "zh-CN")
 		if _, rows := table(t, body, "x.csv"); st != 200 || !bytes.HasPrefix(body, []byte("\uFEFF标题,创建时间,负责人,编号\n")) || len(rows) != 3 ||
-			rows[1][1] == "" || rows[1][2] != e.admin.ID || rows[1][3] != str(want[rows[1][0]]["id"]) {
+			rows[1][1] == "" || rows[1][2] != adminEmail || rows[1][3] != str(want[rows[1][0]]["id"]) {
 			t.Fatalf("system columns: %d %q %q", st, body, rows)
 		}
 
@@ -69,6 +72,11 @@ func TestExportRoundTripsIntoImport(t *testing.T) {
 					st, _, body := e.exportGet(e.token, "/api/data/rt/deal/export?format="+format+"&labels="+labels+"&tz=Asia/Shanghai&sort=title&fields="+roundTripFields, "zh-CN")
 					if st != 200 {
 						t.Fatalf("export: %d %s", st, body)
+					}
+					// With labels a user is their email (the app's members), as people
+					// read it and as an import finds them; else their id.
+					if format == "csv" && strings.Contains(string(body), "li@example.com") != (labels == "1") {
+						t.Errorf("the rep's email in the labels=%s export: %s", labels, clip(string(body)))
 					}
 					if _, err := db.SQL.Exec(`DELETE FROM rt_deal`); err != nil {
 						t.Fatal(err)

@@ -51,6 +51,7 @@ type Export struct {
 	q      records.Query
 	first  *records.Page
 	now    time.Time
+	emails map[string]string // with Labels: user id → email, for the app's members
 }
 
 // Export checks an export of entity for c (the records service's list
@@ -116,6 +117,11 @@ func (s *Service) Export(ctx context.Context, c records.Caller, app, entity stri
 		names[i] = f.Name
 		if o.Labels && f.Type == schema.Ref && RefKey(doc, f.Entity) != "" {
 			expand = append(expand, f.Name)
+		}
+	}
+	if o.Labels && exportsUsers(x.cols) {
+		if x.emails, err = s.memberEmails(ctx, doc); err != nil {
+			return nil, err
 		}
 	}
 	x.q = records.Query{Filter: o.Filter, Sort: o.Sort, Fields: strings.Join(names, ","), Expand: strings.Join(expand, ","), Limit: records.MaxLimit}
@@ -325,17 +331,51 @@ type dateCell time.Time
 // cell is the export value of f in r: a neutralised string, a number
 // (int64, json.Number), a bool (values) or a wall-clock time in the
 // export's zone (time.Time, dateCell); nil when empty.
+// columnType is what a column holds: a system column's own type, else
+// the field's stored type.
+func columnType(f *schema.Field) schema.FieldType {
+	if schema.IsSystemColumn(f.Name) {
+		if t, ok := schema.SystemColumnType(f.Name); ok {
+			return t
+		}
+	}
+	return f.StorageType()
+}
+
+// exportsUsers says whether a column holds users (a user field, owner,
+// created_by).
+func exportsUsers(cols []*schema.Field) bool {
+	for _, f := range cols {
+		if columnType(f) == schema.User {
+			return true
+		}
+	}
+	return false
+}
+
+// memberEmails maps the app's members (the users the caller's directory
+// shows as colleagues in it) to their emails; a user who is not a member
+// any more stays an id in the file.
+func (s *Service) memberEmails(ctx context.Context, app *schema.App) (map[string]string, error) {
+	us, err := s.access.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(us))
+	for _, u := range us {
+		if s.records.Member(app, records.Caller{UserID: u.ID, Admin: u.Admin, Roles: u.Roles, TeamID: u.TeamID}) {
+			out[u.ID] = u.Email
+		}
+	}
+	return out, nil
+}
+
 func (x *Export) cell(r *records.Record, f *schema.Field) any {
 	v := r.Get(f.Name)
 	if v == nil {
 		return nil
 	}
-	st := f.StorageType()
-	if schema.IsSystemColumn(f.Name) {
-		if t, ok := schema.SystemColumnType(f.Name); ok {
-			st = t
-		}
-	}
+	st := columnType(f)
 	switch t := v.(type) {
 	case time.Time:
 		l := t.In(x.o.TimeZone)
@@ -366,6 +406,10 @@ func (x *Export) cell(r *records.Record, f *schema.Field) any {
 			}
 		case schema.Select:
 			return neutralise(x.option(f, t))
+		case schema.User:
+			if e, ok := x.emails[t]; ok {
+				return neutralise(e) // as people read it, and as an import finds the user
+			}
 		case schema.Ref:
 			if x.o.Labels {
 				if rec := r.Expanded(f.Name); rec != nil {
