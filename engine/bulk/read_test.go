@@ -325,3 +325,99 @@ func TestReadXLSXBombs(t *testing.T) {
 	_, err = OpenTable(bytes.NewReader(wideRow), int64(len(wideRow)), "x.xlsx", ReadOptions{})
 	fileErr(t, err, CodeXLSXTooLarge)
 }
+
+// xlsxWithStrings is minimalXLSX with a shared strings part.
+func xlsxWithStrings(t *testing.T, sheet, sst string) []byte {
+	return zipOf(t, map[string]string{
+		"xl/workbook.xml":            `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+		"xl/_rels/workbook.xml.rels": `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/sheet1.xml"/></Relationships>`,
+		"xl/worksheets/sheet1.xml":   sheet,
+		"xl/sharedStrings.xml":       sst,
+	})
+}
+
+func TestReadXLSXCellKinds(t *testing.T) {
+	sst := `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="5" uniqueCount="5">` +
+		`<si><t>name</t></si><si><t>amount</t></si><si><t xml:space="preserve">ok </t></si>` +
+		`<si><r><rPr><b/></rPr><t>华为</t></r><r><t xml:space="preserve"> 技术</t></r><rPh sb="0" eb="1"><t>ホア</t></rPh></si>` +
+		`<si><t>a &amp; &lt;b&gt;</t></si></sst>`
+	// No <dimension>; row 3 left out; B2 left out (a missing cell in the
+	// middle); inline strings (plain and rich); booleans; a formula's
+	// cached string and an error value; a cell with no r.
+	sheet := sheetXML("",
+		`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="inlineStr"><is><t>note</t></is></c></row>`,
+		`<row r="2"><c r="A2" t="s" s="1"><v>3</v></c><c r="C2" t="b"><v>1</v></c><c r="D2" t="inlineStr"><is><r><t>x</t></r><r><rPr><i/></rPr><t>y</t></r></is></c></row>`,
+		`<row r="4"><c r="A4" t="s"><v>4</v></c><c r="B4"><v>12.5</v></c><c r="C4" t="b"><v>0</v></c><c r="D4" t="str"><f>A4&amp;""</f><v>f</v></c></row>`,
+		`<row r="5"><c t="e"><v>#DIV/0!</v></c><c><v>7</v></c></row>`,
+		`<row r="6"><c r="A6" t="inlineStr"><is><t></t></is></c></row>`,
+	)
+	for _, limit := range []int64{16 << 20, 0} { // in memory, then the temporary file
+		t.Run(fmt.Sprint("in memory up to ", limit), func(t *testing.T) {
+			old := sharedStringsInMemory
+			sharedStringsInMemory = limit
+			defer func() { sharedStringsInMemory = old }()
+			data := xlsxWithStrings(t, sheet, sst)
+			tb, h, rows, nums := readAll(t, data, "x.xlsx", ReadOptions{})
+			if x := tb.(*xlsxTable); (x.ss.off != nil) != (limit == 0) || x.ss.file != nil {
+				t.Errorf("shared strings: temp file %v, offsets %d", x.ss.file != nil, len(x.ss.off))
+			}
+			if !reflect.DeepEqual(h, []string{"name", "amount", "ok ", "note"}) {
+				t.Errorf("header %q", h)
+			}
+			want := [][]string{{"华为 技术", "", "1", "xy"}, {"a & <b>", "12.5", "0", "f"}, {"#DIV/0!", "7", "", ""}}
+			if !reflect.DeepEqual(rows, want) || !reflect.DeepEqual(nums, []int{2, 4, 5}) {
+				t.Errorf("rows %q %v", rows, nums)
+			}
+		})
+	}
+	// A shared string index past the list, a sheet cut short.
+	for _, bad := range []string{
+		sheetXML("", `<row r="1"><c r="A1" t="s"><v>0</v></c></row>`, `<row r="2"><c r="A2" t="s"><v>99</v></c></row>`),
+		sheetXML("", `<row r="1"><c r="A1" t="s"><v>0</v></c></row>`, `<row r="2"><c r="A2" t="s"><v>x</v></c></row>`),
+		strings.TrimSuffix(sheetXML("", `<row r="1"><c r="A1" t="s"><v>0</v></c></row>`), "</sheetData></worksheet>") + `<row r="2"><c r="A2"><v>1`,
+	} {
+		data := xlsxWithStrings(t, bad, sst)
+		tb, err := OpenTable(bytes.NewReader(data), int64(len(data)), "x.xlsx", ReadOptions{})
+		if err == nil {
+			_, _, err = tb.Next()
+			tb.Close()
+		}
+		fileErr(t, err, CodeUnreadable)
+	}
+}
+
+// The temporary file of the shared strings reads many strings back in
+// order and out of it (past its cache), and is gone once the table is
+// closed.
+func TestReadXLSXSharedStringsFile(t *testing.T) {
+	old := sharedStringsInMemory
+	sharedStringsInMemory = 1 << 10
+	defer func() { sharedStringsInMemory = old }()
+	const n = 5000
+	var sst, sheet strings.Builder
+	sst.WriteString(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sst, `<si><t>s%d 名</t></si>`, i)
+	}
+	sst.WriteString(`</sst>`)
+	rows := []string{`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>`}
+	for r := 2; r <= 2000; r++ {
+		rows = append(rows, fmt.Sprintf(`<row r="%d"><c r="A%d" t="s"><v>%d</v></c><c r="B%d" t="s"><v>%d</v></c></row>`, r, r, (r*7919)%n, r, n-1-r))
+	}
+	sheet.WriteString(sheetXML("A1:B2000", rows...))
+	data := xlsxWithStrings(t, sheet.String(), sst.String())
+	tb, h, got, _ := readAll(t, data, "x.xlsx", ReadOptions{})
+	x := tb.(*xlsxTable)
+	if len(x.ss.off) != n+1 {
+		t.Fatalf("%d offsets: the strings were not written to the file", len(x.ss.off))
+	}
+	if !reflect.DeepEqual(h, []string{"s0 名", "s1 名"}) || len(got) != 1999 {
+		t.Fatalf("header %q, %d rows", h, len(got))
+	}
+	for i, row := range got {
+		r := i + 2
+		if row[0] != fmt.Sprintf("s%d 名", (r*7919)%n) || row[1] != fmt.Sprintf("s%d 名", n-1-r) {
+			t.Fatalf("row %d: %q", r, row)
+		}
+	}
+}

@@ -2,31 +2,39 @@ package bulk
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
 
-// xlsxTable reads one sheet with excelize's row iterator: the sheet's XML
-// is streamed (excelize keeps a large one in a temporary file), cells come
-// raw (a date is its serial number, a number as stored), so the coercer
-// reads what the cell holds rather than how it is shown.
+// xlsxTable reads one sheet token by token: the sheet's XML is decoded
+// as it is unzipped (nothing of it is held but the current row), shared
+// strings come from a sharedStrings (in memory when small, else a
+// temporary file), cells come raw (a date is its serial number, a number
+// as stored), so the coercer reads what the cell holds rather than how it
+// is shown.
 type xlsxTable struct {
-	f      *excelize.File
-	rows   *excelize.Rows
+	rc     io.ReadCloser
+	dec    *xml.Decoder
+	ss     *sharedStrings
 	header []string
 	row    int
+	done   bool
 	Sheet  string
 }
 
-// openXLSX checks the workbook against bombs before excelize reads it:
-// the zip's declared uncompressed sizes (MaxXLSXBytes) and the sheet's
+// openXLSX checks the workbook against bombs before a row is read: the
+// zip's declared uncompressed sizes (MaxXLSXBytes) and the sheet's
 // declared dimension (MaxXLSXRows × MaxXLSXCols); rows and columns are
 // counted again while reading, since a declaration may lie.
 func openXLSX(r io.ReaderAt, size int64, o ReadOptions) (*xlsxTable, error) {
@@ -48,16 +56,17 @@ func openXLSX(r io.ReaderAt, size int64, o ReadOptions) (*xlsxTable, error) {
 	if err := checkDimension(zr, sheetPath); err != nil {
 		return nil, err
 	}
-	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipSizeLimit: MaxXLSXBytes, UnzipXMLSizeLimit: 16 << 20})
+	ss, err := loadSharedStrings(zr)
 	if err != nil {
-		return nil, unreadable("the workbook cannot be read: " + err.Error())
+		return nil, err
 	}
-	rows, err := f.Rows(sheetName)
+	rc, err := openEntry(zr, sheetPath)
 	if err != nil {
-		f.Close()
-		return nil, unreadable("the sheet cannot be read: " + err.Error())
+		ss.Close()
+		return nil, err
 	}
-	t := &xlsxTable{f: f, rows: rows, Sheet: sheetName}
+	dec := xml.NewDecoder(bufio.NewReaderSize(rc, 64<<10))
+	t := &xlsxTable{rc: rc, dec: dec, ss: ss, Sheet: sheetName}
 	h, err := t.read()
 	if err == io.EOF {
 		t.Close()
@@ -77,25 +86,158 @@ func tooLarge(reason string) *FileError {
 
 func (t *xlsxTable) Header() []string { return t.header }
 
+// read returns the cells of the next <row> of the sheet, t.row set to its
+// number (its r attribute: rows the sheet leaves out are blank rows, and
+// counted).
 func (t *xlsxTable) read() ([]string, error) {
-	if !t.rows.Next() {
-		if err := t.rows.Error(); err != nil {
-			return nil, &FileError{Code: CodeXLSXTooLarge, Row: t.row + 1, Reason: err.Error()}
-		}
+	if t.done {
 		return nil, io.EOF
 	}
-	t.row++
-	if t.row > MaxXLSXRows+1 {
-		return nil, &FileError{Code: CodeXLSXTooLarge, Row: t.row, Reason: fmt.Sprintf("the sheet has more than %d rows", MaxXLSXRows)}
+	bad := func(err error) error {
+		return &FileError{Code: CodeUnreadable, Row: t.row + 1, Reason: "the sheet cannot be read: " + err.Error()}
 	}
-	cells, err := t.rows.Columns(excelize.Options{RawCellValue: true})
-	if err != nil {
-		return nil, &FileError{Code: CodeUnreadable, Row: t.row, Reason: "the row cannot be read: " + err.Error()}
+	for {
+		tok, err := t.dec.Token()
+		if err == io.EOF {
+			t.done = true
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, bad(err)
+		}
+		switch el := tok.(type) {
+		case xml.EndElement:
+			if el.Name.Local == "sheetData" {
+				t.done = true
+				return nil, io.EOF
+			}
+		case xml.StartElement:
+			if el.Name.Local != "row" {
+				continue
+			}
+			n := t.row + 1
+			if v := attr(el, "r"); v != "" {
+				if r, err := strconv.Atoi(v); err == nil && r > t.row {
+					n = r
+				} else if err != nil && len(v) > 9 {
+					n = MaxXLSXRows + 2
+				}
+			}
+			t.row = n
+			if t.row > MaxXLSXRows+1 {
+				return nil, &FileError{Code: CodeXLSXTooLarge, Row: t.row, Reason: fmt.Sprintf("the sheet has more than %d rows", MaxXLSXRows)}
+			}
+			cells, err := t.readRow()
+			if err != nil {
+				var fe *FileError
+				if errors.As(err, &fe) {
+					return nil, fe
+				}
+				return nil, &FileError{Code: CodeUnreadable, Row: t.row, Reason: "the row cannot be read: " + err.Error()}
+			}
+			return cells, nil
+		}
 	}
-	if len(cells) > MaxXLSXCols {
-		return nil, &FileError{Code: CodeXLSXTooLarge, Row: t.row, Reason: fmt.Sprintf("the row has more than %d columns", MaxXLSXCols)}
+}
+
+// readRow reads the cells of the row just started, up to its end: a cell
+// goes to its r column (cells the sheet leaves out are ""), or after the
+// previous one when it has none.
+func (t *xlsxTable) readRow() ([]string, error) {
+	var cells []string
+	for {
+		tok, err := t.dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		switch el := tok.(type) {
+		case xml.EndElement:
+			if el.Name.Local == "row" {
+				return cells, nil
+			}
+		case xml.StartElement:
+			if el.Name.Local != "c" {
+				if err := t.dec.Skip(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			col := len(cells) + 1
+			if ref := attr(el, "r"); ref != "" {
+				if c := refColumn(ref); c > 0 {
+					col = c
+				}
+			}
+			if col > MaxXLSXCols {
+				return nil, &FileError{Code: CodeXLSXTooLarge, Row: t.row, Reason: fmt.Sprintf("the row has more than %d columns", MaxXLSXCols)}
+			}
+			v, err := t.readCell(attr(el, "t"))
+			if err != nil {
+				return nil, err
+			}
+			for len(cells) < col-1 {
+				cells = append(cells, "")
+			}
+			if col <= len(cells) { // a cell repeated or out of order: the last one wins
+				cells[col-1] = v
+			} else {
+				cells = append(cells, v)
+			}
+		}
 	}
-	return cells, nil
+}
+
+// readCell reads the cell just started, of type typ, up to its end: its
+// <v> raw (a shared string's index looked up), an inline string's text.
+func (t *xlsxTable) readCell(typ string) (string, error) {
+	var v string
+	var inline strings.Builder
+	hasInline := false
+	for {
+		tok, err := t.dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		switch el := tok.(type) {
+		case xml.EndElement:
+			if el.Name.Local != "c" {
+				continue
+			}
+			switch {
+			case typ == "inlineStr" || hasInline && v == "":
+				return inline.String(), nil
+			case typ == "s":
+				i, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return "", fmt.Errorf("a shared string index %q", v)
+				}
+				return t.ss.Get(i)
+			}
+			return v, nil
+		case xml.StartElement:
+			switch el.Name.Local {
+			case "v":
+				if v, err = elementText(t.dec); err != nil {
+					return "", err
+				}
+			case "is":
+				hasInline = true
+				if err := stringItem(t.dec, &inline); err != nil {
+					return "", err
+				}
+			default: // <f>, <extLst>
+				if err := t.dec.Skip(); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
 }
 
 // Next returns the next row that has a non-blank cell, padded to the
@@ -110,10 +252,234 @@ func (t *xlsxTable) Next() ([]string, int, error) {
 }
 
 func (t *xlsxTable) Close() error {
-	if t.rows != nil {
-		t.rows.Close()
+	err := t.rc.Close()
+	if e := t.ss.Close(); err == nil {
+		err = e
 	}
-	return t.f.Close()
+	return err
+}
+
+func attr(el xml.StartElement, name string) string {
+	for _, a := range el.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// refColumn is the column number of a cell reference ("AB12" → 28), 0 when
+// it has no letters; a column past the sheet's limits is MaxXLSXCols+1.
+func refColumn(ref string) int {
+	c := 0
+	for i := 0; i < len(ref); i++ {
+		ch := ref[i] | 0x20
+		if ch < 'a' || ch > 'z' {
+			break
+		}
+		c = c*26 + int(ch-'a'+1)
+		if c > MaxXLSXCols {
+			return MaxXLSXCols + 1
+		}
+	}
+	return c
+}
+
+// elementText reads the text of the element just started up to its end
+// (text in nested elements included).
+func elementText(dec *xml.Decoder) (string, error) {
+	var b strings.Builder
+	depth := 1
+	for depth > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		switch el := tok.(type) {
+		case xml.CharData:
+			if b.Len()+len(el) > MaxRowBytes {
+				return "", fmt.Errorf("a cell longer than %d MB", MaxRowBytes>>20)
+			}
+			b.Write(el)
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return b.String(), nil
+}
+
+// stringItem appends to b the text of the string item just started (<si>
+// or <is>) up to its end: its <t>, or its rich text runs' <t> one after
+// the other; phonetic runs (<rPh>) are not the text.
+func stringItem(dec *xml.Decoder, b *strings.Builder) error {
+	depth := 1
+	for depth > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		switch el := tok.(type) {
+		case xml.StartElement:
+			switch el.Name.Local {
+			case "t":
+				s, err := elementText(dec)
+				if err != nil {
+					return err
+				}
+				if b.Len()+len(s) > MaxRowBytes {
+					return fmt.Errorf("a string longer than %d MB", MaxRowBytes>>20)
+				}
+				b.WriteString(s)
+			case "rPh", "phoneticPr", "rPr":
+				if err := dec.Skip(); err != nil {
+					return err
+				}
+			default:
+				depth++
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
+// sharedStringsInMemory is the unpacked size of xl/sharedStrings.xml up to
+// which its strings are held in memory; a larger part is written once to
+// a temporary file and read back by offset. A variable so that tests can
+// lower it.
+var sharedStringsInMemory = int64(16 << 20)
+
+// sharedStrings are the workbook's shared strings: in memory (mem), or in
+// a temporary file (file) with each string's start offset (8 bytes a
+// string) and a small cache of the strings read last.
+type sharedStrings struct {
+	mem   []string
+	file  *os.File
+	off   []int64 // string i is file[off[i]:off[i+1]]
+	cache [1024]struct {
+		i  int
+		s  string
+		ok bool
+	}
+}
+
+// loadSharedStrings reads xl/sharedStrings.xml (none: an empty list).
+func loadSharedStrings(zr *zip.Reader) (*sharedStrings, error) {
+	ss := &sharedStrings{}
+	var zf *zip.File
+	for _, f := range zr.File {
+		if strings.EqualFold(f.Name, "xl/sharedStrings.xml") {
+			zf = f
+		}
+	}
+	if zf == nil {
+		return ss, nil
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, unreadable("the workbook cannot be read: " + err.Error())
+	}
+	defer rc.Close()
+	var w *bufio.Writer
+	if int64(zf.UncompressedSize64) > sharedStringsInMemory {
+		if ss.file, err = os.CreateTemp("", "forma-xlsx-strings-*"); err != nil {
+			return nil, fmt.Errorf("xlsx shared strings: %w", err)
+		}
+		os.Remove(ss.file.Name()) // gone from the directory at once where the system allows (Close removes it otherwise)
+		w = bufio.NewWriterSize(ss.file, 64<<10)
+		ss.off = append(ss.off, 0)
+	}
+	fail := func(err error) (*sharedStrings, error) {
+		ss.Close()
+		var fe *FileError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
+		return nil, unreadable("the workbook cannot be read: xl/sharedStrings.xml: " + err.Error())
+	}
+	dec := xml.NewDecoder(bufio.NewReaderSize(rc, 64<<10))
+	var b strings.Builder
+	pos := int64(0)
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok || el.Name.Local != "si" {
+			continue
+		}
+		b.Reset()
+		if err := stringItem(dec, &b); err != nil {
+			return fail(err)
+		}
+		if w == nil {
+			ss.mem = append(ss.mem, b.String())
+			continue
+		}
+		n, err := w.WriteString(b.String())
+		if err != nil {
+			return fail(fmt.Errorf("writing the shared strings: %w", err))
+		}
+		pos += int64(n)
+		ss.off = append(ss.off, pos)
+	}
+	if w != nil {
+		if err := w.Flush(); err != nil {
+			return fail(fmt.Errorf("writing the shared strings: %w", err))
+		}
+	}
+	return ss, nil
+}
+
+// Len is the number of shared strings.
+func (ss *sharedStrings) Len() int {
+	if ss.file != nil {
+		return len(ss.off) - 1
+	}
+	return len(ss.mem)
+}
+
+// Get returns shared string i.
+func (ss *sharedStrings) Get(i int) (string, error) {
+	if i < 0 || i >= ss.Len() {
+		return "", fmt.Errorf("no shared string %d (the workbook has %d)", i, ss.Len())
+	}
+	if ss.file == nil {
+		return ss.mem[i], nil
+	}
+	c := &ss.cache[i%len(ss.cache)]
+	if c.ok && c.i == i {
+		return c.s, nil
+	}
+	buf := make([]byte, ss.off[i+1]-ss.off[i])
+	if _, err := ss.file.ReadAt(buf, ss.off[i]); err != nil {
+		return "", fmt.Errorf("reading the shared strings: %w", err)
+	}
+	c.i, c.s, c.ok = i, string(buf), true
+	return c.s, nil
+}
+
+func (ss *sharedStrings) Close() error {
+	if ss == nil || ss.file == nil {
+		return nil
+	}
+	err := ss.file.Close()
+	os.Remove(ss.file.Name())
+	ss.file = nil
+	return err
 }
 
 // findSheet returns the zip path and name of the sheet named want (the
