@@ -146,11 +146,8 @@ func (t *xlsxTable) read() ([]string, error) {
 func (t *xlsxTable) readRow() ([]string, error) {
 	var cells []string
 	for {
-		tok, err := t.dec.Token()
+		tok, err := innerToken(t.dec)
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return nil, err
 		}
 		switch el := tok.(type) {
@@ -197,11 +194,8 @@ func (t *xlsxTable) readCell(typ string) (string, error) {
 	var inline strings.Builder
 	hasInline := false
 	for {
-		tok, err := t.dec.Token()
+		tok, err := innerToken(t.dec)
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return "", err
 		}
 		switch el := tok.(type) {
@@ -285,17 +279,24 @@ func refColumn(ref string) int {
 	return c
 }
 
+// innerToken is the next token inside an element: the end of the file
+// there is an error.
+func innerToken(dec *xml.Decoder) (xml.Token, error) {
+	tok, err := dec.Token()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return tok, err
+}
+
 // elementText reads the text of the element just started up to its end
 // (text in nested elements included).
 func elementText(dec *xml.Decoder) (string, error) {
 	var b strings.Builder
 	depth := 1
 	for depth > 0 {
-		tok, err := dec.Token()
+		tok, err := innerToken(dec)
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return "", err
 		}
 		switch el := tok.(type) {
@@ -319,11 +320,8 @@ func elementText(dec *xml.Decoder) (string, error) {
 func stringItem(dec *xml.Decoder, b *strings.Builder) error {
 	depth := 1
 	for depth > 0 {
-		tok, err := dec.Token()
+		tok, err := innerToken(dec)
 		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			return err
 		}
 		switch el := tok.(type) {
