@@ -64,6 +64,19 @@ func startJobs(t *testing.T, dbArgs []string, extra ...string) *jobProc {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The line is printed just before the listener binds: a test that
+	// calls the API at once waits for the port to answer.
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i == 200 {
+			t.Fatalf("serve does not accept connections on %s: %v\n%s", addr, err, p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return p
 }
 
