@@ -63,8 +63,11 @@ export async function automations({ browser, base, shots, api, email, password }
       await tid("auto-problem-url-actions-1").waitFor();
       await shot("problem");
       await tid("auto-url-actions-1").fill("https://hooks.example.com/forma");
+      // The refused URL's problem goes with the edit; publish only then, and
+      // give a loaded machine's dry run (every check of the app) its time.
+      await tid("auto-problem-url-actions-1").waitFor({ state: "detached", timeout: 10000 }).catch(() => {});
       await tid("publish").click();
-      await tid("plan-dialog").waitFor();
+      await tid("plan-dialog").waitFor({ timeout: 60000 });
       await tid("plan-apply").click();
       await tid("publish-ok").waitFor();
       const doc = await api(token, "GET", "/api/meta/apps/pipeline");
