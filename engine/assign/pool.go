@@ -11,7 +11,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/formaapp/forma/engine/automation"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
@@ -109,7 +108,7 @@ func (s *Service) poolEnter(ctx context.Context, tx store.Conn, app *schema.App,
 	now := s.db.Now()
 	var deadline *int64
 	if rule.Pool.Deadline != "" {
-		d, err := automation.ParseOffset(rule.Pool.Deadline)
+		d, err := schema.ParseOffset(rule.Pool.Deadline)
 		if err != nil {
 			return fmt.Errorf("assign: rule %s: pool deadline: %w", rule.Name, err)
 		}

@@ -363,6 +363,23 @@ type prepared struct {
 // column that fills no field (unless mapped to ""), an unknown upsert
 // field.
 func (s *Service) prepare(ctx context.Context, c records.Caller, app, entity string, f io.ReaderAt, size int64, name string, o ImportOptions) (*prepared, error) {
+	p, err := s.open(ctx, c, app, entity, f, size, name, o)
+	if err != nil {
+		return nil, err
+	}
+	if m := p.mapping; len(m.Unknown) > 0 {
+		p.table.Close()
+		e := inputError(422, "unknown_column", "/options/map", "the columns %s fill no field of %s: map them to a field, or to \"\" to leave them out", quoted(m.Unknown), entity)
+		e.Details[0].Params = map[string]any{"columns": m.Unknown}
+		return nil, e
+	}
+	return p, nil
+}
+
+// open opens the file as an import with o reads it — its table, the
+// columns mapped to fields, a coercer for the caller — whatever columns
+// it has (a preview shows the unknown ones; prepare refuses them).
+func (s *Service) open(ctx context.Context, c records.Caller, app, entity string, f io.ReaderAt, size int64, name string, o ImportOptions) (*prepared, error) {
 	a, err := s.catalog.App(ctx, app)
 	if err != nil {
 		return nil, inputError(404, records.CodeNotFound, "", "no app %q", app)
@@ -383,12 +400,6 @@ func (s *Service) prepare(ctx context.Context, c records.Caller, app, entity str
 	if err != nil {
 		t.Close()
 		return nil, fileProblem(err)
-	}
-	if len(m.Unknown) > 0 {
-		t.Close()
-		e := inputError(422, "unknown_column", "/options/map", "the columns %s fill no field of %s: map them to a field, or to \"\" to leave them out", quoted(m.Unknown), entity)
-		e.Details[0].Params = map[string]any{"columns": m.Unknown}
-		return nil, e
 	}
 	tz := time.UTC
 	if o.TimeZone != "" {

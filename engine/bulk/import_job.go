@@ -334,29 +334,12 @@ func (s *Service) Preview(ctx context.Context, c records.Caller, app, entity str
 	if err := s.records.CheckImport(ctx, c, app, entity, records.ImportOptions{UpsertBy: o.UpsertBy}); err != nil {
 		return nil, err
 	}
-	a, err := s.catalog.App(ctx, app)
+	p, err := s.open(ctx, c, app, entity, u.File, u.Size, u.Name, o)
 	if err != nil {
 		return nil, err
 	}
-	e := a.Entity(entity)
-	ro, err := o.readOptions()
-	if err != nil {
-		return nil, err
-	}
-	t, err := OpenTable(u.File, u.Size, u.Name, ro)
-	if err != nil {
-		return nil, fileProblem(err)
-	}
-	defer t.Close()
-	m, err := MapColumns(a, e, t.Header(), o.Map)
-	if err != nil {
-		return nil, fileProblem(err)
-	}
-	tz := time.UTC
-	if o.TimeZone != "" {
-		tz, _ = time.LoadLocation(o.TimeZone)
-	}
-	co := NewCoercer(a, e, m, CoerceOptions{TimeZone: tz, Lookup: &lookup{s: s, c: c, app: app}})
+	defer p.table.Close()
+	a, e, t, m, co := p.app, p.entity, p.table, p.mapping, p.coercer
 	var cells [][]string
 	var nums []int
 	for len(cells) < PreviewRows {
