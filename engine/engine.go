@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,6 +23,7 @@ import (
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
+	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -41,7 +43,10 @@ type Config struct {
 	FilesURL string
 	// Jobs configures the durable job queue (workers, rescue timeout…).
 	Jobs jobs.Options
-	Log  *slog.Logger
+	// Plugins configures connector plugins: the secrets key, trusted
+	// signing keys, the built-ins (cmd/forma hands in plugins.FS).
+	Plugins plugin.Options
+	Log     *slog.Logger
 }
 
 // Engine is an open Forma runtime.
@@ -64,6 +69,7 @@ type Engine struct {
 	Assign       *assign.Service
 	Bulk         *bulk.Service
 	Files        *files.Service
+	Plugins      *plugin.Service
 	log          *slog.Logger
 	metricsToken string
 }
@@ -153,8 +159,30 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	bulkSvc.UseTemp(fileStore) // an import's upload waits in the files bucket
-	return &Engine{DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Assign: assigner, Bulk: bulkSvc, Files: fileStore,
+	// Connector plugins: plugin actions of automations, inbound endpoints.
+	if cfg.Plugins.KeyFile == "" {
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = "forma_data"
+		}
+		cfg.Plugins.KeyFile = filepath.Join(dir, "secret.key")
+	}
+	plugs, err := plugin.New(ctx, db, cat, recs, q, cfg.Plugins, cfg.Log)
+	if err != nil {
+		q.Stop(ctx)
+		db.Close()
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	autos.UsePlugins(pluginActions{plugs})
+	return &Engine{Plugins: plugs, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: scripts, Jobs: q, Notify: notes, Webhooks: hooks, Automations: autos, Flows: flows, Assign: assigner, Bulk: bulkSvc, Files: fileStore,
 		log: cfg.Log, metricsToken: cfg.MetricsToken}, nil
+}
+
+// pluginActions lets automations call plugin actions.
+type pluginActions struct{ p *plugin.Service }
+
+func (a pluginActions) Call(ctx context.Context, app, name, action string, input map[string]any, meta automation.PluginCall) (map[string]any, error) {
+	return a.p.Call(ctx, app, name, action, input, plugin.CallMeta{Kind: "action", Automation: meta.Automation, Key: meta.Key})
 }
 
 // Start runs the job workers (forma serve). Register extra job kinds
@@ -164,7 +192,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
 	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
-		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Assign: e.Assign, Bulk: e.Bulk, Files: e.Files}
+		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Assign: e.Assign, Bulk: e.Bulk, Files: e.Files, Plugins: e.Plugins}
 	return s.New()
 }
 

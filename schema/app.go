@@ -28,6 +28,7 @@ type App struct {
 	Dashboards  []Dashboard  `json:"dashboards,omitempty"`  // dashboards.go
 	Assignments []Assignment `json:"assignments,omitempty"` // assignments.go
 	Matching    []Matching   `json:"matching,omitempty"`    // matching.go
+	Connectors  []Connector  `json:"connectors,omitempty"`  // plugins.go: inbound endpoints
 	Roles       []Role       `json:"roles,omitempty"`
 
 	// Settings tune how the app runs; nil means the defaults.

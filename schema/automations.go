@@ -80,6 +80,7 @@ const (
 	ActionWebhook = "webhook"
 	ActionScript  = "script"
 	ActionAssign  = "assign"
+	ActionPlugin  = "plugin"
 )
 
 // Action is one step of an automation.
@@ -109,6 +110,12 @@ type Action struct {
 	Function string                     `json:"function,omitempty"`
 	Rule     string                     `json:"rule,omitempty"`
 	Reassign bool                       `json:"reassign,omitempty"`
+	// Plugin and PluginAction name a plugin's action (type "plugin");
+	// Input is its input object, each value computed like Fields (a
+	// literal, a "{{field}}" template, or {"expr": …}).
+	Plugin       string                     `json:"plugin,omitempty"`
+	PluginAction string                     `json:"action,omitempty"`
+	Input        map[string]json.RawMessage `json:"input,omitempty"`
 }
 
 // Recipients name who a notify action reaches; the union of all given.

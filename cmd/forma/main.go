@@ -60,7 +60,8 @@ func (f *dbFlags) open(ctx context.Context) (*engine.Engine, error) {
 	opts := f.jobs
 	// The probe job kind is for crash and load tests only (engine/jobs/probe.go).
 	opts.Probe = os.Getenv("FORMA_JOBS_PROBE") == "1"
-	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, FilesURL: cmp.Or(f.files, os.Getenv("FORMA_FILES")), Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, FilesURL: cmp.Or(f.files, os.Getenv("FORMA_FILES")), Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"),
+		Plugins: pluginOptions(), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -72,7 +73,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(), appCmd(), adminCmd(), exportCmd(), importCmd())
+	root.AddCommand(serveCmd(), appCmd(), adminCmd(), exportCmd(), importCmd(), pluginCmd())
 	return root
 }
 

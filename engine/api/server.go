@@ -26,6 +26,7 @@ import (
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
+	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/query"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
@@ -78,6 +79,8 @@ type Server struct {
 	Assign *assign.Service
 	// Files stores uploads for file fields (nil: none).
 	Files *files.Service
+	// Plugins installs, configures and runs connector plugins.
+	Plugins *plugin.Service
 	// Bulk runs imports, exports and duplicate checks (nil: none).
 	Bulk *bulk.Service
 

@@ -77,6 +77,7 @@ type Service struct {
 	notify   *notify.Service // notify actions (wired by the engine)
 	webhooks Webhooks        // webhook actions (engine/webhook, wired by the engine)
 	assigner Assigner        // assign actions (engine/assign, wired by the engine)
+	plugins  Plugins         // plugin actions (engine/plugin, wired by the engine)
 	exprs    exprs
 }
 
@@ -109,6 +110,22 @@ type Assigner interface {
 
 // UseAssigner makes assign actions assign through a.
 func (s *Service) UseAssigner(a Assigner) { s.assigner = a }
+
+// Plugins runs plugin actions (engine/plugin implements it).
+type Plugins interface {
+	// Call runs plugin's action in app with input; meta says which
+	// automation asks. A *plugin.Error with Retry false is permanent.
+	Call(ctx context.Context, app, plugin, action string, input map[string]any, meta PluginCall) (map[string]any, error)
+}
+
+// PluginCall says which automation step calls a plugin.
+type PluginCall struct {
+	Automation string
+	Key        string // the step's idempotency key
+}
+
+// UsePlugins makes plugin actions run through p.
+func (s *Service) UsePlugins(p Plugins) { s.plugins = p }
 
 // UseNotify makes notify actions store notifications through n.
 func (s *Service) UseNotify(n *notify.Service) { s.notify = n }

@@ -23,6 +23,9 @@ const (
 	PathSystem = "system"
 	// PathAutomation is an automation's action (Caller.Automation names it).
 	PathAutomation = "automation"
+	// PathPlugin is a plugin trigger's write through a connector
+	// (Caller.Plugin names the plugin).
+	PathPlugin = "plugin"
 )
 
 // History operations.

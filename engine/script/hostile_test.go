@@ -256,18 +256,35 @@ function spin() { let x = 0; const end = Date.now() + 20; while (Date.now() < en
 func TestChargeShares(t *testing.T) {
 	a, b := &memCall{limit: 100, lastHeap: 1000, lastAll: 1000}, &memCall{limit: 100, lastHeap: 1000, lastAll: 1000}
 	calls := map[*memCall]struct{}{a: {}, b: {}}
-	// +120 bytes between samples: 60 each, nobody over.
-	if over := charge(calls, 1120, 1120, nil); len(over) != 0 || a.heap != 60 || b.heap != 60 {
+	// +120 bytes between samples, both in flight all along: 60 each, nobody over.
+	if over := charge(calls, 1120, 1120, 2000, nil); len(over) != 0 || a.heap != 60 || b.heap != 60 {
 		t.Fatalf("over %v, a %d, b %d", over, a.heap, b.heap)
 	}
 	// a alone: +50 is all a's.
 	delete(calls, b)
-	if over := charge(calls, 1170, 1170, nil); len(over) != 1 || over[0] != a || a.heap != 110 {
+	if over := charge(calls, 1170, 1170, 4000, nil); len(over) != 1 || over[0] != a || a.heap != 110 {
 		t.Fatalf("over %v, a %d", over, a.heap)
 	}
 	// A GC frees more than a's charge: it does not go below zero.
-	if charge(calls, 100, 1200, nil); a.heap != 0 || a.allocs != 140 {
+	if charge(calls, 100, 1200, 6000, nil); a.heap != 0 || a.allocs != 140 {
 		t.Fatalf("a %d/%d", a.heap, a.allocs)
+	}
+	// A call that started 50 of the tick's 2,000 ns ago pays for 50 ns of
+	// a 4,100-byte step, not for half of it; the call in flight all tick
+	// pays the rest.
+	a.heap, a.allocs, a.lastHeap, a.lastAll = 0, 0, 1000, 1000
+	c := &memCall{limit: 1000, lastHeap: 1000, lastAll: 1000, lastAt: 7950}
+	calls[c] = struct{}{}
+	if over := charge(calls, 5100, 5100, 8000, nil); len(over) != 1 || over[0] != a || a.heap != 4000 || c.heap != 100 {
+		t.Fatalf("over %v, a %d, c %d", over, a.heap, c.heap)
+	}
+	// Both over at one sample (a loaded machine left the short call in
+	// flight all tick): only the one charged most is stopped, the other is
+	// forgiven; on a tie the older call is the one stopped.
+	a.heap, a.allocs, c.heap, c.allocs, c.lastAt = 0, 0, 0, 0, 8000
+	a.startAt, c.startAt = 0, 7950
+	if over := charge(calls, 5100+4000, 5100+4000, 10000, nil); len(over) != 1 || over[0] != a || c.heap != 0 || c.allocs != 0 {
+		t.Fatalf("over %v, a %d, c %d", over, a.heap, c.heap)
 	}
 }
 

@@ -22,11 +22,17 @@ import (
 // Calls waiting in a native function (db.find) run no script code and are
 // left out of the shares while they wait, unless every call is waiting.
 // A call whose own charge goes over its limit is interrupted; the others go
-// on. A call running alone is charged all the growth during its run; two
-// calls side by side each pay half of what both did, so a hook that runs
-// for a few milliseconds beside a script that allocates hundreds of
-// megabytes pays for a few milliseconds of it, not for all of it (as it did
-// when each call was charged the whole process's growth since it started).
+// on. When several are over at one sample, only the one that has been
+// charged most (the oldest on a tie) is stopped and the others are
+// forgiven what they were charged so far: a short call that shared a tick
+// with a string doubling to 512 MiB was charged its share of it, and it is
+// the doubling that must stop. A second hog is stopped a few ticks later,
+// once its own growth reaches the limit again. A call running alone is charged all the growth during its run; calls
+// side by side share it in proportion to the time each was in flight since
+// the last sample, so a hook that runs for 50 µs of a 2 ms tick beside a
+// script that doubles a string pays for 50 µs of it, not half of it (equal
+// shares stopped such a hook when the doubling's one step was 512 MiB, and
+// before that, each call was charged the whole process's growth).
 //
 // It stays approximate: allocations by other goroutines (HTTP handlers,
 // natives) count too, and a script that allocates beside another that
@@ -42,6 +48,8 @@ type memCall struct {
 	fire     func()
 	lastHeap uint64 // heap and allocs when last charged
 	lastAll  uint64
+	lastAt   int64 // when last charged (ns on the monotonic clock)
+	startAt  int64
 	heap     int64 // charge: share of live-heap growth, never below 0
 	allocs   int64 // charge: share of bytes allocated
 	inNative atomic.Bool
@@ -68,7 +76,8 @@ func readMem() (heap, allocs uint64) {
 // memWatch starts watching one call; fire is called (once at most by the
 // caller's guard) when the call goes over limit.
 func memWatch(limit int64, fire func()) *memCall {
-	c := &memCall{limit: limit, fire: fire}
+	now := monoNow()
+	c := &memCall{limit: limit, fire: fire, lastAt: now, startAt: now}
 	c.lastHeap, c.lastAll = readMem()
 	mon.mu.Lock()
 	if mon.calls == nil {
@@ -89,6 +98,12 @@ func (c *memCall) done() {
 	mon.mu.Unlock()
 }
 
+var monoStart = time.Now()
+
+// monoNow measures the guard's shares; it decides nothing about business
+// time, so it reads the monotonic clock, not the engine's.
+func monoNow() int64 { return int64(time.Since(monoStart)) }
+
 func monitor() {
 	t := time.NewTicker(memTick)
 	defer t.Stop()
@@ -102,7 +117,7 @@ func monitor() {
 			mon.mu.Unlock()
 			return
 		}
-		over = charge(mon.calls, heap, allocs, over)
+		over = charge(mon.calls, heap, allocs, monoNow(), over)
 		mon.mu.Unlock()
 		for _, c := range over {
 			c.fire()
@@ -111,29 +126,54 @@ func monitor() {
 }
 
 // charge shares what the process gained since each call's last sample
-// among the calls in flight and returns those over their limit.
-func charge(calls map[*memCall]struct{}, heap, allocs uint64, over []*memCall) []*memCall {
-	var n int64
+// among the calls in flight, weighted by the time each was in flight since
+// then, and returns those over their limit.
+func charge(calls map[*memCall]struct{}, heap, allocs uint64, now int64, over []*memCall) []*memCall {
+	all := true
 	for c := range calls {
 		if !c.inNative.Load() {
-			n++
+			all = false
+			break
 		}
 	}
-	all := n == 0
-	if all {
-		n = int64(len(calls))
+	weight := func(c *memCall) float64 { return float64(max(now-c.lastAt, 1)) }
+	var total float64
+	for c := range calls {
+		if all || !c.inNative.Load() {
+			total += weight(c)
+		}
 	}
 	for c := range calls {
 		dHeap, dAll := int64(heap)-int64(c.lastHeap), int64(allocs-c.lastAll)
-		c.lastHeap, c.lastAll = heap, allocs
+		share := weight(c) / total
+		c.lastHeap, c.lastAll, c.lastAt = heap, allocs, now
 		if !all && c.inNative.Load() {
 			continue
 		}
-		c.heap = max(c.heap+dHeap/n, 0)
-		c.allocs += dAll / n
+		c.heap = max(c.heap+int64(float64(dHeap)*share), 0)
+		c.allocs += int64(float64(dAll) * share)
 		if c.heap > c.limit || c.allocs > c.limit*memChurnFactor {
 			over = append(over, c)
 		}
 	}
-	return over
+	if len(over) < 2 {
+		return over
+	}
+	worst := over[0]
+	for _, c := range over[1:] {
+		if r, w := c.ratio(), worst.ratio(); r > w || r == w && c.startAt < worst.startAt {
+			worst = c
+		}
+	}
+	for _, c := range over {
+		if c != worst {
+			c.heap, c.allocs = 0, 0
+		}
+	}
+	return append(over[:0], worst)
+}
+
+// ratio is how far over its limits a call's charge is.
+func (c *memCall) ratio() float64 {
+	return max(float64(c.heap)/float64(c.limit), float64(c.allocs)/float64(c.limit*memChurnFactor))
 }
