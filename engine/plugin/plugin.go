@@ -145,9 +145,9 @@ type CallInfo struct {
 	Name       string    `json:"name"` // the action or trigger
 	Automation string    `json:"automation,omitempty"`
 	Connector  string    `json:"connector,omitempty"`
-	Status     string    `json:"status"` // "ok", "error", "refused", "timeout"
+	Status     string    `json:"status"`          // "ok", "error", "refused", "timeout"
 	Error      string    `json:"error,omitempty"` // redacted: never a secret
-	Requests   int       `json:"requests"`       // http.request calls made
+	Requests   int       `json:"requests"`        // http.request calls made
 	DurationMs int64     `json:"durationMs"`
 	At         time.Time `json:"at"`
 	Logs       []string  `json:"logs,omitempty"` // the script's log lines, redacted
