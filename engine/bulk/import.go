@@ -540,32 +540,21 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 			}
 		}
 		res.Rows += len(ch.ragged)
-		cells, nums, values, problems := ch.cells, ch.nums, ch.values, ch.problems
-		if len(cells) == 0 {
+		if len(ch.cells) == 0 {
 			return nil
 		}
-		byRow := map[int][]CellProblem{}
-		for _, pr := range problems {
-			byRow[pr.Row] = append(byRow[pr.Row], pr)
+		if !ch.sifted {
+			ch.sift()
 		}
-		rows := make([]records.ImportRow, 0, len(cells))
-		cellsOf := make(map[int][]string, len(cells))
-		for i, v := range values {
-			cellsOf[nums[i]] = cells[i]
-			if ps := byRow[nums[i]]; len(ps) > 0 || v == nil {
-				if len(ps) == 0 {
-					ps = []CellProblem{{Row: nums[i], Reason: "the row cannot be read"}}
+		cells, rows, cellsOf := ch.cells, ch.rows, ch.cellsOf
+		for _, b := range ch.unread {
+			for _, pr := range b.problems {
+				if err := addBad(BadRow{Row: b.row, Cells: b.cells, Reason: reasonOf(pr)}, pr); err != nil {
+					return err
 				}
-				for _, pr := range ps {
-					if err := addBad(BadRow{Row: nums[i], Cells: cells[i], Reason: reasonOf(pr)}, pr); err != nil {
-						return err
-					}
-				}
-				continue
 			}
-			rows = append(rows, records.ImportRow{Row: nums[i], Values: v})
 		}
-		if s.DuplicateHook != nil && len(rows) > 0 {
+		if s.DuplicateHook != nil && len(rows) > 0 && !copyOK { // copyOK: the entity has no matching rules
 			dups, err := s.DuplicateHook.FindDuplicates(ctx, tx, r.Caller, p.app, p.entity, rows)
 			if err != nil {
 				return err
@@ -598,9 +587,14 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 		}
 		var outs []records.RowOutcome
 		var err error
-		if copyOK {
+		switch {
+		case ch.batch != nil:
+			outs, err = im.WriteCopy(ctx, ch.batch)
+		case ch.prepErr != nil:
+			err = ch.prepErr
+		case copyOK:
 			outs, err = im.Copy(ctx, rows)
-		} else {
+		default:
 			outs, err = im.Write(ctx, rows)
 		}
 		if err != nil {
@@ -648,7 +642,14 @@ func (s *Service) write(ctx context.Context, r Run, p *prepared) (_ *Result, err
 	defer stop()
 	chunks := make(chan *chunk, 2)
 	go p.readAhead(rctx, batch, chunks)
-	for ch := range chunks {
+	var in <-chan *chunk = chunks
+	if copyOK {
+		// And checked and encoded for COPY a batch ahead, beside the
+		// database copying the one before: the import's time is then
+		// about the database's, not the database's plus ours.
+		in = prepareAhead(rctx, im, chunks)
+	}
+	for ch := range in {
 		if ch.err != nil {
 			return nil, ch.err
 		}
@@ -897,6 +898,66 @@ type chunk struct {
 	problems []CellProblem
 	ragged   []BadRow // rows whose cells are not the header's count
 	err      error    // the file cannot be read on (the last chunk)
+
+	// sift's split: the rows to write, the others with their problems.
+	sifted  bool
+	rows    []records.ImportRow
+	unread  []unreadRow
+	cellsOf map[int][]string
+	// batch is rows checked and encoded for COPY (prepareAhead).
+	batch   *records.CopyBatch
+	prepErr error
+}
+
+// unreadRow is a row whose cells could not be coerced.
+type unreadRow struct {
+	row      int
+	cells    []string
+	problems []CellProblem
+}
+
+// sift splits ch's coerced rows into those to write and those whose cells
+// have problems.
+func (ch *chunk) sift() {
+	ch.sifted = true
+	byRow := map[int][]CellProblem{}
+	for _, pr := range ch.problems {
+		byRow[pr.Row] = append(byRow[pr.Row], pr)
+	}
+	ch.rows = make([]records.ImportRow, 0, len(ch.cells))
+	ch.cellsOf = make(map[int][]string, len(ch.cells))
+	for i, v := range ch.values {
+		ch.cellsOf[ch.nums[i]] = ch.cells[i]
+		if ps := byRow[ch.nums[i]]; len(ps) > 0 || v == nil {
+			if len(ps) == 0 {
+				ps = []CellProblem{{Row: ch.nums[i], Reason: "the row cannot be read"}}
+			}
+			ch.unread = append(ch.unread, unreadRow{ch.nums[i], ch.cells[i], ps})
+			continue
+		}
+		ch.rows = append(ch.rows, records.ImportRow{Row: ch.nums[i], Values: v})
+	}
+}
+
+// prepareAhead sifts each chunk of in and prepares its rows for COPY, one
+// chunk ahead of the writer.
+func prepareAhead(ctx context.Context, im *records.Importer, in <-chan *chunk) <-chan *chunk {
+	out := make(chan *chunk, 1)
+	go func() {
+		defer close(out)
+		for ch := range in {
+			if ch.err == nil && len(ch.cells) > 0 {
+				ch.sift()
+				ch.batch, ch.prepErr = im.PrepareCopy(ch.rows)
+			}
+			select {
+			case out <- ch:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // readAhead reads p's rows into chunks of up to batch rows, each coerced,

@@ -474,21 +474,43 @@ func (im *Importer) CopyOK(fields []string) (bool, string) {
 // checked as a create checks it (field rules, validation) in memory, the
 // good ones copied, with their history entries, in one COPY each under a
 // savepoint; when the COPY fails (a unique value taken), the batch is
-// written row by row to name the rows at fault.
+// written row by row to name the rows at fault. It is WriteCopy of
+// PrepareCopy.
 func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
-	s, info, c := im.s, im.info, im.c
-	out := make([]RowOutcome, len(rows))
-	type good struct {
-		i   int
-		rec *Record
+	b, err := im.PrepareCopy(rows)
+	if err != nil {
+		return nil, err
 	}
-	var goods []good
+	return im.WriteCopy(ctx, b)
+}
+
+// CopyBatch is a batch of rows checked and encoded for COPY, not yet
+// written.
+type CopyBatch struct {
+	rows  []ImportRow
+	out   []RowOutcome
+	goods []copyGood
+	recs  [][]any // the entity's rows, in COPY's binary form
+	hist  [][]any // their history entries
+}
+
+type copyGood struct {
+	i   int
+	rec *Record
+}
+
+// PrepareCopy checks and encodes rows for WriteCopy. It works in memory
+// only, so an import prepares the next batch while the database copies
+// the one before (it may run beside WriteCopy on the same Importer).
+func (im *Importer) PrepareCopy(rows []ImportRow) (*CopyBatch, error) {
+	s, info, c := im.s, im.info, im.c
+	b := &CopyBatch{rows: rows, out: make([]RowOutcome, len(rows))}
 	createdBy := any(c.UserID)
 	if c.UserID == "" {
 		createdBy = nil
 	}
 	for i, r := range rows {
-		out[i].Row = r.Row
+		b.out[i].Row = r.Row
 		obj, err := im.body(r.Values)
 		if err == nil {
 			var problems schema.Problems
@@ -504,7 +526,7 @@ func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, e
 						for j, f := range fields {
 							rec.values[slices.Index(info.fields, f)] = values[j]
 						}
-						goods = append(goods, good{i, rec})
+						b.goods = append(b.goods, copyGood{i, rec})
 						continue
 					}
 				}
@@ -514,33 +536,43 @@ func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, e
 		if !errors.As(err, &re) {
 			return nil, err
 		}
-		out[i].Err = re
+		b.out[i].Err = re
 	}
-	if len(goods) == 0 {
-		return out, nil
-	}
-	recs := make([][]any, len(goods))
-	hist := make([][]any, len(goods))
+	b.recs = make([][]any, len(b.goods))
+	b.hist = make([][]any, len(b.goods))
 	at := encode(s.dialect, historyAt, im.now)
-	for k, g := range goods {
+	for k, g := range b.goods {
 		row := make([]any, len(info.fields))
 		for j, f := range info.fields {
 			row[j] = copyValue(f, encode(s.dialect, f, g.rec.values[j]))
 		}
-		recs[k] = row
-		id := recordID(g.rec)
-		hist[k] = []any{s.newID(), info.app.Name, info.entity.Name, id, int64(1), OpCreate, c.path(), nullable(c.UserID), at,
+		b.recs[k] = row
+		b.hist[k] = []any{s.newID(), info.app.Name, info.entity.Name, recordID(g.rec), int64(1), OpCreate, c.path(), nullable(c.UserID), at,
 			string(changesJSON(info.fields, nil, g.rec)), nil, nullable(c.Automation), nil, nil}
+	}
+	return b, nil
+}
+
+// historyColumns are the history table's columns as PrepareCopy fills them.
+var historyColumns = []string{"id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment"}
+
+// WriteCopy copies a prepared batch in the import's transaction and
+// returns each row's outcome.
+func (im *Importer) WriteCopy(ctx context.Context, b *CopyBatch) ([]RowOutcome, error) {
+	s, info, c := im.s, im.info, im.c
+	out := b.out
+	if len(b.goods) == 0 {
+		return out, nil
 	}
 	cols := make([]string, len(info.fields))
 	for j, f := range info.fields {
 		cols[j] = f.Name
 	}
 	err := im.savepoint(ctx, func() error {
-		if _, err := im.tx.CopyFrom(ctx, info.table, cols, recs); err != nil {
+		if _, err := im.tx.CopyFrom(ctx, info.table, cols, b.recs); err != nil {
 			return s.writeError(err)
 		}
-		if _, err := im.tx.CopyFrom(ctx, historyTable, []string{"id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment"}, hist); err != nil {
+		if _, err := im.tx.CopyFrom(ctx, historyTable, historyColumns, b.hist); err != nil {
 			return fmt.Errorf("records: import: copy history: %w", err)
 		}
 		return nil
@@ -549,8 +581,8 @@ func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, e
 	if errors.As(err, &re) && re.Status == 409 {
 		// A unique value taken (by a record or another row): row by row,
 		// to say which.
-		for _, g := range goods {
-			o, err := im.Write(ctx, []ImportRow{rows[g.i]})
+		for _, g := range b.goods {
+			o, err := im.Write(ctx, []ImportRow{b.rows[g.i]})
 			if err != nil {
 				return nil, err
 			}
@@ -561,11 +593,11 @@ func (im *Importer) Copy(ctx context.Context, rows []ImportRow) ([]RowOutcome, e
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range goods {
+	for _, g := range b.goods {
 		im.changes.note(info.app.Name, info.entity.Name, recordID(g.rec))
 	}
 	subscribed := len(s.subscribers()) > 0
-	for _, g := range goods {
+	for _, g := range b.goods {
 		id := recordID(g.rec)
 		out[g.i].ID, out[g.i].Created = id, true
 		if subscribed {
