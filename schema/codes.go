@@ -101,6 +101,9 @@ var Codes = map[string]string{
 	"flow_field_hidden":  "a field a transition's guard or evidence reads that a role allowed to take it may not read (transition, roles, fields)",
 	"pattern":            "a value that does not match its pattern (pattern)",
 	"invalid":            "a document that cannot be read, or a schema rule with no finer code",
+	// Plugin manifests (plugins_check.go) and a plugin's configuration.
+	"host":        "a plugin's declared host that is not a host pattern, or names no setting (host, setting)",
+	"json_schema": "a plugin's settings, secrets, input or output that is not a JSON Schema of an object",
 	// Warnings (warnings.go): publishing goes ahead.
 	"ref_target_unreadable":      "a role may fill in a ref whose target it cannot read (role, entity, field, target)",
 	"ref_target_partly_readable": "a role may fill in a ref whose target it reads only partly (role, entity, field, target)",
@@ -356,6 +359,22 @@ var problemFormats = map[string]formatCode{
 	"%q is not a time zone such as Asia/Shanghai or UTC":                            fc("format", "value"),
 	"working hours end (%s) after they start (%s)":                                  fc("assignment", "to", "from"),
 	"steps run in order: %s comes after the step before it":                         fc("assignment", "value"),
+	// Plugin manifests (plugins_check.go).
+	"%q is not a semantic version such as 1.0.0 or 2.1.0-beta.1":                                     fc("format", "value"),
+	"a plugin needs at least one action or trigger":                                                  fc("min_items"),
+	"duplicate action name %q (also at %s)":                                                          fc("duplicate_name", "name", ""),
+	"duplicate trigger name %q (also at %s)":                                                         fc("duplicate_name", "name", ""),
+	"%d is above the server's maximum of %d":                                                         fc("max", "value", "limit"),
+	"%q is not a JavaScript function name (letters, digits, _ and $, not starting with a digit)":     fc("invalid_name", "name"),
+	"%q is a reserved word in JavaScript and cannot name a function; give \"function\" another name": fc("invalid_name", "name"),
+	"unknown field %q%s": fc("unknown_field", "field", ""),
+	"a host from a setting is {\"setting\": NAME}, the name of a setting holding a URL or host": fc("host"),
+	"no setting named %q in settings.properties":                                                fc("host", "setting"),
+	"host %q %s":                 fc("host", "host", ""),
+	"%s is already listed at %s": fc("duplicate_item", "value", ""),
+	"must be a JSON Schema of an object: give \"type\": \"object\" and its \"properties\"": fc("json_schema"),
+	"is not a JSON Schema that compiles: %s":                                               fc("json_schema", ""),
+	"a secret is a string: give it \"type\": \"string\"":                                   fc("json_schema"),
 }
 
 // codeOf is the code and params of a problem worded by format with args.

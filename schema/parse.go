@@ -117,7 +117,7 @@ func ParseWith(doc []byte, opts DeriveOptions) (*App, Problems) {
 	if err := appSchema.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {
-			probs = schemaProblems(ve, inst)
+			probs = schemaProblems(ve, inst, rawSchema)
 		} else {
 			probs.AddCode("", "invalid", nil, "%s", err.Error())
 		}
@@ -211,8 +211,10 @@ func syntaxProblem(doc []byte, err error) Problem {
 
 // schemaProblems flattens a validation error to its leaves (the causes that
 // say what is wrong, not the "doesn't validate with" wrappers) and words each
-// for a person.
-func schemaProblems(ve *jsonschema.ValidationError, inst any) Problems {
+// for a person. raw is the schema that failed, decoded (the app document's,
+// a plugin manifest's, or a plugin's own settings or input schema), to word
+// messages from its keywords.
+func schemaProblems(ve *jsonschema.ValidationError, inst, raw any) Problems {
 	var leaves []*jsonschema.ValidationError
 	var walk func(*jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
@@ -227,14 +229,14 @@ func schemaProblems(ve *jsonschema.ValidationError, inst any) Problems {
 	walk(ve)
 	var out Problems
 	for _, l := range leaves {
-		out = append(out, wordLeaf(l, inst)...)
+		out = append(out, wordLeaf(l, inst, raw)...)
 	}
 	return out
 }
 
 // wordLeaf words one leaf error from the schema keyword that failed and the
 // value it failed on.
-func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
+func wordLeaf(l *jsonschema.ValidationError, inst, raw any) Problems {
 	loc := l.InstanceLocation
 	// The validator percent-encodes the pointer (a key 赢单 comes as
 	// %E8%B5%A2%E5%8D%95, and % itself as %25): report the key as written.
@@ -256,7 +258,7 @@ func wordLeaf(l *jsonschema.ValidationError, inst any) Problems {
 	if len(segs) == 1 {
 		parent = ""
 	}
-	node, _ := lookupPtr(rawSchema, parent)
+	node, _ := lookupPtr(raw, parent)
 	sch, _ := node.(map[string]any)
 	val, _ := lookupPtr(inst, loc)
 	propName := strings.Contains(l.KeywordLocation, "/propertyNames")

@@ -168,20 +168,3 @@ func (a *App) Connector(name string) *Connector {
 	}
 	return nil
 }
-
-// ParseManifest decodes and validates a plugin.json strictly (duplicate
-// keys, unknown fields, invalid UTF-8 are problems too). It returns the
-// manifest and nil, or nil and every problem found, each with its JSON
-// pointer ("/actions/0/input/type") and a code.
-//
-// TODO(plugin-pack): implemented with plugin.schema.json and
-// plugins_check.go.
-func ParseManifest(data []byte) (*Manifest, Problems) {
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		var p Problems
-		p.Add("", "plugin.json: %v", err)
-		return nil, p
-	}
-	return &m, nil
-}
