@@ -49,6 +49,9 @@ type dbFlags struct {
 	db    string
 	files string       // serve's --files; other commands read $FORMA_FILES
 	jobs  jobs.Options // serve sets the workers' flags
+	// allowUnsigned lets this process install unsigned plugins (forma
+	// plugin install --allow-unsigned), beside FORMA_PLUGIN_ALLOW_UNSIGNED.
+	allowUnsigned bool
 }
 
 func (f *dbFlags) register(cmd *cobra.Command) {
@@ -60,8 +63,13 @@ func (f *dbFlags) open(ctx context.Context) (*engine.Engine, error) {
 	opts := f.jobs
 	// The probe job kind is for crash and load tests only (engine/jobs/probe.go).
 	opts.Probe = os.Getenv("FORMA_JOBS_PROBE") == "1"
+	plugs, err := pluginOptions()
+	if err != nil {
+		return nil, err
+	}
+	plugs.AllowUnsigned = plugs.AllowUnsigned || f.allowUnsigned
 	return engine.Open(ctx, engine.Config{DataDir: f.data, DBURL: f.db, FilesURL: cmp.Or(f.files, os.Getenv("FORMA_FILES")), Jobs: opts, MetricsToken: os.Getenv("FORMA_METRICS_TOKEN"),
-		Plugins: pluginOptions(), Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+		Plugins: plugs, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/formaapp/forma/engine/jobs"
@@ -210,7 +211,9 @@ type Service struct {
 	q    *jobs.Queue
 	opts Options
 	log  *slog.Logger
-	key  []byte // the secrets key
+	key  []byte // the secrets key (secrets.go: loaded on first need)
+
+	keyMu sync.Mutex // guards key while it is loaded
 
 	run *runtime // run.go
 }

@@ -135,8 +135,27 @@ func (s *Service) unseal(sealed, aad string) ([]byte, error) {
 	return plain, nil
 }
 
+// secretKey returns the secrets key, loading it (and creating the key
+// file) on first need.
+func (s *Service) secretKey() ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.key == nil {
+		k, err := loadKey(s.opts)
+		if err != nil {
+			return nil, fmt.Errorf("plugin: %w", err)
+		}
+		s.key = k
+	}
+	return s.key, nil
+}
+
 func (s *Service) gcm() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(s.key)
+	key, err := s.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("plugin: the secrets key: %w", err)
 	}

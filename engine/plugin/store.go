@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -63,11 +64,14 @@ func (s *Service) open(ctx context.Context) error {
 	if err := s.db.EnsureTables(ctx, &pluginRow{}, &keyRow{}, &appConfigRow{}); err != nil {
 		return err
 	}
-	key, err := loadKey(s.opts)
-	if err != nil {
-		return err
+	// A configured key is checked now; a key file is read when it exists
+	// and created only when a secret is first sealed, so commands that
+	// never touch secrets leave no file behind.
+	if _, err := os.Stat(s.opts.KeyFile); s.opts.SecretKey != nil || os.Getenv(EnvSecretKey) != "" || (s.opts.KeyFile != "" && err == nil) {
+		if _, err := s.secretKey(); err != nil {
+			return err
+		}
 	}
-	s.key = key
 	return s.installBuiltins(ctx)
 }
 

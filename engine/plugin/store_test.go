@@ -445,13 +445,21 @@ func TestSecretKeySources(t *testing.T) {
 	file := filepath.Join(dir, "sub", "secret.key")
 	t.Setenv(EnvSecretKey, "")
 	s := newService(t, db, Options{KeyFile: file}, nil)
+	// Created when a secret is first sealed, not before.
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("key file made before it is needed: %v", err)
+	}
+	sealed, err := s.seal([]byte("x"), "aad")
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := os.Stat(file)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file %v %v", st, err)
 	}
 	again := newService(t, db, Options{KeyFile: file}, nil)
-	if !bytes.Equal(s.key, again.key) || len(s.key) != SecretKeyBytes {
-		t.Fatal("the key file is not reused")
+	if plain, err := again.unseal(sealed, "aad"); err != nil || string(plain) != "x" || !bytes.Equal(s.key, again.key) {
+		t.Fatalf("the key file is not reused: %v", err)
 	}
 	envKey := bytes.Repeat([]byte{3}, SecretKeyBytes)
 	t.Setenv(EnvSecretKey, base64.StdEncoding.EncodeToString(envKey))
