@@ -26,6 +26,8 @@ export const CODES = [
   "ref_target_partly_readable", "clock_variable", "choose_one", "script", "url", "totals", "same_user",
   "inactive_user", "destructive", "unique_conflict", "conversion", "table_exists", "currency", "flow",
   "assignment", "unknown_assignment", "duplicate", "matching",
+  // A plugin's manifest (schema/plugins_check.go).
+  "host", "json_schema",
 ] as const;
 
 // str is a param as text: lists joined, nothing as "".
