@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -208,12 +210,7 @@ func (s *Service) Configure(ctx context.Context, app, plugin string, in ConfigIn
 		secrets[k] = v
 	}
 	declared := schemaPropertyNames(m.Secrets)
-	names := make([]string, 0, len(in.Secrets))
-	for k := range in.Secrets {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(in.Secrets)) {
 		v := in.Secrets[k]
 		at := "/secrets/" + pointerSegment(k)
 		switch {
@@ -285,7 +282,7 @@ func validateSettings(m *schema.Manifest, settings []byte) schema.Problems {
 			p.AddCode("/settings", "type", map[string]any{"expected": "object"}, "settings must be an object")
 			return p
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			p.AddCode("/settings/"+pointerSegment(k), "unknown_field", map[string]any{"field": k}, "plugin %s has no settings", m.Name)
 		}
 		return p
@@ -346,29 +343,7 @@ func requiredAtKey(probs schema.Problems) schema.Problems {
 }
 
 // pointerSegment escapes one JSON pointer segment (RFC 6901).
-func pointerSegment(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '~':
-			out = append(out, '~', '0')
-		case '/':
-			out = append(out, '~', '1')
-		default:
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+var pointerSegment = strings.NewReplacer("~", "~0", "/", "~1").Replace
 
 // DecodeConfigInput reads a PUT body strictly: syntax, duplicate keys,
 // invalid UTF-8, unknown fields are refused with a pointer.

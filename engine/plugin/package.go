@@ -14,8 +14,10 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -441,14 +443,7 @@ func newPackage(files map[string]string) (*Package, error) {
 	return &Package{Manifest: m, Files: files, SHA256: hex.EncodeToString(d[:])}, nil
 }
 
-func sortedNames(files map[string]string) []string {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func sortedNames(files map[string]string) []string { return slices.Sorted(maps.Keys(files)) }
 
 // Pack signs a package read from a folder and returns its .zip: the
 // files sorted by name, stored, with fixed times, then the signature.
