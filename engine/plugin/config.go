@@ -48,11 +48,7 @@ func (s *Service) installedManifest(ctx context.Context, name string) (*schema.M
 	if err != nil {
 		return nil, fmt.Errorf("plugin: read %s: %w", name, err)
 	}
-	m, probs := schema.ParseManifest([]byte(row.Manifest))
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("plugin: the stored manifest of %s does not parse: %v", name, probs[0].Message)
-	}
-	return m, nil
+	return storedManifest(name, row.Manifest)
 }
 
 // configRow reads app's row for plugin (ok false when never configured).
@@ -149,9 +145,9 @@ func (s *Service) Configs(ctx context.Context, app string) ([]AppConfig, error) 
 	}
 	out := make([]AppConfig, 0, len(plugins))
 	for _, p := range plugins {
-		m, probs := schema.ParseManifest([]byte(p.Manifest))
-		if len(probs) > 0 {
-			return nil, fmt.Errorf("plugin: the stored manifest of %s does not parse: %v", p.Name, probs[0].Message)
+		m, err := storedManifest(p.Name, p.Manifest)
+		if err != nil {
+			return nil, err
 		}
 		row, ok := byPlugin[p.Name]
 		if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -237,9 +240,9 @@ func (s *Service) List(ctx context.Context) ([]Summary, error) {
 }
 
 func summary(r pluginRow, uses []Use) (Summary, error) {
-	m, probs := schema.ParseManifest([]byte(r.Manifest))
-	if len(probs) > 0 {
-		return Summary{}, fmt.Errorf("plugin: the stored manifest of %s does not parse: %v", r.Name, probs[0].Message)
+	m, err := storedManifest(r.Name, r.Manifest)
+	if err != nil {
+		return Summary{}, err
 	}
 	if uses == nil {
 		uses = []Use{}
@@ -297,7 +300,37 @@ func (s *Service) uses(ctx context.Context) (map[string][]Use, error) {
 	return out, nil
 }
 
-// Get returns one installed plugin (nil, nil when absent).
+// manifests caches parsed stored manifests by their text's SHA-256: a
+// manifest is parsed (and its schemas compiled) once per process, not on
+// every call. Content-addressed, so it is never stale; it is emptied when
+// it grows past maxCachedManifests (upgrades add entries).
+var manifests sync.Map
+
+const maxCachedManifests = 1000
+
+var cachedManifests atomic.Int64
+
+// storedManifest parses an installed plugin's manifest. The manifest is
+// shared: callers must not change it.
+func storedManifest(name, text string) (*schema.Manifest, error) {
+	key := sha256.Sum256([]byte(text))
+	if m, ok := manifests.Load(key); ok {
+		return m.(*schema.Manifest), nil
+	}
+	m, probs := schema.ParseManifest([]byte(text))
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("plugin: the stored manifest of %s does not parse: %v", name, probs[0].Message)
+	}
+	if cachedManifests.Add(1) > maxCachedManifests {
+		manifests.Clear()
+		cachedManifests.Store(1)
+	}
+	manifests.Store(key, m)
+	return m, nil
+}
+
+// Get returns one installed plugin (nil, nil when absent). Its Manifest
+// is shared: callers must not change it.
 func (s *Service) Get(ctx context.Context, name string) (*Installed, error) {
 	var row pluginRow
 	err := s.db.Gorm.WithContext(ctx).Where("name = ?", name).Take(&row).Error
@@ -307,9 +340,9 @@ func (s *Service) Get(ctx context.Context, name string) (*Installed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugin: read %s: %w", name, err)
 	}
-	m, probs := schema.ParseManifest([]byte(row.Manifest))
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("plugin: the stored manifest of %s does not parse: %v", name, probs[0].Message)
+	m, err := storedManifest(name, row.Manifest)
+	if err != nil {
+		return nil, err
 	}
 	var files map[string]string
 	if err := json.Unmarshal([]byte(row.Files), &files); err != nil {
