@@ -35,6 +35,12 @@ type appConfigRow struct {
 
 func (appConfigRow) TableName() string { return "_forma_plugin_apps" }
 
+// Bounds of an app's configuration of one plugin.
+const (
+	MaxSettingsBytes = 64 << 10
+	MaxSecretBytes   = 8 << 10
+)
+
 // secretsAAD binds an app's sealed secrets of a plugin to their row.
 func secretsAAD(app, plugin string) string { return "secrets\x00" + app + "\x00" + plugin }
 
@@ -199,7 +205,11 @@ func (s *Service) Configure(ctx context.Context, app, plugin string, in ConfigIn
 			settings = "{}"
 		}
 	}
-	probs = append(probs, validateSettings(m, []byte(settings))...)
+	if len(settings) > MaxSettingsBytes {
+		probs.AddCode("/settings", "max_length", map[string]any{"limit": MaxSettingsBytes}, "settings are larger than %d KB", MaxSettingsBytes>>10)
+	} else {
+		probs = append(probs, validateSettings(m, []byte(settings))...)
+	}
 
 	secrets := make(map[string]string, len(current))
 	for k, v := range current {
@@ -214,6 +224,8 @@ func (s *Service) Configure(ctx context.Context, app, plugin string, in ConfigIn
 			probs.AddCode(at, "unknown_field", map[string]any{"field": k}, "plugin %s has no secret named %q", plugin, k)
 		case v == nil:
 			delete(secrets, k)
+		case len(*v) > MaxSecretBytes:
+			probs.AddCode(at, "max_length", map[string]any{"limit": MaxSecretBytes}, "secret %s is longer than %d bytes", k, MaxSecretBytes)
 		default:
 			secrets[k] = *v
 		}

@@ -314,6 +314,13 @@ func TestConfigureValidation(t *testing.T) {
 		if err != nil || !c.AllowPrivate {
 			t.Fatalf("admin allowPrivate: %+v %v", c, err)
 		}
+		// Oversized settings and secrets.
+		big := strings.Repeat("x", MaxSecretBytes+1)
+		_, err = s.Configure(ctx, "sales", "notifier", ConfigInput{Settings: json.RawMessage(`{"channel": "` + strings.Repeat("x", MaxSettingsBytes) + `"}`),
+			Secrets: map[string]*string{"token": &big}}, "u1", false)
+		if !errors.As(err, &re) || len(re.Details) != 2 || re.Details[0].Code != "max_length" || re.Details[1].Code != "max_length" || strings.Contains(err.Error(), big) {
+			t.Fatalf("oversized: %v", err)
+		}
 		// Unknown plugin, unknown app.
 		if _, err := s.Configure(ctx, "sales", "absent", ConfigInput{}, "u1", false); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown plugin: %v", err)
