@@ -29,17 +29,19 @@ func SchemaJSON() []byte { return bytes.Clone(schemaJSON) }
 var (
 	// appSchema is the compiled schema; rawSchema the same document decoded,
 	// to word messages from its keywords (enum values, bounds, properties).
-	appSchema = compileSchema()
+	appSchema = compileSchema(SchemaURL, schemaJSON)
 	rawSchema = decodeJSON(schemaJSON)
 )
 
-func compileSchema() *jsonschema.Schema {
+// compileSchema compiles one of the package's embedded schemas (the app
+// document's, a plugin manifest's).
+func compileSchema(url string, doc []byte) *jsonschema.Schema {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource(SchemaURL, bytes.NewReader(schemaJSON)); err != nil {
-		panic("schema: app.schema.json: " + err.Error())
+	if err := c.AddResource(url, bytes.NewReader(doc)); err != nil {
+		panic("schema: " + url + ": " + err.Error())
 	}
-	return c.MustCompile(SchemaURL)
+	return c.MustCompile(url)
 }
 
 func decodeJSON(b []byte) any {

@@ -27,18 +27,9 @@ const PluginSchemaURL = "https://formaapp.dev/schema/plugin.schema.json"
 func PluginSchemaJSON() []byte { return bytes.Clone(pluginSchemaJSON) }
 
 var (
-	pluginSchema    = compilePluginSchema()
+	pluginSchema    = compileSchema(PluginSchemaURL, pluginSchemaJSON)
 	rawPluginSchema = decodeJSON(pluginSchemaJSON)
 )
-
-func compilePluginSchema() *jsonschema.Schema {
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource(PluginSchemaURL, bytes.NewReader(pluginSchemaJSON)); err != nil {
-		panic("schema: plugin.schema.json: " + err.Error())
-	}
-	return c.MustCompile(PluginSchemaURL)
-}
 
 // The server's maxima of a plugin's limits (engine/plugin has the same as
 // durations; its tests hold them equal). A manifest may only tighten them.
@@ -257,28 +248,27 @@ func (m *Manifest) check(inst any) Problems {
 	p = append(p, checkObjectSchema("/settings", m.Settings, false)...)
 	p = append(p, checkObjectSchema("/secrets", m.Secrets, true)...)
 
-	seen := map[string]int{}
+	actions := map[string]int{}
 	for i, a := range m.Actions {
 		at := ptr("actions", i)
-		if j, dup := seen[a.Name]; dup && a.Name != "" {
+		if j, dup := actions[a.Name]; dup && a.Name != "" {
 			p.Add(at+"/name", "duplicate action name %q (also at %s)", a.Name, ptr("actions", j))
 		} else {
-			seen[a.Name] = i
+			actions[a.Name] = i
 		}
 		p = append(p, checkFunction(at, a.Name, a.Function)...)
 		p = append(p, checkObjectSchema(at+"/input", a.Input, false)...)
 		p = append(p, checkObjectSchema(at+"/output", a.Output, false)...)
 	}
-	seen = map[string]int{}
+	triggers := map[string]int{}
 	for i, t := range m.Triggers {
 		at := ptr("triggers", i)
-		if j, dup := seen[t.Name]; dup && t.Name != "" {
+		if j, dup := triggers[t.Name]; dup && t.Name != "" {
 			p.Add(at+"/name", "duplicate trigger name %q (also at %s)", t.Name, ptr("triggers", j))
 		} else {
-			seen[t.Name] = i
+			triggers[t.Name] = i
 		}
-		p = append(p, checkFunction(at, t.Name, t.Function)...)
-		p = append(p, checkObjectSchema(at+"/output", t.Output, false)...)
+		p = append(p, append(checkFunction(at, t.Name, t.Function), checkObjectSchema(at+"/output", t.Output, false)...)...)
 	}
 	if l := m.Limits; l != nil {
 		for _, x := range []struct {
