@@ -255,8 +255,10 @@ func (c *checker) checkAction(xp string, ei int, known bool, x *Action, roles ma
 		case known && r.Entity != c.app.Entities[ei].Name:
 			c.p.Add(xp+"/rule", "assignment rule %q assigns %s records, not %s", x.Rule, r.Entity, c.app.Entities[ei].Name)
 		}
+	case ActionPlugin:
+		c.checkPluginAction(xp, x)
 	default:
-		c.p.Add(xp+"/type", "unknown action type %q%s", x.Type, didYouMean(x.Type, []string{ActionSet, ActionCreate, ActionNotify, ActionWebhook, ActionScript, ActionAssign}))
+		c.p.Add(xp+"/type", "unknown action type %q%s", x.Type, didYouMean(x.Type, []string{ActionSet, ActionCreate, ActionNotify, ActionWebhook, ActionScript, ActionAssign, ActionPlugin}))
 	}
 }
 

@@ -72,6 +72,7 @@ func (a *App) Check() Problems {
 	c.checkFlows()
 	c.checkAssignments()
 	c.checkMatching()
+	c.checkConnectors()
 	a.checkRoles(&c.p)
 	a.checkForms(&c.p)
 	a.checkDashboards(&c.p)

@@ -104,6 +104,11 @@ var Codes = map[string]string{
 	// Plugin manifests (plugins_check.go) and a plugin's configuration.
 	"host":        "a plugin's declared host that is not a host pattern, or names no setting (host, setting)",
 	"json_schema": "a plugin's settings, secrets, input or output that is not a JSON Schema of an object",
+	// Connectors and plugin actions in an app (connectors_check.go, engine/plugin CheckApp).
+	"connector":             "an inbound connector that does not fit (mapping, match, honeypot); the message says which",
+	"unknown_plugin":        "a plugin that is not installed on this server (plugin)",
+	"unknown_plugin_action": "an action or trigger the plugin does not offer (plugin, action)",
+	"plugin_input":          "a plugin action's input that its schema refuses (plugin, action)",
 	// Warnings (warnings.go): publishing goes ahead.
 	"ref_target_unreadable":      "a role may fill in a ref whose target it cannot read (role, entity, field, target)",
 	"ref_target_partly_readable": "a role may fill in a ref whose target it reads only partly (role, entity, field, target)",
@@ -375,6 +380,16 @@ var problemFormats = map[string]formatCode{
 	"must be a JSON Schema of an object: give \"type\": \"object\" and its \"properties\"": fc("json_schema"),
 	"is not a JSON Schema that compiles: %s":                                               fc("json_schema", ""),
 	"a secret is a string: give it \"type\": \"string\"":                                   fc("json_schema"),
+	// Connectors and plugin actions (connectors_check.go).
+	"connector name %q must match [a-z][a-z0-9-]{0,62}":                                                         fc("invalid_name", "name"),
+	"rateLimit is submissions per minute from 1 to %d (0 for the default, %d), not %d":                          fc("range", "limit", "", "value"),
+	"a connector needs a mapping: the entity's fields and the properties of the trigger's items that fill them": fc("connector"),
+	"the honeypot %q is a field the endpoint reads itself":                                                      fc("connector", "value"),
+	"the honeypot %q is also mapped to %s: people would fill it and be dropped":                                 fc("connector", "value", "field"),
+	"%s is not a unique field of %s: match finds the one record to update by a unique field":                    fc("connector", "field", "entity"),
+	"%s is not in the mapping: no item would carry a value to match":                                            fc("connector", "field"),
+	"a plugin action needs the plugin it calls":                                                                 fc("automation"),
+	"a plugin action needs the name of the plugin's action it runs":                                             fc("automation"),
 }
 
 // codeOf is the code and params of a problem worded by format with args.

@@ -28,6 +28,8 @@ export const CODES = [
   "assignment", "unknown_assignment", "duplicate", "matching",
   // A plugin's manifest (schema/plugins_check.go).
   "host", "json_schema",
+  // An app's connectors and plugin actions (schema/connectors_check.go, engine/plugin CheckApp).
+  "connector", "unknown_plugin", "unknown_plugin_action", "plugin_input",
 ] as const;
 
 // str is a param as text: lists joined, nothing as "".
