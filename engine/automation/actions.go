@@ -260,6 +260,8 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 			return "", false, classify(err)
 		}
 		return out, wrote, nil
+	case schema.ActionPlugin:
+		return s.callPlugin(ctx, app, a, run, idx, x, detail, attempt, v)
 	case schema.ActionWebhook:
 		if s.webhooks == nil {
 			return "", false, permanent{errors.New("webhooks are not available on this server")}
@@ -375,4 +377,56 @@ func (s *Service) recipientView(ctx context.Context, app *schema.App, run *runIn
 		}
 	}
 	return seen, nil
+}
+
+// callPlugin runs a plugin action: its input computed like a set action's
+// fields, the call keyed by the step (a retry hands the plugin the same
+// key). A failure the plugin says may pass (a timeout, the network, a 5xx)
+// is returned as is so the job queue retries it with backoff; any other
+// (bad input, a refused host, a missing secret, a disabled plugin) fails
+// the step at once. The output is kept in the step's detail.
+func (s *Service) callPlugin(ctx context.Context, app *schema.App, a *schema.Automation, run *runInfo, idx int, x *schema.Action, detail string, attempt int, v *view) (string, bool, error) {
+	if s.plugins == nil {
+		return "", false, permanent{errors.New("plugins are not available on this server")}
+	}
+	computed, err := s.fieldValues(ctx, x.Input, v)
+	if err != nil {
+		return "", false, err
+	}
+	input, err := plainInput(computed)
+	if err != nil {
+		return "", false, permanent{err}
+	}
+	out, err := s.plugins.Call(ctx, app.Name, x.Plugin, x.PluginAction, input, PluginCall{Automation: a.Name, Key: stepKey(run.ID, idx)})
+	if err != nil {
+		var r interface{ Retryable() bool }
+		if errors.As(err, &r) && r.Retryable() {
+			return "", false, err // workStep notes the attempt in the step's detail
+		}
+		return "", false, permanent{fmt.Errorf("attempt %d: %w", attempt, err)}
+	}
+	_ = river.RecordOutput(ctx, map[string]any{"attempt": attempt})
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", false, permanent{fmt.Errorf("the plugin's output: %w", err)}
+	}
+	return appendDetail(detail, fmt.Sprintf("attempt %d: output %s", attempt, clip(string(b), 2000))), false, nil
+}
+
+// plainInput turns computed values into plain JSON values (a literal is
+// kept as raw JSON by fieldValues), as the plugin's input schema and its
+// script read them.
+func plainInput(values map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		if raw, ok := v.(json.RawMessage); ok {
+			var x any
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return nil, fmt.Errorf("input %s: %w", k, err)
+			}
+			v = x
+		}
+		out[k] = v
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package automation
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -120,15 +121,8 @@ func (s *Service) checkActions(ctx context.Context, app *schema.App, e *schema.E
 	for j := range actions {
 		x := &actions[j]
 		xp := fmt.Sprintf("%s/%d", path, j)
-		for _, name := range sortedKeys(x.Fields) {
-			v, err := parseValue(x.Fields[name])
-			if err == nil && v.expr != "" {
-				err = checkExpr(e, v.expr)
-			}
-			if err != nil {
-				p.AddCode(xp+"/fields/"+escapePtr(name), "expression", map[string]any{"field": name}, "%v", err)
-			}
-		}
+		checkValues(e, xp+"/fields", x.Fields, p)
+		checkValues(e, xp+"/input", x.Input, p) // a plugin action's input
 		if x.Type == schema.ActionWebhook && x.URL != "" {
 			if *allowPrivate == nil {
 				ok, err := s.allowsPrivate(ctx, app.Name)
@@ -146,6 +140,20 @@ func (s *Service) checkActions(ctx context.Context, app *schema.App, e *schema.E
 			if err := s.checkFunction(app, x.Function); err != nil {
 				p.AddCode(xp+"/function", "hook", nil, "%v", err)
 			}
+		}
+	}
+}
+
+// checkValues checks the expressions among an action's values (a set or
+// create action's fields, a plugin action's input) against entity e.
+func checkValues(e *schema.Entity, path string, values map[string]json.RawMessage, p *schema.Problems) {
+	for _, name := range sortedKeys(values) {
+		v, err := parseValue(values[name])
+		if err == nil && v.expr != "" {
+			err = checkExpr(e, v.expr)
+		}
+		if err != nil {
+			p.AddCode(path+"/"+escapePtr(name), "expression", map[string]any{"field": name}, "%v", err)
 		}
 	}
 }

@@ -199,6 +199,11 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("plugin: %s: %s", e.Kind, e.Message) }
 
+// Retryable says whether trying again may succeed: engine/automation
+// reads it through an interface (it cannot import this package) to retry
+// the step's job or fail the run at once.
+func (e *Error) Retryable() bool { return e.Retry }
+
 // ErrInUse is wrapped by Remove when an automation or connector uses the
 // plugin; the message names them.
 var ErrInUse = errors.New("plugin is in use")
