@@ -193,8 +193,8 @@ func (s *Service) insertHistory(ctx context.Context, tx store.Conn, app, entity 
 	if note != nil {
 		transition, comment = nullable(note.transition), nullable(note.comment)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.newID(), app, entity, id, version, op, c.path(), nullable(c.UserID), encode(s.dialect, historyAt, at), string(changes), nullable(cause), nullable(c.Automation), transition, comment)
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+historyTable+` ("id", "app", "entity", "record_id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment", "plugin") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.newID(), app, entity, id, version, op, c.path(), nullable(c.UserID), encode(s.dialect, historyAt, at), string(changes), nullable(cause), nullable(c.Automation), transition, comment, nullable(c.Plugin))
 	if err != nil {
 		return fmt.Errorf("records: write history: %w", err)
 	}
@@ -228,6 +228,9 @@ type HistoryEntry struct {
 	// took, or an approval note concerns; Comment is what the user wrote
 	// with it. Empty otherwise.
 	Transition, Comment string
+	// Plugin names the plugin whose trigger made the change through a
+	// connector (Path "plugin"); empty otherwise.
+	Plugin string
 }
 
 // HistoryPage is one page of a record's history, newest first.
@@ -278,6 +281,10 @@ func (p *HistoryPage) AppendJSON(b []byte) []byte {
 		if h.Comment != "" {
 			b = append(b, `,"comment":`...)
 			b = appendString(b, h.Comment)
+		}
+		if h.Plugin != "" {
+			b = append(b, `,"plugin":`...)
+			b = appendString(b, h.Plugin)
 		}
 		b = append(b, '}')
 	}
@@ -346,7 +353,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 	if cursor != "" && !validHistoryCursor(cursor) {
 		return nil, errorf(400, CodeBadQuery, "cursor is not one this API gave out")
 	}
-	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment" FROM ` + historyTable +
+	q := `SELECT "id", "record_version", "op", "path", "actor", "at", "changes", "cause", "automation", "transition", "comment", "plugin" FROM ` + historyTable +
 		` WHERE "app" = ? AND "entity" = ? AND "record_id" = ?`
 	args := []any{info.app.Name, info.entity.Name, id}
 	if cursor != "" {
@@ -368,9 +375,10 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			auto  sql.NullString
 			trans sql.NullString
 			note  sql.NullString
+			plug  sql.NullString
 			at    any
 		)
-		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause, &auto, &trans, &note); err != nil {
+		if err := rows.Scan(&h.ID, &h.Version, &h.Op, &h.Path, &actor, &at, &h.Changes, &cause, &auto, &trans, &note, &plug); err != nil {
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		t, err := decode(s.dialect, historyAt, at)
@@ -378,7 +386,7 @@ func (s *Service) history(ctx context.Context, c Caller, app, entity, id string,
 			return nil, fmt.Errorf("records: history: %w", err)
 		}
 		h.At, _ = t.(time.Time)
-		h.Actor, h.Cause, h.Automation, h.Transition, h.Comment = actor.String, cause.String, auto.String, trans.String, note.String
+		h.Actor, h.Cause, h.Automation, h.Transition, h.Comment, h.Plugin = actor.String, cause.String, auto.String, trans.String, note.String, plug.String
 		if len(hidden) > 0 {
 			h.Changes = withoutFields(h.Changes, hidden)
 		}

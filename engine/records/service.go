@@ -34,8 +34,8 @@ type Caller struct {
 	// Path PathAutomation): the history shows it.
 	Automation string `json:"automation,omitempty"`
 	// Plugin names the plugin whose trigger makes the write (with Path
-	// PathPlugin): the history shows it. TODO(plugin-in): stored in the
-	// history (a "plugin" column) and shown by GET …/history.
+	// PathPlugin): the history shows it (the "plugin" column, shown by
+	// GET …/history).
 	Plugin string `json:"plugin,omitempty"`
 	// Depth counts the automation writes that led to this one: 0 for a
 	// person's write, 1 for an automation's reaction to it, and so on.

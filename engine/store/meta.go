@@ -85,6 +85,9 @@ type historyRow struct {
 	Transition string `gorm:"size:127"`
 	// Comment is what the user wrote with a transition or a decision.
 	Comment string
+	// Plugin names the plugin whose trigger made the change through a
+	// connector (path "plugin"); empty otherwise.
+	Plugin string `gorm:"size:63"`
 }
 
 func (historyRow) TableName() string { return "_forma_history" }
