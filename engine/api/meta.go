@@ -264,8 +264,9 @@ func nonNil(p schema.Problems) schema.Problems {
 }
 
 // checkAutomations compiles app's automations (conditions, expressions,
-// crons, webhook addresses) and flows (guards, approvers, deadlines) when
-// the services are there.
+// crons, webhook addresses) and flows (guards, approvers, deadlines), and
+// checks its plugin actions and connectors against the installed plugins,
+// when the services are there.
 func (s *Server) checkAutomations(ctx context.Context, app *schema.App) schema.Problems {
 	var p schema.Problems
 	if s.Automations != nil {
@@ -279,6 +280,9 @@ func (s *Server) checkAutomations(ctx context.Context, app *schema.App) schema.P
 	}
 	if s.Bulk != nil {
 		p = append(p, s.Bulk.CheckApp(ctx, app)...)
+	}
+	if s.Plugins != nil {
+		p = append(p, s.Plugins.CheckApp(ctx, app)...)
 	}
 	return p
 }

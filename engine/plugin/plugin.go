@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/formaapp/forma/engine/jobs"
@@ -221,6 +222,8 @@ type Service struct {
 	keyMu sync.Mutex // guards key while it is loaded
 
 	run *runtime // run.go
+
+	inboundReady atomic.Bool // inbound.go: its tables exist
 }
 
 // New opens the plugin service: its tables, the secrets key, the
