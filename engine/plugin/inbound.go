@@ -430,9 +430,9 @@ func (s *Service) token(ctx context.Context, app, connector string, create bool)
 		if !create {
 			return "", nil
 		}
-		ins, err := s.newTokenRow(app, connector)
-		if err != nil {
-			return "", err
+		ins, nerr := s.newTokenRow(app, connector)
+		if nerr != nil {
+			return "", nerr
 		}
 		if err := g.Clauses(clause.OnConflict{DoNothing: true}).Create(ins).Error; err != nil {
 			return "", fmt.Errorf("plugin: create the token of %s/%s: %w", app, connector, err)
