@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,11 +36,15 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "_forma_connector_tokens" }
 
-// rateRow counts one client address's accepted submissions to one
-// connector in one minute (fixed windows). The count lives in the
+// rateRow counts one client address's submissions to one connector in
+// one minute (fixed windows) on PostgreSQL. The count lives in the
 // database, not in memory, so the limit holds across several servers on
 // one PostgreSQL: each submission is one atomic upsert of its row, and
-// the rows of past minutes are pruned as new minutes begin.
+// the rows of past minutes are pruned as new minutes begin. On SQLite
+// the count is kept in memory instead (memoryRates): one process owns a
+// SQLite file, and another write transaction per submission there would
+// queue behind every other writer (measured: it cut accepted leads per
+// second several times over while automations ran).
 type rateRow struct {
 	App       string `gorm:"primaryKey;size:63"`
 	Connector string `gorm:"primaryKey;size:63"`
@@ -386,25 +391,14 @@ func (s *Service) limit(ctx context.Context, app string, cn *schema.Connector, i
 	if len(ip) > 64 {
 		ip = ip[:64]
 	}
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("plugin: rate limit: %w", err)
-	}
-	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `INSERT INTO _forma_connector_rates (app, connector, ip, minute, count) VALUES (?, ?, ?, ?, 1)
-		ON CONFLICT (app, connector, ip, minute) DO UPDATE SET count = _forma_connector_rates.count + 1 RETURNING count`,
-		app, cn.Name, ip, minute).Scan(&n); err != nil {
-		return fmt.Errorf("plugin: rate limit: %w", err)
-	}
-	if n == 1 {
-		// A new window: the connector's finished ones go.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM _forma_connector_rates WHERE app = ? AND connector = ? AND minute < ?`, app, cn.Name, minute-1); err != nil {
-			return fmt.Errorf("plugin: rate limit: %w", err)
+	if s.db.Dialect.Name() == "sqlite" {
+		n = memoryRatesOf(s.db).add(app+"\x00"+cn.Name+"\x00"+ip, minute)
+	} else {
+		var err error
+		if n, err = s.countRate(ctx, app, cn, ip, minute); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("plugin: rate limit: %w", err)
 	}
 	if n > cn.EffectiveRateLimit() {
 		wait := time.Unix((minute+1)*60, 0).Sub(now)
@@ -414,6 +408,59 @@ func (s *Service) limit(ctx context.Context, app string, cn *schema.Connector, i
 		return &ErrRateLimited{RetryAfter: wait}
 	}
 	return nil
+}
+
+// countRate counts one submission in the database and returns the
+// window's count so far.
+func (s *Service) countRate(ctx context.Context, app string, cn *schema.Connector, ip string, minute int64) (int, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("plugin: rate limit: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `INSERT INTO _forma_connector_rates (app, connector, ip, minute, count) VALUES (?, ?, ?, ?, 1)
+		ON CONFLICT (app, connector, ip, minute) DO UPDATE SET count = _forma_connector_rates.count + 1 RETURNING count`,
+		app, cn.Name, ip, minute).Scan(&n); err != nil {
+		return 0, fmt.Errorf("plugin: rate limit: %w", err)
+	}
+	if n == 1 {
+		// A new window: the connector's finished ones go.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM _forma_connector_rates WHERE app = ? AND connector = ? AND minute < ?`, app, cn.Name, minute-1); err != nil {
+			return 0, fmt.Errorf("plugin: rate limit: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("plugin: rate limit: %w", err)
+	}
+	return n, nil
+}
+
+// memoryRates counts submissions per connector and address in the
+// current minute, for one SQLite database (every Service on it shares
+// the count). Only the current minute is kept.
+type memoryRates struct {
+	mu     sync.Mutex
+	minute int64
+	counts map[string]int
+}
+
+var sqliteRates sync.Map // *store.DB → *memoryRates
+
+func memoryRatesOf(db *store.DB) *memoryRates {
+	r, _ := sqliteRates.LoadOrStore(db, &memoryRates{})
+	return r.(*memoryRates)
+}
+
+// add counts one submission of key in minute and returns the count.
+func (r *memoryRates) add(key string, minute int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if minute != r.minute || r.counts == nil {
+		r.minute, r.counts = minute, map[string]int{}
+	}
+	r.counts[key]++
+	return r.counts[key]
 }
 
 // tokenAAD binds a sealed token to its app and connector.
