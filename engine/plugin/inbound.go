@@ -191,34 +191,25 @@ func callStatus(err error) int {
 // withoutToken drops the token from what the trigger sees: its form field
 // and its header (the API leaves cookies out already).
 func withoutToken(req Inbound) Inbound {
-	if _, ok := req.Form["_token"]; ok {
-		form := make(map[string]string, len(req.Form))
-		for k, v := range req.Form {
-			if k != "_token" {
-				form[k] = v
-			}
-		}
-		req.Form = form
-	}
-	if _, ok := req.Headers["x-forma-token"]; ok {
-		h := make(map[string]string, len(req.Headers))
-		for k, v := range req.Headers {
-			if k != "x-forma-token" {
-				h[k] = v
-			}
-		}
-		req.Headers = h
-	}
-	if req.Query["token"] != "" {
-		q := make(map[string]string, len(req.Query))
-		for k, v := range req.Query {
-			if k != "token" {
-				q[k] = v
-			}
-		}
-		req.Query = q
-	}
+	req.Form = without(req.Form, "_token")
+	req.Headers = without(req.Headers, "x-forma-token")
+	req.Query = without(req.Query, "token")
 	return req
+}
+
+// without is m without key: a copy when m has it (the caller's map is
+// left as it was), m itself otherwise.
+func without(m map[string]string, key string) map[string]string {
+	if _, ok := m[key]; !ok {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // honeypotHit says whether the submission filled the connector's
