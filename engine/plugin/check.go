@@ -67,7 +67,7 @@ func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems
 
 // installed is Get, with a test's stand-in when one is set.
 func (s *Service) installed(ctx context.Context, name string) (*Installed, error) {
-	if t := seams.Load(); t != nil && t.get != nil {
+	if t := inboundTestSeams.Load(); t != nil && t.get != nil {
 		return t.get(ctx, name)
 	}
 	return s.Get(ctx, name)

@@ -29,8 +29,8 @@ func installedPlugins(ctx context.Context, name string) (*Installed, error) {
 }
 
 func TestCheckApp(t *testing.T) {
-	seams.Store(&inboundSeams{get: installedPlugins})
-	t.Cleanup(func() { seams.Store(nil) })
+	inboundTestSeams.Store(&inboundSeams{get: installedPlugins})
+	t.Cleanup(func() { inboundTestSeams.Store(nil) })
 	s := &Service{}
 	doc := `{"name": "crm", "entities": [{"name": "lead", "fields": [{"id": "l1", "name": "name", "type": "text"}]}],
 	 "automations": [{"name": "tell", "entity": "lead", "trigger": {"type": "created"}, "actions": [ACTIONS]}],

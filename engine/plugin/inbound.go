@@ -58,13 +58,16 @@ func (rateRow) TableName() string { return "_forma_connector_rates" }
 // TokenBytes is the length of a connector's token (URL-safe base64).
 const TokenBytes = 32
 
-// ErrRateLimited is wrapped by Accept's 429: RetryAfter says when the
-// client may post again.
-type ErrRateLimited struct{ RetryAfter time.Duration }
+// ErrRateLimited is Accept's error with a 429: Wait says when the client
+// may post again (the API reads it through RetryAfter).
+type ErrRateLimited struct{ Wait time.Duration }
 
 func (e *ErrRateLimited) Error() string {
-	return fmt.Sprintf("too many submissions from this address: try again in %s", e.RetryAfter.Round(time.Second))
+	return fmt.Sprintf("too many submissions from this address: try again in %s", e.Wait.Round(time.Second))
 }
+
+// RetryAfter is the Retry-After the API answers with.
+func (e *ErrRateLimited) RetryAfter() time.Duration { return e.Wait }
 
 // errUnauthorized is every refused token, unknown endpoint or unknown
 // app: one answer, so a caller learns nothing of which it was.
@@ -77,12 +80,12 @@ type inboundSeams struct {
 	get     func(ctx context.Context, name string) (*Installed, error)
 }
 
-// seams is set by tests only (a package variable: the Service's fields
+// inboundTestSeams is set by tests only (a package variable: the Service's fields
 // are the contract's).
-var seams atomic.Pointer[inboundSeams]
+var inboundTestSeams atomic.Pointer[inboundSeams]
 
 func (s *Service) receive(ctx context.Context, app, plugin, trigger, connector string, req Inbound) ([]map[string]any, error) {
-	if t := seams.Load(); t != nil && t.receive != nil {
+	if t := inboundTestSeams.Load(); t != nil && t.receive != nil {
 		return t.receive(ctx, app, plugin, trigger, connector, req)
 	}
 	return s.Receive(ctx, app, plugin, trigger, connector, req)
@@ -396,7 +399,7 @@ func (s *Service) limit(ctx context.Context, app string, cn *schema.Connector, i
 		if wait < time.Second {
 			wait = time.Second
 		}
-		return &ErrRateLimited{RetryAfter: wait}
+		return &ErrRateLimited{Wait: wait}
 	}
 	return nil
 }

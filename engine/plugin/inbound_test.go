@@ -112,8 +112,8 @@ func newInbound(t testing.TB, db *store.DB, withAutomations bool) *inboundFixtur
 	if f.s, err = New(ctx, db, cat, f.recs, q, Options{SecretKey: key}, log); err != nil {
 		t.Fatal(err)
 	}
-	seams.Store(&inboundSeams{receive: f.webform})
-	t.Cleanup(func() { seams.Store(nil) })
+	inboundTestSeams.Store(&inboundSeams{receive: f.webform})
+	t.Cleanup(func() { inboundTestSeams.Store(nil) })
 	app, probs := schema.Parse([]byte(inboundApp))
 	if len(probs) > 0 {
 		t.Fatal(probs)
@@ -272,7 +272,7 @@ func TestAcceptRateLimit(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			status, err := post("198.51.100.1")
 			var rl *ErrRateLimited
-			if status != 429 || !errors.As(err, &rl) || rl.RetryAfter <= 0 || rl.RetryAfter > time.Minute {
+			if status != 429 || !errors.As(err, &rl) || rl.RetryAfter() <= 0 || rl.RetryAfter() > time.Minute {
 				t.Fatalf("flood %d: %d %v", i, status, err)
 			}
 		}
