@@ -69,6 +69,12 @@ func (p *fakePlugins) Call(ctx context.Context, app, plugin, action string, inpu
 	return map[string]any{"errcode": 0, "sent": content}, nil
 }
 
+func (p *fakePlugins) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.calls)
+}
+
 func (p *fakePlugins) callsFor(key string) []fakeCall {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -109,6 +115,17 @@ func TestPluginAction(t *testing.T) {
 		}
 		if g := f.get("lead", lead.ID()).Get("grade"); g != "told" {
 			t.Fatalf("the action after the plugin: grade %v", g)
+		}
+
+		// The dry run shows the input and calls nothing.
+		before := plugs.count()
+		res, err := f.s.Test(context.Background(), f.app, f.app.Automation("tell_wecom"), lead.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(res)
+		if !strings.Contains(string(b), `"input":{"budget":25,"content":"New lead plug one","msgtype":"text","to":["a","b"]}`) || plugs.count() != before {
+			t.Fatalf("dry run = %s (%d calls)", b, plugs.count()-before)
 		}
 
 		// A timeout is retried by the job queue with the same key.

@@ -191,6 +191,17 @@ func (s *Service) effect(ctx context.Context, app *schema.App, a *schema.Automat
 		return map[string]any{"users": users, "message": render(x.Message, v.api)}, nil
 	case schema.ActionWebhook:
 		return map[string]any{"url": x.URL, "body": json.RawMessage(s.webhookBody(app, run, v))}, nil
+	case schema.ActionPlugin:
+		// The input the plugin would get; a dry run sends nothing.
+		computed, err := s.fieldValues(ctx, x.Input, v)
+		if err != nil {
+			return nil, err
+		}
+		input, err := plainInput(computed)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"plugin": x.Plugin, "action": x.PluginAction, "input": input}, nil
 	case schema.ActionAssign:
 		if s.assigner == nil {
 			return nil, errors.New("assignment is not available on this server")
