@@ -112,3 +112,14 @@ func TestConnectorsGoChecks(t *testing.T) {
 		t.Fatalf("missing %v in %v", want, probs)
 	}
 }
+
+func TestPluginActionInVariant(t *testing.T) {
+	doc := strings.Replace(string(connectorsApp(okPlugin, "[]")), `"actions": [{"type": "plugin", "plugin": "wecom", "action": "send", "input"`,
+		`"variants": [{"name": "A", "weight": 1, "actions": [{"type": "plugin", "plugin": "wecom"}]}, {"name": "B", "weight": 1, "actions": [{"type": "plugin", "plugin": "wecom", "action": "send", "input"`, 1)
+	doc = strings.Replace(doc, `"x": {"expr": "name"}}}]`, `"x": {"expr": "name"}}}]}]`, 1)
+	_, probs := Parse([]byte(doc))
+	expectCodes(t, probs)
+	if len(probs) != 1 || probs[0].Path != "/automations/0/variants/0/actions/0/action" {
+		t.Fatalf("problems = %v", probs)
+	}
+}

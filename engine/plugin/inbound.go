@@ -58,6 +58,10 @@ func (rateRow) TableName() string { return "_forma_connector_rates" }
 // TokenBytes is the length of a connector's token (URL-safe base64).
 const TokenBytes = 32
 
+// MaxItems is how many records one submission may make (a trigger may
+// turn one request into several items).
+const MaxItems = 100
+
 // ErrRateLimited is Accept's error with a 429: Wait says when the client
 // may post again (the API reads it through RetryAfter).
 type ErrRateLimited struct{ Wait time.Duration }
@@ -108,7 +112,9 @@ func (s *Service) migrateInbound(ctx context.Context) error {
 // honeypot hit, which writes nothing), 401 for a wrong or missing token
 // and for an unknown app or endpoint alike, 429 (*ErrRateLimited), 409
 // for a disabled connector or plugin, 422 for an item the entity refuses
-// (a *records.Error with details by field).
+// (a *records.Error with details by field). Items are written one by
+// one, each in its own transaction: when one is refused, those before it
+// stay written and their ids come back with the refusal.
 func (s *Service) Accept(ctx context.Context, app, connector, token string, req Inbound) (ids []string, status int, err error) {
 	if err := s.migrateInbound(ctx); err != nil {
 		return nil, 500, err
@@ -148,6 +154,9 @@ func (s *Service) Accept(ctx context.Context, app, connector, token string, req 
 	items, err := s.receive(ctx, app, cn.Plugin, cn.Trigger, cn.Name, req)
 	if err != nil {
 		return nil, callStatus(err), err
+	}
+	if len(items) > MaxItems {
+		return nil, 422, &Error{Kind: KindOutput, Message: fmt.Sprintf("the submission makes %d records; a connector takes at most %d at once", len(items), MaxItems)}
 	}
 	e := doc.Entity(cn.Entity)
 	if e == nil {

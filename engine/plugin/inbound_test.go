@@ -381,6 +381,17 @@ func TestAcceptUpsertAndValidation(t *testing.T) {
 		if status != 422 {
 			t.Fatalf("a trigger's input error: %d", status)
 		}
+		// A trigger that makes too many items at once: 422, nothing written.
+		inboundTestSeams.Store(&inboundSeams{receive: func(context.Context, string, string, string, string, Inbound) ([]map[string]any, error) {
+			items := make([]map[string]any, MaxItems+1)
+			for i := range items {
+				items[i] = map[string]any{"name": fmt.Sprint("many ", i)}
+			}
+			return items, nil
+		}})
+		if _, status, _ := f.s.Accept(ctx, "crm", "website", tok, form("name", "many")); status != 422 {
+			t.Fatalf("too many items: %d", status)
+		}
 		if n := len(f.leads()); n != 1 {
 			t.Fatalf("%d leads", n)
 		}
