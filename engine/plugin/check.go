@@ -24,20 +24,24 @@ import (
 // shape of both is schema.Check's; the mapping's targets too.
 func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems {
 	var p schema.Problems
-	cache := map[string]*Installed{}
+	type lookup struct {
+		m   *Installed
+		err error
+	}
+	cache := map[string]lookup{} // each plugin read once, reported at every use
 	get := func(at, name string) *Installed {
-		if m, ok := cache[name]; ok {
-			return m
+		l, ok := cache[name]
+		if !ok {
+			l.m, l.err = s.installed(ctx, name)
+			cache[name] = l
 		}
-		m, err := s.installed(ctx, name)
-		if err != nil {
-			p.AddCode(at, "internal", nil, "cannot read the installed plugin %s: %v", name, err)
-			m = nil
-		} else if m == nil {
+		switch {
+		case l.err != nil:
+			p.AddCode(at, "internal", nil, "cannot read the installed plugin %s: %v", name, l.err)
+		case l.m == nil:
 			p.AddCode(at, "unknown_plugin", map[string]any{"plugin": name}, "no plugin named %q is installed on this server", name)
 		}
-		cache[name] = m
-		return m
+		return l.m
 	}
 	for i := range app.Automations {
 		a := &app.Automations[i]

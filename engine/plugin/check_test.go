@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -95,4 +97,20 @@ func TestErrorRetryable(t *testing.T) {
 	if !r.Retryable() || (&Error{Kind: KindInput}).Retryable() {
 		t.Fatal("Retryable does not say Retry")
 	}
+}
+
+// TestCheckAppAgainstTheStore: without a stand-in, CheckApp reads what is
+// installed (nothing here: no built-ins given).
+func TestCheckAppAgainstTheStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newInbound(t, db, false)
+		app, probs := schema.Parse([]byte(inboundApp))
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		p := f.s.CheckApp(context.Background(), app)
+		if len(p) != 3 || p[0].Path != "/connectors/0/plugin" || p[2].Path != "/connectors/2/plugin" || p[1].Code != "unknown_plugin" {
+			t.Fatalf("problems = %v", p)
+		}
+	})
 }
