@@ -87,12 +87,45 @@ func New(db *store.DB) *Service {
 	return s
 }
 
-// client builds an HTTP client whose every connection goes through a dialer
-// that resolves the name itself and refuses, at connect time, an address
-// Blocked refuses (unless allowPrivate). Checking the address actually
-// dialled, not the URL's text, is what defeats a name that resolves to
-// 127.0.0.1 or changes its answer between check and use (DNS rebinding).
+// client builds the HTTP client of deliveries: GuardedTransport with the
+// delivery's timeouts, and no redirect followed.
 func (s *Service) client(allowPrivate bool, connect, request time.Duration) *http.Client {
+	// Through s.lookup at each dial: tests replace it after New.
+	lookup := func(ctx context.Context, host string) ([]netip.Addr, error) { return s.lookup(ctx, host) }
+	tr := GuardedTransport(allowPrivate, lookup)
+	tr.DialContext = GuardedDialer(allowPrivate, connect, lookup)
+	tr.TLSHandshakeTimeout = connect
+	tr.ResponseHeaderTimeout = request
+	return &http.Client{
+		Transport: tr,
+		Timeout:   request,
+		// A redirect is not followed: its target was never checked, and a
+		// receiver that moved must be given its new URL.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Lookup resolves a host name to its addresses (net.DefaultResolver's
+// LookupNetIP when nil is given to the guarded constructors).
+type Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// GuardedDialer returns a dial function that resolves the name itself
+// (through lookup; nil means the system resolver) and refuses, at connect
+// time, an address Blocked refuses (unless allowPrivate), wrapping
+// ErrPrivate. Checking the address actually dialled, not the URL's text, is
+// what defeats a name that resolves to 127.0.0.1 or changes its answer
+// between check and use (DNS rebinding). Other senders of outbound traffic
+// to addresses users chose (engine/plugin's http.request and mail.send)
+// dial through it too.
+func GuardedDialer(allowPrivate bool, connect time.Duration, lookup Lookup) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if lookup == nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	if connect <= 0 {
+		connect = ConnectTimeout
+	}
 	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		d.Control = func(network, address string, _ syscall.RawConn) error {
@@ -106,12 +139,12 @@ func (s *Service) client(allowPrivate bool, connect, request time.Duration) *htt
 			return nil
 		}
 	}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		ips, err := s.resolve(ctx, host)
+		ips, err := resolve(ctx, lookup, host)
 		if err != nil {
 			return nil, err
 		}
@@ -127,31 +160,30 @@ func (s *Service) client(allowPrivate bool, connect, request time.Duration) *htt
 		}
 		return nil, first
 	}
-	tr := &http.Transport{
-		Proxy:                  nil, // a proxy would do the dialling, past the check
-		DialContext:            dial,
+}
+
+// GuardedTransport returns an HTTP transport that dials through
+// GuardedDialer (ConnectTimeout) and uses no proxy (a proxy would do the
+// dialling, past the check). Callers set their own response timeouts and
+// refuse redirects in their client.
+func GuardedTransport(allowPrivate bool, lookup Lookup) *http.Transport {
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            GuardedDialer(allowPrivate, ConnectTimeout, lookup),
 		ForceAttemptHTTP2:      true,
-		TLSHandshakeTimeout:    connect,
-		ResponseHeaderTimeout:  request,
+		TLSHandshakeTimeout:    ConnectTimeout,
 		MaxResponseHeaderBytes: 64 << 10,
 		MaxIdleConns:           64,
 		MaxIdleConnsPerHost:    4,
 		IdleConnTimeout:        90 * time.Second,
 	}
-	return &http.Client{
-		Transport: tr,
-		Timeout:   request,
-		// A redirect is not followed: its target was never checked, and a
-		// receiver that moved must be given its new URL.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
 
-func (s *Service) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+func resolve(ctx context.Context, lookup Lookup, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
 	}
-	ips, err := s.lookup(ctx, host)
+	ips, err := lookup(ctx, host)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: resolve %s: %w", host, err)
 	}
