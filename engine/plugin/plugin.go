@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,7 @@ type Options struct {
 	Transport http.RoundTripper
 	Resolve   func(ctx context.Context, host string) ([]string, error)
 	// SMTPDial, when set, replaces the SMTP connection (tests).
-	SMTPDial func(ctx context.Context, network, addr string) (any, error)
+	SMTPDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Limits are the server's maxima; a manifest may only tighten them.
@@ -232,7 +233,7 @@ func New(ctx context.Context, db *store.DB, cat *store.Catalog, recs *records.Se
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{db: db, cat: cat, recs: recs, q: q, opts: opts, log: log}
+	s := &Service{db: db, cat: cat, recs: recs, q: q, opts: opts, log: log, run: newRuntime()}
 	if err := s.open(ctx); err != nil {
 		return nil, fmt.Errorf("plugin: %w", err)
 	}

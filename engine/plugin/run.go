@@ -1,0 +1,773 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/formaapp/forma/engine/script"
+	"github.com/formaapp/forma/schema"
+)
+
+// runtime is the running side of the Service: each plugin compiled once
+// per content (sha), the guarded HTTP clients, the call log's table.
+type runtime struct {
+	mu       sync.Mutex
+	compiled map[string]*compiledEntry // plugin name → its newest compiled version
+
+	clientsOnce sync.Once
+	clients     [2]*http.Client // guarded: [0] public only, [1] private allowed
+
+	callsReady atomic.Bool // _forma_plugin_calls exists
+
+	// Seams for tests of this file while the store side is elsewhere:
+	// nil means the Service's own (installed plugins, app configuration).
+	sha    func(ctx context.Context, name string) (string, error) // "" when not installed
+	load   func(ctx context.Context, name string) (*Installed, error)
+	config func(ctx context.Context, app, name string) (*AppConfig, map[string]string, error)
+}
+
+func newRuntime() *runtime { return &runtime{compiled: map[string]*compiledEntry{}} }
+
+// compiledEntry is one plugin version being compiled or compiled: calls
+// that meet it while it compiles wait for the one compile.
+type compiledEntry struct {
+	sha  string
+	once sync.Once
+	c    *compiled
+	err  error
+}
+
+// compiled is an installed plugin ready to run: its script engine and its
+// schemas compiled, its limits settled.
+type compiled struct {
+	inst    *Installed
+	eng     *script.Engine
+	main    string
+	schemas map[string]*jsonschema.Schema // "input:send", "output:send", "trigger:submission"
+	limits  limits
+}
+
+// limits are one plugin's effective limits: the manifest's, never above
+// the server's maxima.
+type limits struct {
+	timeout       time.Duration
+	requests      int
+	responseBytes int64
+}
+
+func limitsOf(m *schema.Manifest) limits {
+	l := limits{timeout: DefaultTimeout, requests: DefaultMaxRequests, responseBytes: DefaultMaxResponseKB << 10}
+	if m.Limits == nil {
+		return l
+	}
+	if ms := m.Limits.TimeoutMs; ms > 0 {
+		l.timeout = min(time.Duration(ms)*time.Millisecond, MaxTimeout)
+	}
+	if n := m.Limits.MaxRequests; n > 0 {
+		l.requests = min(n, MaxRequests)
+	}
+	if kb := m.Limits.MaxResponseKB; kb > 0 {
+		l.responseBytes = int64(min(kb, MaxResponseKB)) << 10
+	}
+	return l
+}
+
+// The sandbox's API: what every plugin script may be handed.
+var (
+	sandboxGlobals = []string{"settings", "plugin", "ctx"}
+	sandboxNatives = map[string][]string{
+		"http":    {"request"},
+		"secrets": {"get"},
+		"log":     {"info", "warn", "error"},
+		"crypto":  {"hmacSHA256", "sha256", "base64", "randomId"},
+		"mail":    {"send"},
+	}
+)
+
+// compile builds a plugin's script engine (every top-level .js file) and
+// its schemas. An error is a *Error of kind script: the package is broken.
+func compile(inst *Installed) (*compiled, error) {
+	m := inst.Manifest
+	c := &compiled{inst: inst, main: m.Main, schemas: map[string]*jsonschema.Schema{}, limits: limitsOf(m)}
+	if c.main == "" {
+		c.main = "index.js"
+	}
+	broken := func(format string, args ...any) error {
+		return &Error{Kind: KindScript, Message: fmt.Sprintf("plugin %s %s: ", m.Name, m.Version) + fmt.Sprintf(format, args...)}
+	}
+	scripts := map[string]string{}
+	for name, src := range inst.Files {
+		if !strings.Contains(name, "/") && path.Ext(name) == ".js" {
+			scripts[name] = src
+		}
+	}
+	if _, ok := scripts[c.main]; !ok {
+		return nil, broken("has no script %s", c.main)
+	}
+	eng, err := script.New(scripts, script.Options{
+		Timeout:  c.limits.timeout,
+		PoolSize: min(goruntime.GOMAXPROCS(0), 4),
+		Globals:  sandboxGlobals,
+		Natives:  sandboxNatives,
+	})
+	if err != nil {
+		return nil, broken("does not compile: %v", err)
+	}
+	c.eng = eng
+	add := func(key string, raw json.RawMessage) error {
+		if len(bytes.TrimSpace(raw)) == 0 {
+			return nil
+		}
+		sch, err := compileSchema(raw)
+		if err != nil {
+			return broken("%s schema: %v", strings.Replace(key, ":", " schema of ", 1), err)
+		}
+		c.schemas[key] = sch
+		return nil
+	}
+	for _, a := range m.Actions {
+		if err := add("input:"+a.Name, a.Input); err != nil {
+			return nil, err
+		}
+		if err := add("output:"+a.Name, a.Output); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range m.Triggers {
+		if err := add("trigger:"+t.Name, t.Output); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// compileSchema compiles a manifest's JSON Schema (draft 2020-12 unless
+// it says otherwise).
+func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	if err := c.AddResource("forma:plugin.json", bytes.NewReader(raw)); err != nil {
+		return nil, err
+	}
+	return c.Compile("forma:plugin.json")
+}
+
+// validate checks v (plain JSON values) against sch and returns every
+// problem with its JSON pointer under prefix.
+func validate(sch *jsonschema.Schema, v any, prefix string) schema.Problems {
+	if sch == nil {
+		return nil
+	}
+	err := sch.Validate(v)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return schema.Problems{{Path: prefix, Code: "invalid", Message: err.Error()}}
+	}
+	var out schema.Problems
+	var walk func(*jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		loc := e.InstanceLocation
+		// The validator percent-encodes the pointer's keys.
+		if u, err := url.PathUnescape(loc); err == nil {
+			loc = u
+		}
+		out = append(out, schema.Problem{Path: prefix + loc, Code: "invalid", Message: e.Message})
+	}
+	walk(ve)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// plainJSON turns v into what encoding/json would decode it to (integers
+// kept exact as int64), so the schema validator and the sandbox both get
+// plain data whatever the caller built the value from.
+func plainJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var out any
+	if err := d.Decode(&out); err != nil {
+		return nil, err
+	}
+	return numbers(out), nil
+}
+
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
+}
+
+// plugin returns name's compiled current version. It reads the installed
+// sha on every call (one indexed row), so an upgrade made through another
+// server is picked up at once; the compile is cached per sha.
+func (s *Service) plugin(ctx context.Context, name string) (*compiled, error) {
+	r := s.run
+	shaOf, load := r.sha, r.load
+	if shaOf == nil {
+		shaOf = s.installedSHA
+	}
+	if load == nil {
+		load = s.Get
+	}
+	sha, err := shaOf(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("plugin: read %s: %w", name, err)
+	}
+	if sha == "" {
+		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s is not installed", name)}
+	}
+	r.mu.Lock()
+	e := r.compiled[name]
+	if e == nil || e.sha != sha {
+		e = &compiledEntry{sha: sha}
+		r.compiled[name] = e
+	}
+	r.mu.Unlock()
+	transient := false
+	e.once.Do(func() {
+		inst, err := load(ctx, name)
+		switch {
+		case err != nil:
+			e.err, transient = fmt.Errorf("plugin: load %s: %w", name, err), true
+		case inst == nil:
+			e.err, transient = &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s is not installed", name)}, true
+		default:
+			e.c, e.err = compile(inst)
+		}
+	})
+	if transient {
+		// A failed read is not the plugin's fault: the next call tries again.
+		r.mu.Lock()
+		if r.compiled[name] == e {
+			delete(r.compiled, name)
+		}
+		r.mu.Unlock()
+	}
+	return e.c, e.err
+}
+
+// installedSHA reads an installed plugin's content digest ("" when absent).
+func (s *Service) installedSHA(ctx context.Context, name string) (string, error) {
+	var shas []string
+	err := s.db.Gorm.WithContext(ctx).Table("_forma_plugins").Where("name = ?", name).Limit(1).Pluck("sha256", &shas).Error
+	if err != nil || len(shas) == 0 {
+		return "", err
+	}
+	return shas[0], nil
+}
+
+// appConfig returns the plugin's configuration in app and its secrets.
+func (s *Service) appConfig(ctx context.Context, app, name string) (*AppConfig, map[string]string, error) {
+	if s.run.config != nil {
+		return s.run.config(ctx, app, name)
+	}
+	cfg, err := s.Config(ctx, app, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cfg.Enabled {
+		return cfg, nil, nil
+	}
+	sec, err := s.secrets(ctx, app, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, sec, nil
+}
+
+// callEnv is what one call runs with: the app's configuration, the clock's
+// time, and where its HTTP requests and mails go.
+type callEnv struct {
+	app          string
+	key          string
+	now          time.Time
+	settings     map[string]any
+	secrets      map[string]string
+	allowPrivate bool
+	// client sends http.request's requests; strictHTTPS keeps the https
+	// rule when a test transport stands in for the network.
+	client      *http.Client
+	strictHTTPS bool
+	// sendMail delivers mail.send's message (SMTP, or a fixture's fake).
+	sendMail func(ctx context.Context, m *mailMessage) (string, error)
+}
+
+// call is one call's state, shared by its natives.
+type call struct {
+	c      *compiled
+	env    *callEnv
+	red    *redactor
+	warn   func(msg string, args ...any) // slog warnings (refusals), redacted
+	logs   []string
+	kind   string // "action" or "trigger"
+	fn     string
+	reqs   int
+	status int    // the last HTTP answer's status (0: none yet)
+	failed *Error // the last failure a native threw
+}
+
+func (c *call) name() string { return c.c.inst.Manifest.Name }
+
+// logLine adds a line to the call log (redacted, bounded like console).
+func (c *call) logLine(level, msg string) {
+	if len(c.logs) >= script.MaxLogLines {
+		return
+	}
+	msg = c.red.text(msg)
+	if len(msg) > script.MaxLogLineBytes {
+		msg = strings.ToValidUTF8(msg[:script.MaxLogLineBytes], "") + "…"
+	}
+	c.logs = append(c.logs, level+": "+msg)
+}
+
+// fail records what a native threw, for the call's result when the
+// script lets it through.
+func (c *call) fail(kind string, retry bool, format string, args ...any) error {
+	e := &Error{Kind: kind, Retry: retry, Message: fmt.Sprintf(format, args...)}
+	c.failed = e
+	return errors.New(e.Message)
+}
+
+// refuse records a refused request: thrown into the script, a line in
+// the call log and a warning in the server's log (never a secret).
+func (c *call) refuse(host, format string, args ...any) error {
+	err := c.fail(KindRefused, false, format, args...)
+	c.logLine("refused", err.Error())
+	c.warn("plugin: request refused", "app", c.env.app, "plugin", c.name(), "host", c.red.text(host), "reason", c.red.text(err.Error()))
+	return err
+}
+
+// natives are the Go functions behind the sandbox's objects for this call.
+func (c *call) natives() map[string]map[string]script.Native {
+	return map[string]map[string]script.Native{
+		"http":    {"request": c.httpRequest},
+		"secrets": {"get": c.secretGet},
+		"log": {
+			"info":  c.logger("info"),
+			"warn":  c.logger("warn"),
+			"error": c.logger("error"),
+		},
+		"crypto": cryptoNatives,
+		"mail":   {"send": c.mailSend},
+	}
+}
+
+func (c *call) secretGet(_ context.Context, args []any) (any, error) {
+	name, ok := argString(args, 0)
+	if !ok {
+		return nil, errors.New("secrets.get(name): name must be a string")
+	}
+	v, ok := c.env.secrets[name]
+	if !ok || v == "" {
+		return nil, c.fail(KindConfig, false, "secret %q of plugin %s is not set in app %s", name, c.name(), c.env.app)
+	}
+	return v, nil
+}
+
+func (c *call) logger(level string) script.Native {
+	return func(_ context.Context, args []any) (any, error) {
+		parts := make([]string, 0, len(args))
+		for _, a := range args {
+			if s, ok := a.(string); ok {
+				parts = append(parts, s)
+				continue
+			}
+			b, _ := json.Marshal(a)
+			parts = append(parts, string(b))
+		}
+		c.logLine(level, strings.Join(parts, " "))
+		return nil, nil
+	}
+}
+
+func argString(args []any, i int) (string, bool) {
+	if i >= len(args) {
+		return "", false
+	}
+	s, ok := args[i].(string)
+	return s, ok
+}
+
+// run calls fn of the plugin's main script with arg under the call's
+// limits and maps a failure to *Error.
+func (c *call) run(ctx context.Context, arg any) (any, *Error) {
+	m := c.c.inst.Manifest
+	globals := map[string]any{
+		"settings": c.env.settings,
+		"plugin":   map[string]any{"name": m.Name, "version": m.Version},
+		"ctx": map[string]any{
+			"app":   c.env.app,
+			"key":   c.env.key,
+			"now":   c.env.now.UTC().Format(time.RFC3339),
+			"nowMs": c.env.now.UnixMilli(),
+		},
+	}
+	if c.env.settings == nil {
+		globals["settings"] = map[string]any{}
+	}
+	out, err := c.c.eng.Invoke(ctx, c.c.main, c.fn, []any{arg}, script.Env{Globals: globals, Natives: c.natives()})
+	for _, l := range out.Logs {
+		c.logLine(l.Level, l.Message)
+	}
+	if err == nil {
+		return out.Result, nil
+	}
+	var se *script.Error
+	if !errors.As(err, &se) {
+		return nil, &Error{Kind: KindScript, Message: err.Error()}
+	}
+	where := se.Script
+	if se.Line > 0 {
+		where = fmt.Sprintf("%s:%d", se.Script, se.Line)
+	}
+	switch se.Kind {
+	case script.KindTimeout:
+		return nil, &Error{Kind: KindTimeout, Retry: true, Message: fmt.Sprintf("%s %s of plugin %s ran longer than %v and was stopped", c.kind, c.fn, m.Name, c.c.limits.timeout)}
+	case script.KindCanceled:
+		return nil, &Error{Kind: KindTimeout, Retry: true, Message: fmt.Sprintf("%s %s of plugin %s was canceled", c.kind, c.fn, m.Name)}
+	case script.KindNotFound:
+		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no function %s in %s", m.Name, c.fn, c.c.main)}
+	case script.KindResult:
+		return nil, &Error{Kind: KindOutput, Message: fmt.Sprintf("%s %s of plugin %s: %s", c.kind, c.fn, m.Name, se.Message)}
+	case script.KindRuntime:
+		// A native's failure the script let through keeps its kind (a
+		// refusal stays permanent, a network error or timeout retries).
+		if f := c.failed; f != nil && strings.Contains(se.Message, f.Message) {
+			return nil, &Error{Kind: f.Kind, Retry: f.Retry, Message: f.Message}
+		}
+		// A script that throws after an error answer passes the remote's
+		// error on: retried when the remote may recover.
+		if st := c.status; st >= 400 {
+			retry := st >= 500 || st == http.StatusTooManyRequests || st == http.StatusRequestTimeout
+			return nil, &Error{Kind: KindRemote, Retry: retry, Message: fmt.Sprintf("%s (%s; the last answer was %d)", se.Message, where, st)}
+		}
+	}
+	return nil, &Error{Kind: KindScript, Message: fmt.Sprintf("%s (%s)", se.Message, where)}
+}
+
+// invokeAction validates input, runs the action and validates its
+// output. It is Call without the store: RunTests runs fixtures with it.
+func (c *call) invokeAction(ctx context.Context, act *schema.PluginAction, input map[string]any) (map[string]any, *Error) {
+	c.kind, c.fn = "action", cmpOr(act.Function, act.Name)
+	plain, err := plainJSON(orEmpty(input))
+	if err != nil {
+		return nil, &Error{Kind: KindInput, Message: fmt.Sprintf("the input of %s is not JSON: %v", act.Name, err)}
+	}
+	if probs := validate(c.c.schemas["input:"+act.Name], plain, ""); len(probs) > 0 {
+		return nil, &Error{Kind: KindInput, Message: fmt.Sprintf("the input does not match the input schema of %s.%s", c.name(), act.Name), Details: probs}
+	}
+	res, ferr := c.run(ctx, plain)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if res == nil {
+		res = map[string]any{} // an action with nothing to report
+	}
+	obj, ok := res.(map[string]any)
+	if !ok {
+		return nil, &Error{Kind: KindOutput, Message: fmt.Sprintf("action %s of plugin %s must return an object", act.Name, c.name())}
+	}
+	if probs := validate(c.c.schemas["output:"+act.Name], obj, ""); len(probs) > 0 {
+		return nil, &Error{Kind: KindOutput, Message: fmt.Sprintf("the output does not match the output schema of %s.%s", c.name(), act.Name), Details: probs}
+	}
+	return obj, nil
+}
+
+// invokeTrigger runs a trigger on an inbound request: an object, an array
+// of objects or null (nothing), each item validated.
+func (c *call) invokeTrigger(ctx context.Context, tr *schema.PluginTrigger, req Inbound) ([]map[string]any, *Error) {
+	c.kind, c.fn = "trigger", cmpOr(tr.Function, tr.Name)
+	arg, err := plainJSON(req)
+	if err != nil {
+		return nil, &Error{Kind: KindInput, Message: fmt.Sprintf("the request is not JSON: %v", err)}
+	}
+	res, ferr := c.run(ctx, arg)
+	if ferr != nil {
+		return nil, ferr
+	}
+	var list []any
+	switch x := res.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		list = []any{x}
+	case []any:
+		list = x
+	default:
+		return nil, &Error{Kind: KindOutput, Message: fmt.Sprintf("trigger %s of plugin %s must return an object, an array of objects or null", tr.Name, c.name())}
+	}
+	items := make([]map[string]any, 0, len(list))
+	var probs schema.Problems
+	for i, x := range list {
+		if x == nil {
+			continue
+		}
+		obj, ok := x.(map[string]any)
+		if !ok {
+			probs = append(probs, schema.Problem{Path: fmt.Sprintf("/%d", i), Code: "invalid", Message: "must be an object"})
+			continue
+		}
+		prefix := ""
+		if _, isList := res.([]any); isList {
+			prefix = fmt.Sprintf("/%d", i)
+		}
+		probs = append(probs, validate(c.c.schemas["trigger:"+tr.Name], obj, prefix)...)
+		items = append(items, obj)
+	}
+	if len(probs) > 0 {
+		return nil, &Error{Kind: KindOutput, Message: fmt.Sprintf("the items do not match the output schema of trigger %s.%s", c.name(), tr.Name), Details: probs}
+	}
+	return items, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// begin prepares a call of plugin in app: the plugin compiled, its
+// configuration enabled, the call's environment.
+func (s *Service) begin(ctx context.Context, app, name string) (*call, *AppConfig, error) {
+	c, err := s.plugin(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, secrets, err := s.appConfig(ctx, app, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plugin: the configuration of %s in %s: %w", name, app, err)
+	}
+	red := newRedactor(secrets)
+	env := &callEnv{app: app, now: s.db.Now(), secrets: secrets, allowPrivate: cfg.AllowPrivate}
+	if len(bytes.TrimSpace(cfg.Settings)) > 0 {
+		v, err := decodePlain(cfg.Settings)
+		set, ok := v.(map[string]any)
+		if err != nil || (v != nil && !ok) {
+			return nil, nil, &Error{Kind: KindConfig, Message: fmt.Sprintf("the settings of %s in %s are not an object", name, app)}
+		}
+		env.settings = set
+	}
+	env.client, env.strictHTTPS = s.httpClient(cfg.AllowPrivate), s.opts.Transport == nil
+	env.sendMail = func(ctx context.Context, m *mailMessage) (string, error) { return s.sendSMTP(ctx, m, cfg.AllowPrivate, env.now) }
+	cl := &call{c: c, env: env, red: red, warn: s.log.Warn}
+	return cl, cfg, nil
+}
+
+func decodePlain(raw []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return numbers(v), nil
+}
+
+// Call runs action of plugin in app with input: validated against the
+// action's input schema, run in the sandbox with the app's settings and
+// secrets, its output validated against the output schema. The call is
+// logged (calls.go). Errors are *Error.
+func (s *Service) Call(ctx context.Context, app, plugin, action string, input map[string]any, meta CallMeta) (map[string]any, error) {
+	start := time.Now() // a duration for the log, not a decision
+	cl, cfg, err := s.begin(ctx, app, plugin)
+	if err != nil {
+		return nil, err
+	}
+	cl.env.key = meta.Key
+	kind := cmpOr(meta.Kind, "action")
+	rec := callRecord{app: app, plugin: plugin, kind: kind, name: action, automation: meta.Automation, connector: meta.Connector}
+	var out map[string]any
+	var ferr *Error
+	switch act := cl.c.inst.Manifest.Action(action); {
+	case act == nil:
+		ferr = &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no action %s", plugin, action)}
+	case !cfg.Enabled:
+		ferr = disabled(plugin, app)
+	default:
+		out, ferr = cl.invokeAction(ctx, act, input)
+	}
+	s.finish(ctx, cl, rec, ferr, start)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return cl.red.value(out).(map[string]any), nil
+}
+
+// Receive runs trigger of plugin in app on an inbound request and
+// returns the items it produced (each validated against the trigger's
+// output schema).
+func (s *Service) Receive(ctx context.Context, app, plugin, trigger, connector string, req Inbound) ([]map[string]any, error) {
+	start := time.Now()
+	cl, cfg, err := s.begin(ctx, app, plugin)
+	if err != nil {
+		return nil, err
+	}
+	rec := callRecord{app: app, plugin: plugin, kind: "trigger", name: trigger, connector: connector}
+	var items []map[string]any
+	var ferr *Error
+	switch tr := cl.c.inst.Manifest.Trigger(trigger); {
+	case tr == nil:
+		ferr = &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no trigger %s", plugin, trigger)}
+	case !cfg.Enabled:
+		ferr = disabled(plugin, app)
+	default:
+		items, ferr = cl.invokeTrigger(ctx, tr, req)
+	}
+	s.finish(ctx, cl, rec, ferr, start)
+	if ferr != nil {
+		return nil, ferr
+	}
+	for i := range items {
+		items[i] = cl.red.value(items[i]).(map[string]any)
+	}
+	return items, nil
+}
+
+func disabled(plugin, app string) *Error {
+	return &Error{Kind: KindDisabled, Message: fmt.Sprintf("plugin %s is not enabled in app %s", plugin, app)}
+}
+
+// finish redacts a call's failure in place and records the call.
+func (s *Service) finish(ctx context.Context, cl *call, rec callRecord, ferr *Error, start time.Time) {
+	rec.status, rec.requests, rec.logs = "ok", cl.reqs, cl.logs
+	if ferr != nil {
+		cl.red.error(ferr)
+		rec.status, rec.err = "error", ferr.Message
+		switch ferr.Kind {
+		case KindRefused, KindTimeout:
+			rec.status = ferr.Kind
+		}
+	}
+	rec.duration = time.Since(start)
+	if err := s.record(ctx, rec); err != nil {
+		s.log.Error("plugin: the call log", "app", rec.app, "plugin", rec.plugin, "err", cl.red.text(err.Error()))
+	}
+}
+
+// cryptoNatives need nothing of the call.
+var cryptoNatives = map[string]script.Native{
+	"hmacSHA256": hmacNative,
+	"sha256":     sha256Native,
+	"base64":     base64Native,
+	"randomId":   randomIDNative,
+}
+
+// knownEncodings are the digest encodings crypto natives accept.
+var knownEncodings = []string{"hex", "base64"}
+
+func encodingArg(args []any, i int, fn string) (string, error) {
+	if i >= len(args) || args[i] == nil {
+		return "hex", nil
+	}
+	enc, ok := args[i].(string)
+	if !ok || !slices.Contains(knownEncodings, enc) {
+		return "", fmt.Errorf("crypto.%s: the encoding must be \"hex\" or \"base64\"", fn)
+	}
+	return enc, nil
+}
+
+func hmacNative(_ context.Context, args []any) (any, error) {
+	key, ok1 := argString(args, 0)
+	msg, ok2 := argString(args, 1)
+	if !ok1 || !ok2 {
+		return nil, errors.New("crypto.hmacSHA256(key, message, encoding): key and message must be strings")
+	}
+	enc, err := encodingArg(args, 2, "hmacSHA256")
+	if err != nil {
+		return nil, err
+	}
+	h := hmac.New(sha256.New, []byte(key))
+	h.Write([]byte(msg))
+	return encode(h.Sum(nil), enc), nil
+}
+
+func sha256Native(_ context.Context, args []any) (any, error) {
+	s, ok := argString(args, 0)
+	if !ok {
+		return nil, errors.New("crypto.sha256(text, encoding): text must be a string")
+	}
+	enc, err := encodingArg(args, 1, "sha256")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(s))
+	return encode(sum[:], enc), nil
+}
+
+func base64Native(_ context.Context, args []any) (any, error) {
+	s, ok := argString(args, 0)
+	if !ok {
+		return nil, errors.New("crypto.base64(text): text must be a string")
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s)), nil
+}
+
+func randomIDNative(context.Context, []any) (any, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("crypto.randomId: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func encode(b []byte, enc string) string {
+	if enc == "base64" {
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	return hex.EncodeToString(b)
+}
