@@ -603,7 +603,9 @@ func (s *Service) begin(ctx context.Context, app, name string) (*call, *AppConfi
 		env.settings = set
 	}
 	env.client, env.strictHTTPS = s.httpClient(cfg.AllowPrivate), s.opts.Transport == nil
-	env.sendMail = func(ctx context.Context, m *mailMessage) (string, error) { return s.sendSMTP(ctx, m, cfg.AllowPrivate, env.now) }
+	env.sendMail = func(ctx context.Context, m *mailMessage) (string, error) {
+		return s.sendSMTP(ctx, m, cfg.AllowPrivate, env.now)
+	}
 	cl := &call{c: c, env: env, red: red, warn: s.log.Warn}
 	return cl, cfg, nil
 }
