@@ -7,9 +7,11 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"gorm.io/gorm"
 )
 
 // callRow is one recent call of a plugin in an app. Error and Logs are
@@ -33,7 +35,7 @@ type callRow struct {
 
 func (callRow) TableName() string { return "_forma_plugin_calls" }
 
-// pruneBatch bounds the calls one write prunes.
+// pruneBatch bounds the calls one write prunes per app and plugin.
 const pruneBatch = 1000
 
 // callRecord is what finish knows of a call, already redacted.
@@ -57,12 +59,24 @@ func (s *Service) migrateCalls(ctx context.Context) error {
 	return nil
 }
 
-// record writes a call to the log and prunes the app's log of the plugin
-// to its KeepCalls newest calls.
-func (s *Service) record(ctx context.Context, rec callRecord) error {
-	if err := s.migrateCalls(ctx); err != nil {
-		return err
-	}
+// The call log is written in the background, in batches: a call does not
+// wait for the log's write (on SQLite a commit is a sync to disk, several
+// times the cost of a call), and calls that end together share one
+// transaction. Calls (the reader) writes what is pending first, so what it
+// answers includes every call that ended before it was asked.
+type callLog struct {
+	mu      sync.Mutex // guards pending and running
+	pending []callRow
+	running bool
+	write   sync.Mutex // one batch written at a time, in order
+}
+
+// maxPendingCalls bounds the log's backlog while the database is away;
+// beyond it new entries are dropped (the log is a diagnostic).
+const maxPendingCalls = 10000
+
+// record queues a call for the log.
+func (s *Service) record(rec callRecord) {
 	logs := "[]"
 	if len(rec.logs) > 0 {
 		b, _ := json.Marshal(rec.logs)
@@ -71,21 +85,84 @@ func (s *Service) record(ctx context.Context, rec callRecord) error {
 	row := callRow{ID: strings.ToLower(ulid.Make().String()), App: rec.app, Plugin: rec.plugin, Kind: rec.kind, Name: rec.name,
 		Automation: rec.automation, Connector: rec.connector, Status: rec.status, Error: rec.err, Requests: rec.requests,
 		DurationMs: rec.duration.Milliseconds(), At: s.db.Now(), Logs: logs}
-	g := s.db.Gorm.WithContext(ctx)
-	if err := g.Create(&row).Error; err != nil {
-		return fmt.Errorf("plugin: log the call of %s in %s: %w", rec.plugin, rec.app, err)
+	l := &s.run.calls
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) >= maxPendingCalls {
+		s.log.Warn("plugin: the call log is behind; a call was not logged", "app", rec.app, "plugin", rec.plugin)
+		return
 	}
-	// The oldest calls beyond KeepCalls go (normally the one this call
-	// pushed out). The subquery reads the (app, plugin, at) index; SQLite
-	// wants a LIMIT before OFFSET, and PostgreSQL refuses LIMIT -1, hence
-	// a bound on how many go at once.
-	err := g.Exec(`DELETE FROM _forma_plugin_calls WHERE app = ? AND plugin = ? AND id IN (
-		SELECT id FROM _forma_plugin_calls WHERE app = ? AND plugin = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?)`,
-		rec.app, rec.plugin, rec.app, rec.plugin, pruneBatch, KeepCalls).Error
+	l.pending = append(l.pending, row)
+	if !l.running {
+		l.running = true
+		go s.drainCalls()
+	}
+}
+
+// drainCalls writes the pending calls until there are none.
+func (s *Service) drainCalls() {
+	l := &s.run.calls
+	for {
+		n, err := s.flushCalls(context.Background())
+		if err != nil {
+			s.log.Error("plugin: the call log", "err", err)
+		}
+		l.mu.Lock()
+		if n == 0 || len(l.pending) == 0 {
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+	}
+}
+
+// flushCalls writes what is pending in one transaction and prunes each
+// app's log of each plugin in it to its KeepCalls newest calls. It
+// returns how many calls it took (dropped when the write failed: they
+// are redacted diagnostics, and a failing database must not grow them).
+func (s *Service) flushCalls(ctx context.Context) (int, error) {
+	l := &s.run.calls
+	l.write.Lock()
+	defer l.write.Unlock()
+	l.mu.Lock()
+	batch := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	if err := s.migrateCalls(ctx); err != nil {
+		return len(batch), err
+	}
+	type key struct{ app, plugin string }
+	seen := map[key]bool{}
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.CreateInBatches(batch, 100).Error; err != nil {
+			return err
+		}
+		for _, r := range batch {
+			k := key{r.App, r.Plugin}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			// The oldest calls beyond KeepCalls go. The subquery reads the
+			// (app, plugin, at) index; SQLite wants a LIMIT before OFFSET
+			// and PostgreSQL refuses LIMIT -1, hence a bound per write.
+			err := tx.Exec(`DELETE FROM _forma_plugin_calls WHERE app = ? AND plugin = ? AND id IN (
+				SELECT id FROM _forma_plugin_calls WHERE app = ? AND plugin = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?)`,
+				k.app, k.plugin, k.app, k.plugin, pruneBatch, KeepCalls).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("plugin: prune the calls of %s in %s: %w", rec.plugin, rec.app, err)
+		return len(batch), fmt.Errorf("plugin: write %d calls to the log: %w", len(batch), err)
 	}
-	return nil
+	return len(batch), nil
 }
 
 // Calls returns the recent calls of plugin in app, newest first.
@@ -94,6 +171,9 @@ func (s *Service) Calls(ctx context.Context, app, plugin string, limit int) ([]C
 		limit = 50
 	}
 	limit = min(limit, KeepCalls)
+	if _, err := s.flushCalls(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.migrateCalls(ctx); err != nil {
 		return nil, fmt.Errorf("plugin: %w", err)
 	}

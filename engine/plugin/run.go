@@ -38,6 +38,7 @@ type runtime struct {
 	clients     [2]*http.Client // guarded: [0] public only, [1] private allowed
 
 	callsReady atomic.Bool // _forma_plugin_calls exists
+	calls      callLog     // calls.go: the log's pending writes
 
 	// Seams for tests of this file while the store side is elsewhere:
 	// nil means the Service's own (installed plugins, app configuration).
@@ -524,9 +525,20 @@ func (c *call) invokeAction(ctx context.Context, act *schema.PluginAction, input
 // of objects or null (nothing), each item validated.
 func (c *call) invokeTrigger(ctx context.Context, tr *schema.PluginTrigger, req Inbound) ([]map[string]any, *Error) {
 	c.kind, c.fn = "trigger", cmpOr(tr.Function, tr.Name)
-	arg, err := plainJSON(req)
+	plain, err := plainJSON(req)
 	if err != nil {
 		return nil, &Error{Kind: KindInput, Message: fmt.Sprintf("the request is not JSON: %v", err)}
+	}
+	// One shape for every request: the objects are there even when empty,
+	// json is null when the body was not JSON.
+	arg := plain.(map[string]any)
+	for _, k := range []string{"headers", "query", "form"} {
+		if arg[k] == nil {
+			arg[k] = map[string]any{}
+		}
+	}
+	if _, ok := arg["json"]; !ok {
+		arg["json"] = nil
 	}
 	res, ferr := c.run(ctx, arg)
 	if ferr != nil {
@@ -643,7 +655,7 @@ func (s *Service) Call(ctx context.Context, app, plugin, action string, input ma
 	default:
 		out, ferr = cl.invokeAction(ctx, act, input)
 	}
-	s.finish(ctx, cl, rec, ferr, start)
+	s.finish(cl, rec, ferr, start)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -670,7 +682,7 @@ func (s *Service) Receive(ctx context.Context, app, plugin, trigger, connector s
 	default:
 		items, ferr = cl.invokeTrigger(ctx, tr, req)
 	}
-	s.finish(ctx, cl, rec, ferr, start)
+	s.finish(cl, rec, ferr, start)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -685,7 +697,7 @@ func disabled(plugin, app string) *Error {
 }
 
 // finish redacts a call's failure in place and records the call.
-func (s *Service) finish(ctx context.Context, cl *call, rec callRecord, ferr *Error, start time.Time) {
+func (s *Service) finish(cl *call, rec callRecord, ferr *Error, start time.Time) {
 	rec.status, rec.requests, rec.logs = "ok", cl.reqs, cl.logs
 	if ferr != nil {
 		cl.red.error(ferr)
@@ -696,9 +708,7 @@ func (s *Service) finish(ctx context.Context, cl *call, rec callRecord, ferr *Er
 		}
 	}
 	rec.duration = time.Since(start)
-	if err := s.record(ctx, rec); err != nil {
-		s.log.Error("plugin: the call log", "app", rec.app, "plugin", rec.plugin, "err", cl.red.text(err.Error()))
-	}
+	s.record(rec)
 }
 
 // cryptoNatives need nothing of the call.

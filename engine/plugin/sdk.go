@@ -258,6 +258,23 @@ func runFixture(c *compiled, data []byte, setSchema, secSchema *jsonschema.Schem
 		}
 		now = t
 	}
+	m := c.inst.Manifest
+	var act *schema.PluginAction
+	var tr *schema.PluginTrigger
+	switch {
+	case fx.Action != "" && fx.Trigger != "":
+		return "a fixture tests an action or a trigger, not both"
+	case fx.Action != "":
+		if act = m.Action(fx.Action); act == nil {
+			return fmt.Sprintf("plugin %s has no action %s", m.Name, fx.Action)
+		}
+	case fx.Trigger != "":
+		if tr = m.Trigger(fx.Trigger); tr == nil {
+			return fmt.Sprintf("plugin %s has no trigger %s", m.Name, fx.Trigger)
+		}
+	default:
+		return `the fixture names no "action" or "trigger"`
+	}
 	settings, _ := numbers(orEmpty(fx.Settings)).(map[string]any)
 	for _, chk := range []struct {
 		what string
@@ -276,23 +293,11 @@ func runFixture(c *compiled, data []byte, setSchema, secSchema *jsonschema.Schem
 	ctx := context.Background()
 	var got any
 	var ferr *Error
-	m := c.inst.Manifest
-	switch {
-	case fx.Action != "" && fx.Trigger != "":
-		return "a fixture tests an action or a trigger, not both"
-	case fx.Action != "":
-		act := m.Action(fx.Action)
-		if act == nil {
-			return fmt.Sprintf("plugin %s has no action %s", m.Name, fx.Action)
-		}
+	if act != nil {
 		var out map[string]any
 		out, ferr = cl.invokeAction(ctx, act, numbers(orEmpty(fx.Input)).(map[string]any))
 		got = out
-	case fx.Trigger != "":
-		tr := m.Trigger(fx.Trigger)
-		if tr == nil {
-			return fmt.Sprintf("plugin %s has no trigger %s", m.Name, fx.Trigger)
-		}
+	} else {
 		req := Inbound{Method: "POST"}
 		if fx.Request != nil {
 			req = *fx.Request
@@ -300,8 +305,6 @@ func runFixture(c *compiled, data []byte, setSchema, secSchema *jsonschema.Schem
 		var items []map[string]any
 		items, ferr = cl.invokeTrigger(ctx, tr, req)
 		got = items
-	default:
-		return `the fixture names no "action" or "trigger"`
 	}
 	var problems []string
 	problems = append(problems, fake.problems()...)
