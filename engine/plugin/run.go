@@ -328,6 +328,7 @@ func (s *Service) appConfig(ctx context.Context, app, name string) (*AppConfig, 
 type callEnv struct {
 	app          string
 	key          string
+	enabled      bool
 	now          time.Time
 	settings     map[string]any
 	secrets      map[string]string
@@ -595,22 +596,22 @@ func orEmpty(m map[string]any) map[string]any {
 
 // begin prepares a call of plugin in app: the plugin compiled, its
 // configuration enabled, the call's environment.
-func (s *Service) begin(ctx context.Context, app, name string) (*call, *AppConfig, error) {
+func (s *Service) begin(ctx context.Context, app, name string) (*call, error) {
 	c, err := s.plugin(ctx, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg, secrets, err := s.appConfig(ctx, app, name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("plugin: the configuration of %s in %s: %w", name, app, err)
+		return nil, fmt.Errorf("plugin: the configuration of %s in %s: %w", name, app, err)
 	}
 	red := newRedactor(secrets)
-	env := &callEnv{app: app, now: s.db.Now(), secrets: secrets, allowPrivate: cfg.AllowPrivate}
+	env := &callEnv{app: app, now: s.db.Now(), enabled: cfg.Enabled, secrets: secrets, allowPrivate: cfg.AllowPrivate}
 	if len(bytes.TrimSpace(cfg.Settings)) > 0 {
 		v, err := decodePlain(cfg.Settings)
 		set, ok := v.(map[string]any)
 		if err != nil || (v != nil && !ok) {
-			return nil, nil, &Error{Kind: KindConfig, Message: fmt.Sprintf("the settings of %s in %s are not an object", name, app)}
+			return nil, &Error{Kind: KindConfig, Message: fmt.Sprintf("the settings of %s in %s are not an object", name, app)}
 		}
 		env.settings = set
 	}
@@ -618,8 +619,7 @@ func (s *Service) begin(ctx context.Context, app, name string) (*call, *AppConfi
 	env.sendMail = func(ctx context.Context, m *mailMessage) (string, error) {
 		return s.sendSMTP(ctx, m, cfg.AllowPrivate, env.now)
 	}
-	cl := &call{c: c, env: env, red: red, warn: s.log.Warn}
-	return cl, cfg, nil
+	return &call{c: c, env: env, red: red, warn: s.log.Warn}, nil
 }
 
 func decodePlain(raw []byte) (any, error) {
@@ -637,27 +637,22 @@ func decodePlain(raw []byte) (any, error) {
 // secrets, its output validated against the output schema. The call is
 // logged (calls.go). Errors are *Error.
 func (s *Service) Call(ctx context.Context, app, plugin, action string, input map[string]any, meta CallMeta) (map[string]any, error) {
-	start := time.Now() // a duration for the log, not a decision
-	cl, cfg, err := s.begin(ctx, app, plugin)
+	rec := callRecord{app: app, plugin: plugin, kind: cmpOr(meta.Kind, "action"), name: action, automation: meta.Automation, connector: meta.Connector}
+	var out map[string]any
+	cl, err := s.do(ctx, rec, meta.Key, func(cl *call) *Error {
+		act := cl.c.inst.Manifest.Action(action)
+		if act == nil {
+			return &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no action %s", plugin, action)}
+		}
+		if err := cl.enabled(); err != nil {
+			return err
+		}
+		var ferr *Error
+		out, ferr = cl.invokeAction(ctx, act, input)
+		return ferr
+	})
 	if err != nil {
 		return nil, err
-	}
-	cl.env.key = meta.Key
-	kind := cmpOr(meta.Kind, "action")
-	rec := callRecord{app: app, plugin: plugin, kind: kind, name: action, automation: meta.Automation, connector: meta.Connector}
-	var out map[string]any
-	var ferr *Error
-	switch act := cl.c.inst.Manifest.Action(action); {
-	case act == nil:
-		ferr = &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no action %s", plugin, action)}
-	case !cfg.Enabled:
-		ferr = disabled(plugin, app)
-	default:
-		out, ferr = cl.invokeAction(ctx, act, input)
-	}
-	s.finish(cl, rec, ferr, start)
-	if ferr != nil {
-		return nil, ferr
 	}
 	return cl.red.value(out).(map[string]any), nil
 }
@@ -666,25 +661,22 @@ func (s *Service) Call(ctx context.Context, app, plugin, action string, input ma
 // returns the items it produced (each validated against the trigger's
 // output schema).
 func (s *Service) Receive(ctx context.Context, app, plugin, trigger, connector string, req Inbound) ([]map[string]any, error) {
-	start := time.Now()
-	cl, cfg, err := s.begin(ctx, app, plugin)
-	if err != nil {
-		return nil, err
-	}
 	rec := callRecord{app: app, plugin: plugin, kind: "trigger", name: trigger, connector: connector}
 	var items []map[string]any
-	var ferr *Error
-	switch tr := cl.c.inst.Manifest.Trigger(trigger); {
-	case tr == nil:
-		ferr = &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no trigger %s", plugin, trigger)}
-	case !cfg.Enabled:
-		ferr = disabled(plugin, app)
-	default:
+	cl, err := s.do(ctx, rec, "", func(cl *call) *Error {
+		tr := cl.c.inst.Manifest.Trigger(trigger)
+		if tr == nil {
+			return &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s has no trigger %s", plugin, trigger)}
+		}
+		if err := cl.enabled(); err != nil {
+			return err
+		}
+		var ferr *Error
 		items, ferr = cl.invokeTrigger(ctx, tr, req)
-	}
-	s.finish(cl, rec, ferr, start)
-	if ferr != nil {
-		return nil, ferr
+		return ferr
+	})
+	if err != nil {
+		return nil, err
 	}
 	for i := range items {
 		items[i] = cl.red.value(items[i]).(map[string]any)
@@ -692,8 +684,29 @@ func (s *Service) Receive(ctx context.Context, app, plugin, trigger, connector s
 	return items, nil
 }
 
-func disabled(plugin, app string) *Error {
-	return &Error{Kind: KindDisabled, Message: fmt.Sprintf("plugin %s is not enabled in app %s", plugin, app)}
+// do makes one call: the plugin and the app's configuration, run, and
+// the call's record in the log (a failure redacted in place first).
+func (s *Service) do(ctx context.Context, rec callRecord, key string, run func(cl *call) *Error) (*call, error) {
+	start := time.Now() // a duration for the log, not a decision
+	cl, err := s.begin(ctx, rec.app, rec.plugin)
+	if err != nil {
+		return nil, err
+	}
+	cl.env.key = key
+	ferr := run(cl)
+	s.finish(cl, rec, ferr, start)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return cl, nil
+}
+
+// enabled is the call's failure when the plugin is not enabled in the app.
+func (c *call) enabled() *Error {
+	if c.env.enabled {
+		return nil
+	}
+	return &Error{Kind: KindDisabled, Message: fmt.Sprintf("plugin %s is not enabled in app %s", c.name(), c.env.app)}
 }
 
 // finish redacts a call's failure in place and records the call.

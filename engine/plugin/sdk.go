@@ -287,7 +287,7 @@ func runFixture(c *compiled, data []byte, setSchema, secSchema *jsonschema.Schem
 	}
 	fake := &fakeNet{want: fx.HTTP}
 	mails := &fakeMail{want: fx.Mail}
-	env := &callEnv{app: "test", key: "test-key", now: now, settings: settings, secrets: fx.Secrets,
+	env := &callEnv{app: "test", key: "test-key", enabled: true, now: now, settings: settings, secrets: fx.Secrets,
 		client: newClient(fake), strictHTTPS: true, sendMail: mails.send}
 	cl := &call{c: c, env: env, red: newRedactor(nil), warn: func(string, ...any) {}}
 	ctx := context.Background()
