@@ -304,8 +304,8 @@ func (s *Service) installedSHA(ctx context.Context, name string) (string, error)
 	return shas[0], nil
 }
 
-// appConfig returns the plugin's configuration in app and its secrets.
-func (s *Service) appConfig(ctx context.Context, app, name string) (*AppConfig, map[string]string, error) {
+// callConfig returns the plugin's configuration in app and its secrets.
+func (s *Service) callConfig(ctx context.Context, app, name string) (*AppConfig, map[string]string, error) {
 	if s.run.config != nil {
 		return s.run.config(ctx, app, name)
 	}
@@ -601,7 +601,7 @@ func (s *Service) begin(ctx context.Context, app, name string) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, secrets, err := s.appConfig(ctx, app, name)
+	cfg, secrets, err := s.callConfig(ctx, app, name)
 	if err != nil {
 		return nil, fmt.Errorf("plugin: the configuration of %s in %s: %w", name, app, err)
 	}
