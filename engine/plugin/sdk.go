@@ -145,7 +145,21 @@ type TestResult struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// fixture is a test/<case>.json file.
+// fixture is a test/<case>.json file:
+//
+//	{"action": "send", "settings": {...}, "secrets": {...}, "input": {...},
+//	 "http": [{"expect": {"method", "url", "headers", "json" (subset), "body"},
+//	           "respond": {"status", "headers", "json" | "body"}} | {"expect": ..., "fail": "network error text"}],
+//	 "mail": [{"expect": {...subset of mail.send's argument}, "fail": "..."}],
+//	 "now": "2026-01-01T00:00:00Z",
+//	 "output": {...subset} | "error": "substring of kind: message"}
+//
+// or "trigger": "submission", "request": {...Inbound}, "items": [...].
+// The exchanges are served in order by a local fake (no network); a
+// request that is not the next one expected, or one expected and not
+// made, fails the case. ctx.now is "now", else fixtureNow, so a
+// signature over the time is the same on every run. The settings and
+// secrets must match the manifest's schemas.
 type fixture struct {
 	Description string            `json:"description"`
 	Action      string            `json:"action"`
