@@ -262,6 +262,9 @@ func (s *Service) plugin(ctx context.Context, name string) (*compiled, error) {
 		return nil, fmt.Errorf("plugin: read %s: %w", name, err)
 	}
 	if sha == "" {
+		r.mu.Lock()
+		delete(r.compiled, name) // removed: its engine goes
+		r.mu.Unlock()
 		return nil, &Error{Kind: KindNotFound, Message: fmt.Sprintf("plugin %s is not installed", name)}
 	}
 	r.mu.Lock()
