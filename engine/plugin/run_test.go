@@ -126,14 +126,19 @@ func (e *testEnv) configure(t testing.TB, app, plugin string, settings map[strin
 
 // manifest writes a test plugin's plugin.json.
 func manifest(name string, hosts []string, limits string, actions string) string {
-	h, _ := json.Marshal(hosts)
-	if limits == "" {
-		limits = "null"
+	extra := ""
+	if len(hosts) > 0 {
+		h, _ := json.Marshal(hosts)
+		extra += `, "hosts": ` + string(h)
 	}
-	return fmt.Sprintf(`{"name": %q, "version": "1.0.0", "author": "t", "description": "d", "hosts": %s, "limits": %s,
+	if limits != "" {
+		extra += `, "limits": ` + limits
+	}
+	return fmt.Sprintf(`{"name": %q, "version": "1.0.0", "author": "t", "description": "d"%s,
+		"settings": {"type": "object", "properties": {"channel": {"type": "string"}}},
 		"secrets": {"type": "object", "properties": {"token": {"type": "string"}}},
 		"actions": %s, "triggers": [{"name": "submission", "output": {"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"]}}]}`,
-		name, h, limits, actions)
+		name, extra, actions)
 }
 
 const plainAction = `[{"name": "send", "input": {"type": "object", "properties": {"text": {"type": "string", "minLength": 1}, "n": {"type": "integer"}}, "required": ["text"], "additionalProperties": false},
