@@ -12,17 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 	goruntime "runtime"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/schema"
@@ -39,12 +36,6 @@ type runtime struct {
 
 	callsReady atomic.Bool // _forma_plugin_calls exists
 	calls      callLog     // calls.go: the log's pending writes
-
-	// Seams for tests of this file while the store side is elsewhere:
-	// nil means the Service's own (installed plugins, app configuration).
-	sha    func(ctx context.Context, name string) (string, error) // "" when not installed
-	load   func(ctx context.Context, name string) (*Installed, error)
-	config func(ctx context.Context, app, name string) (*AppConfig, map[string]string, error)
 }
 
 func newRuntime() *runtime { return &runtime{compiled: map[string]*compiledEntry{}} }
@@ -64,7 +55,7 @@ type compiled struct {
 	inst    *Installed
 	eng     *script.Engine
 	main    string
-	schemas map[string]*jsonschema.Schema // "input:send", "output:send", "trigger:submission"
+	schemas map[string]*schema.JSONSchema // "input:send", "output:send", "trigger:submission"
 	limits  limits
 }
 
@@ -109,7 +100,7 @@ var (
 // its schemas. An error is a *Error of kind script: the package is broken.
 func compile(inst *Installed) (*compiled, error) {
 	m := inst.Manifest
-	c := &compiled{inst: inst, main: m.Main, schemas: map[string]*jsonschema.Schema{}, limits: limitsOf(m)}
+	c := &compiled{inst: inst, main: m.Main, schemas: map[string]*schema.JSONSchema{}, limits: limitsOf(m)}
 	if c.main == "" {
 		c.main = "index.js"
 	}
@@ -139,7 +130,7 @@ func compile(inst *Installed) (*compiled, error) {
 		if len(bytes.TrimSpace(raw)) == 0 {
 			return nil
 		}
-		sch, err := compileSchema(raw)
+		sch, err := schema.CompileJSONSchema(raw)
 		if err != nil {
 			return broken("%s schema: %v", strings.Replace(key, ":", " schema of ", 1), err)
 		}
@@ -162,50 +153,37 @@ func compile(inst *Installed) (*compiled, error) {
 	return c, nil
 }
 
-// compileSchema compiles a manifest's JSON Schema (draft 2020-12 unless
-// it says otherwise).
-func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	if err := c.AddResource("forma:plugin.json", bytes.NewReader(raw)); err != nil {
-		return nil, err
-	}
-	return c.Compile("forma:plugin.json")
-}
-
-// validate checks v (plain JSON values) against sch and returns every
-// problem with its JSON pointer under prefix.
-func validate(sch *jsonschema.Schema, v any, prefix string) schema.Problems {
+// validate checks v (plain values, as plainJSON makes them) against sch:
+// every problem with its JSON pointer under prefix.
+func validate(sch *schema.JSONSchema, v any, prefix string) schema.Problems {
 	if sch == nil {
 		return nil
 	}
-	err := sch.Validate(v)
-	if err == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return schema.Problems{{Path: prefix, Code: "invalid", Message: err.Error()}}
-	}
-	var out schema.Problems
-	var walk func(*jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
-			}
-			return
+	return sch.Validate(jsonNumbers(v), prefix)
+}
+
+// jsonNumbers gives the validator numbers as json.Number, the form it
+// words problems with.
+func jsonNumbers(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case float64:
+		return json.Number(strconv.FormatFloat(x, 'g', -1, 64))
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonNumbers(e)
 		}
-		loc := e.InstanceLocation
-		// The validator percent-encodes the pointer's keys.
-		if u, err := url.PathUnescape(loc); err == nil {
-			loc = u
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonNumbers(e)
 		}
-		out = append(out, schema.Problem{Path: prefix + loc, Code: "invalid", Message: e.Message})
+		return out
 	}
-	walk(ve)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	return v
 }
 
 // plainJSON turns v into what encoding/json would decode it to (integers
@@ -250,14 +228,7 @@ func numbers(v any) any {
 // server is picked up at once; the compile is cached per sha.
 func (s *Service) plugin(ctx context.Context, name string) (*compiled, error) {
 	r := s.run
-	shaOf, load := r.sha, r.load
-	if shaOf == nil {
-		shaOf = s.installedSHA
-	}
-	if load == nil {
-		load = s.Get
-	}
-	sha, err := shaOf(ctx, name)
+	sha, err := s.installedSHA(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("plugin: read %s: %w", name, err)
 	}
@@ -276,7 +247,7 @@ func (s *Service) plugin(ctx context.Context, name string) (*compiled, error) {
 	r.mu.Unlock()
 	transient := false
 	e.once.Do(func() {
-		inst, err := load(ctx, name)
+		inst, err := s.Get(ctx, name)
 		switch {
 		case err != nil:
 			e.err, transient = fmt.Errorf("plugin: load %s: %w", name, err), true
@@ -309,9 +280,6 @@ func (s *Service) installedSHA(ctx context.Context, name string) (string, error)
 
 // callConfig returns the plugin's configuration in app and its secrets.
 func (s *Service) callConfig(ctx context.Context, app, name string) (*AppConfig, map[string]string, error) {
-	if s.run.config != nil {
-		return s.run.config(ctx, app, name)
-	}
 	cfg, err := s.Config(ctx, app, name)
 	if err != nil {
 		return nil, nil, err

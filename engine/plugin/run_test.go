@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/formaapp/forma/engine/clock"
@@ -46,23 +47,15 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// fakeStore stands in for the installed plugins and the apps'
-// configuration (store.go, config.go) through the runtime's seams.
-type fakeStore struct {
-	mu      sync.Mutex
-	plugins map[string]*Installed
-	configs map[string]*AppConfig // app/plugin
-	secrets map[string]map[string]string
-	loads   int
-}
-
 type testEnv struct {
 	s    *Service
 	db   *store.DB
 	logs *logBuffer
-	fs   *fakeStore
+	apps map[string]bool // applied to the catalog
 }
 
+// newEnv opens the plugin service on db (a new SQLite one when nil) with
+// unsigned installs allowed; its log goes to logs.
 func newEnv(t testing.TB, db *store.DB, opts Options) *testEnv {
 	t.Helper()
 	if db == nil {
@@ -70,58 +63,51 @@ func newEnv(t testing.TB, db *store.DB, opts Options) *testEnv {
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(context.Background(), db, nil, nil, nil, opts, log)
+	opts.SecretKey, opts.AllowUnsigned = testSecretKey, true
+	s, err := New(context.Background(), db, store.NewCatalog(db), nil, nil, opts, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := &fakeStore{plugins: map[string]*Installed{}, configs: map[string]*AppConfig{}, secrets: map[string]map[string]string{}}
-	s.run.sha = func(ctx context.Context, name string) (string, error) {
-		fs.mu.Lock()
-		defer fs.mu.Unlock()
-		if p := fs.plugins[name]; p != nil {
-			return p.SHA256, nil
-		}
-		return "", nil
-	}
-	s.run.load = func(ctx context.Context, name string) (*Installed, error) {
-		fs.mu.Lock()
-		defer fs.mu.Unlock()
-		fs.loads++
-		return fs.plugins[name], nil
-	}
-	s.run.config = func(ctx context.Context, app, name string) (*AppConfig, map[string]string, error) {
-		fs.mu.Lock()
-		defer fs.mu.Unlock()
-		cfg := fs.configs[app+"/"+name]
-		if cfg == nil {
-			return &AppConfig{App: app, Plugin: name, Settings: json.RawMessage(`{}`)}, nil, nil
-		}
-		return cfg, fs.secrets[app+"/"+name], nil
-	}
-	return &testEnv{s: s, db: db, logs: logs, fs: fs}
+	return &testEnv{s: s, db: db, logs: logs, apps: map[string]bool{}}
 }
 
-// install installs a plugin from its manifest and main script.
+// install installs (or upgrades) a plugin from its manifest and main
+// script, as an unsigned folder.
 func (e *testEnv) install(t testing.TB, manifest, js string) {
 	t.Helper()
-	m, probs := schema.ParseManifest([]byte(manifest))
-	if len(probs) > 0 {
-		t.Fatalf("manifest: %v", probs)
+	pkg, err := ReadFolder(fstest.MapFS{"plugin.json": {Data: []byte(manifest)}, "index.js": {Data: []byte(js)}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(manifest + "\x00" + js))
-	e.fs.mu.Lock()
-	defer e.fs.mu.Unlock()
-	e.fs.plugins[m.Name] = &Installed{Manifest: m, Files: map[string]string{"plugin.json": manifest, "index.js": js}, SHA256: hex.EncodeToString(sum[:])}
+	if _, err := e.s.Install(context.Background(), pkg, "u1", true); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// configure enables plugin in app with settings and secrets.
+// configure enables plugin in app (applied first when new) with settings
+// and secrets.
 func (e *testEnv) configure(t testing.TB, app, plugin string, settings map[string]any, secrets map[string]string, allowPrivate bool) {
 	t.Helper()
+	ctx := context.Background()
+	if !e.apps[app] {
+		doc, probs := schema.Parse([]byte(`{"name": "` + app + `", "entities": [{"id": "e1", "name": "lead", "fields": [{"id": "f1", "name": "title", "type": "text"}]}]}`))
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		if _, err := e.db.Apply(ctx, doc, store.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.apps[app] = true
+	}
 	raw, _ := json.Marshal(settings)
-	e.fs.mu.Lock()
-	defer e.fs.mu.Unlock()
-	e.fs.configs[app+"/"+plugin] = &AppConfig{App: app, Plugin: plugin, Enabled: true, Settings: raw, AllowPrivate: allowPrivate}
-	e.fs.secrets[app+"/"+plugin] = secrets
+	in := ConfigInput{Enabled: new(bool), Settings: raw, Secrets: map[string]*string{}, AllowPrivate: &allowPrivate}
+	*in.Enabled = true
+	for k, v := range secrets {
+		in.Secrets[k] = &v
+	}
+	if _, err := e.s.Configure(ctx, app, plugin, in, "u1", true); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // manifest writes a test plugin's plugin.json.
@@ -553,7 +539,7 @@ function submission(req) {
 	}{
 		"missing":   {map[string]any{}, []string{""}},
 		"wrongType": {map[string]any{"text": 5, "n": "x"}, []string{"/n", "/text"}},
-		"unknown":   {map[string]any{"text": "a", "owner": "u1"}, []string{""}},
+		"unknown":   {map[string]any{"text": "a", "owner": "u1"}, []string{"/owner"}},
 		"empty":     {map[string]any{"text": ""}, []string{"/text"}},
 		"notJSON":   {map[string]any{"text": "a", "n": make(chan int)}, nil},
 	} {
@@ -614,14 +600,18 @@ func TestNotFoundDisabledAndUpgrade(t *testing.T) {
 	if pe := asError(t, err); pe.Kind != KindNotFound {
 		t.Errorf("no action: %+v", pe)
 	}
+	var first *compiled
 	for i := 0; i < 3; i++ {
 		out, err := e.s.Call(ctx, "sales", "demo", "send", map[string]any{"text": "x"}, CallMeta{})
 		if err != nil || out["id"] != "v1" {
 			t.Fatalf("v1: %v %v", out, err)
 		}
-	}
-	if e.fs.loads != 1 {
-		t.Errorf("loaded %d times for one version", e.fs.loads)
+		c, _ := e.s.plugin(ctx, "demo")
+		if first == nil {
+			first = c
+		} else if c != first {
+			t.Error("one version compiled twice")
+		}
 	}
 	// An upgrade (made by another server: only the row changed) is used
 	// by the next call.

@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
-
 	"github.com/formaapp/forma/schema"
 )
 
@@ -212,10 +210,11 @@ var fixtureNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // per fixture, sorted by name. An error means the plugin itself cannot be
 // read or compiled.
 func RunTests(dir string) ([]TestResult, error) {
-	inst, err := readFolder(dir)
+	pkg, err := Load(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plugin test: %w", err)
 	}
+	inst := &Installed{Manifest: pkg.Manifest, Files: pkg.Files, SHA256: pkg.SHA256}
 	c, err := compile(inst)
 	if err != nil {
 		return nil, err
@@ -247,16 +246,16 @@ func RunTests(dir string) ([]TestResult, error) {
 	return out, nil
 }
 
-func schemaOrNil(raw json.RawMessage) (*jsonschema.Schema, error) {
+func schemaOrNil(raw json.RawMessage) (*schema.JSONSchema, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	return compileSchema(raw)
+	return schema.CompileJSONSchema(raw)
 }
 
 // runFixture runs one fixture and returns why it failed ("" when it
 // passed).
-func runFixture(c *compiled, data []byte, setSchema, secSchema *jsonschema.Schema) string {
+func runFixture(c *compiled, data []byte, setSchema, secSchema *schema.JSONSchema) string {
 	var fx fixture
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
@@ -292,7 +291,7 @@ func runFixture(c *compiled, data []byte, setSchema, secSchema *jsonschema.Schem
 	settings, _ := numbers(orEmpty(fx.Settings)).(map[string]any)
 	for _, chk := range []struct {
 		what string
-		sch  *jsonschema.Schema
+		sch  *schema.JSONSchema
 		v    any
 	}{{"settings", setSchema, settings}, {"secrets", secSchema, stringMap(fx.Secrets)}} {
 		if probs := validate(chk.sch, chk.v, "/"+chk.what); len(probs) > 0 {
@@ -596,40 +595,4 @@ func (f *fakeMail) problems() []string {
 		out = append(out, fmt.Sprintf("mail %d was expected but not sent", i+1))
 	}
 	return out
-}
-
-// readFolder reads a plugin folder as the server would install it.
-// TODO(plugin-run): Load (package.go, plugin-pack) once it lands.
-func readFolder(dir string) (*Installed, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("plugin test: %w", err)
-	}
-	files := map[string]string{}
-	for _, e := range entries {
-		if e.Type().IsRegular() && (e.Name() == "plugin.json" || strings.HasSuffix(e.Name(), ".js")) {
-			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-			if err != nil {
-				return nil, fmt.Errorf("plugin test: %w", err)
-			}
-			files[e.Name()] = string(b)
-		}
-	}
-	tests, _ := filepath.Glob(filepath.Join(dir, "test", "*.json"))
-	for _, t := range tests {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			return nil, fmt.Errorf("plugin test: %w", err)
-		}
-		files["test/"+filepath.Base(t)] = string(b)
-	}
-	raw, ok := files["plugin.json"]
-	if !ok {
-		return nil, fmt.Errorf("plugin test: %s has no plugin.json", dir)
-	}
-	m, probs := schema.ParseManifest([]byte(raw))
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("plugin test: plugin.json: %s", problemText(probs))
-	}
-	return &Installed{Manifest: m, Files: files}, nil
 }
