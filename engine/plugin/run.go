@@ -278,16 +278,19 @@ func (s *Service) installedSHA(ctx context.Context, name string) (string, error)
 	return shas[0], nil
 }
 
-// callConfig returns the plugin's configuration in app and its secrets.
+// callConfig returns the plugin's configuration in app and its secrets
+// (opened only when it is enabled), from one read of its row: Config and
+// secrets would read it twice and the manifest once more.
 func (s *Service) callConfig(ctx context.Context, app, name string) (*AppConfig, map[string]string, error) {
-	cfg, err := s.Config(ctx, app, name)
+	row, _, err := s.configRow(ctx, app, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !cfg.Enabled {
+	cfg := &AppConfig{App: app, Plugin: name, Enabled: row.Enabled, Settings: json.RawMessage(row.Settings), AllowPrivate: row.AllowPrivate}
+	if !row.Enabled {
 		return cfg, nil, nil
 	}
-	sec, err := s.secrets(ctx, app, name)
+	sec, err := s.openSecrets(row)
 	if err != nil {
 		return nil, nil, err
 	}
