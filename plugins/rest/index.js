@@ -1,0 +1,70 @@
+// rest: one call to the API at the baseUrl setting. The path may not
+// leave that host (it must start with "/", and the sandbox only reaches
+// the host of baseUrl anyway); the Authorization header comes from the
+// secret, never from the input.
+
+// Headers the input may not set: the secret's, and what the transport
+// owns.
+var RESERVED = {"authorization": true, "host": true, "content-length": true, "connection": true, "transfer-encoding": true, "cookie": true};
+
+// fail throws an error the engine reports as the call's failure; retry
+// says whether the job queue should try the call again.
+function fail(message, retry) {
+  var e = new Error(message);
+  e.retry = !!retry;
+  throw e;
+}
+
+function optionalSecret(name) {
+  try {
+    return secrets.get(name);
+  } catch (e) {
+    return ""; // not set: an API without authorization
+  }
+}
+
+// target joins baseUrl, path and query.
+function target(input) {
+  var base = settings.baseUrl.replace(/\/+$/, "");
+  var path = input.path || "/";
+  if (path.charAt(0) !== "/" || path.charAt(1) === "/" || /[\s#\\]/.test(path)) fail("path: must start with a single / and hold no spaces, # or \\", false);
+  if (/(^|\/)\.\.?(\/|$|\?)/.test(path)) fail("path: no . or .. segments", false);
+  var url = base + path;
+  var query = input.query || {};
+  var pairs = Object.keys(query).map(function (k) {
+    return encodeURIComponent(k) + "=" + encodeURIComponent(String(query[k]));
+  });
+  if (pairs.length > 0) url += (url.indexOf("?") < 0 ? "?" : "&") + pairs.join("&");
+  return url;
+}
+
+function call(input) {
+  var method = input.method || "POST";
+  var headers = {};
+  [settings.headers || {}, input.headers || {}].forEach(function (h) {
+    Object.keys(h).forEach(function (k) {
+      if (RESERVED[k.toLowerCase()]) fail("headers: " + k + " cannot be set here", false);
+      headers[k] = h[k];
+    });
+  });
+  var auth = optionalSecret("authorization");
+  if (auth !== "") headers["Authorization"] = auth;
+  var req = {method: method, url: target(input), headers: headers};
+  var body = input.body;
+  if (body !== undefined && body !== null) {
+    if (method === "GET") fail("body: a GET call has no body", false);
+    if (typeof body === "string") req.body = body;
+    else req.json = body;
+  }
+  var res = http.request(req);
+  if (res.status === 429 || res.status >= 500) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status, true);
+  if (res.status >= 400) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status + ": " + String(res.body).slice(0, 200), false);
+  var out = {status: res.status, body: res.body};
+  var json = res.json;
+  if (json === undefined) {
+    try { json = JSON.parse(res.body); } catch (e) { json = undefined; }
+  }
+  if (json !== undefined) out.json = json;
+  log.info(method + " " + (input.path || "/") + " → " + res.status);
+  return out;
+}
