@@ -4,12 +4,11 @@
 var MAX_RECIPIENTS = 50;
 var DEFAULT_PORT = {ssl: 465, starttls: 587, none: 25};
 
-// fail throws an error the engine reports as the call's failure; retry
-// says whether the job queue should try the call again.
-function fail(message, retry) {
-  var e = new Error(message);
-  e.retry = !!retry;
-  throw e;
+// fail throws an error the engine reports as the call's failure. Thrown
+// after an HTTP answer of 429 or 5xx it is retried by the automation's job
+// (the runtime looks at the last answer's status); otherwise it is final.
+function fail(message) {
+  throw new Error(message);
 }
 
 // addresses splits a list typed by a person or filled by a template
@@ -19,7 +18,7 @@ function addresses(list, what) {
   if (!list) return [];
   var out = list.split(/[,;]/).map(function (a) { return a.trim(); }).filter(function (a) { return a !== ""; });
   out.forEach(function (a) {
-    if (/[\r\n<>"]/.test(a) || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a)) fail(what + ": \"" + a + "\" is not an email address", false);
+    if (/[\r\n<>"]/.test(a) || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(a)) fail(what + ": \"" + a + "\" is not an email address");
   });
   return out;
 }
@@ -38,8 +37,8 @@ function fill(template, subject, bodyHTML) {
 function send(input) {
   var to = addresses(input.to, "to");
   var cc = addresses(input.cc, "cc");
-  if (to.length === 0) fail("to: no address", false);
-  if (to.length + cc.length > MAX_RECIPIENTS) fail("at most " + MAX_RECIPIENTS + " recipients", false);
+  if (to.length === 0) fail("to: no address");
+  if (to.length + cc.length > MAX_RECIPIENTS) fail("at most " + MAX_RECIPIENTS + " recipients");
   // A subject is one header line: a line break from a template becomes
   // a space instead of a new header.
   var subject = input.subject.replace(/[\r\n]+/g, " ").trim();
@@ -64,7 +63,9 @@ function send(input) {
     msg.text = input.body;
     if (template) msg.html = fill(template, subject, escapeHTML(input.body).replace(/\r?\n/g, "<br>\n"));
   }
-  mail.send(msg);
+  var res = mail.send(msg);
   log.info("sent \"" + subject + "\" to " + (to.length + cc.length) + " recipient(s)");
-  return {sent: true, recipients: to.length + cc.length};
+  var out = {sent: true, recipients: to.length + cc.length};
+  if (res && typeof res.messageId === "string") out.messageId = res.messageId;
+  return out;
 }
