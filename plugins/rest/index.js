@@ -7,12 +7,11 @@
 // owns.
 var RESERVED = {"authorization": true, "host": true, "content-length": true, "connection": true, "transfer-encoding": true, "cookie": true};
 
-// fail throws an error the engine reports as the call's failure; retry
-// says whether the job queue should try the call again.
-function fail(message, retry) {
-  var e = new Error(message);
-  e.retry = !!retry;
-  throw e;
+// fail throws an error the engine reports as the call's failure. Thrown
+// after an HTTP answer of 429 or 5xx it is retried by the automation's job
+// (the runtime looks at the last answer's status); otherwise it is final.
+function fail(message) {
+  throw new Error(message);
 }
 
 function optionalSecret(name) {
@@ -27,8 +26,8 @@ function optionalSecret(name) {
 function target(input) {
   var base = settings.baseUrl.replace(/\/+$/, "");
   var path = input.path || "/";
-  if (path.charAt(0) !== "/" || path.charAt(1) === "/" || /[\s#\\]/.test(path)) fail("path: must start with a single / and hold no spaces, # or \\", false);
-  if (/(^|\/)\.\.?(\/|$|\?)/.test(path)) fail("path: no . or .. segments", false);
+  if (path.charAt(0) !== "/" || path.charAt(1) === "/" || /[\s#\\]/.test(path)) fail("path: must start with a single / and hold no spaces, # or \\");
+  if (/(^|\/)\.\.?(\/|$|\?)/.test(path)) fail("path: no . or .. segments");
   var url = base + path;
   var query = input.query || {};
   var pairs = Object.keys(query).map(function (k) {
@@ -43,7 +42,7 @@ function call(input) {
   var headers = {};
   [settings.headers || {}, input.headers || {}].forEach(function (h) {
     Object.keys(h).forEach(function (k) {
-      if (RESERVED[k.toLowerCase()]) fail("headers: " + k + " cannot be set here", false);
+      if (RESERVED[k.toLowerCase()]) fail("headers: " + k + " cannot be set here");
       headers[k] = h[k];
     });
   });
@@ -52,19 +51,21 @@ function call(input) {
   var req = {method: method, url: target(input), headers: headers};
   var body = input.body;
   if (body !== undefined && body !== null) {
-    if (method === "GET") fail("body: a GET call has no body", false);
+    if (method === "GET") fail("body: a GET call has no body");
     if (typeof body === "string") req.body = body;
     else req.json = body;
   }
   var res = http.request(req);
-  if (res.status === 429 || res.status >= 500) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status, true);
-  if (res.status >= 400) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status + ": " + String(res.body).slice(0, 200), false);
+  if (res.status === 429 || res.status >= 500) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status);
+  if (res.status >= 400) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status + ": " + String(res.body).slice(0, 200));
   var out = {status: res.status, body: res.body};
+  // res.json is set when the answer says it is JSON; an API that sends
+  // JSON as text/plain is parsed too.
   var json = res.json;
-  if (json === undefined) {
-    try { json = JSON.parse(res.body); } catch (e) { json = undefined; }
+  if (json === undefined || json === null) {
+    try { json = JSON.parse(res.body); } catch (e) { json = null; }
   }
-  if (json !== undefined) out.json = json;
+  if (json !== null && json !== undefined) out.json = json;
   log.info(method + " " + (input.path || "/") + " → " + res.status);
   return out;
 }
