@@ -43,9 +43,12 @@ function send(input) {
   // a space instead of a new header.
   var subject = input.subject.replace(/[\r\n]+/g, " ").trim();
   var tls = settings.tls || "starttls";
+  // The sandbox lets mail.send reach the host setting on the SMTP ports
+  // (25, 465, 587), or on the one port written in it (host:2525).
+  var server = /^(.*):([0-9]+)$/.exec(settings.host);
   var msg = {
-    host: settings.host,
-    port: settings.port || DEFAULT_PORT[tls],
+    host: server ? server[1] : settings.host,
+    port: server ? Number(server[2]) : settings.port || DEFAULT_PORT[tls],
     tls: tls,
     from: settings.from,
     to: to,
