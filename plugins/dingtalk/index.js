@@ -8,16 +8,12 @@
 // {"errcode": 0, "errmsg": "ok"} on success.
 
 var ENDPOINT = "https://oapi.dingtalk.com/robot/send";
-// errcodes worth trying again later: system busy (-1) and over the
-// robot's rate of 20 messages a minute (130101).
-var RETRY = {"-1": true, "130101": true};
 
-// fail throws an error the engine reports as the call's failure; retry
-// says whether the job queue should try the call again.
-function fail(message, retry) {
-  var e = new Error(message);
-  e.retry = !!retry;
-  throw e;
+// fail throws an error the engine reports as the call's failure. Thrown
+// after an HTTP answer of 429 or 5xx it is retried by the automation's job
+// (the runtime looks at the last answer's status); otherwise it is final.
+function fail(message) {
+  throw new Error(message);
 }
 
 // accessToken accepts the bare token or the whole webhook address an
@@ -26,7 +22,7 @@ function accessToken() {
   var t = secrets.get("accessToken").trim();
   var m = /[?&]access_token=([^&#]+)/.exec(t);
   if (m) t = decodeURIComponent(m[1]);
-  if (!/^[A-Za-z0-9_-]+$/.test(t)) fail("the access token is not a DingTalk robot token", false);
+  if (!/^[A-Za-z0-9_-]+$/.test(t)) fail("the access token is not a DingTalk robot token");
   return t;
 }
 
@@ -69,15 +65,14 @@ function send(input) {
     body.markdown = {title: title, text: text};
   }
   var res = http.request({method: "POST", url: webhookURL(), json: body});
-  if (res.status === 429 || res.status >= 500) fail("DingTalk answered HTTP " + res.status, true);
-  if (res.status !== 200) fail("DingTalk answered HTTP " + res.status, false);
+  if (res.status !== 200) fail("DingTalk answered HTTP " + res.status);
   var answer = res.json;
   if (answer === undefined || answer === null) {
-    try { answer = JSON.parse(res.body); } catch (e) { fail("DingTalk answered something that is not JSON", true); }
+    try { answer = JSON.parse(res.body); } catch (e) { fail("DingTalk answered something that is not JSON"); }
   }
-  if (typeof answer.errcode !== "number") fail("DingTalk answered without an errcode", true);
+  if (typeof answer.errcode !== "number") fail("DingTalk answered without an errcode");
   if (answer.errcode !== 0) {
-    fail("DingTalk refused the message: errcode " + answer.errcode + ": " + (answer.errmsg || ""), !!RETRY[String(answer.errcode)]);
+    fail("DingTalk refused the message: errcode " + answer.errcode + ": " + (answer.errmsg || ""));
   }
   log.info("sent a " + type + " message" + (signSecret() !== "" ? " (signed)" : ""));
   return {errcode: 0, errmsg: answer.errmsg || "ok"};

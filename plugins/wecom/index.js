@@ -7,16 +7,12 @@
 var ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send";
 // WeCom's limits on content, in UTF-8 bytes.
 var MAX_BYTES = {text: 2048, markdown: 4096};
-// errcodes worth trying again later: system busy (-1) and over the
-// robot's rate of 20 messages a minute (45009).
-var RETRY = {"-1": true, "45009": true};
 
-// fail throws an error the engine reports as the call's failure; retry
-// says whether the job queue should try the call again.
-function fail(message, retry) {
-  var e = new Error(message);
-  e.retry = !!retry;
-  throw e;
+// fail throws an error the engine reports as the call's failure. Thrown
+// after an HTTP answer of 429 or 5xx it is retried by the automation's job
+// (the runtime looks at the last answer's status); otherwise it is final.
+function fail(message) {
+  throw new Error(message);
 }
 
 function utf8Bytes(s) {
@@ -37,7 +33,7 @@ function webhookKey() {
   var k = secrets.get("key").trim();
   var m = /[?&]key=([^&#]+)/.exec(k);
   if (m) k = decodeURIComponent(m[1]);
-  if (!/^[A-Za-z0-9-]+$/.test(k)) fail("the webhook key is not a WeCom robot key", false);
+  if (!/^[A-Za-z0-9-]+$/.test(k)) fail("the webhook key is not a WeCom robot key");
   return k;
 }
 
@@ -45,7 +41,7 @@ function send(input) {
   var type = input.msgtype || "text";
   var content = input.content;
   if (utf8Bytes(content) > MAX_BYTES[type]) {
-    fail("the content is longer than " + MAX_BYTES[type] + " bytes, the most WeCom takes for a " + type + " message", false);
+    fail("the content is longer than " + MAX_BYTES[type] + " bytes, the most WeCom takes for a " + type + " message");
   }
   var body = {msgtype: type};
   if (type === "text") {
@@ -55,7 +51,7 @@ function send(input) {
   } else {
     // WeCom's markdown has no mention by mobile: saying so beats a
     // message that silently mentions nobody.
-    if ((input.mentionedMobiles || []).length > 0) fail("WeCom markdown messages cannot mention by mobile number; use msgtype text", false);
+    if ((input.mentionedMobiles || []).length > 0) fail("WeCom markdown messages cannot mention by mobile number; use msgtype text");
     body.markdown = {content: content};
   }
   var res = http.request({
@@ -63,15 +59,14 @@ function send(input) {
     url: ENDPOINT + "?key=" + encodeURIComponent(webhookKey()),
     json: body
   });
-  if (res.status === 429 || res.status >= 500) fail("WeCom answered HTTP " + res.status, true);
-  if (res.status !== 200) fail("WeCom answered HTTP " + res.status, false);
+  if (res.status !== 200) fail("WeCom answered HTTP " + res.status);
   var answer = res.json;
   if (answer === undefined || answer === null) {
-    try { answer = JSON.parse(res.body); } catch (e) { fail("WeCom answered something that is not JSON", true); }
+    try { answer = JSON.parse(res.body); } catch (e) { fail("WeCom answered something that is not JSON"); }
   }
-  if (typeof answer.errcode !== "number") fail("WeCom answered without an errcode", true);
+  if (typeof answer.errcode !== "number") fail("WeCom answered without an errcode");
   if (answer.errcode !== 0) {
-    fail("WeCom refused the message: errcode " + answer.errcode + ": " + (answer.errmsg || ""), !!RETRY[String(answer.errcode)]);
+    fail("WeCom refused the message: errcode " + answer.errcode + ": " + (answer.errmsg || ""));
   }
   log.info("sent a " + type + " message");
   return {errcode: 0, errmsg: answer.errmsg || "ok"};
