@@ -4,9 +4,9 @@
 var MAX_RECIPIENTS = 50;
 var DEFAULT_PORT = {ssl: 465, starttls: 587, none: 25};
 
-// fail throws an error the engine reports as the call's failure. Thrown
-// after an HTTP answer of 429 or 5xx it is retried by the automation's job
-// (the runtime looks at the last answer's status); otherwise it is final.
+// fail throws an error that fails the call for good (the input is
+// wrong); mail.send's own failures (the server unreachable, refusing)
+// reach the runtime as they are and are retried.
 function fail(message) {
   throw new Error(message);
 }

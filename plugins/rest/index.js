@@ -56,7 +56,6 @@ function call(input) {
     else req.json = body;
   }
   var res = http.request(req);
-  if (res.status === 429 || res.status >= 500) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status);
   if (res.status >= 400) fail(method + " " + (input.path || "/") + " answered HTTP " + res.status + ": " + String(res.body).slice(0, 200));
   var out = {status: res.status, body: res.body};
   // res.json is set when the answer says it is JSON; an API that sends
