@@ -76,6 +76,17 @@ func (s *Server) harden(app *fiber.App) {
 			return fasthttp.RequestConfig{MaxRequestBodySize: MaxUploadBytes,
 				ReadTimeout: bodyReadTimeoutUpTo(read, h.ContentLength(), MaxUploadBytes, MaxUploadBytes)}
 		}
+		if s.Plugins != nil && isPluginInstall(h) && len(h.Peek(fiber.HeaderAuthorization)) > 0 {
+			// A plugin package (plugins.go): its own limit, refused from
+			// its Content-Length when over it.
+			return fasthttp.RequestConfig{MaxRequestBodySize: MaxPluginBytes,
+				ReadTimeout: bodyReadTimeoutUpTo(read, h.ContentLength(), MaxPluginBytes, MaxPluginBytes)}
+		}
+		if s.Plugins != nil && isInbound(h) {
+			// A connector's submission (inbound.go): public, so small.
+			return fasthttp.RequestConfig{MaxRequestBodySize: MaxInboundBytes,
+				ReadTimeout: bodyReadTimeoutUpTo(read, h.ContentLength(), MaxInboundBytes, MaxInboundBytes)}
+		}
 		if limit := s.importLimit(h); limit > 0 && len(h.Peek(fiber.HeaderAuthorization)) > 0 {
 			// An import's spreadsheet (imports.go): refused from its
 			// Content-Length when over the app's import limit.

@@ -146,6 +146,7 @@ func (s *Server) New() *fiber.App {
 	s.indexRoutes(meta)        // advice.go
 	s.webhookRoutes(meta, app) // webhooks.go
 	s.automationRoutes(meta)   // automations.go
+	s.pluginRoutes(app, meta)  // plugins.go: /api/admin/plugins…, …/{app}/plugins…, …/{app}/connectors…
 
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data)      // views.go; before /:id, which would take "views"
@@ -172,6 +173,7 @@ func (s *Server) New() *fiber.App {
 	s.fileRoutes(app)         // files.go
 	s.assignMetaRoutes(app)   // assign.go: previews, variant reports
 	s.meRoutes(app)           // pools.go: /api/me/pools, /api/me/availability
+	s.inboundRoutes(app)      // inbound.go: POST /api/in/{app}/{endpoint}, no session
 
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return apiError(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
@@ -212,6 +214,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if e.Code == "payload_too_large" && strings.TrimSuffix(c.Path(), "/") == UploadPath {
 		// fasthttp refused the upload from its length (files.go).
 		e = apiError(413, files.CodeTooLarge, "the file is larger than any app allows (%d MB)", files.MaxMB)
+	} else if e.Code == "payload_too_large" && strings.TrimSuffix(c.Path(), "/") == PluginsPath {
+		e = tooLargePlugin()
+	} else if e.Code == "payload_too_large" && strings.HasPrefix(c.Path(), InboundPrefix) {
+		inboundCORS(c) // a website's script reads the answer
+		e = apiError(413, "payload_too_large", "a submission may be at most %d KiB", MaxInboundBytes>>10)
 	} else if e.Code == "payload_too_large" && isImportPath(c.Path()) {
 		e = apiError(413, "file_too_large", "the file is larger than this app's import limit (settings.maxImportMB)")
 	}
