@@ -28,6 +28,7 @@ import (
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/jobs/jobstest"
 	"github.com/formaapp/forma/engine/notify"
+	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
@@ -111,6 +112,7 @@ type env struct {
 	hooks   *webhook.Service
 	assign  *assign.Service
 	bulkSvc *bulk.Service
+	plugins *plugin.Service // nil unless newEnvPlugins
 }
 
 // eventually polls cond until it holds or 30 seconds passed (jobs run
@@ -136,6 +138,18 @@ func newEnv(t *testing.T, db *store.DB, doc string) *env {
 // newEnvJobs is newEnv with, when opts is not nil, a running job queue
 // (after-hooks are its jobs), polling every 20ms unless opts says.
 func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env {
+	t.Helper()
+	return newEnvFull(t, db, doc, opts, nil)
+}
+
+// newEnvPlugins is newEnv with the plugin service, opened with popts
+// (its routes and the inbound route are served).
+func newEnvPlugins(t *testing.T, db *store.DB, doc string, popts plugin.Options) *env {
+	t.Helper()
+	return newEnvFull(t, db, doc, nil, &popts)
+}
+
+func newEnvFull(t *testing.T, db *store.DB, doc string, opts *jobs.Options, popts *plugin.Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	acc, err := access.New(ctx, db, access.Options{BcryptCost: bcrypt.MinCost})
@@ -191,9 +205,16 @@ func newEnvJobs(t *testing.T, db *store.DB, doc string, opts *jobs.Options) *env
 	if q != nil {
 		jobstest.Start(t, ctx, q)
 	}
-	srv := &api.Server{Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
+	var plugs *plugin.Service
+	if popts != nil {
+		var err error
+		if plugs, err = plugin.New(ctx, db, cat, recs, q, *popts, log); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := &api.Server{Plugins: plugs, Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
 		Automations: autos, Webhooks: hooks, Flows: flows, Assign: asg}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg, bulkSvc: bk}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg, bulkSvc: bk, plugins: plugs}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)
