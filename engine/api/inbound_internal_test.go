@@ -144,7 +144,7 @@ func TestReadInboundRefusals(t *testing.T) {
 		{"NUL in JSON", "application/json", `{"a": "\u0000"}`, nil, 422},
 		{"gzip", "application/json", `{}`, map[string]string{"Content-Encoding": "gzip"}, 415},
 		{"too large", "text/plain", strings.Repeat("x", MaxInboundBytes+1), nil, 413},
-		{"too many fields", "application/x-www-form-urlencoded", manyFields(maxInboundFields+1), nil, 413},
+		{"too many fields", "application/x-www-form-urlencoded", manyFields(maxInboundFields + 1), nil, 413},
 		{"multipart without boundary", "multipart/form-data", "x", nil, 400},
 		{"bad header", "text/plain", "x", map[string]string{"X-Bad": "a\xffb"}, 400},
 	}
