@@ -14,8 +14,8 @@ import (
 // …/{id}/transitions/{name}, taking one. Their shared shapes are the
 // flow components below; the take's body and answer are per entity
 // (<Entity>Take, <Entity>Taken). The approvals inbox and decisions
-// (/api/me/approvals, /api/approvals/…) are not the app's data API and
-// are not described, as notifications are not.
+// (/api/me/approvals, /api/approvals/…) answer FlowApproval and are
+// described with them (connectors.go); notifications are not.
 
 // Shared flow component names (reserved only when the app has flows, so
 // an app without keeps its entities' names).

@@ -1,5 +1,7 @@
 // Package openapi describes an app's data API (the /api/data routes of
-// DESIGN.md) as an OpenAPI 3.0.3 document built with kin-openapi.
+// DESIGN.md, with the approvals inbox of an app with flows and the app's
+// public inbound endpoints) as an OpenAPI 3.0.3 document built with
+// kin-openapi.
 //
 // Build is pure: it reads an app document and two optional filters that access
 // control supplies, so one role's document shows only the entities and fields
@@ -258,5 +260,9 @@ func (b *builder) document() *openapi3.T {
 			}
 		}
 	}
+	if len(b.app.Flows) > 0 {
+		b.addApprovalPaths(t) // connectors.go
+	}
+	b.addConnectorPaths(t) // connectors.go
 	return t
 }
