@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,6 +114,25 @@ type env struct {
 	assign  *assign.Service
 	bulkSvc *bulk.Service
 	plugins *plugin.Service // nil unless newEnvPlugins
+	logs    *logCopy        // every line the server logged
+}
+
+// logCopy keeps the server's log lines, for tests that grep them.
+type logCopy struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logCopy) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logCopy) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // eventually polls cond until it holds or 30 seconds passed (jobs run
@@ -160,7 +180,8 @@ func newEnvFull(t *testing.T, db *store.DB, doc string, opts *jobs.Options, popt
 	recs := records.New(db, cat)
 	sl := scriptlog.New(db, 0)
 	recs.SetScriptLog(sl)
-	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
+	logs := &logCopy{}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testLog{t}, logs), nil))
 	var q *jobs.Queue
 	if opts != nil {
 		o := *opts
@@ -214,7 +235,7 @@ func newEnvFull(t *testing.T, db *store.DB, doc string, opts *jobs.Options, popt
 	}
 	srv := &api.Server{Plugins: plugs, Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
 		Automations: autos, Webhooks: hooks, Flows: flows, Assign: asg}
-	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg, bulkSvc: bk, plugins: plugs}
+	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg, bulkSvc: bk, plugins: plugs, logs: logs}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)
 	if err != nil {
 		t.Fatal(err)

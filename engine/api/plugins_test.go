@@ -33,13 +33,14 @@ func echoFiles(version string) map[string]string {
   "hosts": ["api.example.com"],
   "settings": {"type": "object", "properties": {"greeting": {"type": "string", "maxLength": 20}}, "additionalProperties": false},
   "secrets": {"type": "object", "properties": {"apiKey": {"type": "string"}}, "additionalProperties": false},
-  "actions": [{"name": "send", "input": {"type": "object", "properties": {"text": {"type": "string"}, "fail": {"type": "boolean"}}, "required": ["text"]},
+  "actions": [{"name": "send", "input": {"type": "object", "properties": {"text": {"type": "string"}, "fail": {"type": "boolean"}, "leak": {"type": "boolean"}}, "required": ["text"]},
                "output": {"type": "object"}}],
   "triggers": [{"name": "submission", "output": {"type": "object"}}]}`,
 		"index.js": `function send(input) {
   var key = secrets.get("apiKey");
   log.info("sending with " + key);
   if (input.fail) { throw new Error("refused with key " + key); }
+  if (input.leak) { return {leaked: key, greeting: settings.greeting}; }
   var r = http.request({method: "POST", url: "https://api.example.com/send", headers: {"authorization": "Bearer " + key}, json: {text: input.text}});
   return {status: r.status, greeting: settings.greeting || ""};
 }
@@ -427,12 +428,16 @@ func TestPluginSecretNeverAnswered(t *testing.T) {
 		call("GET", "/api/admin/plugins", nil)
 		call("POST", "/api/meta/apps/kit/plugins/echo/test", map[string]any{"action": "send", "input": map[string]any{"text": "hello"}})
 		call("POST", "/api/meta/apps/kit/plugins/echo/test", map[string]any{"action": "send", "input": map[string]any{"text": "x", "fail": true}})
+		call("POST", "/api/meta/apps/kit/plugins/echo/test", map[string]any{"action": "send", "input": map[string]any{"text": "x", "leak": true}})
 		call("GET", "/api/meta/apps/kit/plugins/echo/calls", nil)
 		call("GET", "/api/admin/audit", nil)
 		for _, a := range answers {
 			if strings.Contains(a, secret) {
 				t.Errorf("an answer holds the secret: %s", clip(a))
 			}
+		}
+		if strings.Contains(e.logs.String(), secret) {
+			t.Error("the server's log holds the secret")
 		}
 		st, body := e.do("GET", "/api/meta/apps/kit/plugins/echo", nil)
 		if set, _ := body["secretsSet"].(map[string]any); st != 200 || set["apiKey"] != true {
