@@ -88,7 +88,7 @@ func (s *Server) inbound(c *fiber.Ctx) error {
 	}
 	_, status, err := s.Plugins.Accept(c.UserContext(), c.Params("app"), c.Params("endpoint"), in.token, in.req)
 	if err != nil || status >= 300 {
-		return inboundError(c, status, err)
+		return s.inboundError(c, status, err)
 	}
 	if in.redirect != "" && acceptsHTML(c) {
 		return c.Redirect(in.redirect, 303)
@@ -98,41 +98,49 @@ func (s *Server) inbound(c *fiber.Ctx) error {
 
 // inboundError answers a refused submission. The status is Accept's; the
 // code and message are fixed per status so a caller learns nothing of
-// which check failed where that would help guess (token, endpoint).
-func inboundError(c *fiber.Ctx, status int, err error) error {
+// which check failed where that would help guess (token, endpoint), and
+// nothing of the plugin's internals.
+func (s *Server) inboundError(c *fiber.Ctx, status int, err error) error {
 	switch status {
 	case 401, 404:
 		return apiError(401, "invalid_token", "wrong or missing token for this endpoint; send it as X-Forma-Token, ?token= or the form field _token")
 	case 429:
 		wait := defaultRetryAfter
-		var ra interface{ RetryAfter() time.Duration }
-		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-			wait = ra.RetryAfter()
-		}
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return apiError(429, "too_many_requests", "too many submissions from this address; retry after %d seconds", int(math.Ceil(wait.Seconds())))
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return apiError(429, "too_many_requests", "too many submissions from this address; retry after %d seconds", secs)
 	case 409:
 		return apiError(409, CodePluginDisabled, "this endpoint does not accept submissions now")
 	case 413:
 		return apiError(413, "payload_too_large", "a submission may be at most %d KiB", MaxInboundBytes>>10)
-	}
-	if err == nil {
-		return apiError(status, fiberCodes[status], "the submission was refused")
-	}
-	if status == 422 {
-		if e := pluginError(err); e != err {
-			if ae, ok := e.(*Error); ok && ae.Status != 422 {
-				ae.Status, ae.Code = 422, "validation_failed"
-			}
+	case 422:
+		// The entity's refusal, by field (records.Error), or the trigger's
+		// items not matching its output schema.
+		var pe *plugin.Error
+		if errors.As(err, &pe) {
+			return &Error{Status: 422, Code: "validation_failed", Message: pe.Message, Details: pe.Details}
+		}
+		if e := toAPIError(err); e.Status == 422 {
 			return e
 		}
-		e := toAPIError(err)
-		if e.Status != 422 {
-			return apiError(422, "validation_failed", "the submission does not fit the endpoint's entity")
+		return apiError(422, "validation_failed", "the submission does not fit the endpoint's entity")
+	case 502, 503:
+		// The plugin failed (its script, its remote): logged (the
+		// service's messages are redacted), answered without detail.
+		s.Log.Warn("inbound submission failed", "app", c.Params("app"), "endpoint", c.Params("endpoint"), "status", status, "err", err)
+		if status == 503 {
+			c.Set(fiber.HeaderRetryAfter, "60")
 		}
-		return e
+		return apiError(status, CodePluginFailed, "the endpoint could not handle the submission; try again later")
 	}
-	return pluginError(err)
+	if err == nil || status < 500 {
+		code := fiberCodes[status]
+		if code == "" {
+			code = "error"
+		}
+		return apiError(status, code, "the submission was refused")
+	}
+	return err // a 500: logged by the error handler, answered without detail
 }
 
 // inboundRequest is a submission as read: what the trigger sees, the

@@ -44,7 +44,7 @@ func echoFiles(version string) map[string]string {
   var r = http.request({method: "POST", url: "https://api.example.com/send", headers: {"authorization": "Bearer " + key}, json: {text: input.text}});
   return {status: r.status, greeting: settings.greeting || ""};
 }
-function submission(req) { return req.form || req.json || null; }
+function submission(req) { if (req.json) { return req.json; } return req.form || null; }
 `,
 	}
 }
