@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -543,21 +544,9 @@ func (s *Server) pluginCalls(c *fiber.Ctx) error {
 }
 
 // getConnector answers a connector's endpoint: its path, its token
-// (created on first read) and the HTML snippet. Reading the token is
-// audited, without it.
+// (created on first read) and the HTML snippet.
 func (s *Server) getConnector(c *fiber.Ctx) error {
-	app, err := s.pluginApp(c)
-	if err != nil {
-		return err
-	}
-	name := c.Params("name")
-	ep, err := s.Plugins.Endpoint(c.UserContext(), app, name, c.BaseURL())
-	if err != nil {
-		return pluginError(err)
-	}
-	s.audit(c, access.Entry{Actor: user(c).ID, Action: AuditConnectorToken, Target: app + "/" + name})
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return sendJSONValue(c, 200, ep)
+	return s.connectorAnswer(c, s.Plugins.Endpoint, AuditConnectorToken)
 }
 
 // rotateConnectorToken replaces the token (the old one stops working) and
@@ -568,16 +557,22 @@ func (s *Server) rotateConnectorToken(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	return s.connectorAnswer(c, s.Plugins.RotateToken, AuditConnectorRotate)
+}
+
+// connectorAnswer answers the endpoint get returns for the route's app
+// and connector; reading or rotating the token is audited, without it.
+func (s *Server) connectorAnswer(c *fiber.Ctx, get func(ctx context.Context, app, connector, baseURL string) (*plugin.Endpoint, error), action string) error {
 	app, err := s.pluginApp(c)
 	if err != nil {
 		return err
 	}
 	name := c.Params("name")
-	ep, err := s.Plugins.RotateToken(c.UserContext(), app, name, c.BaseURL())
+	ep, err := get(c.UserContext(), app, name, c.BaseURL())
 	if err != nil {
 		return pluginError(err)
 	}
-	s.audit(c, access.Entry{Actor: user(c).ID, Action: AuditConnectorRotate, Target: app + "/" + name})
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: action, Target: app + "/" + name})
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return sendJSONValue(c, 200, ep)
 }
