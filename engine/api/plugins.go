@@ -67,6 +67,9 @@ func (s *Server) pluginRoutes(app *fiber.App, meta fiber.Router) {
 		return
 	}
 	adm := app.Group(PluginsPath, s.requireUser, s.requireAdmin)
+	adm.Get("/keys", s.listPluginKeys)
+	adm.Post("/keys", s.addPluginKey)
+	adm.Delete("/keys/:id", s.removePluginKey)
 	adm.Get("", s.listPlugins)
 	adm.Post("", s.installPlugin)
 	adm.Delete("/:name", s.removePlugin)
@@ -95,6 +98,7 @@ func isPluginInstall(h *fasthttp.RequestHeader) bool {
 func pluginError(err error) error {
 	var (
 		pe *plugin.Error
+		re *plugin.RefusedError
 		ps schema.Problems
 	)
 	switch {
@@ -102,11 +106,19 @@ func pluginError(err error) error {
 		return nil
 	case errors.As(err, &pe):
 		return callError(pe)
+	case errors.As(err, &re):
+		code := re.Code
+		if re.Status == 404 {
+			code = CodePluginNotFound
+		}
+		return &Error{Status: re.Status, Code: code, Message: re.Message, Details: re.Details}
 	case errors.As(err, &ps):
 		return &Error{Status: 422, Code: CodePluginInvalid, Message: fmt.Sprintf("the plugin's manifest has %d problem(s)", len(ps)), Details: ps}
 	case errors.Is(err, plugin.ErrInUse):
 		// The message names the apps' automations and connectors.
 		return apiError(409, CodePluginInUse, "%s", err.Error())
+	case errors.Is(err, plugin.ErrNotFound):
+		return apiError(404, CodePluginNotFound, "%s", err.Error())
 	}
 	return err
 }
@@ -228,6 +240,48 @@ func (s *Server) removePlugin(c *fiber.Ctx) error {
 		return pluginError(err)
 	}
 	s.audit(c, access.Entry{Actor: user(c).ID, Action: AuditPluginRemove, Target: name})
+	return c.SendStatus(204)
+}
+
+func (s *Server) listPluginKeys(c *fiber.Ctx) error {
+	keys, err := s.Plugins.Keys(c.UserContext())
+	if err != nil {
+		return pluginError(err)
+	}
+	if keys == nil {
+		keys = []plugin.Key{}
+	}
+	return sendJSONValue(c, 200, fiber.Map{"items": keys})
+}
+
+// pluginKeyInput is POST /api/admin/plugins/keys: the key as `forma
+// plugin keygen` writes PREFIX.pub (base64), and a name people know it by.
+type pluginKeyInput struct {
+	Name      string `json:"name"`
+	PublicKey string `json:"publicKey"`
+}
+
+// addPluginKey trusts a signing key: 201 Key. The key itself is checked
+// by the service (/publicKey), the body here.
+func (s *Server) addPluginKey(c *fiber.Ctx) error {
+	var in pluginKeyInput
+	if err := decodePluginJSON(c.Body(), &in, map[string]string{"name": "string", "publicKey": "string"}); err != nil {
+		return err
+	}
+	k, err := s.Plugins.AddKey(c.UserContext(), in.PublicKey, in.Name, user(c).ID)
+	if err != nil {
+		return pluginError(err)
+	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: AuditPluginKeyAdd, Target: k.ID, Detail: map[string]string{"name": k.Name}})
+	return sendJSONValue(c, 201, k)
+}
+
+func (s *Server) removePluginKey(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if err := s.Plugins.RemoveKey(c.UserContext(), id, user(c).ID); err != nil {
+		return pluginError(err)
+	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: AuditPluginKeyRemove, Target: id})
 	return c.SendStatus(204)
 }
 

@@ -6,9 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/formaapp/forma/engine/api"
 	"github.com/formaapp/forma/engine/plugin"
@@ -49,11 +48,26 @@ function submission(req) { if (req.json) { return req.json; } return req.form ||
 	}
 }
 
-// packZip writes a package as the contract describes it: the files, and
-// when key is set forma-signature.json over their digest (each entry, by
-// name: name NUL size NUL content).
+// packZip writes a package's .zip: signed by key as forma plugin pack
+// writes it (plugin.Pack: canonical, the signature over the content's
+// digest), or unsigned when key is nil.
 func packZip(t *testing.T, files map[string]string, key ed25519.PrivateKey) []byte {
 	t.Helper()
+	if key != nil {
+		fsys := fstest.MapFS{}
+		for n, c := range files {
+			fsys[n] = &fstest.MapFile{Data: []byte(c)}
+		}
+		pkg, err := plugin.ReadFolder(fsys)
+		if err != nil {
+			t.Fatalf("read package: %v", err)
+		}
+		zipped, err := plugin.Pack(pkg, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zipped
+	}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -61,22 +75,12 @@ func packZip(t *testing.T, files map[string]string, key ed25519.PrivateKey) []by
 	sort.Strings(names)
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	h := sha256.New()
 	for _, n := range names {
-		fmt.Fprintf(h, "%s\x00%d\x00%s", n, len(files[n]), files[n])
 		w, err := zw.Create(n)
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.WriteString(w, files[n])
-	}
-	if key != nil {
-		sum := h.Sum(nil)
-		sig, _ := json.Marshal(map[string]string{"sha256": hex.EncodeToString(sum),
-			"key":       base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)),
-			"signature": base64.StdEncoding.EncodeToString(ed25519.Sign(key, sum))})
-		w, _ := zw.Create("forma-signature.json")
-		w.Write(sig)
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
