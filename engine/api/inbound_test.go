@@ -76,7 +76,6 @@ func kitWithConnector(t *testing.T, rateLimit int) string {
 // redirect of a browser's form, a refused value, rotation, the flood.
 func TestInboundConnector(t *testing.T) {
 	pluginEnv(t, "", nil, func(t *testing.T, e *env) {
-		needRun(t, e)
 		st, _, raw := e.send(e.token, "POST", "/api/admin/plugins?allowUnsigned=1", "application/zip", packZip(t, echoFiles("1.0.0"), nil), nil)
 		if st != 201 {
 			t.Fatalf("install echo: %d %s", st, raw)
