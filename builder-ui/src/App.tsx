@@ -12,6 +12,7 @@ const AppShell = lazy(() => import("./components/AppShell").then((m) => ({ defau
 const Designer = lazy(() => import("./components/Designer").then((m) => ({ default: m.Designer })));
 const Admin = lazy(() => import("./components/Admin").then((m) => ({ default: m.Admin })));
 const Approvals = lazy(() => import("./components/Approvals").then((m) => ({ default: m.Approvals })));
+const Connectors = lazy(() => import("./components/Connectors").then((m) => ({ default: m.Connectors })));
 const ResetPassword = lazy(() => import("./components/ResetPassword").then((m) => ({ default: m.ResetPassword })));
 import { ErrorBox, Icon, Loading } from "./components/common";
 // The bell is shown only once signed in: its own chunk too.
@@ -87,7 +88,7 @@ function Shell() {
     navigate({ name: "login" });
   }
 
-  const inApp = "app" in route && route.name !== "design";
+  const inApp = "app" in route && route.name !== "design" && route.name !== "connectors";
 
   return (
     <div className="layout">
@@ -139,6 +140,8 @@ function Shell() {
         </main>
       ) : route.name === "approvals" ? (
         <main className="main"><Approvals tab={route.tab} /></main>
+      ) : route.name === "connectors" ? (
+        <main className="main">{me === undefined ? <Loading /> : <Connectors key={route.app ?? ""} app={route.app} admin={admin} />}</main>
       ) : !("app" in route) ? (
         <main className="main"><AppList admin={admin} /></main>
       ) : route.name === "design" ? (

@@ -14,6 +14,7 @@ export type Route =
   | { name: "apps" }
   | { name: "admin"; tab?: string }
   | { name: "approvals"; tab?: string }
+  | { name: "connectors"; app?: string }
   | { name: "app"; app: string }
   | { name: "list"; app: string; entity: string }
   | { name: "new"; app: string; entity: string }
@@ -31,6 +32,7 @@ const patterns: { name: Route["name"]; path: string; draft?: boolean }[] = [
   { name: "reset", path: "/reset/:token" },
   { name: "admin", path: "/admin/:tab?" },
   { name: "approvals", path: "/approvals/:tab?" },
+  { name: "connectors", path: "/connectors/:app?" },
   { name: "design", path: "/design/:app/new", draft: true },
   { name: "design", path: "/design/:app" },
   { name: "dash", path: "/d/:app/:dashboard" },
@@ -53,6 +55,7 @@ export function parsePath(pathname: string): Route {
     if (p.name === "design") return p.draft ? { name: "design", app: params.app!, draft: true } : { name: "design", app: params.app! };
     if (p.name === "setup") return params.token ? { name: "setup", token: params.token } : { name: "setup" };
     if (p.name === "admin" || p.name === "approvals") return params.tab ? { name: p.name, tab: params.tab } : { name: p.name };
+    if (p.name === "connectors") return params.app ? { name: "connectors", app: params.app } : { name: "connectors" };
     return { name: p.name, ...params } as Route;
   }
   return { name: "apps" };
@@ -71,6 +74,7 @@ export function path(r: Route): string {
     case "setup": return generatePath("/setup/:token?", { token: r.token });
     case "admin": return generatePath("/admin/:tab?", { tab: r.tab });
     case "approvals": return generatePath("/approvals/:tab?", { tab: r.tab });
+    case "connectors": return generatePath("/connectors/:app?", { app: r.app });
     default: {
       const p = patterns.find((x) => x.name === r.name)!;
       return generatePath(p.path, r as unknown as Record<string, string>);

@@ -69,6 +69,7 @@ export function Admin({ tab, meId }: { tab?: string; meId?: string }) {
           <a key={x} className={"btn btn-small" + (x === current ? " btn-active" : "")} aria-current={x === current ? "page" : undefined}
             href={href({ name: "admin", tab: x })} data-testid={`admin-tab-${x}`}>{t(`admin.tab.${x}` as MessageKey)}</a>
         ))}
+        <a className="btn btn-small" href={href({ name: "connectors" })} data-testid="admin-connectors">{t("plugins.title")}</a>
       </nav>
       {current === "users" && <Users meId={meId} />}
       {current === "teams" && <Teams />}

@@ -5,7 +5,9 @@
 // weights (shown as percentages), each with its own list.
 import { useRef, useState } from "react";
 import type { AppDocument, Field } from "../api";
-import { ACTION_TYPES, moveIn, nextVariantName, percentages, ruleFields, withVariants, writableFields, type Action, type ActionType, type Automation, type Variant } from "../designer/automations";
+import { ACTION_TYPES, moveIn, nextVariantName, percentages, pluginInputText, pluginInputValue, ruleFields, withVariants, writableFields, type Action, type ActionType, type Automation, type Variant } from "../designer/automations";
+import { actionChoices, actionLabel, initialValues, pluginLabel, schemaFields, useAppPlugins, type AppPlugin, type SchemaField } from "../plugins";
+import { SchemaInput } from "./SchemaForm";
 import type { DDoc, DEntity } from "../designer/model";
 import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
 import { ExpressionEditor } from "./ExpressionEditor";
@@ -19,8 +21,14 @@ import { WebhookSecret } from "./WebhookSecret";
 
 type Drag = { zone: string; index: number };
 
-function newAction(type: ActionType, doc: DDoc, entity: DEntity | undefined): Action {
+function newAction(type: ActionType, doc: DDoc, entity: DEntity | undefined, plugins: AppPlugin[] = [], choice = ""): Action {
   switch (type) {
+    case "plugin": {
+      const [plugin, action] = choice.split(":");
+      const def = plugins.find((p) => p.name === plugin)?.actions?.find((a) => a.name === action);
+      const input = initialValues(schemaFields(def?.input), {});
+      return { type, plugin, action, input };
+    }
     case "set": return { type, fields: {} };
     case "create": return { type, entity: doc.entities.find((e) => e.name !== entity?.name)?.name ?? entity?.name ?? "", fields: {} };
     case "notify": return { type, to: { owner: true }, message: "" };
@@ -92,8 +100,12 @@ export function ActionsEditor({ doc, a, entity, at, onChange }: {
 export function ActionList({ doc, entity, zone, prefix, actions, at, onChange }: {
   doc: DDoc; entity: DEntity | undefined; zone: string; prefix: string; actions: Action[]; at: ProblemsAt; onChange: (a: Action[]) => void;
 }) {
-  const { t } = useI18n();
-  const [adding, setAdding] = useState<ActionType>("notify");
+  const { t, lang } = useI18n();
+  // A built-in type, or "plugin:NAME:ACTION" for a plugin's action.
+  const [adding, setAdding] = useState<string>("notify");
+  const plugins = useAppPlugins(doc.name) ?? [];
+  const choices = actionChoices(plugins, lang);
+  const typeText = (x: Action) => (x.type === "plugin" ? pluginActionTitle(plugins, x, lang) : t(`auto.action.${x.type}` as MessageKey));
   const [dropAt, setDropAt] = useState<number | null>(null);
   const drop = (d: Drag, target: DropAt) => {
     if (d.zone !== zone || target.zone !== zone) return;
@@ -102,7 +114,7 @@ export function ActionList({ doc, entity, zone, prefix, actions, at, onChange }:
   };
   return (
     <DndArea<Drag> onDrop={drop} onOver={(x) => setDropAt(x && x.zone === zone ? x.at ?? actions.length : null)}
-      overlay={(d) => <span className="palette-item">{t(`auto.action.${actions[d.index]?.type ?? "set"}` as MessageKey)}</span>}>
+      overlay={(d) => <span className="palette-item">{actions[d.index] ? typeText(actions[d.index]) : ""}</span>}>
       <DropList zone={zone} className="auto-actions" testId={`auto-actions-${zone}`} label={t("auto.then")}>
         {actions.length === 0 && <li className="muted small">{t("auto.noActions")}</li>}
         {actions.map((x, i) => {
@@ -114,7 +126,7 @@ export function ActionList({ doc, entity, zone, prefix, actions, at, onChange }:
               handleLabel={t("auto.dragAction", { n: i + 1 })}>
               <div className="auto-action-body">
                 <div className="auto-action-head">
-                  <strong data-testid={`auto-action-type-${zone}-${i}`}>{i + 1}. {t(`auto.action.${x.type}` as MessageKey)}</strong>
+                  <strong data-testid={`auto-action-type-${zone}-${i}`}>{i + 1}. {typeText(x)}</strong>
                   <span className="row-actions">
                     <button type="button" className="btn btn-icon btn-small" disabled={i === 0} aria-label={t("auto.moveUp")}
                       data-testid={`auto-action-up-${zone}-${i}`} onClick={() => onChange(moveIn(actions, i, i - 1))}><Icon.up /></button>
@@ -133,10 +145,16 @@ export function ActionList({ doc, entity, zone, prefix, actions, at, onChange }:
         })}
       </DropList>
       <div className="auto-add-action">
-        <select value={adding} aria-label={t("auto.actionType")} data-testid={`auto-action-type-${zone}`} onChange={(e) => setAdding(e.target.value as ActionType)}>
+        <select value={adding} aria-label={t("auto.actionType")} data-testid={`auto-action-type-${zone}`} onChange={(e) => setAdding(e.target.value)}>
           {ACTION_TYPES.map((ty) => <option key={ty} value={ty}>{t(`auto.action.${ty}` as MessageKey)}</option>)}
+          {choices.length > 0 && (
+            <optgroup label={t("auto.pluginActions")}>
+              {choices.map((c) => <option key={`${c.plugin}:${c.action}`} value={`plugin:${c.plugin}:${c.action}`}>{c.label}</option>)}
+            </optgroup>
+          )}
         </select>
-        <button type="button" className="btn btn-small" data-testid={`auto-action-add-${zone}`} onClick={() => onChange([...actions, newAction(adding, doc, entity)])}>
+        <button type="button" className="btn btn-small" data-testid={`auto-action-add-${zone}`} onClick={() => onChange([...actions,
+          adding.startsWith("plugin:") ? newAction("plugin", doc, entity, plugins, adding.slice(7)) : newAction(adding as ActionType, doc, entity)])}>
           <Icon.plus /> {t("auto.addAction")}
         </button>
       </div>
@@ -202,6 +220,8 @@ function ActionBody({ doc, entity, action, p, at, zone, onChange }: {
         </label>
       );
     }
+    case "plugin":
+      return <PluginActionEditor doc={doc} entity={entity} action={action} p={p} at={at} zone={zone} onChange={onChange} />;
     case "assign": {
       const rules = rulesOf(doc, entity);
       return (
@@ -488,6 +508,87 @@ function NotifyEditor({ doc, entity, action, p, at, zone, onChange }: {
         <TemplateInput entity={entity} value={action.message ?? ""} testId={`auto-message-${zone}`} multiline onChange={(message) => onChange({ ...action, message })} />
         <FieldProblems msgs={at(p + "/message")} testId={`auto-problem-message-${zone}`} />
       </label>
+    </div>
+  );
+}
+
+// pluginActionTitle: "WeCom: send", or the names when the plugin is not installed.
+function pluginActionTitle(plugins: AppPlugin[], x: Action, lang: string): string {
+  const p = plugins.find((y) => y.name === x.plugin);
+  const a = p?.actions?.find((y) => y.name === x.action);
+  return `${p ? pluginLabel(p, lang) : x.plugin ?? ""}: ${a ? actionLabel(a, lang) : x.action ?? ""}`;
+}
+
+// PluginActionEditor: the input of a plugin action, one row per property
+// of the action's input schema — a value typed by the property (text takes
+// {{field}} placeholders: a template), or an expression over the record.
+function PluginActionEditor({ doc, entity, action, p, at, zone, onChange }: {
+  doc: DDoc; entity: DEntity | undefined; action: Action; p: string; at: ProblemsAt; zone: string; onChange: (a: Action) => void;
+}) {
+  const { t } = useI18n();
+  const plugins = useAppPlugins(doc.name);
+  const plugin = plugins?.find((x) => x.name === action.plugin);
+  const def = plugin?.actions?.find((x) => x.name === action.action);
+  const fields = schemaFields(def?.input);
+  const input = action.input ?? {};
+  const extra = Object.keys(input).filter((k) => !fields.some((f) => f.name === k));
+  const setIn = (name: string, v: unknown) => {
+    const next = { ...input };
+    if (v === undefined || v === "") delete next[name];
+    else next[name] = v;
+    onChange({ ...action, input: next });
+  };
+  return (
+    <div className="auto-plugin" data-testid={`auto-plugin-${zone}`}>
+      {plugins && !def && <p className="field-error" data-testid={`auto-plugin-missing-${zone}`}>{t("auto.pluginMissing", { plugin: action.plugin ?? "", action: action.action ?? "" })}</p>}
+      {plugin && !plugin.config?.enabled && <p className="muted small" data-testid={`auto-plugin-off-${zone}`}>{t("auto.pluginOff")}</p>}
+      {def?.description && <p className="muted small">{def.description}</p>}
+      <FieldProblems msgs={[...at(p + "/plugin"), ...at(p + "/action"), ...at(p + "/input")]} testId={`auto-problem-plugin-${zone}`} />
+      {fields.map((f) => (
+        <PluginInputRow key={f.name} doc={doc} entity={entity} field={f} schema={def?.input?.properties?.[f.name]} value={input[f.name]}
+          testId={`auto-plugin-input-${zone}-${f.name}`} msgs={at(`${p}/input/${f.name}`, true)} onChange={(v) => setIn(f.name, v)} />
+      ))}
+      {extra.map((k) => (
+        <div key={k} className="auto-field-row">
+          <span className="mono small">{k}</span>
+          <span className="muted small">{JSON.stringify(input[k])}</span>
+          <button type="button" className="btn btn-icon btn-small" aria-label={t("auto.removeField")} onClick={() => setIn(k, undefined)}><Icon.x /></button>
+          <FieldProblems msgs={at(`${p}/input/${k}`, true)} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function PluginInputRow({ doc, entity, field, schema, value, testId, msgs, onChange }: {
+  doc: DDoc; entity: DEntity | undefined; field: SchemaField; schema: Parameters<typeof SchemaInput>[0]["schema"]; value: unknown; testId: string;
+  msgs: string[]; onChange: (v: unknown) => void;
+}) {
+  const { t } = useI18n();
+  const isExpr = !!value && typeof value === "object" && !Array.isArray(value) && typeof (value as { expr?: unknown }).expr === "string";
+  const textual = field.kind === "string" || field.kind === "text";
+  return (
+    <div className="field auto-plugin-input" data-testid={testId}>
+      <span className="field-label">{field.title}{field.required && " *"}</span>
+      <div className="auto-field-row">
+        <select value={isExpr ? "expr" : "value"} aria-label={t("auto.valueKind")} data-testid={`${testId}-mode`}
+          onChange={(e) => onChange(e.target.value === "expr" ? { expr: "" } : undefined)}>
+          <option value="value">{t(textual ? "auto.mode.textOrTemplate" : "auto.mode.value")}</option>
+          <option value="expr">{t("auto.mode.expr")}</option>
+        </select>
+        {isExpr ? (
+          <ExpressionEditor mode="formula" draft compact rows={1} fields={(entity?.fields ?? []) as Field[]} app={doc as never} entity={entity?.name}
+            value={(value as { expr: string }).expr} ariaLabel={t("auto.mode.expr")} testId={`${testId}-exprbox`} inputTestId={`${testId}-expr`}
+            onChange={(x) => onChange({ expr: x })} />
+        ) : textual ? (
+          <TemplateInput entity={entity} value={pluginInputText(value)} testId={`${testId}-value`} multiline={field.kind === "text"}
+            onChange={(s) => onChange(s === "" ? undefined : pluginInputValue(s))} />
+        ) : (
+          <SchemaInput field={field} schema={schema} value={value} testId={`${testId}-value`} invalid={msgs.length > 0} onChange={onChange} />
+        )}
+      </div>
+      {field.description && <span className="muted small">{field.description}</span>}
+      <FieldProblems msgs={msgs} testId={`${testId}-problem`} />
     </div>
   );
 }

@@ -29,6 +29,8 @@ import { DashboardsEditor } from "./DashboardsEditor";
 import { AutomationsEditor } from "./AutomationsEditor";
 import { AssignmentsEditor } from "./AssignmentsEditor";
 import { MatchingEditor } from "./MatchingEditor";
+import { ConnectorsEditor } from "./ConnectorsEditor";
+import { renameEntityInConnectors, renameFieldInConnectors } from "../designer/connectors";
 import { renameEntityInAutomations, renameFieldInAutomations } from "../designer/automations";
 import { renameEntityInFlows, renameFieldInFlows } from "../designer/flows";
 // The flow editor brings @xyflow/react: its own chunk, loaded when the tab opens.
@@ -39,7 +41,7 @@ function normalize(d: DDoc): DDoc {
   return { ...d, entities: (d.entities ?? []).map((e) => ({ ...e, fields: e.fields ?? [] })) };
 }
 
-type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows" | "assignments" | "matching";
+type Tab = "model" | "scripts" | "forms" | "list" | "roles" | "dashboards" | "automations" | "flows" | "assignments" | "matching" | "connectors";
 
 type Drag = { kind: "type"; type: FieldType } | { kind: "field"; id: string };
 
@@ -130,7 +132,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
     let next = updateField(doc, ei, field.id, patch);
     // Form layouts, list views and role rules name fields: a rename follows.
     if (typeof patch.name === "string" && patch.name !== field.name && patch.name && !entity.fields.some((f) => f.name === patch.name)) {
-      next = renameFieldInAutomations(renameFieldRefs(next, entity.name, field.name, patch.name), entity.name, field.name, patch.name);
+      next = renameFieldInConnectors(renameFieldInAutomations(renameFieldRefs(next, entity.name, field.name, patch.name), entity.name, field.name, patch.name), entity.name, field.name, patch.name);
       next = renameFieldInFlows(next, entity.name, field.name, patch.name);
     }
     edit(next);
@@ -209,6 +211,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         else if (e.details.some((d) => d.path?.startsWith("/flows/"))) setTab("flows");
         else if (e.details.some((d) => d.path?.startsWith("/assignments/"))) setTab("assignments");
         else if (e.details.some((d) => d.path?.startsWith("/matching/"))) setTab("matching");
+        else if (e.details.some((d) => d.path?.startsWith("/connectors/"))) setTab("connectors");
       }
       // Show the first field in trouble.
       const first = Object.keys(m.fields)[0];
@@ -255,6 +258,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
           <span className="muted small">{doc.name}{stored && doc.version ? " · " + t("apps.version", { n: doc.version }) : " · " + t("design.unpublished")}</span>
         </h1>
         <div className="page-actions">
+          <a className="btn btn-small btn-ghost" href={href({ name: "connectors", app })} data-testid="design-connectors-link">{t("plugins.title")}</a>
           <div className="tabs" role="tablist">
             <button type="button" role="tab" aria-selected={tab === "model"} className={"btn btn-small" + (tab === "model" ? " btn-active" : "")}
               data-testid="tab-model" onClick={() => setTab("model")}>{t("design.tabModel")}</button>
@@ -287,6 +291,10 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
             <button type="button" role="tab" aria-selected={tab === "matching"} data-testid="tab-matching" onClick={() => setTab("matching")}
               className={"btn btn-small" + (tab === "matching" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/matching/")) ? " has-error" : "")}>
               {t("design.tabMatching")}
+            </button>
+            <button type="button" role="tab" aria-selected={tab === "connectors"} data-testid="tab-connectors" onClick={() => setTab("connectors")}
+              className={"btn btn-small" + (tab === "connectors" ? " btn-active" : "") + (details.some((d) => d.path?.startsWith("/connectors/")) ? " has-error" : "")}>
+              {t("design.tabConnectors")}
             </button>
           </div>
           {stored && <a className="btn" href={href({ name: "app", app: doc.name })} data-testid="open-app">{t("design.openApp")}</a>}
@@ -339,6 +347,8 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
         <AssignmentsEditor doc={doc} onChange={edit} problems={details} />
       ) : tab === "matching" ? (
         <MatchingEditor doc={doc} onChange={edit} problems={details} />
+      ) : tab === "connectors" ? (
+        <ConnectorsEditor doc={doc} onChange={edit} problems={details} stored={stored} />
       ) : tab === "flows" ? (
         <Suspense fallback={<Loading />}><FlowsEditor doc={doc} onChange={edit} problems={details} /></Suspense>
       ) : (
@@ -380,7 +390,7 @@ export function Designer({ app, draft }: { app: string; draft?: boolean }) {
                         const n = e.target.value;
                         const next = updateEntity(doc, ei, { name: n });
                         // Forms and roles name entities: a rename follows (not onto another entity's name).
-                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityInFlows(renameEntityInAutomations(renameEntityRefs(next, entity.name, n), entity.name, n), entity.name, n) : next);
+                        edit(!doc.entities.some((x, j) => j !== ei && x.name === n) ? renameEntityInConnectors(renameEntityInFlows(renameEntityInAutomations(renameEntityRefs(next, entity.name, n), entity.name, n), entity.name, n), entity.name, n) : next);
                       }} />
                   </label>
                 </div>

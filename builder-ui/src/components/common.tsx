@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { ApiError } from "../api";
-import type { I18n } from "../i18n";
+import type { I18n, MessageKey } from "../i18n";
 import { useI18n } from "../i18n";
 import { problemText } from "../problems";
 
@@ -15,6 +15,10 @@ export function errorText(err: unknown, t: I18n["t"]): string {
       case "invalid_filter": return t("error.invalidFilter", { message: err.message });
       // The details below say what, in the user's words: no raw code on screen.
       case "validation_failed": return t("error.validation", { message: err.message });
+      // Plugins (Connectors screen): the server's message names what (the automations using it, the key…).
+      case "plugin_invalid": case "plugin_unsigned": case "plugin_signature": case "plugin_untrusted":
+      case "plugin_in_use": case "plugin_builtin": case "plugin_disabled":
+        return t(`plugins.error.${err.code}` as MessageKey) + (err.message ? " " + err.message : "");
     }
     return t("error.generic", { code: err.code, message: err.message });
   }

@@ -8,7 +8,8 @@ import type { DDoc, DEntity } from "./model";
 
 export type TriggerType = "created" | "updated" | "fieldChanged" | "deleted" | "transition" | "schedule" | "timer";
 export const TRIGGER_TYPES: TriggerType[] = ["created", "updated", "fieldChanged", "deleted", "transition", "schedule", "timer"];
-export type ActionType = "set" | "create" | "notify" | "webhook" | "script" | "assign";
+export type ActionType = "set" | "create" | "notify" | "webhook" | "script" | "assign" | "plugin";
+// The built-in action types; plugin actions are offered per installed plugin ("WeCom: send").
 export const ACTION_TYPES: ActionType[] = ["set", "create", "notify", "webhook", "script", "assign"];
 
 export interface Trigger {
@@ -47,6 +48,11 @@ export interface Action {
   // assign: the assignment rule (of the same entity); reassign: to someone other than the owner.
   rule?: string;
   reassign?: boolean;
+  // plugin: the plugin, its action and the action's input (each value as in
+  // fields: a literal, {"template": "… {{field}} …"} or {"expr": "…"}).
+  plugin?: string;
+  action?: string;
+  input?: Record<string, ActionValue>;
 }
 
 export interface Variant {
@@ -491,4 +497,16 @@ export function renameFieldInAutomations(doc: DDoc, entity: string, from: string
     }
     return mapActions(b, (x) => (x.type === "create" && x.entity === entity ? { ...x, fields: keys(x.fields) } : x));
   }));
+}
+
+// pluginInputValue is how an input typed as text is stored: with a
+// {{field}} placeholder it is a template, else the literal text.
+export function pluginInputValue(text: string): ActionValue {
+  return /\{\{\s*[\w.]+\s*\}\}/.test(text) ? { template: text } : text;
+}
+
+// pluginInputText is the text an input shows for a literal or a template.
+export function pluginInputText(v: ActionValue): string {
+  if (v && typeof v === "object" && !Array.isArray(v) && typeof (v as { template?: unknown }).template === "string") return (v as { template: string }).template;
+  return v === undefined || v === null ? "" : typeof v === "string" ? v : String(v);
 }
