@@ -258,20 +258,31 @@ export function useText(u: PluginUse): string {
 // ---- an app's plugins for the designer (cached per app for the page's life) ----
 
 const appPluginsCache = new Map<string, Promise<AppPlugin[]>>();
+// The answers already in, so a screen opened later shows them at once.
+const appPluginsKnown = new Map<string, AppPlugin[]>();
 
 // loadAppPlugins: the installed plugins with the app's configuration; a
 // draft app (404) or a refusal has none. again drops the cached answer.
 export function loadAppPlugins(app: string, again = false): Promise<AppPlugin[]> {
   let p = appPluginsCache.get(app);
   if (!p || again) {
-    p = pluginsApi.ofApp(app).then((r) => r.items ?? [], () => []);
+    p = pluginsApi.ofApp(app).then((r) => r.items ?? [], () => []).then((l) => {
+      appPluginsKnown.set(app, l);
+      return l;
+    });
     appPluginsCache.set(app, p);
   }
   return p;
 }
 
+// forgetAppPlugins drops every cached answer (after a configuration changes; tests).
+export function forgetAppPlugins(): void {
+  appPluginsCache.clear();
+  appPluginsKnown.clear();
+}
+
 export function useAppPlugins(app: string): AppPlugin[] | null {
-  const [list, setList] = useState<AppPlugin[] | null>(null);
+  const [list, setList] = useState<AppPlugin[] | null>(() => appPluginsKnown.get(app) ?? null);
   useEffect(() => {
     let live = true;
     void loadAppPlugins(app).then((l) => live && setList(l));

@@ -13,7 +13,7 @@ import { api, ApiError, type AppInfo, type ErrorDetail } from "../api";
 import { useI18n, type MessageKey } from "../i18n";
 import { href, navigate } from "../router";
 import {
-  actionLabel, compact, hostText, initialValues, missingRequired, pluginLabel, pluginsApi, schemaFields, secretChanges, useText,
+  actionLabel, compact, forgetAppPlugins, hostText, initialValues, missingRequired, pluginLabel, pluginsApi, schemaFields, secretChanges, useText,
   type AppPlugin, type CallInfo, type PluginAction, type PluginSummary, type TestResult,
 } from "../plugins";
 import { ErrorBox, Loading } from "./common";
@@ -243,7 +243,7 @@ function AppPlugins({ app, admin }: { app: string; admin: boolean }) {
           </ul>
         </aside>
         <div className="designer-col auto-main">
-          {p && <PluginConfig key={p.name} app={app} plugin={p} admin={admin} onSaved={load} />}
+          {p && <PluginConfig key={p.name} app={app} plugin={p} admin={admin} onSaved={() => { forgetAppPlugins(); load(); }} />}
         </div>
       </div>
     </section>
