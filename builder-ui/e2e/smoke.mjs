@@ -13,8 +13,11 @@
 // at it on a phone-sized screen; and checks a Chinese browser gets Chinese.
 // Then e2e/day.mjs: the ops manager's day at 1280×800 (en) and 390×844 (zh-CN),
 // e2e/automations.mjs: automations built in the designer, in both,
-// e2e/flows.mjs: a flow built in the designer and taken on a record, in both, and
-// e2e/assign.mjs: lead distribution (preview, countdown, pool claim, reassign), in both.
+// e2e/flows.mjs: a flow built in the designer and taken on a record, in both,
+// e2e/assign.mjs: lead distribution (preview, countdown, pool claim, reassign), in both,
+// e2e/bulk.mjs: the import wizard and the export, and e2e/plugins.mjs: connectors as
+// plugins (install, a write-only secret, a test call, the designer's plugin action and
+// inbound endpoint; alone with E2E_ONLY=plugins).
 // Screenshots of every step land in e2e/screenshots/.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
@@ -28,6 +31,7 @@ import { automations } from "./automations.mjs";
 import { flows } from "./flows.mjs";
 import { assign } from "./assign.mjs";
 import { bulk } from "./bulk.mjs";
+import { plugins } from "./plugins.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -61,7 +65,9 @@ execFileSync("go", ["build", "-o", bin, "./cmd/forma"], { cwd: repo, stdio: "inh
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data", join(work, "data")], {
-  env: { ...process.env, FORMA_ADMIN_EMAIL: email, FORMA_ADMIN_PASSWORD: password, FORMA_DB: "" },
+  env: { ...process.env, FORMA_ADMIN_EMAIL: email, FORMA_ADMIN_PASSWORD: password, FORMA_DB: "",
+    // e2e/plugins.mjs installs an unsigned test plugin (it asks for it; the server must allow it).
+    FORMA_PLUGIN_ALLOW_UNSIGNED: "1" },
   stdio: ["ignore", "inherit", "inherit"],
 });
 let browser;
@@ -96,6 +102,8 @@ async function run() {
       "--disable-component-update", "--disable-sync"],
   });
   const page = await browser.newPage({ locale: "en-US", viewport: { width: 1400, height: 900 } });
+  // One part alone while working on it: E2E_ONLY=plugins node e2e/smoke.mjs.
+  if (process.env.E2E_ONLY === "plugins") return plugins({ browser, base, shots, api, email, password });
   const consoleErrors = [];
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   const shot = (name) => page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
@@ -213,6 +221,9 @@ async function run() {
 
   // Data in bulk: the import wizard (mapping, check, run) and the export (e2e/bulk.mjs).
   await bulk({ browser, base, shots, api, email, password });
+
+  // Connectors as plugins: install, configure with a secret, test, the designer's plugin action and inbound endpoint (e2e/plugins.mjs).
+  await plugins({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);
