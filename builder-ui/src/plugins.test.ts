@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { actionChoices, compact, enumValue, initialValues, missingRequired, schemaFields, secretChanges, type AppPlugin } from "./plugins";
 import { pluginInputText, pluginInputValue } from "./designer/automations";
-import { cleanConnector, guessMapping, renameFieldInConnectors, typedDefault } from "./designer/connectors";
+import { cleanConnector, guessMapping, itemProps, renameFieldInConnectors, typedDefault } from "./designer/connectors";
 import type { DDoc } from "./designer/model";
 
 const schema = {
@@ -81,6 +81,12 @@ describe("connectors", () => {
 
   it("guesses a mapping by name over writable fields only", () => {
     expect(guessMapping(doc.entities[0], ["name", "email", "total", "phone"])).toEqual({ name: "name", email: "email" });
+  });
+
+  it("offers an open item's properties as the entity's text fields", () => {
+    expect(itemProps({ additionalProperties: { type: "string" } }, doc.entities[0])).toEqual(["name", "email"]);
+    expect(itemProps({ properties: { a: {} } }, doc.entities[0])).toEqual(["a"]);
+    expect(itemProps(undefined, doc.entities[0])).toEqual([]);
   });
 
   it("cleans empty keys and follows a field rename", () => {

@@ -10,10 +10,10 @@ import { useEffect, useMemo, useState } from "react";
 import { api, ApiError, type ErrorDetail, type Field } from "../api";
 import { automationsWithProblems, problemsOf } from "../designer/automations";
 import {
-  blankConnector, cleanConnector, CONNECTOR_NAME_RE, connectorsOf, DEFAULT_RATE, defaultText, guessMapping, HONEYPOT_RE, MAX_RATE,
+  blankConnector, cleanConnector, CONNECTOR_NAME_RE, connectorsOf, DEFAULT_RATE, defaultEntity, defaultText, guessMapping, HONEYPOT_RE, itemProps, MAX_RATE,
   targetFields, typedDefault, withConnectors, type Connector,
 } from "../designer/connectors";
-import type { DDoc } from "../designer/model";
+import type { DDoc, DEntity } from "../designer/model";
 import { useI18n } from "../i18n";
 import { problemText } from "../problems";
 import { href } from "../router";
@@ -24,11 +24,11 @@ import { DeleteDialog } from "./Dialog";
 
 const shownLabel = (c: Connector, lang: string) => c.labels?.[lang] || c.label || c.name;
 
-// triggerProps: the property names of a trigger's output schema.
-function triggerProps(plugins: AppPlugin[] | null, c: Connector): string[] {
+// triggerProps: the properties of the items c's trigger produces (for the entity e).
+function triggerProps(plugins: AppPlugin[] | null, c: Connector, e: DEntity | undefined): string[] {
   const p = plugins?.find((x) => x.name === c.plugin);
   const tr = p?.triggers?.find((x) => x.name === c.trigger);
-  return Object.keys(tr?.output?.properties ?? {});
+  return itemProps(tr?.output, e);
 }
 
 export function ConnectorsEditor({ doc, onChange, problems, stored }: { doc: DDoc; onChange: (d: DDoc) => void; problems?: ErrorDetail[]; stored: boolean }) {
@@ -60,7 +60,8 @@ export function ConnectorsEditor({ doc, onChange, problems, stored }: { doc: DDo
   function add() {
     const p = withTriggers.find((x) => x.name === "webform") ?? withTriggers[0];
     const tr = p?.triggers?.[0];
-    const blank = blankConnector(doc, p?.name ?? "", tr?.name ?? "", Object.keys(tr?.output?.properties ?? {}));
+    const e = defaultEntity(doc);
+    const blank = blankConnector(doc, p?.name ?? "", tr?.name ?? "", itemProps(tr?.output, e));
     setList([...list, cleanConnector(blank)]);
     setSel(list.length);
   }
@@ -125,7 +126,7 @@ function ConnectorForm({ doc, c, index, plugins, problems, published, onChange, 
   const set = (p: Partial<Connector>) => onChange({ ...c, ...p });
   const plugin = plugins?.find((p) => p.name === c.plugin);
   const triggers = plugin?.triggers ?? [];
-  const props = triggerProps(plugins, c);
+  const props = triggerProps(plugins, c, entity);
   const mapped = Object.keys(c.mapping ?? {});
   const freeTargets = targets.filter((f) => !mapped.includes(f.name));
   const defaults = c.defaults ?? {};
@@ -172,7 +173,7 @@ function ConnectorForm({ doc, c, index, plugins, problems, published, onChange, 
             onChange={(e) => {
               const p = plugins?.find((x) => x.name === e.target.value);
               const tr = p?.triggers?.[0];
-              set({ plugin: e.target.value, trigger: tr?.name ?? "", mapping: { ...guessMapping(entity, Object.keys(tr?.output?.properties ?? {})), ...c.mapping } });
+              set({ plugin: e.target.value, trigger: tr?.name ?? "", mapping: { ...guessMapping(entity, itemProps(tr?.output, entity)), ...c.mapping } });
             }}>
             {!plugin && <option value={c.plugin}>{c.plugin || "—"}</option>}
             {(plugins ?? []).filter((p) => (p.triggers ?? []).length > 0).map((p) => (
@@ -197,7 +198,7 @@ function ConnectorForm({ doc, c, index, plugins, problems, published, onChange, 
           <select value={c.entity} data-testid="conn-entity" aria-invalid={at("/entity").length > 0 || undefined}
             onChange={(e) => {
               const ne = doc.entities.find((x) => x.name === e.target.value);
-              set({ entity: e.target.value, mapping: guessMapping(ne, props), defaults: undefined, match: undefined });
+              set({ entity: e.target.value, mapping: guessMapping(ne, triggerProps(plugins, c, ne)), defaults: undefined, match: undefined });
             }}>
             {!entity && <option value={c.entity}>{c.entity || "—"}</option>}
             {doc.entities.map((e) => <option key={e.name} value={e.name}>{e.label || e.name}</option>)}

@@ -21,7 +21,7 @@ const plugins = [
   { name: "dingtalk", version: "1.0.0", builtin: true, hosts: [], triggers: [], actions: [{ name: "send" }], config: { enabled: false } },
   {
     name: "webform", version: "1.0.0", labels: { en: "Web form" }, builtin: true, hosts: [], actions: [],
-    triggers: [{ name: "submission", title: "Submission", output: { type: "object", properties: { name: { type: "string" }, email: { type: "string" }, phone: { type: "string" } } } }],
+    triggers: [{ name: "submission", title: "Submission", output: { type: "object", additionalProperties: { type: "string" } } }],
     config: { enabled: true },
   },
 ];

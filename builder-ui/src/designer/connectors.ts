@@ -45,6 +45,18 @@ export function targetFields(e: DEntity | undefined): Field[] {
   return writableFields(e);
 }
 
+// TEXT_TYPES are the fields an open item (a web form's fields, all text) fills by name.
+const TEXT_TYPES = new Set(["text", "longtext", "email", "phone", "url"]);
+
+// itemProps names the properties a trigger's items carry: its output
+// schema's properties, or — for an open object of strings such as a web
+// form's fields — the entity's text fields by their names.
+export function itemProps(output: { properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined, e: DEntity | undefined): string[] {
+  const named = Object.keys(output?.properties ?? {});
+  if (named.length > 0 || !output?.additionalProperties) return named;
+  return targetFields(e).filter((f) => TEXT_TYPES.has(f.type)).map((f) => f.name);
+}
+
 // guessMapping maps each property of the trigger's output to the field
 // of the same name, when the entity has one.
 export function guessMapping(e: DEntity | undefined, props: string[]): Record<string, string> {
@@ -53,11 +65,16 @@ export function guessMapping(e: DEntity | undefined, props: string[]): Record<st
   return out;
 }
 
+// defaultEntity: where a new endpoint writes — leads when the app has them.
+export function defaultEntity(doc: DDoc): DEntity | undefined {
+  return doc.entities.find((x) => x.name === "lead") ?? doc.entities[0];
+}
+
 export function blankConnector(doc: DDoc, plugin = "", trigger = "", props: string[] = []): Connector {
   const taken = connectorsOf(doc).map((c) => c.name);
   let name = "website";
   for (let i = 2; taken.includes(name); i++) name = `website-${i}`;
-  const e = doc.entities.find((x) => x.name === "lead") ?? doc.entities[0];
+  const e = defaultEntity(doc);
   return { name, enabled: true, plugin, trigger, entity: e?.name ?? "", mapping: guessMapping(e, props), honeypot: "company_url" };
 }
 
