@@ -7,7 +7,8 @@
 // FORMA_PLUGIN_ALLOW_UNSIGNED=1), configures the built-in WeCom plugin for
 // the app with a secret and checks that neither the page (before and after
 // a reload) nor the API ever shows it, enables the echo plugin and sends it
-// a test (output, duration, log, the recent calls). In the designer an
+// a test (output, duration, log, the recent calls), and enables the web
+// form plugin. In the designer an
 // automation gets the "WeCom: send" action through its input form (a
 // {{name}} template), and an inbound endpoint (web form → lead, mapping,
 // a default, match on email) is published: its URL, token and HTML snippet
@@ -177,6 +178,13 @@ export async function plugins({ browser, base, shots, api, email, password }) {
   if (!(await tid("connector-test-echo-logs").textContent()).includes("echo hi")) throw new Error("the echo log is missing");
   await waitFor(async () => (await tid("call-row").count()) > 0, "the recent calls list the test");
   await shot("echo-tested");
+
+  // The web form plugin enabled too: the inbound endpoint below uses it.
+  await tid("connector-item-webform").click();
+  await tid("connector-config-webform").waitFor();
+  await tid("connector-enabled").click();
+  await tid("connector-save").click();
+  await tid("connector-saved").waitFor();
 
   // The designer: an automation with the WeCom action through its form.
   await page.goto(base + "/#/design/hub");

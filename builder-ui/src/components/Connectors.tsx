@@ -119,7 +119,7 @@ function Installed() {
             <tbody>
               {table.getRowModel().rows.map((row) => (
                 <tr key={row.id} data-testid={`plugin-row-${row.id}`}>
-                  {row.getVisibleCells().map((x) => <td key={x.id}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
+                  {row.getVisibleCells().map((x) => <td key={x.id} data-label={headerText(x.column.columnDef.header)}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
                 </tr>
               ))}
             </tbody>
@@ -164,7 +164,7 @@ function Install({ onInstalled }: { onInstalled: (p: PluginSummary) => void }) {
     <div className="connectors-install" data-testid="plugin-install">
       <h3 className="panel-title">{t("plugins.install")}</h3>
       <p className="muted small">{t("plugins.installHint")}</p>
-      <div className="row-actions">
+      <div className="connectors-install-row">
         <input ref={input} type="file" accept=".zip,application/zip" data-testid="plugin-file" aria-label={t("plugins.file")}
           onChange={(e) => { setFile(e.target.files?.[0] ?? null); setError(null); }} />
         <label className="check">
@@ -467,7 +467,7 @@ function Calls({ app, plugin }: { app: string; plugin: string }) {
             <tbody>
               {table.getRowModel().rows.map((row) => (
                 <tr key={row.id} data-testid="call-row">
-                  {row.getVisibleCells().map((x) => <td key={x.id}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
+                  {row.getVisibleCells().map((x) => <td key={x.id} data-label={headerText(x.column.columnDef.header)}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
                 </tr>
               ))}
             </tbody>
@@ -477,6 +477,9 @@ function Calls({ app, plugin }: { app: string; plugin: string }) {
     </section>
   );
 }
+
+// headerText: a column's header as the phone's stacked rows label a cell.
+const headerText = (h: unknown) => (typeof h === "string" ? h : "");
 
 const STATUSES = ["ok", "error", "refused", "timeout"];
 const KINDS = ["action", "trigger", "test"];

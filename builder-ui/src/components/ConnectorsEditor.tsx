@@ -158,7 +158,7 @@ function ConnectorForm({ doc, c, index, plugins, problems, published, onChange, 
             aria-invalid={!CONNECTOR_NAME_RE.test(c.name) || taken || at("/name").length > 0 || undefined} onChange={(e) => set({ name: e.target.value })} />
           {!CONNECTOR_NAME_RE.test(c.name) && <span className="field-error">{t("conn.nameRule")}</span>}
           {taken && <span className="field-error">{t("conn.nameTaken")}</span>}
-          <span className="muted small">{t("conn.nameHint")}</span>
+          <span className="muted small">{t("conn.nameHint", { app: doc.name })}</span>
           <FieldProblems msgs={at("/name")} testId="conn-problem-name" />
         </label>
         <label className="check">
