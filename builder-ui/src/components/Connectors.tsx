@@ -8,7 +8,7 @@
 // The server decides everything: its refusals (plugin_invalid with
 // pointers, unsigned, tampered, in use) are shown as it words them.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
+import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type Table as TanTable } from "@tanstack/react-table";
 import { api, ApiError, type AppInfo, type ErrorDetail } from "../api";
 import { useI18n, type MessageKey } from "../i18n";
 import { href, navigate } from "../router";
@@ -109,22 +109,7 @@ function Installed() {
       {error ? <ErrorBox error={error} onRetry={load} /> : null}
       {!items && !error && <Loading />}
       {items && (
-        <div className="table-wrap">
-          <table className="list" data-testid="plugins-table">
-            <thead>
-              {table.getHeaderGroups().map((hg) => (
-                <tr key={hg.id}>{hg.headers.map((x) => <th key={x.id}>{flexRender(x.column.columnDef.header, x.getContext())}</th>)}</tr>
-              ))}
-            </thead>
-            <tbody>
-              {table.getRowModel().rows.map((row) => (
-                <tr key={row.id} data-testid={`plugin-row-${row.id}`}>
-                  {row.getVisibleCells().map((x) => <td key={x.id} data-label={headerText(x.column.columnDef.header)}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table table={table} testId="plugins-table" rowTestId={(id) => `plugin-row-${id}`} />
       )}
       {notice && <div className="alert alert-ok" role="status" data-testid="plugins-notice">{notice}</div>}
       {removeError ? <PluginErrorBox error={removeError} testId="plugin-remove-error" /> : null}
@@ -457,22 +442,7 @@ function Calls({ app, plugin }: { app: string; plugin: string }) {
       {!items && !error && <Loading />}
       {items && items.length === 0 && <p className="muted small" data-testid="connector-calls-none">{t("plugins.noCalls")}</p>}
       {items && items.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" data-testid="connector-calls-table">
-            <thead>
-              {table.getHeaderGroups().map((hg) => (
-                <tr key={hg.id}>{hg.headers.map((x) => <th key={x.id}>{flexRender(x.column.columnDef.header, x.getContext())}</th>)}</tr>
-              ))}
-            </thead>
-            <tbody>
-              {table.getRowModel().rows.map((row) => (
-                <tr key={row.id} data-testid="call-row">
-                  {row.getVisibleCells().map((x) => <td key={x.id} data-label={headerText(x.column.columnDef.header)}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table table={table} testId="connector-calls-table" rowTestId={() => "call-row"} />
       )}
     </section>
   );
@@ -480,6 +450,28 @@ function Calls({ app, plugin }: { app: string; plugin: string }) {
 
 // headerText: a column's header as the phone's stacked rows label a cell.
 const headerText = (h: unknown) => (typeof h === "string" ? h : "");
+
+// Table renders a @tanstack/react-table table as the app's lists look.
+function Table<T>({ table, testId, rowTestId }: { table: TanTable<T>; testId: string; rowTestId: (id: string) => string }) {
+  return (
+    <div className="table-wrap">
+      <table className="list" data-testid={testId}>
+        <thead>
+          {table.getHeaderGroups().map((hg) => (
+            <tr key={hg.id}>{hg.headers.map((x) => <th key={x.id}>{flexRender(x.column.columnDef.header, x.getContext())}</th>)}</tr>
+          ))}
+        </thead>
+        <tbody>
+          {table.getRowModel().rows.map((row) => (
+            <tr key={row.id} data-testid={rowTestId(row.id)}>
+              {row.getVisibleCells().map((x) => <td key={x.id} data-label={headerText(x.column.columnDef.header)}>{flexRender(x.column.columnDef.cell, x.getContext())}</td>)}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 const STATUSES = ["ok", "error", "refused", "timeout"];
 const KINDS = ["action", "trigger", "test"];
