@@ -759,6 +759,62 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 }
 
+// AuthenticateCached answers from the server's cache without reading the
+// epoch, and says which epoch the answer rests on; a statement reading
+// EpochProbe after a change made through another server reads another
+// epoch, and Authenticate then refuses. A token not cached is looked up
+// (epoch 0: confirmed), and a refusal is always Authenticate's.
+func TestAuthenticateCachedAcrossServers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, b := newService(t, db), newService(t, db)
+		ann := mustUser(t, a, "ann@example.com", false)
+		session := mustLogin(t, a, "ann@example.com")
+		probe := func() int64 {
+			t.Helper()
+			var v int64
+			if err := db.Pool().QueryRowContext(ctx, "SELECT "+EpochProbe).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		u, epoch, err := b.AuthenticateCached(ctx, session)
+		if err != nil || u.ID != ann.ID || epoch != 0 {
+			t.Fatalf("first sight (looked up): %v %d %v", u, epoch, err)
+		}
+		u, epoch, err = b.AuthenticateCached(ctx, session)
+		if err != nil || u.ID != ann.ID || epoch == 0 || epoch != probe() {
+			t.Fatalf("cached: %v epoch %d (probe %d) %v", u, epoch, probe(), err)
+		}
+		if _, err := a.UpdateUser(ctx, ann.ID, UserUpdate{Roles: &[]string{"manager"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, stale, err := b.AuthenticateCached(ctx, session); err != nil || stale != epoch || probe() == stale {
+			t.Fatalf("after a change on a: epoch %d, probe %d, %v", stale, probe(), err)
+		}
+		if u, err := b.Authenticate(ctx, session); err != nil || len(u.Roles) != 1 || u.Roles[0] != "manager" {
+			t.Fatalf("confirmed anew: %v %v", u, err)
+		}
+		if _, again, _ := b.AuthenticateCached(ctx, session); again != probe() {
+			t.Fatalf("cached again at %d, probe %d", again, probe())
+		}
+		if err := a.Logout(ctx, session); err != nil {
+			t.Fatal(err)
+		}
+		if _, stale, _ := b.AuthenticateCached(ctx, session); stale == probe() {
+			t.Fatal("a logout on a left the cached epoch current")
+		}
+		if _, err := b.Authenticate(ctx, session); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("ended session confirmed anew: %v", err)
+		}
+		for _, bad := range []string{"", "fs_x", strings.Repeat("A", tokenLen), "fx_" + session[3:]} {
+			if _, _, err := b.AuthenticateCached(ctx, bad); !errors.Is(err, ErrUnauthorized) {
+				t.Errorf("AuthenticateCached(%q) = %v", bad, err)
+			}
+		}
+	})
+}
+
 // Two servers on one database each cache token answers; a revocation,
 // logout or deactivation made through one is refused by the other at its
 // very next request.

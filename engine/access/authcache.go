@@ -53,6 +53,19 @@ func (c *authCache) get(hash string, epoch int64) *cachedAuth {
 	return &cp
 }
 
+// peek is the answer cached for hash whatever its epoch (nil: none); the
+// caller confirms the epoch (AuthenticateCached).
+func (c *authCache) peek(hash string) *cachedAuth {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[hash]
+	if e == nil {
+		return nil
+	}
+	cp := *e
+	return &cp
+}
+
 func (c *authCache) put(hash string, e *cachedAuth) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -77,6 +90,11 @@ func (s *Service) createEpoch(ctx context.Context) error {
 	}
 	return g.Clauses(clause.OnConflict{DoNothing: true}).Create(&epochRow{ID: 1, Value: 1}).Error
 }
+
+// EpochProbe reads the auth epoch as a scalar subquery, so that a
+// statement can carry it beside its own columns and confirm a cached
+// authentication (AuthenticateCached) in the request's one round trip.
+const EpochProbe = `(SELECT "value" FROM "_forma_auth_epoch" WHERE "id" = 1)`
 
 func (s *Service) epoch(ctx context.Context) (int64, error) {
 	var v int64

@@ -61,6 +61,49 @@ func (s *Server) requireUser(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// confirmKey holds, for a request that requireCachedUser let in, the
+// *records.Confirm its statement must read.
+const confirmKey = "forma.confirm"
+
+// requireCachedUser is requireUser for a handler that confirms the
+// authentication itself (listRecords): a token this server has cached is
+// let in without the auth epoch's read, and the handler reads the epoch in
+// its own statement (records.Caller.Confirm) and authenticates anew when it
+// moved. A token not cached is authenticated as requireUser does.
+func (s *Server) requireCachedUser(c *fiber.Ctx) error {
+	tok := bearer(c)
+	if tok == "" {
+		return apiError(401, "unauthorized", "send Authorization: Bearer <token>; get a token from POST /api/auth/login")
+	}
+	u, epoch, err := s.Access.AuthenticateCached(c.UserContext(), tok)
+	if err != nil {
+		return err
+	}
+	c.Locals(userKey, u)
+	if epoch != 0 {
+		c.Locals(confirmKey, &records.Confirm{Probe: access.EpochProbe, Want: epoch})
+	}
+	return c.Next()
+}
+
+// unconfirmed is the confirmation the request still owes (nil: none).
+func unconfirmed(c *fiber.Ctx) *records.Confirm {
+	cf, _ := c.Locals(confirmKey).(*records.Confirm)
+	return cf
+}
+
+// confirmUser authenticates the request anew (the auth epoch read on its
+// own), for a handler whose cached authentication could not be confirmed.
+func (s *Server) confirmUser(c *fiber.Ctx) error {
+	u, err := s.Access.Authenticate(c.UserContext(), bearer(c))
+	if err != nil {
+		return err
+	}
+	c.Locals(userKey, u)
+	c.Locals(confirmKey, nil)
+	return nil
+}
+
 func (s *Server) requireAdmin(c *fiber.Ctx) error {
 	if !user(c).Admin {
 		return apiError(403, "forbidden", "only an admin may do this")

@@ -15,7 +15,26 @@ func checkRecordBody(c *fiber.Ctx) error {
 	return nil
 }
 
+// listRecords answers GET /api/data/{app}/{entity}. Its caller may come
+// from this server's cache unconfirmed (requireCachedUser): the page's
+// statement reads the auth epoch, and any answer but a confirmed page — an
+// epoch that moved, a refusal that stale roles could explain, bad input —
+// is given only after authenticating anew and listing again.
 func (s *Server) listRecords(c *fiber.Ctx) error {
+	cf := unconfirmed(c)
+	err := s.listPage(c, cf)
+	if err == nil || cf == nil {
+		return err
+	}
+	if err := s.confirmUser(c); err != nil {
+		return err
+	}
+	return s.listPage(c, nil)
+}
+
+// listPage writes the page the request asks for; cf (nil: none) is the
+// authentication its statement confirms.
+func (s *Server) listPage(c *fiber.Ctx, cf *records.Confirm) error {
 	limit, err := intParam(c, "limit")
 	if err != nil {
 		return err
@@ -38,10 +57,12 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 		Totals: c.Query("totals"),
 	}
 	var page *records.Page
+	cl := caller(c)
+	cl.Confirm = cf
 	if scope != nil {
-		page, err = s.Records.ListScoped(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), q, *scope)
+		page, err = s.Records.ListScoped(c.UserContext(), cl, c.Params("app"), c.Params("entity"), q, *scope)
 	} else {
-		page, err = s.Records.List(c.UserContext(), caller(c), c.Params("app"), c.Params("entity"), q)
+		page, err = s.Records.List(c.UserContext(), cl, c.Params("app"), c.Params("entity"), q)
 	}
 	if err != nil {
 		return err

@@ -148,13 +148,17 @@ func (s *Server) New() *fiber.App {
 	s.automationRoutes(meta)   // automations.go
 	s.pluginRoutes(app, meta)  // plugins.go: /api/admin/plugins…, …/{app}/plugins…, …/{app}/connectors…
 
+	// The list, the most frequent read, confirms a cached authentication
+	// in its own statement (data.go): registered before the /api/data
+	// group, whose requireUser would read the auth epoch on its own first.
+	// No other GET under /api/data has two segments.
+	app.Get("/api/data/:app/:entity", s.requireCachedUser, s.listRecords)
 	data := app.Group("/api/data", s.requireUser)
 	s.viewRoutes(data)      // views.go; before /:id, which would take "views"
 	s.bulkRoutes(data)      // bulk.go; before /:id, which would take "bulk"
 	s.importRoutes(data)    // imports.go: …/{entity}/imports[/{id}[/errors.csv]], …/imports/preview
 	s.exportRoutes(data)    // export.go: …/{entity}/export
 	s.duplicateRoutes(data) // duplicates.go: …/{entity}/duplicates, …/{id}/duplicates, …/{id}/merge
-	data.Get("/:app/:entity", s.listRecords)
 	data.Post("/:app/:entity", s.createRecord)
 	data.Get("/:app/:entity/:id", s.getRecord)
 	data.Patch("/:app/:entity/:id", s.patchRecord)

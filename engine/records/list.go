@@ -480,7 +480,11 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, err
 	}
-	query, args := lp.statement(s.dialect)
+	probe := ""
+	if c.Confirm != nil {
+		probe = c.Confirm.Probe
+	}
+	query, args := lp.statement(s.dialect, probe)
 	if listHook != nil {
 		listHook(query, args)
 	}
@@ -489,12 +493,28 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if err != nil {
 		return nil, fmt.Errorf("records: list: %w", err)
 	}
-	var seen versionSeen
-	recs, err := s.scan(rows, lp.read, &seen)
+	var seen, confirmed versionSeen
+	extra := []any{&seen, &confirmed}
+	if probe == "" {
+		extra = extra[:1]
+	}
+	recs, err := s.scan(rows, lp.read, extra...)
 	if err != nil {
 		return nil, err
 	}
 	s.observe(lp, s.now().Sub(start), start)
+	if probe != "" {
+		// An empty page read no probe: it is read alone then, as the
+		// caller would have without the cache.
+		if len(recs) == 0 {
+			if err := s.db.Pool().QueryRowContext(ctx, "SELECT "+probe).Scan(&confirmed); err != nil {
+				return nil, fmt.Errorf("records: list: confirm the caller: %w", err)
+			}
+		}
+		if confirmed.Int64 != c.Confirm.Want {
+			return nil, ErrUnconfirmed
+		}
+	}
 	info = lp.info
 	if len(recs) > 0 && seen.Int64 != int64(info.app.Version) {
 		return nil, store.ErrAppMoved
@@ -635,14 +655,18 @@ func (lp *listPlan) whereClause(withCursor bool) (string, []any) {
 	return " WHERE " + strings.Join(where, " AND "), args
 }
 
-// statement is the page's SELECT: the columns, the app's version (probe),
-// the conditions, the order and one row more than the page to know
-// whether another follows.
-func (lp *listPlan) statement(dialect string) (string, []any) {
+// statement is the page's SELECT: the columns, the app's version (probe)
+// and, unless "", the caller's probe (Caller.Confirm), the conditions, the
+// order and one row more than the page to know whether another follows.
+func (lp *listPlan) statement(dialect, probe string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(columnList(lp.read))
 	b.WriteString(versionProbe)
+	if probe != "" {
+		b.WriteString(", ")
+		b.WriteString(probe)
+	}
 	b.WriteString(" FROM ")
 	b.WriteString(store.Quote(lp.info.table))
 	w, wargs := lp.whereClause(true)
@@ -696,7 +720,7 @@ func (s *Service) ListStatement(ctx context.Context, c Caller, app, entity strin
 	if err != nil {
 		return "", nil, err
 	}
-	query, args := lp.statement(s.dialect)
+	query, args := lp.statement(s.dialect, "")
 	return query, args, nil
 }
 

@@ -46,7 +46,27 @@ type Caller struct {
 	// subscriber marks the step done inside the write's transaction, so the
 	// effect and its record commit together.
 	Step string `json:"step,omitempty"`
+	// Confirm, when set, is what the caller's identity still rests on: a
+	// counter this server's cached authentication was taken at (the API's
+	// auth epoch). A list reads Probe in its own statement and answers
+	// ErrUnconfirmed unless it reads Want, so that a cached answer costs no
+	// round trip of its own and still ends at the next request once
+	// another server changed it. Other operations ignore it: only a caller
+	// that handles ErrUnconfirmed sets it.
+	Confirm *Confirm `json:"-"`
 }
+
+// Confirm is a scalar subquery (SQL from a trusted constant, no
+// arguments) and the value it must read; see Caller.Confirm.
+type Confirm struct {
+	Probe string
+	Want  int64
+}
+
+// ErrUnconfirmed answers a list whose Caller.Confirm read another value:
+// the caller's authentication changed since it was cached, and the caller
+// must authenticate anew before asking again. Nothing was answered.
+var ErrUnconfirmed = errors.New("records: the caller's authentication changed")
 
 // Error is a failure the caller can act on: it carries the HTTP status, a
 // stable machine-readable code and, for validation, every problem found.
