@@ -7,7 +7,6 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/store"
-	"github.com/formaapp/forma/engine/store/storetest"
 )
 
 // A list trusts the token answer its server cached and reads the auth
@@ -17,18 +16,7 @@ import (
 // server from its very next list, with rows and without, and a refusal is
 // given for the identity as it is now, not as it was cached.
 func TestListSeesAuthChangesOfOtherServer(t *testing.T) {
-	pair := func(t *testing.T, dbURL, dir string) {
-		open := func() *store.DB {
-			db, err := store.Open(context.Background(), dbURL, dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if db.Dialect.Name() == "postgres" {
-				db.SQL.SetMaxOpenConns(12)
-			}
-			return db
-		}
+	eachShared(t, func(t *testing.T, open func() *store.DB) {
 		a := newCRMWith(t, open(), crmDoc(crmRoles))
 		b := a.peer(open())
 		rep := a.users["rep1"]
@@ -119,9 +107,7 @@ func TestListSeesAuthChangesOfOtherServer(t *testing.T) {
 		if st, got := list(a.users["exec"].token, mine); st != 200 || len(got) != len(a.deals) {
 			t.Fatalf("exec after the others' changes: %d, %d deals", st, len(got))
 		}
-	}
-	t.Run("sqlite", func(t *testing.T) { pair(t, "", t.TempDir()) })
-	t.Run("postgres", func(t *testing.T) { pair(t, storetest.PostgresURL(t), "") })
+	})
 }
 
 // The list's own route refuses what requireUser refuses, without touching

@@ -25,25 +25,32 @@ import (
 // catalog and caches. a holds the kit app and the admin; b logs in as the
 // same admin.
 func eachPair(t *testing.T, fn func(t *testing.T, a, b *env)) {
-	open := func(t *testing.T, dbURL, dir string) *store.DB {
-		db, err := store.Open(context.Background(), dbURL, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if db.Dialect.Name() == "postgres" {
-			// Two pools of the default 32 beside other test packages could
-			// reach the server's max_connections (100).
-			db.SQL.SetMaxOpenConns(12)
-		}
-		return db
+	eachShared(t, func(t *testing.T, open func() *store.DB) {
+		a := newEnv(t, open(), kitApp)
+		fn(t, a, a.peer(open()))
+	})
+}
+
+// eachShared runs fn on both dialects with open, which opens another
+// handle on one database each time it is called (one per server).
+func eachShared(t *testing.T, fn func(t *testing.T, open func() *store.DB)) {
+	run := func(t *testing.T, dbURL, dir string) {
+		fn(t, func() *store.DB {
+			db, err := store.Open(context.Background(), dbURL, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if db.Dialect.Name() == "postgres" {
+				// Two pools of the default 32 beside other test packages
+				// could reach the server's max_connections (100).
+				db.SQL.SetMaxOpenConns(12)
+			}
+			return db
+		})
 	}
-	pair := func(t *testing.T, dbURL, dir string) {
-		a := newEnv(t, open(t, dbURL, dir), kitApp)
-		fn(t, a, a.peer(open(t, dbURL, dir)))
-	}
-	t.Run("sqlite", func(t *testing.T) { pair(t, "", t.TempDir()) })
-	t.Run("postgres", func(t *testing.T) { pair(t, storetest.PostgresURL(t), "") })
+	t.Run("sqlite", func(t *testing.T) { run(t, "", t.TempDir()) })
+	t.Run("postgres", func(t *testing.T) { run(t, storetest.PostgresURL(t), "") })
 }
 
 // peer starts a second server on db (another handle on e's database),
