@@ -342,3 +342,53 @@ func TestServersRaceRenames(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)+"&pool_max_conns=8") })
 	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
 }
+
+// as is s with another bearer token.
+func (s *server) as(token string) *server {
+	return &server{t: s.t, base: s.base, token: token}
+}
+
+// TestServersSeeRevocationsAtOnce runs two `forma serve` processes on one
+// database. The list answers from a token answer its process cached and
+// reads the auth epoch in its own statement; a token revoked, a session
+// ended or a user deactivated through the first process is refused by the
+// second at its very next list.
+func TestServersSeeRevocationsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildForma(t)
+	run := func(t *testing.T, args ...string) {
+		a := startServer(t, bin, args...)
+		b := startServer(t, bin, args...)
+		a.must(201, "POST", "/api/meta/apps", crmDoc("notes", true, false))
+		b.must(201, "POST", "/api/data/crm/deal", map[string]any{"title": "one"})
+		listsTwice := func(s *server, want int) {
+			t.Helper()
+			for range 2 { // the second is answered from b's cache
+				s.must(want, "GET", "/api/data/crm/deal", nil)
+			}
+		}
+
+		tok := a.must(201, "POST", "/api/auth/tokens", map[string]any{"name": "sync"})
+		api := b.as(tok["token"].(string))
+		listsTwice(api, 200)
+		a.must(204, "DELETE", "/api/auth/tokens/"+tok["info"].(map[string]any)["id"].(string), nil)
+		api.must(401, "GET", "/api/data/crm/deal", nil)
+
+		session := a.must(200, "POST", "/api/auth/login", map[string]any{"email": clusterAdmin, "password": clusterPassword})["token"].(string)
+		listsTwice(b.as(session), 200)
+		a.as(session).must(204, "POST", "/api/auth/logout", nil)
+		b.as(session).must(401, "GET", "/api/data/crm/deal", nil)
+
+		u := a.must(201, "POST", "/api/admin/users", map[string]any{"email": "rep@example.com", "password": "rep-pass-1"})
+		rep := b.as(b.must(200, "POST", "/api/auth/login", map[string]any{"email": "rep@example.com", "password": "rep-pass-1"})["token"].(string))
+		listsTwice(rep, 404) // no role: the app is not there for rep
+		a.must(200, "PATCH", "/api/admin/users/"+u["user"].(map[string]any)["id"].(string), map[string]any{"active": false})
+		rep.must(401, "GET", "/api/data/crm/deal", nil)
+
+		b.must(200, "GET", "/api/data/crm/deal", nil) // the admin's own session is unaffected
+	}
+	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)+"&pool_max_conns=8") })
+	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
+}
