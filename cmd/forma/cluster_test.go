@@ -174,14 +174,7 @@ func crmDoc(notes string, qty, priority bool) string {
 // by the new document, an old name is a clean 4xx — and requests streaming
 // into the second server while the migrations land never answer 5xx.
 func TestServersSeeMigrationsAtOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := buildForma(t)
-	run := func(t *testing.T, args ...string) {
-		a := startServer(t, bin, args...)
-		b := startServer(t, bin, args...)
-		a.must(201, "POST", "/api/meta/apps", crmDoc("notes", true, false))
+	eachCluster(t, func(t *testing.T, a, b *server) {
 		first := b.must(201, "POST", "/api/data/crm/deal", map[string]any{"title": "a first", "notes": "hello", "qty": 4})
 		if n := len(b.list(`notes ~ "hell" && qty > 3`)); n != 1 {
 			t.Fatalf("filter before the migrations: %d items", n)
@@ -261,6 +254,22 @@ func TestServersSeeMigrationsAtOnce(t *testing.T) {
 		if refused := b.list(`title = "dropped" || title = "old name"`); len(refused) != 0 {
 			t.Errorf("refused creates left records: %v", refused)
 		}
+	})
+}
+
+// eachCluster starts two `forma serve` processes on one database, on
+// PostgreSQL and on one SQLite file, applies the crm app (notes, qty)
+// through the first, and runs fn.
+func eachCluster(t *testing.T, fn func(t *testing.T, a, b *server)) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildForma(t)
+	run := func(t *testing.T, args ...string) {
+		a := startServer(t, bin, args...)
+		b := startServer(t, bin, args...)
+		a.must(201, "POST", "/api/meta/apps", crmDoc("notes", true, false))
+		fn(t, a, b)
 	}
 	// Each process opens at most 8 connections: the test database serves
 	// other test packages at the same time, within max_connections (100).
@@ -275,14 +284,7 @@ func TestServersSeeMigrationsAtOnce(t *testing.T) {
 // first process renames that field back and forth. No request may answer
 // 5xx or go unanswered; every refusal is a clean 4xx.
 func TestServersRaceRenames(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := buildForma(t)
-	run := func(t *testing.T, args ...string) {
-		a := startServer(t, bin, args...)
-		b := startServer(t, bin, args...)
-		a.must(201, "POST", "/api/meta/apps", crmDoc("notes", true, false))
+	eachCluster(t, func(t *testing.T, a, b *server) {
 		var (
 			stop             atomic.Bool
 			wg               sync.WaitGroup
@@ -338,9 +340,7 @@ func TestServersRaceRenames(t *testing.T) {
 		if created.Load() == 0 || patched.Load() == 0 {
 			t.Errorf("no write went through during the renames (%d creates, %d patches)", created.Load(), patched.Load())
 		}
-	}
-	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)+"&pool_max_conns=8") })
-	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
+	})
 }
 
 // as is s with another bearer token.
@@ -354,14 +354,7 @@ func (s *server) as(token string) *server {
 // ended or a user deactivated through the first process is refused by the
 // second at its very next list.
 func TestServersSeeRevocationsAtOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := buildForma(t)
-	run := func(t *testing.T, args ...string) {
-		a := startServer(t, bin, args...)
-		b := startServer(t, bin, args...)
-		a.must(201, "POST", "/api/meta/apps", crmDoc("notes", true, false))
+	eachCluster(t, func(t *testing.T, a, b *server) {
 		b.must(201, "POST", "/api/data/crm/deal", map[string]any{"title": "one"})
 		listsTwice := func(s *server, want int) {
 			t.Helper()
@@ -388,7 +381,5 @@ func TestServersSeeRevocationsAtOnce(t *testing.T) {
 		rep.must(401, "GET", "/api/data/crm/deal", nil)
 
 		b.must(200, "GET", "/api/data/crm/deal", nil) // the admin's own session is unaffected
-	}
-	t.Run("postgres", func(t *testing.T) { run(t, "--db", storetest.PostgresURL(t)+"&pool_max_conns=8") })
-	t.Run("sqlite", func(t *testing.T) { run(t, "--data", t.TempDir()) })
+	})
 }
