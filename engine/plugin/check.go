@@ -32,7 +32,7 @@ func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems
 	get := func(at, name string) *Installed {
 		l, ok := cache[name]
 		if !ok {
-			l.m, l.err = s.installed(ctx, name)
+			l.m, l.err = s.Get(ctx, name)
 			cache[name] = l
 		}
 		switch {
@@ -67,14 +67,6 @@ func (s *Service) CheckApp(ctx context.Context, app *schema.App) schema.Problems
 		}
 	}
 	return p
-}
-
-// installed is Get, with a test's stand-in when one is set.
-func (s *Service) installed(ctx context.Context, name string) (*Installed, error) {
-	if t := inboundTestSeams.Load(); t != nil && t.get != nil {
-		return t.get(ctx, name)
-	}
-	return s.Get(ctx, name)
 }
 
 // checkActions checks the plugin actions among actions at path.

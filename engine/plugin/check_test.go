@@ -2,38 +2,40 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 )
 
-// installedPlugins stands in for the installed plugins (plugin-pack's
-// store): wecom with an action, webform with a trigger.
-func installedPlugins(ctx context.Context, name string) (*Installed, error) {
-	switch name {
-	case "wecom":
-		return &Installed{Manifest: &schema.Manifest{Name: "wecom", Version: "1.0.0", Actions: []schema.PluginAction{{Name: "send",
-			Input: json.RawMessage(`{"type": "object", "additionalProperties": false, "required": ["content"],
-			  "$defs": {"mobile": {"type": "string", "pattern": "^[0-9+]{5,20}$"}},
-			  "properties": {"msgtype": {"enum": ["text", "markdown"]}, "content": {"type": "string", "maxLength": 10},
-			    "mentionedMobiles": {"type": "array", "items": {"$ref": "#/$defs/mobile"}}, "a/b": {"type": "integer"}}}`)}}}}, nil
-	case "webform":
-		return &Installed{Manifest: &schema.Manifest{Name: "webform", Version: "1.0.0", Triggers: []schema.PluginTrigger{{Name: "submission"}}}}, nil
-	case "broken":
-		return nil, errors.New("database is down")
-	}
-	return nil, nil
+// notifyManifest is a test plugin with one action whose input schema the
+// tests check literal inputs against.
+const notifyManifest = `{"name": "notify", "version": "1.0.0", "author": "t", "description": "d", "actions": [{"name": "send",
+	"input": {"type": "object", "additionalProperties": false, "required": ["content"],
+	  "$defs": {"mobile": {"type": "string", "pattern": "^[0-9+]{5,20}$"}},
+	  "properties": {"msgtype": {"enum": ["text", "markdown"]}, "content": {"type": "string", "maxLength": 10},
+	    "mentionedMobiles": {"type": "array", "items": {"$ref": "#/$defs/mobile"}}, "a/b": {"type": "integer"}}}}]}`
+
+// TestCheckApp checks an app against what is installed: the built-ins
+// (webform's trigger, wecom without one), the notify test plugin, and
+// broken, whose stored manifest no longer parses.
+func TestCheckApp(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		testCheckApp(t, db)
+	})
 }
 
-func TestCheckApp(t *testing.T) {
-	inboundTestSeams.Store(&inboundSeams{get: installedPlugins})
-	t.Cleanup(func() { inboundTestSeams.Store(nil) })
-	s := &Service{}
+func testCheckApp(t *testing.T, db *store.DB) {
+	e := newEnv(t, db, Options{Builtins: plugins.FS()})
+	e.install(t, notifyManifest, "function send(input) { return {}; }")
+	e.install(t, manifest("broken", nil, "", plainAction), "function send(input) { return {}; }")
+	if err := db.Gorm.Exec(`UPDATE _forma_plugins SET manifest = '{' WHERE name = 'broken'`).Error; err != nil {
+		t.Fatal(err)
+	}
+	s := e.s
 	doc := `{"name": "crm", "entities": [{"name": "lead", "fields": [{"id": "l1", "name": "name", "type": "text"}]}],
 	 "automations": [{"name": "tell", "entity": "lead", "trigger": {"type": "created"}, "actions": [ACTIONS]}],
 	 "connectors": [CONNECTORS]}`
@@ -44,22 +46,22 @@ func TestCheckApp(t *testing.T) {
 		}
 		return app
 	}
-	good := `{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"msgtype": "text", "content": {"template": "{{name}} is a long name"}, "mentionedMobiles": ["+8613800138000"], "a/b": 3}}`
+	good := `{"type": "plugin", "plugin": "notify", "action": "send", "input": {"msgtype": "text", "content": {"template": "{{name}} is a long name"}, "mentionedMobiles": ["+8613800138000"], "a/b": 3}}`
 	conn := `{"name": "website", "plugin": "webform", "trigger": "submission", "entity": "lead", "mapping": {"name": "name"}}`
 	if p := s.CheckApp(context.Background(), parse(good, conn)); len(p) > 0 {
 		t.Fatalf("a good app: %v", p)
 	}
 	for _, c := range []struct{ actions, connectors, path, code, msg string }{
-		{`{"type": "plugin", "plugin": "dingtalk", "action": "send"}`, conn, "/automations/0/actions/0/plugin", "unknown_plugin", "dingtalk"},
-		{`{"type": "plugin", "plugin": "broken", "action": "send"}`, conn, "/automations/0/actions/0/plugin", "internal", "database is down"},
-		{`{"type": "plugin", "plugin": "wecom", "action": "sned", "input": {"content": "x"}}`, conn, "/automations/0/actions/0/action", "unknown_plugin_action", "actions: send"},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"content": "x", "msgtype": "html"}}`, conn, "/automations/0/actions/0/input/msgtype", "plugin_input", ""},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"content": "a much too long text"}}`, conn, "/automations/0/actions/0/input/content", "plugin_input", ""},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"content": 5}}`, conn, "/automations/0/actions/0/input/content", "plugin_input", ""},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"content": "x", "mentionedMobiles": ["abc"]}}`, conn, "/automations/0/actions/0/input/mentionedMobiles", "plugin_input", "/0"},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"content": "x", "a/b": "three"}}`, conn, "/automations/0/actions/0/input/a~1b", "plugin_input", ""},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"content": "x", "extra": 1}}`, conn, "/automations/0/actions/0/input/extra", "plugin_input", "takes no input"},
-		{`{"type": "plugin", "plugin": "wecom", "action": "send", "input": {"msgtype": "text"}}`, conn, "/automations/0/actions/0/input", "plugin_input", `"content"`},
+		{`{"type": "plugin", "plugin": "nosuch", "action": "send"}`, conn, "/automations/0/actions/0/plugin", "unknown_plugin", "nosuch"},
+		{`{"type": "plugin", "plugin": "broken", "action": "send"}`, conn, "/automations/0/actions/0/plugin", "internal", "does not parse"},
+		{`{"type": "plugin", "plugin": "notify", "action": "sned", "input": {"content": "x"}}`, conn, "/automations/0/actions/0/action", "unknown_plugin_action", "actions: send"},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"content": "x", "msgtype": "html"}}`, conn, "/automations/0/actions/0/input/msgtype", "plugin_input", ""},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"content": "a much too long text"}}`, conn, "/automations/0/actions/0/input/content", "plugin_input", ""},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"content": 5}}`, conn, "/automations/0/actions/0/input/content", "plugin_input", ""},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"content": "x", "mentionedMobiles": ["abc"]}}`, conn, "/automations/0/actions/0/input/mentionedMobiles", "plugin_input", "/0"},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"content": "x", "a/b": "three"}}`, conn, "/automations/0/actions/0/input/a~1b", "plugin_input", ""},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"content": "x", "extra": 1}}`, conn, "/automations/0/actions/0/input/extra", "plugin_input", "takes no input"},
+		{`{"type": "plugin", "plugin": "notify", "action": "send", "input": {"msgtype": "text"}}`, conn, "/automations/0/actions/0/input", "plugin_input", `"content"`},
 		{good, `{"name": "website", "plugin": "webhooks", "trigger": "submission", "entity": "lead", "mapping": {"name": "name"}}`, "/connectors/0/plugin", "unknown_plugin", ""},
 		{good, `{"name": "website", "plugin": "webform", "trigger": "post", "entity": "lead", "mapping": {"name": "name"}}`, "/connectors/0/trigger", "unknown_plugin_action", "triggers: submission"},
 		{good, `{"name": "website", "plugin": "wecom", "trigger": "submission", "entity": "lead", "mapping": {"name": "name"}}`, "/connectors/0/trigger", "unknown_plugin_action", ""},
@@ -99,18 +101,23 @@ func TestErrorRetryable(t *testing.T) {
 	}
 }
 
-// TestCheckAppAgainstTheStore: without a stand-in, CheckApp reads what is
-// installed (nothing here: no built-ins given).
+// TestCheckAppAgainstTheStore: CheckApp reads what is installed — on a
+// server without plugins every connector's plugin is unknown; once the
+// fixture has installed webform and overflow, the app has no problem.
 func TestCheckAppAgainstTheStore(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newInbound(t, db, false)
 		app, probs := schema.Parse([]byte(inboundApp))
 		if len(probs) > 0 {
 			t.Fatal(probs)
 		}
-		p := f.s.CheckApp(context.Background(), app)
-		if len(p) != 3 || p[0].Path != "/connectors/0/plugin" || p[2].Path != "/connectors/2/plugin" || p[1].Code != "unknown_plugin" {
+		bare := newEnv(t, db, Options{})
+		p := bare.s.CheckApp(context.Background(), app)
+		if len(p) != len(app.Connectors) || p[0].Path != "/connectors/0/plugin" || p[2].Path != "/connectors/2/plugin" || p[1].Code != "unknown_plugin" {
 			t.Fatalf("problems = %v", p)
+		}
+		f := newInbound(t, db, false)
+		if p := f.s.CheckApp(context.Background(), app); len(p) != 0 {
+			t.Fatalf("problems with the plugins installed = %v", p)
 		}
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -77,24 +76,6 @@ func (e *ErrRateLimited) RetryAfter() time.Duration { return e.Wait }
 // app: one answer, so a caller learns nothing of which it was.
 var errUnauthorized = errors.New("plugin: no endpoint with this token")
 
-// inboundSeams stand in for the parts other helpers build (the trigger's
-// run, the installed plugins) in tests.
-type inboundSeams struct {
-	receive func(ctx context.Context, app, plugin, trigger, connector string, req Inbound) ([]map[string]any, error)
-	get     func(ctx context.Context, name string) (*Installed, error)
-}
-
-// inboundTestSeams is set by tests only (a package variable: the Service's fields
-// are the contract's).
-var inboundTestSeams atomic.Pointer[inboundSeams]
-
-func (s *Service) receive(ctx context.Context, app, plugin, trigger, connector string, req Inbound) ([]map[string]any, error) {
-	if t := inboundTestSeams.Load(); t != nil && t.receive != nil {
-		return t.receive(ctx, app, plugin, trigger, connector, req)
-	}
-	return s.Receive(ctx, app, plugin, trigger, connector, req)
-}
-
 func (s *Service) migrateInbound(ctx context.Context) error {
 	if s.inboundReady.Load() {
 		return nil
@@ -151,7 +132,7 @@ func (s *Service) Accept(ctx context.Context, app, connector, token string, req 
 		// Answered like a success so a bot learns nothing; nothing runs.
 		return nil, 202, nil
 	}
-	items, err := s.receive(ctx, app, cn.Plugin, cn.Trigger, cn.Name, req)
+	items, err := s.Receive(ctx, app, cn.Plugin, cn.Trigger, cn.Name, req)
 	if err != nil {
 		return nil, callStatus(err), err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -21,6 +22,7 @@ import (
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 )
 
@@ -44,39 +46,26 @@ const inboundApp = `{"name": "crm", "entities": [
    "match": "email", "honeypot": "company_url"},
   {"name": "tight", "plugin": "webform", "trigger": "submission", "entity": "lead", "role": "web",
    "mapping": {"name": "name"}, "rateLimit": 3},
-  {"name": "off", "enabled": false, "plugin": "webform", "trigger": "submission", "entity": "lead", "mapping": {"name": "name"}}]}`
+  {"name": "off", "enabled": false, "plugin": "webform", "trigger": "submission", "entity": "lead", "mapping": {"name": "name"}},
+  {"name": "many", "plugin": "overflow", "trigger": "submission", "entity": "lead", "mapping": {"name": "name"}}]}`
+
+// overflowManifest and overflowJS are a test plugin whose trigger makes
+// one record more than a submission may (MaxItems).
+const overflowManifest = `{"name": "overflow", "version": "1.0.0", "author": "t", "description": "makes too many items",
+  "triggers": [{"name": "submission", "output": {"type": "object", "properties": {"name": {"type": "string"}}}}]}`
+
+const overflowJS = `function submission(request) {
+  var items = [];
+  for (var i = 0; i <= 100; i++) items.push({name: "many " + i});
+  return items;
+}`
 
 type inboundFixture struct {
-	t     testing.TB
-	db    *store.DB
-	clk   *clock.Test
-	recs  *records.Service
-	s     *Service
-	calls atomic.Int64 // trigger runs
-}
-
-// webform stands in for the built-in webform trigger (plugin-run's
-// Receive): the form's fields (or a JSON object's) as one item, without
-// _token and _redirect.
-func (f *inboundFixture) webform(ctx context.Context, app, plugin, trigger, connector string, req Inbound) ([]map[string]any, error) {
-	f.calls.Add(1)
-	if plugin != "webform" || trigger != "submission" {
-		return nil, &Error{Kind: KindNotFound, Message: "no such trigger"}
-	}
-	item := map[string]any{}
-	for k, v := range req.Form {
-		item[k] = v
-	}
-	if obj, ok := req.JSON.(map[string]any); ok {
-		for k, v := range obj {
-			item[k] = v
-		}
-	} else if req.JSON != nil {
-		return nil, &Error{Kind: KindInput, Message: "the body is not an object"}
-	}
-	delete(item, "_token")
-	delete(item, "_redirect")
-	return []map[string]any{item}, nil
+	t    testing.TB
+	db   *store.DB
+	clk  *clock.Test
+	recs *records.Service
+	s    *Service
 }
 
 func newInbound(t testing.TB, db *store.DB, withAutomations bool) *inboundFixture {
@@ -109,11 +98,12 @@ func newInbound(t testing.TB, db *store.DB, withAutomations bool) *inboundFixtur
 	for i := range key {
 		key[i] = byte(i + 1)
 	}
-	if f.s, err = New(ctx, db, cat, f.recs, q, Options{SecretKey: key}, log); err != nil {
+	// The built-in webform runs each submission in the sandbox, as in
+	// production; the overflow test plugin is installed beside it.
+	opts := Options{SecretKey: key, Builtins: plugins.FS(), AllowUnsigned: true}
+	if f.s, err = New(ctx, db, cat, f.recs, q, opts, log); err != nil {
 		t.Fatal(err)
 	}
-	inboundTestSeams.Store(&inboundSeams{receive: f.webform})
-	t.Cleanup(func() { inboundTestSeams.Store(nil) })
 	app, probs := schema.Parse([]byte(inboundApp))
 	if len(probs) > 0 {
 		t.Fatal(probs)
@@ -121,7 +111,30 @@ func newInbound(t testing.TB, db *store.DB, withAutomations bool) *inboundFixtur
 	if _, _, err := f.recs.Apply(ctx, app, store.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	pkg, err := ReadFolder(fstest.MapFS{"plugin.json": {Data: []byte(overflowManifest)}, "index.js": {Data: []byte(overflowJS)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Install(ctx, pkg, "u1", true); err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	for _, name := range []string{"webform", "overflow"} {
+		if _, err := f.s.Configure(ctx, "crm", name, ConfigInput{Enabled: &on}, "u1", true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return f
+}
+
+// runs is how many times the webform's trigger ran in crm (its call log).
+func (f *inboundFixture) runs() int {
+	f.t.Helper()
+	calls, err := f.s.Calls(context.Background(), "crm", "webform", KeepCalls)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return len(calls)
 }
 
 type discard struct{}
@@ -221,8 +234,8 @@ func TestAcceptRefusesTokens(t *testing.T) {
 				t.Errorf("the error shows the token: %v", err)
 			}
 		}
-		if n := len(f.leads()); n != 0 || f.calls.Load() != 0 {
-			t.Fatalf("%d leads written, %d trigger runs", n, f.calls.Load())
+		if n, runs := len(f.leads()), f.runs(); n != 0 || runs != 0 {
+			t.Fatalf("%d leads written, %d trigger runs", n, runs)
 		}
 		// Rotated: the old token stops working, the new one works.
 		ep, err := f.s.RotateToken(ctx, "crm", "website", "https://crm.example.com")
@@ -311,8 +324,8 @@ func TestAcceptHoneypotAndSystemFields(t *testing.T) {
 		ctx := context.Background()
 		tok := f.token("website")
 		ids, status, err := f.s.Accept(ctx, "crm", "website", tok, form("name", "Bot", "email", "bot@example.com", "company_url", "http://spam.example"))
-		if status != 202 || err != nil || len(ids) != 0 || f.calls.Load() != 0 || len(f.leads()) != 0 {
-			t.Fatalf("honeypot: %v %d %v, %d runs", ids, status, err, f.calls.Load())
+		if status != 202 || err != nil || len(ids) != 0 || f.runs() != 0 || len(f.leads()) != 0 {
+			t.Fatalf("honeypot: %v %d %v, %d runs", ids, status, err, f.runs())
 		}
 		jsonReq := Inbound{Method: "POST", ContentType: "application/json", IP: "203.0.113.9", JSON: map[string]any{"name": "Bot", "company_url": 1}}
 		if ids, status, _ := f.s.Accept(ctx, "crm", "website", tok, jsonReq); status != 202 || len(ids) != 0 || len(f.leads()) != 0 {
@@ -376,20 +389,22 @@ func TestAcceptUpsertAndValidation(t *testing.T) {
 		if status != 422 {
 			t.Fatalf("control character: %d %v", status, err)
 		}
-		// A body the trigger refuses: 422 from the trigger.
-		_, status, _ = f.s.Accept(ctx, "crm", "website", tok, Inbound{Method: "POST", IP: "203.0.113.1", JSON: []any{1, 2}})
-		if status != 422 {
-			t.Fatalf("a trigger's input error: %d", status)
+		// Items the trigger's output schema refuses (a field name longer
+		// than the webform allows): 422 from the trigger, with details.
+		long := map[string]any{"name": "Long", strings.Repeat("k", 101): "v"}
+		_, status, err = f.s.Accept(ctx, "crm", "website", tok, Inbound{Method: "POST", IP: "203.0.113.1", JSON: long})
+		var pe *Error
+		if status != 422 || !errors.As(err, &pe) || pe.Kind != KindOutput || len(pe.Details) == 0 {
+			t.Fatalf("a trigger's output error: %d %v", status, err)
+		}
+		// A body the webform's script refuses (not objects): the script
+		// throws, which is the plugin's failure (502), nothing written.
+		_, status, err = f.s.Accept(ctx, "crm", "website", tok, Inbound{Method: "POST", IP: "203.0.113.1", JSON: []any{1, 2}})
+		if status != 502 || !errors.As(err, &pe) || pe.Kind != KindScript {
+			t.Fatalf("a trigger's script error: %d %v", status, err)
 		}
 		// A trigger that makes too many items at once: 422, nothing written.
-		inboundTestSeams.Store(&inboundSeams{receive: func(context.Context, string, string, string, string, Inbound) ([]map[string]any, error) {
-			items := make([]map[string]any, MaxItems+1)
-			for i := range items {
-				items[i] = map[string]any{"name": fmt.Sprint("many ", i)}
-			}
-			return items, nil
-		}})
-		if _, status, _ := f.s.Accept(ctx, "crm", "website", tok, form("name", "many")); status != 422 {
+		if _, status, _ := f.s.Accept(ctx, "crm", "many", f.token("many"), form("name", "many")); status != 422 {
 			t.Fatalf("too many items: %d", status)
 		}
 		if n := len(f.leads()); n != 1 {
@@ -440,8 +455,8 @@ func TestEndpointSnippet(t *testing.T) {
 // BenchmarkAcceptWebForm measures inbound web-form leads accepted per
 // second into a lead table with one automation (its job enqueued with
 // each write): the token, the rate limit's upsert, the mapping and the
-// write with its history. The trigger is the webform's stand-in (the
-// sandbox's cost is plugin-run's benchmark).
+// write with its history, and the built-in webform's trigger run in the
+// sandbox (with its call log) for each submission.
 func BenchmarkAcceptWebForm(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
