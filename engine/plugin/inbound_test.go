@@ -248,6 +248,9 @@ func TestAcceptRefusesTokens(t *testing.T) {
 		if _, status, err := f.s.Accept(ctx, "crm", "website", ep.Token, form("name", "New")); status != 202 {
 			t.Fatalf("the new token: %d %v", status, err)
 		}
+		if runs := f.runs(); runs != 1 {
+			t.Fatalf("%d trigger runs, want 1 (the call log counts them)", runs)
+		}
 		// At rest the token is sealed.
 		var stored string
 		if err := db.SQL.QueryRow(`SELECT token FROM _forma_connector_tokens WHERE connector = 'website'`).Scan(&stored); err != nil {
