@@ -164,7 +164,11 @@ func (s *Service) Accept(ctx context.Context, app, connector, token string, req 
 	return ids, 202, nil
 }
 
-// callStatus is the HTTP status of a failed trigger run.
+// callStatus is the HTTP status of a failed trigger run. A trigger's job
+// is to read the request, so when its script throws (not a timeout or the
+// memory guard: those are KindTimeout and retried), it is refusing what
+// was sent — a 422 with its message (redacted like every plugin error),
+// not a 502 that tells a website to try the same body again.
 func callStatus(err error) int {
 	var pe *Error
 	if !errors.As(err, &pe) {
@@ -173,7 +177,7 @@ func callStatus(err error) int {
 	switch {
 	case pe.Kind == KindDisabled, pe.Kind == KindNotFound:
 		return 409
-	case pe.Kind == KindInput, pe.Kind == KindOutput:
+	case pe.Kind == KindInput, pe.Kind == KindOutput, pe.Kind == KindScript && !pe.Retry:
 		return 422
 	case pe.Retry:
 		return 503

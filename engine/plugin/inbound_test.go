@@ -401,9 +401,9 @@ func TestAcceptUpsertAndValidation(t *testing.T) {
 			t.Fatalf("a trigger's output error: %d %v", status, err)
 		}
 		// A body the webform's script refuses (not objects): the script
-		// throws, which is the plugin's failure (502), nothing written.
+		// throws, which refuses the submission (422), nothing written.
 		_, status, err = f.s.Accept(ctx, "crm", "website", tok, Inbound{Method: "POST", IP: "203.0.113.1", JSON: []any{1, 2}})
-		if status != 502 || !errors.As(err, &pe) || pe.Kind != KindScript {
+		if status != 422 || !errors.As(err, &pe) || pe.Kind != KindScript || !strings.Contains(pe.Message, "must be an object of fields") {
 			t.Fatalf("a trigger's script error: %d %v", status, err)
 		}
 		// A trigger that makes too many items at once: 422, nothing written.
