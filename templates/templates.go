@@ -9,7 +9,8 @@
 //	                (entities.json, roles.json, flows.json, dashboards.json…);
 //	                read in file-name order, arrays are appended, "scripts"
 //	                maps are joined, and any other key may appear once
-//	scripts/*.js    the app's scripts, named by file name ("grading.js")
+//	scripts/*.js    the app's scripts, named by file name without .js ("grading.js"
+//	                is the script "grading", called as "grading#score")
 //	README.md       every PRODUCT.md bullet and where in the template it lives
 //
 // Document assembles a folder into the one app document the engine
@@ -115,7 +116,9 @@ func Document(fsys fs.FS, dir string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := path.Base(p)
+		// The schema names scripts without an extension ("grading"), and
+		// hooks call them so: "grading#score".
+		name := strings.TrimSuffix(path.Base(p), ".js")
 		if _, dup := scripts[name]; dup {
 			return nil, fmt.Errorf("templates: %s: script %q is given twice", p, name)
 		}

@@ -1,0 +1,93 @@
+package templates_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/schema"
+	"github.com/formaapp/forma/templates"
+)
+
+// TestStoreSalesApplies applies the assembled store-sales document through
+// the checks `forma app apply` runs (records, automations, flows,
+// assignment, bulk, plugins) and migrates a fresh database to it; then an
+// order line draws stock down and a line that would make it negative is
+// refused with nothing written.
+func TestStoreSalesApplies(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			url := ""
+			if dialect == "postgres" {
+				url = storetest.PostgresURL(t)
+			}
+			ctx := context.Background()
+			eng, err := engine.Open(ctx, engine.Config{DataDir: t.TempDir(), DBURL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			doc, err := templates.Document(templates.FS(), "store-sales")
+			if err != nil {
+				t.Fatal(err)
+			}
+			app, problems := schema.Parse(doc)
+			if len(problems) == 0 {
+				problems = append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(ctx, app)...), eng.Flows.CheckApp(ctx, app)...)
+				problems = append(append(problems, eng.Assign.CheckApp(ctx, app)...), eng.Bulk.CheckApp(ctx, app)...)
+				problems = append(problems, eng.Plugins.CheckApp(ctx, app)...)
+			}
+			for _, p := range problems {
+				t.Errorf("%s: %s", p.Path, p.Message)
+			}
+			if t.Failed() {
+				t.FailNow()
+			}
+			if _, _, err := eng.Records.Apply(ctx, app, store.ApplyOptions{AppliedBy: "test"}); err != nil {
+				t.Fatalf("apply: %v", err)
+			}
+
+			admin := records.Caller{Admin: true}
+			create := func(entity, body string) *records.Record {
+				t.Helper()
+				r, err := eng.Records.Create(ctx, admin, app.Name, entity, []byte(body))
+				if err != nil {
+					t.Fatalf("create %s %s: %v", entity, body, err)
+				}
+				return r
+			}
+			region := create("region", `{"name": "华东"}`)
+			shop := create("store", fmt.Sprintf(`{"name": "静安店", "code": "SH01", "region": %q}`, region.ID()))
+			sku := create("sku", `{"code": "TS-001", "name": "纯棉T恤", "price": 99}`)
+			stock := create("stock", fmt.Sprintf(`{"store": %q, "sku": %q, "opening": 5, "safety_stock": 2}`, shop.ID(), sku.ID()))
+			order := create("sales_order", fmt.Sprintf(`{"store": %q, "order_date": "2026-12-01"}`, shop.ID()))
+			line := create("order_line", fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 2}`, order.ID(), sku.ID()))
+			if line.Get("stock") != stock.ID() {
+				t.Errorf("the line drew from %v, want the store's stock %s", line.Get("stock"), stock.ID())
+			}
+			onHand := func() string {
+				t.Helper()
+				s, err := eng.Records.Get(ctx, admin, app.Name, "stock", stock.ID(), "", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fmt.Sprint(s.Get("on_hand"))
+			}
+			if got := onHand(); got != "3" {
+				t.Errorf("on hand after selling 2 of 5: %s, want 3", got)
+			}
+			_, err = eng.Records.Create(ctx, admin, app.Name, "order_line", []byte(fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 4}`, order.ID(), sku.ID())))
+			if err == nil || !strings.Contains(err.Error(), "库存不足") {
+				t.Errorf("selling 4 of 3 on hand: %v, want the stock refusal", err)
+			}
+			if got := onHand(); got != "3" {
+				t.Errorf("on hand after a refused line: %s, want 3", got)
+			}
+		})
+	}
+}
