@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/records"
@@ -52,6 +53,9 @@ func TestStoreSalesApplies(t *testing.T) {
 				t.Fatalf("apply: %v", err)
 			}
 
+			if err := eng.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
 			admin := records.Caller{Admin: true}
 			create := func(entity, body string) *records.Record {
 				t.Helper()
@@ -87,6 +91,27 @@ func TestStoreSalesApplies(t *testing.T) {
 			}
 			if got := onHand(); got != "3" {
 				t.Errorf("on hand after a refused line: %s, want 3", got)
+			}
+
+			// Selling 2 more leaves 1, below the safety stock of 2: the
+			// low_stock_restock automation (a durable job) drafts a restock.
+			create("order_line", fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 2}`, order.ID(), sku.ID()))
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				page, err := eng.Records.List(ctx, admin, app.Name, "restock", records.Query{Filter: fmt.Sprintf(`stock = %q`, stock.ID())})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Items) == 1 {
+					if r := page.Items[0]; fmt.Sprint(r.Get("stage")) != "draft" || fmt.Sprint(r.Get("qty")) != "3" {
+						t.Errorf("the automatic restock: stage %v qty %v, want draft 3", r.Get("stage"), r.Get("qty"))
+					}
+					break
+				}
+				if len(page.Items) > 1 || time.Now().After(deadline) {
+					t.Fatalf("restocks after falling below safety stock: %d, want 1", len(page.Items))
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 		})
 	}
