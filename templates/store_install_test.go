@@ -113,6 +113,27 @@ func TestStoreSalesApplies(t *testing.T) {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
+
+			// A salesperson rings up the last unit through the same hook,
+			// reading the order and the stock under their own rules.
+			u, err := eng.Access.CreateUser(ctx, "rep@example.com", "a-long-test-password", "王小明", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := records.Caller{UserID: u.ID, Roles: []string{"rep"}}
+			repOrder, err := eng.Records.Create(ctx, rep, app.Name, "sales_order", []byte(fmt.Sprintf(`{"store": %q}`, shop.ID())))
+			if err != nil {
+				t.Fatalf("a rep's order: %v", err)
+			}
+			if repOrder.Get("rep") != u.ID || repOrder.Get("order_date") == nil {
+				t.Errorf("a rep's order defaults: rep %v, date %v", repOrder.Get("rep"), repOrder.Get("order_date"))
+			}
+			if _, err := eng.Records.Create(ctx, rep, app.Name, "order_line", []byte(fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 1}`, repOrder.ID(), sku.ID()))); err != nil {
+				t.Fatalf("a rep's line: %v", err)
+			}
+			if got := onHand(); got != "0" {
+				t.Errorf("on hand after the rep's sale: %s, want 0", got)
+			}
 		})
 	}
 }
