@@ -2,12 +2,15 @@ package templates_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -19,7 +22,9 @@ import (
 // the checks `forma app apply` runs (records, automations, flows,
 // assignment, bulk, plugins) and migrates a fresh database to it; then an
 // order line draws stock down and a line that would make it negative is
-// refused with nothing written.
+// refused with nothing written; falling below safety stock drafts a
+// restock; a rep sells under their own rules; and a restock request goes
+// through its approval to receipt, adding to the stock.
 func TestStoreSalesApplies(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
@@ -134,6 +139,54 @@ func TestStoreSalesApplies(t *testing.T) {
 			if got := onHand(); got != "0" {
 				t.Errorf("on hand after the rep's sale: %s, want 0", got)
 			}
+
+			// The rep asks for 10; an executive approves; the manager side
+			// receives them, and only then does the stock count them.
+			exec, err := eng.Access.CreateUserWith(ctx, access.NewUser{Email: "boss@example.com", Password: "a-long-test-password", Name: "李总", Roles: []string{"executive"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			boss := records.Caller{UserID: exec.ID, Roles: []string{"executive"}}
+			req, err := eng.Records.Create(ctx, rep, app.Name, "restock", []byte(fmt.Sprintf(`{"stock": %q, "qty": 10}`, stock.ID())))
+			if err != nil {
+				t.Fatalf("a rep's restock request: %v", err)
+			}
+			asked, err := eng.Flows.Take(ctx, rep, app.Name, "restock", req.ID(), "approve", flow.TakeRequest{Version: version(t, req)})
+			if err != nil || asked.Approval == nil {
+				t.Fatalf("asking for a restock: %+v %v, want a pending approval", asked, err)
+			}
+			if _, err := eng.Flows.Decide(ctx, boss, asked.Approval.ID, "approve", flow.DecisionInput{Version: asked.Approval.Version}); err != nil {
+				t.Fatalf("the executive's approval: %v", err)
+			}
+			req, err = eng.Records.Get(ctx, admin, app.Name, "restock", req.ID(), "", "")
+			if err != nil || fmt.Sprint(req.Get("stage")) != "approved" {
+				t.Fatalf("after the approval: %v %v", req, err)
+			}
+			if got := onHand(); got != "0" {
+				t.Errorf("on hand before the restock is received: %s, want 0", got)
+			}
+			if _, err := eng.Flows.Take(ctx, boss, app.Name, "restock", req.ID(), "receive", flow.TakeRequest{Version: version(t, req),
+				Fields: map[string]json.RawMessage{"received_on": json.RawMessage(`"2026-12-02"`)}}); err != nil {
+				t.Fatalf("receiving the restock: %v", err)
+			}
+			if got := onHand(); got != "10" {
+				t.Errorf("on hand after receiving 10: %s, want 10", got)
+			}
 		})
 	}
+}
+
+// version reads a record's version for a flow move.
+func version(t *testing.T, r *records.Record) int64 {
+	t.Helper()
+	switch v := r.Get("version").(type) {
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	case float64:
+		return int64(v)
+	}
+	t.Fatalf("version %T %v", r.Get("version"), r.Get("version"))
+	return 0
 }
