@@ -6,8 +6,10 @@ import (
 
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/logic"
+	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
 )
@@ -28,7 +30,9 @@ func TestPipelineApplies(t *testing.T) {
 				url = storetest.PostgresURL(t)
 			}
 			ctx := context.Background()
-			eng, err := engine.Open(ctx, engine.Config{DataDir: t.TempDir(), DBURL: url})
+			// The built-in connectors (webform) are installed as `forma serve`
+			// installs them, so the template's connector finds its plugin.
+			eng, err := engine.Open(ctx, engine.Config{DataDir: t.TempDir(), DBURL: url, Plugins: plugin.Options{Builtins: plugins.FS()}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,3 +20,4 @@ function grade(record, ctx) {
   }
   return record;
 }
+
