@@ -8,14 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/flow"
 	"github.com/formaapp/forma/engine/records"
-	"github.com/formaapp/forma/engine/store"
-	"github.com/formaapp/forma/engine/store/storetest"
-	"github.com/formaapp/forma/schema"
-	"github.com/formaapp/forma/templates"
 )
 
 // TestStoreSalesApplies applies the assembled store-sales document through
@@ -28,36 +23,8 @@ import (
 func TestStoreSalesApplies(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
-			url := ""
-			if dialect == "postgres" {
-				url = storetest.PostgresURL(t)
-			}
 			ctx := context.Background()
-			eng, err := engine.Open(ctx, engine.Config{DataDir: t.TempDir(), DBURL: url})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer eng.Close()
-			doc, err := templates.Document(templates.FS(), "store-sales")
-			if err != nil {
-				t.Fatal(err)
-			}
-			app, problems := schema.Parse(doc)
-			if len(problems) == 0 {
-				problems = append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(ctx, app)...), eng.Flows.CheckApp(ctx, app)...)
-				problems = append(append(problems, eng.Assign.CheckApp(ctx, app)...), eng.Bulk.CheckApp(ctx, app)...)
-				problems = append(problems, eng.Plugins.CheckApp(ctx, app)...)
-			}
-			for _, p := range problems {
-				t.Errorf("%s: %s", p.Path, p.Message)
-			}
-			if t.Failed() {
-				t.FailNow()
-			}
-			if _, _, err := eng.Records.Apply(ctx, app, store.ApplyOptions{AppliedBy: "test"}); err != nil {
-				t.Fatalf("apply: %v", err)
-			}
-
+			eng, app := installed(t, "store-sales", dialect)
 			if err := eng.Start(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +57,7 @@ func TestStoreSalesApplies(t *testing.T) {
 			if got := onHand(); got != "3" {
 				t.Errorf("on hand after selling 2 of 5: %s, want 3", got)
 			}
-			_, err = eng.Records.Create(ctx, admin, app.Name, "order_line", []byte(fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 4}`, order.ID(), sku.ID())))
+			_, err := eng.Records.Create(ctx, admin, app.Name, "order_line", []byte(fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 4}`, order.ID(), sku.ID())))
 			if err == nil || !strings.Contains(err.Error(), "库存不足") {
 				t.Errorf("selling 4 of 3 on hand: %v, want the stock refusal", err)
 			}
