@@ -31,8 +31,8 @@ var (
 	rawPluginSchema = decodeJSON(pluginSchemaJSON)
 )
 
-// The server's maxima of a plugin's limits (engine/plugin has the same as
-// durations; its tests hold them equal). A manifest may only tighten them.
+// The server's maxima of a plugin's limits (engine/plugin's MaxTimeout,
+// MaxRequests and MaxResponseKB are these). A manifest may only tighten them.
 const (
 	PluginMaxTimeoutMs   = 30000
 	PluginMaxRequests    = 50

@@ -70,11 +70,11 @@ type Options struct {
 // Limits are the server's maxima; a manifest may only tighten them.
 const (
 	DefaultTimeout       = 10 * time.Second
-	MaxTimeout           = 30 * time.Second
+	MaxTimeout           = schema.PluginMaxTimeoutMs * time.Millisecond // the manifest check's maxima, as the runtime counts them
 	DefaultMaxRequests   = 10
-	MaxRequests          = 50
+	MaxRequests          = schema.PluginMaxRequests
 	DefaultMaxResponseKB = 1024
-	MaxResponseKB        = 5120
+	MaxResponseKB        = schema.PluginMaxResponseKB
 	MaxPackageBytes      = 5 << 20 // a .zip or folder, all files together
 	KeepCalls            = 200     // recent calls kept per app and plugin
 )
