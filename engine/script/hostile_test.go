@@ -377,3 +377,52 @@ func TestHostileLastIndex(t *testing.T) {
 		t.Fatalf("%v %v after %v", r, err, el)
 	}
 }
+
+// Garbage is not growth: beside a live heap bigger than the limit the GC's
+// goal is high, and a call churning through three times its limit in
+// short-lived regexp matches (all of it garbage) ran before any GC came;
+// the guard charged it all and stopped it. A call that keeps what it
+// allocates is still stopped.
+func TestChurnBesideBigLiveHeap(t *testing.T) {
+	ballast := make([]byte, 160<<20)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	runtime.GC() // the goal is now about twice the ballast
+	e := mustNew(t, map[string]string{"c.js": `
+function churn() {
+  const big = "ab".repeat(2e4);
+  let ok = true;
+  for (let i = 0; i < 3; i++) ok = ok && big.replace(/a/g, "$&$&") === "aab".repeat(2e4);
+  return ok;
+}
+function keep() { const a = []; for (;;) a.push({i: a.length, s: "k" + a.length}); }`}, Options{MaxMemory: 32 << 20, Timeout: 20 * time.Second})
+	for i := 0; i < 3; i++ {
+		r, _, err := e.Call(context.Background(), "c.js", "churn", nil, Env{})
+		if err != nil || r != true {
+			t.Fatalf("round %d: churn: %v %v", i, r, err)
+		}
+	}
+	if _, _, err := e.Call(context.Background(), "c.js", "keep", nil, Env{}); asErr(t, err).Kind != KindMemory {
+		t.Fatalf("keep: %v", err)
+	}
+	runtime.KeepAlive(ballast)
+}
+
+// A call over its limit by a little, creeping, waits for one collection
+// and is judged after it; one that jumps (a doubling's single step) or is
+// far over is judged at once.
+func TestWaitCollection(t *testing.T) {
+	creep := &memCall{limit: 100, heap: 110, before: 105}
+	if !creep.waitCollection(gcDone.Load()) || creep.gcWant == 0 {
+		t.Fatal("a creeping call was not given a collection")
+	}
+	if creep.waitCollection(creep.gcWant) {
+		t.Fatal("still over after its collection, it was not stopped")
+	}
+	for _, c := range []*memCall{{limit: 100, heap: 210, before: 200}, {limit: 100, heap: 130, before: 60}, {limit: 100, heap: 110, before: 105, allocs: 900}} {
+		if c.waitCollection(gcDone.Load()) {
+			t.Fatalf("%+v was given a collection", c)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package script
 
 import (
+	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +55,66 @@ type memCall struct {
 	heap     int64 // charge: share of live-heap growth, never below 0
 	allocs   int64 // charge: share of bytes allocated
 	inNative atomic.Bool
+	fired    atomic.Bool // stopped: no longer a candidate
+	gcWant   uint64      // the collection it waits for before it is judged (0: none asked)
+	before   int64       // heap charge at the sample before the last
+}
+
+// waitCollection reports whether a call over its limit is given time for
+// a garbage collection before it is stopped.
+//
+// The live-heap figure counts garbage not yet collected. After a hog was
+// stopped the GC's goal stays high, and an ordinary call churning through
+// 90 MiB of short-lived regexp match objects looked like 90 MiB of growth
+// and was stopped at a 32 MiB limit. So a call first over its limit by
+// growth alone, and by no more than twice, asks for a collection and is
+// judged by the first sample after it: what was garbage has then fallen
+// out of every share, and a call that really holds the memory is still
+// over. The collection runs beside the monitor, not in it: runtime.GC
+// waits for a string doubling's memmove, and a blocked monitor let the
+// doubling reach 512 MiB. A hog going past twice its limit meanwhile is
+// stopped at once, and so is one that grew by a quarter of its limit in
+// one tick (a single big step is what stalls a collection, and it is
+// not garbage that grows that fast). A call still over after its
+// collection is stopped; one under it may ask again later.
+func (c *memCall) waitCollection(collected uint64) bool {
+	if c.heap > 2*c.limit || c.heap-c.before > c.limit/4 || c.allocs > c.limit*memChurnFactor {
+		return false
+	}
+	if c.gcWant != 0 {
+		return collected < c.gcWant
+	}
+	c.gcWant = requestCollection()
+	return true
+}
+
+var (
+	gcAsked, gcDone atomic.Uint64
+	gcBusy          atomic.Bool
+)
+
+// requestCollection asks for a garbage collection that starts after the
+// call and answers the number gcDone reaches when it has finished.
+func requestCollection() uint64 {
+	n := gcAsked.Add(1)
+	if gcBusy.CompareAndSwap(false, true) {
+		go collect()
+	}
+	return n
+}
+
+func collect() {
+	for {
+		n := gcAsked.Load()
+		runtime.GC()
+		gcDone.Store(n)
+		gcBusy.Store(false)
+		// a request that came in during the collection, and found it busy,
+		// needs one more
+		if gcAsked.Load() == n || !gcBusy.CompareAndSwap(false, true) {
+			return
+		}
+	}
 }
 
 var mon struct {
@@ -109,6 +171,7 @@ func monitor() {
 	defer t.Stop()
 	var over []*memCall
 	for range t.C {
+		collected := gcDone.Load() // before the sample: a collection it counts is in the sample
 		heap, allocs := readMem()
 		over = over[:0]
 		mon.mu.Lock()
@@ -118,9 +181,19 @@ func monitor() {
 			return
 		}
 		over = charge(mon.calls, heap, allocs, monoNow(), over)
+		for c := range mon.calls {
+			// under its limit after the collection it asked for: a churner
+			// (a server's big live heap keeps the GC's goal high), which may
+			// ask again the next time its garbage reaches the limit
+			if c.gcWant != 0 && collected >= c.gcWant && !slices.Contains(over, c) {
+				c.gcWant = 0
+			}
+		}
 		mon.mu.Unlock()
 		for _, c := range over {
-			c.fire()
+			if !c.waitCollection(collected) && c.fired.CompareAndSwap(false, true) {
+				c.fire()
+			}
 		}
 	}
 }
@@ -150,9 +223,10 @@ func charge(calls map[*memCall]struct{}, heap, allocs uint64, now int64, over []
 		if !all && c.inNative.Load() {
 			continue
 		}
+		c.before = c.heap
 		c.heap = max(c.heap+int64(float64(dHeap)*share), 0)
 		c.allocs += int64(float64(dAll) * share)
-		if c.heap > c.limit || c.allocs > c.limit*memChurnFactor {
+		if !c.fired.Load() && (c.heap > c.limit || c.allocs > c.limit*memChurnFactor) {
 			over = append(over, c)
 		}
 	}
