@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -96,91 +97,97 @@ func crashRounds(t *testing.T, dbArgs []string, cfg engine.Config) {
 	checkDeals(t, eng)
 	eng.Close()
 
-	// A process that only plans says how long starting and opening the
-	// database take, before a migration can begin; one that applies in
-	// full, how long the whole takes in a fresh process.
+	// Each kill is aimed from the moment the process says its migration
+	// begins ("migrating crash…" on stderr), not from its start: on a
+	// loaded machine a fresh process's start-up varied from 1 to 3 s, and
+	// kills timed from the start all landed before or after the migration.
 	doc := filepath.Join(t.TempDir(), "app.json")
-	timed := func(k int, cmd string) time.Duration {
+	run := func(k int, delay func() time.Duration) (killedAt time.Duration, committed bool) {
 		t.Helper()
 		if err := os.WriteFile(doc, []byte(crashDoc(k)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
-		if out, err := forma(append([]string{"app", cmd, doc}, dbArgs...)).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		cmd := forma(append([]string{"app", "apply", doc}, dbArgs...))
+		var out strings.Builder
+		cmd.Stdout = &out
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
 		}
-		return time.Since(start)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		began := make(chan time.Time, 1)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "migrating crash") {
+					began <- time.Now()
+				}
+				out.WriteString(sc.Text() + "\n")
+			}
+		}()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var at time.Time
+		select {
+		case at = <-began:
+		case err := <-done:
+			t.Fatalf("k=%d: the apply ended before its migration began: %v\n%s", k, err, out.String())
+		}
+		d := delay()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("k=%d: apply failed: %v\n%s", k, err, out.String())
+			}
+			return time.Since(at), true
+		case <-time.After(time.Until(at.Add(d))):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			return d, false
+		}
 	}
-	startup, full := timed(3, "plan"), timed(3, "apply")
+	// A full apply in a fresh process says how long its migration takes.
+	mig, _ := run(3, func() time.Duration { return time.Hour })
 	eng = open()
 	if k := checkDeals(t, eng); k != 3 {
 		t.Fatalf("live k = %d after a full apply, want 3", k)
 	}
 	eng.Close()
 
-	// At least rounds rounds; more (up to maxRounds) while fewer than
-	// wantInside kills have landed inside a migration, since a busy
-	// machine makes a fresh process's timing vary.
+	// Each round kills at a random point of its own slice of the
+	// migration's span (and a little past it), so the kills spread over
+	// all of it: the DDL and the first records, the middle, the version
+	// row and the commit. More rounds, anywhere in the span, while fewer
+	// than wantInside kills have landed before the commit.
 	rounds, maxRounds, wantInside := 6, 20, 2
 	if testing.Short() {
 		rounds, maxRounds, wantInside = 3, 6, 1
 	}
-	killed, early, rolledBack := 0, 0, 0
+	killed, rolledBack := 0, 0
 	r := 0
 	for ; r < rounds || (r < maxRounds && rolledBack < wantInside); r++ {
 		k := 4 + r
-		if err := os.WriteFile(doc, []byte(crashDoc(k)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cmd := forma(append([]string{"app", "apply", doc}, dbArgs...))
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Each round kills at a random point of its own slice of the
-		// span from about when the migration starts to a little after a
-		// full apply ends, so the kills spread over all of it: the DDL and
-		// the first records, the middle, the version row and the commit.
-		// Extra rounds kill anywhere between the start and the end of a
-		// full apply.
-		from := startup * 4 / 5
-		slice := (full + full/4 - from) / time.Duration(rounds)
-		delay := from + time.Duration(r)*slice + time.Duration(rand.Int64N(int64(slice)))
-		if r >= rounds {
-			delay = from + time.Duration(rand.Int64N(int64(max(full-from, time.Millisecond))))
-		}
-		started := time.Now()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("round %d: apply failed: %v\n%s", r, err, out.String())
+		slice := (mig + mig/4) / time.Duration(rounds)
+		at, committed := run(k, func() time.Duration {
+			if r >= rounds {
+				return time.Duration(rand.Int64N(int64(max(mig, time.Millisecond))))
 			}
-			// The first apply (creating the table and its records) is
-			// slower than these: the extra rounds aim at what they take.
-			full = min(full, time.Since(started))
-		case <-time.After(delay):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
+			return time.Duration(r)*slice + time.Duration(rand.Int64N(int64(max(slice, time.Millisecond))))
+		})
+		if !committed {
 			killed++
 		}
 		eng := open()
 		live := checkDeals(t, eng)
 		eng.Close()
-		switch {
-		case live == k:
-			full = min(full, max(delay, from+time.Millisecond)) // it had committed by then
-		case delay < startup:
-			early++
-		default:
+		if live != k {
 			rolledBack++
 		}
-		t.Logf("round %d: kill at %v; the version with k=%d is live", r, delay, live)
+		t.Logf("round %d: killed=%v %v into the migration; the version with k=%d is live", r, !committed, at, live)
 	}
-	t.Logf("startup %v, full apply %v; %d rounds: %d killed, %d before the commit (%d of them perhaps before the migration began)",
-		startup, full, r, killed, rolledBack+early, early)
+	t.Logf("migration %v; %d rounds: %d killed, %d before the commit", mig, r, killed, rolledBack)
 	if rolledBack == 0 {
 		t.Errorf("no kill landed inside a migration: the test proved nothing")
 	}

@@ -203,6 +203,11 @@ func appCmd() *cobra.Command {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}
+				if !dry {
+					// On stderr, so a long migration shows it has begun (and
+					// the crash test knows when to kill it).
+					fmt.Fprintf(cmd.ErrOrStderr(), "migrating %s…\n", app.Name)
+				}
 				plan, n, err := eng.Records.Apply(cmd.Context(), app, store.ApplyOptions{DryRun: dry, AllowDestructive: allow, AppliedBy: "cli"})
 				printPlan(cmd.OutOrStdout(), plan)
 				if n > 0 {
