@@ -171,13 +171,13 @@ func (db *DB) SQLitePath() string { return db.sqlitePath }
 // OpenSQLitePool opens another pool of at most n connections on this
 // SQLite database's file, with the same settings as the main one (WAL,
 // busy timeout, BEGIN IMMEDIATE). The job queue works through its own pool
-// of one, as River's SQLite driver advises; its writes and this process's
-// writers meet at SQLite's lock, where the busy timeout queues them.
+// of one, as River's SQLite driver advises; its transactions queue on this
+// process's write slot with the others (slotconn.go says why).
 func (db *DB) OpenSQLitePool(n int) (*sql.DB, error) {
 	if db.sqlitePath == "" {
 		return nil, fmt.Errorf("store: not an SQLite database")
 	}
-	p, err := sql.Open("sqlite", sqliteDSN(db.sqlitePath))
+	p, err := openSlotPool("sqlite", sqliteDSN(db.sqlitePath), db.writeSlot)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite pool: %w", err)
 	}
