@@ -10,6 +10,7 @@ import (
 
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/engine/webhook"
 	"github.com/formaapp/forma/schema"
 )
@@ -118,7 +119,7 @@ func (s *Service) fieldValues(ctx context.Context, fields map[string]json.RawMes
 		}
 		switch {
 		case val.expr != "":
-			r, err := s.exprs.eval(ctx, val.expr, v.plain)
+			r, err := s.exprs.eval(script.WithNow(ctx, s.db.Clock.Now), val.expr, v.plain)
 			if err != nil {
 				return nil, permanent{fmt.Errorf("%s: %v", name, err)}
 			}

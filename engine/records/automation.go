@@ -85,7 +85,7 @@ func (s *Service) runFunction(ctx context.Context, c Caller, app *schema.App, en
 		return nil, fmt.Errorf("records: script %q has no top-level function %q", scr, function)
 	}
 	h := logic.Hook{Script: scr, Function: function}
-	out, err := eng.Invoke(ctx, scr, function, []any{rec.Plain(), run.hookContext(info, "automation", false, nil, nil)},
+	out, err := eng.Invoke(run.clocked(ctx), scr, function, []any{rec.Plain(), run.hookContext(info, "automation", false, nil, nil)},
 		script.Env{Natives: run.natives(ctx, app.Name)})
 	if rerr := run.report("automation", entity, id, h, out.Logs, err); rerr != nil {
 		return nil, rerr

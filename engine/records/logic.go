@@ -198,6 +198,12 @@ type logicRun struct {
 	entries []scriptlog.Entry
 }
 
+// clocked gives a script call the engine's clock (store.DB.Clock): a hook
+// stamping now() or a formula over today() follows it, not the wall clock.
+func (r *logicRun) clocked(ctx context.Context) context.Context {
+	return script.WithNow(ctx, r.s.db.Clock.Now)
+}
+
 func (s *Service) newRun(info *entityInfo, c Caller) (*logicRun, error) {
 	p, err := s.program(info.app)
 	if err != nil {
@@ -553,7 +559,7 @@ func (r *logicRun) runBeforeSave(ctx context.Context, w *working, old *Record) e
 	// to script values as they are read).
 	rec := &script.Record{Values: w.values, Shape: info.shapes.save}
 	id, _ := w.values["id"].(string)
-	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeSave, Record: rec,
+	res, _, err := r.prog.RunHook(r.clocked(ctx), info.entity.Name, logic.HookCall{Event: logic.BeforeSave, Record: rec,
 		Ctx: r.hookContext(info, logic.BeforeSave, old == nil, previous, changed), Natives: r.natives(ctx, info.app.Name)})
 	if err := r.report(logic.BeforeSave, info.entity.Name, id, res.Hook, res.Logs, err); err != nil {
 		return err
@@ -624,7 +630,7 @@ func (r *logicRun) compute(ctx context.Context, tx store.Conn, w *working, rules
 		}
 		in[ref] = obj
 	}
-	out, err := r.prog.Compute(ctx, info.entity.Name, in)
+	out, err := r.prog.Compute(r.clocked(ctx), info.entity.Name, in)
 	id, _ := w.values["id"].(string)
 	h := logic.Hook{Script: "logic/" + info.entity.Name, Function: "compute"}
 	if err := r.report("formula", info.entity.Name, id, h, out.Logs, err); err != nil {
@@ -720,7 +726,7 @@ func (r *logicRun) afterHook(ctx context.Context, info *entityInfo, event string
 	}
 	view := &script.Record{Values: plainRecord(rec.fields, rec.values), Shape: info.shapes.saved}
 	id := rec.ID()
-	res, _, err := r.prog.RunHook(context.WithoutCancel(ctx), info.entity.Name, logic.HookCall{Event: event, Record: view,
+	res, _, err := r.prog.RunHook(r.clocked(context.WithoutCancel(ctx)), info.entity.Name, logic.HookCall{Event: event, Record: view,
 		Ctx: r.hookContext(info, event, event == logic.AfterSave && previous == nil, prev, changed), Natives: r.natives(ctx, info.app.Name)})
 	return r.report(event, info.entity.Name, id, res.Hook, res.Logs, err)
 }
@@ -753,7 +759,7 @@ func (r *logicRun) beforeDelete(ctx context.Context, info *entityInfo, old *Reco
 		return nil
 	}
 	view := &script.Record{Values: plainRecord(old.fields, old.values), Shape: info.shapes.deleting}
-	res, _, err := r.prog.RunHook(ctx, info.entity.Name, logic.HookCall{Event: logic.BeforeDelete, Record: view,
+	res, _, err := r.prog.RunHook(r.clocked(ctx), info.entity.Name, logic.HookCall{Event: logic.BeforeDelete, Record: view,
 		Ctx: r.hookContext(info, logic.BeforeDelete, false, view.Values, nil), Natives: r.natives(ctx, info.app.Name)})
 	return r.report(logic.BeforeDelete, info.entity.Name, old.ID(), res.Hook, res.Logs, err)
 }

@@ -467,6 +467,8 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	}
 	v.logs = v.logs[:0]
 	v.dropped = 0
+	// A pooled runtime serves calls of any clock: each call sets its own.
+	v.rt.SetTimeSource(nowOf(ctx))
 	healthy := true
 	defer func() {
 		out.Logs = v.finishLogs()
