@@ -442,6 +442,10 @@ func dottedName(n filter.Node) *filter.Compare {
 // of entities that a caller holding only role may read (none of an entity
 // the role may read no record of): what a flow's transition may show such
 // a caller of a record (flow's apply-time need-to-know check).
+// roleProbeUser is the user id ReadableByRole checks a role with: a
+// well-formed id no account has.
+const roleProbeUser = "00000000000000000000000000"
+
 func (s *Service) ReadableByRole(app *schema.App, role string, entities []string) map[string]map[string]bool {
 	if _, applying := s.applying.LoadOrStore(app, struct{}{}); !applying {
 		// Cached under the document's address, dropped once done.
@@ -449,7 +453,10 @@ func (s *Service) ReadableByRole(app *schema.App, role string, entities []string
 	}
 	out := make(map[string]map[string]bool, len(entities))
 	for _, e := range entities {
-		out[e], _ = s.Readable(app, e, Caller{Roles: []string{role}})
+		// A stand-in user: a role's condition naming @me (receiver = @me)
+		// needs an id to compile, and which user it is does not change the
+		// fields the role shows.
+		out[e], _ = s.Readable(app, e, Caller{Roles: []string{role}, UserID: roleProbeUser})
 	}
 	return out
 }
