@@ -329,7 +329,7 @@ func (s *scen) all(entity string) []*records.Record {
 func (s *scen) notes(who, id string) []string {
 	s.t.Helper()
 	var out []string
-	for _, n := range items(s.must(200, who, "GET", "/api/me/notifications?limit=200", nil)) {
+	for _, n := range items(s.must(200, who, "GET", "/api/me/notifications?limit=100", nil)) {
 		if str(n["recordId"]) == id {
 			out = append(out, str(n["message"]))
 		}

@@ -260,7 +260,7 @@ func TestPipelineScenario(t *testing.T) {
 			// evidence (nothing changes) and taken with it.
 			for _, step := range []struct {
 				transition, field, to string
-				evidence          func() any
+				evidence              func() any
 			}{
 				{"sign_nda", "nda_file", "nda", func() any { return s.upload(rep, "nda.pdf", "%PDF-1.4 signed") }},
 				{"start_poc", "poc_environment", "poc", func() any { return "https://poc.jinggong.example.cn" }},
