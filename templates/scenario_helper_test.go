@@ -103,6 +103,9 @@ func newScen(t *testing.T, name, dialect string) *scen {
 			t.Fatal(err)
 		}
 	}
+	// A first tick arms the schedules from T0 (a schedule's first slot is
+	// the one after the tick that first sees it).
+	s.tickTo(0)
 	return s
 }
 
