@@ -2,8 +2,10 @@ package templates_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -68,3 +70,235 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// rec is a record as the records API gives it (numbers as json.Number).
+type rec = map[string]any
+
+// want is a widget's figure computed here, in Go over the records, from
+// the widget's meaning — not from its query text.
+type want struct {
+	entity string
+	keep   func(r rec) bool
+	dims   []func(r rec) string
+	ms     []func(rs []rec) decimal.Decimal
+}
+
+func fld(name string) func(r rec) string { return func(r rec) string { return str(r[name]) } }
+
+func num(r rec, name string) decimal.Decimal {
+	if r[name] == nil {
+		return decimal.Zero
+	}
+	d, err := decimal.NewFromString(str(r[name]))
+	if err != nil {
+		panic(fmt.Sprintf("%s = %v is not a number", name, r[name]))
+	}
+	return d
+}
+
+func count() func([]rec) decimal.Decimal {
+	return func(rs []rec) decimal.Decimal { return decimal.NewFromInt(int64(len(rs))) }
+}
+
+func sum(name string) func([]rec) decimal.Decimal {
+	return func(rs []rec) decimal.Decimal {
+		t := decimal.Zero
+		for _, r := range rs {
+			t = t.Add(num(r, name))
+		}
+		return t
+	}
+}
+
+// avg is the mean of the records where the field is set.
+func avg(name string) func([]rec) decimal.Decimal {
+	return func(rs []rec) decimal.Decimal {
+		t, n := decimal.Zero, 0
+		for _, r := range rs {
+			if r[name] != nil {
+				t, n = t.Add(num(r, name)), n+1
+			}
+		}
+		if n == 0 {
+			return decimal.Zero
+		}
+		return t.Div(decimal.NewFromInt(int64(n)))
+	}
+}
+
+func most(name string) func([]rec) decimal.Decimal {
+	return func(rs []rec) decimal.Decimal {
+		m := decimal.Zero
+		for i, r := range rs {
+			if v := num(r, name); i == 0 || v.GreaterThan(m) {
+				m = v
+			}
+		}
+		return m
+	}
+}
+
+func ratio(a, b func([]rec) decimal.Decimal) func([]rec) decimal.Decimal {
+	return func(rs []rec) decimal.Decimal {
+		d := b(rs)
+		if d.IsZero() {
+			return decimal.Zero
+		}
+		return a(rs).Div(d)
+	}
+}
+
+// day is a date or datetime field's calendar day in loc ("" when unset).
+func day(r rec, name string, loc *time.Location) string {
+	v := str(r[name])
+	if v == "" {
+		return ""
+	}
+	if len(v) == 10 {
+		return v
+	}
+	at, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		panic(fmt.Sprintf("%s = %q is not a time", name, v))
+	}
+	return at.In(loc).Format(time.DateOnly)
+}
+
+// bucket names a date field's month, ISO week (its Monday) or day in loc.
+func bucket(name, size string, loc *time.Location) func(r rec) string {
+	return func(r rec) string {
+		d := day(r, name, loc)
+		if d == "" {
+			return ""
+		}
+		t, _ := time.Parse(time.DateOnly, d)
+		switch size {
+		case "month":
+			return t.Format("2006-01")
+		case "week":
+			return t.AddDate(0, 0, -((int(t.Weekday()) + 6) % 7)).Format(time.DateOnly)
+		}
+		return d
+	}
+}
+
+// within says whether the field's day lies in [from, to] (inclusive days).
+func within(r rec, name string, loc *time.Location, from, to string) bool {
+	d := day(r, name, loc)
+	return d != "" && d >= from && d <= to
+}
+
+// lastDays is the first and last day of "the last n days" on the engine's
+// clock in loc: today and the n-1 days before.
+func (s *scen) lastDays(n int, loc *time.Location) (string, string) {
+	today := s.clk.Now().In(loc)
+	return today.AddDate(0, 0, 1-n).Format(time.DateOnly), today.Format(time.DateOnly)
+}
+
+// checkDash compares every widget of dashboard dash, as each viewer sees
+// it, with wants computed over the records in the viewer's slice (slice
+// gives, per entity, whether a record is the viewer's to see). Every
+// widget of the dashboard must have a want.
+func (s *scen) checkDash(dash, query string, wants map[string]want, viewers []string, slice func(viewer, entity string, r rec) bool) {
+	s.t.Helper()
+	var widgets []string
+	for _, d := range s.app.Dashboards {
+		if d.Name == dash {
+			for _, w := range d.Widgets {
+				widgets = append(widgets, w.ID)
+				if _, ok := wants[w.ID]; !ok {
+					s.t.Errorf("%s/%s: no independent figure", dash, w.ID)
+				}
+			}
+		}
+	}
+	recs := map[string][]rec{}
+	for _, w := range wants {
+		if recs[w.entity] == nil {
+			recs[w.entity] = s.list("admin", w.entity, "")
+		}
+	}
+	compared := map[string]int{}
+	defer func() { s.t.Logf("%s: figures compared per viewer: %v", dash, compared) }()
+	for _, viewer := range viewers {
+		answer := s.must(200, viewer, "GET", "/api/dash/"+s.app.Name+"/"+dash+query, nil)
+		got := map[string]map[string][]decimal.Decimal{}
+		for _, w := range answer["widgets"].([]any) {
+			m := w.(map[string]any)
+			if m["error"] != nil {
+				s.t.Errorf("%s as %s: %s: %v", dash, viewer, m["id"], m["error"])
+				continue
+			}
+			rows := map[string][]decimal.Decimal{}
+			list, _ := m["rows"].([]any)
+			for _, r := range list {
+				row := r.(map[string]any)
+				var ks []string
+				for _, k := range row["keys"].([]any) {
+					ks = append(ks, str(k))
+				}
+				var vs []decimal.Decimal
+				for _, v := range row["values"].([]any) {
+					vs = append(vs, dec(s.t, v))
+				}
+				rows[strings.Join(ks, "|")] = vs
+			}
+			got[str(m["id"])] = rows
+		}
+		for _, id := range widgets {
+			w := wants[id]
+			groups := map[string][]rec{}
+			if len(w.dims) == 0 {
+				groups[""] = nil
+			}
+			for _, r := range recs[w.entity] {
+				if !slice(viewer, w.entity, r) || (w.keep != nil && !w.keep(r)) {
+					continue
+				}
+				var ks []string
+				for _, d := range w.dims {
+					ks = append(ks, d(r))
+				}
+				k := strings.Join(ks, "|")
+				groups[k] = append(groups[k], r)
+			}
+			exp := map[string][]decimal.Decimal{}
+			for k, rs := range groups {
+				for _, m := range w.ms {
+					exp[k] = append(exp[k], m(rs))
+				}
+			}
+			act := got[id]
+			for k, vs := range act {
+				if _, ok := exp[k]; ok {
+					continue
+				}
+				zero := true
+				for _, v := range vs {
+					zero = zero && v.IsZero()
+				}
+				if !zero { // an empty bucket filled in as 0 is not a difference
+					s.t.Errorf("%s/%s as %s: row %q = %v, want no such row (want %v)", dash, id, viewer, k, vs, exp)
+				}
+			}
+			for k, vs := range exp {
+				a, ok := act[k]
+				if !ok {
+					a = make([]decimal.Decimal, len(vs))
+				}
+				compared[viewer] += len(vs)
+				for i, v := range vs {
+					if i >= len(a) || !a[i].Round(2).Equal(v.Round(2)) {
+						s.t.Errorf("%s/%s as %s: row %q = %v, want %v", dash, id, viewer, k, a, vs)
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+var three = decimal.NewFromInt(3)
+
+func ms(f ...func([]rec) decimal.Decimal) []func([]rec) decimal.Decimal { return f }
+func dims(f ...func(rec) string) []func(rec) string                     { return f }

@@ -374,15 +374,20 @@ func (s *scen) eventually(what string, cond func() bool) {
 // what a write set off (automations, notifications) has happened.
 func (s *scen) settle() {
 	s.t.Helper()
-	s.eventually("the job queue settles", func() bool {
+	deadline := time.Now().Add(120 * time.Second)
+	for {
 		var n int
+		// Polled gently: on SQLite the workers share one writer.
 		err := s.eng.DB.SQL.QueryRowContext(context.Background(),
 			`SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n)
-		if err != nil {
-			s.t.Fatalf("queue: %v", err)
+		if err == nil && n == 0 {
+			return
 		}
-		return n == 0
-	})
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the job queue did not settle within 120 s: %d jobs left (%v)", n, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func items(body map[string]any) []map[string]any {
