@@ -95,6 +95,24 @@ func TestPipelineScenario(t *testing.T) {
 				t.Errorf("%s reads a lead of another team: %d", other, st)
 			}
 
+			// The rep's app document carries the inbound rule's countdown
+			// (until contacted_at, within 4 h), so the lead shows the time
+			// left; not the rule's scoring or candidates.
+			doc := s.must(200, firstRep, "GET", "/api/meta/apps/pipeline", nil)
+			shown := false
+			for _, a := range doc["assignments"].([]any) {
+				a := a.(map[string]any)
+				if cd, _ := a["countdown"].(map[string]any); a["name"] == "inbound" && cd != nil {
+					shown = cd["until"] == "contacted_at" && cd["within"] == "4h"
+				}
+				if cand, _ := a["candidates"].(map[string]any); a["score"] != nil || a["statistics"] != nil || len(cand) > 0 {
+					t.Errorf("a rep's document shows the rule's internals: %v", a)
+				}
+			}
+			if !shown {
+				t.Errorf("the rep's document has no golden-hours countdown: %v", doc["assignments"])
+			}
+
 			// The golden 4 hours: nothing before; at 4 h the owner is
 			// reminded, at 5 h their manager is told, at 6 h it goes to
 			// another rep.
