@@ -302,3 +302,43 @@ var three = decimal.NewFromInt(3)
 
 func ms(f ...func([]rec) decimal.Decimal) []func([]rec) decimal.Decimal { return f }
 func dims(f ...func(rec) string) []func(rec) string                     { return f }
+
+// checkTree checks the directory reads as newScen built it: the team
+// slices the tests compute follow the nested teams.
+func (s *scen) checkTree() {
+	s.t.Helper()
+	s.directory()
+	for who, names := range map[string][]string{
+		"rep1": {"rep1"}, "rep2": {"mgr", "rep1", "rep2"}, "rep3": {"mgr2", "rep3"},
+		"mgr": {"mgr", "rep1", "rep2"}, "mgr2": {"mgr2", "rep3"},
+		"boss": {"boss", "mgr", "mgr2", "rep1", "rep2", "rep3"},
+	} {
+		got := s.teamOf(who)
+		if len(got) != len(names) {
+			s.t.Errorf("team of %s: %v, want %v", who, got, names)
+		}
+		for _, n := range names {
+			if !got[s.ids[n]] {
+				s.t.Errorf("team of %s lacks %s", who, n)
+			}
+		}
+	}
+}
+
+// checkAll runs checkDash over every dashboard of the app (with query's
+// parameters where it takes any), failing for one that wants has no
+// figures for.
+func (s *scen) checkAll(wants map[string]map[string]want, query string, viewers []string, slice func(viewer, entity string, r rec) bool) {
+	s.t.Helper()
+	for _, d := range s.app.Dashboards {
+		if wants[d.Name] == nil {
+			s.t.Errorf("dashboard %s: no independent figures", d.Name)
+			continue
+		}
+		q := query
+		if len(d.Params) == 0 {
+			q = "" // a dashboard without parameters refuses any
+		}
+		s.checkDash(d.Name, q, wants[d.Name], viewers, slice)
+	}
+}

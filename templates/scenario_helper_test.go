@@ -57,9 +57,11 @@ type scen struct {
 	app    *schema.App
 	h      *fiber.App
 	clk    *clock.Test
-	ids    map[string]string // person → user id
-	names  map[string]string // user id → person
-	tokens map[string]string // person → session token (cleared when the clock moves)
+	ids    map[string]string  // person → user id
+	names  map[string]string  // user id → person
+	tokens map[string]string  // person → session token (cleared when the clock moves)
+	people map[string]*person // user id → person, from directory()
+	parent map[string]string  // team id → parent team id
 }
 
 func newScen(t *testing.T, name, dialect string) *scen {
@@ -116,24 +118,73 @@ func roleList(role string) []string {
 	return []string{role}
 }
 
-// slice is the set of people whose records a person sees on the role's
-// scope: a rep their own, a manager the team's (nested teams included),
-// an executive everyone's. It is written out here, not asked of the engine.
-func (s *scen) slice(who string) map[string]bool {
-	var names []string
-	switch who {
-	case "rep1", "rep2", "rep3":
-		names = []string{who}
-	case "mgr":
-		names = []string{"mgr", "rep1", "rep2"}
-	case "mgr2":
-		names = []string{"mgr2", "rep3"}
-	default:
-		return nil // all
+// person is a user as the admin API lists them.
+type person struct {
+	id, email, team string
+	roles           []string
+}
+
+// directory reads the users and teams through the admin API (again after
+// someone created more), for the slices the tests compute by hand.
+func (s *scen) directory() {
+	s.t.Helper()
+	s.people = map[string]*person{}
+	for _, u := range items(s.must(200, "admin", "GET", "/api/admin/users", nil)) {
+		p := &person{id: str(u["id"]), email: str(u["email"]), team: str(u["teamId"])}
+		for _, r := range u["roles"].([]any) {
+			p.roles = append(p.roles, str(r))
+		}
+		s.people[p.id] = p
 	}
-	out := map[string]bool{}
-	for _, n := range names {
-		out[s.ids[n]] = true
+	s.parent = map[string]string{}
+	for _, tm := range items(s.must(200, "admin", "GET", "/api/admin/teams", nil)) {
+		s.parent[str(tm["id"])] = str(tm["parentId"])
+	}
+}
+
+// idOf is the user id of who: a person of newScen's tree by name, or an id.
+func (s *scen) idOf(who string) string {
+	if id := s.ids[who]; id != "" {
+		return id
+	}
+	return who
+}
+
+// roleOf is who's role (each person here has one).
+func (s *scen) roleOf(who string) string {
+	if s.people == nil {
+		s.directory()
+	}
+	if p := s.people[s.idOf(who)]; p != nil && len(p.roles) > 0 {
+		return p.roles[0]
+	}
+	return ""
+}
+
+// teamOf is whose records a team-scoped rule shows who: their own and
+// those of everyone in their team or a team below it (none when they have
+// no team). Worked out here from the directory, not asked of the engine.
+func (s *scen) teamOf(who string) map[string]bool {
+	if s.people == nil {
+		s.directory()
+	}
+	me := s.people[s.idOf(who)]
+	out := map[string]bool{me.id: true}
+	if me.team == "" {
+		return out
+	}
+	under := func(team string) bool {
+		for t, hops := team, 0; t != "" && hops < 100; t, hops = s.parent[t], hops+1 {
+			if t == me.team {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range s.people {
+		if p.team != "" && under(p.team) {
+			out[p.id] = true
+		}
 	}
 	return out
 }
@@ -145,12 +196,28 @@ func (s *scen) token(who string) string {
 	if tok := s.tokens[who]; tok != "" {
 		return tok
 	}
-	st, body := s.send("", "POST", "/api/auth/login", map[string]any{"email": who + "@example.com", "password": scenPassword})
+	email := who + "@example.com"
+	if p := s.people[who]; p != nil && s.ids[who] == "" {
+		email = p.email // a generated user, by id (see adopt)
+	}
+	st, body := s.send("", "POST", "/api/auth/login", map[string]any{"email": email, "password": scenPassword})
 	if st != 200 {
 		s.t.Fatalf("login %s: %d %v", who, st, body)
 	}
 	s.tokens[who] = body["token"].(string)
 	return s.tokens[who]
+}
+
+// adopt gives a user someone else created (the sample generator) the
+// scenario password, through the admin's reset and the reset endpoint, so
+// the tests can sign in as them by id.
+func (s *scen) adopt(id string) {
+	s.t.Helper()
+	reset := s.must(200, "admin", "POST", "/api/admin/users/"+id+"/reset-password", nil)
+	s.must(200, "", "POST", "/api/auth/reset-password", map[string]any{"token": reset["resetToken"], "password": scenPassword})
+	if s.people == nil || s.people[id] == nil {
+		s.directory()
+	}
 }
 
 // do sends a JSON request as who ("" for no session).

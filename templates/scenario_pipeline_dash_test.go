@@ -12,12 +12,11 @@ import (
 // to receive, forecasts and health scores about them), a manager the
 // records of their team and its sub-teams, the executive everything.
 func (s *scen) pipelineSlice(viewer, entity string, r rec) bool {
-	if viewer == "boss" {
+	me, owner := s.idOf(viewer), str(r["owner"])
+	switch s.roleOf(viewer) {
+	case "executive":
 		return true
-	}
-	owner := str(r["owner"])
-	if strings.HasPrefix(viewer, "rep") {
-		me := s.ids[viewer]
+	case "rep":
 		switch entity {
 		case "forecast", "rep_health":
 			return str(r["rep"]) == me
@@ -25,8 +24,10 @@ func (s *scen) pipelineSlice(viewer, entity string, r rec) bool {
 			return owner == me || str(r["receiver"]) == me
 		}
 		return owner == me
+	case "manager":
+		return s.teamOf(viewer)[owner]
 	}
-	return s.slice(viewer)[owner]
+	return false
 }
 
 // at moves the clock to T0 + d without firing anything (records written
@@ -154,43 +155,9 @@ func TestPipelineDashboards(t *testing.T) {
 			}
 			s.settle()
 
+			s.checkTree()
 			viewers := []string{"rep1", "rep2", "rep3", "mgr", "mgr2", "boss"}
-			open := func(r rec) bool { return r["stage"] != "won" && r["stage"] != "lost" }
-			sh, utc := shanghai, time.UTC
-			s.checkDash("pipeline", "", map[string]want{
-				"open_pipeline":     {entity: "opportunity", keep: open, ms: ms(sum("amount"))},
-				"weighted_forecast": {entity: "opportunity", keep: open, ms: ms(sum("weighted"))},
-				"won_this_quarter": {entity: "opportunity", keep: func(r rec) bool {
-					return r["stage"] == "won" && within(r, "closed_on", sh, "2030-01-01", "2030-03-31")
-				}, ms: ms(sum("amount"))},
-				"drifting_count":    {entity: "opportunity", keep: func(r rec) bool { return open(r) && r["drifting"] == true }, ms: ms(count())},
-				"funnel":            {entity: "opportunity", dims: dims(fld("stage")), ms: ms(count())},
-				"forecast_by_rep":   {entity: "opportunity", keep: open, dims: dims(fld("owner")), ms: ms(sum("amount"), sum("weighted"))},
-				"forecast_accuracy": {entity: "forecast", dims: dims(bucket("month", "month", sh)), ms: ms(avg("accuracy"))},
-				"won_by_month":      {entity: "opportunity", keep: func(r rec) bool { return r["stage"] == "won" }, dims: dims(bucket("closed_on", "month", sh)), ms: ms(sum("amount"))},
-				"drifting_deals": {entity: "opportunity", keep: func(r rec) bool { return open(r) && r["drifting"] == true },
-					dims: dims(fld("title"), fld("industry"), fld("owner")), ms: ms(sum("amount"), most("age_days"))},
-			}, viewers, s.pipelineSlice)
-			from90, to90 := s.lastDays(90, sh)
-			s.checkDash("leads", "", map[string]want{
-				"uncontacted": {entity: "lead", keep: func(r rec) bool { return r["status"] == "new" }, ms: ms(count())},
-				"by_source":   {entity: "lead", dims: dims(fld("source")), ms: ms(count())},
-				"by_grade":    {entity: "lead", dims: dims(fld("grade")), ms: ms(count())},
-				"by_week": {entity: "lead", keep: func(r rec) bool { return within(r, "created_at", sh, from90, to90) },
-					dims: dims(bucket("created_at", "week", sh), fld("source")), ms: ms(count())},
-			}, viewers, s.pipelineSlice)
-			costly := func(r rec) bool { return num(r, "cac").IsPositive() }
-			s.checkDash("customer_value", "", map[string]want{
-				"below_three":  {entity: "account", keep: func(r rec) bool { return r["ltv_cac"] != nil && num(r, "ltv_cac").LessThan(three) }, ms: ms(count())},
-				"per_rep":      {entity: "account", keep: costly, dims: dims(fld("owner")), ms: ms(ratio(sum("ltv"), sum("cac")))},
-				"per_customer": {entity: "account", keep: costly, dims: dims(fld("name"), fld("owner")), ms: ms(sum("ltv"), sum("cac"), ratio(sum("ltv"), sum("cac")))},
-			}, viewers, s.pipelineSlice)
-			fromU, toU := s.lastDays(90, utc)
-			s.checkDash("rep_health", "", map[string]want{
-				"health_by_rep": {entity: "rep_health", keep: func(r rec) bool { return within(r, "month", utc, fromU, toU) }, dims: dims(fld("rep")),
-					ms: ms(avg("needs_discovery"), avg("objection_handling"), avg("follow_up"), avg("response_speed"), avg("evidence_quality"))},
-				"overall_trend": {entity: "rep_health", dims: dims(bucket("month", "month", utc), fld("rep")), ms: ms(avg("overall"))},
-			}, viewers, s.pipelineSlice)
+			s.checkAll(s.pipelineWants(), "", viewers, s.pipelineSlice)
 
 			// The slices are not all alike: a rep sees less than their
 			// manager, who sees less than the executive.
@@ -261,20 +228,55 @@ func TestPipelineDashboards(t *testing.T) {
 					t.Errorf("history of %v after the transfer: %d entries", o["title"], len(h))
 				}
 			}
-			s.checkDash("pipeline", "", map[string]want{
-				"open_pipeline":     {entity: "opportunity", keep: open, ms: ms(sum("amount"))},
-				"weighted_forecast": {entity: "opportunity", keep: open, ms: ms(sum("weighted"))},
-				"won_this_quarter": {entity: "opportunity", keep: func(r rec) bool {
-					return r["stage"] == "won" && within(r, "closed_on", sh, "2030-01-01", "2030-03-31")
-				}, ms: ms(sum("amount"))},
-				"drifting_count":    {entity: "opportunity", keep: func(r rec) bool { return open(r) && r["drifting"] == true }, ms: ms(count())},
-				"funnel":            {entity: "opportunity", dims: dims(fld("stage")), ms: ms(count())},
-				"forecast_by_rep":   {entity: "opportunity", keep: open, dims: dims(fld("owner")), ms: ms(sum("amount"), sum("weighted"))},
-				"forecast_accuracy": {entity: "forecast", dims: dims(bucket("month", "month", sh)), ms: ms(avg("accuracy"))},
-				"won_by_month":      {entity: "opportunity", keep: func(r rec) bool { return r["stage"] == "won" }, dims: dims(bucket("closed_on", "month", sh)), ms: ms(sum("amount"))},
-				"drifting_deals": {entity: "opportunity", keep: func(r rec) bool { return open(r) && r["drifting"] == true },
-					dims: dims(fld("title"), fld("industry"), fld("owner")), ms: ms(sum("amount"), most("age_days"))},
-			}, []string{"rep1", "rep2", "mgr"}, s.pipelineSlice)
+			s.checkDash("pipeline", "", s.pipelineWants()["pipeline"], []string{"rep1", "rep2", "mgr"}, s.pipelineSlice)
 		})
+	}
+}
+
+// pipelineWants are the pipeline template's dashboards, widget by widget,
+// as Go over the records: each filter, period (on the engine clock, in the
+// dashboard's time zone), grouping and measure written out by hand.
+func (s *scen) pipelineWants() map[string]map[string]want {
+	open := func(r rec) bool { return r["stage"] != "won" && r["stage"] != "lost" }
+	drifting := func(r rec) bool { return open(r) && r["drifting"] == true }
+	won := func(r rec) bool { return r["stage"] == "won" }
+	sh, utc := shanghai, time.UTC
+	now := s.clk.Now().In(sh)
+	q := time.Date(now.Year(), time.Month((int(now.Month())-1)/3*3+1), 1, 0, 0, 0, 0, sh)
+	qFrom, qTo := q.Format(time.DateOnly), q.AddDate(0, 3, -1).Format(time.DateOnly)
+	from90, to90 := s.lastDays(90, sh)
+	fromU, toU := s.lastDays(90, utc)
+	costly := func(r rec) bool { return num(r, "cac").IsPositive() }
+	return map[string]map[string]want{
+		"pipeline": {
+			"open_pipeline":     {entity: "opportunity", keep: open, ms: ms(sum("amount"))},
+			"weighted_forecast": {entity: "opportunity", keep: open, ms: ms(sum("weighted"))},
+			"won_this_quarter": {entity: "opportunity", keep: func(r rec) bool { return won(r) && within(r, "closed_on", sh, qFrom, qTo) },
+				ms: ms(sum("amount"))},
+			"drifting_count":    {entity: "opportunity", keep: drifting, ms: ms(count())},
+			"funnel":            {entity: "opportunity", dims: dims(fld("stage")), ms: ms(count())},
+			"forecast_by_rep":   {entity: "opportunity", keep: open, dims: dims(fld("owner")), ms: ms(sum("amount"), sum("weighted"))},
+			"forecast_accuracy": {entity: "forecast", dims: dims(bucket("month", "month", sh)), ms: ms(avg("accuracy"))},
+			"won_by_month":      {entity: "opportunity", keep: won, dims: dims(bucket("closed_on", "month", sh)), ms: ms(sum("amount"))},
+			"drifting_deals": {entity: "opportunity", keep: drifting, dims: dims(fld("title"), fld("industry"), fld("owner")),
+				ms: ms(sum("amount"), most("age_days"))},
+		},
+		"leads": {
+			"uncontacted": {entity: "lead", keep: func(r rec) bool { return r["status"] == "new" }, ms: ms(count())},
+			"by_source":   {entity: "lead", dims: dims(fld("source")), ms: ms(count())},
+			"by_grade":    {entity: "lead", dims: dims(fld("grade")), ms: ms(count())},
+			"by_week": {entity: "lead", keep: func(r rec) bool { return within(r, "created_at", sh, from90, to90) },
+				dims: dims(bucket("created_at", "week", sh), fld("source")), ms: ms(count())},
+		},
+		"customer_value": {
+			"below_three":  {entity: "account", keep: func(r rec) bool { return r["ltv_cac"] != nil && num(r, "ltv_cac").LessThan(three) }, ms: ms(count())},
+			"per_rep":      {entity: "account", keep: costly, dims: dims(fld("owner")), ms: ms(ratio(sum("ltv"), sum("cac")))},
+			"per_customer": {entity: "account", keep: costly, dims: dims(fld("name"), fld("owner")), ms: ms(sum("ltv"), sum("cac"), ratio(sum("ltv"), sum("cac")))},
+		},
+		"rep_health": {
+			"health_by_rep": {entity: "rep_health", keep: func(r rec) bool { return within(r, "month", utc, fromU, toU) }, dims: dims(fld("rep")),
+				ms: ms(avg("needs_discovery"), avg("objection_handling"), avg("follow_up"), avg("response_speed"), avg("evidence_quality"))},
+			"overall_trend": {entity: "rep_health", dims: dims(bucket("month", "month", utc), fld("rep")), ms: ms(avg("overall"))},
+		},
 	}
 }
