@@ -3,11 +3,14 @@ package templates_test
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/formaapp/forma/schema"
 )
 
 // figures flattens a dashboard answer into "widget/key…/measure" → value
@@ -202,10 +205,12 @@ func (s *scen) lastDays(n int, loc *time.Location) (string, string) {
 func (s *scen) checkDash(dash, query string, wants map[string]want, viewers []string, slice func(viewer, entity string, r rec) bool) {
 	s.t.Helper()
 	var widgets []string
+	defs := map[string]schema.Widget{}
 	for _, d := range s.app.Dashboards {
 		if d.Name == dash {
 			for _, w := range d.Widgets {
 				widgets = append(widgets, w.ID)
+				defs[w.ID] = w
 				if _, ok := wants[w.ID]; !ok {
 					s.t.Errorf("%s/%s: no independent figure", dash, w.ID)
 				}
@@ -241,6 +246,10 @@ func (s *scen) checkDash(dash, query string, wants map[string]want, viewers []st
 				for _, v := range row["values"].([]any) {
 					vs = append(vs, dec(s.t, v))
 				}
+				if row["other"] == true {
+					rows[otherKey] = vs
+					continue
+				}
 				rows[strings.Join(ks, "|")] = vs
 			}
 			got[str(m["id"])] = rows
@@ -269,33 +278,107 @@ func (s *scen) checkDash(dash, query string, wants map[string]want, viewers []st
 				}
 			}
 			act := got[id]
-			for k, vs := range act {
-				if _, ok := exp[k]; ok {
-					continue
-				}
-				zero := true
-				for _, v := range vs {
-					zero = zero && v.IsZero()
-				}
-				if !zero { // an empty bucket filled in as 0 is not a difference
-					s.t.Errorf("%s/%s as %s: row %q = %v, want no such row (want %v)", dash, id, viewer, k, vs, exp)
-				}
+			compared[viewer] += s.compareRows(dash+"/"+id+" as "+viewer, defs[id], exp, act)
+		}
+	}
+}
+
+// otherKey names the "other" row of a top-N widget in the rows compared.
+const otherKey = "\x00other"
+
+// compareRows compares a widget's rows with the expected groups and
+// returns how many figures it compared. A widget with a limit shows the
+// top groups by its sort measure, ties at the cut either way, and (with
+// "other") one row summing the rest; that is worked out here over the
+// expected groups.
+func (s *scen) compareRows(what string, w schema.Widget, exp, act map[string][]decimal.Decimal) int {
+	s.t.Helper()
+	n := 0
+	same := func(k string, a, e []decimal.Decimal) {
+		n += len(e)
+		for i, v := range e {
+			if i >= len(a) || !a[i].Round(2).Equal(v.Round(2)) {
+				s.t.Errorf("%s: row %q = %v, want %v", what, k, a, e)
+				return
 			}
-			for k, vs := range exp {
-				a, ok := act[k]
-				if !ok {
-					a = make([]decimal.Decimal, len(vs))
+		}
+	}
+	q := w.Query
+	if q.Limit > 0 && len(exp) > q.Limit {
+		col, desc := -1, strings.HasPrefix(q.Sort, "-")
+		for i, m := range q.Measures {
+			if m.Name == strings.TrimPrefix(q.Sort, "-") {
+				col = i
+			}
+		}
+		if col < 0 {
+			s.t.Fatalf("%s: limit %d, sorted by %q: not a measure", what, q.Limit, q.Sort)
+		}
+		keys := make([]string, 0, len(exp))
+		for k := range exp {
+			keys = append(keys, k)
+		}
+		better := func(a, b decimal.Decimal) bool { return desc && a.GreaterThan(b) || !desc && a.LessThan(b) }
+		sort.Slice(keys, func(i, j int) bool { return better(exp[keys[i]][col], exp[keys[j]][col]) })
+		cut := exp[keys[q.Limit-1]][col]
+		shown := 0
+		rest := make([]decimal.Decimal, len(q.Measures))
+		for _, k := range keys {
+			if _, ok := act[k]; ok {
+				shown++
+				same(k, act[k], exp[k])
+				if better(cut, exp[k][col]) {
+					s.t.Errorf("%s: row %q (%s) shown past the top %d (cut at %s)", what, k, exp[k][col], q.Limit, cut)
 				}
-				compared[viewer] += len(vs)
-				for i, v := range vs {
-					if i >= len(a) || !a[i].Round(2).Equal(v.Round(2)) {
-						s.t.Errorf("%s/%s as %s: row %q = %v, want %v", dash, id, viewer, k, a, vs)
-						break
+				continue
+			}
+			if better(exp[k][col], cut) {
+				s.t.Errorf("%s: row %q (%s) missing from the top %d (cut at %s)", what, k, exp[k][col], q.Limit, cut)
+			}
+			for i := range rest {
+				rest[i] = rest[i].Add(exp[k][i])
+			}
+		}
+		if shown != q.Limit {
+			s.t.Errorf("%s: %d rows of the expected shown, want the top %d", what, shown, q.Limit)
+		}
+		if q.Other {
+			other, ok := act[otherKey]
+			if !ok {
+				s.t.Errorf("%s: no \"other\" row", what)
+			}
+			for i, m := range q.Measures {
+				// Sums and counts add up; the rest is recomputed (not checked).
+				if (strings.HasPrefix(m.Expr, "sum(") || strings.HasPrefix(m.Expr, "count(")) && !strings.Contains(m.Expr, "/") {
+					n++
+					if i >= len(other) || !other[i].Round(2).Equal(rest[i].Round(2)) {
+						s.t.Errorf("%s: \"other\" %s = %v, want %s", what, m.Name, other, rest[i])
 					}
 				}
 			}
 		}
+		return n
 	}
+	for k, vs := range act {
+		if _, ok := exp[k]; ok {
+			continue
+		}
+		zero := true
+		for _, v := range vs {
+			zero = zero && v.IsZero()
+		}
+		if !zero { // an empty bucket filled in as 0 is not a difference
+			s.t.Errorf("%s: row %q = %v, want no such row", what, k, vs)
+		}
+	}
+	for k, vs := range exp {
+		a, ok := act[k]
+		if !ok {
+			a = make([]decimal.Decimal, len(vs))
+		}
+		same(k, a, vs)
+	}
+	return n
 }
 
 var three = decimal.NewFromInt(3)
