@@ -439,19 +439,29 @@ func (s *scen) eventually(what string, cond func() bool) {
 
 // settle waits until the job queue has nothing available or running, so
 // what a write set off (automations, notifications) has happened.
-func (s *scen) settle() {
+func (s *scen) settle() { s.settleWithin(120 * time.Second) }
+
+// settleWithin is settle with a bound, reporting a slow queue's progress.
+func (s *scen) settleWithin(bound time.Duration) {
 	s.t.Helper()
-	deadline := time.Now().Add(120 * time.Second)
+	start := time.Now()
+	deadline, report := start.Add(bound), start.Add(10*time.Second)
 	for {
 		var n int
 		// Polled gently: on SQLite the workers share one writer.
 		err := s.eng.DB.SQL.QueryRowContext(context.Background(),
 			`SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n)
 		if err == nil && n == 0 {
+			if time.Since(start) > 10*time.Second {
+				s.t.Logf("the job queue settled in %s", time.Since(start).Round(time.Second))
+			}
 			return
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("the job queue did not settle within 120 s: %d jobs left (%v)", n, err)
+		if now := time.Now(); now.After(deadline) {
+			s.t.Fatalf("the job queue did not settle within %s: %d jobs left (%v)", bound, n, err)
+		} else if now.After(report) {
+			s.t.Logf("the job queue: %d jobs left after %s", n, now.Sub(start).Round(time.Second))
+			report = now.Add(10 * time.Second)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

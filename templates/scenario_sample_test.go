@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/formaapp/forma/templates"
 	"github.com/formaapp/forma/templates/sample"
@@ -33,7 +34,9 @@ func TestSampleDashboards(t *testing.T) {
 				if res.Users == 0 || len(res.Rows) == 0 {
 					t.Fatalf("sample wrote %v", res)
 				}
-				s.settle()
+				// The imported rows set off their automations (routing,
+				// countdowns, rollups): let them finish first.
+				s.settleWithin(10 * time.Minute)
 				for entity, n := range res.Rows {
 					if got := len(s.list("admin", entity, "")); got < n {
 						t.Errorf("%s: %d records, the generator says it wrote %d", entity, got, n)
