@@ -437,15 +437,15 @@ func dottedName(n filter.Node) *filter.Compare {
 	return out
 }
 
+// roleProbeUser is the user id ReadableByRole checks a role with: a
+// well-formed id no account has.
+const roleProbeUser = "00000000000000000000000000"
+
 // ReadableByRole returns, for app — a document being checked, perhaps
 // never applied, so nothing derived from it is kept —, the fields of each
 // of entities that a caller holding only role may read (none of an entity
 // the role may read no record of): what a flow's transition may show such
 // a caller of a record (flow's apply-time need-to-know check).
-// roleProbeUser is the user id ReadableByRole checks a role with: a
-// well-formed id no account has.
-const roleProbeUser = "00000000000000000000000000"
-
 func (s *Service) ReadableByRole(app *schema.App, role string, entities []string) map[string]map[string]bool {
 	if _, applying := s.applying.LoadOrStore(app, struct{}{}); !applying {
 		// Cached under the document's address, dropped once done.
