@@ -458,13 +458,33 @@ func (s *scen) settleWithin(bound time.Duration) {
 			return
 		}
 		if now := time.Now(); now.After(deadline) {
-			s.t.Fatalf("the job queue did not settle within %s: %d jobs left (%v)", bound, n, err)
+			s.t.Fatalf("the job queue did not settle within %s: %d jobs left (%v): %s", bound, n, err, s.jobKinds())
 		} else if now.After(report) {
 			s.t.Logf("the job queue: %d jobs left after %s", n, now.Sub(start).Round(time.Second))
 			report = now.Add(10 * time.Second)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// jobKinds counts the unfinished jobs by kind and state, for a report.
+func (s *scen) jobKinds() string {
+	rows, err := s.eng.DB.SQL.QueryContext(context.Background(),
+		`SELECT kind, state, COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending') GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return err.Error()
+		}
+		out = append(out, fmt.Sprintf("%s %s %d", kind, state, n))
+	}
+	return strings.Join(out, ", ")
 }
 
 func items(body map[string]any) []map[string]any {
