@@ -59,7 +59,8 @@ import (
 //	                                 field × factor × (1 ± spread)
 //	"date": "row" | "month" | "now", "days": [min, max], "past": true
 //	                                 the row's date (or its month's first day, or Now)
-//	                                 plus a random number of days; past: never after Now
+//	                                 plus a random number of days (and hours); past: a
+//	                                 date after Now is drawn again between the row's and Now
 //	"age": true                      whole days from the row's date to Now
 //	"ageOver": {"retail": 51.75, "*": 103.5}, "key": "account.industry"
 //	                                 true when age exceeds the limit of the key's value

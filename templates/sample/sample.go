@@ -711,11 +711,13 @@ func (g *gen) value(sp *spec, f *FieldSpec, r *row) (any, error) {
 		if f.Days != nil {
 			d = d.Add(time.Duration(f.Days[0]+rng.IntN(f.Days[1]-f.Days[0]+1)) * 24 * time.Hour)
 			if f.Date != "month" {
-				d = d.Add(time.Duration(rng.IntN(8*3600)-4*3600) * time.Second)
+				d = d.Add(time.Duration(rng.IntN(8*3600)) * time.Second) // hours later the same day or the next
 			}
 		}
 		if f.Past && d.After(g.o.Now) {
-			d = g.o.Now
+			// Somewhere between the row's date and Now, not all on Now:
+			// a pile on today would be a spike in every chart.
+			d = r.date.Add(time.Duration(rng.Float64() * float64(g.o.Now.Sub(r.date))))
 		}
 		if fd.Type == schema.Date {
 			return d.In(g.loc).Format(time.DateOnly), nil
