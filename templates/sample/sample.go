@@ -858,44 +858,62 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// batch writes rows of sp (and the rows made per them) in one transaction.
+// batch writes rows of sp in one transaction, then the rows made per
+// them.
 func (g *gen) batch(ctx context.Context, sp *spec, rows []*row) error {
 	tx, err := g.t.DB.BeginConn(ctx)
 	if err != nil {
 		return fmt.Errorf("sample: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var ims []*records.Importer
-	if err := g.write(ctx, tx, sp, rows, &ims); err != nil {
-		return err
-	}
-	for _, im := range ims {
-		if err := im.Finish(ctx); err != nil {
-			return fmt.Errorf("sample: %s: %w", sp.Entity, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sample: %s: commit: %w", sp.Entity, err)
-	}
-	return nil
-}
-
-func (g *gen) write(ctx context.Context, tx store.Conn, sp *spec, rows []*row, ims *[]*records.Importer) error {
-	if len(rows) == 0 {
-		return nil
-	}
 	im, err := g.t.Records.NewImporter(ctx, tx, g.caller, g.app, sp.Entity, records.ImportOptions{})
 	if err != nil {
 		return fmt.Errorf("sample: %s: %w", sp.Entity, err)
 	}
-	*ims = append(*ims, im)
+	written, err := g.write(ctx, tx, im, sp, rows)
+	if err != nil {
+		return err
+	}
+	if err := im.Finish(ctx); err != nil {
+		return fmt.Errorf("sample: %s: %w", sp.Entity, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sample: %s: commit: %w", sp.Entity, err)
+	}
+	// The rows made per these are written once these are committed: a
+	// hook reading its parent (db.get) reads committed rows.
+	for _, ch := range sp.children {
+		var kids []*row
+		for _, p := range written {
+			n := ch.Each[0] + ch.rng.IntN(ch.Each[1]-ch.Each[0]+1)
+			for range n {
+				r := &row{date: p.date, parent: p}
+				if err := g.make(ch, r); err != nil {
+					return err
+				}
+				kids = append(kids, r)
+			}
+		}
+		for start := 0; start < len(kids); start += batchParents {
+			if err := g.batch(ctx, ch, kids[start:min(len(kids), start+batchParents)]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// write writes rows through im in tx: the import, the sample dates, the
+// moves into flow states; it keeps what later rows read of them and
+// returns the rows written.
+func (g *gen) write(ctx context.Context, tx store.Conn, im *records.Importer, sp *spec, rows []*row) ([]*row, error) {
 	in := make([]records.ImportRow, len(rows))
 	for i, r := range rows {
 		in[i] = records.ImportRow{Row: r.n, Values: r.vals}
 	}
 	outs, err := im.Write(ctx, in)
 	if err != nil {
-		return fmt.Errorf("sample: %s: %w", sp.Entity, err)
+		return nil, fmt.Errorf("sample: %s: %w", sp.Entity, err)
 	}
 	written := rows[:0:0]
 	for i, o := range outs {
@@ -903,7 +921,7 @@ func (g *gen) write(ctx context.Context, tx store.Conn, sp *spec, rows []*row, i
 			if sp.SkipRefused {
 				continue
 			}
-			return fmt.Errorf("sample: %s row %d refused: %s", sp.Entity, rows[i].n, describe(o.Err))
+			return nil, fmt.Errorf("sample: %s row %d refused: %s", sp.Entity, rows[i].n, describe(o.Err))
 		}
 		rows[i].id = o.ID
 		written = append(written, rows[i])
@@ -916,14 +934,14 @@ func (g *gen) write(ctx context.Context, tx store.Conn, sp *spec, rows []*row, i
 				at = r.date.UTC().Format("2006-01-02T15:04:05.000000Z") // how records writes datetimes there
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET "created_at" = ?, "updated_at" = ? WHERE "id" = ?`, at, at, r.id); err != nil {
-				return fmt.Errorf("sample: %s: date a row: %w", sp.Entity, err)
+				return nil, fmt.Errorf("sample: %s: date a row: %w", sp.Entity, err)
 			}
 		}
 		if r.set != nil {
 			_, err := g.t.Records.MoveTx(ctx, tx, g.caller, g.app, sp.Entity, r.id, records.Move{
 				Transition: sp.trans[r.state], Comment: "sample data", Values: r.set, Trusted: true, Path: records.PathImport})
 			if err != nil {
-				return fmt.Errorf("sample: %s row %d: move to %s: %w", sp.Entity, r.n, r.state, err)
+				return nil, fmt.Errorf("sample: %s row %d: move to %s: %w", sp.Entity, r.n, r.state, err)
 			}
 		}
 	}
@@ -945,23 +963,7 @@ func (g *gen) write(ctx context.Context, tx store.Conn, sp *spec, rows []*row, i
 	if g.o.Progress != nil {
 		g.o.Progress(g.done, max(g.total, g.done))
 	}
-	for _, ch := range sp.children {
-		var kids []*row
-		for _, p := range written {
-			n := ch.Each[0] + ch.rng.IntN(ch.Each[1]-ch.Each[0]+1)
-			for range n {
-				r := &row{date: p.date, parent: p}
-				if err := g.make(ch, r); err != nil {
-					return err
-				}
-				kids = append(kids, r)
-			}
-		}
-		if err := g.write(ctx, tx, ch, kids, ims); err != nil {
-			return err
-		}
-	}
-	return nil
+	return written, nil
 }
 
 // describe is a refused row's reason with its problems.

@@ -9,7 +9,7 @@ import (
 )
 
 func TestSmoke(t *testing.T) {
-	for _, name := range []string{"pipeline"} {
+	for _, name := range []string{"pipeline", "store-sales"} {
 		eng, app := installed(t, name, "sqlite")
 		res, err := sample.Generate(context.Background(), target(eng), templates.FS(), name, app.Name, sample.Options{Rows: 300, Seed: 1, Now: now})
 		if err != nil {
