@@ -129,6 +129,11 @@ func Generate(ctx context.Context, t Target, fsys fs.FS, dir, app string, o Opti
 			return nil, err
 		}
 	}
+	if o.Progress != nil {
+		// The total was planned with the mean count of rows made per
+		// another; the last call says what it came to.
+		o.Progress(g.done, g.done)
+	}
 	return g.res, nil
 }
 
