@@ -406,8 +406,7 @@ func dump(t *testing.T, eng *engine.Engine, app *schema.App, order []string) str
 				case v != nil && (kinds[c] == schema.Ref || kinds[c] == schema.User):
 					k, ok := key[fmt.Sprint(v)]
 					if !ok {
-						k = "?" + fmt.Sprint(v) // a ref to a later entity: compared by count only
-						k = "?"
+						t.Fatalf("%s.%s points at %v, no row of an earlier entity nor a user", name, c, v)
 					}
 					v = k
 				}
