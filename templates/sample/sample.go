@@ -626,7 +626,7 @@ func (g *gen) make(sp *spec, r *row) error {
 	return nil
 }
 
-// weighted picks an index by weights (nil: uniform over n... callers pass weights).
+// weighted picks an index of ws with chances in proportion to the weights.
 func weighted(rng *mrand.Rand, ws []float64) int {
 	sum := 0.0
 	for _, w := range ws {
