@@ -8,13 +8,8 @@ import (
 	"time"
 
 	"github.com/formaapp/forma/engine"
-	"github.com/formaapp/forma/engine/logic"
-	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/query"
 	"github.com/formaapp/forma/engine/records"
-	"github.com/formaapp/forma/engine/store"
-	"github.com/formaapp/forma/engine/store/storetest"
-	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
 	"github.com/formaapp/forma/templates/sample"
@@ -40,38 +35,11 @@ func benchRows(b *testing.B) int {
 	return n
 }
 
-// open opens an empty engine on dialect.
-func open(b *testing.B, dialect string) *engine.Engine {
-	url := ""
-	if dialect == "postgres" {
-		url = storetest.PostgresURL(b)
-	}
-	eng, err := engine.Open(context.Background(), engine.Config{DataDir: b.TempDir(), DBURL: url, Plugins: plugin.Options{Builtins: plugins.FS()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return eng
-}
-
 // install applies template name and writes rows of sample data: what
 // `forma template install NAME --sample ROWS` does.
 func install(b *testing.B, eng *engine.Engine, name string, rows int) (*schema.App, *sample.Result) {
-	ctx := context.Background()
-	doc, err := templates.Document(templates.FS(), name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	app, problems := schema.Parse(doc)
-	if len(problems) == 0 {
-		_, problems = logic.Compile(app)
-	}
-	if len(problems) > 0 {
-		b.Fatalf("%s: %v", name, problems)
-	}
-	if _, _, err := eng.Records.Apply(ctx, app, store.ApplyOptions{AppliedBy: "bench"}); err != nil {
-		b.Fatal(err)
-	}
-	res, err := sample.Generate(ctx, target(eng), templates.FS(), name, app.Name, sample.Options{Rows: rows, Seed: 1, Now: eng.DB.Now()})
+	app := apply(b, eng, name)
+	res, err := sample.Generate(context.Background(), target(eng), templates.FS(), name, app.Name, sample.Options{Rows: rows, Seed: 1, Now: eng.DB.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,19 +21,34 @@ import (
 var now = time.Date(2026, 11, 20, 6, 30, 0, 0, time.UTC)
 
 // installed opens a fresh engine on dialect ("sqlite" or "postgres") and
-// applies template name's document (as templates/helper_test.go does).
+// applies template name's document to it.
 func installed(t testing.TB, name, dialect string) (*engine.Engine, *schema.App) {
+	t.Helper()
+	eng := open(t, dialect)
+	t.Cleanup(func() { eng.Close() })
+	return eng, apply(t, eng, name)
+}
+
+// open opens an empty engine on dialect, with the built-in connectors
+// installed as `forma serve` installs them.
+func open(t testing.TB, dialect string) *engine.Engine {
 	t.Helper()
 	url := ""
 	if dialect == "postgres" {
 		url = storetest.PostgresURL(t)
 	}
-	ctx := context.Background()
-	eng, err := engine.Open(ctx, engine.Config{DataDir: t.TempDir(), DBURL: url, Plugins: plugin.Options{Builtins: plugins.FS()}})
+	eng, err := engine.Open(context.Background(), engine.Config{DataDir: t.TempDir(), DBURL: url, Plugins: plugin.Options{Builtins: plugins.FS()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// apply migrates eng's database to template name's document (the
+// template tests in templates/ run every check of `forma app apply` on
+// it; here it only has to be there).
+func apply(t testing.TB, eng *engine.Engine, name string) *schema.App {
+	t.Helper()
 	doc, err := templates.Document(templates.FS(), name)
 	if err != nil {
 		t.Fatal(err)
@@ -48,14 +63,14 @@ func installed(t testing.TB, name, dialect string) (*engine.Engine, *schema.App)
 	if len(problems) > 0 {
 		t.FailNow()
 	}
-	plan, _, err := eng.Records.Apply(ctx, app, store.ApplyOptions{AppliedBy: "test"})
+	plan, _, err := eng.Records.Apply(context.Background(), app, store.ApplyOptions{AppliedBy: "test"})
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 	if len(plan.Refused) > 0 {
 		t.Fatalf("refused: %v", plan.Refused)
 	}
-	return eng, app
+	return app
 }
 
 func target(eng *engine.Engine) sample.Target {

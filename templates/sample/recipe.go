@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -337,15 +339,15 @@ func (r *Recipe) check() error {
 				return fmt.Errorf("%s: flow: %w", where, err)
 			}
 			for _, y := range f.Young {
-				if !contains(f.States, y) {
+				if !slices.Contains(f.States, y) {
 					return fmt.Errorf("%s: flow: young state %q is not among its states", where, y)
 				}
 			}
 			if f.YoungDays > 0 && len(f.Young) == 0 {
 				return fmt.Errorf("%s: flow: youngDays needs young states", where)
 			}
-			for _, st := range sortedKeys(f.Set) {
-				if !contains(f.States, st) {
+			for _, st := range slices.Sorted(maps.Keys(f.Set)) {
+				if !slices.Contains(f.States, st) {
 					return fmt.Errorf("%s: flow: set names state %q, not among its states", where, st)
 				}
 				if err := r.checkFields(where+": flow set "+st, f.Set[st], e, seen, roles); err != nil {
@@ -487,13 +489,4 @@ func positive(ws []float64) error {
 		return fmt.Errorf("the weights add up to nothing")
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"path"
@@ -238,7 +239,7 @@ func (g *gen) prepare(ctx context.Context) error {
 		for _, c := range es.Cross {
 			if c.Entity != "" {
 				need(c.Entity, "")
-				for _, k := range sortedKeys(c.Where) {
+				for _, k := range slices.Sorted(maps.Keys(c.Where)) {
 					need(c.Entity, k)
 				}
 			}
@@ -269,7 +270,7 @@ func (g *gen) prepare(ctx context.Context) error {
 					return fmt.Errorf("%s: flow: no transition of flow %s leads to %q", where, f.Name, st)
 				}
 			}
-			for _, st := range sortedKeys(fl.Set) {
+			for _, st := range slices.Sorted(maps.Keys(fl.Set)) {
 				if err := g.checkFields(where+": flow set "+st, sp, fl.Set[st], need); err != nil {
 					return err
 				}
@@ -368,7 +369,7 @@ func (g *gen) checkFields(where string, sp *spec, fs []FieldSpec, need func(enti
 				return bad()
 			}
 			need(f.Ref, "")
-			for _, k := range sortedKeys(f.Where) {
+			for _, k := range slices.Sorted(maps.Keys(f.Where)) {
 				need(f.Ref, k)
 			}
 			refOf[f.Field] = f.Ref
@@ -979,13 +980,4 @@ func describe(e *records.Error) string {
 		fmt.Fprintf(&b, "; %s: %s", p.Path, p.Message)
 	}
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
