@@ -87,6 +87,9 @@ func TestBadInput(t *testing.T) {
 		{name: "negative rows", rows: -5, want: "rows must be 100..1000000"},
 		{name: "too few rows", rows: 99, want: "rows must be 100..1000000"},
 		{name: "too many rows", rows: 1_000_001, want: "rows must be 100..1000000"},
+		{name: "oversized recipe", recipe: spoil(func(m map[string]any) {
+			m["lists"].(map[string]any)["padding"] = []any{strings.Repeat("x", sample.MaxRecipeBytes)}
+		}), want: "more than 1048576"},
 		{name: "malformed JSON", recipe: func(*testing.T) string { return `{"main": "lead",` }, want: "sample.json: unexpected EOF"},
 		{name: "two JSON values", recipe: func(t *testing.T) string { return encode(t, recipe(t)) + " {}" }, want: "more than one JSON value"},
 		{name: "wrong type", recipe: spoil(func(m map[string]any) { m["main"] = 5 }), want: "cannot unmarshal number into Go struct field Recipe.main of type string"},

@@ -71,10 +71,11 @@ type Result struct {
 	Users int            // users created (three roles, nested teams)
 }
 
-// Limits of Options.Rows.
+// Limits of Options.Rows, and of a recipe's size.
 const (
-	MinRows = 100
-	MaxRows = 1_000_000
+	MinRows        = 100
+	MaxRows        = 1_000_000
+	MaxRecipeBytes = 1 << 20
 )
 
 // batchParents is how many rows of a top-level spec one transaction
@@ -101,6 +102,10 @@ func Generate(ctx context.Context, t Target, fsys fs.FS, dir, app string, o Opti
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sample: %w", err)
+	}
+	if len(b) > MaxRecipeBytes {
+		// A template folder may come from an upload (an exported app).
+		return nil, fmt.Errorf("sample: sample.json is %d bytes, more than %d", len(b), MaxRecipeBytes)
 	}
 	if o.Rows < MinRows || o.Rows > MaxRows {
 		return nil, fmt.Errorf("sample: rows must be %d..%d, not %d", MinRows, MaxRows, o.Rows)
