@@ -132,6 +132,11 @@ func TestBadInput(t *testing.T) {
 		{name: "a role without users", recipe: spoil(func(m map[string]any) {
 			addField(m, 0, map[string]any{"field": "receiver", "user": "intern"})
 		}), want: `no sample users of role "intern"`},
+		{name: "a cross too big", recipe: spoil(func(m map[string]any) {
+			lead := map[string]any{"entity": "lead"}
+			m["entities"] = append(m["entities"].([]any), map[string]any{"entity": "task", "cross": []any{lead, lead, lead},
+				"fields": []any{map[string]any{"field": "title", "value": "x"}}})
+		}), want: "the cross makes up to 27000000 rows"},
 		{name: "an app that is not there", app: "nosuchapp", want: "sample: app nosuchapp"},
 	}
 	dialects(t, func(t *testing.T, dialect string) {

@@ -83,6 +83,10 @@ const (
 // transaction, so a million rows never sit in one.
 const batchParents = 1000
 
+// maxCross bounds the rows of a cross (a recipe crossing two big entities
+// would otherwise hold their product in memory).
+const maxCross = 2 * MaxRows
+
 // ErrNoRecipe is returned for a template folder without sample.json.
 var ErrNoRecipe = errors.New("sample: the template has no sample.json")
 
@@ -298,6 +302,9 @@ func (g *gen) prepare(ctx context.Context) error {
 			n = count[sp.owner] * float64(sp.Each[0]+sp.Each[1]) / 2
 		default:
 			n = float64(g.topCount(sp))
+		}
+		if sp.Cross != nil && n > maxCross {
+			return fmt.Errorf("sample: sample.json: entities[%d] (%s): the cross makes up to %.0f rows, more than %d", sp.idx, sp.Entity, n, maxCross)
 		}
 		count[sp] = n
 		g.total += int(n)
@@ -546,6 +553,9 @@ func (g *gen) crossRows(sp *spec) ([][]any, error) {
 		}
 		if len(vals) == 0 {
 			return nil, fmt.Errorf("sample: %s: cross[%d] has no values", sp.Entity, j)
+		}
+		if len(out)*len(vals) > maxCross {
+			return nil, fmt.Errorf("sample: %s: the cross makes more than %d rows", sp.Entity, maxCross)
 		}
 		var next [][]any
 		for _, o := range out {
