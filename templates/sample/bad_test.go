@@ -172,3 +172,21 @@ func TestBadInput(t *testing.T) {
 		})
 	})
 }
+
+// TestRefusedRow: a row the app refuses (here a negative budget, below the
+// field's min) stops the run, naming it, and its batch is rolled back.
+func TestRefusedRow(t *testing.T) {
+	dialects(t, func(t *testing.T, dialect string) {
+		eng, app := installed(t, "pipeline", dialect)
+		m := recipe(t)
+		addField(m, 0, map[string]any{"field": "budget", "decimal": []any{-10, -1}})
+		fsys := fstest.MapFS{"bad/sample.json": {Data: []byte(encode(t, m))}}
+		_, err := sample.Generate(context.Background(), target(eng), fsys, "bad", app.Name, sample.Options{Rows: 300, Seed: 1, Now: now})
+		if err == nil || !strings.Contains(err.Error(), "lead row 1 refused") || !strings.Contains(err.Error(), "/budget") {
+			t.Fatalf("got %v, want lead row 1 refused at /budget", err)
+		}
+		if n := scalar[int](t, eng, `SELECT COUNT(*) FROM `+table(app, "lead")); n != 0 {
+			t.Errorf("%d leads written", n)
+		}
+	})
+}

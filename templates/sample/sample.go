@@ -44,6 +44,7 @@ import (
 
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/script"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
 )
@@ -879,27 +880,46 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// attempts is how many times a batch is tried. A batch's rows are made
+// before its transaction, so trying it again writes the same rows; what
+// fails once and not twice is the machine's (a hook stopped at its time
+// limit on a starved CPU, a migration or a deadlock overtaking the
+// transaction). A row the app refuses is refused each time: not tried again.
+const attempts = 3
+
+// refused is a row the app refused: the recipe's fault, final.
+type refused struct{ error }
+
 // batch writes rows of sp in one transaction, then the rows made per
 // them.
 func (g *gen) batch(ctx context.Context, sp *spec, rows []*row) error {
-	tx, err := g.t.DB.BeginConn(ctx)
-	if err != nil {
-		return fmt.Errorf("sample: begin: %w", err)
+	var written []*row
+	var err error
+	for try := 1; try <= attempts; try++ {
+		if written, err = g.tx(ctx, sp, rows); err == nil || ctx.Err() != nil || errors.As(err, new(refused)) {
+			break
+		}
 	}
-	defer tx.Rollback()
-	im, err := g.t.Records.NewImporter(ctx, tx, g.caller, g.app, sp.Entity, records.ImportOptions{})
-	if err != nil {
-		return fmt.Errorf("sample: %s: %w", sp.Entity, err)
-	}
-	written, err := g.write(ctx, tx, im, sp, rows)
 	if err != nil {
 		return err
 	}
-	if err := im.Finish(ctx); err != nil {
-		return fmt.Errorf("sample: %s: %w", sp.Entity, err)
+	g.res.Rows[sp.Entity] += len(written)
+	if g.keep[sp.Entity] != nil {
+		for _, r := range written {
+			k := &kept{id: r.id, vals: map[string]any{}}
+			for f := range g.keep[sp.Entity] {
+				if v, ok := r.vals[f]; ok {
+					k.vals[f] = v
+				} else if v, ok := r.set[f]; ok {
+					k.vals[f] = v
+				}
+			}
+			g.kept[sp.Entity] = append(g.kept[sp.Entity], k)
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sample: %s: commit: %w", sp.Entity, err)
+	g.done += len(rows)
+	if g.o.Progress != nil {
+		g.o.Progress(g.done, max(g.total, g.done))
 	}
 	// The rows made per these are written once these are committed: a
 	// hook reading its parent (db.get) reads committed rows.
@@ -924,9 +944,32 @@ func (g *gen) batch(ctx context.Context, sp *spec, rows []*row) error {
 	return nil
 }
 
+// tx writes rows of sp in one transaction and returns those written.
+func (g *gen) tx(ctx context.Context, sp *spec, rows []*row) ([]*row, error) {
+	tx, err := g.t.DB.BeginConn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sample: begin: %w", err)
+	}
+	defer tx.Rollback()
+	im, err := g.t.Records.NewImporter(ctx, tx, g.caller, g.app, sp.Entity, records.ImportOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("sample: %s: %w", sp.Entity, err)
+	}
+	written, err := g.write(ctx, tx, im, sp, rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := im.Finish(ctx); err != nil {
+		return nil, fmt.Errorf("sample: %s: %w", sp.Entity, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sample: %s: commit: %w", sp.Entity, err)
+	}
+	return written, nil
+}
+
 // write writes rows through im in tx: the import, the sample dates, the
-// moves into flow states; it keeps what later rows read of them and
-// returns the rows written.
+// moves into flow states; it returns the rows written.
 func (g *gen) write(ctx context.Context, tx store.Conn, im *records.Importer, sp *spec, rows []*row) ([]*row, error) {
 	in := make([]records.ImportRow, len(rows))
 	for i, r := range rows {
@@ -938,11 +981,15 @@ func (g *gen) write(ctx context.Context, tx store.Conn, im *records.Importer, sp
 	}
 	written := rows[:0:0]
 	for i, o := range outs {
+		if o.Err != nil && stopped(o.Err) {
+			// Not the row's fault: the batch is tried again (see attempts).
+			return nil, fmt.Errorf("sample: %s row %d: %s", sp.Entity, rows[i].n, describe(o.Err))
+		}
 		if o.Err != nil {
 			if sp.SkipRefused {
 				continue
 			}
-			return nil, fmt.Errorf("sample: %s row %d refused: %s", sp.Entity, rows[i].n, describe(o.Err))
+			return nil, refused{fmt.Errorf("sample: %s row %d refused: %s", sp.Entity, rows[i].n, describe(o.Err))}
 		}
 		rows[i].id = o.ID
 		written = append(written, rows[i])
@@ -966,25 +1013,13 @@ func (g *gen) write(ctx context.Context, tx store.Conn, im *records.Importer, sp
 			}
 		}
 	}
-	g.res.Rows[sp.Entity] += len(written)
-	if g.keep[sp.Entity] != nil {
-		for _, r := range written {
-			k := &kept{id: r.id, vals: map[string]any{}}
-			for f := range g.keep[sp.Entity] {
-				if v, ok := r.vals[f]; ok {
-					k.vals[f] = v
-				} else if v, ok := r.set[f]; ok {
-					k.vals[f] = v
-				}
-			}
-			g.kept[sp.Entity] = append(g.kept[sp.Entity], k)
-		}
-	}
-	g.done += len(rows)
-	if g.o.Progress != nil {
-		g.o.Progress(g.done, max(g.total, g.done))
-	}
 	return written, nil
+}
+
+// stopped says whether a row failed because its hook was stopped at a
+// time or memory limit: on a starved machine, not the row's fault.
+func stopped(e *records.Error) bool {
+	return e.Script != nil && (e.Script.Kind == script.KindTimeout || e.Script.Kind == script.KindMemory)
 }
 
 // describe is a refused row's reason with its problems.
