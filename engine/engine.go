@@ -24,10 +24,12 @@ import (
 	"github.com/formaapp/forma/engine/jobs"
 	"github.com/formaapp/forma/engine/notify"
 	"github.com/formaapp/forma/engine/plugin"
+	"github.com/formaapp/forma/engine/query"
 	"github.com/formaapp/forma/engine/records"
 	"github.com/formaapp/forma/engine/scriptlog"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/webhook"
+	"github.com/formaapp/forma/schema"
 )
 
 // Config says where the data lives and how the engine behaves.
@@ -183,6 +185,26 @@ type pluginActions struct{ p *plugin.Service }
 
 func (a pluginActions) Call(ctx context.Context, app, name, action string, input map[string]any, meta automation.PluginCall) (map[string]any, error) {
 	return a.p.Call(ctx, app, name, action, input, plugin.CallMeta{Kind: "action", Automation: meta.Automation, Key: meta.Key})
+}
+
+// Check runs every check an app document passes before it is applied
+// (`forma app apply`, template installs): role rules, scripts, formulas and
+// rules (records, which compiles the logic), dashboard filters (query),
+// automations, flows, assignment rules, bulk settings and plugin actions
+// and connectors against the installed plugins. app must have passed
+// schema.Parse. The problems of every check are gathered, so one run shows
+// them all.
+func (e *Engine) Check(ctx context.Context, app *schema.App) schema.Problems {
+	p := e.Records.CheckApp(app)
+	// Only the filter check of the query engine is used: no cache or
+	// watcher is started.
+	p = append(p, query.New(e.DB, e.Records, e.Catalog).CheckApp(app)...)
+	p = append(p, e.Automations.CheckApp(ctx, app)...)
+	p = append(p, e.Flows.CheckApp(ctx, app)...)
+	p = append(p, e.Assign.CheckApp(ctx, app)...)
+	p = append(p, e.Bulk.CheckApp(ctx, app)...)
+	p = append(p, e.Plugins.CheckApp(ctx, app)...)
+	return p
 }
 
 // Start runs the job workers (forma serve). Register extra job kinds

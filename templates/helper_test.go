@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/formaapp/forma/engine"
-	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
@@ -17,7 +16,7 @@ import (
 // installed opens a fresh engine on dialect ("sqlite" or "postgres"), with
 // the built-in connectors installed as `forma serve` installs them, and
 // applies template name's document through the checks `forma app apply`
-// runs (records, formulas, automations, flows, assignment, bulk, plugins)
+// runs (engine.Check)
 // and the migration, so a key the engine refuses fails here and not on a
 // newcomer's first install.
 func installed(t *testing.T, name, dialect string) (*engine.Engine, *schema.App) {
@@ -38,12 +37,7 @@ func installed(t *testing.T, name, dialect string) (*engine.Engine, *schema.App)
 	}
 	app, problems := schema.Parse(doc)
 	if len(problems) == 0 {
-		_, problems = logic.Compile(app)
-	}
-	if len(problems) == 0 {
-		problems = append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(ctx, app)...), eng.Flows.CheckApp(ctx, app)...)
-		problems = append(append(problems, eng.Assign.CheckApp(ctx, app)...), eng.Bulk.CheckApp(ctx, app)...)
-		problems = append(problems, eng.Plugins.CheckApp(ctx, app)...)
+		problems = eng.Check(ctx, app)
 	}
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Path, p.Message)

@@ -196,10 +196,7 @@ func appCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				problems := append(append(eng.Records.CheckApp(app), eng.Automations.CheckApp(cmd.Context(), app)...), eng.Flows.CheckApp(cmd.Context(), app)...)
-				problems = append(append(problems, eng.Assign.CheckApp(cmd.Context(), app)...), eng.Bulk.CheckApp(cmd.Context(), app)...)
-				problems = append(problems, eng.Plugins.CheckApp(cmd.Context(), app)...)
-				if len(problems) > 0 {
+				if problems := eng.Check(cmd.Context(), app); len(problems) > 0 {
 					printProblems(cmd, args[0], problems)
 					return exitError{1}
 				}
