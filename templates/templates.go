@@ -98,6 +98,10 @@ func Document(fsys fs.FS, dir string) ([]byte, error) {
 				if err := json.Unmarshal(v, &items); err != nil {
 					return nil, fmt.Errorf("templates: %s: %s: %w", p, k, err)
 				}
+				if lists[k] == nil {
+					// An empty list stays a list ([]), not null.
+					lists[k] = []json.RawMessage{}
+				}
 				lists[k] = append(lists[k], items...)
 			default:
 				if _, dup := doc[k]; dup {
