@@ -1,10 +1,13 @@
 package templates
 
 import (
+	"archive/zip"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,6 +15,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/formaapp/forma/schema"
 )
 
 // Listed is a template as the gallery shows it: its template.json, its
@@ -100,80 +105,18 @@ var fileKey = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,63}$`)
 // keeps a script inline.
 var scriptFile = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]{0,63}$`)
 
-// Write splits the app document doc into a template folder in dir:
-// template.json from info, app/00-app.json with the document's single
-// values (name, label, settings…), one app/NN-<key>.json per list
-// (entities, roles, flows…), and scripts/<name>.js per script. Document
-// of the folder gives back an equal document.
+// Write splits the app document doc into a template folder in dir (the
+// files of Files). Document of the folder gives back an equal document.
 //
 // dir may be an existing template folder: its app/*.json and scripts/*.js
 // are replaced (a part left over from an older export would be merged into
 // the document), anything else in it (README.md, sample.json, the picture)
 // is kept.
 func Write(dir string, info Info, doc []byte) error {
-	if info.Name == "" || info.App == "" {
-		return fmt.Errorf("templates: write %s: the template's name and app are required", dir)
-	}
-	keys, vals, err := topLevel(doc)
+	files, err := Files(info, doc)
 	if err != nil {
 		return fmt.Errorf("templates: write %s: %w", dir, err)
 	}
-	files := map[string][]byte{} // path in dir → content
-	var single []string          // keys of 00-app.json, in the document's order
-	scripts := map[string]string{}
-	for _, k := range keys {
-		v := bytes.TrimSpace(vals[k])
-		switch {
-		case k == "scripts" && len(v) > 0 && v[0] == '{':
-			var m map[string]string
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("templates: write %s: scripts: %w", dir, err)
-			}
-			inline := map[string]string{}
-			for name, src := range m {
-				if scriptFile.MatchString(name) {
-					files[path.Join("scripts", name+".js")] = []byte(src)
-				} else {
-					inline[name] = src
-				}
-			}
-			if len(inline) > 0 {
-				scripts = inline
-				single = append(single, k)
-			}
-		case len(v) > 0 && v[0] == '[' && (partFiles[k] != "" || fileKey.MatchString(k)):
-			name := partFiles[k]
-			if name == "" {
-				name = "90-" + k + ".json"
-			}
-			b, err := object([]string{k}, map[string]json.RawMessage{k: v})
-			if err != nil {
-				return fmt.Errorf("templates: write %s: %s: %w", dir, k, err)
-			}
-			files[path.Join("app", name)] = b
-		default:
-			single = append(single, k)
-		}
-	}
-	if len(single) > 0 {
-		if len(scripts) > 0 {
-			vals["scripts"], _ = json.Marshal(scripts)
-		}
-		b, err := object(single, vals)
-		if err != nil {
-			return fmt.Errorf("templates: write %s: %w", dir, err)
-		}
-		files["app/00-app.json"] = b
-	}
-	var ti bytes.Buffer
-	enc := json.NewEncoder(&ti)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(info); err != nil {
-		return fmt.Errorf("templates: write %s: template.json: %w", dir, err)
-	}
-	files["template.json"] = ti.Bytes()
-
 	for _, sub := range []string{"app", "scripts"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return fmt.Errorf("templates: write %s: %w", dir, err)
@@ -191,10 +134,143 @@ func Write(dir string, info Info, doc []byte) error {
 			}
 		}
 	}
-	for p, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), b, 0o644); err != nil {
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(f.Path)), f.Data, 0o644); err != nil {
 			return fmt.Errorf("templates: write %s: %w", dir, err)
 		}
+	}
+	return nil
+}
+
+// File is one file of a template folder: its slash-separated path in the
+// folder and its content.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Files splits the app document doc into the files of a template folder,
+// in path order: template.json from info, app/00-app.json with the
+// document's single values (name, label, settings…), one app/NN-<key>.json
+// per list (entities, roles, flows…), and scripts/<name>.js per script.
+func Files(info Info, doc []byte) ([]File, error) {
+	if info.Name == "" || info.App == "" {
+		return nil, errors.New("the template's name and app are required")
+	}
+	keys, vals, err := topLevel(doc)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{} // path → content
+	var single []string          // keys of 00-app.json, in the document's order
+	scripts := map[string]string{}
+	for _, k := range keys {
+		v := bytes.TrimSpace(vals[k])
+		switch {
+		case k == "scripts" && len(v) > 0 && v[0] == '{':
+			var m map[string]string
+			if err := json.Unmarshal(v, &m); err != nil {
+				return nil, fmt.Errorf("scripts: %w", err)
+			}
+			for name, src := range m {
+				if scriptFile.MatchString(name) {
+					files[path.Join("scripts", name+".js")] = []byte(src)
+				} else {
+					scripts[name] = src // a name no file may carry stays inline
+				}
+			}
+			if len(scripts) > 0 {
+				single = append(single, k)
+			}
+		case len(v) > 0 && v[0] == '[' && (partFiles[k] != "" || fileKey.MatchString(k)):
+			name := partFiles[k]
+			if name == "" {
+				name = "90-" + k + ".json"
+			}
+			b, err := object([]string{k}, map[string]json.RawMessage{k: v})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			files[path.Join("app", name)] = b
+		default:
+			single = append(single, k)
+		}
+	}
+	if len(single) > 0 {
+		if len(scripts) > 0 {
+			vals["scripts"], _ = json.Marshal(scripts)
+		}
+		b, err := object(single, vals)
+		if err != nil {
+			return nil, err
+		}
+		files["app/00-app.json"] = b
+	}
+	var ti bytes.Buffer
+	enc := json.NewEncoder(&ti)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(info); err != nil {
+		return nil, fmt.Errorf("template.json: %w", err)
+	}
+	files["template.json"] = ti.Bytes()
+	out := make([]File, 0, len(files))
+	for p, b := range files {
+		out = append(out, File{Path: p, Data: b})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// Export is the template of an installed app: its document as the server
+// keeps it, less the version (an install elsewhere starts at 1), and a
+// template.json naming it with the app's labels.
+func Export(app *schema.App) (Info, []byte, error) {
+	cp := *app
+	cp.Version = 0
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// Filters and formulas keep their <, > and & readable in the files.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&cp); err != nil {
+		return Info{}, nil, fmt.Errorf("templates: export %s: %w", app.Name, err)
+	}
+	info := Info{Name: app.Name, App: app.Name, Labels: map[string]string{}}
+	for k, v := range app.Labels {
+		info.Labels[k] = v
+	}
+	if len(info.Labels) == 0 {
+		info.Labels["en"] = cmp.Or(app.Label, app.Name)
+	}
+	if app.Description != "" {
+		info.Descriptions = map[string]string{"en": app.Description}
+	}
+	return info, b.Bytes(), nil
+}
+
+// Zip writes the template folder of Files as a zip archive, its files
+// under a folder named after the template (unzipped, it is a folder of
+// templates holding this one).
+func Zip(w io.Writer, info Info, doc []byte) error {
+	files, err := Files(info, doc)
+	if err != nil {
+		return fmt.Errorf("templates: zip: %w", err)
+	}
+	if !fileKey.MatchString(strings.ReplaceAll(info.Name, "-", "_")) {
+		return fmt.Errorf("templates: zip: %q cannot name a folder", info.Name)
+	}
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		fw, err := zw.Create(info.Name + "/" + f.Path)
+		if err != nil {
+			return fmt.Errorf("templates: zip: %w", err)
+		}
+		if _, err := fw.Write(f.Data); err != nil {
+			return fmt.Errorf("templates: zip: %w", err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("templates: zip: %w", err)
 	}
 	return nil
 }
