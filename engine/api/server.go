@@ -83,6 +83,9 @@ type Server struct {
 	Plugins *plugin.Service
 	// Bulk runs imports, exports and duplicate checks (nil: none).
 	Bulk *bulk.Service
+	// Templates are the templates the gallery offers (nil: the built-in
+	// ones, templates.FS).
+	Templates fs.FS
 
 	openapiMu    sync.Mutex
 	openapiCache map[string][]byte // app\x00version → document
@@ -147,6 +150,7 @@ func (s *Server) New() *fiber.App {
 	s.webhookRoutes(meta, app) // webhooks.go
 	s.automationRoutes(meta)   // automations.go
 	s.pluginRoutes(app, meta)  // plugins.go: /api/admin/plugins…, …/{app}/plugins…, …/{app}/connectors…
+	s.templateRoutes(meta)     // templates.go: /api/meta/templates…, …/apps/{app}/template
 
 	// The list, the most frequent read, confirms a cached authentication
 	// in its own statement (data.go): registered before the /api/data

@@ -1,0 +1,227 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/schema"
+	"github.com/formaapp/forma/templates"
+	"github.com/formaapp/forma/templates/sample"
+)
+
+// Limits of the template routes.
+const (
+	// MaxTemplateSample is the most sample rows an install through the API
+	// writes: they are written while the request waits. The CLI writes up
+	// to templates.MaxSample.
+	MaxTemplateSample = 20000
+	// maxInstallBody bounds an install request (four small keys).
+	maxInstallBody = 4 << 10
+)
+
+// templateRoutes serves the template gallery: the list, the install, and
+// an app's export as a template folder.
+func (s *Server) templateRoutes(meta fiber.Router) {
+	meta.Get("/templates", s.requireAdmin, s.listTemplates)
+	meta.Post("/templates/:name/install", s.requireAdmin, s.installTemplate)
+	meta.Get("/apps/:app/template", s.exportTemplate)
+}
+
+// templateFS is the templates the server offers: Templates, else the
+// built-in ones.
+func (s *Server) templateFS() fs.FS {
+	if s.Templates != nil {
+		return s.Templates
+	}
+	return templates.FS()
+}
+
+// listTemplates answers every template with its picture (a data URL) and
+// whether an app of its name is installed.
+func (s *Server) listTemplates(c *fiber.Ctx) error {
+	ls, err := templates.List(s.templateFS())
+	if err != nil {
+		return err // a broken built-in folder: logged, a 500
+	}
+	apps, err := s.DB.Apps(c.UserContext())
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, a := range apps {
+		have[a.Name] = true
+	}
+	type item struct {
+		Name         string            `json:"name"`
+		App          string            `json:"app"`
+		Labels       map[string]string `json:"labels"`
+		Descriptions map[string]string `json:"descriptions"`
+		Picture      string            `json:"picture,omitempty"`
+		Installed    bool              `json:"installed"`
+	}
+	out := make([]item, 0, len(ls))
+	for _, l := range ls {
+		it := item{Name: l.Name, App: l.App, Labels: l.Labels, Descriptions: l.Descriptions, Installed: have[l.App]}
+		if it.Descriptions == nil {
+			it.Descriptions = map[string]string{}
+		}
+		if l.Picture != nil {
+			it.Picture = "data:" + l.PictureType + ";base64," + base64.StdEncoding.EncodeToString(l.Picture)
+		}
+		out = append(out, it)
+	}
+	return c.JSON(fiber.Map{"items": out})
+}
+
+// installRequest is the body of POST /api/meta/templates/{name}/install.
+type installRequest struct {
+	App     string `json:"app"`
+	Upgrade bool   `json:"upgrade"`
+	Sample  int    `json:"sample"`
+	Seed    int64  `json:"seed"`
+}
+
+// installTemplate installs a template (templates.Install) and answers
+// 201 {app, version, plan, sample, users}.
+func (s *Server) installTemplate(c *fiber.Ctx) error {
+	in, err := decodeInstall(c.Body())
+	if err != nil {
+		return err
+	}
+	name := c.Params("name")
+	if in.Sample < 0 || in.Sample > MaxTemplateSample {
+		return &Error{Status: 422, Code: "invalid_value",
+			Message: "sample must be between 0 and 20000 through the API; write more with `forma template install --sample N`",
+			Details: []schema.Problem{{Path: "/sample", Code: "range", Params: map[string]any{"field": "sample", "limit": MaxTemplateSample}, Message: "must be between 0 and 20000"}}}
+	}
+	t := templates.Target{DB: s.DB, Records: s.Records, Access: s.Access, Catalog: s.Catalog, Check: s.checkApp, AppliedBy: user(c).ID}
+	res, err := templates.Install(c.UserContext(), t, s.templateFS(), name, templates.InstallOptions{App: in.App, Upgrade: in.Upgrade, Sample: in.Sample, Seed: in.Seed})
+	var sampleErr *templates.SampleError
+	switch {
+	case errors.Is(err, templates.ErrNotFound):
+		return &Error{Status: 404, Code: "template_not_found", Message: "there is no such template; GET /api/meta/templates lists them",
+			Details: []schema.Problem{{Path: "", Code: "template_not_found", Params: map[string]any{"template": clipName(name)}, Message: "no such template"}}}
+	case errors.Is(err, templates.ErrAppExists):
+		app := in.App
+		if app == "" {
+			if info, rerr := templates.Read(s.templateFS(), name); rerr == nil {
+				app = info.App
+			}
+		}
+		return &Error{Status: 409, Code: "app_exists",
+			Message: "an app named " + app + " is installed already; nothing was changed (ask for an upgrade, or install under another app name)",
+			Details: []schema.Problem{{Path: "/app", Code: "app_exists", Params: map[string]any{"app": app}, Message: "an app of this name is installed already"}}}
+	case errors.Is(err, sample.ErrNoRecipe):
+		return &Error{Status: 422, Code: "invalid_value", Message: "this template has no sample data; install it with sample 0",
+			Details: []schema.Problem{{Path: "/sample", Code: "no_sample_recipe", Params: map[string]any{"field": "sample"}, Message: "the template has no sample data"}}}
+	case errors.As(err, &sampleErr):
+		s.auditInstall(c, name, res)
+		s.Log.Error("template sample data failed", "template", name, "app", sampleErr.App, "err", sampleErr.Err)
+		return &Error{Status: 500, Code: "sample_failed",
+			Message: "the app is installed, but its sample data could not be written (the server log says why)",
+			Details: []schema.Problem{{Path: "/sample", Code: "sample_failed", Params: map[string]any{"app": sampleErr.App, "version": sampleErr.Version}, Message: "sample data failed"}}}
+	case err != nil:
+		return err
+	}
+	s.auditInstall(c, name, res)
+	return c.Status(201).JSON(res)
+}
+
+// auditInstall records an install that applied a new version.
+func (s *Server) auditInstall(c *fiber.Ctx, name string, res *templates.Installed) {
+	if res == nil || res.Plan == nil || res.Plan.ToVersion == res.Plan.FromVersion {
+		return
+	}
+	s.audit(c, access.Entry{Actor: user(c).ID, Action: access.AuditAppApply, Target: res.App,
+		Detail: map[string]any{"fromVersion": res.Plan.FromVersion, "toVersion": res.Plan.ToVersion, "destructive": res.Plan.Destructive, "template": name}})
+}
+
+// checkApp runs the checks POST /api/meta/apps runs (apply).
+func (s *Server) checkApp(ctx context.Context, app *schema.App) schema.Problems {
+	p := s.Records.CheckApp(app)
+	p = append(p, s.Query.CheckApp(app)...)
+	return append(p, s.checkAutomations(ctx, app)...)
+}
+
+// decodeInstall reads an install body strictly: an object of app,
+// upgrade, sample and seed only (an empty body is {}); an unknown key,
+// malformed JSON or an oversized body is a 400 or 413, a value of the
+// wrong type a 422 at its path.
+func decodeInstall(body []byte) (installRequest, error) {
+	var in installRequest
+	if len(body) > maxInstallBody {
+		return in, apiError(413, "payload_too_large", "an install request may be at most %d bytes", maxInstallBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return in, nil
+	}
+	if t := bytes.TrimSpace(body); t[0] != '{' {
+		return in, apiError(400, "invalid_json", "the body must be a JSON object: {\"app\", \"upgrade\", \"sample\", \"seed\"}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return in, &Error{Status: 422, Code: "validation_failed", Message: te.Field + " must be " + te.Type.String(),
+				Details: []schema.Problem{{Path: "/" + te.Field, Code: "type", Params: map[string]any{"field": te.Field, "expected": te.Type.String()}, Message: "must be " + te.Type.String()}}}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return in, &Error{Status: 400, Code: "invalid_json", Message: "unknown field " + clipName(key) + ": an install takes app, upgrade, sample and seed",
+				Details: []schema.Problem{{Path: "/" + clipName(key), Code: "unknown_field", Params: map[string]any{"field": clipName(key)}, Message: "unknown field"}}}
+		}
+		return in, apiError(400, "invalid_json", "the body is not a JSON object of app, upgrade, sample and seed: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return in, apiError(400, "invalid_json", "the body holds more than one JSON value")
+	}
+	return in, strictBody(body)
+}
+
+// clipName bounds a caller's text echoed in an answer (64 bytes, whole
+// characters).
+func clipName(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if i > 64 {
+			break
+		}
+		n = i
+	}
+	return s[:n] + "…"
+}
+
+// exportTemplate answers an app as a zip of its template folder. The
+// document is the one GET /api/meta/apps/{app} answers the caller: whole
+// for the admin, a member's view for a member (no scripts, hooks or role
+// rules); anyone else gets the 404 of an app that does not exist.
+func (s *Server) exportTemplate(c *fiber.Ctx) error {
+	doc, err := s.memberApp(c)
+	if err != nil {
+		return err
+	}
+	info, body, err := templates.Export(s.Records.DocumentView(doc, doc, caller(c)))
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := templates.Zip(&b, info, body); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/zip")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+doc.Name+`-template.zip"`)
+	return c.Send(b.Bytes())
+}
