@@ -94,10 +94,10 @@ func TestTemplateInstall(t *testing.T) {
 		// Bad input: refused, and nothing changed.
 		for _, c := range []struct {
 			what, path string
-			body   any
-			status int
-			code   string
-			detail string
+			body       any
+			status     int
+			code       string
+			detail     string
 		}{
 			{"malformed", installPath, `{"app": `, 400, "invalid_json", ""},
 			{"an array", installPath, `[{"app": "x"}]`, 400, "invalid_json", ""},
