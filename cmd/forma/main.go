@@ -81,7 +81,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(), appCmd(), adminCmd(), exportCmd(), importCmd(), pluginCmd())
+	root.AddCommand(serveCmd(), appCmd(), adminCmd(), exportCmd(), importCmd(), pluginCmd(), templateCmd())
 	return root
 }
 
@@ -133,7 +133,7 @@ func serveCmd() *cobra.Command {
 			default:
 				fmt.Fprintf(out, "Log in with your admin account (in the web UI, or POST %s/api/auth/login {\"email\", \"password\"})\n", url)
 			}
-			fmt.Fprintf(out, "Try the sample sales-pipeline app: go run ./cmd/forma app apply schema/testdata/pipeline.json (README, Quick start)\n")
+			fmt.Fprintf(out, "Start from a complete app: pick a template in the web UI's gallery (%s/), or run `forma template install pipeline --sample 1000` (`forma template list` shows them all)\n", url)
 			if err := eng.Start(ctx); err != nil {
 				return err
 			}
@@ -227,6 +227,7 @@ func appCmd() *cobra.Command {
 		c.Flags().BoolVar(&allow, "allow-destructive", false, "let drops and lossy conversions through (their data is archived)")
 		cmd.AddCommand(c)
 	}
+	cmd.AddCommand(appExportCmd()) // template.go
 	return cmd
 }
 
