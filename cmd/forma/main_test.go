@@ -161,6 +161,10 @@ func TestServeFirstStart(t *testing.T) {
 	if token == "" || !strings.Contains(out.String(), "http://"+addr) {
 		t.Fatalf("serve printed:\n%s", out.String())
 	}
+	// A newcomer is pointed at the templates: the gallery and the command.
+	if s := out.String(); !strings.Contains(s, "gallery") || !strings.Contains(s, "forma template install pipeline --sample 1000") {
+		t.Errorf("the banner names no template:\n%s", s)
+	}
 	var resp *http.Response
 	for i := 0; i < 100; i++ {
 		resp, err = http.Post("http://"+addr+"/api/auth/setup", "application/json",
