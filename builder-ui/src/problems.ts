@@ -30,6 +30,8 @@ export const CODES = [
   "host", "json_schema",
   // An app's connectors and plugin actions (schema/connectors_check.go, engine/plugin CheckApp).
   "connector", "unknown_plugin", "unknown_plugin_action", "plugin_input",
+  // Template installs (engine/api/templates.go).
+  "app_exists", "template_not_found", "no_sample_recipe", "sample_failed",
 ] as const;
 
 // str is a param as text: lists joined, nothing as "".
