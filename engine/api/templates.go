@@ -152,10 +152,9 @@ func (s *Server) checkApp(ctx context.Context, app *schema.App) schema.Problems 
 	return append(p, s.checkAutomations(ctx, app)...)
 }
 
-// decodeInstall reads an install body strictly: an object of app,
-// upgrade, sample and seed only (an empty body is {}); an unknown key,
-// malformed JSON or an oversized body is a 400 or 413, a value of the
-// wrong type a 422 at its path.
+// decodeInstall reads an install body strictly (decodeObject): an object
+// of app, upgrade, sample and seed only; an empty body is {}, one past
+// maxInstallBody a 413.
 func decodeInstall(body []byte) (installRequest, error) {
 	var in installRequest
 	if len(body) > maxInstallBody {
@@ -164,28 +163,36 @@ func decodeInstall(body []byte) (installRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return in, nil
 	}
-	if t := bytes.TrimSpace(body); t[0] != '{' {
-		return in, apiError(400, "invalid_json", "the body must be a JSON object: {\"app\", \"upgrade\", \"sample\", \"seed\"}")
+	return in, decodeObject(body, &in, "app, upgrade, sample and seed")
+}
+
+// decodeObject reads body, one JSON object, into the struct v strictly:
+// anything but one object, malformed JSON or a key v does not have is a
+// 400 invalid_json (saying v takes keys), a value of the wrong type a 422
+// at its path; then strictBody.
+func decodeObject(body []byte, v any, keys string) error {
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		return apiError(400, "invalid_json", "the body must be a JSON object of %s", keys)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return in, &Error{Status: 422, Code: "validation_failed", Message: te.Field + " must be " + te.Type.String(),
+			return &Error{Status: 422, Code: "validation_failed", Message: te.Field + " must be " + te.Type.String(),
 				Details: []schema.Problem{{Path: "/" + te.Field, Code: "type", Params: map[string]any{"field": te.Field, "expected": te.Type.String()}, Message: "must be " + te.Type.String()}}}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return in, &Error{Status: 400, Code: "invalid_json", Message: "unknown field " + clipName(key) + ": an install takes app, upgrade, sample and seed",
-				Details: []schema.Problem{{Path: "/" + clipName(key), Code: "unknown_field", Params: map[string]any{"field": clipName(key)}, Message: "unknown field"}}}
+			key := clipName(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+			return &Error{Status: 400, Code: "invalid_json", Message: "unknown field " + key + ": the body takes " + keys,
+				Details: []schema.Problem{{Path: "/" + key, Code: "unknown_field", Params: map[string]any{"field": key}, Message: "unknown field"}}}
 		}
-		return in, apiError(400, "invalid_json", "the body is not a JSON object of app, upgrade, sample and seed: %v", err)
+		return apiError(400, "invalid_json", "the body is not a JSON object of %s: %v", keys, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return in, apiError(400, "invalid_json", "the body holds more than one JSON value")
+		return apiError(400, "invalid_json", "the body holds more than one JSON value")
 	}
-	return in, strictBody(body)
+	return strictBody(body)
 }
 
 // clipName bounds a caller's text echoed in an answer (64 bytes, whole
