@@ -3,14 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/flow"
-	"github.com/formaapp/forma/schema"
 )
 
 // maxDecisionBytes bounds a decision's body (a comment of flow.MaxComment
@@ -85,25 +82,7 @@ func decodeDecision(body []byte) (flow.DecisionInput, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return in, apiError(400, "invalid_json", "the body must be a JSON object: {\"version\": n, \"comment\": \"…\"}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te) && te.Field != "":
-			return in, &Error{Status: 422, Code: "validation_failed", Message: te.Field + " must be " + te.Type.String(),
-				Details: []schema.Problem{{Path: "/" + te.Field, Code: "type", Params: map[string]any{"field": te.Field, "expected": te.Type.String()}, Message: "must be " + te.Type.String()}}}
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			key := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return in, &Error{Status: 400, Code: "invalid_json", Message: "unknown field " + key + ": a decision takes comment, to and version",
-				Details: []schema.Problem{{Path: "/" + key, Code: "unknown_field", Params: map[string]any{"field": key}, Message: "unknown field"}}}
-		}
-		return in, apiError(400, "invalid_json", "the body is not a JSON object of comment, to and version: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return in, apiError(400, "invalid_json", "the body holds more than one JSON value")
-	}
-	return in, strictBody(body)
+	return in, decodeObject(body, &in, "comment, to and version")
 }
 
 func sendJSONValue(c *fiber.Ctx, status int, v any) error {
