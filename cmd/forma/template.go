@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,17 +108,7 @@ template under another name, beside an installed one.`,
 					return
 				}
 				if bar == nil {
-					bar = progressbar.NewOptions(total,
-						progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-						progressbar.OptionSetDescription("sample data"),
-						progressbar.OptionShowCount(),
-						progressbar.OptionShowIts(),
-						progressbar.OptionSetItsString("rows"),
-						progressbar.OptionSetPredictTime(true),
-						progressbar.OptionShowElapsedTimeOnFinish(),
-						progressbar.OptionThrottle(100*time.Millisecond),
-						progressbar.OptionFullWidth(),
-					)
+					bar = rowsBar(cmd.ErrOrStderr(), int64(total), "sample data")
 				}
 				bar.Set(done)
 			}
@@ -145,6 +136,21 @@ template under another name, beside an installed one.`,
 	cmd.Flags().StringVar(&dir, "dir", "", "a folder of template folders (e.g. one `forma app export --template` wrote) to install from instead of the built-in ones")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	return cmd
+}
+
+// rowsBar is a progress bar of rows written (total -1: unknown) on w.
+func rowsBar(w io.Writer, total int64, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionFullWidth(),
+	)
 }
 
 // printInstalled shows what an install did.
