@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -77,17 +76,7 @@ func importCmd() *cobra.Command {
 			}
 			var bar *progressbar.ProgressBar
 			if !quiet {
-				bar = progressbar.NewOptions64(total,
-					progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-					progressbar.OptionSetDescription("importing"),
-					progressbar.OptionShowCount(),
-					progressbar.OptionShowIts(),
-					progressbar.OptionSetItsString("rows"),
-					progressbar.OptionSetPredictTime(true),
-					progressbar.OptionShowElapsedTimeOnFinish(),
-					progressbar.OptionThrottle(100*time.Millisecond),
-					progressbar.OptionFullWidth(),
-				)
+				bar = rowsBar(cmd.ErrOrStderr(), total, "importing") // template.go
 			}
 			res, err := eng.Bulk.Import(ctx, bulk.Run{Caller: c, App: args[0], Entity: args[1], File: f, Size: st.Size(), Name: args[2], Options: o,
 				Progress: func(p bulk.Progress) {
