@@ -30,50 +30,36 @@ func sameJSON(t *testing.T, what string, a, b []byte) {
 // Writing a built-in template's document out and reading the folder back
 // gives the same document, with its parts and scripts in their own files.
 func TestWriteRoundTripBuiltins(t *testing.T) {
-	names, err := Names(FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			info, err := Read(FS(), name)
-			if err != nil {
-				t.Fatal(err)
+	eachTemplate(t, func(t *testing.T, name string, info *Info, doc []byte) {
+		dir := t.TempDir()
+		if err := Write(dir, *info, doc); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Document(os.DirFS(dir), ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, name, doc, back)
+		again, err := Read(os.DirFS(dir), ".")
+		if err != nil || !reflect.DeepEqual(again, info) {
+			t.Fatalf("template.json: %+v %v, want %+v", again, err, info)
+		}
+		// Readable parts: one file per list, a .js file per script.
+		for _, f := range []string{"app/00-app.json", "app/10-entities.json", "app/20-roles.json", "app/80-dashboards.json"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s: %v", f, err)
 			}
-			doc, err := Document(FS(), name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			if err := Write(dir, *info, doc); err != nil {
-				t.Fatal(err)
-			}
-			back, err := Document(os.DirFS(dir), ".")
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameJSON(t, name, doc, back)
-			again, err := Read(os.DirFS(dir), ".")
-			if err != nil || !reflect.DeepEqual(again, info) {
-				t.Fatalf("template.json: %+v %v, want %+v", again, err, info)
-			}
-			// Readable parts: one file per list, a .js file per script.
-			for _, f := range []string{"app/00-app.json", "app/10-entities.json", "app/20-roles.json", "app/80-dashboards.json"} {
-				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-					t.Errorf("%s: %v", f, err)
-				}
-			}
-			js, _ := filepath.Glob(filepath.Join(dir, "scripts", "*.js"))
-			orig, _ := filepath.Glob(filepath.Join(name, "scripts", "*.js"))
-			if len(js) != len(orig) {
-				t.Errorf("%d scripts written, the template has %d", len(js), len(orig))
-			}
-			b, _ := os.ReadFile(filepath.Join(dir, "app", "00-app.json"))
-			if !strings.Contains(string(b), info.Labels["zh-CN"]) {
-				t.Errorf("00-app.json does not show the Chinese label as text:\n%s", b)
-			}
-		})
-	}
+		}
+		js, _ := filepath.Glob(filepath.Join(dir, "scripts", "*.js"))
+		orig, _ := filepath.Glob(filepath.Join(name, "scripts", "*.js"))
+		if len(js) != len(orig) {
+			t.Errorf("%d scripts written, the template has %d", len(js), len(orig))
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "app", "00-app.json"))
+		if !strings.Contains(string(b), info.Labels["zh-CN"]) {
+			t.Errorf("00-app.json does not show the Chinese label as text:\n%s", b)
+		}
+	})
 }
 
 // A changed app — an empty list, an unknown list key, an object, an inline
