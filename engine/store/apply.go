@@ -23,6 +23,10 @@ type ApplyOptions struct {
 	// BaseVersion, when non-zero, is the version the document was edited
 	// from; if the app has moved on since, Apply answers ErrStale.
 	BaseVersion int
+	// New says the app must not exist yet (a template install): if it
+	// does, Apply answers ErrStale, whoever installed it first. Under the
+	// migration lock, an app that appeared since the check is ErrStale too.
+	New bool
 
 	// Locked, when set, runs first inside the migration's transaction, once
 	// it holds the migration lock and before any step locks a table: the
@@ -76,7 +80,7 @@ func (db *DB) Apply(ctx context.Context, app *schema.App, opts ApplyOptions) (*P
 	} else if err != nil {
 		return nil, err
 	}
-	if current != nil && opts.BaseVersion != 0 && opts.BaseVersion != current.Version {
+	if current != nil && (opts.New || opts.BaseVersion != 0 && opts.BaseVersion != current.Version) {
 		return nil, ErrStale
 	}
 	if opts.DryRun || (current != nil && sameDocument(current, app)) {

@@ -987,6 +987,14 @@ func TestStaleAndConcurrentApply(t *testing.T) {
 			t.Fatalf("apply from version 1 at version 2: %v", err)
 		}
 		apply(t, db, withField(9), store.ApplyOptions{BaseVersion: 2, AllowDestructive: true})
+		// An install of a new app (New) that finds the app there is stale,
+		// whatever it holds, and changes nothing.
+		if _, err := db.Apply(ctx, mustApp(t, withField(8)), store.ApplyOptions{New: true, AllowDestructive: true}); !errors.Is(err, store.ErrStale) {
+			t.Fatalf("a new install over an installed app: %v", err)
+		}
+		if v := currentVersion(t, db, "cc"); v != 3 {
+			t.Fatalf("version %d after a refused new install", v)
+		}
 
 		// Rounds of concurrent applies from the same version.
 		for round := 0; round < 3; round++ {
