@@ -135,15 +135,16 @@ func Install(ctx context.Context, t Target, fsys fs.FS, name string, o InstallOp
 	if problems := t.Check(ctx, app); len(problems) > 0 {
 		return nil, problems
 	}
-	opts := store.ApplyOptions{AppliedBy: t.AppliedBy}
+	// An upgrade goes over the version it was checked against, an install
+	// onto no app, or not at all.
+	opts := store.ApplyOptions{AppliedBy: t.AppliedBy, New: prev == nil}
 	if prev != nil {
-		// An upgrade goes over the version it was checked against, or
-		// not at all.
 		opts.BaseVersion = prev.Version
 	}
 	plan, _, err := t.Records.Apply(ctx, app, opts)
-	if errors.Is(err, store.ErrStale) && prev == nil && !o.Upgrade {
-		// Someone installed an app of this name meanwhile.
+	if errors.Is(err, store.ErrStale) && prev == nil {
+		// Someone installed an app of this name meanwhile: an upgrade
+		// too goes over no app it has not checked.
 		return nil, fmt.Errorf("%w: %s", ErrAppExists, app.Name)
 	}
 	if err != nil {

@@ -329,3 +329,32 @@ func TestInstallWithSample(t *testing.T) {
 		}
 	}
 }
+
+// Installs of one template racing under one name: one wins, the others
+// are refused as an app that exists, and there is one version.
+func TestInstallRace(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			eng := openEngine(t, dialect)
+			errs := make(chan error, 3)
+			for range 3 {
+				go func() {
+					_, err := templates.Install(context.Background(), target(eng), templates.FS(), "pipeline", templates.InstallOptions{})
+					errs <- err
+				}()
+			}
+			won := 0
+			for range 3 {
+				switch err := <-errs; {
+				case err == nil:
+					won++
+				case !errors.Is(err, templates.ErrAppExists):
+					t.Errorf("a losing install: %v", err)
+				}
+			}
+			if v := apps(t, eng); won != 1 || v["pipeline"] != 1 {
+				t.Fatalf("%d installs won, apps %v", won, v)
+			}
+		})
+	}
+}

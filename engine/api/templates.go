@@ -87,7 +87,7 @@ type installRequest struct {
 	App     string `json:"app"`
 	Upgrade bool   `json:"upgrade"`
 	Sample  int    `json:"sample"`
-	Seed    int64  `json:"seed"`
+	Seed    *int64 `json:"seed"` // absent: 1, as the CLI's --seed
 }
 
 // installTemplate installs a template (templates.Install) and answers
@@ -103,8 +103,12 @@ func (s *Server) installTemplate(c *fiber.Ctx) error {
 			Message: "sample must be between 0 and 20000 through the API; write more with `forma template install --sample N`",
 			Details: []schema.Problem{{Path: "/sample", Code: "range", Params: map[string]any{"field": "sample", "limit": MaxTemplateSample}, Message: "must be between 0 and 20000"}}}
 	}
+	seed := int64(1)
+	if in.Seed != nil {
+		seed = *in.Seed
+	}
 	t := templates.Target{DB: s.DB, Records: s.Records, Access: s.Access, Catalog: s.Catalog, Check: s.checkApp, AppliedBy: user(c).ID}
-	res, err := templates.Install(c.UserContext(), t, s.templateFS(), name, templates.InstallOptions{App: in.App, Upgrade: in.Upgrade, Sample: in.Sample, Seed: in.Seed})
+	res, err := templates.Install(c.UserContext(), t, s.templateFS(), name, templates.InstallOptions{App: in.App, Upgrade: in.Upgrade, Sample: in.Sample, Seed: seed})
 	var sampleErr *templates.SampleError
 	switch {
 	case errors.Is(err, templates.ErrNotFound):
