@@ -98,6 +98,33 @@ func TestTemplateCommands(t *testing.T) {
 				t.Fatalf("upgrade: %d %q %q", code, out, stderr)
 			}
 
+			// The app gains a field the template does not have: an upgrade
+			// would drop it, and is refused with nothing changed.
+			doc, err := templates.Document(templates.FS(), "pipeline")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(doc, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range m["entities"].([]any) {
+				if em := e.(map[string]any); em["name"] == "account" {
+					em["fields"] = append(em["fields"].([]any), map[string]any{"id": "f_memo", "name": "memo", "type": "text"})
+				}
+			}
+			changed, _ := json.Marshal(m)
+			if out, stderr, code := run(t, "", with("app", "apply", writeFile(t, "changed.json", string(changed)))...); code != 0 {
+				t.Fatalf("apply the change: %d %q %q", code, out, stderr)
+			}
+			out, stderr, code = run(t, "", with("template", "install", "pipeline", "--upgrade")...)
+			if code != 1 || !strings.Contains(out, "refused") || !strings.Contains(stderr, "would lose data") {
+				t.Fatalf("upgrade dropping a field: %d %q %q", code, out, stderr)
+			}
+			if !strings.Contains(appDocument(t, d, "pipeline"), `"memo"`) {
+				t.Fatal("the field is gone after a refused upgrade")
+			}
+
 			// Export, and install the folder on another database.
 			dir := filepath.Join(t.TempDir(), "mine")
 			out, stderr, code = run(t, "", with("app", "export", "pipeline", "--template", filepath.Join(dir, "crm"))...)

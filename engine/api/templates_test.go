@@ -275,6 +275,14 @@ func TestTemplateExport(t *testing.T) {
 			t.Fatalf("change: %d %v", st, body)
 		}
 		_, want := e.do("GET", "/api/meta/apps/crm", nil)
+		// An upgrade from the template would drop the new field: refused
+		// as apply refuses it, nothing changed.
+		before := e.appVersions()
+		st, body = e.do("POST", installPath, map[string]any{"app": "crm", "upgrade": true})
+		wantErr(t, "upgrade dropping a field", st, body, 422, "migration_refused")
+		if after := e.appVersions(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%v → %v", before, after)
+		}
 
 		st, dir := e.exportZip(e.token, "crm")
 		if st != 200 {
