@@ -90,6 +90,11 @@ func (e *SampleError) Unwrap() error { return e.Err }
 // (the app changed during an upgrade), *records.Error (a migration that
 // failed), *SampleError (the app is installed, its sample data failed).
 func Install(ctx context.Context, t Target, fsys fs.FS, name string, o InstallOptions) (*Installed, error) {
+	if t.Check == nil {
+		// Installing unchecked would let a template the engine refuses at
+		// run time in.
+		return nil, errors.New("templates: install: Target.Check is required")
+	}
 	if o.Sample < 0 || o.Sample > MaxSample {
 		return nil, fmt.Errorf("%w: sample must be between 0 and %d, not %d", ErrOption, MaxSample, o.Sample)
 	}
