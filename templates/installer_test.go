@@ -358,3 +358,43 @@ func TestInstallRace(t *testing.T) {
 		})
 	}
 }
+
+// The app changes between the install's read and its migration (here,
+// from inside the check): an upgrade is stale and changes nothing more; an
+// install finds the app there and is app_exists.
+func TestInstallStale(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			eng := openEngine(t, dialect)
+			meanwhile := func(doc []byte) templates.Target {
+				tg := target(eng)
+				tg.Check = func(ctx context.Context, app *schema.App) schema.Problems {
+					applyDoc(t, eng, doc)
+					return eng.Check(ctx, app)
+				}
+				return tg
+			}
+			base, err := templates.Document(templates.FS(), "pipeline")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = templates.Install(ctx, meanwhile(base), templates.FS(), "pipeline", templates.InstallOptions{})
+			if !errors.Is(err, templates.ErrAppExists) {
+				t.Fatalf("install while another installs: %v", err)
+			}
+			changed := pipelineDoc(t, func(m map[string]any) {
+				e, fs := fields(t, m, "account")
+				e["fields"] = append(fs, map[string]any{"id": "f_acct_memo", "name": "memo", "type": "text"})
+			})
+			_, err = templates.Install(ctx, meanwhile(changed), templates.FS(), "pipeline", templates.InstallOptions{Upgrade: true})
+			if !errors.Is(err, store.ErrStale) {
+				t.Fatalf("upgrade while the app changes: %v", err)
+			}
+			app, err := eng.DB.Document(ctx, "pipeline", 0)
+			if err != nil || app.Version != 2 || app.Entity("account").Field("memo") == nil {
+				t.Fatalf("the app after a stale upgrade: %v %v", app, err)
+			}
+		})
+	}
+}
