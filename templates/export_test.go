@@ -11,6 +11,29 @@ import (
 	"testing/fstest"
 )
 
+// eachTemplate runs fn as a subtest for every built-in template, with its
+// template.json and its assembled document.
+func eachTemplate(t *testing.T, fn func(t *testing.T, name string, info *Info, doc []byte)) {
+	t.Helper()
+	names, err := Names(FS())
+	if err != nil || len(names) == 0 {
+		t.Fatalf("names %v %v", names, err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			info, err := Read(FS(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := Document(FS(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, name, info, doc)
+		})
+	}
+}
+
 // sameJSON fails t unless a and b are the same JSON value (key order and
 // spacing aside).
 func sameJSON(t *testing.T, what string, a, b []byte) {

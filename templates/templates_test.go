@@ -6,10 +6,9 @@ import (
 	"github.com/formaapp/forma/schema"
 )
 
-// eachTemplate runs fn as a subtest for every built-in template, with its
-// template.json and its assembled document.
-func eachTemplate(t *testing.T, fn func(t *testing.T, name string, info *Info, doc []byte)) {
-	t.Helper()
+// Every template assembles into an app document that schema.Parse takes
+// without a problem (the engine's own checks run in its install tests).
+func TestTemplatesParse(t *testing.T) {
 	names, err := Names(FS())
 	if err != nil || len(names) == 0 {
 		t.Fatalf("names %v %v", names, err)
@@ -24,24 +23,16 @@ func eachTemplate(t *testing.T, fn func(t *testing.T, name string, info *Info, d
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn(t, name, info, doc)
+			app, problems := schema.Parse(doc)
+			if len(problems) > 0 {
+				for _, p := range problems {
+					t.Errorf("%s: %s", p.Path, p.Message)
+				}
+				t.FailNow()
+			}
+			if app.Name != info.App {
+				t.Fatalf("app %q, template.json says %q", app.Name, info.App)
+			}
 		})
 	}
-}
-
-// Every template assembles into an app document that schema.Parse takes
-// without a problem (the engine's own checks run in its install tests).
-func TestTemplatesParse(t *testing.T) {
-	eachTemplate(t, func(t *testing.T, name string, info *Info, doc []byte) {
-		app, problems := schema.Parse(doc)
-		if len(problems) > 0 {
-			for _, p := range problems {
-				t.Errorf("%s: %s", p.Path, p.Message)
-			}
-			t.FailNow()
-		}
-		if app.Name != info.App {
-			t.Fatalf("app %q, template.json says %q", app.Name, info.App)
-		}
-	})
 }
