@@ -16,9 +16,14 @@ import (
 	"github.com/formaapp/forma/templates/sample"
 )
 
-// MaxSample is the most sample rows one install writes (the recipe's main
-// entity; the others scale by its ratios).
-const MaxSample = 1_000_000
+// The sample rows one install writes (the recipe's main entity; the others
+// scale by its ratios): 0 for none, else MinSample to MaxSample — the
+// generator's range (sample.MinRows, sample.MaxRows), checked here so a
+// count it would refuse is refused before the app is applied.
+const (
+	MinSample = 100
+	MaxSample = 1_000_000
+)
 
 // Target is the engine a template is installed into. The CLI and the API
 // fill it from their services; engine.Engine.Check is the check.
@@ -38,7 +43,7 @@ type Target struct {
 type InstallOptions struct {
 	App     string // the app's name; "" is the template's
 	Upgrade bool   // go over an installed app (through the migration plan, keeping its data)
-	Sample  int    // sample rows to write (0: none; at most MaxSample)
+	Sample  int    // sample rows to write (0: none; else MinSample..MaxSample)
 	Seed    int64  // the sample data's seed: the same seed writes the same data
 	// Progress, when set, hears how many sample rows are written.
 	Progress func(done, total int)
@@ -95,8 +100,8 @@ func Install(ctx context.Context, t Target, fsys fs.FS, name string, o InstallOp
 		// run time in.
 		return nil, errors.New("templates: install: Target.Check is required")
 	}
-	if o.Sample < 0 || o.Sample > MaxSample {
-		return nil, fmt.Errorf("%w: sample must be between 0 and %d, not %d", ErrOption, MaxSample, o.Sample)
+	if o.Sample != 0 && (o.Sample < MinSample || o.Sample > MaxSample) {
+		return nil, fmt.Errorf("%w: sample must be 0 (none) or between %d and %d, not %d", ErrOption, MinSample, MaxSample, o.Sample)
 	}
 	dir, err := Find(fsys, name)
 	if err != nil {

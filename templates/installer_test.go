@@ -108,6 +108,7 @@ func TestInstall(t *testing.T) {
 				{"unknown template", "nope", templates.InstallOptions{}, func(err error) bool { return errors.Is(err, templates.ErrNotFound) }},
 				{"path", "../templates/pipeline", templates.InstallOptions{}, func(err error) bool { return errors.Is(err, templates.ErrNotFound) }},
 				{"negative sample", "pipeline", templates.InstallOptions{Sample: -1}, func(err error) bool { return errors.Is(err, templates.ErrOption) }},
+				{"tiny sample", "pipeline", templates.InstallOptions{Sample: templates.MinSample - 1}, func(err error) bool { return errors.Is(err, templates.ErrOption) }},
 				{"huge sample", "pipeline", templates.InstallOptions{Sample: templates.MaxSample + 1}, func(err error) bool { return errors.Is(err, templates.ErrOption) }},
 				{"injection-like name", "pipeline", templates.InstallOptions{App: `x"; DROP TABLE _forma_apps; --`}, atApp},
 				{"upper-case name", "pipeline", templates.InstallOptions{App: "Sales"}, atApp},

@@ -131,7 +131,7 @@ template under another name, beside an installed one.`,
 	db.register(cmd)
 	cmd.Flags().StringVar(&o.App, "app", "", "the app's name (default: the template's)")
 	cmd.Flags().BoolVar(&o.Upgrade, "upgrade", false, "go over an installed app of that name, keeping its data (steps that would lose data are refused)")
-	cmd.Flags().IntVar(&o.Sample, "sample", 0, fmt.Sprintf("sample rows to write (up to %d)", templates.MaxSample))
+	cmd.Flags().IntVar(&o.Sample, "sample", 0, fmt.Sprintf("sample rows to write, %d to %d (the others scale by the template's recipe)", templates.MinSample, templates.MaxSample))
 	cmd.Flags().Int64Var(&o.Seed, "seed", 1, "the sample data's seed: the same seed writes the same data")
 	cmd.Flags().StringVar(&dir, "dir", "", "a folder of template folders (e.g. one `forma app export --template` wrote) to install from instead of the built-in ones")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress on stderr")

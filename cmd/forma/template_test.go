@@ -70,8 +70,9 @@ func TestTemplateCommands(t *testing.T) {
 				{[]string{"template", "install", "../templates/pipeline"}, "no template"},
 				{[]string{"template", "install", "pipeline", "--app", "Bad Name"}, "/app"},
 				{[]string{"template", "install", "pipeline", "--app", "x; DROP TABLE _forma_apps"}, "/app"},
-				{[]string{"template", "install", "pipeline", "--sample", "-1"}, "sample must be between"},
-				{[]string{"template", "install", "pipeline", "--sample", "2000000"}, "sample must be between"},
+				{[]string{"template", "install", "pipeline", "--sample", "-1"}, "sample must be 0 (none) or between 100 and 1000000"},
+				{[]string{"template", "install", "pipeline", "--sample", "99"}, "sample must be 0 (none) or between"},
+				{[]string{"template", "install", "pipeline", "--sample", "2000000"}, "sample must be 0 (none) or between"},
 			} {
 				out, stderr, code := run(t, "", with(c.args...)...)
 				if code != 1 || !strings.Contains(stderr, c.want) {

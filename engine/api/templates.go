@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -98,10 +99,11 @@ func (s *Server) installTemplate(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.Params("name")
-	if in.Sample < 0 || in.Sample > MaxTemplateSample {
+	if in.Sample != 0 && (in.Sample < templates.MinSample || in.Sample > MaxTemplateSample) {
 		return &Error{Status: 422, Code: "invalid_value",
-			Message: "sample must be between 0 and 20000 through the API; write more with `forma template install --sample N`",
-			Details: []schema.Problem{{Path: "/sample", Code: "range", Params: map[string]any{"field": "sample", "limit": MaxTemplateSample}, Message: "must be between 0 and 20000"}}}
+			Message: fmt.Sprintf("sample must be 0 (none) or between %d and %d through the API; write more with `forma template install --sample N`", templates.MinSample, MaxTemplateSample),
+			Details: []schema.Problem{{Path: "/sample", Code: "range", Params: map[string]any{"field": "sample", "min": templates.MinSample, "limit": MaxTemplateSample},
+				Message: fmt.Sprintf("must be 0 or between %d and %d", templates.MinSample, MaxTemplateSample)}}}
 	}
 	seed := int64(1)
 	if in.Seed != nil {

@@ -113,6 +113,7 @@ func TestTemplateInstall(t *testing.T) {
 			{"app twice", installPath, `{"app": "a", "app": "b"}`, 422, "validation_failed", ""},
 			{"sample over the API's limit", installPath, `{"sample": 20001}`, 422, "invalid_value", "/sample"},
 			{"negative sample", installPath, `{"sample": -1}`, 422, "invalid_value", "/sample"},
+			{"sample under the generator's least", installPath, `{"sample": 99}`, 422, "invalid_value", "/sample"},
 			{"app name with spaces", installPath, `{"app": "my sales"}`, 422, "validation_failed", "/app"},
 			{"app name injection", installPath, `{"app": "x\"; DROP TABLE _forma_apps; --"}`, 422, "validation_failed", "/app"},
 			{"app name quote", installPath, `{"app": "x' OR '1'='1"}`, 422, "validation_failed", "/app"},
