@@ -132,26 +132,57 @@ describe("App designer entry points", () => {
 });
 
 describe("App: the first minutes", () => {
-  it("offers an admin with no apps to start blank or install the sample template", async () => {
+  it("offers an admin with no apps the template gallery, installs one with sample data and opens it", async () => {
     localStorage.setItem(TOKEN_KEY, "t1");
     let installed = false;
     const calls = mockFetch((c) => {
       if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "admin@example.com", admin: true } };
       if (c.method === "GET" && c.url.pathname === "/api/meta/apps") return { body: { items: installed ? [{ name: "pipeline", version: 1 }] : [] } };
-      if (c.method === "POST" && c.url.pathname === "/api/meta/apps") {
+      if (c.method === "GET" && c.url.pathname === "/api/meta/templates") {
+        return { body: { items: [{ name: "pipeline", app: "pipeline", labels: { en: "Sales pipeline" }, installed }] } };
+      }
+      if (c.method === "POST" && c.url.pathname === "/api/meta/templates/pipeline/install") {
         installed = true;
-        return { status: 201, body: { app: "pipeline", version: 1, dryRun: false, applied: true, plan: { fromVersion: 0, toVersion: 1, destructive: false, steps: [] } } };
+        return { status: 201, body: { app: "pipeline", version: 1, sample: { lead: 1000 }, users: 9 } };
       }
       if (c.url.pathname === "/api/meta/apps/pipeline") return { body: { name: "pipeline", label: "Sales pipeline", entities: [{ name: "account", fields: [] }] } };
       if (c.url.pathname.startsWith("/api/data/")) return { body: { items: [] } };
     });
     renderWith(<App />);
     expect(await screen.findByTestId("start-blank")).toBeTruthy();
-    fireEvent.click(screen.getByTestId("template-install-pipeline"));
+    expect(screen.getByRole("heading", { level: 2 }).textContent).toBe("Start your first app");
+    fireEvent.click(await screen.findByTestId("template-install-pipeline"));
+    fireEvent.click(screen.getByTestId("template-install-go"));
     await waitFor(() => expect(window.location.hash).toBe("#/a/pipeline"));
-    const post = calls.find((c) => c.method === "POST" && c.url.pathname === "/api/meta/apps")!;
-    expect((post.body as { name: string }).name).toBe("pipeline");
-    expect(post.url.searchParams.has("dryRun")).toBe(false);
+    const post = calls.find((c) => c.method === "POST" && c.url.pathname === "/api/meta/templates/pipeline/install")!;
+    expect(post.body).toEqual({ sample: 1000 });
+    // The app document is the server's template: nothing is applied from the browser.
+    expect(calls.some((c) => c.method === "POST" && c.url.pathname === "/api/meta/apps")).toBe(false);
+  });
+
+  it("offers the gallery from Templates once there are apps, and never to other users", async () => {
+    localStorage.setItem(TOKEN_KEY, "t1");
+    let admin = true;
+    const calls = mockFetch((c) => {
+      if (c.url.pathname === "/api/auth/me") return { body: { id: "u1", email: "a@example.com", admin } };
+      if (c.url.pathname === "/api/meta/apps") return { body: { items: [{ name: "crm", version: 1 }] } };
+      if (c.url.pathname === "/api/meta/templates") return { body: { items: [{ name: "pipeline", app: "pipeline", labels: { en: "Sales pipeline" }, installed: false }] } };
+    });
+    const { unmount } = renderWith(<App />);
+    const toggle = await screen.findByTestId("templates-toggle");
+    expect(screen.queryByTestId("get-started")).toBeNull();
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    fireEvent.click(toggle);
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    expect(await screen.findByTestId("template-pipeline")).toBeTruthy();
+    expect(screen.queryByTestId("start-blank")).toBeNull();
+    unmount();
+    admin = false;
+    const before = calls.length;
+    renderWith(<App />);
+    await screen.findByTestId("app-link-crm");
+    expect(screen.queryByTestId("templates-toggle")).toBeNull();
+    expect(calls.slice(before).some((c) => c.url.pathname === "/api/meta/templates")).toBe(false);
   });
 
   it("start blank opens the new-app dialog", async () => {

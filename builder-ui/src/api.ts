@@ -616,6 +616,36 @@ export interface VariantsResult {
   variants: VariantStats[];
 }
 
+// A template of GET /api/meta/templates: labels and descriptions by
+// language ("zh-CN", "en"), its picture as a data: URL, and whether an app
+// of its app name exists.
+export interface TemplateInfo {
+  name: string;
+  app: string;
+  labels?: Record<string, string>;
+  descriptions?: Record<string, string>;
+  picture?: string;
+  installed: boolean;
+}
+
+// The body of POST /api/meta/templates/{name}/install (strict: no other keys).
+// app: install under another name; upgrade: apply over the installed app
+// through the migration plan (its data is kept); sample: sample rows (0–20,000).
+export interface TemplateInstall {
+  app?: string;
+  upgrade?: boolean;
+  sample?: number;
+  seed?: number;
+}
+
+export interface TemplateInstallResult {
+  app: string;
+  version: number;
+  plan?: MigrationPlan;
+  sample?: Record<string, number>;
+  users?: number;
+}
+
 export const api = {
   async login(email: string, password: string): Promise<LoginResult> {
     const r = await request<LoginResult>("POST", "/api/auth/login", { email, password }, { auth: false });
@@ -651,6 +681,10 @@ export const api = {
   checkExpression: (app: string, body: unknown) =>
     request<unknown>("POST", `/api/meta/apps/${seg(app)}/expressions/check`, body),
   apps: () => request<Page<AppInfo>>("GET", "/api/meta/apps"),
+  // The template gallery (admins): list, and install one (with sample data, or as an upgrade).
+  templates: () => request<{ items: TemplateInfo[] }>("GET", "/api/meta/templates"),
+  installTemplate: (name: string, body: TemplateInstall) =>
+    request<TemplateInstallResult>("POST", `/api/meta/templates/${seg(name)}/install`, body),
   app: (app: string) => request<AppDocument>("GET", `/api/meta/apps/${seg(app)}`),
   dashboards: (app: string) => request<{ items: DashboardDef[] }>("GET", `/api/dash/${seg(app)}`),
   dashboard: (app: string, name: string, params: Record<string, string>) =>

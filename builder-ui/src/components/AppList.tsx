@@ -1,12 +1,12 @@
 import { useEffect, useState } from "react";
-import { api, type AppDocument, type AppInfo } from "../api";
-import { TEMPLATES, type Template } from "../templates";
+import { api, type AppInfo } from "../api";
+import { TemplateGallery } from "../templates/Gallery";
 import { saveDraft } from "../designer/drafts";
 import { loadPinyin } from "../designer/naming";
 import { NAME_RE } from "../designer/model";
 import { useI18n } from "../i18n";
 import { href, navigate } from "../router";
-import { ErrorBox, errorText, Icon, Loading } from "./common";
+import { ErrorBox, Icon, Loading } from "./common";
 import { NameLabelDialog } from "./Dialog";
 
 export function AppList({ admin }: { admin?: boolean }) {
@@ -80,52 +80,11 @@ export function AppList({ admin }: { admin?: boolean }) {
 // "Templates" later): start blank, or install a template and open it.
 function GetStarted({ first, taken, onBlank }: { first: boolean; taken: string[]; onBlank: () => void }) {
   const { t } = useI18n();
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  async function install(tpl: Template) {
-    setBusy(tpl.name);
-    setError(null);
-    try {
-      const doc = (await tpl.load()) as AppDocument;
-      await api.applyApp(doc);
-      navigate({ name: "app", app: doc.name });
-    } catch (e) {
-      setError(errorText(e, t));
-      setBusy(null);
-    }
-  }
   return (
     <div className="get-started" data-testid="get-started">
-      {first && (
-        <>
-          <h2>{t("apps.startTitle")}</h2>
-          <p className="muted">{t("apps.startIntro")}</p>
-        </>
-      )}
-      {error && <div className="alert alert-error" role="alert" data-testid="template-error">{error}</div>}
-      <ul className="app-grid">
-        {first && (
-          <li className="app-item">
-            <button type="button" className="card app-card start-card" data-testid="start-blank" onClick={onBlank}>
-              <strong><Icon.plus /> {t("apps.startBlank")}</strong>
-              <span className="muted small">{t("apps.startBlankText")}</span>
-            </button>
-          </li>
-        )}
-        {TEMPLATES.filter((tpl) => !taken.includes(tpl.name)).map((tpl) => (
-          <li key={tpl.name} className="app-item">
-            <div className="card app-card template-card" data-testid={`template-${tpl.name}`}>
-              <span className="tag">{t("apps.fromTemplate")}</span>
-              <strong>{t(tpl.title)}</strong>
-              <span className="muted small">{t(tpl.description)}</span>
-              <button type="button" className="btn btn-primary btn-small" disabled={busy !== null} data-testid={`template-install-${tpl.name}`}
-                onClick={() => void install(tpl)}>
-                {busy === tpl.name ? t("apps.installing") : t("apps.install")}
-              </button>
-            </div>
-          </li>
-        ))}
-      </ul>
+      <h2>{t(first ? "apps.startTitle" : "apps.templates")}</h2>
+      <p className="muted">{t(first ? "apps.startIntro" : "gallery.intro")}</p>
+      <TemplateGallery taken={taken} onBlank={first ? onBlank : undefined} />
     </div>
   );
 }
