@@ -1,6 +1,6 @@
 // The Automations tab of the designer, run by smoke.mjs after the day (the
-// sample "pipeline" app installed; installed here from the template when
-// run alone): at 1280×800 in English an ops manager adds the "notify on
+// sample "pipeline" app, schema/testdata/pipeline.json, installed; installed
+// here when run alone): at 1280×800 in English an ops manager adds the "notify on
 // won" example, adds a webhook to a loopback address and meets the
 // server's refusal at the URL input, fixes it and publishes, then tests
 // the rule on a record (when the server has the automation routes) and
@@ -18,7 +18,7 @@ export async function automations({ browser, base, shots, api, email, password }
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
   const apps = await api(token, "GET", "/api/meta/apps");
   if (!(apps.items ?? []).some((a) => a.name === "pipeline")) {
-    await api(token, "POST", "/api/meta/apps", JSON.parse(readFileSync(join(here, "..", "src", "templates", "pipeline.json"), "utf8")));
+    await api(token, "POST", "/api/meta/apps", JSON.parse(readFileSync(join(here, "..", "..", "schema", "testdata", "pipeline.json"), "utf8")));
   }
   // One not won yet: the rule under test fires on a change to won (the day
   // before may have left a won record first in the list).
