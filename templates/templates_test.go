@@ -7,7 +7,8 @@ import (
 )
 
 // Every template assembles into an app document that schema.Parse takes
-// without a problem (the engine's own checks run in its install tests).
+// without a problem (the engine's own checks run in its install tests), and
+// has a picture for the gallery.
 func TestTemplatesParse(t *testing.T) {
 	names, err := Names(FS())
 	if err != nil || len(names) == 0 {
@@ -18,6 +19,9 @@ func TestTemplatesParse(t *testing.T) {
 			info, err := Read(FS(), name)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if problem := pictureProblem(FS(), name, info); problem != "" {
+				t.Error(problem)
 			}
 			doc, err := Document(FS(), name)
 			if err != nil {
