@@ -14,6 +14,10 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "./serve.mjs";
+
+// The other walks import these from here.
+export { waitFor };
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -376,13 +380,4 @@ export async function install(api, token, app, users) {
     const { resetToken } = await api(token, "POST", "/api/admin/users", { email: u.email, name: u.name, roles: u.roles });
     await api(null, "POST", "/api/auth/reset-password", { token: resetToken, password: u.password });
   }
-}
-
-export async function waitFor(check, what, ms = 10000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("timed out waiting for " + what);
 }

@@ -1,7 +1,8 @@
 // What a standalone end-to-end script needs (e2e/templates.mjs): a forma
 // binary built from this checkout, serving a fresh SQLite folder with a
 // bootstrap admin on a free port; a JSON client for its API; Debian's
-// Chromium through playwright-core (never a downloaded browser).
+// Chromium through playwright-core (never a downloaded browser); main, which
+// runs a script with them and exits with its verdict.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -62,7 +63,26 @@ export async function serve(repo, env = {}) {
   return { base, api, stop };
 }
 
-export function launch() {
+// main serves, launches Chromium, runs run({ base, api, browser }) and exits
+// 0 when it passes, 1 when it throws, with the server and browser stopped.
+export async function main(repo, env, run) {
+  const { base, api, stop } = await serve(repo, env);
+  let browser;
+  let failed = false;
+  try {
+    browser = await launch();
+    await run({ base, api, browser });
+  } catch (e) {
+    failed = true;
+    console.error(e);
+  } finally {
+    if (browser) await browser.close();
+    stop();
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -4,7 +4,7 @@
 //   node e2e/smoke.mjs            (from builder-ui/, after `npm ci`)
 //
 // It builds the forma binary, starts it on a free port with a fresh SQLite
-// folder and a bootstrap admin, and then, as an ops manager and a rep would:
+// folder and a bootstrap admin (e2e/serve.mjs), and then, as an ops manager and a rep would:
 // logs in; creates an app and an entity in the designer and drags three
 // fields of different types onto it; publishes (plan first, then apply);
 // renames a field and publishes again (a rename, not a drop); creates a
@@ -19,19 +19,16 @@
 // plugins (install, a write-only secret, a test call, the designer's plugin action and
 // inbound endpoint; alone with E2E_ONLY=plugins).
 // Screenshots of every step land in e2e/screenshots/.
-import { chromium } from "playwright-core";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
 import { day } from "./day.mjs";
 import { automations } from "./automations.mjs";
 import { flows } from "./flows.mjs";
 import { assign } from "./assign.mjs";
 import { bulk } from "./bulk.mjs";
 import { plugins } from "./plugins.mjs";
+import { email, main, password } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -39,68 +36,14 @@ const shots = join(here, "screenshots");
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 
-const email = "e2e@example.com";
-const password = "e2e password 1";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on("error", reject);
-  });
-}
-
-async function waitFor(url, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try { const r = await fetch(url); if (r.ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("server did not come up: " + url);
-}
-
-const work = mkdtempSync(join(tmpdir(), "forma-e2e-"));
-const bin = join(work, "forma");
-execFileSync("go", ["build", "-o", bin, "./cmd/forma"], { cwd: repo, stdio: "inherit" });
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data", join(work, "data")], {
-  env: { ...process.env, FORMA_ADMIN_EMAIL: email, FORMA_ADMIN_PASSWORD: password, FORMA_DB: "",
-    // e2e/plugins.mjs installs an unsigned test plugin (it asks for it; the server must allow it).
-    FORMA_PLUGIN_ALLOW_UNSIGNED: "1" },
-  stdio: ["ignore", "inherit", "inherit"],
-});
-let browser;
-let failed = false;
-try {
-  await waitFor(base + "/api/health", 30000);
+// e2e/plugins.mjs installs an unsigned test plugin (it asks for it; the server must allow it).
+let base, api, browser;
+await main(repo, { FORMA_PLUGIN_ALLOW_UNSIGNED: "1" }, async (ctx) => {
+  ({ base, api, browser } = ctx);
   await run();
-} catch (e) {
-  failed = true;
-  console.error(e);
-} finally {
-  if (browser) await browser.close();
-  server.kill("SIGTERM");
-  rmSync(work, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
-
-async function api(token, method, path, body) {
-  const r = await fetch(base + path, {
-    method, headers: { "Content-Type": "application/json", ...(token ? { Authorization: "Bearer " + token } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+});
 
 async function run() {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
   const page = await browser.newPage({ locale: "en-US", viewport: { width: 1400, height: 900 } });
   // One part alone while working on it: E2E_ONLY=plugins node e2e/smoke.mjs.
   if (process.env.E2E_ONLY === "plugins") return plugins({ browser, base, shots, api, email, password });

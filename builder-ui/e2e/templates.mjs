@@ -16,7 +16,7 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { email, launch, password, serve, waitFor } from "./serve.mjs";
+import { email, main, password, waitFor } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -28,20 +28,11 @@ const SAMPLE = 1000;
 // An install writes its sample rows before it answers: give it time on a loaded CI machine.
 const INSTALL_MS = 5 * 60 * 1000;
 
-const { base, api, stop } = await serve(join(here, "..", ".."));
-let browser;
-let failed = false;
-try {
-  browser = await launch();
+let base, api, browser;
+await main(join(here, "..", ".."), {}, async (ctx) => {
+  ({ base, api, browser } = ctx);
   await run();
-} catch (e) {
-  failed = true;
-  console.error(e);
-} finally {
-  if (browser) await browser.close();
-  stop();
-}
-process.exit(failed ? 1 : 0);
+});
 
 async function run() {
   const { token } = await api(null, "POST", "/api/auth/login", { email, password });
