@@ -181,19 +181,21 @@ describe("the template gallery", () => {
 
   it("words the install's errors by their code, keeps the dialog open and changes nothing", async () => {
     const answers = [
-      { status: 409, body: { error: { code: "app_exists", message: "app pipeline exists" } } },
+      { status: 409, body: { error: { code: "app_exists", message: "app pipeline exists", details: [{ path: "/app", code: "app_exists", params: { app: "pipeline" }, message: "installed already" }] } } },
       { status: 404, body: { error: { code: "template_not_found", message: "no template" } } },
-      { status: 422, body: { error: { code: "invalid_value", message: "sample: at most 20000 through the API" } } },
       { status: 403, body: { error: { code: "forbidden", message: "admins only" } } },
+      { status: 422, body: { error: { code: "invalid_value", message: "sample must be between 0 and 20000", details: [{ path: "/sample", code: "range", message: "must be between 0 and 20000" }] } } },
       { status: 422, body: { error: { code: "validation_failed", message: "1 problem", details: [{ path: "/entities/0/name", code: "invalid_name", message: "bad name" }] } } },
     ];
     const want = [
       "An app with this name is already installed; nothing was changed. Upgrade it, or install a copy under another name.",
       "This template is no longer on the server. Reload the page.",
-      "The server refused a value: sample: at most 20000 through the API",
       "You do not have permission to do this.",
+      "The server refused a value; nothing was changed.",
       "The template does not pass the app checks; nothing was installed.",
     ];
+    // The details that say which value or check are listed; a detail that repeats the wording is not.
+    const listed = [null, null, null, "/sample", "/entities/0/name"];
     let n = 0;
     const calls = serve(() => answers[n++]);
     renderWith(<TemplateGallery taken={[]} />);
@@ -203,11 +205,24 @@ describe("the template gallery", () => {
       await waitFor(() => expect(installs(calls)).toHaveLength(i + 1));
       const alert = await screen.findByTestId("template-error");
       await waitFor(() => expect(alert.firstElementChild!.textContent).toBe(want[i]));
+      const items = within(alert).queryAllByRole("listitem").map((li) => li.textContent);
+      expect(items).toEqual(listed[i] ? [expect.stringContaining(listed[i]!)] : []);
       expect((screen.getByTestId("template-install-go") as HTMLButtonElement).disabled).toBe(false);
+      expect(screen.queryByTestId("template-open-partly")).toBeNull();
     }
-    // The details of a failed check are listed under it.
-    expect(screen.getByTestId("template-error").textContent).toContain("/entities/0/name");
     expect(window.location.hash).toBe("");
+  });
+
+  it("offers to open the app when it was installed but its sample data failed", async () => {
+    serve(() => ({ status: 500, body: { error: { code: "sample_failed", message: "sample data failed",
+      details: [{ path: "/sample", code: "sample_failed", params: { app: "pipeline", version: 1 }, message: "sample data failed" }] } } }));
+    renderWith(<TemplateGallery taken={[]} />);
+    await open("pipeline");
+    fireEvent.click(screen.getByTestId("template-install-go"));
+    const alert = await screen.findByTestId("template-error");
+    expect(alert.firstElementChild!.textContent).toContain("The app is installed, but its sample data could not be written");
+    fireEvent.click(screen.getByTestId("template-open-partly"));
+    expect(window.location.hash).toBe("#/a/pipeline");
   });
 
   it("words them in Chinese too", async () => {

@@ -6,7 +6,7 @@ import { useEffect, useId, useState, type FormEvent } from "react";
 import { api, ApiError, type TemplateInfo, type TemplateInstall } from "../api";
 import { NAME_RE } from "../designer/model";
 import { useI18n, type I18n, type MessageKey } from "../i18n";
-import { problemText } from "../problems";
+import { problemText, type Problem } from "../problems";
 import { navigate } from "../router";
 import { ErrorBox, errorText, Icon, Loading } from "../components/common";
 import { Dialog } from "../components/Dialog";
@@ -23,8 +23,18 @@ export function inLang(m: Record<string, string> | undefined, lang: string): str
 }
 
 // The install answers' codes in the user's words; others as every screen words them.
-const INSTALL_CODES = ["app_exists", "template_not_found", "invalid_value", "migration_refused", "migration_failed",
-  "validation_failed", "version_conflict"] as const;
+const INSTALL_CODES = ["app_exists", "template_not_found", "invalid_value", "invalid_json", "migration_refused", "migration_failed",
+  "validation_failed", "version_conflict", "sample_failed"] as const;
+// The answers whose details say what (which value, which check) are listed under the wording.
+const DETAILED = ["invalid_value", "invalid_json", "migration_refused", "validation_failed"];
+
+// installedApp is the app a failed install still installed (its sample data
+// failed: the app is there, without the rows), or null.
+function installedApp(err: unknown): string | null {
+  if (!(err instanceof ApiError) || err.code !== "sample_failed") return null;
+  const app = (err.details as Problem[]).find((d) => typeof d.params?.app === "string")?.params?.app;
+  return typeof app === "string" ? app : null;
+}
 
 export function installErrorText(err: unknown, t: I18n["t"]): string {
   if (err instanceof ApiError && (INSTALL_CODES as readonly string[]).includes(err.code)) {
@@ -160,7 +170,8 @@ function InstallDialog({ tpl, taken, onClose }: { tpl: TemplateInfo; taken: stri
     }
   }
 
-  const details = error instanceof ApiError ? error.details : [];
+  const details = error instanceof ApiError && DETAILED.includes(error.code) ? error.details : [];
+  const partly = installedApp(error);
   return (
     <Dialog title={t("gallery.installTitle", { label })} testId="template-dialog" onClose={() => !busy && onClose()}>
       <form className="dialog-form" onSubmit={submit} noValidate aria-busy={busy}>
@@ -210,6 +221,11 @@ function InstallDialog({ tpl, taken, onClose }: { tpl: TemplateInfo; taken: stri
               <ul className="alert-details">
                 {details.map((d, i) => <li key={i}>{d.path ? <code>{d.path}</code> : null} {problemText(d, t, (f) => f)}</li>)}
               </ul>
+            )}
+            {partly && (
+              <button type="button" className="btn btn-small" data-testid="template-open-partly" onClick={() => navigate({ name: "app", app: partly })}>
+                {t("gallery.openApp")}
+              </button>
             )}
           </div>
         ) : null}
