@@ -29,7 +29,8 @@ const SAMPLE = 1000;
 const INSTALL_MS = 5 * 60 * 1000;
 
 let base, api, browser;
-await main(join(here, "..", ".."), {}, async (ctx) => {
+// E2E_DB=postgres://… runs it on PostgreSQL (an empty database); SQLite otherwise.
+await main(join(here, "..", ".."), { FORMA_DB: process.env.E2E_DB ?? "" }, async (ctx) => {
   ({ base, api, browser } = ctx);
   await run();
 });
@@ -51,7 +52,7 @@ async function run() {
     for (const vp of VIEWPORTS) await screens(token, tpl.app, doc, dashboards, vp, problems);
   }
 
-  console.log("installs from the gallery (1,000 sample rows, SQLite):", installs.map((i) => `${i.name} ${i.seconds.toFixed(1)} s`).join(", "));
+  console.log(`installs from the gallery (1,000 sample rows, ${process.env.E2E_DB ? "PostgreSQL" : "SQLite"}):`, installs.map((i) => `${i.name} ${i.seconds.toFixed(1)} s`).join(", "));
   console.log(`templates e2e took ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${shots}`);
   if (problems.length) throw new Error("the templates' screens:\n  " + problems.join("\n  "));
   console.log("templates e2e passed");
@@ -101,7 +102,7 @@ async function gallery(token, templates, vp) {
       const t0 = Date.now();
       await tid("template-install-go").click();
       await tid("template-progress").waitFor().then(() => shot(`${tpl.name}-progress`), () => {});
-      await page.waitForURL(new RegExp(`#/a/${tpl.app}$`), { timeout: INSTALL_MS });
+      await installed(page, tpl.app);
       installs.push({ name: tpl.name, seconds: (Date.now() - t0) / 1000 });
       await page.locator(".sidebar").first().waitFor();
       await shot(`${tpl.name}-opened`);
@@ -118,13 +119,26 @@ async function gallery(token, templates, vp) {
     if (!(await tid("template-mode-upgrade").isChecked())) throw new Error("an installed template does not offer the upgrade first");
     await shot(`${tpl.name}-upgrade`);
     await tid("template-install-go").click();
-    await page.waitForURL(new RegExp(`#/a/${tpl.app}$`), { timeout: INSTALL_MS });
+    await installed(page, tpl.app);
     const after = await count();
     if (after !== before) throw new Error(`the upgrade changed ${tpl.app}.${entity}: ${before} rows before, ${after} after`);
     return installs;
   } finally {
     await ctx.close();
   }
+}
+
+// installed waits for the install to open the app, or fails with the
+// error the dialog shows instead.
+async function installed(page, app) {
+  const opened = page.waitForURL(new RegExp(`#/a/${app}$`), { timeout: INSTALL_MS }).then(() => null);
+  const refused = page.getByTestId("template-error").waitFor({ timeout: INSTALL_MS }).then(() => page.getByTestId("template-error").textContent());
+  const error = await Promise.race([opened, refused]);
+  if (error) {
+    await page.screenshot({ path: join(shots, `templates-gallery-${app}-refused.png`), fullPage: true });
+    throw new Error(`installing ${app} from the gallery: ${error}`);
+  }
+  refused.catch(() => {});
 }
 
 // screens photographs an app's dashboards and main screens at one size.
