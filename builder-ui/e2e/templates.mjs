@@ -146,7 +146,9 @@ async function screens(token, app, doc, dashboards, vp, problems) {
   const { ctx, page } = await signedIn(vp);
   const tid = (id) => page.getByTestId(id);
   let n = 0;
-  const shot = (name) => page.screenshot({ path: join(shots, `templates-${app}-${vp.width}-${String(++n).padStart(2, "0")}-${name}.png`), fullPage: true });
+  // Dashboards and forms whole; a list or a kanban as far as the screen shows
+  // it (a whole page of 50 rows or cards says no more, and weighs megabytes).
+  const shot = (name, fullPage = true) => page.screenshot({ path: join(shots, `templates-${app}-${vp.width}-${String(++n).padStart(2, "0")}-${name}.png`), fullPage });
   const where = (what) => `${app} ${what} at ${vp.width}px`;
   const attempt = async (what, fn) => {
     try {
@@ -174,7 +176,7 @@ async function screens(token, app, doc, dashboards, vp, problems) {
       await attempt(`list ${entity}`, async () => {
         await page.goto(base + `/#/a/${app}/${entity}`);
         await page.locator("[data-testid=list-row], [data-testid=list-empty]").first().waitFor({ timeout: 30000 });
-        await shot(`list-${entity}`);
+        await shot(`list-${entity}`, false);
         if (await tid("list-empty").count()) problems.push(`${where("list " + entity)}: no sample rows`);
       });
     }
@@ -194,7 +196,7 @@ async function screens(token, app, doc, dashboards, vp, problems) {
         await page.goto(base + `/#/a/${app}/${staged.name}?view=kanban&by=stage`);
         await tid("kanban").waitFor({ timeout: 30000 });
         await waitFor(async () => (await tid("kanban-card").count()) > 0, "kanban cards", 30000);
-        await shot(`kanban-${staged.name}`);
+        await shot(`kanban-${staged.name}`, false);
       });
     } else problems.push(`${where("kanban")}: no entity has a stage choice`);
   } finally {
