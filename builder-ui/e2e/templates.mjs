@@ -104,7 +104,9 @@ async function gallery(token, templates, vp) {
       await tid("template-progress").waitFor().then(() => shot(`${tpl.name}-progress`), () => {});
       await installed(page, tpl.app);
       installs.push({ name: tpl.name, seconds: (Date.now() - t0) / 1000 });
-      await page.locator(".sidebar").first().waitFor();
+      await page.locator("[data-testid=dashboard], [data-testid=list-row], [data-testid=list-empty]").first().waitFor({ timeout: 60000 });
+      await waitFor(async () => (await page.locator(".loading").count()) === 0, "the app's first screen", 60000);
+      await page.waitForTimeout(1200);
       await shot(`${tpl.name}-opened`);
     }
     // Installed: the card offers the upgrade, which keeps the data.
@@ -131,7 +133,8 @@ async function gallery(token, templates, vp) {
 // installed waits for the install to open the app, or fails with the
 // error the dialog shows instead.
 async function installed(page, app) {
-  const opened = page.waitForURL(new RegExp(`#/a/${app}$`), { timeout: INSTALL_MS }).then(() => null);
+  // The app opens on its first dashboard (or its first screen).
+  const opened = page.waitForURL(new RegExp(`#/(a|d)/${app}(/[a-z_0-9]+)?$`), { timeout: INSTALL_MS }).then(() => null);
   const refused = page.getByTestId("template-error").waitFor({ timeout: INSTALL_MS }).then(() => page.getByTestId("template-error").textContent());
   const error = await Promise.race([opened, refused]);
   if (error) {

@@ -90,6 +90,18 @@ describe("the template gallery", () => {
     expect(installs(calls)[0].body).toEqual({ sample: 1000 });
   });
 
+  it("opens the installed app on its first dashboard when it has one", async () => {
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/meta/templates") return { body: { items: [pipeline] } };
+      if (c.method === "POST") return { status: 201, body: { app: "pipeline", version: 1 } };
+      if (c.url.pathname === "/api/dash/pipeline") return { body: { items: [{ name: "funnel", widgets: [] }, { name: "leads", widgets: [] }] } };
+    });
+    renderWith(<TemplateGallery taken={[]} />);
+    await open("pipeline");
+    fireEvent.click(screen.getByTestId("template-install-go"));
+    await waitFor(() => expect(window.location.hash).toBe("#/d/pipeline/funnel"));
+  });
+
   it("installs without sample data when it is unticked, and with the rows typed", async () => {
     const calls = serve();
     const { unmount } = renderWith(<TemplateGallery taken={[]} />);
@@ -158,7 +170,7 @@ describe("the template gallery", () => {
       let finish: (r: Response) => void = () => {};
       vi.stubGlobal("fetch", vi.fn(async (input: string, init: RequestInit = {}) => {
         const text = (body: unknown, status = 200) => ({ ok: status < 300, status, statusText: "", headers: new Headers(), text: async () => JSON.stringify(body) }) as unknown as Response;
-        if ((init.method ?? "GET") === "GET" && input === "/api/meta/templates") return text({ items: [pipeline] });
+        if ((init.method ?? "GET") === "GET") return input === "/api/meta/templates" ? text({ items: [pipeline] }) : text({ error: { code: "not_found" } }, 404);
         return new Promise<Response>((resolve) => { finish = () => resolve(text({ app: "pipeline", version: 1 }, 201)); });
       }));
       renderWith(<TemplateGallery taken={[]} />);

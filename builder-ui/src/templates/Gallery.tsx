@@ -7,7 +7,7 @@ import { api, ApiError, type TemplateInfo, type TemplateInstall } from "../api";
 import { NAME_RE } from "../designer/model";
 import { useI18n, type I18n, type MessageKey } from "../i18n";
 import { problemText, type Problem } from "../problems";
-import { navigate } from "../router";
+import { navigate, type Route } from "../router";
 import { ErrorBox, errorText, Icon, Loading } from "../components/common";
 import { Dialog } from "../components/Dialog";
 
@@ -110,6 +110,18 @@ function TemplateCard({ tpl, onInstall }: { tpl: TemplateInfo; onInstall: () => 
 
 type Mode = "new" | "upgrade" | "copy";
 
+// landing is where an installed app opens: its first dashboard, where the
+// sample data shows at once, else the app's first screen.
+async function landing(app: string): Promise<Route> {
+  try {
+    const first = (await api.dashboards(app)).items?.[0];
+    if (first) return { name: "dash", app, dashboard: first.name };
+  } catch {
+    /* the app's own first screen */
+  }
+  return { name: "app", app };
+}
+
 // InstallDialog: the choices of one install, then its progress, then the app.
 function InstallDialog({ tpl, taken, onClose }: { tpl: TemplateInfo; taken: string[]; onClose: () => void }) {
   const { t, lang } = useI18n();
@@ -163,7 +175,7 @@ function InstallDialog({ tpl, taken, onClose }: { tpl: TemplateInfo; taken: stri
     setBusy(true);
     try {
       const r = await api.installTemplate(tpl.name, body);
-      navigate({ name: "app", app: r.app });
+      navigate(await landing(r.app));
     } catch (err) {
       setError(err);
       setBusy(false);
