@@ -88,7 +88,12 @@ async function gallery(token, templates, vp) {
     }
     // The first start: no apps, so the gallery is the home page.
     await tid("start-blank").waitFor();
-    for (const tpl of templates) await tid(`template-picture-${tpl.name}`).waitFor();
+    for (const tpl of templates) {
+      await tid(`template-picture-${tpl.name}`).waitFor();
+      // Each card in the UI's language: the template's Chinese label.
+      const heading = await tid(`template-${tpl.name}`).getByRole("heading").textContent();
+      if (!tpl.labels?.["zh-CN"] || !heading.includes(tpl.labels["zh-CN"])) throw new Error(`card ${tpl.name} is headed ${JSON.stringify(heading)}`);
+    }
     await waitFor(() => page.evaluate(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)), "the pictures");
     await shot("first-start");
     for (const tpl of templates) {
