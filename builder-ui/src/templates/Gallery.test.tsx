@@ -260,6 +260,15 @@ describe("the template gallery", () => {
     expect(screen.queryByTestId("templates-error")).toBeNull();
   });
 
+  it("names a template without labels or picture by its name", async () => {
+    mockFetch((c) => (c.url.pathname === "/api/meta/templates" ? { body: { items: [{ name: "bare", app: "bare", installed: false }] } } : undefined));
+    renderWith(<TemplateGallery taken={[]} />, "zh-CN");
+    const card = await screen.findByTestId("template-bare");
+    expect(within(card).getByRole("heading").textContent).toBe("bare");
+    expect(screen.queryByTestId("template-picture-bare")).toBeNull();
+    expect(screen.getByRole("button", { name: "使用模板bare" })).toBeTruthy();
+  });
+
   it("says when the server has no templates", async () => {
     mockFetch((c) => (c.url.pathname === "/api/meta/templates" ? { body: { items: [] } } : undefined));
     renderWith(<TemplateGallery taken={[]} />);
