@@ -21,8 +21,8 @@ import (
 // generator's range (sample.MinRows, sample.MaxRows), checked here so a
 // count it would refuse is refused before the app is applied.
 const (
-	MinSample = 100
-	MaxSample = 1_000_000
+	MinSample = sample.MinRows
+	MaxSample = sample.MaxRows
 )
 
 // Target is the engine a template is installed into. The CLI and the API
@@ -62,6 +62,10 @@ type Installed struct {
 // upgrade was asked for.
 var ErrAppExists = errors.New("an app of this name is installed already")
 
+// ErrRecipe is a template's sample recipe that does not read (too large,
+// malformed, unknown keys), found before anything was installed.
+var ErrRecipe = errors.New("the template's sample recipe cannot be read")
+
 // ErrOption is an install option out of its range.
 var ErrOption = errors.New("invalid install option")
 
@@ -90,6 +94,7 @@ func (e *SampleError) Unwrap() error { return e.Err }
 //
 // Errors: ErrNotFound (no such template), ErrOption (o out of range),
 // sample.ErrNoRecipe (sample rows asked of a template without a recipe),
+// ErrRecipe (a recipe that does not read),
 // schema.Problems (the document, the app name or a check), ErrAppExists,
 // *store.RefusedError (an upgrade that would lose data), store.ErrStale
 // (the app changed during an upgrade), *records.Error (a migration that
@@ -108,10 +113,21 @@ func Install(ctx context.Context, t Target, fsys fs.FS, name string, o InstallOp
 		return nil, err
 	}
 	if o.Sample > 0 {
-		// Asked first: a template that cannot give the rows is not
-		// installed without them.
-		if _, err := fs.Stat(fsys, path.Join(dir, "sample.json")); err != nil {
+		// Asked first: a template that cannot give the rows (no recipe,
+		// or one that does not read) is not installed without them. What
+		// the recipe names in the app is checked by the generator.
+		b, err := fs.ReadFile(fsys, path.Join(dir, "sample.json"))
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("templates: %s: %w", name, sample.ErrNoRecipe)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+		if len(b) > sample.MaxRecipeBytes {
+			return nil, fmt.Errorf("%w: templates: %s: sample.json is %d bytes, more than %d", ErrRecipe, name, len(b), sample.MaxRecipeBytes)
+		}
+		if _, err := sample.ParseRecipe(b); err != nil {
+			return nil, fmt.Errorf("%w: templates: %s: %v", ErrRecipe, name, err)
 		}
 	}
 	doc, err := Document(fsys, dir)

@@ -280,6 +280,19 @@ func TestInstallSampleNeedsRecipe(t *testing.T) {
 	if got := apps(t, eng); len(got) != 0 {
 		t.Fatalf("apps %v", got)
 	}
+	// A recipe that does not read is refused before the app is applied.
+	for _, recipe := range []string{`{"main": `, `{"nope": 1}`, `{"main": "lead", "extra": true}`, strings.Repeat(" ", sample.MaxRecipeBytes+1)} {
+		if err := os.WriteFile(dir+"/mine/sample.json", []byte(recipe), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = templates.Install(context.Background(), target(eng), os.DirFS(dir), "mine", templates.InstallOptions{Sample: 100, App: "mine"})
+		if !errors.Is(err, templates.ErrRecipe) {
+			t.Errorf("recipe %.40q: %v", recipe, err)
+		}
+		if got := apps(t, eng); len(got) != 0 {
+			t.Fatalf("apps %v", got)
+		}
+	}
 	// Without sample rows the exported folder installs.
 	if _, err := templates.Install(context.Background(), target(eng), os.DirFS(dir), "mine", templates.InstallOptions{App: "mine"}); err != nil {
 		t.Fatal(err)

@@ -190,7 +190,7 @@ func installError(cmd *cobra.Command, name string, err error) error {
 		fmt.Fprintf(w, "no template %q; `forma template list` lists them\n", name)
 	case errors.Is(err, templates.ErrAppExists):
 		fmt.Fprintf(w, "%v; nothing was changed (--upgrade goes over it keeping its data, --app NAME installs beside it)\n", err)
-	case errors.Is(err, templates.ErrOption), errors.Is(err, sample.ErrNoRecipe):
+	case errors.Is(err, templates.ErrOption), errors.Is(err, sample.ErrNoRecipe), errors.Is(err, templates.ErrRecipe):
 		fmt.Fprintln(w, err)
 	case errors.As(err, &problems):
 		printProblems(cmd, "template "+name, problems)
