@@ -151,7 +151,7 @@ func serveCmd() *cobra.Command {
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
 	cmd.Flags().StringVar(&db.files, "files", os.Getenv("FORMA_FILES"), "where uploads are kept: file:///path, or s3://bucket?region=…&endpoint=https://… for an S3-compatible bucket shared by several servers (credentials from the usual AWS_* variables); default $FORMA_FILES, else the folder files in --data")
-	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 50, "jobs this process runs at once")
+	cmd.Flags().IntVar(&db.jobs.Workers, "jobs-workers", 0, "jobs this process runs at once (default 50 on PostgreSQL, 2 on SQLite, whose one writer at a time makes more no faster)")
 	cmd.Flags().DurationVar(&db.jobs.RescueAfter, "jobs-rescue-after", time.Hour, "how long a job may run before it counts as lost (its process died) and runs again elsewhere")
 	cmd.Flags().DurationVar(&db.jobs.PollInterval, "jobs-poll", 0, "how often workers look for due jobs unprompted (default 200ms; on PostgreSQL LISTEN/NOTIFY wakes them sooner for most inserts)")
 	return cmd

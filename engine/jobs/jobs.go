@@ -42,7 +42,8 @@ import (
 
 // Options configure a Queue. Zero values take the defaults.
 type Options struct {
-	// Workers is how many jobs this process runs at once (default 50).
+	// Workers is how many jobs this process runs at once (default 50 on
+	// PostgreSQL, SQLiteWorkers on SQLite).
 	Workers int
 	// FetchCooldown is the least time between two fetches of due jobs by
 	// this process (default 20ms). A process runs at most Workers jobs per
@@ -115,11 +116,23 @@ type Queue struct {
 // otherwise.
 const DefaultMaxAttempts = 10
 
+// SQLiteWorkers is the default number of workers on SQLite. Its one
+// writer at a time makes more workers no faster, only a longer queue at the
+// write slot for everyone: after a sample install set off ~2,100 automation
+// jobs, 50 workers kept a request waiting 6–79 s for over 8 minutes and
+// finished 142 jobs; one worker finished all 2,138 in under a minute with
+// requests under 0.15 s. Two let one slow call (a webhook at its time limit)
+// not hold up every other job.
+const SQLiteWorkers = 2
+
 // New opens the queue of db and brings River's tables up to date (on both
 // dialects, at start-up). Register the job kinds, then Start.
 func New(ctx context.Context, db *store.DB, opts Options) (*Queue, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 50
+		if db.Dialect.Name() == "sqlite" {
+			opts.Workers = SQLiteWorkers
+		}
 	}
 	if opts.FetchCooldown <= 0 {
 		opts.FetchCooldown = 20 * time.Millisecond
