@@ -2,9 +2,7 @@ package templates_test
 
 import (
 	"context"
-	"errors"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,21 +19,10 @@ func TestSampleDashboards(t *testing.T) {
 	for _, name := range []string{"pipeline", "store-sales"} {
 		for _, dialect := range []string{"sqlite", "postgres"} {
 			t.Run(name+"/"+dialect, func(t *testing.T) {
-				if name == "pipeline" && dialect == "sqlite" {
-					// Measured with part B's generator (Dec 7): 500 leads set off
-					// 1,028 automation jobs (routing, pool) that SQLite's one
-					// writer drains at about one a second, with minute-long
-					// stalls behind SQLITE_BUSY retries: over 10 minutes, where
-					// PostgreSQL takes seconds. Run it when the queue keeps up.
-					t.Skip("the job queue on SQLite does not drain the pipeline sample's 1,028 automation jobs in a test's time (see the comment)")
-				}
 				s := newScen(t, name, dialect)
 				ctx := context.Background()
 				res, err := sample.Generate(ctx, sample.Target{Records: s.eng.Records, DB: s.eng.DB, Access: s.eng.Access},
 					templates.FS(), name, s.app.Name, sample.Options{Rows: 500, Seed: 18, Now: s.clk.Now()})
-				if errors.Is(err, sample.ErrNoRecipe) || err != nil && strings.Contains(err.Error(), "not built yet") {
-					t.Skip("the sample generator (issue 18 part B) is not on this branch yet")
-				}
 				if err != nil {
 					t.Fatalf("sample: %v", err)
 				}

@@ -68,7 +68,9 @@ func TestStoreSalesApplies(t *testing.T) {
 			// Selling 2 more leaves 1, below the safety stock of 2: the
 			// low_stock_restock automation (a durable job) drafts a restock.
 			create("order_line", fmt.Sprintf(`{"sales_order": %q, "sku": %q, "qty": 2}`, order.ID(), sku.ID()))
-			deadline := time.Now().Add(15 * time.Second)
+			// A generous bound: it tells "never drafted" from "late on a
+			// loaded CI machine", and a pass takes a fraction of a second.
+			deadline := time.Now().Add(90 * time.Second)
 			for {
 				page, err := eng.Records.List(ctx, admin, app.Name, "restock", records.Query{Filter: fmt.Sprintf(`stock = %q`, stock.ID())})
 				if err != nil {
