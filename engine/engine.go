@@ -30,6 +30,7 @@ import (
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/webhook"
 	"github.com/formaapp/forma/schema"
+	"github.com/formaapp/forma/templates"
 )
 
 // Config says where the data lives and how the engine behaves.
@@ -213,7 +214,7 @@ func (e *Engine) Start(ctx context.Context) error { return e.Jobs.Start(ctx) }
 
 // Handler returns the HTTP application serving the REST API.
 func (e *Engine) Handler() *fiber.App {
-	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(),
+	s := &api.Server{DB: e.DB, Catalog: e.Catalog, Access: e.Access, Records: e.Records, Log: e.log, ScriptLog: e.ScriptLog, Jobs: e.Jobs, MetricsToken: e.metricsToken, UI: builderui.FS(), Templates: templates.FS(),
 		Notify: e.Notify, Webhooks: e.Webhooks, Automations: e.Automations, Flows: e.Flows, Assign: e.Assign, Bulk: e.Bulk, Files: e.Files, Plugins: e.Plugins}
 	return s.New()
 }

@@ -109,7 +109,7 @@ var Codes = map[string]string{
 	"unknown_plugin":        "a plugin that is not installed on this server (plugin)",
 	"unknown_plugin_action": "an action or trigger the plugin does not offer (plugin, action)",
 	"plugin_input":          "a plugin action's input that its schema refuses (plugin, action)",
-	// Template installs (templates.Install, engine/api/templates.go).
+	// Template installs (template.Install, engine/api/templates.go).
 	"app_exists":         "an install over an installed app of the same name without an upgrade (app)",
 	"template_not_found": "a template name that this server does not have (template)",
 	"no_sample_recipe":   "sample data asked of a template that has no sample recipe",

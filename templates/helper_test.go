@@ -8,6 +8,7 @@ import (
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
@@ -30,8 +31,8 @@ func openEngine(t *testing.T, dialect string) *engine.Engine {
 }
 
 // target is the engine as the installer sees it.
-func target(eng *engine.Engine) templates.Target {
-	return templates.Target{DB: eng.DB, Records: eng.Records, Access: eng.Access, Catalog: eng.Catalog, Check: eng.Check, AppliedBy: "test"}
+func target(eng *engine.Engine) template.Target {
+	return template.Target{DB: eng.DB, Records: eng.Records, Access: eng.Access, Catalog: eng.Catalog, Check: eng.Check, AppliedBy: "test"}
 }
 
 // installed opens a fresh engine on dialect and installs template name as
@@ -42,7 +43,7 @@ func installed(t *testing.T, name, dialect string) (*engine.Engine, *schema.App)
 	t.Helper()
 	eng := openEngine(t, dialect)
 	ctx := context.Background()
-	in, err := templates.Install(ctx, target(eng), templates.FS(), name, templates.InstallOptions{})
+	in, err := template.Install(ctx, target(eng), templates.FS(), name, template.InstallOptions{})
 	var problems schema.Problems
 	if errors.As(err, &problems) {
 		for _, p := range problems {

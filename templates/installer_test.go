@@ -11,10 +11,11 @@ import (
 
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // apps is every installed app and its version: what "nothing changed"
@@ -47,7 +48,7 @@ func same(a, b map[string]int) bool {
 // pipelineDoc is the pipeline template's document, changed by edit.
 func pipelineDoc(t *testing.T, edit func(app map[string]any)) []byte {
 	t.Helper()
-	doc, err := templates.Document(templates.FS(), "pipeline")
+	doc, err := template.Document(templates.FS(), "pipeline")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,20 +103,20 @@ func TestInstall(t *testing.T) {
 			for _, c := range []struct {
 				name string
 				tmpl string
-				o    templates.InstallOptions
+				o    template.InstallOptions
 				want func(error) bool
 			}{
-				{"unknown template", "nope", templates.InstallOptions{}, func(err error) bool { return errors.Is(err, templates.ErrNotFound) }},
-				{"path", "../templates/pipeline", templates.InstallOptions{}, func(err error) bool { return errors.Is(err, templates.ErrNotFound) }},
-				{"negative sample", "pipeline", templates.InstallOptions{Sample: -1}, func(err error) bool { return errors.Is(err, templates.ErrOption) }},
-				{"tiny sample", "pipeline", templates.InstallOptions{Sample: templates.MinSample - 1}, func(err error) bool { return errors.Is(err, templates.ErrOption) }},
-				{"huge sample", "pipeline", templates.InstallOptions{Sample: templates.MaxSample + 1}, func(err error) bool { return errors.Is(err, templates.ErrOption) }},
-				{"injection-like name", "pipeline", templates.InstallOptions{App: `x"; DROP TABLE _forma_apps; --`}, atApp},
-				{"upper-case name", "pipeline", templates.InstallOptions{App: "Sales"}, atApp},
-				{"reserved name", "pipeline", templates.InstallOptions{App: "forma_x"}, atApp},
-				{"long name", "pipeline", templates.InstallOptions{App: strings.Repeat("a", 500)}, atApp},
+				{"unknown template", "nope", template.InstallOptions{}, func(err error) bool { return errors.Is(err, template.ErrNotFound) }},
+				{"path", "../templates/pipeline", template.InstallOptions{}, func(err error) bool { return errors.Is(err, template.ErrNotFound) }},
+				{"negative sample", "pipeline", template.InstallOptions{Sample: -1}, func(err error) bool { return errors.Is(err, template.ErrOption) }},
+				{"tiny sample", "pipeline", template.InstallOptions{Sample: template.MinSample - 1}, func(err error) bool { return errors.Is(err, template.ErrOption) }},
+				{"huge sample", "pipeline", template.InstallOptions{Sample: template.MaxSample + 1}, func(err error) bool { return errors.Is(err, template.ErrOption) }},
+				{"injection-like name", "pipeline", template.InstallOptions{App: `x"; DROP TABLE _forma_apps; --`}, atApp},
+				{"upper-case name", "pipeline", template.InstallOptions{App: "Sales"}, atApp},
+				{"reserved name", "pipeline", template.InstallOptions{App: "forma_x"}, atApp},
+				{"long name", "pipeline", template.InstallOptions{App: strings.Repeat("a", 500)}, atApp},
 			} {
-				_, err := templates.Install(ctx, tg, templates.FS(), c.tmpl, c.o)
+				_, err := template.Install(ctx, tg, templates.FS(), c.tmpl, c.o)
 				if !c.want(err) {
 					t.Errorf("%s: %v", c.name, err)
 				}
@@ -124,7 +125,7 @@ func TestInstall(t *testing.T) {
 				}
 			}
 
-			in, err := templates.Install(ctx, tg, templates.FS(), "pipeline", templates.InstallOptions{})
+			in, err := template.Install(ctx, tg, templates.FS(), "pipeline", template.InstallOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +137,7 @@ func TestInstall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _ := templates.Document(templates.FS(), "pipeline")
+			want, _ := template.Document(templates.FS(), "pipeline")
 			wantApp, _ := schema.Parse(want)
 			if len(got.Entities) != len(wantApp.Entities) || len(got.Dashboards) != len(wantApp.Dashboards) || got.Label != wantApp.Label {
 				t.Fatalf("installed %d entities, %d dashboards, label %q", len(got.Entities), len(got.Dashboards), got.Label)
@@ -144,14 +145,14 @@ func TestInstall(t *testing.T) {
 
 			// Again: refused, nothing changed, not even a new version.
 			before := apps(t, eng)
-			if _, err := templates.Install(ctx, tg, templates.FS(), "pipeline", templates.InstallOptions{}); !errors.Is(err, templates.ErrAppExists) {
+			if _, err := template.Install(ctx, tg, templates.FS(), "pipeline", template.InstallOptions{}); !errors.Is(err, template.ErrAppExists) {
 				t.Fatalf("second install: %v", err)
 			}
 			if after := apps(t, eng); !same(before, after) {
 				t.Fatalf("apps %v → %v", before, after)
 			}
 			// Under another name it installs beside it.
-			in, err = templates.Install(ctx, tg, templates.FS(), "pipeline", templates.InstallOptions{App: "crm"})
+			in, err = template.Install(ctx, tg, templates.FS(), "pipeline", template.InstallOptions{App: "crm"})
 			if err != nil || in.App != "crm" || in.Version != 1 {
 				t.Fatalf("%+v %v", in, err)
 			}
@@ -159,7 +160,7 @@ func TestInstall(t *testing.T) {
 				t.Fatalf("%v", got)
 			}
 			// The same template upgraded over itself: nothing to do.
-			in, err = templates.Install(ctx, tg, templates.FS(), "pipeline", templates.InstallOptions{Upgrade: true})
+			in, err = template.Install(ctx, tg, templates.FS(), "pipeline", template.InstallOptions{Upgrade: true})
 			if err != nil || in.Version != 1 || len(in.Plan.Steps) != 0 {
 				t.Fatalf("%+v %v", in, err)
 			}
@@ -195,7 +196,7 @@ func TestInstallUpgrade(t *testing.T) {
 
 			// The built-in template is the older version; the newer one
 			// has a field more.
-			if _, err := templates.Install(ctx, tg, templates.FS(), "pipeline", templates.InstallOptions{}); err != nil {
+			if _, err := template.Install(ctx, tg, templates.FS(), "pipeline", template.InstallOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			acct, err := eng.Records.Create(ctx, admin, "pipeline", "account", []byte(`{"name": "华东汽配", "industry": "auto_parts"}`))
@@ -207,10 +208,10 @@ func TestInstallUpgrade(t *testing.T) {
 				e["fields"] = append(fs, map[string]any{"id": "f_visit_weather", "name": "weather", "type": "text"})
 			})
 			dir := t.TempDir()
-			if err := templates.Write(dir+"/pipeline", templates.Info{Name: "pipeline", App: "pipeline"}, newer); err != nil {
+			if err := template.Write(dir+"/pipeline", template.Info{Name: "pipeline", App: "pipeline"}, newer); err != nil {
 				t.Fatal(err)
 			}
-			in, err := templates.Install(ctx, tg, os.DirFS(dir), "pipeline", templates.InstallOptions{Upgrade: true})
+			in, err := template.Install(ctx, tg, os.DirFS(dir), "pipeline", template.InstallOptions{Upgrade: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +243,7 @@ func TestInstallUpgrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := apps(t, eng)
-			_, err = templates.Install(ctx, tg, os.DirFS(dir), "pipeline", templates.InstallOptions{Upgrade: true})
+			_, err = template.Install(ctx, tg, os.DirFS(dir), "pipeline", template.InstallOptions{Upgrade: true})
 			var refused *store.RefusedError
 			if !errors.As(err, &refused) {
 				t.Fatalf("upgrade over a field with data: %v", err)
@@ -254,7 +255,7 @@ func TestInstallUpgrade(t *testing.T) {
 				t.Fatalf("the memo after the refused upgrade: %v %v", r, err)
 			}
 			// Without upgrade it is refused before the plan.
-			if _, err := templates.Install(ctx, tg, templates.FS(), "pipeline", templates.InstallOptions{}); !errors.Is(err, templates.ErrAppExists) {
+			if _, err := template.Install(ctx, tg, templates.FS(), "pipeline", template.InstallOptions{}); !errors.Is(err, template.ErrAppExists) {
 				t.Fatalf("%v", err)
 			}
 		})
@@ -265,15 +266,15 @@ func TestInstallUpgrade(t *testing.T) {
 // are refused before the app is applied.
 func TestInstallSampleNeedsRecipe(t *testing.T) {
 	eng := openEngine(t, "sqlite")
-	doc, err := templates.Document(templates.FS(), "pipeline")
+	doc, err := template.Document(templates.FS(), "pipeline")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := templates.Write(dir+"/mine", templates.Info{Name: "mine", App: "mine"}, doc); err != nil {
+	if err := template.Write(dir+"/mine", template.Info{Name: "mine", App: "mine"}, doc); err != nil {
 		t.Fatal(err)
 	}
-	_, err = templates.Install(context.Background(), target(eng), os.DirFS(dir), "mine", templates.InstallOptions{Sample: 100, App: "mine"})
+	_, err = template.Install(context.Background(), target(eng), os.DirFS(dir), "mine", template.InstallOptions{Sample: 100, App: "mine"})
 	if !errors.Is(err, sample.ErrNoRecipe) {
 		t.Fatalf("%v", err)
 	}
@@ -285,8 +286,8 @@ func TestInstallSampleNeedsRecipe(t *testing.T) {
 		if err := os.WriteFile(dir+"/mine/sample.json", []byte(recipe), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err = templates.Install(context.Background(), target(eng), os.DirFS(dir), "mine", templates.InstallOptions{Sample: 100, App: "mine"})
-		if !errors.Is(err, templates.ErrRecipe) {
+		_, err = template.Install(context.Background(), target(eng), os.DirFS(dir), "mine", template.InstallOptions{Sample: 100, App: "mine"})
+		if !errors.Is(err, template.ErrRecipe) {
 			t.Errorf("recipe %.40q: %v", recipe, err)
 		}
 		if got := apps(t, eng); len(got) != 0 {
@@ -294,7 +295,7 @@ func TestInstallSampleNeedsRecipe(t *testing.T) {
 		}
 	}
 	// Without sample rows the exported folder installs.
-	if _, err := templates.Install(context.Background(), target(eng), os.DirFS(dir), "mine", templates.InstallOptions{App: "mine"}); err != nil {
+	if _, err := template.Install(context.Background(), target(eng), os.DirFS(dir), "mine", template.InstallOptions{App: "mine"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -312,7 +313,7 @@ func TestInstallWithSample(t *testing.T) {
 				ctx := context.Background()
 				eng := openEngine(t, dialect)
 				var calls, last int
-				in, err := templates.Install(ctx, target(eng), templates.FS(), name, templates.InstallOptions{Sample: 200, Seed: 7,
+				in, err := template.Install(ctx, target(eng), templates.FS(), name, template.InstallOptions{Sample: 200, Seed: 7,
 					Progress: func(done, total int) { calls++; last = done }})
 				if err != nil {
 					t.Fatal(err)
@@ -330,7 +331,7 @@ func TestInstallWithSample(t *testing.T) {
 					}
 				}
 				other := openEngine(t, dialect)
-				again, err := templates.Install(ctx, target(other), templates.FS(), name, templates.InstallOptions{Sample: 200, Seed: 7})
+				again, err := template.Install(ctx, target(other), templates.FS(), name, template.InstallOptions{Sample: 200, Seed: 7})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -353,7 +354,7 @@ func TestInstallRace(t *testing.T) {
 			errs := make(chan error, 3)
 			for range 3 {
 				go func() {
-					_, err := templates.Install(context.Background(), target(eng), templates.FS(), "pipeline", templates.InstallOptions{})
+					_, err := template.Install(context.Background(), target(eng), templates.FS(), "pipeline", template.InstallOptions{})
 					errs <- err
 				}()
 			}
@@ -362,7 +363,7 @@ func TestInstallRace(t *testing.T) {
 				switch err := <-errs; {
 				case err == nil:
 					won++
-				case !errors.Is(err, templates.ErrAppExists):
+				case !errors.Is(err, template.ErrAppExists):
 					t.Errorf("a losing install: %v", err)
 				}
 			}
@@ -381,7 +382,7 @@ func TestInstallStale(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
 			eng := openEngine(t, dialect)
-			meanwhile := func(doc []byte) templates.Target {
+			meanwhile := func(doc []byte) template.Target {
 				tg := target(eng)
 				tg.Check = func(ctx context.Context, app *schema.App) schema.Problems {
 					applyDoc(t, eng, doc)
@@ -389,19 +390,19 @@ func TestInstallStale(t *testing.T) {
 				}
 				return tg
 			}
-			base, err := templates.Document(templates.FS(), "pipeline")
+			base, err := template.Document(templates.FS(), "pipeline")
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = templates.Install(ctx, meanwhile(base), templates.FS(), "pipeline", templates.InstallOptions{})
-			if !errors.Is(err, templates.ErrAppExists) {
+			_, err = template.Install(ctx, meanwhile(base), templates.FS(), "pipeline", template.InstallOptions{})
+			if !errors.Is(err, template.ErrAppExists) {
 				t.Fatalf("install while another installs: %v", err)
 			}
 			changed := pipelineDoc(t, func(m map[string]any) {
 				e, fs := fields(t, m, "account")
 				e["fields"] = append(fs, map[string]any{"id": "f_acct_memo", "name": "memo", "type": "text"})
 			})
-			_, err = templates.Install(ctx, meanwhile(changed), templates.FS(), "pipeline", templates.InstallOptions{Upgrade: true})
+			_, err = template.Install(ctx, meanwhile(changed), templates.FS(), "pipeline", template.InstallOptions{Upgrade: true})
 			if !errors.Is(err, store.ErrStale) {
 				t.Fatalf("upgrade while the app changes: %v", err)
 			}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // TestSampleDashboards installs each template with 500 sample rows from

@@ -16,10 +16,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/engine/store"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 func templateCmd() *cobra.Command {
@@ -37,8 +38,8 @@ func templateFS(dir string) fs.FS {
 }
 
 // templateTarget is eng as the installer sees it.
-func templateTarget(eng *engine.Engine) templates.Target {
-	return templates.Target{DB: eng.DB, Records: eng.Records, Access: eng.Access, Catalog: eng.Catalog, Check: eng.Check, AppliedBy: "cli"}
+func templateTarget(eng *engine.Engine) template.Target {
+	return template.Target{DB: eng.DB, Records: eng.Records, Access: eng.Access, Catalog: eng.Catalog, Check: eng.Check, AppliedBy: "cli"}
 }
 
 func templateListCmd() *cobra.Command {
@@ -51,7 +52,7 @@ func templateListCmd() *cobra.Command {
 		Short: "List the templates, and whether their app is installed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ls, err := templates.List(templateFS(dir))
+			ls, err := template.List(templateFS(dir))
 			if err != nil {
 				return err
 			}
@@ -86,7 +87,7 @@ func templateInstallCmd() *cobra.Command {
 	var (
 		db    dbFlags
 		dir   string
-		o     templates.InstallOptions
+		o     template.InstallOptions
 		quiet bool
 	)
 	cmd := &cobra.Command{
@@ -116,7 +117,7 @@ template under another name, beside an installed one.`,
 				if !quiet {
 					fmt.Fprintf(cmd.ErrOrStderr(), "installing template %s…\n", args[0])
 				}
-				res, err := templates.Install(ctx, templateTarget(eng), templateFS(dir), args[0], o)
+				res, err := template.Install(ctx, templateTarget(eng), templateFS(dir), args[0], o)
 				if bar != nil {
 					bar.Finish()
 					fmt.Fprintln(cmd.ErrOrStderr())
@@ -131,7 +132,7 @@ template under another name, beside an installed one.`,
 	db.register(cmd)
 	cmd.Flags().StringVar(&o.App, "app", "", "the app's name (default: the template's)")
 	cmd.Flags().BoolVar(&o.Upgrade, "upgrade", false, "go over an installed app of that name, keeping its data (steps that would lose data are refused)")
-	cmd.Flags().IntVar(&o.Sample, "sample", 0, fmt.Sprintf("sample rows to write, %d to %d (the others scale by the template's recipe)", templates.MinSample, templates.MaxSample))
+	cmd.Flags().IntVar(&o.Sample, "sample", 0, fmt.Sprintf("sample rows to write, %d to %d (the others scale by the template's recipe)", template.MinSample, template.MaxSample))
 	cmd.Flags().Int64Var(&o.Seed, "seed", 1, "the sample data's seed: the same seed writes the same data")
 	cmd.Flags().StringVar(&dir, "dir", "", "a folder of template folders (e.g. one `forma app export --template` wrote) to install from instead of the built-in ones")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress on stderr")
@@ -154,7 +155,7 @@ func rowsBar(w io.Writer, total int64, what string) *progressbar.ProgressBar {
 }
 
 // printInstalled shows what an install did.
-func printInstalled(cmd *cobra.Command, name string, res *templates.Installed) {
+func printInstalled(cmd *cobra.Command, name string, res *template.Installed) {
 	w := cmd.OutOrStdout()
 	printPlan(w, res.Plan)
 	fmt.Fprintf(w, "installed template %s as app %s (version %d)\n", name, res.App, res.Version)
@@ -183,14 +184,14 @@ func installError(cmd *cobra.Command, name string, err error) error {
 	var (
 		problems schema.Problems
 		refused  *store.RefusedError
-		sampleE  *templates.SampleError
+		sampleE  *template.SampleError
 	)
 	switch {
-	case errors.Is(err, templates.ErrNotFound):
+	case errors.Is(err, template.ErrNotFound):
 		fmt.Fprintf(w, "no template %q; `forma template list` lists them\n", name)
-	case errors.Is(err, templates.ErrAppExists):
+	case errors.Is(err, template.ErrAppExists):
 		fmt.Fprintf(w, "%v; nothing was changed (--upgrade goes over it keeping its data, --app NAME installs beside it)\n", err)
-	case errors.Is(err, templates.ErrOption), errors.Is(err, sample.ErrNoRecipe), errors.Is(err, templates.ErrRecipe):
+	case errors.Is(err, template.ErrOption), errors.Is(err, sample.ErrNoRecipe), errors.Is(err, template.ErrRecipe):
 		fmt.Fprintln(w, err)
 	case errors.As(err, &problems):
 		printProblems(cmd, "template "+name, problems)
@@ -235,21 +236,21 @@ picture, template.json's labels) are kept.`,
 				if err != nil {
 					return err
 				}
-				info, doc, err := templates.Export(app)
+				info, doc, err := template.Export(app)
 				if err != nil {
 					return err
 				}
 				if _, err := os.Stat(filepath.Join(dir, "template.json")); err == nil {
 					// Re-exporting into a template's folder keeps how the
 					// template presents itself.
-					old, err := templates.Read(os.DirFS(dir), ".")
+					old, err := template.Read(os.DirFS(dir), ".")
 					if err != nil {
 						return err
 					}
 					old.App = app.Name
 					info = *old
 				}
-				if err := templates.Write(dir, info, doc); err != nil {
+				if err := template.Write(dir, info, doc); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "wrote app %s (version %d) as template %s to %s\n", app.Name, app.Version, info.Name, dir)

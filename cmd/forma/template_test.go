@@ -11,6 +11,7 @@ import (
 
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/templates"
 )
 
@@ -101,7 +102,7 @@ func TestTemplateCommands(t *testing.T) {
 
 			// The app gains a field the template does not have: an upgrade
 			// would drop it, and is refused with nothing changed.
-			doc, err := templates.Document(templates.FS(), "pipeline")
+			doc, err := template.Document(templates.FS(), "pipeline")
 			if err != nil {
 				t.Fatal(err)
 			}

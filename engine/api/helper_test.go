@@ -35,6 +35,7 @@ import (
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
 	"github.com/formaapp/forma/engine/webhook"
+	"github.com/formaapp/forma/templates"
 )
 
 const (
@@ -233,7 +234,7 @@ func newEnvFull(t *testing.T, db *store.DB, doc string, opts *jobs.Options, popt
 			t.Fatal(err)
 		}
 	}
-	srv := &api.Server{Plugins: plugs, Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
+	srv := &api.Server{Templates: templates.FS(), Plugins: plugs, Bulk: bk, DB: db, Catalog: cat, Access: acc, Records: recs, ScriptLog: sl, Jobs: q, Log: log, MetricsToken: testScrapeToken,
 		Automations: autos, Webhooks: hooks, Flows: flows, Assign: asg}
 	e := &env{t: t, db: db, acc: acc, app: srv.New(), dialect: db.Dialect.Name(), jobs: q, recs: recs, autos: autos, hooks: hooks, assign: asg, bulkSvc: bk, plugins: plugs, logs: logs}
 	e.admin, err = acc.CreateUser(ctx, adminEmail, adminPassword, "Admin", true)

@@ -83,8 +83,8 @@ type Server struct {
 	Plugins *plugin.Service
 	// Bulk runs imports, exports and duplicate checks (nil: none).
 	Bulk *bulk.Service
-	// Templates are the templates the gallery offers (nil: the built-in
-	// ones, templates.FS).
+	// Templates are the templates the gallery offers (nil: none; the
+	// engine passes the built-in ones, templates.FS, as it passes the UI).
 	Templates fs.FS
 
 	openapiMu    sync.Mutex

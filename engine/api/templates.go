@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,16 +15,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/access"
+	"github.com/formaapp/forma/engine/sample"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/schema"
-	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // Limits of the template routes.
 const (
 	// MaxTemplateSample is the most sample rows an install through the API
 	// writes: they are written while the request waits. The CLI writes up
-	// to templates.MaxSample.
+	// to template.MaxSample.
 	MaxTemplateSample = 20000
 	// maxInstallBody bounds an install request (four small keys).
 	maxInstallBody = 4 << 10
@@ -37,19 +38,18 @@ func (s *Server) templateRoutes(meta fiber.Router) {
 	meta.Get("/apps/:app/template", s.exportTemplate)
 }
 
-// templateFS is the templates the server offers: Templates, else the
-// built-in ones.
+// templateFS is the templates the server offers: Templates, else none.
 func (s *Server) templateFS() fs.FS {
 	if s.Templates != nil {
 		return s.Templates
 	}
-	return templates.FS()
+	return embed.FS{}
 }
 
 // listTemplates answers every template with its picture (a data URL) and
 // whether an app of its name is installed.
 func (s *Server) listTemplates(c *fiber.Ctx) error {
-	ls, err := templates.List(s.templateFS())
+	ls, err := template.List(s.templateFS())
 	if err != nil {
 		return err // a broken built-in folder: logged, a 500
 	}
@@ -91,7 +91,7 @@ type installRequest struct {
 	Seed    *int64 `json:"seed"` // absent: 1, as the CLI's --seed
 }
 
-// installTemplate installs a template (templates.Install) and answers
+// installTemplate installs a template (template.Install) and answers
 // 201 {app, version, plan, sample, users}.
 func (s *Server) installTemplate(c *fiber.Ctx) error {
 	in, err := decodeInstall(c.Body())
@@ -99,27 +99,27 @@ func (s *Server) installTemplate(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.Params("name")
-	if in.Sample != 0 && (in.Sample < templates.MinSample || in.Sample > MaxTemplateSample) {
+	if in.Sample != 0 && (in.Sample < template.MinSample || in.Sample > MaxTemplateSample) {
 		return &Error{Status: 422, Code: "invalid_value",
-			Message: fmt.Sprintf("sample must be 0 (none) or between %d and %d through the API; write more with `forma template install --sample N`", templates.MinSample, MaxTemplateSample),
-			Details: []schema.Problem{{Path: "/sample", Code: "range", Params: map[string]any{"field": "sample", "min": templates.MinSample, "limit": MaxTemplateSample},
-				Message: fmt.Sprintf("must be 0 or between %d and %d", templates.MinSample, MaxTemplateSample)}}}
+			Message: fmt.Sprintf("sample must be 0 (none) or between %d and %d through the API; write more with `forma template install --sample N`", template.MinSample, MaxTemplateSample),
+			Details: []schema.Problem{{Path: "/sample", Code: "range", Params: map[string]any{"field": "sample", "min": template.MinSample, "limit": MaxTemplateSample},
+				Message: fmt.Sprintf("must be 0 or between %d and %d", template.MinSample, MaxTemplateSample)}}}
 	}
 	seed := int64(1)
 	if in.Seed != nil {
 		seed = *in.Seed
 	}
-	t := templates.Target{DB: s.DB, Records: s.Records, Access: s.Access, Catalog: s.Catalog, Check: s.checkApp, AppliedBy: user(c).ID}
-	res, err := templates.Install(c.UserContext(), t, s.templateFS(), name, templates.InstallOptions{App: in.App, Upgrade: in.Upgrade, Sample: in.Sample, Seed: seed})
-	var sampleErr *templates.SampleError
+	t := template.Target{DB: s.DB, Records: s.Records, Access: s.Access, Catalog: s.Catalog, Check: s.checkApp, AppliedBy: user(c).ID}
+	res, err := template.Install(c.UserContext(), t, s.templateFS(), name, template.InstallOptions{App: in.App, Upgrade: in.Upgrade, Sample: in.Sample, Seed: seed})
+	var sampleErr *template.SampleError
 	switch {
-	case errors.Is(err, templates.ErrNotFound):
+	case errors.Is(err, template.ErrNotFound):
 		return &Error{Status: 404, Code: "template_not_found", Message: "there is no such template; GET /api/meta/templates lists them",
 			Details: []schema.Problem{{Path: "", Code: "template_not_found", Params: map[string]any{"template": clipName(name)}, Message: "no such template"}}}
-	case errors.Is(err, templates.ErrAppExists):
+	case errors.Is(err, template.ErrAppExists):
 		app := in.App
 		if app == "" {
-			if info, rerr := templates.Read(s.templateFS(), name); rerr == nil {
+			if info, rerr := template.Read(s.templateFS(), name); rerr == nil {
 				app = info.App
 			}
 		}
@@ -143,7 +143,7 @@ func (s *Server) installTemplate(c *fiber.Ctx) error {
 }
 
 // auditInstall records an install that applied a new version.
-func (s *Server) auditInstall(c *fiber.Ctx, name string, res *templates.Installed) {
+func (s *Server) auditInstall(c *fiber.Ctx, name string, res *template.Installed) {
 	if res == nil || res.Plan == nil || res.Plan.ToVersion == res.Plan.FromVersion {
 		return
 	}
@@ -226,12 +226,12 @@ func (s *Server) exportTemplate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	info, body, err := templates.Export(s.Records.DocumentView(doc, doc, caller(c)))
+	info, body, err := template.Export(s.Records.DocumentView(doc, doc, caller(c)))
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	if err := templates.Zip(&b, info, body); err != nil {
+	if err := template.Zip(&b, info, body); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/zip")

@@ -18,6 +18,7 @@ import (
 	"github.com/formaapp/forma/engine/plugin"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
@@ -309,8 +310,8 @@ func TestTemplateExport(t *testing.T) {
 		e2 := templateEnv(t, other)
 		ctx := context.Background()
 		check := func(ctx context.Context, app *schema.App) schema.Problems { return e2.recs.CheckApp(app) }
-		in, err := templates.Install(ctx, templates.Target{DB: e2.db, Records: e2.recs, Access: e2.acc, Check: check, AppliedBy: e2.admin.ID},
-			os.DirFS(dir), "crm", templates.InstallOptions{})
+		in, err := template.Install(ctx, template.Target{DB: e2.db, Records: e2.recs, Access: e2.acc, Check: check, AppliedBy: e2.admin.ID},
+			os.DirFS(dir), "crm", template.InstallOptions{})
 		if err != nil || in.Version != 1 {
 			t.Fatalf("%+v %v", in, err)
 		}

@@ -1,8 +1,10 @@
-package templates
+package template
 
 import (
 	"encoding/json"
 	"errors"
+	"github.com/formaapp/forma/templates"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,17 +17,17 @@ import (
 // template.json and its assembled document.
 func eachTemplate(t *testing.T, fn func(t *testing.T, name string, info *Info, doc []byte)) {
 	t.Helper()
-	names, err := Names(FS())
+	names, err := Names(templates.FS())
 	if err != nil || len(names) == 0 {
 		t.Fatalf("names %v %v", names, err)
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			info, err := Read(FS(), name)
+			info, err := Read(templates.FS(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc, err := Document(FS(), name)
+			doc, err := Document(templates.FS(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +76,7 @@ func TestWriteRoundTripBuiltins(t *testing.T) {
 			}
 		}
 		js, _ := filepath.Glob(filepath.Join(dir, "scripts", "*.js"))
-		orig, _ := filepath.Glob(filepath.Join(name, "scripts", "*.js"))
+		orig, _ := fs.Glob(templates.FS(), name+"/scripts/*.js")
 		if len(js) != len(orig) {
 			t.Errorf("%d scripts written, the template has %d", len(js), len(orig))
 		}
@@ -167,7 +169,7 @@ func TestWriteRefuses(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
-	ls, err := List(FS())
+	ls, err := List(templates.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +210,11 @@ func TestList(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
-	if d, err := Find(FS(), "pipeline"); err != nil || d != "pipeline" {
+	if d, err := Find(templates.FS(), "pipeline"); err != nil || d != "pipeline" {
 		t.Fatalf("%q %v", d, err)
 	}
 	for _, n := range []string{"", ".", "..", "../pipeline", "pipeline/", "pipeline/app", "Pipeline", "nope", "pipeline\x00"} {
-		if _, err := Find(FS(), n); !errors.Is(err, ErrNotFound) {
+		if _, err := Find(templates.FS(), n); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%q: %v", n, err)
 		}
 	}

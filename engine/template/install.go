@@ -1,4 +1,4 @@
-package templates
+package template
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"github.com/formaapp/forma/engine/access"
 	"github.com/formaapp/forma/engine/clock"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/schema"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // The sample rows one install writes (the recipe's main entity; the others

@@ -1,6 +1,7 @@
-package templates
+package template
 
 import (
+	"github.com/formaapp/forma/templates"
 	"testing"
 
 	"github.com/formaapp/forma/schema"
@@ -10,20 +11,20 @@ import (
 // without a problem (the engine's own checks run in its install tests), and
 // has a picture for the gallery.
 func TestTemplatesParse(t *testing.T) {
-	names, err := Names(FS())
+	names, err := Names(templates.FS())
 	if err != nil || len(names) == 0 {
 		t.Fatalf("names %v %v", names, err)
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			info, err := Read(FS(), name)
+			info, err := Read(templates.FS(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if problem := pictureProblem(FS(), name, info); problem != "" {
+			if problem := pictureProblem(templates.FS(), name, info); problem != "" {
 				t.Error(problem)
 			}
-			doc, err := Document(FS(), name)
+			doc, err := Document(templates.FS(), name)
 			if err != nil {
 				t.Fatal(err)
 			}

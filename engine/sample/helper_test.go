@@ -8,12 +8,13 @@ import (
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/logic"
 	"github.com/formaapp/forma/engine/plugin"
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/engine/store"
 	"github.com/formaapp/forma/engine/store/storetest"
+	"github.com/formaapp/forma/engine/template"
 	"github.com/formaapp/forma/plugins"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // now is the sample's Now in the tests: a fixed instant, so dates are
@@ -49,7 +50,7 @@ func open(t testing.TB, dialect string) *engine.Engine {
 // it; here it only has to be there).
 func apply(t testing.TB, eng *engine.Engine, name string) *schema.App {
 	t.Helper()
-	doc, err := templates.Document(templates.FS(), name)
+	doc, err := template.Document(templates.FS(), name)
 	if err != nil {
 		t.Fatal(err)
 	}

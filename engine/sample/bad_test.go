@@ -10,9 +10,9 @@ import (
 	"testing/fstest"
 
 	"github.com/formaapp/forma/engine"
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // recipe is the pipeline's recipe as JSON values, to spoil.

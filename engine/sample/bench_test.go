@@ -10,9 +10,9 @@ import (
 	"github.com/formaapp/forma/engine"
 	"github.com/formaapp/forma/engine/query"
 	"github.com/formaapp/forma/engine/records"
+	"github.com/formaapp/forma/engine/sample"
 	"github.com/formaapp/forma/schema"
 	"github.com/formaapp/forma/templates"
-	"github.com/formaapp/forma/templates/sample"
 )
 
 // Benchmarks of installing a template with its sample data and of loading
