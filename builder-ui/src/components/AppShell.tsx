@@ -46,7 +46,7 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
   if (error) content = <ErrorBox error={error} onRetry={() => setAttempt((a) => a + 1)} />;
   else if (!doc) content = <Loading />;
   else if (route.name === "dash")
-    content = dash ? <DashboardView key={route.dashboard} app={doc.name} def={dash} /> : <Loading />;
+    content = dash ? <DashboardView key={route.dashboard} app={doc.name} def={dash} doc={doc} /> : <Loading />;
   else if (doc.entities.length === 0) content = <p className="muted">{t("nav.noEntities")}</p>;
   else if (!entity) content = <ErrorBox error={new ApiError(404, "not_found", current ?? "")} />;
   else if (route.name === "app" || route.name === "list")

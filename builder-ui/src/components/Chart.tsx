@@ -24,6 +24,14 @@ export interface ChartProps {
   onDrill: (row: DashRow) => void;
 }
 
+type Measure = DashResult["columns"][number];
+
+// sameScale: two measures share an axis when they have the same unit and
+// currency (a count and a sum of money do not).
+function sameScale(a: Measure, b: Measure | undefined): boolean {
+  return (a.unit ?? "") === (b?.unit ?? "") && (a.currency ?? "") === (b?.currency ?? "");
+}
+
 // chartOption builds the ECharts option and, per series and data index, the
 // row a click opens.
 export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option: EChartsOption; rows: DashRow[][] } {
@@ -34,7 +42,9 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
   if (widget.type === "pie" || widget.type === "funnel") {
     const data = r.rows.map((row) => ({ name: labelOf(row, 0), value: num(row.values[0]), itemStyle: { color: seriesColor(labelOf(row, 0)) } }));
     return {
-      option: { tooltip, series: [{ type: widget.type, data, radius: widget.type === "pie" ? ["35%", "70%"] : undefined }] as SeriesOption[] },
+      // A funnel keeps the rows' order (its stages); ECharts would sort by value.
+      option: { tooltip, series: [{ type: widget.type, data, radius: widget.type === "pie" ? ["35%", "70%"] : undefined,
+        ...(widget.type === "funnel" ? { sort: "none" } : {}) }] as SeriesOption[] },
       rows: [r.rows],
     };
   }
@@ -73,18 +83,24 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
   } else {
     measures.forEach((m, mi) => {
       const name = m.label || m.name;
-      series.push({ type, name, data: r.rows.map((row) => num(row.values[mi])), stack,
+      const axis = sameScale(m, measures[0]) ? 0 : 1;
+      series.push({ type, name, data: r.rows.map((row) => num(row.values[mi])), stack: axis ? undefined : stack,
+        ...(widget.horizontal ? { xAxisIndex: axis } : { yAxisIndex: axis }),
         itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
       rows.push(r.rows);
     });
   }
   const cat = { type: "category" as const, data: cats };
-  const val = { type: "value" as const, axisLabel: { formatter: (v: number) => formatNumber(v, lang) } };
+  const valAxis = () => ({ type: "value" as const, axisLabel: { formatter: (v: number) => formatNumber(v, lang) } });
+  // Measures of another unit (orders next to takings in CNY) get their own
+  // axis: on the first one's scale they would lie flat at zero.
+  const second = dims.length > 1 ? undefined : measures.find((m) => !sameScale(m, measures[0]));
+  const val = second ? [valAxis(), { ...valAxis(), splitLine: { show: false } }] : valAxis();
   return {
     option: {
       tooltip: { ...tooltip, trigger: "axis" },
       legend: series.length > 1 ? { type: "scroll", bottom: 0 } : undefined,
-      grid: { left: 8, right: 8, top: 16, bottom: series.length > 1 ? 32 : 8, containLabel: true },
+      grid: { left: 8, right: 8, top: second ? 28 : 16, bottom: series.length > 1 ? 32 : 8, containLabel: true },
       xAxis: widget.horizontal ? val : cat,
       yAxis: widget.horizontal ? { ...cat, inverse: true } : val,
       series,

@@ -4,7 +4,7 @@
 // changed, and every figure a link to the records behind it.
 import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { useSearchParams } from "react-router";
-import { api, watchDashboard, type DashboardDef, type DashResult, type DashRow, type DataRecord, type DirectoryUser, type Widget } from "../api";
+import { api, watchDashboard, type AppDocument, type DashboardDef, type DashResult, type DashRow, type DataRecord, type DirectoryUser, type Widget } from "../api";
 import { useI18n, type Lang } from "../i18n";
 import { href } from "../router";
 import { ErrorBox, Loading } from "./common";
@@ -27,6 +27,44 @@ export function formatNumber(v: unknown, lang: Lang, unit?: string, currency?: s
     s = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 }).format(n);
   }
   return unit ? `${s} ${unit}` : s;
+}
+
+// KPI_COMPACT_FROM is the magnitude from which a KPI shows its figure
+// abbreviated (1.4M, 144万, 1.44亿): a long figure does not fit a card.
+const KPI_COMPACT_FROM = 1e6;
+
+// formatKpi writes a KPI figure: in full below a million, else abbreviated
+// by the language (en 144M, zh-CN 1.44亿). The full figure is formatNumber's.
+export function formatKpi(v: unknown, lang: Lang, currency?: string): string {
+  const n = typeof v === "number" ? v : Number(v);
+  if (v === null || v === undefined || v === "" || Number.isNaN(n) || Math.abs(n) < KPI_COMPACT_FROM) return formatNumber(v, lang, undefined, currency);
+  const o: Intl.NumberFormatOptions = { notation: "compact", maximumSignificantDigits: 3 };
+  try {
+    return new Intl.NumberFormat(lang, { ...o, ...(currency ? { style: "currency", currency } : {}) }).format(n);
+  } catch {
+    return new Intl.NumberFormat(lang, o).format(n);
+  }
+}
+
+// stateOrder is the order a funnel shows the values of entity's field in:
+// the states of the flow over that field, else the field's options.
+export function stateOrder(doc: AppDocument | undefined, entity: string, field: string | undefined): string[] | undefined {
+  if (!doc || !field) return undefined;
+  const flows = ((doc as { flows?: unknown[] }).flows ?? []) as { entity?: string; field?: string; states?: { name?: string }[] }[];
+  const flow = flows.find((f) => f && f.entity === entity && f.field === field && Array.isArray(f.states));
+  if (flow) return flow.states!.map((s) => s?.name ?? "").filter(Boolean);
+  return doc.entities.find((e) => e.name === entity)?.fields.find((f) => f.name === field)?.options;
+}
+
+// funnelRows orders a funnel's rows by the stage order (values it does not
+// know last, in answer order).
+export function funnelRows(rows: DashRow[], order: string[] | undefined): DashRow[] {
+  if (!order?.length) return rows;
+  const at = (r: DashRow) => {
+    const i = order.indexOf(String(r.keys[0]));
+    return i < 0 ? order.length : i;
+  };
+  return rows.map((r, i) => [r, i] as const).sort((a, b) => at(a[0]) - at(b[0]) || a[1] - b[1]).map(([r]) => r);
 }
 
 // formatKey shows a dimension value: date buckets in the language's format,
@@ -57,7 +95,7 @@ export function seriesColor(name: string): string {
   return PALETTE[h % PALETTE.length];
 }
 
-export function DashboardView({ app, def }: { app: string; def: DashboardDef }) {
+export function DashboardView({ app, def, doc }: { app: string; def: DashboardDef; doc?: AppDocument }) {
   const { t, lang } = useI18n();
   const [search, setSearch] = useSearchParams();
   const params = useMemo(() => {
@@ -120,7 +158,7 @@ export function DashboardView({ app, def }: { app: string; def: DashboardDef }) 
           <div key={w.id} className="card dash-widget" data-testid={`widget-${w.id}`}
             style={{ gridColumn: `${w.layout.x + 1} / span ${w.layout.w}`, gridRow: `${w.layout.y + 1} / span ${w.layout.h}` }}>
             <div className="dash-widget-title">{w.title || w.id}</div>
-            {result[w.id] ? <WidgetBody app={app} widget={w} r={result[w.id]} lang={lang} /> : loaded ? <div className="muted">—</div> : null}
+            {result[w.id] ? <WidgetBody app={app} widget={w} r={result[w.id]} lang={lang} doc={doc} /> : loaded ? <div className="muted">—</div> : null}
             {result[w.id] && !result[w.id].error && (
               <div className="dash-widget-foot muted">
                 {result[w.id].cached ? t("dash.cached") : t("dash.sqlMs", { ms: result[w.id].sqlMs.toFixed(1) })}
@@ -138,7 +176,7 @@ function drillHref(app: string, widget: Widget, drill: string | null | undefined
   return href({ name: "list", app, entity: widget.query.entity }, drill ? new URLSearchParams({ filter: drill }) : undefined);
 }
 
-export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widget; r: DashResult; lang: Lang }) {
+export function WidgetBody({ app, widget, r, lang, doc }: { app: string; widget: Widget; r: DashResult; lang: Lang; doc?: AppDocument }) {
   const { t } = useI18n();
   if (r.error) {
     return <div className="alert alert-error" data-testid="widget-error">{r.error.code === "field_hidden" ? t("dash.hidden") : r.error.message}</div>;
@@ -152,8 +190,9 @@ export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widg
       const pct = r.kpi?.percent?.[0];
       return (
         <div className="kpi">
-          <a className="kpi-value" data-testid="kpi-value" href={drillHref(app, widget, row?.drill)}>
-            {formatNumber(row?.values[0], lang, undefined, measures[0]?.currency)}{measures[0]?.unit ? <> <span className="kpi-unit">{measures[0].unit}</span></> : null}
+          <a className="kpi-value" data-testid="kpi-value" href={drillHref(app, widget, row?.drill)}
+            title={formatNumber(row?.values[0], lang, measures[0]?.unit, measures[0]?.currency)}>
+            {formatKpi(row?.values[0], lang, measures[0]?.currency)}{measures[0]?.unit ? <> <span className="kpi-unit">{measures[0].unit}</span></> : null}
           </a>
           {pct !== undefined && (
             <div className={"kpi-change " + (pct !== null && Number(pct) < 0 ? "down" : "up")} data-testid="kpi-change">
@@ -193,9 +232,13 @@ export function WidgetBody({ app, widget, r, lang }: { app: string; widget: Widg
     case "pivot":
       return <Pivot app={app} widget={widget} r={r} lang={lang} />;
   }
+  // A funnel follows its flow's stages, not the answer's alphabetical order.
+  const shown = widget.type === "funnel"
+    ? { ...r, rows: funnelRows(r.rows, stateOrder(doc, widget.query.entity, widget.query.dimensions?.[0]?.field)) }
+    : r;
   return (
     <Suspense fallback={<Loading />}>
-      <Chart widget={widget} r={r} lang={lang} labelOf={label}
+      <Chart widget={widget} r={shown} lang={lang} labelOf={label}
         onDrill={(row) => {
           const h = drillHref(app, widget, row.drill);
           if (h) window.location.hash = h.slice(1);
