@@ -254,7 +254,7 @@ func (s *scen) pipelineWants() map[string]map[string]want {
 			"won_this_quarter": {entity: "opportunity", keep: func(r rec) bool { return won(r) && within(r, "closed_on", sh, qFrom, qTo) },
 				ms: ms(sum("amount"))},
 			"drifting_count":    {entity: "opportunity", keep: drifting, ms: ms(count())},
-			"funnel":            {entity: "opportunity", dims: dims(fld("stage")), ms: ms(count())},
+			"funnel":            {entity: "opportunity", keep: func(r rec) bool { return r["stage"] != "lost" }, dims: dims(fld("stage")), ms: ms(count())},
 			"forecast_by_rep":   {entity: "opportunity", keep: open, dims: dims(fld("owner")), ms: ms(sum("amount"), sum("weighted"))},
 			"forecast_accuracy": {entity: "forecast", dims: dims(bucket("month", "month", sh)), ms: ms(avg("accuracy"))},
 			"won_by_month":      {entity: "opportunity", keep: won, dims: dims(bucket("closed_on", "month", sh)), ms: ms(sum("amount"))},
