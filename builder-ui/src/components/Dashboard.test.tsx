@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { DashboardDef, DashResult } from "../api";
 import { mockFetch, renderWith } from "../test/util";
 import { chartOption } from "./Chart";
-import { DashboardView, formatKey, seriesColor } from "./Dashboard";
+import type { AppDocument } from "../api";
+import { DashboardView, formatKey, formatKpi, funnelRows, seriesColor, stateOrder } from "./Dashboard";
 
 const def: DashboardDef = {
   name: "sales", label: "Sales", timeZone: "Asia/Shanghai",
@@ -87,5 +88,78 @@ describe("charts", () => {
     expect(series[0].itemStyle.color).toBe(seriesColor("Shop A"));
     expect((option.yAxis as { type: string }).type).toBe("category"); // horizontal bars
     expect(rows[0][1].drill).toBe("x3");
+  });
+});
+
+describe("KPI figures", () => {
+  it("abbreviates a figure from a million by language, and keeps the full one in the title", async () => {
+    expect(formatKpi(82904.6, "en")).toBe("82,904.6");
+    expect(formatKpi(143812178.07, "en")).toBe("144M");
+    expect(formatKpi(143812178.07, "zh-CN")).toBe("1.44亿");
+    expect(formatKpi(1234567, "zh-CN")).toBe("123万");
+    expect(formatKpi(-2500000, "en")).toBe("-2.5M");
+    expect(formatKpi(25910303.32, "zh-CN", "CNY")).toBe("¥2590万");
+    expect(formatKpi(null, "en")).toBe("—");
+    const big = { ...answer, widgets: [{ ...answer.widgets[0], kpi: undefined, rows: [{ keys: [], values: [143812178.07], drill: "" }] }] };
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/dash/shop/sales") return { body: big };
+    });
+    renderWith(<DashboardView app="shop" def={{ ...def, widgets: [def.widgets[0]] }} />);
+    const kpi = await screen.findByTestId("kpi-value");
+    expect(kpi.textContent).toBe("144M CNY");
+    expect(kpi.getAttribute("title")).toBe("143,812,178.07 CNY");
+  });
+});
+
+describe("funnel", () => {
+  const doc = {
+    name: "crm",
+    entities: [{ name: "deal", fields: [{ name: "stage", type: "select", options: ["lost", "won", "open"] }, { name: "kind", type: "select", options: ["b", "a"] }] }],
+    flows: [{ name: "deal", entity: "deal", field: "stage", states: [{ name: "discovery" }, { name: "nda" }, { name: "poc" }, { name: "won" }, { name: "lost" }] }],
+  } as unknown as AppDocument;
+  const row = (k: string, n: number) => ({ keys: [k], values: [n], drill: k });
+  // The answer comes sorted by the stage's name; the funnel follows the flow.
+  const answerRows = [row("discovery", 9), row("lost", 30), row("nda", 7), row("poc", 4), row("won", 12)];
+
+  it("orders the stages as the flow does (lost last), else as the field's options", () => {
+    expect(stateOrder(doc, "deal", "stage")).toEqual(["discovery", "nda", "poc", "won", "lost"]);
+    expect(stateOrder(doc, "deal", "kind")).toEqual(["b", "a"]);
+    expect(stateOrder(undefined, "deal", "stage")).toBeUndefined();
+    expect(funnelRows(answerRows, stateOrder(doc, "deal", "stage")).map((r) => r.keys[0])).toEqual(["discovery", "nda", "poc", "won", "lost"]);
+    expect(funnelRows([row("x", 1), ...answerRows.slice(0, 2)], ["lost", "discovery"]).map((r) => r.keys[0])).toEqual(["lost", "discovery", "x"]);
+  });
+
+  it("draws the funnel in the rows' order, not sorted by value", () => {
+    const r: DashResult = { columns: [{ name: "stage", kind: "dimension" }, { name: "deals", kind: "measure" }],
+      rows: funnelRows(answerRows, stateOrder(doc, "deal", "stage")), sqlMs: 1, cached: false };
+    const widget = { id: "f", type: "funnel" as const, layout: { x: 0, y: 0, w: 6, h: 4 },
+      query: { entity: "deal", measures: [{ name: "deals", expr: "count()" }], dimensions: [{ field: "stage" }] } };
+    const { option, rows } = chartOption({ widget, r, lang: "en", labelOf: (x, i) => String(x.keys[i]), onDrill: () => undefined });
+    const series = (option.series as { sort?: string; data: { name: string }[] }[])[0];
+    expect(series.sort).toBe("none");
+    expect(series.data.map((d) => d.name)).toEqual(["discovery", "nda", "poc", "won", "lost"]);
+    expect(rows[0][3].drill).toBe("won");
+  });
+});
+
+describe("measures of different units", () => {
+  it("puts a count beside money on its own axis, so it does not lie flat at zero", () => {
+    const r: DashResult = {
+      columns: [{ name: "day", kind: "dimension", bucket: "day" }, { name: "takings", kind: "measure", unit: "CNY" }, { name: "orders", kind: "measure" }],
+      rows: [{ keys: ["2026-01-01"], values: [8000, 12], drill: "a" }, { keys: ["2026-01-02"], values: [6000, 9], drill: "b" }],
+      sqlMs: 1, cached: false,
+    };
+    const widget = { id: "t", type: "line" as const, layout: { x: 0, y: 0, w: 8, h: 4 },
+      query: { entity: "sale", measures: [{ name: "takings", expr: "sum(total)", unit: "CNY" }, { name: "orders", expr: "count()" }] } };
+    const { option } = chartOption({ widget, r, lang: "en", labelOf: (x, i) => String(x.keys[i]), onDrill: () => undefined });
+    const series = option.series as { data: number[]; yAxisIndex?: number }[];
+    expect(series.map((s) => s.yAxisIndex)).toEqual([0, 1]);
+    expect(series[1].data).toEqual([12, 9]);
+    expect(Array.isArray(option.yAxis) && option.yAxis.length).toBe(2);
+    // Same unit: one axis.
+    const same = chartOption({ widget, r: { ...r, columns: [r.columns[0], r.columns[1], { ...r.columns[2], unit: "CNY" }] }, lang: "en",
+      labelOf: (x, i) => String(x.keys[i]), onDrill: () => undefined });
+    expect((same.option.series as { yAxisIndex?: number }[]).map((s) => s.yAxisIndex)).toEqual([0, 0]);
+    expect(Array.isArray(same.option.yAxis)).toBe(false);
   });
 });
