@@ -86,6 +86,7 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
       const axis = sameScale(m, measures[0]) ? 0 : 1;
       series.push({ type, name, data: r.rows.map((row) => num(row.values[mi])), stack: axis ? undefined : stack,
         ...(widget.horizontal ? { xAxisIndex: axis } : { yAxisIndex: axis }),
+        tooltip: { valueFormatter: (v: unknown) => formatNumber(v, lang, m.unit, m.currency) },
         itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
       rows.push(r.rows);
     });
