@@ -14,6 +14,7 @@ export interface Field {
   id: string;
   name: string;
   label?: string;
+  labels?: Record<string, string>;
   type: FieldType;
   required?: boolean;
   unique?: boolean;
@@ -24,6 +25,7 @@ export interface Field {
   scale?: number;
   currency?: string; // ISO 4217, shown with decimals when the document sets it
   options?: string[];
+  optionLabels?: Record<string, Record<string, string>>;
   default?: unknown;
   entity?: string;
   expr?: string;
@@ -34,6 +36,7 @@ export interface Entity {
   id?: string;
   name: string;
   label?: string;
+  labels?: Record<string, string>;
   fields: Field[];
 }
 
@@ -80,6 +83,7 @@ export interface Role {
 export interface AppDocument {
   name: string;
   label?: string;
+  labels?: Record<string, string>;
   description?: string;
   version?: number;
   entities: Entity[];
@@ -513,6 +517,7 @@ export interface Widget {
 export interface DashboardDef {
   name: string;
   label?: string;
+  labels?: Record<string, string>;
   columns?: number;
   timeZone?: string;
   params?: { name: string; label?: string; type: "daterange" | "ref" | "user"; entity?: string; default?: string }[];

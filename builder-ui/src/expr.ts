@@ -1,8 +1,7 @@
 // The pieces of the formula and condition editor that are not React: what
 // the formula and filter languages offer (helpers, operators), the word
 // being typed at the cursor, the suggestions for it, and the server's check.
-import { api, type Field } from "./api";
-import type { Lang } from "./i18n";
+import { api } from "./api";
 
 export type ExprMode = "formula" | "filter";
 
@@ -93,12 +92,8 @@ export interface Offer {
   kind: "field" | "function";
 }
 
-// labelIn is a label in the user's language: a field may carry labels per
-// language beside its label.
-export function labelIn(f: Field, lang: Lang): string {
-  const labels = (f as Field & { labels?: Partial<Record<Lang, string>> }).labels;
-  return labels?.[lang] || f.label || f.name;
-}
+// labelIn (a label in the user's language) lives in labels.ts.
+export { labelIn } from "./labels";
 
 // wordAt finds the word being typed before the cursor: letters of any
 // script, digits, _ $ and dots (ref.field). Inside a string literal there is

@@ -2,6 +2,7 @@
 // read-only rules, display, and conversions between API values and inputs.
 import type { Entity, Field } from "./api";
 import type { I18n, MessageKey } from "./i18n";
+import { labelIn, optionLabel, type StateLike } from "./labels";
 
 export const SYSTEM_COLUMNS = ["id", "created_at", "updated_at", "created_by", "owner", "version"] as const;
 
@@ -13,17 +14,19 @@ export function isComputed(f: Field): boolean {
   return f.type === "formula" || f.type === "rollup" || f.type === "autonumber";
 }
 
-export function fieldLabel(f: Field): string {
-  return f.label || f.name;
+// fieldLabel and entityLabel are labels in lang when given (labels[lang],
+// else label, else the name).
+export function fieldLabel(f: Field, lang?: string): string {
+  return lang ? labelIn(f, lang) : f.label || f.name;
 }
 
-export function entityLabel(e: Entity): string {
-  return e.label || e.name;
+export function entityLabel(e: Entity, lang?: string): string {
+  return lang ? labelIn(e, lang) : e.label || e.name;
 }
 
-export function columnLabel(name: string, fields: Field[], t: I18n["t"]): string {
+export function columnLabel(name: string, fields: Field[], t: I18n["t"], lang?: string): string {
   const f = fields.find((x) => x.name === name);
-  if (f) return fieldLabel(f);
+  if (f) return fieldLabel(f, lang);
   if (isSystem(name)) return t(("sys." + name) as MessageKey);
   return name;
 }
@@ -66,7 +69,9 @@ export function fromLocalInput(local: string): string | null {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
 
-export function displayValue(f: Field | undefined, v: unknown, i18n: Pick<I18n, "t" | "date" | "dateTime"> & { lang?: string }): string {
+// displayValue shows a value; a select's or multiselect's options by their
+// label in i18n.lang (optionLabels, else the flow states' labels, else the value).
+export function displayValue(f: Field | undefined, v: unknown, i18n: Pick<I18n, "t" | "date" | "dateTime"> & { lang?: string }, states?: StateLike[]): string {
   if (v === null || v === undefined || v === "") return i18n.t("common.empty");
   const type = f ? valueType(f) : undefined;
   switch (type) {
@@ -81,8 +86,11 @@ export function displayValue(f: Field | undefined, v: unknown, i18n: Pick<I18n, 
       return typeof v === "string" ? i18n.date(v) : String(v);
     case "datetime":
       return typeof v === "string" ? i18n.dateTime(v) : String(v);
+    case "select":
+      return i18n.lang ? optionLabel(f, v, i18n.lang, states) : String(v);
     case "multiselect":
-      return Array.isArray(v) ? v.join(", ") : String(v);
+      if (!i18n.lang) return Array.isArray(v) ? v.join(", ") : String(v);
+      return Array.isArray(v) ? v.map((o) => optionLabel(f, o, i18n.lang!, states)).join(", ") : optionLabel(f, v, i18n.lang, states);
     case "json":
       return JSON.stringify(v);
   }
