@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { api, ApiError, type AppDocument, type DashboardDef } from "../api";
 import { entityLabel } from "../fields";
 import { useI18n } from "../i18n";
+import { labelIn } from "../labels";
 import { href, type Route } from "../router";
 import { ErrorBox, Loading } from "./common";
 import { ListView } from "./ListView";
@@ -14,7 +15,7 @@ import { DuplicatesPage } from "./Duplicates";
 export type AppRoute = Exclude<Extract<Route, { app: string }>, { name: "design" }>;
 
 export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen: boolean; admin?: boolean }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [doc, setDoc] = useState<AppDocument | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
@@ -65,13 +66,13 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
     <div className="shell">
       <nav className={"sidebar" + (menuOpen ? " open" : "")} aria-label={t("nav.entities")}>
         <a className="sidebar-app" href={href({ name: "apps" })}>← {t("header.allApps")}</a>
-        <div className="sidebar-title">{doc ? doc.label || doc.name : route.app}</div>
+        <div className="sidebar-title">{doc ? labelIn(doc, lang) : route.app}</div>
         <ul>
           {doc?.entities.map((e) => (
             <li key={e.name}>
               <a href={href({ name: "list", app: doc.name, entity: e.name })} data-testid={`entity-link-${e.name}`}
                 className={e.name === current ? "active" : undefined} aria-current={e.name === current ? "page" : undefined}>
-                {entityLabel(e)}
+                {entityLabel(e, lang)}
               </a>
             </li>
           ))}
@@ -85,7 +86,7 @@ export function AppShell({ route, menuOpen, admin }: { route: AppRoute; menuOpen
                 return (
                   <li key={d.name}>
                     <a href={href({ name: "dash", app: route.app, dashboard: d.name })} data-testid={`dash-link-${d.name}`}
-                      className={active ? "active" : undefined} aria-current={active ? "page" : undefined}>{d.label || d.name}</a>
+                      className={active ? "active" : undefined} aria-current={active ? "page" : undefined}>{labelIn(d, lang)}</a>
                   </li>
                 );
               })}

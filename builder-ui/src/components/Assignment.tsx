@@ -206,7 +206,7 @@ export function useMyPools(app?: string): MyPool[] {
 // PoolPage: the unclaimed records of one pool, a Claim button per row.
 export function PoolPage({ app, entity, pool }: { app: AppDocument; entity: Entity; pool: string }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   const [items, setItems] = useState<DataRecord[] | null>(null);
   const [info, setInfo] = useState<MyPool | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -225,7 +225,7 @@ export function PoolPage({ app, entity, pool }: { app: AppDocument; entity: Enti
     };
   }, [app.name, entity.name, pool, attempt]);
 
-  const columns = useMemo(() => listColumns(entity, t, listViewOf(app, entity.name)?.columns), [app, entity, t]);
+  const columns = useMemo(() => listColumns(entity, t, listViewOf(app, entity.name)?.columns, lang), [app, entity, t, lang]);
   const colDefs = useMemo(() => {
     const h = createColumnHelper<DataRecord>();
     return columns.map((c) => h.accessor((r) => r[c.name], { id: c.name, header: c.label, meta: c }));

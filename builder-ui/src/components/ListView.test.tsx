@@ -159,3 +159,62 @@ describe("ListView refs", () => {
     expect(screen.queryByTestId("list-error")).toBeNull();
   });
 });
+
+describe("ListView in the user's language", () => {
+  const doc = {
+    name: "sales",
+    entities: [{
+      name: "opportunity",
+      label: "Opportunity",
+      labels: { "zh-CN": "商机", en: "Opportunity" },
+      fields: [
+        { id: "1", name: "title", type: "text", label: "Title", labels: { "zh-CN": "标题", en: "Title" } },
+        { id: "2", name: "industry", type: "select", label: "Industry", labels: { en: "Industry" }, options: ["manufacturing", "other"],
+          optionLabels: { manufacturing: { "zh-CN": "制造业", en: "Manufacturing" } } },
+        { id: "3", name: "stage", type: "select", label: "Stage", labels: { "zh-CN": "阶段" }, options: ["discovery", "won"] },
+        { id: "4", name: "tags", type: "multiselect", options: ["hot", "cold"],
+          optionLabels: { hot: { "zh-CN": "热门", en: "Hot" }, cold: { "zh-CN": "冷门" } } },
+      ],
+    }],
+    flows: [{ name: "deal", entity: "opportunity", field: "stage", states: [{ name: "discovery", labels: { "zh-CN": "需求发现", en: "Discovery" } }, { name: "won", label: "Won" }] }],
+  } as unknown as AppDocument;
+  const rows = [
+    { id: "r1", title: "Big deal", industry: "manufacturing", stage: "discovery", tags: ["hot", "cold"] },
+    { id: "r2", title: "Small deal", industry: "other", stage: "won", tags: [] },
+  ];
+  const show = (lang: "zh-CN" | "en") => {
+    mockFetch((c) => (c.url.pathname === "/api/data/sales/opportunity" ? { body: { items: rows } } : undefined));
+    renderWith(<ListView app={doc} entity={doc.entities[0]} />, lang);
+  };
+  const cells = (name: string) => screen.getAllByTestId(`cell-${name}`).map((c) => c.textContent);
+
+  it("heads columns with zh-CN labels (label when zh-CN is missing) and shows option and stage labels", async () => {
+    show("zh-CN");
+    await screen.findAllByTestId("list-row");
+    const heads = screen.getAllByRole("columnheader").map((h) => h.textContent);
+    expect(heads.slice(0, 4)).toEqual(["标题", "Industry", "阶段", "tags"]);
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("商机");
+    expect(cells("industry")).toEqual(["制造业", "other"]);
+    expect(cells("stage")).toEqual(["需求发现", "Won"]);
+    expect(cells("tags")[0]).toBe("热门, 冷门");
+  });
+
+  it("shows the en labels in English", async () => {
+    show("en");
+    await screen.findAllByTestId("list-row");
+    const heads = screen.getAllByRole("columnheader").map((h) => h.textContent);
+    expect(heads.slice(0, 4)).toEqual(["Title", "Industry", "Stage", "tags"]);
+    expect(cells("industry")).toEqual(["Manufacturing", "other"]);
+    expect(cells("stage")).toEqual(["Discovery", "Won"]);
+    expect(cells("tags")[0]).toBe("Hot, cold"); // no en label: the value
+  });
+
+  it("offers a select's options by label while editing a cell, keeping the values", async () => {
+    show("zh-CN");
+    await screen.findAllByTestId("list-row");
+    fireEvent.click(screen.getAllByTestId("cell-industry")[0]);
+    const input = (await screen.findByTestId("cell-input")) as HTMLSelectElement;
+    const opts = Array.from(input.options).map((o) => [o.value, o.textContent]);
+    expect(opts).toEqual([["", "—"], ["manufacturing", "制造业"], ["other", "other"]]);
+  });
+});

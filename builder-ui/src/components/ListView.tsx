@@ -8,6 +8,7 @@ import {
 } from "../fields";
 import { filterableFields, type FilterModel } from "../filter";
 import { useI18n } from "../i18n";
+import { flowStates, optionLabel } from "../labels";
 import { rememberRecord, useNames, type NameKey } from "../names";
 import { href, navigate, rememberListQuery } from "../router";
 import { SavedViews, shareRoles } from "./SavedViews";
@@ -36,13 +37,14 @@ interface Column {
 }
 
 // listColumns: the list view's columns (entity fields and system columns;
-// unknown names skipped), or without one the first six plain fields and created_at.
-export function listColumns(entity: Entity, t: (k: "sys.created_at") => string, names?: string[]): Column[] {
+// unknown names skipped), or without one the first six plain fields and
+// created_at; fields headed by their label in lang when given.
+export function listColumns(entity: Entity, t: (k: "sys.created_at") => string, names?: string[], lang?: string): Column[] {
   if (names) {
     const out: Column[] = [];
     for (const n of names) {
       const f = entity.fields.find((x) => x.name === n);
-      if (f) out.push({ name: n, label: fieldLabel(f), field: f });
+      if (f) out.push({ name: n, label: fieldLabel(f, lang), field: f });
       else if (isSystem(n)) out.push({ name: n, label: columnLabel(n, [], t as Parameters<typeof columnLabel>[2]) });
     }
     if (out.length) return out;
@@ -50,7 +52,7 @@ export function listColumns(entity: Entity, t: (k: "sys.created_at") => string, 
   const cols: Column[] = entity.fields
     .filter((f) => f.type !== "json" && f.type !== "longtext")
     .slice(0, MAX_COLUMNS)
-    .map((f) => ({ name: f.name, label: fieldLabel(f), field: f }));
+    .map((f) => ({ name: f.name, label: fieldLabel(f, lang), field: f }));
   cols.push({ name: "created_at", label: t("sys.created_at") });
   return cols;
 }
@@ -78,7 +80,7 @@ export function calendarFields(entity: Entity): Field[] {
 // (#/a/{app}/{entity}?view=kanban&by=stage&filter=…&sort=…&month=2026-11).
 export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   // The list view of the app document gives the starting columns, sort and filter.
   const layout = listViewOf(app, entity.name);
   const filterFields = useMemo(() => filterableFields(entity.fields), [entity]);
@@ -116,7 +118,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
   return (
     <section className="page">
       <div className="page-head">
-        <h1>{entityLabel(entity)}</h1>
+        <h1>{entityLabel(entity, lang)}</h1>
         <div className="page-actions">
           <div className="view-switch" role="tablist" aria-label={t("view.switch")}>
             <button type="button" role="tab" aria-selected={view === "list"} className={"btn btn-small" + (view === "list" ? " btn-active" : "")}
@@ -153,7 +155,7 @@ export function ListView({ app, entity }: { app: AppDocument; entity: Entity }) 
         <label className="inline-field view-by">
           <span className="small muted">{view === "kanban" ? t("view.groupBy") : t("view.dateField")}</span>
           <select value={by.name} data-testid="view-by" onChange={(e) => set({ by: e.target.value })}>
-            {(view === "kanban" ? boards : dates).map((f) => <option key={f.name} value={f.name}>{fieldLabel(f)}</option>)}
+            {(view === "kanban" ? boards : dates).map((f) => <option key={f.name} value={f.name}>{fieldLabel(f, lang)}</option>)}
           </select>
         </label>
       )}
@@ -191,14 +193,14 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
   app: AppDocument; entity: Entity; sort: string; filter: string; columnNames?: string[]; onSort: (name: string) => void;
 }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   // An entity with a first-contact countdown (an assignment rule's) shows it as the last column.
   const cd = countdownRule(app.assignments, entity.name);
   const now = useNow(cd ? TICK_MS : 0);
   const columns = useMemo(() => {
-    const cs = listColumns(entity, t, columnNames);
+    const cs = listColumns(entity, t, columnNames, lang);
     return cd ? [...cs, { name: COUNTDOWN, label: t("asg.countdownCol") }] : cs;
-  }, [entity, t, columnNames, cd]);
+  }, [entity, t, columnNames, cd, lang]);
   // cursors[i] is the cursor that fetches page i; page 0 has none.
   const [cursors, setCursors] = useState<string[]>([""]);
   const [items, setItems] = useState<DataRecord[] | null>(null);
@@ -382,7 +384,7 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
                       if (ed && c.field) {
                         return (
                           <td key={x.id} data-label={c.label} className="cell-editing" onClick={(e) => e.stopPropagation()}>
-                            <CellInput field={c.field} value={ed.value} disabled={ed.saving}
+                            <CellInput field={c.field} states={flowStates(app, entity.name, c.name)} value={ed.value} disabled={ed.saving}
                               onChange={(v) => setEditing({ ...ed, value: v, error: undefined })}
                               onCommit={(v) => void save({ ...ed, value: v })} onCancel={() => setEditing(null)} />
                             {ed.error && <span className="field-error" role="alert" data-testid={`cell-error-${c.name}`}>{ed.error}</span>}
@@ -423,10 +425,10 @@ function Grid({ app, entity, sort, filter, columnNames, onSort }: {
           </table>
           {items.length === 0 && (
             <div className="empty" data-testid="list-empty">
-              <p className="muted">{filter ? t("list.empty") : t("list.emptyNone", { entity: entityLabel(entity) })}</p>
+              <p className="muted">{filter ? t("list.empty") : t("list.emptyNone", { entity: entityLabel(entity, lang) })}</p>
               {filter ? <p className="muted small">{t("list.emptyFilterHint")}</p> : (
                 <a className="btn btn-primary" href={href({ name: "new", app: app.name, entity: entity.name })} data-testid="empty-new-record">
-                  <Icon.plus /> {t("list.emptyAdd", { entity: entityLabel(entity) })}
+                  <Icon.plus /> {t("list.emptyAdd", { entity: entityLabel(entity, lang) })}
                 </a>
               )}
             </div>
@@ -462,9 +464,10 @@ function cellError(err: unknown, c: Column, t: ReturnType<typeof useI18n>["t"]):
   return errorText(err, t);
 }
 
-function CellInput({ field, value, disabled, onChange, onCommit, onCancel }: {
-  field: Field; value: InputValue; disabled?: boolean; onChange: (v: InputValue) => void; onCommit: (v: InputValue) => void; onCancel: () => void;
+function CellInput({ field, states, value, disabled, onChange, onCommit, onCancel }: {
+  field: Field; states?: ReturnType<typeof flowStates>; value: InputValue; disabled?: boolean; onChange: (v: InputValue) => void; onCommit: (v: InputValue) => void; onCancel: () => void;
 }) {
+  const { lang } = useI18n();
   const ref = useRef<HTMLInputElement & HTMLSelectElement>(null);
   useEffect(() => ref.current?.focus(), []);
   const keys = (e: KeyboardEvent) => {
@@ -473,7 +476,7 @@ function CellInput({ field, value, disabled, onChange, onCommit, onCancel }: {
       onCommit(value);
     } else if (e.key === "Escape") onCancel();
   };
-  const common = { ref, disabled, "data-testid": "cell-input", onKeyDown: keys, "aria-label": fieldLabel(field) };
+  const common = { ref, disabled, "data-testid": "cell-input", onKeyDown: keys, "aria-label": fieldLabel(field, lang) };
   if (field.type === "boolean") {
     return <input type="checkbox" {...common} checked={value === true} onChange={(e) => { onChange(e.target.checked); onCommit(e.target.checked); }} />;
   }
@@ -481,7 +484,7 @@ function CellInput({ field, value, disabled, onChange, onCommit, onCancel }: {
     return (
       <select {...common} value={String(value)} onChange={(e) => { onChange(e.target.value); onCommit(e.target.value); }} onBlur={() => onCommit(value)}>
         <option value="">—</option>
-        {(field.options ?? []).map((o) => <option key={o} value={o}>{o}</option>)}
+        {(field.options ?? []).map((o) => <option key={o} value={o}>{optionLabel(field, o, lang, states)}</option>)}
       </select>
     );
   }
@@ -495,5 +498,8 @@ export function cellText(app: AppDocument, c: Column, r: DataRecord, i18n: Retur
     const x = r.expand?.[c.name];
     if (x) return refLabel(app.entities.find((e) => e.name === c.field!.entity), x);
   }
-  return c.field ? displayValue(c.field, r[c.name], i18n) : displaySystem(c.name, r[c.name], i18n);
+  if (!c.field) return displaySystem(c.name, r[c.name], i18n);
+  // A flow's state field reads its states' labels when its options carry none.
+  const states = c.field.type === "select" ? flowStates(app, app.entities.find((e) => e.fields.includes(c.field!))?.name, c.name) : undefined;
+  return displayValue(c.field, r[c.name], i18n, states);
 }
