@@ -233,3 +233,64 @@ describe("RecordForm", () => {
     expect(screen.queryByTestId("form-delete")).toBeNull();
   });
 });
+
+describe("RecordForm in the user's language", () => {
+  const doc = {
+    name: "sales",
+    entities: [{
+      name: "opportunity",
+      label: "Opportunity",
+      labels: { "zh-CN": "商机", en: "Opportunity" },
+      fields: [
+        { id: "1", name: "title", type: "text", label: "Title", labels: { "zh-CN": "标题", en: "Title" } },
+        { id: "2", name: "industry", type: "select", label: "Industry", labels: { en: "Industry" }, options: ["manufacturing", "other"],
+          optionLabels: { manufacturing: { "zh-CN": "制造业", en: "Manufacturing" } } },
+        { id: "3", name: "stage", type: "select", labels: { "zh-CN": "阶段" }, options: ["discovery", "won"] },
+        { id: "4", name: "tags", type: "multiselect", label: "Tags", options: ["hot", "cold"], optionLabels: { hot: { "zh-CN": "热门", en: "Hot" } } },
+      ],
+    }],
+    flows: [{ name: "deal", entity: "opportunity", field: "stage", states: [{ name: "discovery", labels: { "zh-CN": "需求发现" } }, { name: "won", label: "Won" }] }],
+  } as unknown as AppDocument;
+  const opp = doc.entities[0];
+  const labelOf = (name: string) => field(name).closest(".field")!.querySelector(".field-label")!.firstChild!.textContent;
+
+  it("labels fields in zh-CN (label, then name, when zh-CN is missing) and offers options by label, sending the values", async () => {
+    const calls = mockFetch((c) => (c.method === "POST" ? { status: 201, body: { id: "n1", version: 1 } } : undefined));
+    renderWith(<RecordForm app={doc} entity={opp} />, "zh-CN");
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toContain("商机");
+    expect(labelOf("title")).toBe("标题");
+    expect(labelOf("industry")).toBe("Industry");
+    expect(labelOf("stage")).toBe("阶段");
+    const industry = field("industry") as unknown as HTMLSelectElement;
+    expect(Array.from(industry.options).slice(1).map((o) => [o.value, o.textContent])).toEqual([["manufacturing", "制造业"], ["other", "other"]]);
+    expect(Array.from(field("tags").querySelectorAll("label")).map((l) => l.textContent)).toEqual(["热门", "cold"]);
+
+    fireEvent.change(field("title"), { target: { value: "Big" } });
+    fireEvent.change(industry, { target: { value: "manufacturing" } });
+    fireEvent.click(screen.getByTestId("form-save"));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(calls.find((c) => c.method === "POST")!.body).toMatchObject({ title: "Big", industry: "manufacturing" });
+  });
+
+  it("shows a stored record's select and flow state (read-only) by label", async () => {
+    mockFetch((c) => (c.method === "GET" && c.url.pathname === "/api/data/sales/opportunity/o1"
+      ? { body: { id: "o1", version: 1, title: "Big", industry: "manufacturing", stage: "discovery", tags: ["hot"] } } : undefined));
+    renderWith(<RecordForm app={doc} entity={opp} id="o1" />, "zh-CN");
+    await screen.findByDisplayValue("Big");
+    expect(field("stage").tagName).toBe("DIV");
+    expect(field("stage").textContent).toBe("需求发现");
+    const industry = field("industry") as unknown as HTMLSelectElement;
+    expect(industry.value).toBe("manufacturing");
+    expect(industry.selectedOptions[0].textContent).toBe("制造业");
+  });
+
+  it("shows the en labels in English", () => {
+    mockFetch(() => undefined);
+    renderWith(<RecordForm app={doc} entity={opp} />, "en");
+    expect(labelOf("title")).toBe("Title");
+    expect(labelOf("stage")).toBe("stage");
+    const industry = field("industry") as unknown as HTMLSelectElement;
+    expect(industry.options[1].textContent).toBe("Manufacturing");
+    expect(Array.from(field("tags").querySelectorAll("label")).map((l) => l.textContent)).toEqual(["Hot", "cold"]);
+  });
+});

@@ -6,6 +6,7 @@ import {
   type InputValue,
 } from "../fields";
 import { useI18n, type MessageKey } from "../i18n";
+import { flowStates, optionLabel } from "../labels";
 import { href, listHref, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
 import { problemText, type Problem } from "../problems";
@@ -52,7 +53,7 @@ function inputsOf(fields: Field[], rec: Record<string, unknown> | null): Record<
 
 export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Entity; id?: string }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   const [record, setRecord] = useState<DataRecord | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [initial, setInitial] = useState<Record<string, InputValue>>(() => (id ? {} : inputsOf(entity.fields, null)));
@@ -157,7 +158,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
         setBanner({ kind: "script", message: err.message, script: err.script });
       } else if (err instanceof ApiError && err.details.length > 0 && (err.status === 422 || err.status === 403 || err.status === 409)) {
         // Problems in the user's language, with the field's label (problems.ts).
-        const label = (n: string) => { const f = fields.find((x) => x.name === n); return f ? fieldLabel(f) : n; };
+        const label = (n: string) => { const f = fields.find((x) => x.name === n); return f ? fieldLabel(f, lang) : n; };
         const { byField, general } = splitDetails(err, fields, (d) => problemText(d, t, label));
         setErrors(byField);
         setBanner(err.status === 422 ? { kind: "validation", messages: general } : { kind: "error", error: err });
@@ -197,7 +198,7 @@ export function RecordForm({ app, entity, id }: { app: AppDocument; entity: Enti
   if (loadError) return <ErrorBox error={loadError} onRetry={load} />;
   if (id && !record) return <Loading />;
 
-  const title = id ? t("form.edit", { entity: entityLabel(entity) }) : t("form.new", { entity: entityLabel(entity) });
+  const title = id ? t("form.edit", { entity: entityLabel(entity, lang) }) : t("form.new", { entity: entityLabel(entity, lang) });
 
   return (
     <section className="page">
@@ -354,8 +355,11 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
   errors?: string[]; onChange: (v: InputValue) => void; preview?: boolean;
 }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   const id = `f-${f.name}`;
+  // Options read in the user's language (a flow's state field: its states' labels); values stay the options.
+  const states = f.type === "select" ? flowStates(app, app.entities.find((e) => e.fields.includes(f))?.name, f.name) : undefined;
+  const opt = (o: string) => optionLabel(f, o, lang, states);
   const errId = `f-${f.name}-error`;
   const invalid = !!errors?.length;
   const common = {
@@ -372,7 +376,7 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
   } else if (readOnly) {
     const v = record?.[f.name];
     const named = (f.type === "user" || f.type === "ref") && typeof v === "string" && v;
-    input = <div className="readonly-value" {...common}>{named ? <RefName app={app} field={f} id={v} /> : displayValue(f, v, i18n)}</div>;
+    input = <div className="readonly-value" {...common}>{named ? <RefName app={app} field={f} id={v} /> : displayValue(f, v, i18n, states)}</div>;
   } else {
     switch (f.type) {
       case "longtext":
@@ -410,8 +414,8 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
         input = (
           <select {...common} value={str} onChange={(e) => onChange(e.target.value)}>
             <option value="">{t("form.none")}</option>
-            {(f.options ?? []).map((o) => <option key={o} value={o}>{o}</option>)}
-            {str && !(f.options ?? []).includes(str) && <option value={str}>{str}</option>}
+            {(f.options ?? []).map((o) => <option key={o} value={o}>{opt(o)}</option>)}
+            {str && !(f.options ?? []).includes(str) && <option value={str}>{opt(str)}</option>}
           </select>
         );
         break;
@@ -423,7 +427,7 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
               <label key={o} className="check">
                 <input type="checkbox" checked={chosen.includes(o)}
                   onChange={(e) => onChange(e.target.checked ? (f.options ?? []).filter((x) => x === o || chosen.includes(x)) : chosen.filter((x) => x !== o))} />
-                {o}
+                {opt(o)}
               </label>
             ))}
           </fieldset>
@@ -454,7 +458,7 @@ function FieldRow({ app, field: f, value, record, readOnly, errors, onChange, pr
   return (
     <div className={"field" + (wide ? " field-wide" : "") + (invalid ? " has-error" : "") + (f.type === "boolean" && !readOnly ? " field-check" : "")}>
       <label className="field-label" htmlFor={readOnly || f.type === "multiselect" ? undefined : id}>
-        {fieldLabel(f)}
+        {fieldLabel(f, lang)}
         {f.required && !readOnly && <span className="req" title={t("form.required")}> *</span>}
         {readOnly && <span className="tag">{isComputed(f) ? t("form.computed") : t("form.readOnly")}</span>}
       </label>
