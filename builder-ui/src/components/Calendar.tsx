@@ -3,7 +3,7 @@
 // time zone). The month is in the URL (?month=YYYY-MM).
 import { useEffect, useState } from "react";
 import { api, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
-import { displayValue, labelField } from "../fields";
+import { displayValue, fieldLabel, labelField } from "../fields";
 import { quote } from "../filter";
 import { useI18n } from "../i18n";
 import { href } from "../router";
@@ -142,7 +142,7 @@ export function Calendar({ app, entity, field, filter, month, onMonth }: {
           </tbody>
         </table>
       )}
-      {items && items.length === 0 && <p className="muted empty" data-testid="calendar-empty">{t("calendar.empty", { field: field.label || field.name })}</p>}
+      {items && items.length === 0 && <p className="muted empty" data-testid="calendar-empty">{t("calendar.empty", { field: fieldLabel(field, lang) })}</p>}
     </div>
   );
 }

@@ -11,6 +11,7 @@ import {
 import { api, ApiError, type AppDocument, type DataRecord, type Entity, type Field } from "../api";
 import { displayValue, fieldLabel, labelField } from "../fields";
 import { useI18n } from "../i18n";
+import { flowStates, optionLabel } from "../labels";
 import { useNames } from "../names";
 import { navigate } from "../router";
 import { ErrorBox, errorText, Loading } from "./common";
@@ -48,7 +49,7 @@ function moveError(e: unknown, field: Field, t: ReturnType<typeof useI18n>["t"])
 
 export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument; entity: Entity; field: Field; filter: string; sort: string }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   const [items, setItems] = useState<DataRecord[] | null>(null);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -84,7 +85,7 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
   const show = (f: Field, v: unknown) => {
     if ((f.type === "user" || f.type === "ref") && typeof v === "string" && v)
       return names(f.type === "user" ? { kind: "user", id: v } : { kind: "ref", entity: f.entity ?? "", id: v });
-    return displayValue(f, v, i18n);
+    return displayValue(f, v, i18n, f.type === "select" ? flowStates(app, entity.name, f.name) : undefined);
   };
 
   async function move(r: DataRecord, to: string) {
@@ -113,6 +114,8 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
   if (error) return <ErrorBox error={error} testId="list-error" onRetry={() => setAttempt((a) => a + 1)} />;
   if (!items) return <Loading />;
   const columns = [...(field.options ?? []), NONE];
+  // Columns are headed by the option's label in the user's language (a flow's state field: its states').
+  const states = flowStates(app, entity.name, field.name);
   const cardTitle = (r: DataRecord) => (title ? displayValue(title, r[title.name], i18n) : r.id);
 
   return (
@@ -126,12 +129,12 @@ export function Kanban({ app, entity, field, filter, sort }: { app: AppDocument;
           {columns.map((c) => {
             const cards = items.filter((r) => (c === NONE ? r[field.name] === null || r[field.name] === undefined || r[field.name] === "" : r[field.name] === c));
             return (
-              <Column key={c} id={c} label={c === NONE ? t("kanban.none") : c} count={cards.length}>
+              <Column key={c} id={c} label={c === NONE ? t("kanban.none") : optionLabel(field, c, lang, states)} count={cards.length}>
                 {cards.map((r) => (
                   <Card key={r.id} r={r} onOpen={() => navigate({ name: "record", app: app.name, entity: entity.name, id: r.id })}>
                     <strong className="kanban-title">{cardTitle(r)}</strong>
                     {shown.map((f) => (r[f.name] !== null && r[f.name] !== undefined && r[f.name] !== "") && (
-                      <span key={f.name} className="kanban-field"><span className="muted small">{fieldLabel(f)}</span> {show(f, r[f.name])}</span>
+                      <span key={f.name} className="kanban-field"><span className="muted small">{fieldLabel(f, lang)}</span> {show(f, r[f.name])}</span>
                     ))}
                   </Card>
                 ))}

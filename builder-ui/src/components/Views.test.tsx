@@ -168,6 +168,28 @@ describe("kanban", () => {
   });
 });
 
+describe("kanban in the user's language", () => {
+  it("heads columns with option labels, else the flow state's, and shows card fields by their zh-CN label", async () => {
+    window.location.hash = "#/a/crm/deal?view=kanban";
+    const doc = {
+      ...app,
+      entities: [app.entities[0], {
+        ...deal,
+        fields: deal.fields.map((f) => f.name === "stage" ? { ...f, options: ["lead", "won"], optionLabels: { lead: { "zh-CN": "线索" } } }
+          : f.name === "amount" ? { ...f, labels: { "zh-CN": "金额" } } : f),
+      }],
+      flows: [{ entity: "deal", field: "stage", states: [{ name: "lead" }, { name: "won", labels: { "zh-CN": "赢单" } }] }],
+    } as unknown as AppDocument;
+    serve();
+    renderWith(<ListView app={doc} entity={doc.entities[1]} />, "zh-CN");
+    const lead = await screen.findByTestId("kanban-col-lead");
+    expect(lead.getAttribute("aria-label")).toBe("线索");
+    expect(screen.getByTestId("kanban-col-won").getAttribute("aria-label")).toBe("赢单");
+    await within(lead).findByTestId("kanban-card");
+    expect(within(lead).getByText("金额")).toBeTruthy();
+  });
+});
+
 describe("kanban keyboard", () => {
   it("moves a lifted card a whole column per arrow key", () => {
     const rect = (left: number) => ({ left, top: 0, width: 200, height: 400, right: left + 200, bottom: 400 });
