@@ -4,7 +4,7 @@ import type { DashboardDef, DashResult } from "../api";
 import { mockFetch, renderWith } from "../test/util";
 import { chartOption } from "./Chart";
 import type { AppDocument } from "../api";
-import { DashboardView, formatKey, formatKpi, funnelRows, seriesColor, stateOrder } from "./Dashboard";
+import { DashboardView, dimensionText, formatKey, formatKpi, funnelRows, seriesColor, stateOrder } from "./Dashboard";
 
 const def: DashboardDef = {
   name: "sales", label: "Sales", timeZone: "Asia/Shanghai",
@@ -161,5 +161,61 @@ describe("measures of different units", () => {
       labelOf: (x, i) => String(x.keys[i]), onDrill: () => undefined });
     expect((same.option.series as { yAxisIndex?: number }[]).map((s) => s.yAxisIndex)).toEqual([0, 0]);
     expect(Array.isArray(same.option.yAxis)).toBe(false);
+  });
+});
+
+describe("dimensions in the user's language", () => {
+  const doc = {
+    name: "crm",
+    entities: [{ name: "deal", fields: [
+      { name: "stage", type: "select", label: "Stage", labels: { "zh-CN": "阶段" }, options: ["discovery", "won", "lost"],
+        optionLabels: { discovery: { "zh-CN": "需求发现", en: "Discovery" } } },
+      { name: "industry", type: "select", label: "Industry", options: ["manufacturing", "other"], optionLabels: { manufacturing: { "zh-CN": "制造业" } } },
+      { name: "owner_name", type: "text" },
+    ] }],
+    flows: [{ name: "deal", entity: "deal", field: "stage", states: [{ name: "discovery" }, { name: "won", labels: { "zh-CN": "赢单", en: "Won" } }, { name: "lost", labels: { "zh-CN": "丢单" } }] }],
+  } as unknown as AppDocument;
+  const row = (k: string | null, n: number) => ({ keys: [k], values: [n], drill: String(k) });
+  const funnel = { id: "f", type: "funnel" as const, layout: { x: 0, y: 0, w: 6, h: 4 },
+    query: { entity: "deal", measures: [{ name: "deals", expr: "count()" }], dimensions: [{ field: "stage" }] } };
+
+  it("names a funnel's stages by option label, else the flow state's label, else the value", () => {
+    const r: DashResult = { columns: [{ name: "stage", kind: "dimension" }, { name: "deals", kind: "measure" }],
+      rows: funnelRows([row("won", 2), row("discovery", 5), row("lost", 1)], stateOrder(doc, "deal", "stage")), sqlMs: 1, cached: false };
+    const names = (lang: string) => {
+      const { option } = chartOption({ widget: funnel, r, lang: lang as never, labelOf: (x, i) => dimensionText(doc, funnel, x, i, lang) ?? String(x.keys[i]), onDrill: () => undefined });
+      return (option.series as { data: { name: string }[] }[])[0].data.map((d) => d.name);
+    };
+    expect(names("zh-CN")).toEqual(["需求发现", "赢单", "丢单"]);
+    expect(names("en")).toEqual(["Discovery", "Won", "lost"]);
+  });
+
+  it("leaves other dimensions, date buckets and server labels alone", () => {
+    const w = { ...funnel, query: { ...funnel.query, dimensions: [{ field: "owner_name" }] } };
+    expect(dimensionText(doc, w, row("x", 1), 0, "zh-CN")).toBeUndefined();
+    expect(dimensionText(doc, funnel, { keys: ["won"], labels: ["Server"], values: [1], drill: "" }, 0, "zh-CN")).toBeUndefined();
+    expect(dimensionText(doc, funnel, row(null, 1), 0, "zh-CN")).toBeUndefined();
+    expect(dimensionText(undefined, funnel, row("won", 1), 0, "zh-CN")).toBeUndefined();
+  });
+
+  it("shows a table grouped by a select field with its zh-CN header and option labels", async () => {
+    const dash: DashboardDef = { name: "deals", label: "Deals", labels: { "zh-CN": "商机看板" }, widgets: [
+      { id: "byIndustry", type: "table", layout: { x: 0, y: 0, w: 6, h: 4 },
+        query: { entity: "deal", measures: [{ name: "n", expr: "count()" }], dimensions: [{ field: "stage" }, { field: "industry" }] } },
+    ] };
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/dash/crm/deals") return { body: { name: "deals", params: {}, widgets: [
+        { id: "byIndustry", type: "table", sqlMs: 1, cached: false,
+          columns: [{ name: "stage", label: "Stage", kind: "dimension" }, { name: "industry", label: "Industry", kind: "dimension" }, { name: "n", kind: "measure" }],
+          rows: [{ keys: ["discovery", "manufacturing"], values: [3], drill: "a" }, { keys: ["won", "other"], values: [1], drill: "b" }] },
+      ] } };
+    });
+    renderWith(<DashboardView app="crm" def={dash} doc={doc} />, "zh-CN");
+    const w = await screen.findByTestId("widget-byIndustry");
+    await within(w).findByText("需求发现");
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("商机看板");
+    expect(Array.from(w.querySelectorAll("th")).map((h) => h.textContent)).toEqual(["阶段", "Industry", "n"]);
+    const cells = Array.from(w.querySelectorAll("tbody tr")).map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 2).map((td) => td.textContent));
+    expect(cells).toEqual([["需求发现", "制造业"], ["赢单", "other"]]);
   });
 });

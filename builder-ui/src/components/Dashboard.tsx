@@ -7,6 +7,8 @@ import { useSearchParams } from "react-router";
 import { api, watchDashboard, type AppDocument, type DashboardDef, type DashResult, type DashRow, type DataRecord, type DirectoryUser, type Widget } from "../api";
 import { useI18n, type Lang } from "../i18n";
 import { href } from "../router";
+import { fieldLabel } from "../fields";
+import { flowStates, labelIn, optionLabel } from "../labels";
 import { ErrorBox, Loading } from "./common";
 
 const Chart = lazy(() => import("./Chart").then((m) => ({ default: m.Chart })));
@@ -54,6 +56,32 @@ export function stateOrder(doc: AppDocument | undefined, entity: string, field: 
   const flow = flows.find((f) => f && f.entity === entity && f.field === field && Array.isArray(f.states));
   if (flow) return flow.states!.map((s) => s?.name ?? "").filter(Boolean);
   return doc.entities.find((e) => e.name === entity)?.fields.find((f) => f.name === field)?.options;
+}
+
+// dimensionText shows a dimension's value grouped by a select, multiselect
+// or flow state field by its label in lang (optionLabels, else the flow
+// states' labels); undefined for other dimensions (refs, users and dates
+// keep the server's labels and formatKey).
+export function dimensionText(doc: AppDocument | undefined, widget: Widget, row: DashRow, i: number, lang: string): string | undefined {
+  const dim = widget.query.dimensions?.[i];
+  if (!doc || !dim || dim.bucket || row.other || row.labels?.[i]) return undefined;
+  const key = row.keys[i];
+  if (typeof key !== "string" || key === "") return undefined;
+  const f = doc.entities.find((e) => e.name === widget.query.entity)?.fields.find((x) => x.name === dim.field);
+  if (!f || (f.type !== "select" && f.type !== "multiselect")) return undefined;
+  return optionLabel(f, key, lang, flowStates(doc, widget.query.entity, f.name));
+}
+
+// dimensionHead heads a dimension's column: its own label when the widget
+// gives one, else its field's label in lang, else the server's.
+function dimensionHead(doc: AppDocument | undefined, widget: Widget, col: { name: string; label?: string }, lang: string): string {
+  const dims = widget.query.dimensions ?? [];
+  const dim = dims.find((d) => (d.name || d.field) === col.name) ?? dims.find((d) => d.field === col.name);
+  if (doc && dim && !dim.label) {
+    const f = doc.entities.find((e) => e.name === widget.query.entity)?.fields.find((x) => x.name === dim.field);
+    if (f && f.labels?.[lang]) return fieldLabel(f, lang);
+  }
+  return col.label || col.name;
 }
 
 // funnelRows orders a funnel's rows by the stage order (values it does not
@@ -144,7 +172,7 @@ export function DashboardView({ app, def, doc }: { app: string; def: DashboardDe
   return (
     <div className="dashboard" data-testid="dashboard">
       <div className="toolbar">
-        <h1>{def.label || def.name}</h1>
+        <h1>{labelIn(def, lang)}</h1>
         <div className="dash-params">
           {(def.params ?? []).map((p) => (
             <ParamInput key={p.name} app={app} param={p} value={params[p.name] ?? ""} onChange={(v) => setParam(p.name, v)} />
@@ -183,7 +211,7 @@ export function WidgetBody({ app, widget, r, lang, doc }: { app: string; widget:
   }
   const measures = r.columns.filter((c) => c.kind === "measure");
   const dims = r.columns.filter((c) => c.kind === "dimension");
-  const label = (row: DashRow, i: number) => formatKey(row, i, dims[i]?.bucket, lang, t("dash.other"));
+  const label = (row: DashRow, i: number) => dimensionText(doc, widget, row, i, lang) ?? formatKey(row, i, dims[i]?.bucket, lang, t("dash.other"));
   switch (widget.type) {
     case "kpi": {
       const row = r.rows[0];
@@ -215,11 +243,11 @@ export function WidgetBody({ app, widget, r, lang, doc }: { app: string; widget:
       return (
         <div className="dash-table-wrap">
           <table className="list dash-table">
-            <thead><tr>{r.columns.map((c) => <th key={c.name}>{c.label || c.name}</th>)}</tr></thead>
+            <thead><tr>{r.columns.map((c) => <th key={c.name}>{c.kind === "dimension" ? dimensionHead(doc, widget, c, lang) : c.label || c.name}</th>)}</tr></thead>
             <tbody>
               {r.rows.map((row, ri) => (
                 <tr key={ri}>
-                  {dims.map((d, i) => <td key={i} data-label={d.label || d.name}>{label(row, i)}</td>)}
+                  {dims.map((d, i) => <td key={i} data-label={dimensionHead(doc, widget, d, lang)}>{label(row, i)}</td>)}
                   {row.values.map((v, i) => (
                     <td key={"m" + i} className="num" data-label={measures[i]?.label || measures[i]?.name}><a href={drillHref(app, widget, row.drill)}>{formatNumber(v, lang, measures[i]?.unit, measures[i]?.currency)}</a></td>
                   ))}
@@ -230,7 +258,7 @@ export function WidgetBody({ app, widget, r, lang, doc }: { app: string; widget:
         </div>
       );
     case "pivot":
-      return <Pivot app={app} widget={widget} r={r} lang={lang} />;
+      return <Pivot app={app} widget={widget} r={r} lang={lang} doc={doc} />;
   }
   // A funnel follows its flow's stages, not the answer's alphabetical order.
   const shown = widget.type === "funnel"
@@ -249,7 +277,7 @@ export function WidgetBody({ app, widget, r, lang, doc }: { app: string; widget:
 
 // Pivot: rows × columns of the first measure, with row, column and grand
 // totals; every cell and total opens its records.
-function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashResult; lang: Lang }) {
+function Pivot({ app, widget, r, lang, doc }: { app: string; widget: Widget; r: DashResult; lang: Lang; doc?: AppDocument }) {
   const { t } = useI18n();
   const dims = r.columns.filter((c) => c.kind === "dimension");
   const unit = r.columns.find((c) => c.kind === "measure")?.unit;
@@ -260,24 +288,25 @@ function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashR
   const rowTotals = r.pivot?.rowTotals ?? [];
   const colTotals = r.pivot?.colTotals ?? [];
   const other = t("dash.other");
+  const fk = (row: DashRow, i: number) => dimensionText(doc, widget, row, i, lang) ?? formatKey(row, i, dims[i]?.bucket, lang, other);
   return (
     <div className="dash-table-wrap">
       <table className="list dash-pivot" data-testid="pivot">
         <thead>
           <tr>
-            <th>{dims[0]?.label} \ {dims[1]?.label}</th>
-            {colTotals.map((c, i) => <th key={i}>{formatKey(c, 1, dims[1]?.bucket, lang, other)}</th>)}
+            <th>{dims[0] && dimensionHead(doc, widget, dims[0], lang)} \ {dims[1] && dimensionHead(doc, widget, dims[1], lang)}</th>
+            {colTotals.map((c, i) => <th key={i}>{fk(c, 1)}</th>)}
             <th>{t("dash.total")}</th>
           </tr>
         </thead>
         <tbody>
           {rowTotals.map((rt, ri) => (
             <tr key={ri}>
-              <th>{formatKey(rt, 0, dims[0]?.bucket, lang, other)}</th>
+              <th>{fk(rt, 0)}</th>
               {colTotals.map((ct, ci) => {
                 const cell = cells.get(key(rt.keys[0]) + "|" + key(ct.keys[1]));
                 return (
-                  <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}>
+                  <td key={ci} className="num" data-label={fk(ct, 1)}>
                     {cell ? <a href={drillHref(app, widget, cell.drill)}>{formatNumber(cell.values[0], lang, unit, currency)}</a> : "—"}
                   </td>
                 );
@@ -288,7 +317,7 @@ function Pivot({ app, widget, r, lang }: { app: string; widget: Widget; r: DashR
           <tr className="total">
             <th>{t("dash.total")}</th>
             {colTotals.map((ct, ci) => (
-              <td key={ci} className="num" data-label={formatKey(ct, 1, dims[1]?.bucket, lang, other)}><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit, currency)}</a></td>
+              <td key={ci} className="num" data-label={fk(ct, 1)}><a href={drillHref(app, widget, ct.drill)}>{formatNumber(ct.values[0], lang, unit, currency)}</a></td>
             ))}
             <td className="num" data-testid="pivot-total" data-label={t("dash.total")}>
               {r.pivot && <a href={drillHref(app, widget, r.pivot.total.drill)}>{formatNumber(r.pivot.total.values[0], lang, unit, currency)}</a>}
