@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import { ApiError, type AppDocument, type Entity, type Field } from "../api";
 import { bulkFields, bulkStatus, startBulk, type BulkBody, type BulkStatus } from "../bulk";
 import { displayValue, fieldLabel, fromInput, toInput, type InputValue } from "../fields";
+import { optionLabel } from "../labels";
 import { useI18n } from "../i18n";
 import { Dialog } from "./Dialog";
 import { errorText } from "./common";
@@ -25,7 +26,7 @@ export function BulkActions({ app, entity, filter, selected, filteredCount, onCl
   onClear: () => void; onDone: () => void;
 }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   const [all, setAll] = useState(false);
   const [step, setStep] = useState<Step | null>(null);
   const [op, setOp] = useState<"edit" | "delete">("edit");
@@ -71,7 +72,7 @@ export function BulkActions({ app, entity, filter, selected, filteredCount, onCl
     if ("error" in conv) return setValueError(t(conv.error));
     const shown = conv.value === null ? t("bulk.empty") : displayValue(field, conv.value, i18n);
     setStep({ kind: "confirm", body: { ...target(), set: { [field.name]: conv.value }, expected: count },
-      what: t("bulk.confirmEdit", { count, field: fieldLabel(field), value: shown }) });
+      what: t("bulk.confirmEdit", { count, field: fieldLabel(field, lang), value: shown }) });
   };
   const close = () => setStep(null);
 
@@ -107,7 +108,7 @@ export function BulkActions({ app, entity, filter, selected, filteredCount, onCl
               setValue(f ? toInput(f, null) : "");
               setValueError("");
             }}>
-              {fields.map((f) => <option key={f.name} value={f.name}>{fieldLabel(f)}</option>)}
+              {fields.map((f) => <option key={f.name} value={f.name}>{fieldLabel(f, lang)}</option>)}
             </select>
           </label>
           {field && (
@@ -180,6 +181,7 @@ function Result({ status }: { status: BulkStatus }) {
 }
 
 function ValueInput({ field, value, onChange }: { field: Field; value: InputValue; onChange: (v: InputValue) => void }) {
+  const { lang } = useI18n();
   if (field.type === "boolean") {
     return <input type="checkbox" data-testid="bulk-value" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
   }
@@ -187,7 +189,7 @@ function ValueInput({ field, value, onChange }: { field: Field; value: InputValu
     return (
       <select data-testid="bulk-value" value={String(value)} onChange={(e) => onChange(e.target.value)}>
         <option value="">—</option>
-        {(field.options ?? []).map((o) => <option key={o} value={o}>{o}</option>)}
+        {(field.options ?? []).map((o) => <option key={o} value={o}>{optionLabel(field, o, lang)}</option>)}
       </select>
     );
   }

@@ -5,6 +5,7 @@ import {
   conditionText, defaultCondition, filterText, filterType, operatorLabel, operatorsFor,
   type Condition, type FilterModel, type Join, type Op,
 } from "../filter";
+import { optionLabel } from "../labels";
 import { useI18n, type MessageKey } from "../i18n";
 import { Icon } from "./common";
 import { RefPicker, UserPicker } from "./RefPicker";
@@ -68,7 +69,7 @@ export function FilterBuilder({ fields, app, value, onApply }: Props) {
 function ConditionRow({ fields, app, cond, onChange, onRemove }: {
   fields: Field[]; app?: AppDocument; cond: Condition; onChange: (c: Condition) => void; onRemove: () => void;
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const field = fields.find((f) => f.name === cond.field) ?? fields[0];
   const ops = operatorsFor(field);
   const problem = conditionText(fields, cond).problem;
@@ -87,7 +88,7 @@ function ConditionRow({ fields, app, cond, onChange, onRemove }: {
   return (
     <div className="filter-row" data-testid="filter-row">
       <select aria-label={t("filter.field")} value={field.name} data-testid="filter-field" onChange={(e) => setField(e.target.value)}>
-        {fields.map((f) => <option key={f.name} value={f.name}>{f.id.startsWith("_") ? t(("sys." + f.name) as MessageKey) : fieldLabel(f)}</option>)}
+        {fields.map((f) => <option key={f.name} value={f.name}>{f.id.startsWith("_") ? t(("sys." + f.name) as MessageKey) : fieldLabel(f, lang)}</option>)}
       </select>
       <select aria-label={t("filter.operator")} value={cond.op} data-testid="filter-op" onChange={(e) => setOp(e.target.value as Op)}>
         {ops.map((op) => <option key={op} value={op}>{t(operatorLabel(field, op))}</option>)}
@@ -106,7 +107,7 @@ function ConditionRow({ fields, app, cond, onChange, onRemove }: {
 }
 
 function ValueInput({ field, cond, app, onChange }: { field: Field; cond: Condition; app?: AppDocument; onChange: (v: string | string[]) => void }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const type = filterType(field);
   const label = t("filter.value");
   const str = Array.isArray(cond.value) ? cond.value.join(", ") : cond.value;
@@ -134,7 +135,7 @@ function ValueInput({ field, cond, app, onChange }: { field: Field; cond: Condit
             <label key={o} className="check">
               <input type="checkbox" checked={chosen.includes(o)}
                 onChange={(e) => onChange(e.target.checked ? [...chosen, o] : chosen.filter((x) => x !== o))} />
-              {o}
+              {optionLabel(field, o, lang)}
             </label>
           ))}
         </fieldset>
@@ -143,7 +144,7 @@ function ValueInput({ field, cond, app, onChange }: { field: Field; cond: Condit
     return (
       <select aria-label={label} value={str} data-testid="filter-value" onChange={(e) => onChange(e.target.value)}>
         <option value="" />
-        {field.options.map((o) => <option key={o} value={o}>{o}</option>)}
+        {field.options.map((o) => <option key={o} value={o}>{optionLabel(field, o, lang)}</option>)}
       </select>
     );
   }

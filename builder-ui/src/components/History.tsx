@@ -8,7 +8,7 @@ import { ErrorBox, Loading } from "./common";
 
 export function History({ app, entity, id }: { app: AppDocument; entity: Entity; id: string }) {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, lang } = i18n;
   const [items, setItems] = useState<HistoryEntry[] | null>(null);
   const [next, setNext] = useState<string | undefined>();
   const [error, setError] = useState<unknown>(null);
@@ -74,7 +74,7 @@ export function History({ app, entity, id }: { app: AppDocument; entity: Entity;
   return (
     <section className="page">
       <div className="page-head">
-        <h1>{t("history.title")} · {entityLabel(entity)}</h1>
+        <h1>{t("history.title")} · {entityLabel(entity, lang)}</h1>
         <p className="muted" data-testid="history-record">{t("history.record", { name: recordName })}</p>
         <div className="page-actions">
           <a className="btn btn-ghost" href={href({ name: "record", app: app.name, entity: entity.name, id })} data-testid="back-to-record">

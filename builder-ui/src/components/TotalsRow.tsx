@@ -36,7 +36,7 @@ export function TotalsRow({ columns, totals, lead = 0 }: { columns: TotalsColumn
             <td key={c.name} data-label={c.label} data-testid={`total-${c.name}`}>
               {i === 0 && <strong data-testid="total-count">{t("totals.count", { count: totals.count })}</strong>}
               {isNum && (
-                <div className="totals-figures" title={fieldLabel(f)}>
+                <div className="totals-figures" title={fieldLabel(f, lang)}>
                   <span>{t("totals.sum")} <strong data-testid={`total-sum-${c.name}`}>{totals.sum[c.name] === null || totals.sum[c.name] === undefined
                     ? "—" : displayValue(f, totals.sum[c.name], i18n)}</strong></span>
                   <span className="muted small">{t("totals.avg")} <span data-testid={`total-avg-${c.name}`}>{avgText(f, totals.avg[c.name])}</span></span>
