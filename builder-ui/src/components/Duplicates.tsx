@@ -24,9 +24,9 @@ function ruleLabel(app: AppDocument, name: string, lang: string): string {
   return r ? r.labels?.[lang] || r.label || r.name : name;
 }
 
-function label(entity: Entity, name: string): string {
+function label(entity: Entity, name: string, lang?: string): string {
   const f = entity.fields.find((x) => x.name === name);
-  return f ? fieldLabel(f) : name;
+  return f ? fieldLabel(f, lang) : name;
 }
 
 // recordTitle: the record's first text field, else its id.
@@ -45,7 +45,7 @@ export function DuplicatesPage({ app, entity }: { app: AppDocument; entity: Enti
   const [merging, setMerging] = useState<DataRecord[] | null>(null);
   const [merged, setMerged] = useState(false);
   const [attempt, setAttempt] = useState(0);
-  const cols = useMemo(() => listColumns(entity, t).filter((c) => c.field).slice(0, 5), [entity, t]);
+  const cols = useMemo(() => listColumns(entity, t, undefined, lang).filter((c) => c.field).slice(0, 5), [entity, t, lang]);
 
   useEffect(() => {
     let live = true;
@@ -60,7 +60,7 @@ export function DuplicatesPage({ app, entity }: { app: AppDocument; entity: Enti
   return (
     <section className="page" data-testid="duplicates-page">
       <div className="page-head">
-        <h1>{t("dup.pageTitle", { entity: entityLabel(entity) })}</h1>
+        <h1>{t("dup.pageTitle", { entity: entityLabel(entity, lang) })}</h1>
         <div className="page-actions">
           <a className="btn btn-ghost" href={listHref(app.name, entity.name)}>{t("form.backToList")}</a>
         </div>
@@ -269,7 +269,7 @@ export function MergeDialog({ app, entity, records, onClose, onMerged, onReload 
                 <tbody>
                   {differing.map((f) => (
                     <tr key={f.name} data-testid={`merge-field-${f.name}`}>
-                      <td data-label={t("imp.field")}>{fieldLabel(f)}</td>
+                      <td data-label={t("imp.field")}>{fieldLabel(f, i18n.lang)}</td>
                       {(["survivor", "duplicate"] as const).map((side) => (
                         <td key={side} data-label={t(side === "survivor" ? "dup.keepSurvivor" : "dup.keepDuplicate")} className={choices[f.name] === side ? "merge-chosen" : undefined}>
                           <label className="check">
@@ -290,7 +290,7 @@ export function MergeDialog({ app, entity, records, onClose, onMerged, onReload 
             <div className="alert alert-error" role="alert" data-testid="merge-error">
               <div>{stale ? t("dup.stale") : errorText(error, t)}</div>
               {!stale && error instanceof ApiError && error.details.length > 0 && (
-                <ul className="alert-details">{error.details.map((d, i) => <li key={i}>{problemText(d, t, (n) => label(entity, n))}</li>)}</ul>
+                <ul className="alert-details">{error.details.map((d, i) => <li key={i}>{problemText(d, t, (n) => label(entity, n, i18n.lang))}</li>)}</ul>
               )}
               {stale && <button type="button" className="btn btn-small" data-testid="merge-reload" onClick={onReload}>{t("form.reload")}</button>}
             </div>
