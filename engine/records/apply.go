@@ -90,12 +90,12 @@ func (s *Service) recomputeApplied(ctx context.Context, tx store.Conn, prev, nex
 	total := 0
 	for ei := range next.Entities {
 		e := &next.Entities[ei]
-		sig := computedSignature(e)
+		sig := computedSignature(next, e)
 		if sig == "" {
 			continue
 		}
 		if prev != nil {
-			if pe := prev.Entity(e.Name); pe != nil && computedSignature(pe) == sig {
+			if pe := prev.Entity(e.Name); pe != nil && computedSignature(prev, pe) == sig {
 				continue
 			}
 		}
@@ -104,6 +104,7 @@ func (s *Service) recomputeApplied(ctx context.Context, tx store.Conn, prev, nex
 		if err != nil {
 			return total, err
 		}
+		run.afresh = true
 		*runs = append(*runs, run)
 		n, err := s.recomputeEntity(ctx, tx, run, info)
 		total += n
@@ -115,8 +116,10 @@ func (s *Service) recomputeApplied(ctx context.Context, tx store.Conn, prev, nex
 }
 
 // computedSignature describes an entity's computed fields; it changes when
-// one is added or redefined.
-func computedSignature(e *schema.Entity) string {
+// one is added or redefined, or when the field a rollup aggregates changes
+// its type or scale (a write adjusts a stored sum by its change, so a
+// migration that rewrites the children's values must aggregate anew).
+func computedSignature(app *schema.App, e *schema.Entity) string {
 	var b strings.Builder
 	for _, f := range e.Fields {
 		if f.Type != schema.Formula && f.Type != schema.Rollup {
@@ -125,6 +128,11 @@ func computedSignature(e *schema.Entity) string {
 		fmt.Fprintf(&b, "%s|%s|%s|%s|%d|%v;", f.ID, f.Type, f.Expr, f.Returns, f.DecimalScale(), f.Rollup)
 		if f.Rollup != nil {
 			fmt.Fprintf(&b, "%s|%s|%s|%s|%s;", f.Rollup.Entity, f.Rollup.Via, f.Rollup.Op, f.Rollup.Field, f.Rollup.Filter)
+			if ce := app.Entity(f.Rollup.Entity); ce != nil && f.Rollup.Field != "" {
+				if cf := ce.Field(f.Rollup.Field); cf != nil {
+					fmt.Fprintf(&b, "%s|%s|%d;", cf.Type, cf.StorageType(), cf.DecimalScale())
+				}
+			}
 		}
 	}
 	return b.String()
@@ -160,13 +168,13 @@ func (s *Service) recomputeEntity(ctx context.Context, tx store.Conn, run *logic
 			olds, ns []*Record
 		)
 		for _, old := range recs {
-			fields, values, new, err := run.recomputed(ctx, tx, info, old)
+			fields, values, new, err := run.recomputed(ctx, tx, info, old, nil)
 			// A formula stopped by the time limit may only have met a busy
 			// machine (a pause, other work): over thousands of records
 			// that happens, and it must not fail the whole migration. A
 			// formula that really runs too long is stopped every time.
 			for try := 1; try < timeoutTries && timedOut(err); try++ {
-				fields, values, new, err = run.recomputed(ctx, tx, info, old)
+				fields, values, new, err = run.recomputed(ctx, tx, info, old, nil)
 			}
 			if err != nil {
 				return changed, err

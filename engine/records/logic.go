@@ -196,6 +196,11 @@ type logicRun struct {
 	c       Caller
 	app     string
 	entries []scriptlog.Entry
+	// afresh makes propagate aggregate rollups again rather than adjust
+	// them by each change (see adjusted): a migration stores a batch of
+	// recomputed records before propagating them one by one, and a rollup
+	// it adds has no stored value to adjust yet.
+	afresh bool
 }
 
 // clocked gives a script call the engine's clock (store.DB.Clock): a hook
