@@ -2,6 +2,7 @@ package sample_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -39,7 +40,16 @@ func benchRows(b *testing.B) int {
 // `forma template install NAME --sample ROWS` does.
 func install(b *testing.B, eng *engine.Engine, name string, rows int) (*schema.App, *sample.Result) {
 	app := apply(b, eng, name)
-	res, err := sample.Generate(context.Background(), target(eng), templates.FS(), name, app.Name, sample.Options{Rows: rows, Seed: 1, Now: eng.DB.Now()})
+	started, last := time.Now(), -1
+	progress := func(done, total int) {
+		// A line per 5 %, on stderr at once (a benchmark's log waits for
+		// its end): a million rows take an hour or more.
+		if pct := done * 100 / max(total, 1); pct/5 != last/5 {
+			last = pct
+			fmt.Fprintf(os.Stderr, "%s %s: %d / %d (%d%%) after %s\n", name, eng.DB.Dialect.Name(), done, total, pct, time.Since(started).Round(time.Second))
+		}
+	}
+	res, err := sample.Generate(context.Background(), target(eng), templates.FS(), name, app.Name, sample.Options{Rows: rows, Seed: 1, Now: eng.DB.Now(), Progress: progress})
 	if err != nil {
 		b.Fatal(err)
 	}

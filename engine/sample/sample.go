@@ -887,6 +887,10 @@ func toFloat(v any) (float64, bool) {
 // transaction). A row the app refuses is refused each time: not tried again.
 const attempts = 3
 
+// rowAttempts is how many times a row a hook's time limit stopped is
+// written inside its batch before the batch is tried again.
+const rowAttempts = 5
+
 // refused is a row the app refused: the recipe's fault, final.
 type refused struct{ error }
 
@@ -978,6 +982,37 @@ func (g *gen) write(ctx context.Context, tx store.Conn, im *records.Importer, sp
 	outs, err := im.Write(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("sample: %s: %w", sp.Entity, err)
+	}
+	// A row whose hook the time limit stopped is written again on its own
+	// (the importer rolled it back to its savepoint), after a pause: on a
+	// starved CPU one row in a thousand-row batch is stopped now and then,
+	// and trying the whole batch again meets the same odds.
+	for try := 1; try < rowAttempts; try++ {
+		var again []int
+		for i, o := range outs {
+			if o.Err != nil && stopped(o.Err) {
+				again = append(again, i)
+			}
+		}
+		if len(again) == 0 {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		retry := make([]records.ImportRow, len(again))
+		for j, i := range again {
+			retry[j] = in[i]
+		}
+		routs, err := im.Write(ctx, retry)
+		if err != nil {
+			return nil, fmt.Errorf("sample: %s: %w", sp.Entity, err)
+		}
+		for j, i := range again {
+			outs[i] = routs[j]
+		}
 	}
 	written := rows[:0:0]
 	for i, o := range outs {
