@@ -100,6 +100,17 @@ func BenchmarkDashboards(b *testing.B) {
 			b.Logf("store-sales with %d orders installed in %s", rows, time.Since(started).Round(time.Millisecond))
 			ctx := context.Background()
 			c := records.Caller{UserID: "bench", Roles: []string{"executive"}}
+			// Each widget once, alone and uncached: where the load's time goes.
+			q := query.New(eng.DB, eng.Records, eng.Catalog)
+			for _, d := range app.Dashboards {
+				for _, w := range d.Widgets {
+					started := time.Now()
+					if _, err := q.Widget(ctx, c, app.Name, d.Name, w.ID, nil); err != nil {
+						b.Fatalf("%s/%s: %v", d.Name, w.ID, err)
+					}
+					b.Logf("%s/%s (%s): %s", d.Name, w.ID, w.Type, time.Since(started).Round(10*time.Microsecond))
+				}
+			}
 			b.Run("load", func(b *testing.B) {
 				widgets := 0
 				for range b.N {
