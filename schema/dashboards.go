@@ -15,6 +15,9 @@ import (
 type Dashboard struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`
+	// Labels is the label per language; Label is shown where the viewer's
+	// language has no variant.
+	Labels Labels `json:"labels,omitempty"`
 	// Columns is the width of the grid in cells (default 12).
 	Columns int `json:"columns,omitempty"`
 	// TimeZone buckets dates and resolves date presets ("Asia/Shanghai");
@@ -37,6 +40,7 @@ type Dashboard struct {
 type DashboardParam struct {
 	Name    string `json:"name"`
 	Label   string `json:"label,omitempty"`
+	Labels  Labels `json:"labels,omitempty"`
 	Type    string `json:"type"`
 	Entity  string `json:"entity,omitempty"`
 	Default string `json:"default,omitempty"`
@@ -59,6 +63,7 @@ type Widget struct {
 	ID     string     `json:"id"`
 	Type   string     `json:"type"`
 	Title  string     `json:"title,omitempty"`
+	Titles Labels     `json:"titles,omitempty"` // Title per language; Title is the fallback
 	Layout GridLayout `json:"layout"`
 	Query  Query      `json:"query"`
 	// Bar charts: stacked series, horizontal bars.
@@ -126,10 +131,11 @@ type Period struct {
 // "sum(amount)", "count()", "sum(amount * probability) / 100" or
 // "sum(amount) / count()". See ParseMeasure.
 type Measure struct {
-	Name  string `json:"name"`
-	Label string `json:"label,omitempty"`
-	Expr  string `json:"expr"`
-	Unit  string `json:"unit,omitempty"`
+	Name   string `json:"name"`
+	Label  string `json:"label,omitempty"`
+	Labels Labels `json:"labels,omitempty"`
+	Expr   string `json:"expr"`
+	Unit   string `json:"unit,omitempty"`
 }
 
 // Dimension groups the rows: by a field ("stage"), a ref or user shown by its
@@ -138,6 +144,7 @@ type Measure struct {
 type Dimension struct {
 	Name   string `json:"name,omitempty"` // default: the field with "." replaced by "_"
 	Label  string `json:"label,omitempty"`
+	Labels Labels `json:"labels,omitempty"`
 	Field  string `json:"field"`
 	Bucket string `json:"bucket,omitempty"`
 }

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -118,6 +119,75 @@ func TestParseMeasure(t *testing.T) {
 		"sum(1)", "sum(a) /", "sum(\"a\")", "sum(a) -- x", "avg()", "sum(A)", strings.Repeat("(", 40) + "count()" + strings.Repeat(")", 40)} {
 		if _, err := ParseMeasure(src); err == nil {
 			t.Errorf("%q: want an error", src)
+		}
+	}
+}
+
+// TestDashboardLabels: a dashboard, its parameters, widgets, measures and
+// dimensions carry their words per language next to the fallback label or
+// title; the maps survive a marshal and parse, and a bad language tag or a
+// value that is not a string is refused at its own pointer.
+func TestDashboardLabels(t *testing.T) {
+	doc := strings.NewReplacer(
+		`"label": "Sales",`, `"label": "销售", "labels": {"zh-CN": "销售", "en": "Sales"},`,
+		`{"name": "period", "type": "daterange"`, `{"name": "period", "label": "期间", "labels": {"en": "Period"}, "type": "daterange"`,
+		`{"id": "takings", "type": "kpi",`, `{"id": "takings", "type": "kpi", "title": "营收", "titles": {"zh-CN": "营收", "en": "Takings"},`,
+		`{"name": "total", "expr": "sum(amount)", "unit": "CNY"}`, `{"name": "total", "label": "营收", "labels": {"en": "Takings"}, "expr": "sum(amount)", "unit": "CNY"}`,
+		`{"field": "at", "bucket": "day"}`, `{"field": "at", "bucket": "day", "label": "日期", "labels": {"en": "Day"}}`,
+	).Replace(dashDoc)
+	app, problems := Parse([]byte(doc))
+	if len(problems) > 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	check := func(app *App) {
+		t.Helper()
+		d := app.Dashboard("sales")
+		w := d.Widget("takings")
+		switch {
+		case d.Label != "销售" || d.Labels["en"] != "Sales" || d.Labels["zh-CN"] != "销售":
+			t.Errorf("dashboard %q %v", d.Label, d.Labels)
+		case d.Param("period").Labels["en"] != "Period":
+			t.Errorf("param %+v", d.Param("period"))
+		case w.Title != "营收" || w.Titles["en"] != "Takings":
+			t.Errorf("widget %q %v", w.Title, w.Titles)
+		case w.Query.Measures[0].Labels["en"] != "Takings":
+			t.Errorf("measure %+v", w.Query.Measures[0])
+		case d.Widget("trend").Query.Dimensions[0].Labels["en"] != "Day":
+			t.Errorf("dimension %+v", d.Widget("trend").Query.Dimensions[0])
+		}
+	}
+	check(app)
+	b, err := json.Marshal(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, problems := Parse(b)
+	if len(problems) > 0 {
+		t.Fatalf("marshalled again: %v", problems)
+	}
+	check(again)
+
+	for _, c := range []struct{ from, to, path string }{
+		{`"labels": {"zh-CN": "销售", "en": "Sales"}`, `"labels": {"Chinese!": "销售"}`, "/dashboards/0/labels/Chinese!"},
+		{`"labels": {"zh-CN": "销售", "en": "Sales"}`, `"labels": {"en": 3}`, "/dashboards/0/labels/en"},
+		{`"labels": {"zh-CN": "销售", "en": "Sales"}`, `"labels": "Sales"`, "/dashboards/0/labels"},
+		{`"titles": {"zh-CN": "营收", "en": "Takings"}`, `"titles": {"EN": "Takings"}`, "/dashboards/0/widgets/0/titles/EN"},
+		{`"titles": {"zh-CN": "营收", "en": "Takings"}`, `"titles": {"en": ["Takings"]}`, "/dashboards/0/widgets/0/titles/en"},
+		{`"titles": {"zh-CN": "营收", "en": "Takings"}`, `"titles": {"en": "` + strings.Repeat("x", 256) + `"}`, "/dashboards/0/widgets/0/titles/en"},
+		{`"labels": {"en": "Period"}`, `"labels": {"en": false}`, "/dashboards/0/params/0/labels/en"},
+		{`"labels": {"en": "Takings"}`, `"labels": {"en_US": "Takings"}`, "/dashboards/0/widgets/0/query/measures/0/labels/en_US"},
+		{`"labels": {"en": "Day"}`, `"labels": {"en": null}`, "/dashboards/0/widgets/1/query/dimensions/0/labels/en"},
+	} {
+		if !strings.Contains(doc, c.from) {
+			t.Fatalf("test setup: %q not in the document", c.from)
+		}
+		_, problems := Parse([]byte(strings.Replace(doc, c.from, c.to, 1)))
+		found := false
+		for _, p := range problems {
+			found = found || p.Path == c.path
+		}
+		if !found {
+			t.Errorf("%s: want a problem at %s, got %v", c.to, c.path, problems)
 		}
 	}
 }
