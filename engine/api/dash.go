@@ -105,9 +105,10 @@ func (s *Server) getWidget(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	lang := language(c.Get(fiber.HeaderAcceptLanguage))
 	switch format {
 	case "csv":
-		b, err := widgetCSV(r)
+		b, err := widgetCSV(r, lang)
 		if err != nil {
 			return err
 		}
@@ -115,7 +116,7 @@ func (s *Server) getWidget(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+id+`.csv"`)
 		return c.Send(b)
 	case "xlsx":
-		b, err := widgetXLSX(r)
+		b, err := widgetXLSX(r, lang)
 		if err != nil {
 			return err
 		}
@@ -127,11 +128,15 @@ func (s *Server) getWidget(c *fiber.Ctx) error {
 }
 
 // table is a widget's answer as a header and rows of cells: dimension
-// labels (or values), then measures.
-func table(r *query.Result) ([]string, [][]any) {
+// labels (or values), then measures. The header reads in lang when the
+// document gives a column's label in it.
+func table(r *query.Result, lang string) ([]string, [][]any) {
 	head := make([]string, len(r.Columns))
 	for i, col := range r.Columns {
 		head[i] = col.Label
+		if l := col.Labels[lang]; l != "" {
+			head[i] = l
+		}
 		if col.Unit != "" {
 			head[i] += " (" + col.Unit + ")"
 		}
@@ -169,8 +174,8 @@ func cellText(v any) string {
 	return fmt.Sprint(v)
 }
 
-func widgetCSV(r *query.Result) ([]byte, error) {
-	head, rows := table(r)
+func widgetCSV(r *query.Result, lang string) ([]byte, error) {
+	head, rows := table(r, lang)
 	var b bytes.Buffer
 	b.WriteString("\ufeff") // Excel reads UTF-8 (Chinese labels) only with a BOM
 	w := csv.NewWriter(&b)
@@ -190,8 +195,8 @@ func widgetCSV(r *query.Result) ([]byte, error) {
 	return b.Bytes(), w.Error()
 }
 
-func widgetXLSX(r *query.Result) ([]byte, error) {
-	head, rows := table(r)
+func widgetXLSX(r *query.Result, lang string) ([]byte, error) {
+	head, rows := table(r, lang)
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := f.GetSheetName(0)

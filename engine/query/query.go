@@ -56,12 +56,15 @@ func (e *Engine) now() time.Time {
 
 // Column describes one column of an answer.
 type Column struct {
-	Name   string `json:"name"`
-	Label  string `json:"label,omitempty"`
-	Kind   string `json:"kind"`             // "dimension" or "measure"
-	Type   string `json:"type,omitempty"`   // a dimension's field type
-	Bucket string `json:"bucket,omitempty"` // a date dimension's bucket
-	Unit   string `json:"unit,omitempty"`
+	Name  string `json:"name"`
+	Label string `json:"label,omitempty"`
+	// Labels is the measure's or dimension's label per language, as the
+	// document gives it; Label is the fallback.
+	Labels schema.Labels `json:"labels,omitempty"`
+	Kind   string        `json:"kind"`             // "dimension" or "measure"
+	Type   string        `json:"type,omitempty"`   // a dimension's field type
+	Bucket string        `json:"bucket,omitempty"` // a date dimension's bucket
+	Unit   string        `json:"unit,omitempty"`
 	// Currency is a measure's money: the sum, average, min or max of a
 	// field with a currency (ISO 4217), for the UI to show it as money.
 	Currency string `json:"currency,omitempty"`
@@ -100,14 +103,16 @@ type KPI struct {
 
 // Result is one widget's answer.
 type Result struct {
-	ID      string   `json:"id,omitempty"`
-	Type    string   `json:"type,omitempty"`
-	Title   string   `json:"title,omitempty"`
-	Columns []Column `json:"columns"`
-	Rows    []Row    `json:"rows"`
-	Pivot   *Pivot   `json:"pivot,omitempty"`
-	KPI     *KPI     `json:"kpi,omitempty"`
-	Period  *Period  `json:"period,omitempty"`
+	ID    string `json:"id,omitempty"`
+	Type  string `json:"type,omitempty"`
+	Title string `json:"title,omitempty"`
+	// Titles is the widget's title per language; Title is the fallback.
+	Titles  schema.Labels `json:"titles,omitempty"`
+	Columns []Column      `json:"columns"`
+	Rows    []Row         `json:"rows"`
+	Pivot   *Pivot        `json:"pivot,omitempty"`
+	KPI     *KPI          `json:"kpi,omitempty"`
+	Period  *Period       `json:"period,omitempty"`
 	// SQLMs is the time the statement took in the database (ms), 0 when
 	// answered from the cache.
 	SQLMs  float64 `json:"sqlMs"`
@@ -138,6 +143,7 @@ type Period struct {
 type DashboardResult struct {
 	Name    string            `json:"name"`
 	Label   string            `json:"label,omitempty"`
+	Labels  schema.Labels     `json:"labels,omitempty"` // Label per language
 	Params  map[string]string `json:"params"`
 	Widgets []*Result         `json:"widgets"`
 }
@@ -201,7 +207,7 @@ func (e *Engine) Dashboard(ctx context.Context, c records.Caller, appName, name 
 	if err != nil {
 		return nil, err
 	}
-	out := &DashboardResult{Name: d.Name, Label: d.Label, Params: map[string]string{}, Widgets: []*Result{}}
+	out := &DashboardResult{Name: d.Name, Label: d.Label, Labels: d.Labels, Params: map[string]string{}, Widgets: []*Result{}}
 	for _, p := range d.Params {
 		v := params[p.Name]
 		if v == "" {
@@ -217,7 +223,7 @@ func (e *Engine) Dashboard(ctx context.Context, c records.Caller, appName, name 
 				return nil, err
 			}
 			w := &d.Widgets[i]
-			r = &Result{ID: w.ID, Type: w.Type, Title: w.Title, Columns: []Column{}, Rows: []Row{},
+			r = &Result{ID: w.ID, Type: w.Type, Title: w.Title, Titles: w.Titles, Columns: []Column{}, Rows: []Row{},
 				Error: &WidgetError{Status: re.Status, Code: re.Code, Message: re.Message}}
 		}
 		out.Widgets = append(out.Widgets, r)
@@ -288,7 +294,7 @@ func (e *Engine) widget(ctx context.Context, c records.Caller, app *schema.App, 
 	if err != nil {
 		return nil, err
 	}
-	r.ID, r.Type, r.Title = w.ID, w.Type, w.Title
+	r.ID, r.Type, r.Title, r.Titles = w.ID, w.Type, w.Title, w.Titles
 	e.cache.put(key, stamp, r, e.now())
 	return r, nil
 }

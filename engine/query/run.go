@@ -179,14 +179,14 @@ func (p *plan) columns() []Column {
 		if label == "" {
 			label = d.d.Field
 		}
-		cols = append(cols, Column{Name: d.d.Key(), Label: label, Kind: "dimension", Type: string(d.typ), Bucket: d.bucket})
+		cols = append(cols, Column{Name: d.d.Key(), Label: label, Labels: d.d.Labels, Kind: "dimension", Type: string(d.typ), Bucket: d.bucket})
 	}
 	for i, m := range p.q.Measures {
 		label := m.Label
 		if label == "" {
 			label = m.Name
 		}
-		col := Column{Name: m.Name, Label: label, Kind: "measure", Unit: m.Unit}
+		col := Column{Name: m.Name, Label: label, Labels: m.Labels, Kind: "measure", Unit: m.Unit}
 		if i < len(p.measure) {
 			col.Currency = p.currencyOf(p.measure[i])
 		}
