@@ -1,6 +1,9 @@
 package template
 
 import (
+	"os"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/formaapp/forma/schema"
@@ -24,6 +27,63 @@ func TestTemplatesParse(t *testing.T) {
 		}
 		if app.Name != info.App {
 			t.Fatalf("app %q, template.json says %q", app.Name, info.App)
+		}
+	})
+}
+
+// Every dashboard of a built-in template names itself, its parameters,
+// widgets, measures and dimensions in zh-CN and en (labels, titles) rather
+// than as one "中文 / English" string, and an installed app's export
+// (Export, written out and read back) keeps those maps.
+func TestTemplateDashboardLabels(t *testing.T) {
+	eachTemplate(t, func(t *testing.T, name string, info *Info, doc []byte) {
+		app, problems := schema.Parse(doc)
+		if len(problems) > 0 || len(app.Dashboards) == 0 {
+			t.Fatalf("%d dashboards, problems %v", len(app.Dashboards), problems)
+		}
+		both := func(what, fallback string, ls schema.Labels, required bool) {
+			t.Helper()
+			if fallback == "" && ls == nil && !required {
+				return
+			}
+			if strings.Contains(fallback, " / ") || ls["zh-CN"] == "" || ls["en"] == "" || fallback != ls["zh-CN"] {
+				t.Errorf("%s: %q %v, want the zh-CN words and labels in zh-CN and en", what, fallback, ls)
+			}
+		}
+		for _, d := range app.Dashboards {
+			both(d.Name, d.Label, d.Labels, true)
+			for _, p := range d.Params {
+				both(d.Name+"/"+p.Name, p.Label, p.Labels, false)
+			}
+			for _, w := range d.Widgets {
+				both(d.Name+"/"+w.ID, w.Title, w.Titles, true)
+				for _, m := range w.Query.Measures {
+					both(d.Name+"/"+w.ID+"/"+m.Name, m.Label, m.Labels, false)
+				}
+				for _, dm := range w.Query.Dimensions {
+					both(d.Name+"/"+w.ID+"/"+dm.Key(), dm.Label, dm.Labels, false)
+				}
+			}
+		}
+
+		info2, out, err := Export(app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := Write(dir, info2, out); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Document(os.DirFS(dir), ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, problems := schema.Parse(back)
+		if len(problems) > 0 {
+			t.Fatalf("exported: %v", problems)
+		}
+		if !reflect.DeepEqual(again.Dashboards, app.Dashboards) {
+			t.Errorf("the export changed the dashboards:\n%+v\n----\n%+v", again.Dashboards, app.Dashboards)
 		}
 	})
 }
