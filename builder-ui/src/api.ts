@@ -491,8 +491,8 @@ export type WidgetType = "kpi" | "line" | "bar" | "pie" | "funnel" | "table" | "
 
 export interface DashQuery {
   entity: string;
-  measures: { name: string; label?: string; expr: string; unit?: string }[];
-  dimensions?: { name?: string; label?: string; field: string; bucket?: string }[];
+  measures: { name: string; label?: string; labels?: Record<string, string>; expr: string; unit?: string }[];
+  dimensions?: { name?: string; label?: string; labels?: Record<string, string>; field: string; bucket?: string }[];
   filter?: string;
   period?: { field: string; param?: string; preset?: string };
   sort?: string;
@@ -505,6 +505,7 @@ export interface Widget {
   id: string;
   type: WidgetType;
   title?: string;
+  titles?: Record<string, string>;
   layout: { x: number; y: number; w: number; h: number };
   query: DashQuery;
   stacked?: boolean;
@@ -520,7 +521,7 @@ export interface DashboardDef {
   labels?: Record<string, string>;
   columns?: number;
   timeZone?: string;
-  params?: { name: string; label?: string; type: "daterange" | "ref" | "user"; entity?: string; default?: string }[];
+  params?: { name: string; label?: string; labels?: Record<string, string>; type: "daterange" | "ref" | "user"; entity?: string; default?: string }[];
   widgets: Widget[];
 }
 
@@ -538,7 +539,8 @@ export interface DashResult {
   id?: string;
   type?: WidgetType;
   title?: string;
-  columns: { name: string; label?: string; kind: "dimension" | "measure"; type?: string; bucket?: string; unit?: string; currency?: string }[];
+  titles?: Record<string, string>;
+  columns: { name: string; label?: string; labels?: Record<string, string>; kind: "dimension" | "measure"; type?: string; bucket?: string; unit?: string; currency?: string }[];
   rows: DashRow[];
   pivot?: { rows: unknown[]; cols: unknown[]; rowLabels?: string[]; colLabels?: string[]; rowTotals: DashRow[]; colTotals: DashRow[]; total: DashRow };
   kpi?: { previous?: (number | null)[]; previousDrill?: string; change?: (number | null)[]; percent?: (number | null)[]; target?: number; progress?: number };
@@ -551,6 +553,7 @@ export interface DashResult {
 export interface DashboardResult {
   name: string;
   label?: string;
+  labels?: Record<string, string>;
   params: Record<string, string>;
   widgets: DashResult[];
 }

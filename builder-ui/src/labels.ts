@@ -2,7 +2,8 @@
 // entities, fields, dashboards and flow states carry a label (the fallback)
 // and labels per language; select and multiselect fields carry
 // optionLabels (option value → language → label). The runtime screens show
-// these; values stay the option values.
+// these; values stay the option values. Dashboard widgets carry a title
+// and titles per language the same way (titleIn).
 export type Labels = Partial<Record<string, string>>;
 
 export interface Labelled {
@@ -15,6 +16,18 @@ export interface Labelled {
 // else the name.
 export function labelIn(x: Labelled, lang: string): string {
   return x.labels?.[lang] || x.label || x.name || "";
+}
+
+export interface Titled {
+  id?: string;
+  title?: string;
+  titles?: Labels;
+}
+
+// titleIn is a dashboard widget's title in the user's language:
+// titles[lang], else title, else the widget's id.
+export function titleIn(w: Titled, lang: string): string {
+  return w.titles?.[lang] || w.title || w.id || "";
 }
 
 export interface StateLike {

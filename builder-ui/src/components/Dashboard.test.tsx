@@ -219,3 +219,58 @@ describe("dimensions in the user's language", () => {
     expect(cells).toEqual([["需求发现", "制造业"], ["赢单", "other"]]);
   });
 });
+
+describe("dashboard and widget titles in the user's language", () => {
+  const dash: DashboardDef = {
+    name: "sales", label: "销售", labels: { "zh-CN": "销售概览", en: "Sales" },
+    params: [{ name: "period", label: "期间", labels: { en: "Period" }, type: "daterange", default: "thisMonth" }],
+    widgets: [
+      { id: "by_region", type: "table", title: "各区域营收", titles: { "zh-CN": "各区域营收", en: "Takings by region" }, layout: { x: 0, y: 0, w: 6, h: 4 },
+        query: { entity: "sale", measures: [{ name: "takings", label: "营收", labels: { en: "Takings" }, expr: "sum(amount)" }],
+          dimensions: [{ field: "region", label: "区域", labels: { en: "Region" } }] } },
+      { id: "orders", type: "kpi", title: "订单", layout: { x: 6, y: 0, w: 3, h: 2 },
+        query: { entity: "sale", measures: [{ name: "n", expr: "count()" }] } },
+      { id: "bare", type: "kpi", layout: { x: 9, y: 0, w: 3, h: 2 },
+        query: { entity: "sale", measures: [{ name: "n", expr: "count()" }] } },
+    ],
+  };
+  const served = { name: "sales", label: "销售", labels: dash.labels, params: { period: "thisMonth" }, widgets: [
+    { id: "by_region", type: "table", title: "各区域营收", titles: { "zh-CN": "各区域营收", en: "Takings by region" }, sqlMs: 1, cached: false,
+      columns: [{ name: "region", label: "区域", labels: { en: "Region" }, kind: "dimension" }, { name: "takings", label: "营收", labels: { en: "Takings" }, kind: "measure" }],
+      rows: [{ keys: ["north"], values: [5], drill: "a" }] },
+    { id: "orders", type: "kpi", title: "订单", sqlMs: 1, cached: false, columns: [{ name: "n", kind: "measure" }], rows: [{ keys: [], values: [2], drill: "" }] },
+    { id: "bare", type: "kpi", sqlMs: 1, cached: false, columns: [{ name: "n", kind: "measure" }], rows: [{ keys: [], values: [2], drill: "" }] },
+  ] };
+  const heads = (id: string) => Array.from(screen.getByTestId(`widget-${id}`).querySelectorAll("th")).map((h) => h.textContent);
+
+  for (const [lang, want] of [
+    ["en", { h1: "Sales", title: "Takings by region", heads: ["Region", "Takings"], param: "Period" }],
+    ["zh-CN", { h1: "销售概览", title: "各区域营收", heads: ["区域", "营收"], param: "期间" }],
+  ] as const) {
+    it(`reads in ${lang}; a widget without titles shows its title, else its id`, async () => {
+      mockFetch((c) => {
+        if (c.url.pathname === "/api/dash/shop/sales") return { body: served };
+      });
+      renderWith(<DashboardView app="shop" def={dash} />, lang);
+      await within(screen.getByTestId("widget-by_region")).findByText("north");
+      expect(screen.getByRole("heading", { level: 1 }).textContent).toBe(want.h1);
+      expect(screen.getByTestId("widget-title-by_region").textContent).toBe(want.title);
+      expect(heads("by_region")).toEqual(want.heads);
+      expect(screen.getByTestId("param-period").closest("label")!.querySelector("span")!.textContent).toBe(want.param);
+      expect(screen.getByTestId("widget-title-orders").textContent).toBe("订单");
+      expect(screen.getByTestId("widget-title-bare").textContent).toBe("bare");
+    });
+  }
+
+  it("falls back to label and title where the language has no variant", async () => {
+    const partial: DashboardDef = { ...dash, labels: { "zh-CN": "销售概览" },
+      widgets: [{ ...dash.widgets[0], titles: { "zh-CN": "各区域营收" } }] };
+    mockFetch((c) => {
+      if (c.url.pathname === "/api/dash/shop/sales") return { body: { ...served, widgets: [served.widgets[0]] } };
+    });
+    renderWith(<DashboardView app="shop" def={partial} />, "en");
+    await within(screen.getByTestId("widget-by_region")).findByText("north");
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("销售");
+    expect(screen.getByTestId("widget-title-by_region").textContent).toBe("各区域营收");
+  });
+});

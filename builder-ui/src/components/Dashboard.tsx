@@ -8,7 +8,7 @@ import { api, watchDashboard, type AppDocument, type DashboardDef, type DashResu
 import { useI18n, type Lang } from "../i18n";
 import { href } from "../router";
 import { fieldLabel } from "../fields";
-import { flowStates, labelIn, optionLabel } from "../labels";
+import { flowStates, labelIn, optionLabel, titleIn } from "../labels";
 import { ErrorBox, Loading } from "./common";
 
 const Chart = lazy(() => import("./Chart").then((m) => ({ default: m.Chart })));
@@ -73,10 +73,12 @@ export function dimensionText(doc: AppDocument | undefined, widget: Widget, row:
 }
 
 // dimensionHead heads a dimension's column: its own label when the widget
-// gives one, else its field's label in lang, else the server's.
+// gives one (in lang, else its fallback), else its field's label in lang,
+// else the server's.
 function dimensionHead(doc: AppDocument | undefined, widget: Widget, col: { name: string; label?: string }, lang: string): string {
   const dims = widget.query.dimensions ?? [];
   const dim = dims.find((d) => (d.name || d.field) === col.name) ?? dims.find((d) => d.field === col.name);
+  if (dim?.labels?.[lang]) return dim.labels[lang];
   if (doc && dim && !dim.label) {
     const f = doc.entities.find((e) => e.name === widget.query.entity)?.fields.find((x) => x.name === dim.field);
     if (f && f.labels?.[lang]) return fieldLabel(f, lang);
@@ -185,7 +187,7 @@ export function DashboardView({ app, def, doc }: { app: string; def: DashboardDe
         {def.widgets.map((w) => (
           <div key={w.id} className="card dash-widget" data-testid={`widget-${w.id}`}
             style={{ gridColumn: `${w.layout.x + 1} / span ${w.layout.w}`, gridRow: `${w.layout.y + 1} / span ${w.layout.h}` }}>
-            <div className="dash-widget-title">{w.title || w.id}</div>
+            <div className="dash-widget-title" data-testid={`widget-title-${w.id}`}>{titleIn(w, lang)}</div>
             {result[w.id] ? <WidgetBody app={app} widget={w} r={result[w.id]} lang={lang} doc={doc} /> : loaded ? <div className="muted">—</div> : null}
             {result[w.id] && !result[w.id].error && (
               <div className="dash-widget-foot muted">
@@ -204,8 +206,11 @@ function drillHref(app: string, widget: Widget, drill: string | null | undefined
   return href({ name: "list", app, entity: widget.query.entity }, drill ? new URLSearchParams({ filter: drill }) : undefined);
 }
 
-export function WidgetBody({ app, widget, r, lang, doc }: { app: string; widget: Widget; r: DashResult; lang: Lang; doc?: AppDocument }) {
+export function WidgetBody({ app, widget, r: answer, lang, doc }: { app: string; widget: Widget; r: DashResult; lang: Lang; doc?: AppDocument }) {
   const { t } = useI18n();
+  // Measure and dimension columns read in lang where the document gives
+  // their labels in it; everything below (tables, charts) uses col.label.
+  const r = useMemo(() => ({ ...answer, columns: answer.columns.map((c) => (c.labels?.[lang] ? { ...c, label: c.labels[lang] } : c)) }), [answer, lang]);
   if (r.error) {
     return <div className="alert alert-error" data-testid="widget-error">{r.error.code === "field_hidden" ? t("dash.hidden") : r.error.message}</div>;
   }
@@ -332,7 +337,7 @@ function Pivot({ app, widget, r, lang, doc }: { app: string; widget: Widget; r: 
 function ParamInput({ app, param, value, onChange }: {
   app: string; param: NonNullable<DashboardDef["params"]>[number]; value: string; onChange: (v: string) => void;
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [options, setOptions] = useState<{ id: string; label: string }[]>([]);
   useEffect(() => {
     let live = true;
@@ -347,7 +352,7 @@ function ParamInput({ app, param, value, onChange }: {
       live = false;
     };
   }, [app, param]);
-  const label = param.label || param.name;
+  const label = labelIn(param, lang);
   if (param.type === "daterange") {
     const custom = value.includes("..") ? value.split("..") : null;
     return (

@@ -72,6 +72,36 @@ describe("DashboardsEditor", () => {
     expect(dash().widgets.map((w) => w.id)).toEqual(["line_1"]);
   });
 
+  it("edits the dashboard's label and each widget's title per language, shown in the designer's language", () => {
+    mockFetch(() => ({ body: { columns: [], rows: [], sqlMs: 0, cached: false } }));
+    const doc: DDoc = { ...base(), dashboards: [{ name: "sales", label: "销售", widgets: [
+      { id: "n", type: "kpi", title: "订单", layout: { x: 0, y: 0, w: 3, h: 2 }, query: { entity: "sale", measures: [{ name: "n", expr: "count()" }] } }] }] };
+    renderWith(<Harness initial={doc} />, "en");
+    // No en variant yet: the fallbacks.
+    expect(screen.getByTestId("dash-tab-sales").textContent).toBe("销售");
+    expect(screen.getByTestId("tile-n").textContent).toContain("订单");
+
+    fireEvent.change(screen.getByTestId("dash-label-en"), { target: { value: "Sales" } });
+    fireEvent.change(screen.getByTestId("dash-label-zh-CN"), { target: { value: "销售概览" } });
+    expect(dash().labels).toEqual({ en: "Sales", "zh-CN": "销售概览" });
+    expect(dash().label).toBe("销售");
+    expect(screen.getByTestId("dash-tab-sales").textContent).toBe("Sales");
+
+    fireEvent.click(screen.getByTestId("tile-n"));
+    const cfg = screen.getByTestId("widget-config");
+    expect(within(cfg).getByText("Title (English)")).toBeTruthy();
+    fireEvent.change(within(cfg).getByTestId("w-title-label-en"), { target: { value: "Orders" } });
+    expect(dash().widgets[0].titles).toEqual({ en: "Orders" });
+    expect(dash().widgets[0].title).toBe("订单");
+    expect(screen.getByTestId("tile-n").textContent).toContain("Orders");
+
+    // Emptied, a language drops out; emptied whole, the map does.
+    fireEvent.change(screen.getByTestId("w-title-label-en"), { target: { value: "" } });
+    expect(dash().widgets[0].titles).toBeUndefined();
+    fireEvent.change(screen.getByTestId("dash-label-en"), { target: { value: "" } });
+    expect(dash().labels).toEqual({ "zh-CN": "销售概览" });
+  });
+
   it("packs widgets left to right, wrapping to a new row", () => {
     const w = (id: string, width: number, h = 2) => ({ id, type: "kpi" as const, layout: { x: 9, y: 9, w: width, h }, query: { entity: "sale", measures: [] } });
     expect(pack([w("a", 6, 4), w("b", 4), w("c", 4)]).map((x) => [x.id, x.layout.x, x.layout.y])).toEqual([["a", 0, 0], ["b", 6, 0], ["c", 0, 4]]);

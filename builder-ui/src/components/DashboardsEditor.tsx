@@ -12,14 +12,19 @@ import {
 } from "../designer/dashboards";
 import { NAME_RE, type DDoc } from "../designer/model";
 import { useI18n } from "../i18n";
+import { labelIn, titleIn } from "../labels";
 import { ErrorBox, Icon } from "./common";
+import { LabelsInputs, type LabelsMap } from "./LabelsInputs";
 import { ExpressionEditor } from "./ExpressionEditor";
 import { WidgetBody } from "./Dashboard";
 
 type Drag = { kind: "type"; type: WidgetType } | { kind: "widget"; id: string };
 
+// orNone leaves an emptied labels map out of the document.
+const orNone = (l: LabelsMap) => (Object.keys(l).length ? l : undefined);
+
 export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChange: (d: DDoc) => void; stored: boolean }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const dashboards = dashboardsOf(doc);
   const [sel, setSel] = useState(0);
   const di = Math.min(sel, dashboards.length - 1);
@@ -55,7 +60,7 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
       <div className="dash-editor-bar">
         {dashboards.map((d, i) => (
           <button key={i} type="button" className={"btn btn-small" + (i === di ? " btn-active" : "")} data-testid={`dash-tab-${d.name}`}
-            onClick={() => { setSel(i); setWidgetId(null); }}>{d.label || d.name}</button>
+            onClick={() => { setSel(i); setWidgetId(null); }}>{labelIn(d, lang)}</button>
         ))}
         <button type="button" className="btn btn-small" data-testid="dash-add"
           onClick={() => { onChange(withDashboards(doc, [...dashboards, newDashboard(doc)])); setSel(dashboards.length); }}>
@@ -75,6 +80,7 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
                 <span className="field-label">{t("dash.label")}</span>
                 <input value={dash.label ?? ""} data-testid="dash-label" onChange={(e) => setDash({ ...dash, label: e.target.value })} />
               </label>
+              <LabelsInputs labels={dash.labels} prefix="dash" onChange={(l) => setDash({ ...dash, labels: orNone(l) })} />
               <label className="field">
                 <span className="field-label">{t("dash.timeZone")}</span>
                 <input className="mono" value={dash.timeZone ?? ""} placeholder="Asia/Shanghai" data-testid="dash-tz"
@@ -98,7 +104,7 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
                   handleLabel={t("dash.move")} onClick={() => setWidgetId(w.id)}
                   style={{ gridColumn: `${w.layout.x + 1} / span ${Math.min(w.layout.w, cols)}`, gridRow: `${w.layout.y + 1} / span ${w.layout.h}` }}>
                   <div className="dash-editor-tile-body">
-                    <strong>{w.title || w.id}</strong> <span className="muted small">{t(`dash.type.${w.type}`)} · {w.layout.w}×{w.layout.h}</span>
+                    <strong>{titleIn(w, lang)}</strong> <span className="muted small">{t(`dash.type.${w.type}`)} · {w.layout.w}×{w.layout.h}</span>
                     <span className="dash-size">
                       <button type="button" className="btn btn-small" aria-label={t("dash.narrower")} data-testid={`tile-narrower-${w.id}`}
                         onClick={(e) => { e.stopPropagation(); setWidget(resize(w, -1, 0, cols)); }}>−W</button>
@@ -141,6 +147,7 @@ function WidgetConfig({ doc, dash, widget, onChange, stored }: { doc: DDoc; dash
         <span className="field-label">{t("dash.title")}</span>
         <input value={widget.title ?? ""} data-testid="w-title" onChange={(e) => onChange({ ...widget, title: e.target.value })} />
       </label>
+      <LabelsInputs labels={widget.titles} prefix="w-title" caption="labels.titleIn" onChange={(l) => onChange({ ...widget, titles: orNone(l) })} />
       <label className="field">
         <span className="field-label">{t("dash.widgetType")}</span>
         <select value={widget.type} data-testid="w-type" onChange={(e) => onChange({ ...widget, type: e.target.value as WidgetType })}>

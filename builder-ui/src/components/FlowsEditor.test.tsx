@@ -77,6 +77,8 @@ describe("flow side panel", () => {
     fireEvent.change(screen.getByTestId("flow-step-escalate-0"), { target: { value: "next" } });
     fireEvent.click(screen.getByTestId("flow-step-roles-0-manager"));
     fireEvent.change(screen.getByTestId("flow-step-condition-0-text"), { target: { value: "discount > 20" } });
+    fireEvent.change(screen.getByTestId("flow-step-0-label-zh-CN"), { target: { value: "经理审批" } });
+    fireEvent.change(screen.getByTestId("flow-step-0-label-en"), { target: { value: "Manager" } });
     fireEvent.click(screen.getByTestId("flow-tr-handover-on"));
     const t = last.transitions[1];
     expect(t.label).toBe("Win it");
@@ -86,7 +88,7 @@ describe("flow side panel", () => {
     expect(t.fields).toEqual([{ field: "lost_reason", required: true }]);
     expect(t.comment).toBe("required");
     expect(t.approval?.steps).toEqual([{ name: "step_1", approvers: { manager: true, roles: ["manager"] }, mode: "quorum", quorum: 2, deadline: "24h",
-      escalate: { then: "next" }, condition: "discount > 20" }]);
+      escalate: { then: "next" }, condition: "discount > 20", labels: { "zh-CN": "经理审批", en: "Manager" } }]);
     expect(t.handover).toEqual({ receiver: "receiver" });
     // The state field is no field to fill.
     expect(screen.queryByTestId("flow-tr-fields-stage")).toBeNull();

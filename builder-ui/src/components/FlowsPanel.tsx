@@ -13,13 +13,13 @@ import {
 import { NAME_RE, type DDoc, type DEntity } from "../designer/model";
 import { filterableFields } from "../filter";
 import { useI18n, type MessageKey } from "../i18n";
+import { LabelsInputs } from "./LabelsInputs";
 import { problemText } from "../problems";
 import { ActionList } from "./AutomationsActions";
 import { ConditionInput, FieldProblems, type ProblemsAt } from "./AutomationsEditor";
 import { Icon } from "./common";
 import type { Selection } from "./FlowsCanvas";
 
-const LANGS = ["zh-CN", "en"] as const;
 
 function problemsAt(list: ErrorDetail[], t: ReturnType<typeof useI18n>["t"], entity: DEntity | undefined): ProblemsAt {
   const label = (n: string) => entity?.fields.find((f) => f.name === n)?.label || n;
@@ -142,20 +142,6 @@ function Loose({ list, t }: { list: ErrorDetail[]; t: ReturnType<typeof useI18n>
   return (
     <div className="alert alert-error" role="alert" data-testid="flow-panel-problems">
       <ul className="alert-details">{list.map((p, i) => <li key={i}><span className="mono small">{p.path || "/"}</span> {problemText(p, t, (n) => n)}</li>)}</ul>
-    </div>
-  );
-}
-
-function LabelsInputs({ labels, prefix, onChange }: { labels: Record<string, string> | undefined; prefix: string; onChange: (l: Record<string, string>) => void }) {
-  const { t } = useI18n();
-  return (
-    <div className="auto-row">
-      {LANGS.map((l) => (
-        <label key={l} className="field">
-          <span className="field-label">{t("flow.labelIn", { lang: t(`lang.${l}` as MessageKey) })}</span>
-          <input value={labels?.[l] ?? ""} data-testid={`${prefix}-label-${l}`} onChange={(e) => onChange({ ...(labels ?? {}), [l]: e.target.value })} />
-        </label>
-      ))}
     </div>
   );
 }
@@ -437,6 +423,7 @@ function StepEditor({ doc, fields, userFields, step, index, count, at, onChange,
           <input value={step.label ?? ""} data-testid={`flow-step-label-${index}`} onChange={(e) => onChange({ ...step, label: e.target.value || undefined })} />
         </label>
       </div>
+      <LabelsInputs labels={step.labels} prefix={`flow-step-${index}`} onChange={(labels) => onChange({ ...step, labels })} />
       <div className="field">
         <span className="field-label">{t("flow.approverRoles")}</span>
         <Checks items={(doc.roles ?? []).map((r) => ({ value: r.name, label: r.label || r.name }))} chosen={ap.roles ?? []} testId={`flow-step-roles-${index}`}

@@ -1,0 +1,34 @@
+// LabelsInputs edits a labels map ({"zh-CN": …, "en": …}) of the app
+// document: one input per UI language. The flow editor (states,
+// transitions, approval steps) and the dashboard designer (a dashboard's
+// labels, a widget's titles) share it. An emptied input drops its language,
+// so the document falls back to its label or title rather than keeping "".
+import { LANGS, useI18n, type MessageKey } from "../i18n";
+
+export type LabelsMap = Record<string, string>;
+
+export function LabelsInputs({ labels, prefix, onChange, caption = "labels.labelIn" }: {
+  labels: LabelsMap | undefined;
+  prefix: string;
+  onChange: (l: LabelsMap) => void;
+  // caption is the message each input is captioned with, given {lang}.
+  caption?: MessageKey;
+}) {
+  const { t } = useI18n();
+  const set = (lang: string, value: string) => {
+    const next: LabelsMap = { ...(labels ?? {}) };
+    if (value === "") delete next[lang];
+    else next[lang] = value;
+    onChange(next);
+  };
+  return (
+    <div className="auto-row">
+      {LANGS.map((l) => (
+        <label key={l} className="field">
+          <span className="field-label">{t(caption, { lang: t(`lang.${l}` as MessageKey) })}</span>
+          <input value={labels?.[l] ?? ""} data-testid={`${prefix}-label-${l}`} onChange={(e) => set(l, e.target.value)} />
+        </label>
+      ))}
+    </div>
+  );
+}
