@@ -165,6 +165,7 @@ export interface MyPool {
   rule: string;
   pool: string;
   label?: string;
+  labels?: Record<string, string>;
   count: number;
   claimedToday: number;
   dailyLimit: number;

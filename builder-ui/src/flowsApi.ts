@@ -56,6 +56,7 @@ export interface StepApprover {
 export interface StepView {
   name: string;
   label?: string;
+  labels?: Record<string, string>;
   mode?: string;
   quorum?: number;
   status?: string;
@@ -72,8 +73,13 @@ export interface ApprovalView {
   flow: string;
   transition: string;
   transitionLabel?: string;
+  transitionLabels?: Record<string, string>;
   from: string;
   to: string;
+  fromLabel?: string;
+  fromLabels?: Record<string, string>;
+  toLabel?: string;
+  toLabels?: Record<string, string>;
   kind: "approval" | "handover";
   status: "pending" | "approved" | "rejected" | "withdrawn";
   requester: string;

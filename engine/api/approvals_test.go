@@ -19,9 +19,9 @@ const dealApp = `{"name": "deals", "entities": [
    {"name": "rep", "entities": {"deal": {"create": "own", "read": "own", "update": "own"}}},
    {"name": "boss", "entities": {"deal": {"read": "all", "update": "all"}}}],
  "flows": [{"name": "dealing", "entity": "deal", "field": "stage",
-   "states": [{"name": "draft"}, {"name": "approved", "final": true}],
-   "transitions": [{"name": "submit", "label": "Submit", "from": ["draft"], "to": "approved",
-     "approval": {"steps": [{"name": "boss", "approvers": {"users": ["boss1@example.com", "boss2@example.com"]}}]}}]}]}`
+   "states": [{"name": "draft", "labels": {"zh-CN": "草稿"}}, {"name": "approved", "label": "Approved", "labels": {"zh-CN": "已批准"}, "final": true}],
+   "transitions": [{"name": "submit", "label": "Submit", "labels": {"zh-CN": "提交审批", "en": "Submit"}, "from": ["draft"], "to": "approved",
+     "approval": {"steps": [{"name": "boss", "label": "Boss", "labels": {"zh-CN": "老板审批"}, "approvers": {"users": ["boss1@example.com", "boss2@example.com"]}}]}}]}]}`
 
 // The approvals API: the inbox and its paging, decisions, and every bad
 // input — malformed or unknown JSON, wrong types, a reject without its
@@ -46,6 +46,16 @@ func TestApprovalsAPI(t *testing.T) {
 				t.Fatalf("submit: %d %v", st, body)
 			}
 			a := body["approval"].(map[string]any)
+			// The inbox names the transition and its steps in every language the document gives.
+			if mustJSON(a["transitionLabels"]) != `{"en":"Submit","zh-CN":"提交审批"}` || a["transitionLabel"] != "Submit" {
+				t.Fatalf("transition labels: %v", a)
+			}
+			if s := a["steps"].([]any)[0].(map[string]any); s["label"] != "Boss" || mustJSON(s["labels"]) != `{"zh-CN":"老板审批"}` {
+				t.Fatalf("step labels: %v", s)
+			}
+			if a["fromLabel"] != "draft" || mustJSON(a["fromLabels"]) != `{"zh-CN":"草稿"}` || a["toLabel"] != "Approved" || mustJSON(a["toLabels"]) != `{"zh-CN":"已批准"}` {
+				t.Fatalf("state labels: %v", a)
+			}
 			if a["status"] != "pending" || a["kind"] != "approval" || a["title"] != "Deal "+string(rune('A'+i)) || a["canDecide"] != false {
 				t.Fatalf("approval: %v", a)
 			}

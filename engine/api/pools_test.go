@@ -23,7 +23,7 @@ const poolApp = `{"name": "sales", "entities": [{"id": "e1", "name": "lead", "fi
     {"id": "l2", "name": "secret", "type": "text"}]}],
  "roles": [{"name": "rep", "entities": {"lead": {"read": "own", "update": "own", "create": "own", "fields": {"secret": "hidden"}}}},
            {"name": "intern", "entities": {"lead": {"read": "own"}}}],
- "assignments": [{"name": "inbound", "entity": "lead", "candidates": {"roles": ["rep"]}, "strategy": "roundRobin",
+ "assignments": [{"name": "inbound", "label": "线索池", "labels": {"zh-CN": "线索池", "en": "Lead pool"}, "entity": "lead", "candidates": {"roles": ["rep"]}, "strategy": "roundRobin",
    "pool": {"name": "hot", "dailyLimit": 2, "deadline": "2h"}}]}`
 
 var poolT0 = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
@@ -167,7 +167,8 @@ func TestPoolListAndClaim(t *testing.T) {
 		// GET /api/me/pools.
 		_, body = p.doAs(ann, "GET", "/api/me/pools", nil)
 		if its := items(t, body); len(its) != 1 || str(its[0]["pool"]) != "hot" || num(t, its[0]["count"]) != 1 ||
-			num(t, its[0]["claimedToday"]) != 1 || num(t, its[0]["dailyLimit"]) != 2 || str(its[0]["rule"]) != "inbound" || str(its[0]["app"]) != "sales" {
+			num(t, its[0]["claimedToday"]) != 1 || num(t, its[0]["dailyLimit"]) != 2 || str(its[0]["rule"]) != "inbound" || str(its[0]["app"]) != "sales" ||
+			str(its[0]["label"]) != "线索池" || mustJSON(its[0]["labels"]) != `{"en":"Lead pool","zh-CN":"线索池"}` {
 			t.Fatalf("ann's pools: %v", body)
 		}
 		if _, body := p.doAs(ivy, "GET", "/api/me/pools", nil); len(items(t, body)) != 0 {

@@ -237,14 +237,15 @@ func poolDay(p *schema.Pool, now time.Time) string {
 
 // PoolSummary is one pool as GET /api/me/pools lists it.
 type PoolSummary struct {
-	App          string `json:"app"`
-	Entity       string `json:"entity"`
-	Rule         string `json:"rule"`
-	Pool         string `json:"pool"`
-	Label        string `json:"label"`
-	Count        int64  `json:"count"`        // unclaimed records
-	ClaimedToday int    `json:"claimedToday"` // the caller's claims today
-	DailyLimit   int    `json:"dailyLimit"`   // 0: no limit
+	App          string        `json:"app"`
+	Entity       string        `json:"entity"`
+	Rule         string        `json:"rule"`
+	Pool         string        `json:"pool"`
+	Label        string        `json:"label"`
+	Labels       schema.Labels `json:"labels,omitempty"` // the rule's label per language; Label is the fallback
+	Count        int64         `json:"count"`            // unclaimed records
+	ClaimedToday int           `json:"claimedToday"`     // the caller's claims today
+	DailyLimit   int           `json:"dailyLimit"`       // 0: no limit
 }
 
 // Pools lists the pools c may claim from, in every app c is a member of,
@@ -280,7 +281,7 @@ func (s *Service) Pools(ctx context.Context, c records.Caller) ([]PoolSummary, e
 			if perm := s.records.Permissions(doc, c); !perm.Entity(r.Entity) {
 				continue
 			}
-			ps := PoolSummary{App: doc.Name, Entity: r.Entity, Rule: r.Name, Pool: r.Pool.Name, Label: r.Label, DailyLimit: r.Pool.DailyLimit}
+			ps := PoolSummary{App: doc.Name, Entity: r.Entity, Rule: r.Name, Pool: r.Pool.Name, Label: r.Label, Labels: r.Labels, DailyLimit: r.Pool.DailyLimit}
 			if ps.Label == "" {
 				ps.Label = r.Pool.Name
 			}

@@ -56,39 +56,49 @@ const (
 
 // ApprovalView is a request as one viewer sees it (inbox, decisions, Take).
 type ApprovalView struct {
-	ID              string                     `json:"id"`
-	App             string                     `json:"app"`
-	Entity          string                     `json:"entity"`
-	RecordID        string                     `json:"recordId"`
-	Title           string                     `json:"title"` // the record's title field, as the viewer may read it
-	Flow            string                     `json:"flow"`
-	Transition      string                     `json:"transition"`
-	TransitionLabel string                     `json:"transitionLabel"`
-	From            string                     `json:"from"`
-	To              string                     `json:"to"`
-	Kind            string                     `json:"kind"`   // approval | handover
-	Status          string                     `json:"status"` // pending, approved, rejected, withdrawn
-	Requester       string                     `json:"requester"`
-	RequesterName   string                     `json:"requesterName"`
-	Comment         string                     `json:"comment"`
-	Fields          map[string]json.RawMessage `json:"fields"`
-	Step            int                        `json:"step"`
-	Steps           []StepView                 `json:"steps"`
-	Version         int64                      `json:"version"`
-	CanDecide       bool                       `json:"canDecide"`
-	CreatedAt       time.Time                  `json:"createdAt"`
-	DecidedAt       *time.Time                 `json:"decidedAt"`
+	ID              string `json:"id"`
+	App             string `json:"app"`
+	Entity          string `json:"entity"`
+	RecordID        string `json:"recordId"`
+	Title           string `json:"title"` // the record's title field, as the viewer may read it
+	Flow            string `json:"flow"`
+	Transition      string `json:"transition"`
+	TransitionLabel string `json:"transitionLabel"`
+	// TransitionLabels is the transition's label per language, as the
+	// document gives it; TransitionLabel is the fallback.
+	TransitionLabels schema.Labels `json:"transitionLabels,omitempty"`
+	From             string        `json:"from"`
+	To               string        `json:"to"`
+	// The states' labels (label or name) and labels per language, for the
+	// inbox to show "草稿 → 已批准" rather than the state names.
+	FromLabel     string                     `json:"fromLabel,omitempty"`
+	FromLabels    schema.Labels              `json:"fromLabels,omitempty"`
+	ToLabel       string                     `json:"toLabel,omitempty"`
+	ToLabels      schema.Labels              `json:"toLabels,omitempty"`
+	Kind          string                     `json:"kind"`   // approval | handover
+	Status        string                     `json:"status"` // pending, approved, rejected, withdrawn
+	Requester     string                     `json:"requester"`
+	RequesterName string                     `json:"requesterName"`
+	Comment       string                     `json:"comment"`
+	Fields        map[string]json.RawMessage `json:"fields"`
+	Step          int                        `json:"step"`
+	Steps         []StepView                 `json:"steps"`
+	Version       int64                      `json:"version"`
+	CanDecide     bool                       `json:"canDecide"`
+	CreatedAt     time.Time                  `json:"createdAt"`
+	DecidedAt     *time.Time                 `json:"decidedAt"`
 }
 
 // StepView is one step of a request.
 type StepView struct {
-	Name      string     `json:"name"`
-	Label     string     `json:"label"`
-	Mode      string     `json:"mode"`
-	Quorum    int        `json:"quorum"`
-	Status    string     `json:"status"` // waiting, pending, approved, rejected, skipped, escalated
-	Deadline  *time.Time `json:"deadline"`
-	Approvers []Approver `json:"approvers"`
+	Name      string        `json:"name"`
+	Label     string        `json:"label"`
+	Labels    schema.Labels `json:"labels,omitempty"` // the step's label per language; Label is the fallback
+	Mode      string        `json:"mode"`
+	Quorum    int           `json:"quorum"`
+	Status    string        `json:"status"` // waiting, pending, approved, rejected, skipped, escalated
+	Deadline  *time.Time    `json:"deadline"`
+	Approvers []Approver    `json:"approvers"`
 }
 
 // Approver is one approver's task in a step.

@@ -254,7 +254,13 @@ func (s *Service) viewOf(ctx context.Context, app *schema.App, r *request, viewe
 	var t *schema.Transition
 	if f := app.Flow(r.Flow); f != nil {
 		if t = f.Transition(r.Transition); t != nil {
-			v.TransitionLabel, v.To = labelOf(t.Label, t.Name), t.To
+			v.TransitionLabel, v.TransitionLabels, v.To = labelOf(t.Label, t.Name), t.Labels, t.To
+		}
+		if st := f.State(v.From); st != nil {
+			v.FromLabel, v.FromLabels = labelOf(st.Label, st.Name), st.Labels
+		}
+		if st := f.State(v.To); st != nil {
+			v.ToLabel, v.ToLabels = labelOf(st.Label, st.Name), st.Labels
 		}
 	}
 	if e := app.Entity(r.Entity); e != nil {
@@ -278,7 +284,7 @@ func (s *Service) viewOf(ctx context.Context, app *schema.App, r *request, viewe
 			sv.Name, sv.Label = "receiver", "Receiver"
 		case t != nil && t.Approval != nil && st.Idx < len(t.Approval.Steps):
 			def := &t.Approval.Steps[st.Idx]
-			sv.Name, sv.Label, sv.Quorum = def.Name, labelOf(def.Label, def.Name), def.Quorum
+			sv.Name, sv.Label, sv.Labels, sv.Quorum = def.Name, labelOf(def.Label, def.Name), def.Labels, def.Quorum
 			if def.Mode != "" {
 				sv.Mode = def.Mode
 			}

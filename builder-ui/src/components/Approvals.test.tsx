@@ -33,6 +33,38 @@ describe("approvals inbox", () => {
     expect(screen.getByTestId("approval-steps-ap1").textContent).toContain("1 of 2 approved");
   });
 
+  it("names the transition, the states and the steps in the user's language, else their labels, else names", async () => {
+    const labelled = view({
+      transitionLabels: { "zh-CN": "申请折扣", en: "Give discount" }, fromLabel: "Draft", fromLabels: { "zh-CN": "草稿" }, toLabel: "approved",
+      steps: [
+        { name: "manager", label: "Manager", labels: { "zh-CN": "经理审批" }, mode: "any", status: "approved", approvers: [] },
+        { name: "director", label: "Director", mode: "any", status: "pending", approvers: [] },
+        { name: "board", mode: "any", status: "waiting", approvers: [] },
+      ],
+    });
+    mockFetch((c) => (c.url.pathname === "/api/me/approvals" ? { body: { items: [labelled], nextCursor: "" } } : undefined));
+    const { unmount } = renderWith(<Approvals />, "zh-CN");
+    await screen.findByTestId("approval-ap1");
+    expect(screen.getByTestId("approval-transition-ap1").textContent).toBe("申请折扣");
+    expect(screen.getByTestId("approval-states-ap1").textContent).toBe("草稿 → approved");
+    expect(Array.from(screen.getByTestId("approval-steps-ap1").querySelectorAll("li > span:first-child")).map((s) => s.textContent)).toEqual(["经理审批", "Director", "board"]);
+    unmount();
+
+    renderWith(<Approvals />, "en");
+    await screen.findByTestId("approval-ap1");
+    expect(screen.getByTestId("approval-transition-ap1").textContent).toBe("Give discount");
+    expect(screen.getByTestId("approval-states-ap1").textContent).toBe("Draft → approved");
+    expect(Array.from(screen.getByTestId("approval-steps-ap1").querySelectorAll("li > span:first-child")).map((s) => s.textContent)).toEqual(["Manager", "Director", "board"]);
+  });
+
+  it("names a hand-over's step in the user's language", async () => {
+    const h = view({ kind: "handover", step: 0, steps: [{ name: "receiver", label: "Receiver", mode: "any", status: "pending", approvers: [] }] });
+    mockFetch((c) => (c.url.pathname === "/api/me/approvals" ? { body: { items: [h], nextCursor: "" } } : undefined));
+    renderWith(<Approvals />, "zh-CN");
+    await screen.findByTestId("approval-ap1");
+    expect(screen.getByTestId("approval-steps-ap1").querySelector("li > span")!.textContent).toBe("接收人");
+  });
+
   it("a rejection needs a comment; then it is sent with the version and leaves the list", async () => {
     const calls = mockFetch((c) => {
       if (c.url.pathname === "/api/me/approvals") return { body: { items: [view()] } };

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useState } from "react";
 import { ApiError } from "../api";
 import { flowsApi, type ApprovalView, type Decision, type InboxStatus } from "../flowsApi";
 import { useI18n, type MessageKey } from "../i18n";
+import { labelIn } from "../labels";
 import { href, navigate } from "../router";
 import { ErrorBox, Loading } from "./common";
 import { UserPicker } from "./RefPicker";
@@ -92,7 +93,7 @@ function fieldValue(v: unknown): string {
 function ApprovalItem({ a, mine, onDone, onConflict }: {
   a: ApprovalView; mine: boolean; onDone: (v: ApprovalView, action: Decision) => void; onConflict: () => void;
 }) {
-  const { t, dateTime } = useI18n();
+  const { t, dateTime, lang } = useI18n();
   const [action, setAction] = useState<Decision | null>(null);
   const [comment, setComment] = useState("");
   const [to, setTo] = useState("");
@@ -133,8 +134,10 @@ function ApprovalItem({ a, mine, onDone, onConflict }: {
         <span className={"tag approval-status " + a.status} data-testid={`approval-status-${a.id}`}>{t(`inbox.status.${a.status}` as MessageKey)}</span>
       </div>
       <div className="approval-move">
-        <strong>{a.transitionLabel || a.transition}</strong>{" "}
-        <span className="muted">{a.from} → {a.to}</span>
+        <strong data-testid={`approval-transition-${a.id}`}>{labelIn({ name: a.transition, label: a.transitionLabel, labels: a.transitionLabels }, lang)}</strong>{" "}
+        <span className="muted" data-testid={`approval-states-${a.id}`}>
+          {labelIn({ name: a.from, label: a.fromLabel, labels: a.fromLabels }, lang)} → {labelIn({ name: a.to, label: a.toLabel, labels: a.toLabels }, lang)}
+        </span>
       </div>
       <div className="muted small">
         {t("inbox.requestedBy", { who: a.requesterName || a.requester, when: a.createdAt ? dateTime(a.createdAt) : "" })}
@@ -151,7 +154,7 @@ function ApprovalItem({ a, mine, onDone, onConflict }: {
         <ol className="approval-steps" data-testid={`approval-steps-${a.id}`}>
           {steps.map((s, i) => (
             <li key={i} className={"approval-step" + (i === a.step && a.status === "pending" ? " current" : "") + (s.status ? " " + s.status : "")}>
-              <span>{s.label || s.name}</span>
+              <span>{a.kind === "handover" && s.name === "receiver" ? t("inbox.receiver") : labelIn(s, lang)}</span>
               {i === a.step && a.status === "pending" && <span className="muted small"> · {t("inbox.progress", { n: approvedInStep, of: need })}</span>}
               {s.status && s.status !== "pending" && <span className="muted small"> · {t(`inbox.stepStatus.${s.status}` as MessageKey, {})}</span>}
             </li>

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, type AppDocument, type DataRecord, type User } from "../api";
 import { countdownOf, hm, parseDuration } from "../designer/assignments";
 import { mockFetch, renderWith } from "../test/util";
-import { AssignmentBar, CountdownBadge, PoolPage, useNow } from "./Assignment";
+import { AssignmentBar, CountdownBadge, PoolLinks, PoolPage, useNow } from "./Assignment";
 import { AwayToggle } from "./Away";
 
 const app: AppDocument = {
@@ -180,6 +180,21 @@ describe("Pool page", () => {
       expect((await screen.findByTestId("pool-message")).textContent).toBe(text);
       await waitFor(() => expect(screen.getAllByTestId("pool-row")).toHaveLength(1)); // refreshed
       expect(calls.filter((c) => c.method === "POST")).toHaveLength(1);
+    });
+  }
+});
+
+describe("pool names in the user's language", () => {
+  for (const [lang, want] of [["zh-CN", "公海池"], ["en", "Hot leads"]] as const) {
+    it(`titles the pool page and its sidebar link in ${lang}`, async () => {
+      mockFetch((c) => {
+        if (c.url.pathname === "/api/data/crm/lead") return { body: { items: [] } };
+        if (c.url.pathname === "/api/me/pools") return { body: { items: [{ app: "crm", entity: "lead", rule: "new_leads", pool: "hot", label: "Hot leads", labels: { "zh-CN": "公海池" }, count: 0, claimedToday: 0, dailyLimit: 0 }] } };
+        return undefined;
+      });
+      renderWith(<><PoolLinks app="crm" /><PoolPage app={app} entity={app.entities[0]} pool="hot" /></>, lang);
+      expect((await screen.findByTestId("pool-link-hot")).textContent).toContain(want);
+      await waitFor(() => expect(screen.getByRole("heading", { level: 1 }).textContent).toContain(want));
     });
   }
 });

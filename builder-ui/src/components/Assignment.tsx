@@ -12,6 +12,7 @@ import { api, ApiError, currentUser, type AppDocument, type AssignmentRule, type
 import { countdownOf, countdownRule, hm } from "../designer/assignments";
 import { listViewOf } from "../designer/layouts";
 import { useI18n, type MessageKey } from "../i18n";
+import { labelIn } from "../labels";
 import { href } from "../router";
 import { ErrorBox, errorText, Loading } from "./common";
 import { Dialog } from "./Dialog";
@@ -249,7 +250,7 @@ export function PoolPage({ app, entity, pool }: { app: AppDocument; entity: Enti
     }
   }
 
-  const title = info?.label || pool;
+  const title = labelIn({ name: pool, label: info?.label, labels: info?.labels }, lang);
   return (
     <section className="page" data-testid="pool-page">
       <div className="page-head">
@@ -300,7 +301,7 @@ export function PoolPage({ app, entity, pool }: { app: AppDocument; entity: Enti
 
 // PoolLinks: the sidebar's pools of this app, with how many records wait.
 export function PoolLinks({ app, current }: { app: string; current?: string }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const pools = useMyPools(app);
   if (pools.length === 0) return null;
   return (
@@ -311,7 +312,7 @@ export function PoolLinks({ app, current }: { app: string; current?: string }) {
           <li key={p.entity + "/" + p.pool}>
             <a href={href({ name: "pool", app: p.app, entity: p.entity, pool: p.pool })} data-testid={`pool-link-${p.pool}`}
               className={current === p.pool ? "active" : undefined} aria-current={current === p.pool ? "page" : undefined}>
-              {p.label || p.pool} <span className="badge" data-testid={`pool-count-${p.pool}`}>{p.count}</span>
+              {labelIn({ name: p.pool, label: p.label, labels: p.labels }, lang)} <span className="badge" data-testid={`pool-count-${p.pool}`}>{p.count}</span>
             </a>
           </li>
         ))}
