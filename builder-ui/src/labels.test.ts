@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { flowStates, labelIn, optionLabel } from "./labels";
+import { flowStates, labelIn, optionLabel, titleIn } from "./labels";
 import { labelIn as exprLabelIn } from "./expr";
 import { displayValue, fieldLabel } from "./fields";
 import type { Field } from "./api";
@@ -48,5 +48,16 @@ describe("optionLabel", () => {
     const i18n = { t: (k: string) => k, date: (s: string) => s, dateTime: (s: string) => s, lang: "zh-CN" } as never;
     expect(displayValue(industry, "manufacturing", i18n)).toBe("制造业");
     expect(displayValue({ ...industry, type: "multiselect" }, ["manufacturing", "other"], i18n)).toBe("制造业, other");
+  });
+});
+
+describe("titleIn", () => {
+  it("is a widget's title in the language, else its title, else its id", () => {
+    const w = { id: "takings", title: "营收", titles: { "zh-CN": "今日营收", en: "Today's takings" } };
+    expect(titleIn(w, "en")).toBe("Today's takings");
+    expect(titleIn(w, "zh-CN")).toBe("今日营收");
+    expect(titleIn({ id: "takings", title: "营收", titles: { "zh-CN": "今日营收" } }, "en")).toBe("营收");
+    expect(titleIn({ id: "takings", title: "", titles: { en: "" } }, "en")).toBe("takings");
+    expect(titleIn({}, "en")).toBe("");
   });
 });
