@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -467,16 +468,13 @@ func (s *Service) ListScoped(ctx context.Context, c Caller, app, entity string, 
 }
 
 func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Query, scope *Scope) (_ *Page, err error) {
-	info, g, err := s.readable(ctx, c, app, entity)
+	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return nil, err
 	}
-	if scope != nil {
-		g = &grant{where: "(" + scope.Where + ")", args: scope.Args}
-	}
 	probed := false // the page was read together with the app's version
 	defer func() { err = s.settled(ctx, info, !probed, err) }()
-	lp, err := s.planList(info, g, c, q)
+	lp, err := s.pagePlan(info, c, q, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +482,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	if c.Confirm != nil {
 		probe = c.Confirm.Probe
 	}
-	query, args := lp.statement(s.dialect, probe)
+	query, args := lp.statement(probe)
 	if listHook != nil {
 		listHook(query, args)
 	}
@@ -526,7 +524,7 @@ func (s *Service) list(ctx context.Context, c Caller, app, entity string, q Quer
 	page := &Page{Items: recs}
 	if len(recs) > lp.limit {
 		page.Items = recs[:lp.limit]
-		page.NextCursor = makeCursor(lp.keys, q, page.Items[lp.limit-1])
+		page.NextCursor = makeCursor(lp.keys, lp.check, page.Items[lp.limit-1])
 	}
 	if err := s.fillPerReader(ctx, s.db.Pool(), info, lp.rr, page.Items); err != nil {
 		return nil, err
@@ -564,6 +562,17 @@ type listPlan struct {
 	cursor string // the rows after the cursor, "" on the first page
 	cargs  []any
 	totals []total
+
+	// Precomputed by planList, so that a cached plan (plancache.go)
+	// writes its statement with one concatenation: the cursor's checksum
+	// (cursorCheck), "SELECT columns, version probe", " FROM table",
+	// the row rule and filter joined with AND ("" for none), and
+	// " ORDER BY … LIMIT n".
+	check  string
+	head   string
+	from   string
+	conds  string
+	ending string
 }
 
 func (s *Service) planList(info *entityInfo, g *grant, c Caller, q Query) (*listPlan, error) {
@@ -633,8 +642,16 @@ func (s *Service) planList(info *entityInfo, g *grant, c Caller, q Query) (*list
 	if err := refusePerReader(lp.rr, nil, lp.keys); err != nil {
 		return nil, err
 	}
+	// A cached plan is shared by concurrent requests: its slices are
+	// clipped so that no append by a reader can write into them.
+	lp.sel, lp.read, lp.where, lp.args = slices.Clip(lp.sel), slices.Clip(lp.read), slices.Clip(lp.where), slices.Clip(lp.args)
+	lp.check = cursorCheck(lp.keys, q)
+	lp.head = "SELECT " + columnList(lp.read) + versionProbe
+	lp.from = " FROM " + store.Quote(info.table)
+	lp.conds = strings.Join(lp.where, " AND ")
+	lp.ending = orderBy(lp.keys, s.dialect) + " LIMIT " + strconv.Itoa(lp.limit+1)
 	if q.Cursor != "" {
-		if lp.cursor, lp.cargs, err = s.cursorWhere(info, lp.keys, q); err != nil {
+		if lp.cursor, lp.cargs, err = s.cursorWhere(info, lp.keys, lp.check, q); err != nil {
 			return nil, err
 		}
 	}
@@ -658,24 +675,23 @@ func (lp *listPlan) whereClause(withCursor bool) (string, []any) {
 // statement is the page's SELECT: the columns, the app's version (probe)
 // and, unless "", the caller's probe (Caller.Confirm), the conditions, the
 // order and one row more than the page to know whether another follows.
-func (lp *listPlan) statement(dialect, probe string) (string, []any) {
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	b.WriteString(columnList(lp.read))
-	b.WriteString(versionProbe)
+// Everything but the probe and the cursor was written by planList.
+func (lp *listPlan) statement(probe string) (string, []any) {
+	sep := ""
 	if probe != "" {
-		b.WriteString(", ")
-		b.WriteString(probe)
+		sep = ", "
 	}
-	b.WriteString(" FROM ")
-	b.WriteString(store.Quote(lp.info.table))
-	w, wargs := lp.whereClause(true)
-	b.WriteString(w)
-	args := append([]any{lp.info.app.Name}, wargs...)
-	b.WriteString(orderBy(lp.keys, dialect))
-	b.WriteString(" LIMIT ")
-	b.WriteString(strconv.Itoa(lp.limit + 1))
-	return b.String(), args
+	where, and := "", ""
+	if lp.conds != "" || lp.cursor != "" {
+		where = " WHERE "
+	}
+	if lp.conds != "" && lp.cursor != "" {
+		and = " AND "
+	}
+	query := lp.head + sep + probe + lp.from + where + lp.conds + and + lp.cursor + lp.ending
+	args := make([]any, 0, 1+len(lp.args)+len(lp.cargs))
+	args = append(append(append(args, lp.info.app.Name), lp.args...), lp.cargs...)
+	return query, args
 }
 
 // orderBy is " ORDER BY …" for keys.
@@ -711,16 +727,16 @@ func orderBy(keys []sortKey, dialect string) string {
 // the page q asks for, as List would run it: for benchmarks that compare a
 // list's cost with its query's, and for EXPLAIN.
 func (s *Service) ListStatement(ctx context.Context, c Caller, app, entity string, q Query) (_ string, _ []any, err error) {
-	info, g, err := s.readable(ctx, c, app, entity)
+	info, err := s.entityFor(ctx, c, app, entity)
 	if err != nil {
 		return "", nil, err
 	}
 	defer func() { err = s.settled(ctx, info, true, err) }()
-	lp, err := s.planList(info, g, c, q)
+	lp, err := s.pagePlan(info, c, q, nil)
 	if err != nil {
 		return "", nil, err
 	}
-	query, args := lp.statement(s.dialect, "")
+	query, args := lp.statement("")
 	return query, args, nil
 }
 
@@ -812,10 +828,10 @@ func cursorCheck(keys []sortKey, q Query) string {
 // reads it) by hand: q is base64url and appendValue writes compact JSON, so
 // nothing needs escaping or checking, and every page with a next one pays
 // for none of encoding/json's reflection.
-func makeCursor(keys []sortKey, q Query, last *Record) string {
+func makeCursor(keys []sortKey, check string, last *Record) string {
 	var buf [256]byte
 	j := append(buf[:0], `{"q":"`...)
-	j = append(j, cursorCheck(keys, q)...)
+	j = append(j, check...)
 	j = append(j, `","v":[`...)
 	for i, k := range keys {
 		if i > 0 {
@@ -827,14 +843,14 @@ func makeCursor(keys []sortKey, q Query, last *Record) string {
 	return base64.RawURLEncoding.EncodeToString(j)
 }
 
-func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, q Query) (string, []any, error) {
+func (s *Service) cursorWhere(info *entityInfo, keys []sortKey, check string, q Query) (string, []any, error) {
 	bad := errorf(400, CodeBadQuery, "cursor is not valid for this list (was the sort or filter changed?)")
 	raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 	if err != nil || len(raw) > 8192 {
 		return "", nil, bad
 	}
 	var c cursor
-	if json.Unmarshal(raw, &c) != nil || c.Q != cursorCheck(keys, q) || len(c.V) != len(keys) {
+	if json.Unmarshal(raw, &c) != nil || c.Q != check || len(c.V) != len(keys) {
 		return "", nil, bad
 	}
 	vals := make([]any, len(keys))

@@ -139,6 +139,8 @@ type Service struct {
 	// of the store's clock (tests set it).
 	clock   func() time.Time
 	advisor *advisor
+
+	plans planCache // list plans (plancache.go)
 }
 
 // SetScriptLog makes the service write script console lines and failures

@@ -282,6 +282,9 @@ func encode(dialect string, f *schema.Field, v any) any {
 }
 
 // decode turns what a driver returned for a column back into an engine value.
+// A value already in its engine form is answered as the same interface
+// value: returning x from a type switch would box it again, one
+// allocation per string or integer of a page.
 func decode(dialect string, f *schema.Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -293,7 +296,7 @@ func decode(dialect string, f *schema.Field, v any) (any, error) {
 	case schema.Integer, schema.AutoNumber:
 		switch x := v.(type) {
 		case int64:
-			return x, nil
+			return v, nil
 		case float64:
 			return int64(x), nil
 		case string:
@@ -351,7 +354,7 @@ func decode(dialect string, f *schema.Field, v any) (any, error) {
 	default:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		}
