@@ -56,11 +56,12 @@ func (p *Page) MarshalJSON() ([]byte, error) { return p.AppendJSON(nil), nil }
 // AppendJSON appends the page as JSON to b.
 func (p *Page) AppendJSON(b []byte) []byte {
 	b = append(b, `{"items":[`...)
+	var keys fieldKeys
 	for i, r := range p.Items {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = r.appendJSON(b)
+		b = r.appendJSONKeys(b, &keys)
 	}
 	b = endPage(b, p.NextCursor)
 	if p.Count == nil && p.Totals == nil {

@@ -2,6 +2,7 @@ package records_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -210,6 +211,41 @@ func TestListPlanCacheCursor(t *testing.T) {
 		other := records.Query{Filter: "severity >= 3", Sort: q.Sort, Limit: 4, Cursor: p.NextCursor}
 		if _, err := s.List(ctx, lead, "desk", "ticket", other); statusOf(err) != 400 {
 			t.Fatalf("a cursor of another filter: %v", err)
+		}
+	})
+}
+
+// A page writes its records' keys once per field list: the page's JSON
+// is still each record's own JSON, whatever the selection.
+func TestPageJSONIsItsRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		applyDoc(t, db, planDoc("own", false))
+		fillPlanTickets(t, db)
+		s := records.New(db, store.NewCatalog(db))
+		for _, q := range []records.Query{{Limit: 5}, {Fields: "subject,severity", Sort: "-severity", Limit: 5}, {Fields: "severity", Limit: 100}} {
+			for _, c := range []records.Caller{{UserID: "a", Admin: true}, {UserID: "u1", Roles: []string{"rep"}}} {
+				p, err := s.List(context.Background(), c, "desk", "ticket", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []byte(`{"items":[`)
+				for i, r := range p.Items {
+					if i > 0 {
+						want = append(want, ',')
+					}
+					j, _ := r.MarshalJSON()
+					want = append(want, j...)
+				}
+				want = append(want, `],"nextCursor":`...)
+				next, _ := json.Marshal(p.NextCursor)
+				if p.NextCursor == "" {
+					next = []byte("null")
+				}
+				want = append(append(want, next...), '}')
+				if got := p.AppendJSON(nil); string(got) != string(want) {
+					t.Errorf("%v, %s:\n got %s\nwant %s", q, c.UserID, got, want)
+				}
+			}
 		}
 	})
 }

@@ -317,15 +317,26 @@ func (r *Record) ID() string {
 // MarshalJSON writes the record as the API shows it.
 func (r *Record) MarshalJSON() ([]byte, error) { return r.appendJSON(nil), nil }
 
-func (r *Record) appendJSON(b []byte) []byte {
+func (r *Record) appendJSON(b []byte) []byte { return r.appendJSONKeys(b, nil) }
+
+// appendJSONKeys is appendJSON with the fields' keys written beforehand
+// (nil: written here): a page's records share one field list.
+func (r *Record) appendJSONKeys(b []byte, keys *fieldKeys) []byte {
 	b = append(b, '{')
-	for i, f := range r.fields {
-		if i > 0 {
-			b = append(b, ',')
+	if keys != nil && keys.of(r.fields) {
+		for i := range r.fields {
+			b = append(b, keys.key(i)...)
+			b = appendValue(b, r.values[i])
 		}
-		b = appendString(b, f.Name)
-		b = append(b, ':')
-		b = appendValue(b, r.values[i])
+	} else {
+		for i, f := range r.fields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.Name)
+			b = append(b, ':')
+			b = appendValue(b, r.values[i])
+		}
 	}
 	if len(r.expand) > 0 {
 		b = append(b, `,"expand":{`...)
@@ -345,4 +356,43 @@ func (r *Record) appendJSON(b []byte) []byte {
 	}
 	b = appendNotes(b, r.notes)
 	return append(b, '}')
+}
+
+// fieldKeys holds the JSON keys of one field list, each with its
+// separator (`"name":`, then `,"name":`), so that a page writes each key
+// once rather than escaping every field's name on every record.
+type fieldKeys struct {
+	fields []*schema.Field
+	text   []byte
+	ends   []int
+}
+
+// of reports whether the keys are those of fields, writing them when the
+// list is another (or the first): false for an empty list.
+func (k *fieldKeys) of(fields []*schema.Field) bool {
+	if len(fields) == 0 {
+		return false
+	}
+	if len(k.fields) == len(fields) && &k.fields[0] == &fields[0] {
+		return true
+	}
+	k.fields, k.text, k.ends = fields, k.text[:0], k.ends[:0]
+	for i, f := range fields {
+		if i > 0 {
+			k.text = append(k.text, ',')
+		}
+		k.text = appendString(k.text, f.Name)
+		k.text = append(k.text, ':')
+		k.ends = append(k.ends, len(k.text))
+	}
+	return true
+}
+
+// key is field i's key with its separator.
+func (k *fieldKeys) key(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = k.ends[i-1]
+	}
+	return k.text[start:k.ends[i]]
 }
