@@ -188,14 +188,12 @@ func TestPipelineScenario(t *testing.T) {
 			// refused; with every field it waits for the receiver, and
 			// ownership moves only when they accept.
 			receiver := map[string]string{"rep1": "rep2", "rep2": "rep1", "rep3": "rep1"}[rep]
-			// A rep reads a lead they own or are named to receive; the
-			// engine checks the receiver's access on the stored lead, so
-			// the giver names them first (see the README's gap).
+			// A rep reads a lead they own or are named to receive: the
+			// request itself names the receiver, who reads the lead while
+			// it is pending.
 			if st, _ := s.do(receiver, "GET", app+"lead/"+leadID, nil); st != 404 {
 				t.Errorf("%s reads a lead before being named its receiver: %d", receiver, st)
 			}
-			s.patch(rep, "lead", leadID, map[string]any{"receiver": s.ids[receiver]})
-			s.rec(receiver, "lead", leadID)
 			hand := map[string]any{"receiver": s.ids[receiver], "core_needs": "MES 与质量追溯", "approach": "先做一条产线的 POC"}
 			if st, body := s.take(rep, "lead", leadID, "hand_over", hand); st != 422 || !strings.Contains(mustJSON(t, body), "blocker") {
 				t.Errorf("hand-over without the blocker: %d %v", st, body)
@@ -214,6 +212,9 @@ func TestPipelineScenario(t *testing.T) {
 			}
 			if owner := str(s.rec("admin", "lead", leadID)["owner"]); owner != second {
 				t.Fatalf("ownership moved before the receiver accepted: %s", owner)
+			}
+			if got := s.rec(receiver, "lead", leadID); str(got["receiver"]) != s.ids[receiver] {
+				t.Fatalf("%s reads the pending lead: %v", receiver, got)
 			}
 			if st, _ := s.decide(rep, str(handover["id"]), "approve"); st < 400 {
 				t.Errorf("the giver accepted their own hand-over: %d", st)

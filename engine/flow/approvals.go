@@ -372,7 +372,10 @@ func (s *Service) requestTx(ctx context.Context, tx store.Conn, c records.Caller
 	op := "request"
 	if t.Handover != nil {
 		r.Kind = KindHandover
-		receiver, lacks := s.handoverReceiver(ctx, dir, app, f, t, rec, c, fields)
+		receiver, lacks, err := s.handoverReceiver(ctx, tx, dir, app, f, t, rec, c, fields)
+		if err != nil {
+			return nil, err
+		}
 		if len(lacks) > 0 {
 			return nil, refused(lacks)
 		}

@@ -745,7 +745,8 @@ func TestHandover(t *testing.T) {
 			t.Fatalf("after acceptance: owner %v stage %v", rec.Get("owner"), rec.Get("stage"))
 		}
 		h := join(f.history("lead", l))
-		if !strings.Contains(h, "request:ray:please,refuse:rita:my book is full,request:ray:please,accept:rita:got it,") {
+		if !strings.Contains(h, "update:ray:hand-over to rita requested,request:ray:please,refuse:rita:my book is full,"+
+			"update:rita:hand-over refused: receiver cleared,update:ray:hand-over to rita requested,request:ray:please,accept:rita:got it,") {
 			t.Fatalf("history: %s", h)
 		}
 	})

@@ -247,6 +247,11 @@ func (s *Service) decideTx(ctx context.Context, c records.Caller, app *schema.Ap
 	if err := s.save(ctx, tx, r, task); err != nil {
 		return err
 	}
+	if r.Kind == KindHandover && (r.Status == StatusRejected || r.Status == StatusWithdrawn) {
+		if err := s.releaseReceiverTx(ctx, tx, c, app, r); err != nil {
+			return err
+		}
+	}
 	if r.Status != StatusPending && r.Requester != c.UserID {
 		notifyUsers, notifyMsg = []string{r.Requester}, fmt.Sprintf("%s: your request (%s of a %s record) is %s.", dir.name(c.UserID), r.Transition, r.Entity, r.Status)
 	}
