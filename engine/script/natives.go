@@ -1,7 +1,9 @@
 package script
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -206,12 +208,30 @@ func (v *vm) dispatcher(obj, fname string) func(goja.FunctionCall) goja.Value {
 		}
 		// While Go works for the script, the memory guard does not
 		// charge the call for the process's growth (memory.go).
+		// Nor does the script-time limit count it (budget.go).
 		if v.mem != nil {
 			v.mem.inNative.Store(true)
 		}
+		if v.budget != nil {
+			v.budget.pause()
+		}
 		res, err := fn(v.nativeCtx, args)
+		if v.budget != nil {
+			v.budget.resume()
+		}
 		if v.mem != nil {
 			v.mem.inNative.Store(false)
+		}
+		if err != nil && v.nativeCtx.Err() != nil && v.stop != nil {
+			// The call's wall-time cap passed (or its caller gave up)
+			// while Go worked for it: stop the call, rather than throw
+			// an error the script could catch and go on after.
+			if errors.Is(v.nativeCtx.Err(), context.DeadlineExceeded) {
+				v.stop(reasonWall)
+			} else {
+				v.stop(reasonCanceled)
+			}
+			return goja.Undefined()
 		}
 		if err != nil {
 			panic(v.newError(err.Error()))

@@ -21,8 +21,10 @@
 //     (sloppy `x = 1` is a no-op, strict mode throws). A runtime that was
 //     interrupted or overflowed its stack is discarded, not pooled.
 //
-// Limits per call: wall time (Options.Timeout, via time.AfterFunc →
-// Runtime.Interrupt; ctx cancellation interrupts too), call-stack depth
+// Limits per call: script time (Options.Timeout, via a timer →
+// Runtime.Interrupt, that stands still while a native such as db.find
+// runs: budget.go), wall time including natives (Options.Timeout +
+// Options.NativeTime; ctx cancellation interrupts too), call-stack depth
 // (Runtime.SetMaxCallStackSize) and a memory guard (see memory.go) that is
 // approximate: Go cannot attribute allocations to a goroutine, so the
 // process's heap growth is shared among the calls running script code.
@@ -58,6 +60,7 @@ import (
 // Defaults used when an Options field is zero.
 const (
 	DefaultTimeout      = 100 * time.Millisecond
+	DefaultNativeTime   = 500 * time.Millisecond
 	DefaultMaxCallStack = 256
 	DefaultMaxMemory    = 64 << 20
 	MaxLogLines         = 100
@@ -67,7 +70,13 @@ const (
 // Options are the per-app limits. Zero values take the defaults above;
 // PoolSize defaults to GOMAXPROCS.
 type Options struct {
-	Timeout      time.Duration
+	// Timeout is the script's own time per call; time spent in natives
+	// (db.find, db.get) does not count, NativeTime bounds it.
+	Timeout time.Duration
+	// NativeTime is how much longer than Timeout a call may take in all,
+	// natives included: the call's wall-time cap is Timeout + NativeTime,
+	// and natives see that deadline on their ctx.
+	NativeTime   time.Duration
 	MaxCallStack int
 	MaxMemory    int64
 	PoolSize     int
@@ -201,6 +210,9 @@ var identRE = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 func New(scripts map[string]string, opts Options) (*Engine, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.NativeTime <= 0 {
+		opts.NativeTime = DefaultNativeTime
 	}
 	if opts.MaxCallStack <= 0 {
 		opts.MaxCallStack = DefaultMaxCallStack
@@ -400,6 +412,7 @@ type stopReason string
 
 const (
 	reasonTimeout  stopReason = "timeout"
+	reasonWall     stopReason = "wall"
 	reasonMemory   stopReason = "memory"
 	reasonCanceled stopReason = "canceled"
 )
@@ -477,11 +490,14 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 		}
 	}()
 
-	callCtx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	wall := e.opts.Timeout + e.opts.NativeTime
+	callCtx, cancel := context.WithTimeout(ctx, wall)
 	defer cancel()
 	// Guard: interrupts may only hit the runtime while this call runs.
 	g := newGuard(v.rt)
-	timer := time.AfterFunc(e.opts.Timeout, func() { g.stop(reasonTimeout) })
+	b := startBudget(e.opts.Timeout, func() { g.stop(reasonTimeout) })
+	v.budget, v.stop = b, g.stop
+	timer := time.AfterFunc(wall, func() { g.stop(reasonWall) })
 	stopCtx := context.AfterFunc(ctx, func() { g.stop(reasonCanceled) })
 	mw := memWatch(e.opts.MaxMemory, func() { g.stop(reasonMemory) })
 	v.mem = mw
@@ -507,6 +523,7 @@ func (e *Engine) Invoke(ctx context.Context, script, function string, args []any
 	if runErr != nil {
 		se = v.toError(c, runErr, e.opts)
 	}
+	b.stop()
 	timer.Stop()
 	stopCtx()
 	mw.done()
@@ -582,6 +599,8 @@ func interruptKind(intr *goja.InterruptedError, opts Options) (kind, msg string)
 	switch r, _ := intr.Value().(stopReason); r {
 	case reasonTimeout:
 		return KindTimeout, fmt.Sprintf("script ran longer than %v and was stopped", opts.Timeout)
+	case reasonWall:
+		return KindTimeout, fmt.Sprintf("script and its db calls took longer than %v in all and were stopped", opts.Timeout+opts.NativeTime)
 	case reasonMemory:
 		return KindMemory, fmt.Sprintf("script allocated more than %d MiB and was stopped", opts.MaxMemory>>20)
 	case reasonCanceled:

@@ -29,6 +29,8 @@ type vm struct {
 	// (natives.go); record makers per shared Shape.
 	natives    map[string]map[string]Native
 	nativeCtx  context.Context
+	budget     *budget                    // the call's script-time limit, paused in natives
+	stop       func(stopReason)           // interrupts the call (its guard)
 	mem        *memCall                   // the memory guard's record of the current call
 	nativeObjs []goja.Value               // the declared native objects, in parameter order
 	exports    map[*compiled]*goja.Object // top-level scopes of Options.Reuse scripts
@@ -279,7 +281,7 @@ func (v *vm) run(ctx context.Context, c *compiled, function string, args []any, 
 // object and every built-in are frozen or sealed, and the script's own
 // bindings live in the wrapper function run afresh for each call.
 func (v *vm) clean() bool {
-	v.natives, v.nativeCtx, v.mem = nil, nil, nil
+	v.natives, v.nativeCtx, v.mem, v.budget, v.stop = nil, nil, nil, nil, nil
 	v.rt.ClearInterrupt()
 	return true
 }
