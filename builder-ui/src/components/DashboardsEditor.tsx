@@ -2,26 +2,25 @@
 // selected one a palette of widget types dragged (or clicked) onto its grid,
 // widgets moved by dragging and resized with their size buttons, and the
 // selected widget's query picked from lists — entity, measures, dimensions
-// with date buckets, filter, period, top N — with a live preview.
+// with date buckets, filter, period, top N — with a live preview. The
+// dashboard's label, its parameters' labels, a widget's title and its
+// measures' and dimensions' labels are edited per language (LabelsInputs).
 import { useEffect, useMemo, useState } from "react";
 import { api, type DashboardDef, type DashResult, type DashQuery, type Widget, type WidgetType } from "../api";
 import { DndArea, DragRow, DropList, PaletteItem, type DropAt } from "../dnd";
 import {
   AGGS, BUCKETS, dashboardsOf, dimensionFields, measureExpr, measureFields, newDashboard, newWidget, ordered, pack, parseMeasure,
-  previewQuery, resize, WIDGET_TYPES, withDashboards,
+  previewQuery, replaceWidget, resize, WIDGET_TYPES, withDashboards, withLabels,
 } from "../designer/dashboards";
 import { NAME_RE, type DDoc } from "../designer/model";
 import { useI18n } from "../i18n";
 import { labelIn, titleIn } from "../labels";
 import { ErrorBox, Icon } from "./common";
-import { LabelsInputs, type LabelsMap } from "./LabelsInputs";
+import { LabelsInputs } from "./LabelsInputs";
 import { ExpressionEditor } from "./ExpressionEditor";
 import { WidgetBody } from "./Dashboard";
 
 type Drag = { kind: "type"; type: WidgetType } | { kind: "widget"; id: string };
-
-// orNone leaves an emptied labels map out of the document.
-const orNone = (l: LabelsMap) => (Object.keys(l).length ? l : undefined);
 
 export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChange: (d: DDoc) => void; stored: boolean }) {
   const { t, lang } = useI18n();
@@ -37,6 +36,8 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
   const setDash = (d: DashboardDef) => onChange(withDashboards(doc, dashboards.map((x, i) => (i === di ? d : x))));
   const setWidgets = (ws: Widget[]) => dash && setDash({ ...dash, widgets: pack(ws, cols) });
   const setWidget = (w: Widget) => setWidgets(widgets.map((x) => (x.id === w.id ? w : x)));
+  // A widget's settings (title, query, labels) change in place: no re-pack.
+  const editWidget = (w: Widget) => dash && setDash(replaceWidget(dash, w));
 
   function drop(d: Drag, at: DropAt) {
     if (!dash) return;
@@ -80,12 +81,24 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
                 <span className="field-label">{t("dash.label")}</span>
                 <input value={dash.label ?? ""} data-testid="dash-label" onChange={(e) => setDash({ ...dash, label: e.target.value })} />
               </label>
-              <LabelsInputs labels={dash.labels} prefix="dash" onChange={(l) => setDash({ ...dash, labels: orNone(l) })} />
+              <LabelsInputs labels={dash.labels} prefix="dash" onChange={(l) => setDash(withLabels(dash, l))} />
               <label className="field">
                 <span className="field-label">{t("dash.timeZone")}</span>
                 <input className="mono" value={dash.timeZone ?? ""} placeholder="Asia/Shanghai" data-testid="dash-tz"
                   onChange={(e) => setDash({ ...dash, timeZone: e.target.value || undefined })} />
               </label>
+              {(dash.params ?? []).length > 0 && (
+                <>
+                  <h3 className="panel-title">{t("dash.params")}</h3>
+                  {dash.params!.map((p, i) => (
+                    <div key={i} className="dash-item" data-testid={`dash-param-${p.name}`}>
+                      <div className="small"><span className="mono">{p.name}</span> <span className="muted">{t(`dash.paramType.${p.type}`)}</span></div>
+                      <LabelsInputs labels={p.labels} prefix={`dash-param-${p.name}`} placeholder={p.label || p.name}
+                        onChange={(l) => setDash({ ...dash, params: dash.params!.map((x, j) => (j === i ? withLabels(x, l) : x)) })} />
+                    </div>
+                  ))}
+                </>
+              )}
               <h3 className="panel-title">{t("dash.palette")}</h3>
               <div className="palette">
                 {WIDGET_TYPES.map((ty) => (
@@ -122,7 +135,7 @@ export function DashboardsEditor({ doc, onChange, stored }: { doc: DDoc; onChang
               ))}
             </DropList>
             <aside className="designer-col">
-              {widget ? <WidgetConfig doc={doc} dash={dash} widget={widget} onChange={setWidget} stored={stored} />
+              {widget ? <WidgetConfig doc={doc} dash={dash} widget={widget} onChange={editWidget} stored={stored} />
                 : <p className="muted small">{t("dash.pick")}</p>}
             </aside>
           </div>
@@ -147,7 +160,7 @@ function WidgetConfig({ doc, dash, widget, onChange, stored }: { doc: DDoc; dash
         <span className="field-label">{t("dash.title")}</span>
         <input value={widget.title ?? ""} data-testid="w-title" onChange={(e) => onChange({ ...widget, title: e.target.value })} />
       </label>
-      <LabelsInputs labels={widget.titles} prefix="w-title" caption="labels.titleIn" onChange={(l) => onChange({ ...widget, titles: orNone(l) })} />
+      <LabelsInputs labels={widget.titles} prefix="w-title" caption="labels.titleIn" onChange={(l) => onChange(withLabels(widget, l, "titles"))} />
       <label className="field">
         <span className="field-label">{t("dash.widgetType")}</span>
         <select value={widget.type} data-testid="w-type" onChange={(e) => onChange({ ...widget, type: e.target.value as WidgetType })}>
@@ -167,27 +180,31 @@ function WidgetConfig({ doc, dash, widget, onChange, stored }: { doc: DDoc; dash
         const simple = parseMeasure(m.expr);
         const setM = (p: Partial<typeof m>) => setQ({ measures: q.measures.map((x, j) => (j === i ? { ...x, ...p } : x)) });
         return (
-          <div key={i} className="dash-row" data-testid={`w-measure-${i}`}>
-            <input className="mono small-input" value={m.name} aria-label={t("dash.name")} onChange={(e) => setM({ name: e.target.value })} />
-            <select value={simple?.agg ?? ""} aria-label={t("dash.aggregate")} data-testid={`w-agg-${i}`}
-              onChange={(e) => {
-                const agg = e.target.value;
-                const f = entity ? measureFields(entity, agg)[0]?.name ?? "" : "";
-                setM({ expr: measureExpr(agg, agg === "count" ? "" : f) });
-              }}>
-              {!simple && <option value="">{t("dash.expression")}</option>}
-              {AGGS.map((a) => <option key={a} value={a}>{t(`dash.agg.${a}`)}</option>)}
-            </select>
-            {simple && (simple.agg !== "count" || simple.field) && (
-              <select value={simple.field} aria-label={t("dash.field")} data-testid={`w-mfield-${i}`}
-                onChange={(e) => setM({ expr: measureExpr(simple.agg, e.target.value) })}>
-                {simple.agg === "count" && <option value="">{t("dash.records")}</option>}
-                {(entity ? measureFields(entity, simple.agg) : []).map((f) => <option key={f.name} value={f.name}>{f.label || f.name}</option>)}
+          <div key={i} className="dash-item" data-testid={`w-measure-${i}`}>
+            <div className="dash-row">
+              <input className="mono small-input" value={m.name} aria-label={t("dash.name")} onChange={(e) => setM({ name: e.target.value })} />
+              <select value={simple?.agg ?? ""} aria-label={t("dash.aggregate")} data-testid={`w-agg-${i}`}
+                onChange={(e) => {
+                  const agg = e.target.value;
+                  const f = entity ? measureFields(entity, agg)[0]?.name ?? "" : "";
+                  setM({ expr: measureExpr(agg, agg === "count" ? "" : f) });
+                }}>
+                {!simple && <option value="">{t("dash.expression")}</option>}
+                {AGGS.map((a) => <option key={a} value={a}>{t(`dash.agg.${a}`)}</option>)}
               </select>
-            )}
-            <input className="mono" value={m.expr} aria-label={t("dash.expression")} data-testid={`w-expr-${i}`} onChange={(e) => setM({ expr: e.target.value })} />
-            <button type="button" className="btn btn-icon btn-small" aria-label={t("dash.remove")}
-              onClick={() => setQ({ measures: q.measures.filter((_, j) => j !== i) })}><Icon.x /></button>
+              {simple && (simple.agg !== "count" || simple.field) && (
+                <select value={simple.field} aria-label={t("dash.field")} data-testid={`w-mfield-${i}`}
+                  onChange={(e) => setM({ expr: measureExpr(simple.agg, e.target.value) })}>
+                  {simple.agg === "count" && <option value="">{t("dash.records")}</option>}
+                  {(entity ? measureFields(entity, simple.agg) : []).map((f) => <option key={f.name} value={f.name}>{f.label || f.name}</option>)}
+                </select>
+              )}
+              <input className="mono" value={m.expr} aria-label={t("dash.expression")} data-testid={`w-expr-${i}`} onChange={(e) => setM({ expr: e.target.value })} />
+              <button type="button" className="btn btn-icon btn-small" aria-label={t("dash.remove")}
+                onClick={() => setQ({ measures: q.measures.filter((_, j) => j !== i) })}><Icon.x /></button>
+            </div>
+            <LabelsInputs labels={m.labels} prefix={`w-measure-${i}`} placeholder={m.label || m.name}
+              onChange={(l) => setQ({ measures: q.measures.map((x, j) => (j === i ? withLabels(x, l) : x)) })} />
           </div>
         );
       })}
@@ -203,21 +220,25 @@ function WidgetConfig({ doc, dash, widget, onChange, stored }: { doc: DDoc; dash
             const opt = dims.find((o) => o.value === d.field);
             const setD = (p: Partial<typeof d>) => setQ({ dimensions: (q.dimensions ?? []).map((x, j) => (j === i ? { ...x, ...p } : x)) });
             return (
-              <div key={i} className="dash-row" data-testid={`w-dim-${i}`}>
-                <select value={d.field} aria-label={t("dash.field")} data-testid={`w-dfield-${i}`}
-                  onChange={(e) => {
-                    const o = dims.find((x) => x.value === e.target.value);
-                    setD({ field: e.target.value, bucket: o?.date ? (d.bucket ?? "day") : undefined });
-                  }}>
-                  {dims.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
-                </select>
-                {opt?.date && (
-                  <select value={d.bucket ?? "day"} aria-label={t("dash.bucket")} data-testid={`w-bucket-${i}`} onChange={(e) => setD({ bucket: e.target.value })}>
-                    {BUCKETS.filter((b) => opt.datetime || b !== "hour").map((b) => <option key={b} value={b}>{t(`dash.bucket.${b}`)}</option>)}
+              <div key={i} className="dash-item" data-testid={`w-dim-${i}`}>
+                <div className="dash-row">
+                  <select value={d.field} aria-label={t("dash.field")} data-testid={`w-dfield-${i}`}
+                    onChange={(e) => {
+                      const o = dims.find((x) => x.value === e.target.value);
+                      setD({ field: e.target.value, bucket: o?.date ? (d.bucket ?? "day") : undefined });
+                    }}>
+                    {dims.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
                   </select>
-                )}
-                <button type="button" className="btn btn-icon btn-small" aria-label={t("dash.remove")}
-                  onClick={() => setQ({ dimensions: (q.dimensions ?? []).filter((_, j) => j !== i) })}><Icon.x /></button>
+                  {opt?.date && (
+                    <select value={d.bucket ?? "day"} aria-label={t("dash.bucket")} data-testid={`w-bucket-${i}`} onChange={(e) => setD({ bucket: e.target.value })}>
+                      {BUCKETS.filter((b) => opt.datetime || b !== "hour").map((b) => <option key={b} value={b}>{t(`dash.bucket.${b}`)}</option>)}
+                    </select>
+                  )}
+                  <button type="button" className="btn btn-icon btn-small" aria-label={t("dash.remove")}
+                    onClick={() => setQ({ dimensions: (q.dimensions ?? []).filter((_, j) => j !== i) })}><Icon.x /></button>
+                </div>
+                <LabelsInputs labels={d.labels} prefix={`w-dim-${i}`} placeholder={d.label || opt?.label || d.field}
+                  onChange={(l) => setQ({ dimensions: (q.dimensions ?? []).map((x, j) => (j === i ? withLabels(x, l) : x)) })} />
               </div>
             );
           })}

@@ -1,18 +1,21 @@
 // LabelsInputs edits a labels map ({"zh-CN": …, "en": …}) of the app
 // document: one input per UI language. The flow editor (states,
 // transitions, approval steps) and the dashboard designer (a dashboard's
-// labels, a widget's titles) share it. An emptied input drops its language,
+// labels and its parameters', a widget's titles, its measures' and
+// dimensions' labels) share it. An emptied input drops its language,
 // so the document falls back to its label or title rather than keeping "".
 import { LANGS, useI18n, type MessageKey } from "../i18n";
 
 export type LabelsMap = Record<string, string>;
 
-export function LabelsInputs({ labels, prefix, onChange, caption = "labels.labelIn" }: {
+export function LabelsInputs({ labels, prefix, onChange, caption = "labels.labelIn", placeholder }: {
   labels: LabelsMap | undefined;
   prefix: string;
   onChange: (l: LabelsMap) => void;
   // caption is the message each input is captioned with, given {lang}.
   caption?: MessageKey;
+  // placeholder is what an empty input falls back to (the label or title).
+  placeholder?: string;
 }) {
   const { t } = useI18n();
   const set = (lang: string, value: string) => {
@@ -26,7 +29,7 @@ export function LabelsInputs({ labels, prefix, onChange, caption = "labels.label
       {LANGS.map((l) => (
         <label key={l} className="field">
           <span className="field-label">{t(caption, { lang: t(`lang.${l}` as MessageKey) })}</span>
-          <input value={labels?.[l] ?? ""} data-testid={`${prefix}-label-${l}`} onChange={(e) => set(l, e.target.value)} />
+          <input value={labels?.[l] ?? ""} placeholder={placeholder} data-testid={`${prefix}-label-${l}`} onChange={(e) => set(l, e.target.value)} />
         </label>
       ))}
     </div>

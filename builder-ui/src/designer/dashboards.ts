@@ -18,6 +18,24 @@ export function withDashboards(doc: DDoc, ds: DashboardDef[]): DDoc {
   return { ...doc, dashboards: ds };
 }
 
+// withLabels is x with its per-language map (key "labels", or "titles" for
+// a widget) set to l; an emptied map leaves the key out altogether, so the
+// document falls back to the label and carries no empty {}. Every other key
+// of x, unknown ones included, stays as it was and where it was.
+export function withLabels<T extends object>(x: T, l: Record<string, string>, key: "labels" | "titles" = "labels"): T {
+  const out = { ...x } as Record<string, unknown>;
+  if (Object.keys(l).length) out[key] = l;
+  else delete out[key];
+  return out as T;
+}
+
+// replaceWidget puts w in place of the widget with its id, in the
+// document's order and without re-packing the grid: editing a widget's
+// settings moves nothing (moving and resizing use pack).
+export function replaceWidget(d: DashboardDef, w: Widget): DashboardDef {
+  return { ...d, widgets: d.widgets.map((x) => (x.id === w.id ? w : x)) };
+}
+
 export function newDashboard(doc: DDoc): DashboardDef {
   const name = uniqueName("dashboard", dashboardsOf(doc).map((d) => d.name));
   return { name, label: name, columns: 12, params: [{ name: "period", type: "daterange", default: "thisMonth" }], widgets: [] };
