@@ -2,6 +2,9 @@
 // only a dashboard with a chart loads it). Line and bar take one dimension
 // (the x axis) and optionally a second (one series per value); pie and
 // funnel one dimension. A click on a point, bar or slice opens its records.
+// Colours are set per series (per slice) from a stable key, not left to
+// ECharts' palette by position or derived from the label shown, so a chart
+// looks the same in zh-CN and en.
 import { useEffect, useRef } from "react";
 // Only the charts, components and renderer used here: the full build is
 // three times the size.
@@ -14,7 +17,7 @@ import type { EChartsOption, SeriesOption } from "echarts";
 echarts.use([BarChart, LineChart, PieChart, FunnelChart, GridComponent, TooltipComponent, LegendComponent, SVGRenderer]);
 import type { DashResult, DashRow, Widget } from "../api";
 import type { Lang } from "../i18n";
-import { formatNumber, seriesColor } from "./Dashboard";
+import { formatNumber, seriesColors, seriesKey } from "./Dashboard";
 
 export interface ChartProps {
   widget: Widget;
@@ -40,7 +43,8 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const tooltip = { trigger: "item" as const, valueFormatter: (v: unknown) => formatNumber(v, lang, measures[0]?.unit, measures[0]?.currency) };
   if (widget.type === "pie" || widget.type === "funnel") {
-    const data = r.rows.map((row) => ({ name: labelOf(row, 0), value: num(row.values[0]), itemStyle: { color: seriesColor(labelOf(row, 0)) } }));
+    const colors = seriesColors(r.rows.map((row) => seriesKey(row, 0)));
+    const data = r.rows.map((row) => ({ name: labelOf(row, 0), value: num(row.values[0]), itemStyle: { color: colors.get(seriesKey(row, 0)) } }));
     return {
       // A funnel keeps the rows' order (its stages); ECharts would sort by value.
       option: { tooltip, series: [{ type: widget.type, data, radius: widget.type === "pie" ? ["35%", "70%"] : undefined,
@@ -63,13 +67,15 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
   const type = widget.type === "line" ? "line" : "bar";
   const stack = widget.stacked ? "total" : undefined;
   if (dims.length > 1) {
-    const bySeries = new Map<string, DashRow[]>();
+    // One series per raw value of the second dimension, named by its label.
+    const bySeries = new Map<string, { name: string; list: DashRow[] }>();
     for (const row of r.rows) {
-      const s = labelOf(row, 1);
-      if (!bySeries.has(s)) bySeries.set(s, []);
-      bySeries.get(s)!.push(row);
+      const k = seriesKey(row, 1);
+      if (!bySeries.has(k)) bySeries.set(k, { name: labelOf(row, 1), list: [] });
+      bySeries.get(k)!.list.push(row);
     }
-    for (const [name, list] of bySeries) {
+    const colors = seriesColors([...bySeries.keys()]);
+    for (const [key, { name, list }] of bySeries) {
       const data: (number | null)[] = cats.map(() => null);
       const at: DashRow[] = [];
       for (const row of list) {
@@ -77,17 +83,20 @@ export function chartOption({ widget, r, lang, labelOf }: ChartProps): { option:
         data[i] = num(row.values[0]);
         at[i] = row;
       }
-      series.push({ type, name, data, stack, itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
+      const color = colors.get(key);
+      series.push({ type, name, data, stack, itemStyle: { color }, lineStyle: { color } } as SeriesOption);
       rows.push(at);
     }
   } else {
+    const colors = seriesColors(measures.map((m) => m.name));
     measures.forEach((m, mi) => {
       const name = m.label || m.name;
+      const color = colors.get(m.name);
       const axis = sameScale(m, measures[0]) ? 0 : 1;
       series.push({ type, name, data: r.rows.map((row) => num(row.values[mi])), stack: axis ? undefined : stack,
         ...(widget.horizontal ? { xAxisIndex: axis } : { yAxisIndex: axis }),
         tooltip: { valueFormatter: (v: unknown) => formatNumber(v, lang, m.unit, m.currency) },
-        itemStyle: { color: seriesColor(name) }, lineStyle: { color: seriesColor(name) } } as SeriesOption);
+        itemStyle: { color }, lineStyle: { color } } as SeriesOption);
       rows.push(r.rows);
     });
   }

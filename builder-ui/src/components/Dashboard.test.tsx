@@ -1,10 +1,10 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { DashboardDef, DashResult } from "../api";
+import type { DashboardDef, DashResult, Widget } from "../api";
 import { mockFetch, renderWith } from "../test/util";
 import { chartOption } from "./Chart";
 import type { AppDocument } from "../api";
-import { DashboardView, dimensionText, formatKey, formatKpi, funnelRows, seriesColor, stateOrder } from "./Dashboard";
+import { DashboardView, dimensionText, formatKey, formatKpi, funnelRows, PALETTE, seriesColors, stateOrder } from "./Dashboard";
 
 const def: DashboardDef = {
   name: "sales", label: "Sales", timeZone: "Asia/Shanghai",
@@ -85,9 +85,85 @@ describe("charts", () => {
     expect(series[0].data).toEqual([1, 3]);
     expect(series[1].data).toEqual([2, null]);
     expect(series[0].stack).toBe("total");
-    expect(series[0].itemStyle.color).toBe(seriesColor("Shop A"));
+    expect(series[0].itemStyle.color).toBe(seriesColors(["a", "b"]).get("a")); // by the store's id, not its name
     expect((option.yAxis as { type: string }).type).toBe("category"); // horizontal bars
     expect(rows[0][1].drill).toBe("x3");
+  });
+});
+
+describe("series colours", () => {
+  // The same answer as zh-CN and en readers get it: the dimension values'
+  // labels and the measures' labels differ, the keys do not.
+  const regions: Record<string, Record<string, string>> = {
+    en: { north: "North", south: "South", east: "East" },
+    "zh-CN": { north: "华北", south: "华南", east: "华东" },
+  };
+  const labelOf = (lang: string) => (row: DashResult["rows"][number], i: number) =>
+    i === 0 ? String(row.keys[0]) : row.other ? (lang === "en" ? "Other" : "其他") : regions[lang][String(row.keys[i])];
+  const split: DashResult = {
+    columns: [{ name: "month", kind: "dimension", bucket: "month" }, { name: "region", kind: "dimension" }, { name: "takings", kind: "measure" }],
+    rows: [
+      { keys: ["2026-01", "north"], values: [5], drill: "a" }, { keys: ["2026-01", "south"], values: [3], drill: "b" },
+      { keys: ["2026-02", "east"], values: [2], drill: "c" }, { keys: ["2026-02", null], other: true, values: [1], drill: "d" },
+    ],
+    sqlMs: 1, cached: false,
+  };
+  const bar: Widget = { id: "b", type: "bar", layout: { x: 0, y: 0, w: 6, h: 4 },
+    query: { entity: "sale", measures: [{ name: "takings", expr: "sum(amount)" }], dimensions: [{ field: "month", bucket: "month" }, { field: "region" }] } };
+  type S = { name: string; itemStyle?: { color: string }; lineStyle?: { color: string }; data: { name: string; itemStyle: { color: string } }[] };
+  const draw = (widget: Widget, r: DashResult, lang: "en" | "zh-CN") =>
+    chartOption({ widget, r, lang, labelOf: labelOf(lang), onDrill: () => undefined }).option.series as S[];
+
+  it("colours a series split by a dimension by its raw value, the same in zh-CN and en", () => {
+    const en = draw(bar, split, "en");
+    const zh = draw(bar, split, "zh-CN");
+    expect(en.map((s) => s.name)).toEqual(["North", "South", "East", "Other"]);
+    expect(zh.map((s) => s.name)).toEqual(["华北", "华南", "华东", "其他"]);
+    expect(zh.map((s) => s.itemStyle!.color)).toEqual(en.map((s) => s.itemStyle!.color));
+    expect(new Set(en.map((s) => s.itemStyle!.color)).size).toBe(4);
+    const want = seriesColors(["north", "south", "east", "\u0000other"]);
+    expect(en[0].itemStyle!.color).toBe(want.get("north"));
+    // A line's stroke matches its points.
+    expect(draw({ ...bar, type: "line" }, split, "zh-CN").map((s) => s.lineStyle!.color)).toEqual(en.map((s) => s.itemStyle!.color));
+  });
+
+  it("colours measures by their name, whatever their label says", () => {
+    const r = (takings: string, orders: string): DashResult => ({
+      columns: [{ name: "day", kind: "dimension", bucket: "day" }, { name: "takings", label: takings, kind: "measure" }, { name: "orders", label: orders, kind: "measure" }],
+      rows: [{ keys: ["2026-01-01"], values: [8000, 12], drill: "a" }], sqlMs: 1, cached: false,
+    });
+    const line: Widget = { ...bar, type: "line", query: { entity: "sale", measures: [{ name: "takings", expr: "sum(amount)" }, { name: "orders", expr: "count()" }] } };
+    const en = draw(line, r("Takings", "Orders"), "en");
+    const zh = draw(line, r("营收", "订单"), "zh-CN");
+    expect(en.map((s) => s.name)).toEqual(["Takings", "Orders"]);
+    expect(zh.map((s) => s.name)).toEqual(["营收", "订单"]);
+    expect(zh.map((s) => s.itemStyle!.color)).toEqual(en.map((s) => s.itemStyle!.color));
+    expect(en[0].itemStyle!.color).not.toBe(en[1].itemStyle!.color);
+    // Renamed in the document: the colour stays.
+    expect(draw(line, r("Revenue", "Orders"), "en")[0].itemStyle!.color).toBe(en[0].itemStyle!.color);
+  });
+
+  it("colours pie slices and funnel stages by their value", () => {
+    const r: DashResult = { columns: [{ name: "region", kind: "dimension" }, { name: "n", kind: "measure" }],
+      rows: [{ keys: ["north"], values: [5], drill: "a" }, { keys: ["south"], values: [3], drill: "b" }], sqlMs: 1, cached: false };
+    // labelOf reads dimension 1 in these tests; a pie's values are dimension 0.
+    const lo = (lang: string) => (row: DashResult["rows"][number]) => regions[lang][String(row.keys[0])];
+    for (const type of ["pie", "funnel"] as const) {
+      const w: Widget = { ...bar, type, query: { ...bar.query, dimensions: [{ field: "region" }] } };
+      const slices = (lang: "en" | "zh-CN") =>
+        (chartOption({ widget: w, r, lang, labelOf: lo(lang), onDrill: () => undefined }).option.series as S[])[0].data;
+      expect(slices("zh-CN").map((d) => d.name)).toEqual(["华北", "华南"]);
+      expect(slices("zh-CN").map((d) => d.itemStyle.color)).toEqual(slices("en").map((d) => d.itemStyle.color));
+    }
+  });
+
+  it("gives the keys of one chart distinct colours while the palette lasts, whatever their order", () => {
+    const keys = Array.from({ length: PALETTE.length }, (_, i) => "store_" + i);
+    const c = seriesColors(keys);
+    expect(new Set(c.values()).size).toBe(PALETTE.length);
+    expect([...seriesColors([...keys].reverse())].sort()).toEqual([...c].sort());
+    // More series than colours: every one still gets a colour.
+    expect(seriesColors([...keys, "one_more"]).get("one_more")).toMatch(/^#/);
   });
 });
 

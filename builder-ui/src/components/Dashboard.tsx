@@ -116,13 +116,41 @@ export function formatKey(row: DashRow, i: number, bucket: string | undefined, l
   return key;
 }
 
-// A series keeps its colour wherever it appears: the colour is a function
-// of its name.
-const PALETTE = ["#2f6fed", "#12b886", "#f59f00", "#e8590c", "#7048e8", "#0ca678", "#d6336c", "#1098ad", "#5c940d", "#495057"];
-export function seriesColor(name: string): string {
+// A series keeps its colour wherever it appears and in every language: the
+// colour follows a stable key — a measure's name, or the raw value a
+// dimension splits by (a ref's id, an option's value) — never the label
+// shown, which changes with the language and with every rename.
+export const PALETTE = ["#2f6fed", "#12b886", "#f59f00", "#e8590c", "#7048e8", "#0ca678", "#d6336c", "#1098ad", "#5c940d", "#495057"];
+
+// paletteSlot is a key's own colour in PALETTE.
+function paletteSlot(key: string): number {
   let h = 0;
-  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
-  return PALETTE[h % PALETTE.length];
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
+  return h % PALETTE.length;
+}
+
+// seriesKey is the stable key of a row's value in dimension i: its raw key,
+// the "Other" row one of its own.
+export function seriesKey(row: DashRow, i: number): string {
+  if (row.other) return "\u0000other";
+  const k = row.keys[i];
+  return typeof k === "string" ? k : JSON.stringify(k ?? null);
+}
+
+// seriesColors colours the series of one chart: each key takes its own
+// colour unless a key before it (in code-unit order, so independent of the
+// language and of the answer's order) took it, then the next free one — two
+// series of a chart differ while the palette lasts.
+export function seriesColors(keys: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const taken = new Set<number>();
+  for (const k of [...new Set(keys)].sort()) {
+    let i = paletteSlot(k);
+    if (taken.size < PALETTE.length) while (taken.has(i)) i = (i + 1) % PALETTE.length;
+    taken.add(i);
+    out.set(k, PALETTE[i]);
+  }
+  return out;
 }
 
 export function DashboardView({ app, def, doc }: { app: string; def: DashboardDef; doc?: AppDocument }) {
