@@ -17,7 +17,9 @@
 // e2e/assign.mjs: lead distribution (preview, countdown, pool claim, reassign), in both,
 // e2e/bulk.mjs: the import wizard and the export, and e2e/plugins.mjs: connectors as
 // plugins (install, a write-only secret, a test call, the designer's plugin action and
-// inbound endpoint; alone with E2E_ONLY=plugins).
+// inbound endpoint; alone with E2E_ONLY=plugins), and e2e/dashboards.mjs: labels of a
+// dashboard's parameters, measures and dimensions set in the designer and read in the
+// runtime in both languages, chart colours the same in both (alone with E2E_ONLY=dashboards).
 // Screenshots of every step land in e2e/screenshots/.
 import { mkdirSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -28,6 +30,7 @@ import { flows } from "./flows.mjs";
 import { assign } from "./assign.mjs";
 import { bulk } from "./bulk.mjs";
 import { plugins } from "./plugins.mjs";
+import { dashboards } from "./dashboards.mjs";
 import { email, main, password } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,6 +50,7 @@ async function run() {
   const page = await browser.newPage({ locale: "en-US", viewport: { width: 1400, height: 900 } });
   // One part alone while working on it: E2E_ONLY=plugins node e2e/smoke.mjs.
   if (process.env.E2E_ONLY === "plugins") return plugins({ browser, base, shots, api, email, password });
+  if (process.env.E2E_ONLY === "dashboards") return dashboards({ browser, base, shots, api, email, password });
   const consoleErrors = [];
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   const shot = (name) => page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
@@ -167,6 +171,9 @@ async function run() {
 
   // Connectors as plugins: install, configure with a secret, test, the designer's plugin action and inbound endpoint (e2e/plugins.mjs).
   await plugins({ browser, base, shots, api, email, password });
+
+  // Dashboards: labels edited in the designer's Dashboards tab, read in the runtime in both languages (e2e/dashboards.mjs).
+  await dashboards({ browser, base, shots, api, email, password });
 
   if (consoleErrors.length) console.log("browser console errors (4xx answers are expected):\n  " + consoleErrors.join("\n  "));
   console.log("e2e passed; screenshots in", shots);
