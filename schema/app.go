@@ -37,7 +37,19 @@ type App struct {
 
 // Labels are a label's variants by language tag ("en", "zh-CN"): "label"
 // is the one shown when the user's language has no variant of its own.
+// The same map gives texts their variants: a form section's "titles", a
+// validation's or notify action's "messages", a transition's
+// "guardMessages".
 type Labels map[string]string
+
+// In is the variant for lang, else fallback: the single string that goes
+// with the map ("label", "title", "message").
+func (l Labels) In(lang, fallback string) string {
+	if v := l[lang]; v != "" {
+		return v
+	}
+	return fallback
+}
 
 // Settings are per-app options.
 type Settings struct {
@@ -58,7 +70,9 @@ type Settings struct {
 type Validation struct {
 	Expr    string `json:"expr"`
 	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	// Messages is Message per language; Message is the fallback.
+	Messages Labels `json:"messages,omitempty"`
+	Field    string `json:"field,omitempty"`
 }
 
 // Entity is one kind of record; it becomes one table named "<app>_<entity>".

@@ -150,6 +150,9 @@ type CountdownStep struct {
 	After   string `json:"after"`
 	Do      string `json:"do"`
 	Message string `json:"message,omitempty"`
+	// Messages is Message per language; Message (then the built-in
+	// reminder) is the fallback.
+	Messages Labels `json:"messages,omitempty"`
 }
 
 // AssignmentVariant is one arm of an A/B test of the rule: its share of

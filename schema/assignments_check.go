@@ -211,6 +211,7 @@ func (c *checker) checkCountdown(ap string, ei int, r *Assignment) {
 	}
 	var last time.Duration
 	for j, st := range cd.Steps {
+		blankTexts(&c.p, fmt.Sprintf("%s/steps/%d/messages", cp, j), st.Messages)
 		sp := fmt.Sprintf("%s/steps/%d/after", cp, j)
 		d, err := ParseOffset(st.After)
 		switch {

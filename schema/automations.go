@@ -101,15 +101,18 @@ const (
 // formula-language expression over the triggering record) or
 // {"template": "…"} (text with {{field}} placeholders).
 type Action struct {
-	Type     string                     `json:"type"`
-	Entity   string                     `json:"entity,omitempty"`
-	Fields   map[string]json.RawMessage `json:"fields,omitempty"`
-	To       *Recipients                `json:"to,omitempty"`
-	Message  string                     `json:"message,omitempty"`
-	URL      string                     `json:"url,omitempty"`
-	Function string                     `json:"function,omitempty"`
-	Rule     string                     `json:"rule,omitempty"`
-	Reassign bool                       `json:"reassign,omitempty"`
+	Type    string                     `json:"type"`
+	Entity  string                     `json:"entity,omitempty"`
+	Fields  map[string]json.RawMessage `json:"fields,omitempty"`
+	To      *Recipients                `json:"to,omitempty"`
+	Message string                     `json:"message,omitempty"`
+	// Messages is Message per language (notify); each variant is a
+	// template like Message, which is the fallback.
+	Messages Labels `json:"messages,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Function string `json:"function,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+	Reassign bool   `json:"reassign,omitempty"`
 	// Plugin and PluginAction name a plugin's action (type "plugin");
 	// Input is its input object, each value computed like Fields (a
 	// literal, a "{{field}}" template, or {"expr": …}).

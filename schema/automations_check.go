@@ -209,6 +209,7 @@ func (c *checker) checkAction(xp string, ei int, known bool, x *Action, roles ma
 		if strings.TrimSpace(x.Message) == "" {
 			c.p.Add(xp+"/message", "a notify action needs a message")
 		}
+		blankTexts(&c.p, xp+"/messages", x.Messages)
 		to := x.To
 		if to == nil || (!to.Owner && !to.Manager && len(to.Roles) == 0 && len(to.Fields) == 0 && len(to.Users) == 0) {
 			c.p.Add(xp+"/to", "a notify action needs recipients: owner, manager, roles, fields or users")

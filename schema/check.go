@@ -271,10 +271,22 @@ func (c *checker) checkValidations(ei int) {
 		if strings.TrimSpace(v.Message) == "" {
 			c.p.Add(vp+"/message", "a validation needs \"message\": what the user sees when the rule fails")
 		}
+		blankTexts(&c.p, vp+"/messages", v.Messages)
 		if v.Field != "" {
 			if _, ok := c.fieldType(ei, v.Field); !ok {
 				c.p.Add(vp+"/field", "unknown field %q: entity %q has no such field%s", v.Field, e.Name, didYouMean(v.Field, c.fieldNames(ei)))
 			}
+		}
+	}
+}
+
+// blankTexts reports the variants of a per-language text (titles,
+// messages) that hold only white space: the JSON Schema refuses "", and a
+// blank variant would hide its fallback just the same.
+func blankTexts(p *Problems, path string, ts Labels) {
+	for _, lang := range sortedKeys(ts) {
+		if strings.TrimSpace(ts[lang]) == "" {
+			p.Add(path+"/"+escapePtr(lang), "must not be empty")
 		}
 	}
 }

@@ -63,15 +63,23 @@ func (r *Assignment) CountdownAutomations() []Automation {
 		a := Automation{Name: CountdownName(r.Name, i), Entity: r.Entity,
 			Label:   fmt.Sprintf("%s: %s after %s", r.Name, st.Do, st.After),
 			Trigger: Trigger{Type: TriggerTimer, Field: start, Offset: st.After, Unless: cd.Until + " != null"}}
-		msg := st.Message
+		msg, msgs := st.Message, st.Messages
 		if msg == "" {
-			msg = fmt.Sprintf("Golden hours: this %s has had no first contact %s after it arrived. 黄金时间：此%s到达 %s 后仍未首次联系。", r.Entity, st.After, r.Entity, st.After)
+			// The built-in reminder, in both UI languages; both at once
+			// for a reader of any other language.
+			en := fmt.Sprintf("Golden hours: this %s has had no first contact %s after it arrived.", r.Entity, st.After)
+			zh := fmt.Sprintf("黄金时间：此%s到达 %s 后仍未首次联系。", r.Entity, st.After)
+			msg = en + " " + zh
+			msgs = Labels{"en": en, "zh-CN": zh}
+			for lang, v := range st.Messages {
+				msgs[lang] = v
+			}
 		}
 		switch st.Do {
 		case StepRemind:
-			a.Actions = []Action{{Type: ActionNotify, To: &Recipients{Owner: true}, Message: msg}}
+			a.Actions = []Action{{Type: ActionNotify, To: &Recipients{Owner: true}, Message: msg, Messages: msgs}}
 		case StepNotifyManager:
-			a.Actions = []Action{{Type: ActionNotify, To: &Recipients{Manager: true}, Message: msg}}
+			a.Actions = []Action{{Type: ActionNotify, To: &Recipients{Manager: true}, Message: msg, Messages: msgs}}
 		case StepReassign:
 			a.Actions = []Action{{Type: ActionAssign, Rule: r.Name, Reassign: true}}
 		default:

@@ -71,13 +71,16 @@ type Transition struct {
 	Guard  string   `json:"guard,omitempty"`
 	// GuardMessage is shown when the guard does not hold ("the discount
 	// must be under 40%"); the guard's text when empty.
-	GuardMessage string            `json:"guardMessage,omitempty"`
-	Evidence     []string          `json:"evidence,omitempty"`
-	Fields       []TransitionField `json:"fields,omitempty"`
-	Comment      string            `json:"comment,omitempty"` // none, optional (default), required
-	Actions      []Action          `json:"actions,omitempty"`
-	Approval     *Approval         `json:"approval,omitempty"`
-	Handover     *Handover         `json:"handover,omitempty"`
+	GuardMessage string `json:"guardMessage,omitempty"`
+	// GuardMessages is GuardMessage per language; GuardMessage (then the
+	// guard's text) is the fallback.
+	GuardMessages Labels            `json:"guardMessages,omitempty"`
+	Evidence      []string          `json:"evidence,omitempty"`
+	Fields        []TransitionField `json:"fields,omitempty"`
+	Comment       string            `json:"comment,omitempty"` // none, optional (default), required
+	Actions       []Action          `json:"actions,omitempty"`
+	Approval      *Approval         `json:"approval,omitempty"`
+	Handover      *Handover         `json:"handover,omitempty"`
 }
 
 // TransitionField is a field of the record the user fills while taking

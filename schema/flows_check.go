@@ -128,6 +128,7 @@ func (c *checker) checkTransition(tp string, f *Flow, t *Transition, ei int, kno
 	default:
 		c.p.Add(tp+"/comment", "comment is %q, %q or %q, not %q", CommentNone, CommentOptional, CommentRequired, t.Comment)
 	}
+	blankTexts(&c.p, tp+"/guardMessages", t.GuardMessages)
 	if t.Approval != nil && t.Handover != nil {
 		c.p.Add(tp+"/handover", "a transition asks for either an approval or a hand-over, not both")
 	}

@@ -21,6 +21,7 @@ type Form struct {
 // FormSection is a titled group of fields on a record form.
 type FormSection struct {
 	Title   string   `json:"title,omitempty"`
+	Titles  Labels   `json:"titles,omitempty"`  // Title per language; Title is the fallback
 	Columns int      `json:"columns,omitempty"` // 1–3; 0 means 1
 	Fields  []string `json:"fields"`
 }
@@ -57,6 +58,7 @@ func (a *App) checkForms(p *Problems) {
 			}
 			placed := map[string]string{}
 			for si, s := range f.Sections {
+				blankTexts(p, fmt.Sprintf("%s/sections/%d/titles", path, si), s.Titles)
 				for fi, name := range s.Fields {
 					fp := fmt.Sprintf("%s/sections/%d/fields/%d", path, si, fi)
 					switch {
