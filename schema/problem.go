@@ -16,6 +16,10 @@ type Problem struct {
 	Code    string         `json:"code,omitempty"`
 	Params  map[string]any `json:"params,omitempty"`
 	Message string         `json:"message"`
+	// Messages are the designer's own words in other languages (a
+	// validation's "messages", a transition's "guardMessages"): the API
+	// answers Messages[reader's language] as Message when it has one.
+	Messages Labels `json:"-"`
 }
 
 // Problems is every problem found in a document. Checks report all of them at

@@ -27,6 +27,7 @@ func (s *Server) listTransitions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	localizeLacks(av, readerLanguage(c))
 	return c.JSON(av)
 }
 

@@ -116,6 +116,7 @@ type env struct {
 	bulkSvc *bulk.Service
 	plugins *plugin.Service // nil unless newEnvPlugins
 	logs    *logCopy        // every line the server logged
+	lang    string          // Accept-Language of every request ("": none)
 }
 
 // logCopy keeps the server's log lines, for tests that grep them.
@@ -313,6 +314,9 @@ func (e *env) raw(token, method, path string, body any) (int, []byte) {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if e.lang != "" {
+		req.Header.Set("Accept-Language", e.lang)
 	}
 	resp, err := e.app.Test(req, -1)
 	if err != nil {

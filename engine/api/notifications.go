@@ -60,7 +60,9 @@ func notAllowed(allow string) fiber.Handler {
 }
 
 // listNotifications answers GET /api/me/notifications?unread=1&limit=&cursor=
-// → {"items": [...], "unread": n, "nextCursor": "…"|null}, newest first.
+// → {"items": [...], "unread": n, "nextCursor": "…"|null}, newest first,
+// each message in the reader's language (Accept-Language) when it was
+// sent in it, else as sent.
 func (s *Server) listNotifications(c *fiber.Ctx) error {
 	unread, err := boolParam(c, "unread")
 	if err != nil {
@@ -81,6 +83,11 @@ func (s *Server) listNotifications(c *fiber.Ctx) error {
 	n, err := s.Notify.Unread(ctx, me)
 	if err != nil {
 		return err
+	}
+	lang := readerLanguage(c)
+	for i := range page.Items {
+		it := &page.Items[i]
+		it.Message = it.Messages.In(lang, it.Message)
 	}
 	var next *string
 	if page.NextCursor != "" {

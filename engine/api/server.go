@@ -233,6 +233,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if e.Status >= 500 {
 		s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
+	e = localize(e, readerLanguage(c))
 	return c.Status(e.Status).JSON(fiber.Map{"error": e})
 }
 

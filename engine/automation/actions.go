@@ -230,7 +230,7 @@ func (s *Service) act(ctx context.Context, app *schema.App, a *schema.Automation
 				continue // may not read the record: told nothing of it
 			}
 			ns = append(ns, notify.Notification{UserID: id, App: app.Name, Entity: run.Entity, RecordID: run.RecordID, Automation: a.Name,
-				Message: render(x.Message, seen), Key: stepKey(run.ID, idx)})
+				Message: render(x.Message, seen), Messages: renderEach(x.Messages, seen), Key: stepKey(run.ID, idx)})
 		}
 		tx, err := s.db.Begin(ctx)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,8 @@ const testApp = `{"name": "crm", "settings": {"scriptTimeoutMs": 3000}, "entitie
    "actions": [{"type": "webhook", "url": "https://hooks.example.com/forma"},
                {"type": "set", "fields": {"grade": "hooked"}}]},
   {"name": "tell_all", "entity": "lead", "trigger": {"type": "created"}, "condition": "name ~ \"tell\"",
-   "actions": [{"type": "notify", "to": {"roles": ["sales", "mine"]}, "message": "{{name}} worth {{budget}}"}]},
+   "actions": [{"type": "notify", "to": {"roles": ["sales", "mine"]}, "message": "{{name}} worth {{budget}}",
+                "messages": {"zh-CN": "{{name}} 价值 {{ budget }}", "en": "{{name}} is worth {{budget}}"}}]},
   {"name": "off", "enabled": false, "entity": "lead", "trigger": {"type": "created"},
    "actions": [{"type": "set", "fields": {"grade": "never"}}]}
  ]}`
@@ -595,7 +597,7 @@ func TestFailedActionSkipsTheRest(t *testing.T) {
 
 // TestNotifyTellsOnlyWhoMayRead: a rule that names roles reaches only the
 // users who may read the record, and each sees in the message only the
-// fields their rules show them.
+// fields their rules show them — in every language's variant of it.
 func TestNotifyTellsOnlyWhoMayRead(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, testApp)
@@ -618,11 +620,14 @@ func TestNotifyTellsOnlyWhoMayRead(t *testing.T) {
 		if run.Status != StatusSucceeded || !strings.Contains(run.Steps[0].Detail, "left out") {
 			t.Fatalf("run = %+v", run)
 		}
-		if ns := f.notifications(f.rep.ID); len(ns) != 1 || ns[0].Message != "tell me worth 900.00" {
+		if ns := f.notifications(f.rep.ID); len(ns) != 1 || ns[0].Message != "tell me worth 900.00" ||
+			!reflect.DeepEqual(ns[0].Messages, schema.Labels{"zh-CN": "tell me 价值 900.00", "en": "tell me is worth 900.00"}) {
 			t.Fatalf("a sales user's notifications = %+v", ns)
 		}
-		// The owner with "mine" reads the record but not its budget.
-		if ns := f.notifications(own.ID); len(ns) != 1 || ns[0].Message != "tell me worth " {
+		// The owner with "mine" reads the record but not its budget, in
+		// no language.
+		if ns := f.notifications(own.ID); len(ns) != 1 || ns[0].Message != "tell me worth " ||
+			!reflect.DeepEqual(ns[0].Messages, schema.Labels{"zh-CN": "tell me 价值 ", "en": "tell me is worth "}) {
 			t.Fatalf("the owner's notifications = %+v", ns)
 		}
 		// Another "mine" user may not read it: told nothing.

@@ -32,7 +32,7 @@ func countdownDoc(start string) string {
    "actions": [{"type": "notify", "to": {"owner": true}, "message": "x"}]}],
  "assignments": [{"name": "leads", "entity": "lead", "candidates": {"roles": ["sales"]}, "strategy": "roundRobin",
    "countdown": {` + s + `"until": "contacted_at", "within": "4h", "steps": [
-     {"after": "4h", "do": "remind", "message": "Call {{name}} now"},
+     {"after": "4h", "do": "remind", "message": "Call {{name}} now", "messages": {"zh-CN": "立即联系 {{name}}"}},
      {"after": "5h", "do": "notifyManager"},
      {"after": "6h", "do": "reassign"}]}}]}`
 }
@@ -110,7 +110,7 @@ func TestCountdownEscalates(t *testing.T) {
 		if run := f.settled("@leads/0", id); run.Status != StatusSucceeded {
 			t.Fatalf("remind run = %+v", run)
 		}
-		if ns := f.notifications(f.owner.ID); len(ns) != 1 || ns[0].Message != "Call Acme now" || ns[0].Automation != "@leads/0" {
+		if ns := f.notifications(f.owner.ID); len(ns) != 1 || ns[0].Message != "Call Acme now" || ns[0].Messages["zh-CN"] != "立即联系 Acme" || ns[0].Automation != "@leads/0" {
 			t.Fatalf("owner's notifications = %+v", ns)
 		}
 		if ns := f.notifications(boss.ID); len(ns) != 0 {
@@ -121,7 +121,8 @@ func TestCountdownEscalates(t *testing.T) {
 		if run := f.settled("@leads/1", id); run.Status != StatusSucceeded {
 			t.Fatalf("manager run = %+v", run)
 		}
-		if ns := f.notifications(boss.ID); len(ns) != 1 || !strings.Contains(ns[0].Message, "no first contact 5h") || !strings.Contains(ns[0].Message, "黄金时间") {
+		if ns := f.notifications(boss.ID); len(ns) != 1 || !strings.Contains(ns[0].Message, "no first contact 5h") || !strings.Contains(ns[0].Message, "黄金时间") ||
+			!strings.HasPrefix(ns[0].Messages["en"], "Golden hours") || !strings.HasPrefix(ns[0].Messages["zh-CN"], "黄金时间") {
 			t.Fatalf("manager's notifications = %+v", ns)
 		}
 		if got := fa.got(); len(got) != 0 {

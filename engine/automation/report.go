@@ -188,7 +188,11 @@ func (s *Service) effect(ctx context.Context, app *schema.App, a *schema.Automat
 			}
 			users = append(users, User{ID: u.ID, Name: u.Name, Email: u.Email})
 		}
-		return map[string]any{"users": users, "message": render(x.Message, v.api)}, nil
+		out := map[string]any{"users": users, "message": render(x.Message, v.api)}
+		if ms := renderEach(x.Messages, v.api); ms != nil {
+			out["messages"] = ms
+		}
+		return out, nil
 	case schema.ActionWebhook:
 		return map[string]any{"url": x.URL, "body": json.RawMessage(s.webhookBody(app, run, v))}, nil
 	case schema.ActionPlugin:

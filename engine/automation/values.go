@@ -127,6 +127,20 @@ func render(tpl string, rec map[string]any) string {
 	})
 }
 
+// renderEach renders every language's variant of a message over the same
+// record as its default (the recipient's view of it), so a field hidden
+// from the recipient stays hidden in every language; nil for none.
+func renderEach(tpls schema.Labels, rec map[string]any) schema.Labels {
+	if len(tpls) == 0 {
+		return nil
+	}
+	out := make(schema.Labels, len(tpls))
+	for lang, tpl := range tpls {
+		out[lang] = render(tpl, rec)
+	}
+	return out
+}
+
 // text is a value as a message shows it.
 func text(v any) string {
 	switch x := v.(type) {

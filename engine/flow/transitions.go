@@ -21,6 +21,9 @@ import (
 type Lack struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// Messages are Message in other languages (a guard's guardMessages);
+	// the API answers the reader's.
+	Messages schema.Labels `json:"-"`
 }
 
 // Option is one transition as a caller sees it now.
@@ -317,7 +320,7 @@ func guardLack(tr *schema.Transition) Lack {
 	if msg == "" {
 		msg = "the record does not meet " + tr.Guard
 	}
-	return Lack{Path: "/guard", Message: msg}
+	return Lack{Path: "/guard", Message: msg, Messages: tr.GuardMessages}
 }
 
 // evidenceLacks returns the evidence fields rec (API form) leaves empty: a
@@ -367,7 +370,7 @@ func blank(v any) bool {
 func refused(lacks []Lack) error {
 	ps := make(schema.Problems, len(lacks))
 	for i, l := range lacks {
-		ps[i] = schema.Problem{Path: l.Path, Code: "transition_lack", Message: l.Message}
+		ps[i] = schema.Problem{Path: l.Path, Code: "transition_lack", Message: l.Message, Messages: l.Messages}
 	}
 	return &records.Error{Status: 422, Code: CodeRefused, Message: "the transition cannot be taken now", Details: ps}
 }

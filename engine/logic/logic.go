@@ -355,12 +355,16 @@ func (p *Program) Compute(ctx context.Context, entity string, values map[string]
 		if v.Field != "" {
 			params["field"] = v.Field
 		}
-		msg := v.Message
+		msg, msgs := v.Message, v.Messages
 		if why, _ := pair[1].(string); why != "" {
 			msg = fmt.Sprintf("%s (the rule could not be checked: %s)", v.Message, why)
+			msgs = make(schema.Labels, len(v.Messages))
+			for lang, m := range v.Messages {
+				msgs[lang] = fmt.Sprintf("%s (the rule could not be checked: %s)", m, why)
+			}
 			params["error"] = why
 		}
-		out.Problems = append(out.Problems, schema.Problem{Path: path, Code: "rule", Params: params, Message: msg})
+		out.Problems = append(out.Problems, schema.Problem{Path: path, Code: "rule", Params: params, Message: msg, Messages: msgs})
 	}
 	return out, nil
 }

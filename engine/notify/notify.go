@@ -7,6 +7,8 @@
 // system tables. A notification's message is rendered by the automation
 // before Send (under the automation's role); this package stores the text as
 // given and never renders it again, so what a user reads is what was sent.
+// A message may come in several languages (Messages, each rendered the
+// same way); List returns them all and the inbox API answers the reader's.
 package notify
 
 import (
@@ -14,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,16 +57,19 @@ const (
 
 // Notification is one message to one user.
 type Notification struct {
-	ID         string     `json:"id"`
-	UserID     string     `json:"-"` // only ever the reader's own: not shown
-	App        string     `json:"app"`
-	Entity     string     `json:"entity"`
-	RecordID   string     `json:"recordId"`
-	Automation string     `json:"automation"`
-	Message    string     `json:"message"`
-	Key        string     `json:"-"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	ReadAt     *time.Time `json:"readAt"`
+	ID         string `json:"id"`
+	UserID     string `json:"-"` // only ever the reader's own: not shown
+	App        string `json:"app"`
+	Entity     string `json:"entity"`
+	RecordID   string `json:"recordId"`
+	Automation string `json:"automation"`
+	Message    string `json:"message"`
+	// Messages is Message in other languages (language → text), each
+	// rendered like Message when sent; the inbox answers the reader's.
+	Messages  schema.Labels `json:"-"`
+	Key       string        `json:"-"`
+	CreatedAt time.Time     `json:"createdAt"`
+	ReadAt    *time.Time    `json:"readAt"`
 }
 
 // ErrNotFound is a notification that does not exist or is not the
@@ -124,8 +130,8 @@ func (s *Service) Send(ctx context.Context, tx store.Conn, ns []Notification) (i
 		// ON CONFLICT DO NOTHING: both dialects skip the duplicate without
 		// failing the transaction (a failed INSERT would abort a PostgreSQL
 		// transaction, and with it the action's other writes).
-		res, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (id, user_id, app, entity, record_id, automation, message, dedupe_key, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (dedupe_key, user_id) DO NOTHING`,
-			s.newID(), strings.ToLower(n.UserID), clean(n.App), clean(n.Entity), clean(n.RecordID), clean(n.Automation), message(n.Message), storedKey(n.Key), now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (id, user_id, app, entity, record_id, automation, message, messages, dedupe_key, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (dedupe_key, user_id) DO NOTHING`,
+			s.newID(), strings.ToLower(n.UserID), clean(n.App), clean(n.Entity), clean(n.RecordID), clean(n.Automation), message(n.Message), messages(n.Messages), storedKey(n.Key), now)
 		if err != nil {
 			return added, fmt.Errorf("notify: send: %w", err)
 		}
@@ -166,6 +172,36 @@ func message(m string) string {
 		cut--
 	}
 	return m[:cut] + ellipsis
+}
+
+// messages is a message's variants as stored: a JSON object of each one
+// as message stores it ("" for none). Language tags were checked with the
+// app document; one that is not plain text is dropped all the same.
+func messages(ms schema.Labels) string {
+	out := make(map[string]string, len(ms))
+	for lang, m := range ms {
+		if lang != "" && len(lang) <= 35 && clean(lang) == lang && m != "" {
+			out[lang] = message(m)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(out) // strings only: cannot fail
+	return string(b)
+}
+
+// readMessages decodes a stored messages column; a value it cannot read
+// is no variants (the message itself stays).
+func readMessages(s string) schema.Labels {
+	if s == "" {
+		return nil
+	}
+	var ms schema.Labels
+	if json.Unmarshal([]byte(s), &ms) != nil {
+		return nil
+	}
+	return ms
 }
 
 // Resolve returns the ids of the active users `to` names, for a record of
@@ -286,7 +322,7 @@ func (s *Service) List(ctx context.Context, userID string, q Query) (*Page, erro
 		args = append(args, q.Cursor)
 	}
 	args = append(args, q.Limit+1)
-	rows, err := s.db.Pool().QueryContext(ctx, `SELECT id, user_id, app, entity, record_id, automation, message, dedupe_key, created_at, read_at FROM `+table+` WHERE `+where+` ORDER BY id DESC LIMIT ?`, args...)
+	rows, err := s.db.Pool().QueryContext(ctx, `SELECT id, user_id, app, entity, record_id, automation, message, messages, dedupe_key, created_at, read_at FROM `+table+` WHERE `+where+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("notify: list: %w", err)
 	}
@@ -295,9 +331,11 @@ func (s *Service) List(ctx context.Context, userID string, q Query) (*Page, erro
 	for rows.Next() {
 		var n Notification
 		var read *time.Time
-		if err := rows.Scan(&n.ID, &n.UserID, &n.App, &n.Entity, &n.RecordID, &n.Automation, &n.Message, &n.Key, &n.CreatedAt, &read); err != nil {
+		var msgs string
+		if err := rows.Scan(&n.ID, &n.UserID, &n.App, &n.Entity, &n.RecordID, &n.Automation, &n.Message, &msgs, &n.Key, &n.CreatedAt, &read); err != nil {
 			return nil, fmt.Errorf("notify: list: %w", err)
 		}
+		n.Messages = readMessages(msgs)
 		n.CreatedAt = n.CreatedAt.UTC()
 		if read != nil {
 			r := read.UTC()

@@ -130,6 +130,9 @@ func (scriptLogRow) TableName() string { return "_forma_script_log" }
 // by engine/notify; store only creates the table. ID is a ULID made from
 // the engine clock, so it orders a user's notifications by time and pages
 // them. (dedupe_key, user_id) is unique: a retried action notifies once.
+// Messages holds the message in other languages as a JSON object
+// (language → text), ” when it has none; added after the table was
+// first made, so it has a default for the rows already there.
 type notificationRow struct {
 	ID         string     `gorm:"primaryKey;size:26;index:idx_forma_notifications_user,priority:2"`
 	UserID     string     `gorm:"column:user_id;size:26;not null;index:idx_forma_notifications_user,priority:1;index:idx_forma_notifications_unread,priority:1;uniqueIndex:idx_forma_notifications_key,priority:2"`
@@ -138,6 +141,7 @@ type notificationRow struct {
 	RecordID   string     `gorm:"column:record_id;size:64;not null"`
 	Automation string     `gorm:"size:63;not null"`
 	Message    string     `gorm:"not null"`
+	Messages   string     `gorm:"not null;default:''"`
 	DedupeKey  string     `gorm:"column:dedupe_key;size:300;not null;uniqueIndex:idx_forma_notifications_key,priority:1"`
 	CreatedAt  time.Time  `gorm:"not null"`
 	ReadAt     *time.Time `gorm:"index:idx_forma_notifications_unread,priority:2"`
