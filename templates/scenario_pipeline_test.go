@@ -116,8 +116,8 @@ func TestPipelineScenario(t *testing.T) {
 			// The golden 4 hours: nothing before; at 4 h the owner is
 			// reminded, at 5 h their manager is told, at 6 h it goes to
 			// another rep.
-			remind := "黄金4小时已到，请立即联系 张伟 / Golden 4 hours are up: call 张伟 now"
-			told := "线索 张伟 超过5小时未联系 / Lead 张伟 not contacted for 5 hours"
+			remind := "黄金4小时已到，请立即联系 张伟"
+			told := "线索 张伟 超过5小时未联系"
 			s.tickTo(3*time.Hour + 59*time.Minute)
 			s.settle()
 			if ns := s.notes(firstRep, leadID); len(ns) != 0 {
@@ -376,7 +376,7 @@ func TestPipelineScenario(t *testing.T) {
 			opened := scenT0.Add(14 * time.Hour)
 			s.tickTo(14 * time.Hour)
 			s.patch(rep, "quote", quoteID, map[string]any{"opened_at": opened.Format(time.RFC3339)})
-			silence := "报价已被打开72小时仍无回复 / Quote opened 72 h ago, no reply: 750000"
+			silence := "报价已被打开72小时仍无回复：750000"
 			hasSilence := func(who string) bool {
 				for _, n := range s.notes(who, quoteID) {
 					if strings.HasPrefix(n, "报价已被打开72小时仍无回复") {

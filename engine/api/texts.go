@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/formaapp/forma/engine/flow"
@@ -13,9 +15,15 @@ import (
 // the API answers the one of the reader's language (Accept-Language, as
 // for dashboard CSV heads), else the single string.
 
-// readerLanguage is the UI language a request asks for.
+// readerLanguage is the UI language a request asks for, or "" when it
+// names none (no Accept-Language): such a reader gets the single string,
+// the text as the designer wrote it first.
 func readerLanguage(c *fiber.Ctx) string {
-	return language(c.Get(fiber.HeaderAcceptLanguage))
+	h := c.Get(fiber.HeaderAcceptLanguage)
+	if strings.TrimSpace(h) == "" {
+		return ""
+	}
+	return language(h)
 }
 
 // localize returns e with its details in lang. The details are copied

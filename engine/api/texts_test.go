@@ -52,7 +52,7 @@ func TestTextsInReadersLanguage(t *testing.T) {
 			{"en-GB,en;q=0.9", "The amount cannot be negative", "名称不能是 x"},
 			{"zh-CN,zh;q=0.9,en;q=0.8", "金额不能为负", "名称不能是 x"},
 			{"zh-TW", "金额不能为负", "名称不能是 x"},
-			{"", "The amount cannot be negative", "名称不能是 x"}, // the API's default language is en
+			{"", "金额不能为负", "名称不能是 x"}, // no language asked: the single string
 		} {
 			e.lang = c.lang
 			st, body := e.do("POST", "/api/data/crm/opportunity", map[string]any{"title": "x", "amount": "-5"})
@@ -103,7 +103,7 @@ func TestTextsInReadersLanguage(t *testing.T) {
 			return len(items(t, body)) == 1
 		})
 		for _, c := range []struct{ lang, want string }{
-			{"en", "Qualified: Acme"}, {"zh-CN", "已确认：Acme"}, {"zh", "已确认：Acme"}, {"fr, en;q=0.5", "Qualified: Acme"},
+			{"en", "Qualified: Acme"}, {"zh-CN", "已确认：Acme"}, {"zh", "已确认：Acme"}, {"fr, en;q=0.5", "Qualified: Acme"}, {"", "已确认：Acme"},
 		} {
 			e.lang = c.lang
 			_, body := e.do("GET", "/api/me/notifications", nil)

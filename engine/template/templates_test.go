@@ -1,8 +1,11 @@
 package template
 
 import (
+	"fmt"
 	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,3 +90,84 @@ func TestTemplateDashboardLabels(t *testing.T) {
 		}
 	})
 }
+
+// Every text of a built-in template that a user reads — form section
+// titles, validation messages, guard messages, notify messages (of
+// automations and of transitions) and countdown step messages — is the
+// zh-CN words with its variants in zh-CN and en, rather than one
+// "中文 / English" string; a notify message's variants keep the same
+// {{field}} placeholders.
+func TestTemplateTexts(t *testing.T) {
+	placeholders := func(s string) []string {
+		var out []string
+		for _, m := range placeholderRe.FindAllStringSubmatch(s, -1) {
+			out = append(out, m[1])
+		}
+		slices.Sort(out)
+		return out
+	}
+	eachTemplate(t, func(t *testing.T, name string, info *Info, doc []byte) {
+		app, problems := schema.Parse(doc)
+		if len(problems) > 0 {
+			t.Fatalf("problems %v", problems)
+		}
+		n := 0
+		both := func(what, fallback string, ls schema.Labels) {
+			t.Helper()
+			if fallback == "" && ls == nil {
+				return
+			}
+			n++
+			if strings.Contains(fallback, " / ") || ls["zh-CN"] == "" || ls["en"] == "" || fallback != ls["zh-CN"] {
+				t.Errorf("%s: %q %v, want the zh-CN words and variants in zh-CN and en", what, fallback, ls)
+			}
+			if !slices.Equal(placeholders(ls["en"]), placeholders(fallback)) {
+				t.Errorf("%s: the en variant %q fills other fields than %q", what, ls["en"], fallback)
+			}
+		}
+		for _, f := range app.Forms {
+			for i, s := range f.Sections {
+				both(fmt.Sprintf("form %s section %d", f.Entity, i), s.Title, s.Titles)
+			}
+		}
+		for _, e := range app.Entities {
+			for i, v := range e.Validations {
+				both(fmt.Sprintf("%s validation %d", e.Name, i), v.Message, v.Messages)
+			}
+		}
+		notifies := func(what string, actions []schema.Action) {
+			for i, a := range actions {
+				if a.Type == schema.ActionNotify {
+					both(fmt.Sprintf("%s action %d", what, i), a.Message, a.Messages)
+				}
+			}
+		}
+		for _, f := range app.Flows {
+			for _, tr := range f.Transitions {
+				both(f.Name+"/"+tr.Name+" guard", tr.GuardMessage, tr.GuardMessages)
+				notifies(f.Name+"/"+tr.Name, tr.Actions)
+			}
+		}
+		for _, a := range app.Automations {
+			notifies(a.Name, a.Actions)
+			for _, v := range a.Variants {
+				notifies(a.Name+"/"+v.Name, v.Actions)
+			}
+		}
+		for _, r := range app.Assignments {
+			if r.Countdown == nil {
+				continue
+			}
+			for i, st := range r.Countdown.Steps {
+				if st.Do != schema.StepReassign {
+					both(fmt.Sprintf("%s countdown step %d", r.Name, i), st.Message, st.Messages)
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("no texts found: the test reads nothing")
+		}
+	})
+}
+
+var placeholderRe = regexp.MustCompile(`\{\{\s*([a-z][a-z0-9_]*)\s*\}\}`)
