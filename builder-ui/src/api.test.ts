@@ -22,6 +22,22 @@ describe("api client", () => {
     expect(calls[1].headers.Authorization).toBe("Bearer tok1");
   });
 
+  it("asks for the UI's language (<html lang>), so the server words the designer's messages in it", async () => {
+    const calls = mockFetch(() => ({ body: { items: [] } }));
+    const before = document.documentElement.lang;
+    try {
+      document.documentElement.lang = "zh-CN";
+      await api.notifications();
+      document.documentElement.lang = "en";
+      await api.create("crm", "deal", {});
+      document.documentElement.lang = "";
+      await api.apps();
+    } finally {
+      document.documentElement.lang = before;
+    }
+    expect(calls.map((c) => c.headers["Accept-Language"])).toEqual(["zh-CN", "en", undefined]);
+  });
+
   it("builds list queries", async () => {
     const calls = mockFetch(() => ({ body: { items: [] } }));
     await api.list("crm", "deal", { sort: "-amount", filter: 'title ~ "a&b"', limit: 25, cursor: undefined });

@@ -44,6 +44,7 @@ export interface Entity {
 // and one list view.
 export interface FormSection {
   title?: string;
+  titles?: Record<string, string>; // title per language; title is the fallback
   columns?: number; // 1–3
   fields: string[];
 }
@@ -360,6 +361,10 @@ const seg = encodeURIComponent;
 export async function request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
   // X-Forma-Client: the record history says "web" for changes made here.
   const headers: Record<string, string> = { Accept: "application/json", "X-Forma-Client": "web" };
+  // The UI's language (I18nProvider keeps it on <html lang>): the server
+  // words the designer's messages (validations, guards, notifications) in it.
+  const lang = typeof document !== "undefined" ? document.documentElement.lang : "";
+  if (lang) headers["Accept-Language"] = lang;
   const token = getToken();
   if (token && opts.auth !== false) headers.Authorization = "Bearer " + token;
   if (body !== undefined) headers["Content-Type"] = "application/json";

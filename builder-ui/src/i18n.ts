@@ -97,7 +97,13 @@ export interface I18n {
 }
 
 export function I18nProvider({ children, lang: fixed }: { children: ReactNode; lang?: Lang }) {
-  const [inst] = useState(() => createI18n(fixed ?? initialLanguage()));
+  const [inst] = useState(() => {
+    const i = createI18n(fixed ?? initialLanguage());
+    // Set at once, not in the effect below: children's effects run first,
+    // and their requests say <html lang> as Accept-Language (api.ts).
+    if (typeof document !== "undefined") document.documentElement.lang = i.language;
+    return i;
+  });
   useEffect(() => {
     const on = (l: string) => {
       document.documentElement.lang = l;

@@ -87,6 +87,9 @@ describe("AssignmentsEditor", () => {
     fireEvent.change(screen.getByTestId("asg-pool-limit"), { target: { value: "5" } });
     fireEvent.click(screen.getByTestId("asg-countdown-on"));
     fireEvent.change(screen.getByTestId("asg-step-message-0"), { target: { value: "Call {{name}}" } });
+    fireEvent.change(screen.getByTestId("asg-step-message-0-label-zh-CN"), { target: { value: "请联系 {{name}}" } });
+    // A reassignment sends no message: no inputs for one.
+    expect(screen.queryByTestId("asg-step-message-2-label-en")).toBeNull();
 
     expect(rules()[0]).toEqual({
       name: "new_leads", label: "New leads", entity: "lead", field: "rep",
@@ -102,7 +105,7 @@ describe("AssignmentsEditor", () => {
       pool: { name: "new_leads_pool", deadline: "2h", dailyLimit: 5 },
       countdown: {
         until: "contacted_at", within: "4h",
-        steps: [{ after: "4h", do: "remind", message: "Call {{name}}" }, { after: "5h", do: "notifyManager" }, { after: "6h", do: "reassign" }],
+        steps: [{ after: "4h", do: "remind", message: "Call {{name}}", messages: { "zh-CN": "请联系 {{name}}" } }, { after: "5h", do: "notifyManager" }, { after: "6h", do: "reassign" }],
       },
     });
 

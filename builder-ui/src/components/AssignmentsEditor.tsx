@@ -30,6 +30,7 @@ import { DecisionTable } from "./Assignment";
 import { ErrorBox, Icon } from "./common";
 import { DeleteDialog } from "./Dialog";
 import { ExpressionEditor } from "./ExpressionEditor";
+import { LabelsInputs, orNone } from "./LabelsInputs";
 import { UserPicker } from "./RefPicker";
 
 // OptionalSection: a part of the rule that is on when its title's box is checked.
@@ -694,6 +695,13 @@ function CountdownEditor({ entity, a, at, onChange }: { entity: DEntity | undefi
                             onChange={(e) => set({ message: e.target.value || undefined })} />
                           <FieldProblems msgs={at(p + "/message")} />
                         </label>
+                      )}
+                      {s.do !== "reassign" && (
+                        <>
+                          <LabelsInputs labels={s.messages} prefix={`asg-step-message-${i}`} caption="labels.messageIn"
+                            onChange={(l) => set({ messages: orNone(l) })} />
+                          <FieldProblems msgs={at(p + "/messages", true)} />
+                        </>
                       )}
                     </div>
                   </DragRow>

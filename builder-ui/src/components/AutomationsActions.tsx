@@ -11,6 +11,7 @@ import { SchemaInput } from "./SchemaForm";
 import type { DDoc, DEntity } from "../designer/model";
 import { DndArea, DragRow, DropList, type DropAt } from "../dnd";
 import { ExpressionEditor } from "./ExpressionEditor";
+import { LabelsInputs, orNone } from "./LabelsInputs";
 import { useI18n, type MessageKey } from "../i18n";
 import { useNames } from "../names";
 import { FieldProblems, fieldName, type ProblemsAt } from "./AutomationsEditor";
@@ -508,6 +509,9 @@ function NotifyEditor({ doc, entity, action, p, at, zone, onChange }: {
         <TemplateInput entity={entity} value={action.message ?? ""} testId={`auto-message-${zone}`} multiline onChange={(message) => onChange({ ...action, message })} />
         <FieldProblems msgs={at(p + "/message")} testId={`auto-problem-message-${zone}`} />
       </label>
+      <LabelsInputs labels={action.messages} prefix={`auto-message-${zone}`} caption="labels.messageIn"
+        onChange={(l) => onChange({ ...action, messages: orNone(l) })} />
+      <FieldProblems msgs={at(p + "/messages", true)} testId={`auto-problem-messages-${zone}`} />
     </div>
   );
 }

@@ -192,15 +192,16 @@ describe("AutomationsEditor", () => {
     fireEvent.change(screen.getByTestId("auto-weight-0"), { target: { value: "30" } });
     expect(screen.getByTestId("auto-pct-0").textContent).toBe("37.5% of records");
     expect(screen.getByTestId("auto-pct-1").textContent).toBe("62.5% of records");
-    // Variant B's own list: its message and a role.
+    // Variant B's own list: its message (per language too) and a role.
     fireEvent.change(screen.getByTestId("auto-message-v1-0"), { target: { value: "Won {{title}}" } });
+    fireEvent.change(screen.getByTestId("auto-message-v1-0-label-zh-CN"), { target: { value: "赢单 {{title}}" } });
     fireEvent.click(screen.getByTestId("auto-to-role-v1-0-manager"));
     fireEvent.click(screen.getByTestId("auto-variant-add"));
     expect(screen.getByTestId("auto-pct-2").textContent).toBe("38.5% of records");
     fireEvent.click(screen.getByTestId("auto-variant-remove-2"));
     expect(autos()[0].variants).toEqual([
       { name: "A", weight: 30, actions: [{ type: "notify", to: { owner: true }, message: "Well done" }] },
-      { name: "B", weight: 50, actions: [{ type: "notify", to: { owner: true, roles: ["manager"] }, message: "Won {{title}}" }] },
+      { name: "B", weight: 50, actions: [{ type: "notify", to: { owner: true, roles: ["manager"] }, message: "Won {{title}}", messages: { "zh-CN": "赢单 {{title}}" } }] },
     ]);
     // The A/B results panel appears; off again keeps variant A's actions.
     expect(screen.getByTestId("auto-panel-ab")).toBeTruthy();

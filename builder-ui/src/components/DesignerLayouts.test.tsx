@@ -64,6 +64,9 @@ describe("Designer: forms tab", () => {
 
     fireEvent.click(screen.getByTestId("section-add"));
     fireEvent.change(screen.getByTestId("section-title-0"), { target: { value: "Basics" } });
+    // Per language (the shared LabelsInputs): an emptied one is dropped.
+    fireEvent.change(screen.getByTestId("section-title-0-label-zh-CN"), { target: { value: "基本信息" } });
+    fireEvent.change(screen.getByTestId("section-title-0-label-en"), { target: { value: "Basics (en)" } });
     fireEvent.click(screen.getByTestId("form-palette-title"));
     fireEvent.click(screen.getByTestId("form-palette-stage"));
     expect(placed(0)).toEqual(["title", "stage"]);
@@ -92,7 +95,9 @@ describe("Designer: forms tab", () => {
     // The preview shows the sections with their titles and columns; the rest last, untitled.
     const preview = screen.getByTestId("form-preview");
     const sections = within(preview).getAllByTestId("form-section");
-    expect(sections.map((s) => [s.querySelector("h2")?.textContent ?? null, s.dataset.columns])).toEqual([["Money", "1"], ["Basics", "2"], [null, "2"]]);
+    expect(sections.map((s) => [s.querySelector("h2")?.textContent ?? null, s.dataset.columns])).toEqual([["Money", "1"], ["Basics (en)", "2"], [null, "2"]]);
+    fireEvent.change(screen.getByTestId("section-title-1-label-en"), { target: { value: "" } });
+    expect(within(preview).getAllByTestId("form-section")[1].querySelector("h2")?.textContent).toBe("Basics");
     expect(within(sections[0]).getByTestId("field-amount")).toBeTruthy();
     expect(within(sections[2]).getByTestId("field-stage")).toBeTruthy();
     expect(within(sections[2]).getByTestId("field-cost")).toBeTruthy();
@@ -104,7 +109,8 @@ describe("Designer: forms tab", () => {
     fireEvent.change(screen.getByTestId("section-columns-1"), { target: { value: "3" } });
 
     const body = await publishBody(calls);
-    expect(body.forms).toEqual([{ entity: "deal", kind: "form", sections: [{ title: "Basics", columns: 2, fields: ["title"] }, { title: "", columns: 3, fields: [] }] }]);
+    expect(body.forms).toEqual([{ entity: "deal", kind: "form", sections: [
+      { title: "Basics", titles: { "zh-CN": "基本信息" }, columns: 2, fields: ["title"] }, { title: "", columns: 3, fields: [] }] }]);
   });
 
   it("previews the form as a rep sees it (hidden fields out, read-only ones as values)", async () => {

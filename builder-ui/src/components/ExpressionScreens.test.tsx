@@ -28,6 +28,11 @@ describe("ValidationsEditor", () => {
     fireEvent.change(screen.getByTestId("rule-message-0"), { target: { value: "折扣不能超过 50%" } });
     fireEvent.change(screen.getByTestId("rule-field-0"), { target: { value: "discount" } });
     expect(last?.entities[0].validations).toEqual([{ expr: "discount <= 50", message: "折扣不能超过 50%", field: "discount" }]);
+    // The message per language; emptied, the map leaves the rule.
+    fireEvent.change(screen.getByTestId("rule-message-0-label-en"), { target: { value: "A discount is at most 50%" } });
+    expect(last?.entities[0].validations).toEqual([{ expr: "discount <= 50", message: "折扣不能超过 50%", messages: { en: "A discount is at most 50%" }, field: "discount" }]);
+    fireEvent.change(screen.getByTestId("rule-message-0-label-en"), { target: { value: "" } });
+    expect(last?.entities[0].validations).toEqual([{ expr: "discount <= 50", message: "折扣不能超过 50%", field: "discount" }]);
     await waitFor(() => expect(screen.getByTestId("rule-expr-0-ok")).toBeTruthy(), { timeout: 2000 });
     expect(calls.at(-1)?.body).toMatchObject({ entity: "sale", mode: "formula", expr: "discount <= 50", draft: true });
     fireEvent.click(screen.getByTestId("rule-remove-0"));

@@ -61,7 +61,7 @@ function Panel({ start, sel, onFlow }: { start: Flow; sel: Parameters<typeof Flo
 }
 
 describe("flow side panel", () => {
-  it("edits a transition: from, roles, evidence, fields with required, comment, approval step, hand-over", () => {
+  it("edits a transition: from, roles, evidence, fields with required, comment, approval step, hand-over, guard messages", () => {
     let last = flow();
     renderWith(<Panel start={flow()} sel={{ kind: "transition", index: 1 }} onFlow={(f) => (last = f)} />);
     fireEvent.change(screen.getByTestId("flow-tr-label"), { target: { value: "Win it" } });
@@ -80,7 +80,11 @@ describe("flow side panel", () => {
     fireEvent.change(screen.getByTestId("flow-step-0-label-zh-CN"), { target: { value: "经理审批" } });
     fireEvent.change(screen.getByTestId("flow-step-0-label-en"), { target: { value: "Manager" } });
     fireEvent.click(screen.getByTestId("flow-tr-handover-on"));
+    fireEvent.change(screen.getByTestId("flow-tr-guard-message"), { target: { value: "请先填写金额" } });
+    fireEvent.change(screen.getByTestId("flow-tr-guard-message-label-en"), { target: { value: "Enter the amount first" } });
     const t = last.transitions[1];
+    expect(t.guardMessage).toBe("请先填写金额");
+    expect(t.guardMessages).toEqual({ en: "Enter the amount first" });
     expect(t.label).toBe("Win it");
     expect(t.from).toEqual(["lead", "proposal"]);
     expect(t.roles).toEqual(["manager"]);

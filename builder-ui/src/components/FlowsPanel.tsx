@@ -13,7 +13,7 @@ import {
 import { NAME_RE, type DDoc, type DEntity } from "../designer/model";
 import { filterableFields } from "../filter";
 import { useI18n, type MessageKey } from "../i18n";
-import { LabelsInputs } from "./LabelsInputs";
+import { LabelsInputs, orNone } from "./LabelsInputs";
 import { problemText } from "../problems";
 import { ActionList } from "./AutomationsActions";
 import { ConditionInput, FieldProblems, type ProblemsAt } from "./AutomationsEditor";
@@ -287,6 +287,9 @@ function TransitionPanel({ doc, flow, index, entity, list, onChange, onDelete }:
           <span className="field-label">{t("flow.guardMessage")}</span>
           <input value={tr.guardMessage ?? ""} data-testid="flow-tr-guard-message" onChange={(e) => set({ guardMessage: e.target.value })} />
         </label>
+        <LabelsInputs labels={tr.guardMessages} prefix="flow-tr-guard-message" caption="labels.messageIn"
+          onChange={(l) => set({ guardMessages: orNone(l) })} />
+        <FieldProblems msgs={at("/guardMessages", true)} testId="flow-problem-tr-guard-messages" />
       </section>
       <div className="field">
         <span className="field-label">{t("flow.evidence")}</span>

@@ -12,6 +12,7 @@ import type { DDoc, DesignErrors } from "../designer/model";
 import { fieldLabel } from "../fields";
 import { useI18n } from "../i18n";
 import { Icon } from "./common";
+import { LabelsInputs, orNone } from "./LabelsInputs";
 import { FormPreview } from "./RecordForm";
 import { DndArea, DragRow, DropList, PaletteItem, type DropAt } from "../dnd";
 
@@ -151,6 +152,8 @@ export function FormsEditor({ doc, onChange, errors }: { doc: DDoc; onChange: (d
                     aria-label={t("layout.removeSection")} onClick={() => setLayout(removeSection(base(), si))}><Icon.x /></button>
                 </span>
               </div>
+              <LabelsInputs labels={s.titles} prefix={`section-title-${si}`} caption="labels.titleIn"
+                onChange={(l) => setLayout(updateSection(base(), si, { titles: orNone(l) }))} />
               <DropList zone={"s" + si} className={"layout-drop" + (dropAt?.si === si ? " dragging" : "")} testId={`section-drop-${si}`}>
                 {s.fields.length === 0 && <li className="muted small dropzone-empty">{t("layout.dropHere")}</li>}
                 {s.fields.map((n, j) => {

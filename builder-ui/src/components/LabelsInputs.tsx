@@ -1,12 +1,17 @@
 // LabelsInputs edits a labels map ({"zh-CN": …, "en": …}) of the app
 // document: one input per UI language. The flow editor (states,
-// transitions, approval steps) and the dashboard designer (a dashboard's
-// labels and its parameters', a widget's titles, its measures' and
-// dimensions' labels) share it. An emptied input drops its language,
-// so the document falls back to its label or title rather than keeping "".
+// transitions, approval steps, a guard's messages), the dashboard designer
+// (a dashboard's labels and its parameters', a widget's titles, its
+// measures' and dimensions' labels), the form designer (section titles) and
+// the editors of validations, notify actions and countdown steps (their
+// messages) share it. An emptied input drops its language, so the document
+// falls back to its label, title or message rather than keeping "".
 import { LANGS, useI18n, type MessageKey } from "../i18n";
 
 export type LabelsMap = Record<string, string>;
+
+// orNone leaves an emptied map out of the document.
+export const orNone = (l: LabelsMap) => (Object.keys(l).length ? l : undefined);
 
 export function LabelsInputs({ labels, prefix, onChange, caption = "labels.labelIn", placeholder }: {
   labels: LabelsMap | undefined;

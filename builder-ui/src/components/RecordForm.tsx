@@ -271,6 +271,7 @@ export function FormFields({ app, fields, layout, inputs, record, readOnly, erro
   record: DataRecord | null; readOnly: (f: Field) => boolean; errors: Record<string, string[]>;
   onChange: (name: string, v: InputValue) => void; preview?: boolean;
 }) {
+  const { lang } = useI18n();
   const row = (f: Field) => (
     <FieldRow key={f.name} app={app} field={f} value={inputs[f.name]} record={record} preview={preview}
       readOnly={readOnly(f)} errors={errors[f.name]} onChange={(v) => onChange(f.name, v)} />
@@ -278,7 +279,7 @@ export function FormFields({ app, fields, layout, inputs, record, readOnly, erro
   if (!layout) return <div className="form-grid">{fields.map(row)}</div>;
   return (
     <>
-      {resolveSections(fields, layout).map((s, i) => (
+      {resolveSections(fields, layout, lang).map((s, i) => (
         <section key={i} className="form-section" data-testid="form-section" data-columns={s.columns}>
           {s.title && <h2 className="form-section-title">{s.title}</h2>}
           <div className={`form-grid cols-${s.columns}`}>{s.fields.map(row)}</div>

@@ -45,6 +45,19 @@ describe("RecordForm with a form layout", () => {
     expect(names(sections[2])).toEqual(["field-cost", "field-notes"]);
   });
 
+  it("titles a section in the UI language, else by its title", () => {
+    mockFetch(() => undefined);
+    const titled: AppDocument = { ...base, forms: [{ entity: "deal", kind: "form", sections: [
+      { title: "基本", titles: { "zh-CN": "基本", en: "Basics" }, fields: ["title"] },
+      { title: "金额", titles: { "zh-CN": "金额" }, fields: ["amount"] },
+    ] }] };
+    for (const [lang, want] of [["en", ["Basics", "金额", null]], ["zh-CN", ["基本", "金额", null]]] as const) {
+      const { unmount } = renderWith(<RecordForm app={titled} entity={titled.entities[0]} />, lang);
+      expect(screen.getAllByTestId("form-section").map((s) => s.querySelector("h2")?.textContent ?? null)).toEqual(want);
+      unmount();
+    }
+  });
+
   it("still saves every field, placed or not", async () => {
     const calls = mockFetch((c) => (c.method === "POST" ? { status: 201, body: { id: "n1" } } : undefined));
     renderWith(<RecordForm app={app} entity={app.entities[0]} />);

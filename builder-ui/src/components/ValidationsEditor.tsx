@@ -1,16 +1,19 @@
 // ValidationsEditor: an entity's validation rules (each an expression that
-// must be true for a record to be saved, the message shown when it is not,
-// and the field it marks), written in the expression editor.
+// must be true for a record to be saved, the message shown when it is not
+// (and its wording per language), and the field it marks), written in the
+// expression editor.
 import type { AppDocument } from "../api";
 import { fieldLabel } from "../fields";
 import type { DDoc } from "../designer/model";
 import { useI18n } from "../i18n";
 import { Icon } from "./common";
 import { ExpressionEditor } from "./ExpressionEditor";
+import { LabelsInputs, orNone } from "./LabelsInputs";
 
 export interface Validation {
   expr: string;
   message: string;
+  messages?: Record<string, string>; // message per language; message is the fallback
   field?: string;
 }
 
@@ -28,6 +31,7 @@ export function ValidationsEditor({ doc, entityIndex, onChange }: { doc: DDoc; e
     if (j !== i) return r;
     const n = { ...r, ...p };
     if (!n.field) delete n.field;
+    if (!n.messages) delete n.messages;
     return n;
   }));
   return (
@@ -44,6 +48,7 @@ export function ValidationsEditor({ doc, entityIndex, onChange }: { doc: DDoc; e
             <span className="field-label">{t("rules.message")}</span>
             <input value={r.message} data-testid={`rule-message-${i}`} onChange={(e) => patch(i, { message: e.target.value })} />
           </label>
+          <LabelsInputs labels={r.messages} prefix={`rule-message-${i}`} caption="labels.messageIn" onChange={(l) => patch(i, { messages: orNone(l) })} />
           <label className="field">
             <span className="field-label">{t("rules.field")}</span>
             <select value={r.field ?? ""} data-testid={`rule-field-${i}`} onChange={(e) => patch(i, { field: e.target.value })}>

@@ -58,6 +58,7 @@ export interface CountdownStep {
   after: string;
   do: StepDo;
   message?: string;
+  messages?: Record<string, string>; // message per language
 }
 
 export interface Countdown {
@@ -206,6 +207,7 @@ const PLACED = [
   /^\/pool(\/(name|dailyLimit|deadline|timeZone|eligible))?(\/.*)?$/,
   /^\/countdown(\/(start|until|within))?$/,
   /^\/countdown\/steps\/\d+(\/(after|do|message))?$/,
+  /^\/countdown\/steps\/\d+\/messages(\/.*)?$/,
   /^\/variants\/\d+(\/(name|weight|strategy|score))?$/,
 ];
 

@@ -43,6 +43,7 @@ export interface Action {
   fields?: Record<string, ActionValue>;
   to?: Recipients;
   message?: string;
+  messages?: Record<string, string>; // notify: message per language, each a template
   url?: string;
   function?: string;
   // assign: the assignment rule (of the same entity); reassign: to someone other than the owner.
@@ -341,7 +342,7 @@ const PLACED = [
   /^\/(name|label|entity|role|condition)$/,
   /^\/trigger\/(type|field|from|to|flow|transition|cron|timeZone|filter|offset|unless)$/,
   /^(\/variants\/\d+)?\/actions\/\d+(\/(type|entity|message|url|function|rule|reassign))?$/,
-  /^(\/variants\/\d+)?\/actions\/\d+\/(fields|to)(\/.*)?$/,
+  /^(\/variants\/\d+)?\/actions\/\d+\/(fields|to|messages)(\/.*)?$/,
   /^\/variants\/\d+\/(name|weight)$/,
 ];
 

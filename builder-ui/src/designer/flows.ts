@@ -57,6 +57,7 @@ export interface FlowTransition {
   roles?: string[];
   guard?: string;
   guardMessage?: string;
+  guardMessages?: Record<string, string>; // guardMessage per language
   evidence?: string[];
   fields?: TransitionField[];
   comment?: CommentRule;

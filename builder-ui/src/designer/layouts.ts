@@ -36,9 +36,10 @@ export interface ResolvedSection {
 }
 
 // resolveSections lays the fields out by the layout: its sections (unknown
-// or repeated names skipped), then a final untitled section with every field
-// not placed, so nothing is lost. No layout: one untitled two-column section.
-export function resolveSections(fields: Field[], layout: FormLayout | undefined): ResolvedSection[] {
+// or repeated names skipped, titled in lang when the section has a title in
+// it), then a final untitled section with every field not placed, so
+// nothing is lost. No layout: one untitled two-column section.
+export function resolveSections(fields: Field[], layout: FormLayout | undefined, lang = ""): ResolvedSection[] {
   if (!layout) return [{ columns: 2, fields }];
   const byName = new Map(fields.map((f) => [f.name, f]));
   const used = new Set<string>();
@@ -52,7 +53,7 @@ export function resolveSections(fields: Field[], layout: FormLayout | undefined)
         fs.push(f);
       }
     }
-    out.push({ title: s.title || undefined, columns: clampColumns(s.columns), fields: fs });
+    out.push({ title: s.titles?.[lang] || s.title || undefined, columns: clampColumns(s.columns), fields: fs });
   }
   const rest = fields.filter((f) => !used.has(f.name));
   if (rest.length) out.push({ columns: 2, fields: rest });
