@@ -56,16 +56,7 @@ func TestTextsParse(t *testing.T) {
 			}
 		}
 	}
-	check(app)
-	b, err := json.Marshal(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, problems := Parse(b)
-	if len(problems) > 0 {
-		t.Fatalf("marshalled again: %v", problems)
-	}
-	check(again)
+	checkRoundTrip(t, app, check)
 
 	// The language picker: the variant, else the single string.
 	v := app.Entities[0].Validations[0]
@@ -119,7 +110,7 @@ func TestTextsProblems(t *testing.T) {
 		step  = `"messages": {"zh-CN": "请联系 {{name}}", "en": "Call {{name}}"}`
 	)
 	long := func(n int) string { return strings.Repeat("长", n) }
-	for _, c := range []struct{ from, to, path string }{
+	wantProblemsAt(t, textsDoc, []replaced{
 		{title, `"titles": {"English": "Lead"}`, "/forms/0/sections/0/titles/English"},
 		{title, `"titles": {"en": 7}`, "/forms/0/sections/0/titles/en"},
 		{title, `"titles": {"en": ""}`, "/forms/0/sections/0/titles/en"},
@@ -150,11 +141,38 @@ func TestTextsProblems(t *testing.T) {
 		{`"message": "新线索 {{name}}", `, ``, "/automations/0/actions/0/message"},
 		// A misspelt key is refused, not dropped.
 		{guard, `"guardMessage_en": "Name it first"`, "/flows/0/transitions/0/guardMessage_en"},
-	} {
-		if !strings.Contains(textsDoc, c.from) {
+	})
+}
+
+// checkRoundTrip runs check on app, and again on app marshalled and
+// parsed back: the per-language maps survive both.
+func checkRoundTrip(t *testing.T, app *App, check func(*App)) {
+	t.Helper()
+	check(app)
+	b, err := json.Marshal(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, problems := Parse(b)
+	if len(problems) > 0 {
+		t.Fatalf("marshalled again: %v", problems)
+	}
+	check(again)
+}
+
+// replaced is doc with from replaced by to, which must be refused with a
+// problem at path.
+type replaced struct{ from, to, path string }
+
+// wantProblemsAt parses doc with each case's replacement and wants a
+// problem at the case's path.
+func wantProblemsAt(t *testing.T, doc string, cases []replaced) {
+	t.Helper()
+	for _, c := range cases {
+		if !strings.Contains(doc, c.from) {
 			t.Fatalf("test setup: %q not in the document", c.from)
 		}
-		_, problems := Parse([]byte(strings.Replace(textsDoc, c.from, c.to, 1)))
+		_, problems := Parse([]byte(strings.Replace(doc, c.from, c.to, 1)))
 		found := false
 		for _, p := range problems {
 			found = found || p.Path == c.path
