@@ -502,7 +502,11 @@ func (r *logicRun) natives(ctx context.Context, app string) map[string]map[strin
 			}
 			// An unknown app or entity is an error; with those known, a 404
 			// means no such record (or none the caller may see): null.
-			if _, err := r.s.entity(ctx, app, entity); err != nil {
+			// The document this process holds answers that (a miss is
+			// confirmed against the database), not a version read per
+			// call: Get reads the version with the record, and the write
+			// the hook runs in confirms it before it commits.
+			if _, err := r.s.requestEntity(ctx, app, entity); err != nil {
 				return nil, findError(err)
 			}
 			rec, err := r.s.Get(ctx, c, app, entity, id, "", "")
