@@ -24,3 +24,11 @@ func SetListHook(fn func(query string, args []any)) (restore func()) {
 	listHook = fn
 	return func() { listHook = old }
 }
+
+// SetRefCheckHook makes fn see each existence check of a ref or user id
+// that runs a statement; the returned func restores the previous hook.
+func SetRefCheckHook(fn func(table, id string)) (restore func()) {
+	old := refCheckHook
+	refCheckHook = fn
+	return func() { refCheckHook = old }
+}

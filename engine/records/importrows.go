@@ -69,6 +69,7 @@ type Importer struct {
 	batch, broken bool // Write's first try of a batch, and whether a row broke it
 	afterMark     int  // len(after) before the batch
 	changes       *changeBatch
+	refs          *refsSeen
 }
 
 // changeBatch counts an import's changes in memory, for one upsert of
@@ -86,6 +87,37 @@ type changeSlot struct {
 }
 
 type changeBatchKey struct{}
+
+// refsSeen are the ref and user ids an import's transaction has found to
+// exist (checkRefs), table by table, so each is checked once. Nothing an
+// import runs deletes a record, so an id found stays found until a
+// savepoint is rolled back — which may take back the very record found
+// (one the import made) — and then all are forgotten. The foreign keys
+// stay the database's own check behind it.
+type refsSeen struct {
+	m map[string]struct{}
+}
+
+type refsSeenKey struct{}
+
+func (r *refsSeen) has(table, id string) bool {
+	_, ok := r.m[table+"\x00"+id]
+	return ok
+}
+
+func (r *refsSeen) add(table, id string) {
+	if len(r.m) >= maxRefsSeen {
+		clear(r.m)
+	}
+	r.m[table+"\x00"+id] = struct{}{}
+}
+
+// maxRefsSeen bounds the memory an import's checks keep.
+const maxRefsSeen = 100_000
+
+// refCheckHook, when set (by tests), sees each existence check of a ref
+// or user id that runs a statement.
+var refCheckHook func(table, id string)
 
 func (b *changeBatch) note(app, entity, id string) {
 	b.n[changeSlot{app, entity, store.ChangeSlot(id)}]++
@@ -153,7 +185,7 @@ func (s *Service) NewImporter(ctx context.Context, tx store.Conn, c Caller, app,
 	if err != nil {
 		return nil, err
 	}
-	im.tx, im.changes = tx, &changeBatch{n: map[changeSlot]int64{}}
+	im.tx, im.changes, im.refs = tx, &changeBatch{n: map[changeSlot]int64{}}, &refsSeen{m: map[string]struct{}{}}
 	info := im.info
 	if info.logic {
 		if im.run, err = s.newRun(info, c); err != nil {
@@ -184,6 +216,7 @@ func (s *Service) NewImporter(ctx context.Context, tx store.Conn, c Caller, app,
 // bad ones are named. A refused row is an outcome with Err; an error
 // returned is the database's (the transaction is then lost).
 func (im *Importer) Write(ctx context.Context, rows []ImportRow) ([]RowOutcome, error) {
+	ctx = context.WithValue(ctx, refsSeenKey{}, im.refs)
 	return im.writeAll(context.WithValue(ctx, changeBatchKey{}, im.changes), rows)
 }
 
@@ -206,6 +239,7 @@ func (im *Importer) writeAll(ctx context.Context, rows []ImportRow) ([]RowOutcom
 			return out, nil
 		}
 		im.changes.n = counted // rolled back with the batch
+		clear(im.refs.m)
 		if _, err := im.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forma_import_batch"); err != nil {
 			return nil, fmt.Errorf("records: import: roll back a batch: %w", err)
 		}
@@ -255,6 +289,7 @@ func (im *Importer) savepoint(ctx context.Context, fn func() error) error {
 	before := maps.Clone(im.changes.n)
 	if err := fn(); err != nil {
 		im.changes.n = before // rolled back with the row
+		clear(im.refs.m)
 		if _, rerr := im.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT forma_import_row"); rerr != nil {
 			return fmt.Errorf("records: import: roll back a row: %w (after %w)", rerr, err)
 		}

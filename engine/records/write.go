@@ -159,6 +159,7 @@ func sortProblems(p schema.Problems) {
 // re-sending what the record already holds reveals nothing.
 func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo, c Caller, fields []*schema.Field, values []any, old *Record) *Error {
 	var problems schema.Problems
+	seen, _ := ctx.Value(refsSeenKey{}).(*refsSeen)
 	for i, f := range fields {
 		id, ok := values[i].(string)
 		if !ok {
@@ -192,6 +193,12 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 			addProblem(&problems, "/"+f.Name, f.Name, ProblemRefMissing, map[string]any{"target": target, "value": id},
 				"%s: no %s with id %q", f.Name, what, id)
 		}
+		// An import's transaction checks a ref or user id once (known):
+		// its rows name the same stores, SKUs and owners again and again.
+		known := seen != nil && f.Type != schema.File && (g == nil || g.all)
+		if known && seen.has(table, id) {
+			continue
+		}
 		q, args := "SELECT 1 FROM "+store.Quote(table)+` WHERE "id" = ?`, []any{id}
 		if f.Type == schema.File {
 			uploader := ""
@@ -213,12 +220,18 @@ func (s *Service) checkRefs(ctx context.Context, tx store.Conn, info *entityInfo
 			q += " AND " + g.where
 			args = append(args, g.args...)
 		}
+		if refCheckHook != nil {
+			refCheckHook(table, id)
+		}
 		var one int
 		err := tx.QueryRowContext(ctx, q, args...).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			missing()
-		} else if err != nil {
+		case err != nil:
 			return &Error{Status: 500, Code: "internal", Message: fmt.Sprintf("check %s: %v", f.Name, err), cause: err}
+		case known:
+			seen.add(table, id)
 		}
 	}
 	if len(problems) > 0 {
